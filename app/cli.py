@@ -1,0 +1,86 @@
+"""The ``kezhan`` command.
+
+Each sub-command lives in ``app/commands/<name>.py`` with a ``register(subparsers)`` function;
+those modules import their heavy dependencies inside the handlers so ``kezhan --version`` and
+``kezhan --help`` stay instant. A :class:`KezhanError` becomes one line on stderr and its exit
+code; anything else is logged with its traceback and reported as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from app import __version__
+from app.errors import KezhanError
+
+# Order is the order of `kezhan --help`.
+COMMAND_MODULES = [
+    "demo",
+    "gui",
+    "doctor",
+    "db",
+    "bench",
+    "idcard",
+    "printer",
+    "sim",
+    "server",
+    "sync",
+    "simulate",
+    "export",
+]
+
+log = logging.getLogger("kezhan.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kezhan", description="客站 Kezhan — ticket window and boarding gate terminal"
+    )
+    parser.add_argument("--version", action="version", version=f"kezhan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"app.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"app.commands.{name}":
+                continue  # a command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from app import logsetup
+
+    logsetup.configure(verbose=args.verbose)
+    try:
+        result = args.func(args)
+    except KezhanError as exc:
+        print(f"kezhan: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kezhan: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: keep the traceback in the log, one line for the user
+        log.exception("unexpected error in %s", args.command)
+        print(
+            f"kezhan: internal error: {type(exc).__name__}: {exc} (details in {logsetup.log_file()})",
+            file=sys.stderr,
+        )
+        return 70
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

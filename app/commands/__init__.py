@@ -1,0 +1,1 @@
+"""Sub-commands of ``kezhan``: one module each, registered by app/cli.py."""

@@ -1,0 +1,151 @@
+"""The terminal's configuration: one TOML file in the data directory.
+
+Only what a technician sets per machine lives here (which station, which terminal, where the
+database and the devices are). Business rules (fares, ticket types, refund tiers) are data in the
+store, because the province sends them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app import paths
+from app.errors import ConfigError
+
+
+@dataclass
+class StationConfig:
+    code: str = ""
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass
+class TerminalConfig:
+    id: str = ""
+    presale_days: int = 10
+    language: str = "zh_CN"
+
+
+@dataclass
+class DatabaseConfig:
+    path: str = ""
+
+
+@dataclass
+class PrinterConfig:
+    target: str = ""
+    profile: str = "80mm"
+
+
+@dataclass
+class ReaderConfig:
+    port: str = ""
+    baud: str = "auto"
+
+
+@dataclass
+class ScannerConfig:
+    port: str = ""
+
+
+@dataclass
+class ServerConfig:
+    url: str = ""
+
+
+@dataclass
+class Config:
+    station: StationConfig = field(default_factory=StationConfig)
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    printer: PrinterConfig = field(default_factory=PrinterConfig)
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    source: Path | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.database.path) if self.database.path else paths.default_db_file()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.station.timezone)
+
+    def validate(self) -> None:
+        where = f" in {self.source}" if self.source else ""
+        try:
+            ZoneInfo(self.station.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"station.timezone{where}: unknown time zone {self.station.timezone!r}") from None
+        if not 0 <= self.terminal.presale_days <= 60:
+            raise ConfigError(f"terminal.presale_days{where}: must be 0..60, got {self.terminal.presale_days}")
+        if self.terminal.language not in ("zh_CN", "en"):
+            raise ConfigError(f"terminal.language{where}: must be zh_CN or en, got {self.terminal.language!r}")
+        if self.reader.baud != "auto" and not str(self.reader.baud).isdigit():
+            raise ConfigError(f"reader.baud{where}: must be 'auto' or a number, got {self.reader.baud!r}")
+
+    def to_toml(self) -> str:
+        out = []
+        for section in fields(self):
+            if section.name == "source":
+                continue
+            out.append(f"[{section.name}]")
+            for key, value in asdict(getattr(self, section.name)).items():
+                out.append(f"{key} = {_toml_value(value)}")
+            out.append("")
+        return "\n".join(out)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the config file (missing file: defaults). A bad value raises ConfigError."""
+    path = path or Path(os.environ.get("KEZHAN_CONFIG") or paths.config_file())
+    config = Config(source=path)
+    if not path.exists():
+        config.validate()
+        return config
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
+    for section in fields(config):
+        if section.name == "source" or section.name not in raw:
+            continue
+        values = raw[section.name]
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{section.name}] must be a table")
+        target = getattr(config, section.name)
+        known = {f.name: f for f in fields(target)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{path}: unknown setting {section.name}.{key}")
+            expected = type(getattr(target, key))
+            if expected is int and not (isinstance(value, int) and not isinstance(value, bool)):
+                raise ConfigError(f"{path}: {section.name}.{key} must be a whole number, got {value!r}")
+            if expected is str and not isinstance(value, str | int):
+                raise ConfigError(f"{path}: {section.name}.{key} must be text, got {value!r}")
+            setattr(target, key, str(value) if expected is str else value)
+    config.validate()
+    return config
+
+
+def save(config: Config, path: Path | None = None) -> Path:
+    path = path or config.source or paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(config.to_toml(), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

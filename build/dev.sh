@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README, and the pieces they share.
+#   bash build/dev.sh demo   install everything, then run the demo station
+#   bash build/dev.sh test   install everything, then run the whole test suite
+# Idempotent: a second run installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${KEZHAN_VENV:-.venv}"
+PY="${PYTHON:-python3}"
+
+# Debian packages: a CJK font for tickets and screenshots, the libraries Qt's
+# offscreen platform loads, and venv support.
+DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
+
+need_debs() {
+    command -v dpkg >/dev/null 2>&1 || return 1
+    local missing=()
+    for p in "${DEB_PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    "$PY" -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    [ ${#missing[@]} -eq 0 ] && return 1
+    echo "${missing[@]}"
+}
+
+install_debs() {
+    local missing
+    missing=$(need_debs) || return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing Debian packages: $missing"
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+}
+
+install_python() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PY" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.kezhan-installed"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        local log="$VENV/pip-install.log"
+        if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
+               "$VENV/bin/python" -m pip install -e ".[dev,server]"; } >"$log" 2>&1; then
+            tail -n 30 "$log" >&2
+            echo "pip install failed: the whole log is in $log" >&2
+            exit 1
+        fi
+        touch "$stamp"
+    fi
+    "$VENV/bin/python" -m app.i18n_build >/dev/null
+}
+
+setup() {
+    install_debs
+    install_python
+}
+
+case "${1:-}" in
+    setup)
+        setup ;;
+    demo)
+        setup
+        shift
+        exec "$VENV/bin/kezhan" demo "$@" ;;
+    test)
+        setup
+        shift
+        export QT_QPA_PLATFORM=offscreen
+        exec "$VENV/bin/python" -m pytest "$@" ;;
+    *)
+        echo "usage: bash build/dev.sh demo|test|setup" >&2
+        exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""Hardware drivers. Import nothing of app/ or sync/."""

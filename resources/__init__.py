@@ -1,0 +1,1 @@
+"""Data files shipped with Kezhan: templates, translations, styles, the demo recipe."""

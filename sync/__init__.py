@@ -1,0 +1,1 @@
+"""Terminal <-> provincial server protocol, client, and the reference server."""
