@@ -361,4 +361,3 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32), index=True)
     subject: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="{}")
-

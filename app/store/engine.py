@@ -1,0 +1,297 @@
+"""Opening the terminal's SQLite file, and migrating it.
+
+One place sets the connection pragmas (WAL, ``synchronous=FULL``, foreign keys, busy timeout), so a
+commit is durable the moment it returns and a sale survives a power cut. Write transactions start
+with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing half-way.
+
+:func:`migrate` is the only way a schema changes. It refuses files that are not ours (not SQLite,
+another program's SQLite, a newer Kezhan's schema, a damaged file) with a :class:`StorageError` and
+touches nothing; before applying any migration to an existing file it copies the file to the
+backups folder with SQLite's online backup API.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import paths
+from app.errors import KezhanError, StorageError
+
+log = logging.getLogger("kezhan.store")
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass
+class Database:
+    path: Path
+    engine: Engine
+    sessions: sessionmaker[Session]  # reads: deferred BEGIN
+    writes: sessionmaker[Session]  # writes: BEGIN IMMEDIATE
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            try:
+                yield session
+            except sa_exc.DBAPIError as exc:
+                raise storage_error(exc, self.path) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: commit on success; roll back on any error. Database failures
+        (disk full, damaged file, locked too long) become a StorageError saying which."""
+        session = self.writes()
+        try:
+            yield session
+            session.commit()
+        except KezhanError:
+            session.rollback()
+            raise
+        except sa_exc.DBAPIError as exc:
+            _quiet_rollback(session)
+            raise storage_error(exc, self.path) from None
+        except BaseException:
+            _quiet_rollback(session)
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _quiet_rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    except sa_exc.DBAPIError:
+        # A full disk can fail the rollback's own journal write; SQLite has already undone the
+        # transaction by then, and the caller is about to hear about the first error.
+        pass
+
+
+def storage_error(exc: BaseException, path: Path | str) -> StorageError:
+    """Turn a sqlite3 / SQLAlchemy database error into a message a technician can act on."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig)
+    low = text.lower()
+    if "database or disk is full" in low or getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL":
+        return StorageError(
+            f"磁盘已满，操作未保存（已回滚）：{path}",
+            en=f"the disk is full; nothing was saved (rolled back): {path}",
+            code="DISK_FULL",
+        )
+    if "malformed" in low or "not a database" in low or "file is encrypted" in low:
+        return StorageError(
+            f"数据库文件已损坏：{path}。请用 kezhan db restore 从备份恢复。",
+            en=f"the database file is damaged: {path}. Restore a backup with `kezhan db restore`.",
+            code="DB_CORRUPT",
+        )
+    if "locked" in low or "busy" in low:
+        return StorageError(
+            f"数据库被其他程序占用：{path}",
+            en=f"the database is locked by another program: {path}",
+            code="DB_LOCKED",
+        )
+    if "readonly" in low or "unable to open" in low or "disk i/o" in low:
+        return StorageError(
+            f"无法写入数据库文件：{path}（{text}）",
+            en=f"cannot write the database file: {path} ({text})",
+            code="DB_IO",
+        )
+    return StorageError(
+        f"数据库错误：{text}（{path}）", en=f"database error: {text} ({path})", code="DB_ERROR"
+    )
+
+
+def _set_pragmas(extra: dict[str, object] | None):
+    def on_connect(dbapi_connection, _record):
+        # Take transaction control away from the sqlite3 module: the "begin" hook below issues BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        for key, value in (extra or {}).items():
+            cursor.execute(f"PRAGMA {key} = {value}")
+        cursor.close()
+
+    return on_connect
+
+
+def _begin(conn):
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(path: Path, pragmas: dict[str, object] | None = None) -> Engine:
+    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
+    event.listen(engine, "connect", _set_pragmas(pragmas))
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def open_database(
+    path: Path | str, *, upgrade: bool = True, pragmas: dict[str, object] | None = None
+) -> Database:
+    """Open (and by default create or migrate) the terminal database at ``path``.
+
+    ``pragmas`` adds per-connection pragmas (e.g. ``{"cache_size": -20000}``).
+    """
+    path = Path(path)
+    if upgrade:
+        migrate(path)
+    else:
+        _require_current(path)
+    engine = make_engine(path, pragmas)
+    writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+    return Database(
+        path=path,
+        engine=engine,
+        sessions=sessionmaker(engine, expire_on_commit=False),
+        writes=sessionmaker(writer, expire_on_commit=False),
+    )
+
+
+# --- migrations ------------------------------------------------------------------------------------
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def known_revisions() -> tuple[set[str], str]:
+    """All revisions this build knows, and the head."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}, script.get_current_head()
+
+
+def inspect_file(path: Path) -> str | None:
+    """The schema revision of an existing file; None for a missing or empty file (a new database).
+
+    Raises StorageError for a file that is not ours, too new or damaged — without writing to it.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    if path.is_dir():
+        raise StorageError(
+            f"数据库路径是一个文件夹：{path}", en=f"the database path is a folder: {path}", code="DB_FOREIGN"
+        )
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if header != SQLITE_HEADER:
+        raise StorageError(
+            f"不是客站数据库文件（也不是 SQLite 文件）：{path}。文件未改动。",
+            en=f"not a Kezhan database (not even an SQLite file): {path}. The file was not touched.",
+            code="DB_FOREIGN",
+        )
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return None
+            if "alembic_version" not in tables:
+                raise StorageError(
+                    f"这是其他程序的 SQLite 数据库，不是客站数据库：{path}。文件未改动。",
+                    en=f"an SQLite database of another program, not Kezhan's: {path}. The file was not touched.",
+                    code="DB_FOREIGN",
+                )
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise storage_error(exc, path) from None
+    revision = row[0] if row else None
+    known, _head = known_revisions()
+    if revision is not None and revision not in known:
+        raise StorageError(
+            f"数据库来自更新版本的客站（结构版本 {revision}），请升级本程序。文件未改动：{path}",
+            en=f"the database comes from a newer Kezhan (schema {revision}); upgrade this program. "
+            f"The file was not touched: {path}",
+            code="DB_TOO_NEW",
+        )
+    return revision
+
+
+def _require_current(path: Path) -> None:
+    revision = inspect_file(path)
+    _known, head = known_revisions()
+    if revision != head:
+        raise StorageError(
+            f"数据库结构需要升级（{revision or '空'} → {head}）：请运行 kezhan db migrate",
+            en=f"the database schema needs migrating ({revision or 'empty'} -> {head}): run `kezhan db migrate`",
+            code="DB_NEEDS_MIGRATION",
+        )
+
+
+def backup_file(source: Path, dest: Path) -> Path:
+    """Copy a live database with SQLite's online backup API (consistent even while others write)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            out = sqlite3.connect(dest)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+    except sqlite3.DatabaseError as exc:
+        dest.unlink(missing_ok=True)
+        raise storage_error(exc, source) from None
+    return dest
+
+
+def migrate(path: Path | str) -> dict:
+    """Bring the file at ``path`` to the newest schema. Returns ``{from, to, backup}``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    revision = inspect_file(path)
+    _known, head = known_revisions()
+    result = {"from": revision, "to": head, "backup": None}
+    if revision == head:
+        return result
+    if revision is not None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        dest = paths.backup_dir() / f"{path.stem}-before-{head}-{stamp}.sqlite3"
+        backup_file(path, dest)
+        result["backup"] = str(dest)
+        log.info("backed up %s to %s before migrating %s -> %s", path, dest, revision, head)
+    from alembic import command
+
+    engine = make_engine(path)
+    try:
+        with engine.connect() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+    except sa_exc.DBAPIError as exc:
+        raise storage_error(exc, path) from None
+    finally:
+        engine.dispose()
+    log.info("migrated %s from %s to %s", path, revision, head)
+    return result
