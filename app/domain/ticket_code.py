@@ -1,0 +1,149 @@
+"""Signed ticket codes (the QR on a ticket), verifiable offline at the gate.
+
+Text form, ASCII and QR-friendly::
+
+    KZ1.<key_id>.<base64url(body)>.<base64url(Ed25519 signature)>
+
+The body is compact JSON ``[ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix,
+issued_at_epoch]``; the signature covers everything before the last dot, so the version and the
+key id cannot be swapped either. Decoding anything at all raises only :class:`RuleViolation`:
+a gate scanner feeds this whatever it reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ._time import require_aware
+from .errors import RuleViolation
+
+PREFIX = "KZ1"
+DOC_HASH_PREFIX_LEN = 16
+MAX_CODE_LENGTH = 1024
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_B64 = re.compile(r"^[A-Za-z0-9_-]*$")
+_FIELD = re.compile(r"^[\x21-\x7e]{0,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCodePayload:
+    """What the gate learns from a code. ``issued_at`` is kept to the second, in UTC;
+    ``seat_no`` is None for a free child; ``doc_hash_prefix`` is the first hex characters of
+    the passenger's document hash ("" when the ticket names no document)."""
+
+    ticket_id: str
+    departure_id: str
+    seat_no: int | None
+    ticket_type: str
+    doc_hash_prefix: str
+    issued_at: datetime
+
+    def __post_init__(self):
+        require_aware(issued_at=self.issued_at)
+        object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC).replace(microsecond=0))
+        for name in ("ticket_id", "departure_id", "ticket_type", "doc_hash_prefix"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _FIELD.match(value):
+                raise ValueError(f"{name} must be up to 64 printable ASCII characters: {value!r}")
+        if self.seat_no is not None and (isinstance(self.seat_no, bool) or not isinstance(self.seat_no, int)
+                                         or not 0 < self.seat_no < 1000):
+            raise ValueError(f"seat_no must be 1-999 or None: {self.seat_no!r}")
+
+
+def doc_hash_prefix(doc_hash: str | None) -> str:
+    return (doc_hash or "")[:DOC_HASH_PREFIX_LEN]
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    if not _B64.match(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Unused trailing bits would let two texts carry one value; only the canonical text is valid.
+    if _b64encode(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def encode_ticket_code(payload: TicketCodePayload, private_key: Ed25519PrivateKey, key_id: str) -> str:
+    """Sign ``payload`` with the station's key; ``key_id`` names the matching public key."""
+    if not _KEY_ID.match(key_id):
+        raise ValueError(f"key id must be 1-32 of A-Z a-z 0-9 _ -: {key_id!r}")
+    body = json.dumps(
+        [payload.ticket_id, payload.departure_id, payload.seat_no, payload.ticket_type,
+         payload.doc_hash_prefix, int(payload.issued_at.timestamp())],
+        separators=(",", ":"), ensure_ascii=True,
+    ).encode("ascii")
+    signed = f"{PREFIX}.{key_id}.{_b64encode(body)}"
+    return f"{signed}.{_b64encode(private_key.sign(signed.encode('ascii')))}"
+
+
+def _garbled(reason: str) -> RuleViolation:
+    return RuleViolation("无法识别的票码，请重新扫描或核对证件", en="Unreadable ticket code; scan again or check the ID",
+                         code="CODE_GARBLED", reason=reason)
+
+
+def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -> TicketCodePayload:
+    """Verify and read a scanned code. Refusals: ``CODE_GARBLED`` (not a ticket code),
+    ``CODE_UNKNOWN_KEY`` (signed by a key this gate does not know), ``CODE_FORGED`` (the
+    signature does not match: altered or counterfeit)."""
+    if not isinstance(text, str):
+        raise _garbled("not text")
+    text = text.strip()  # scanners end a read with CR/LF
+    if len(text) > MAX_CODE_LENGTH or not text.isascii():
+        raise _garbled("length or characters")
+    parts = text.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX:
+        raise _garbled("shape")
+    _, key_id, body_text, signature_text = parts
+    if not _KEY_ID.match(key_id):
+        raise _garbled("key id")
+    try:
+        body = _b64decode(body_text)
+        signature = _b64decode(signature_text)
+    except (ValueError, binascii.Error):
+        raise _garbled("base64") from None
+    if len(signature) != 64:
+        raise _garbled("signature length")
+    # Parse before verifying so that a misread code reads as garbled, not as a forgery.
+    payload = _parse_body(body)
+    key = public_keys.get(key_id)
+    if key is None:
+        raise RuleViolation(f"票码由未知密钥（{key_id}）签发，请更新本机密钥或人工核验",
+                            en=f"Ticket code signed by an unknown key ({key_id}); update keys or check by hand",
+                            code="CODE_UNKNOWN_KEY", key_id=key_id)
+    try:
+        key.verify(signature, f"{PREFIX}.{key_id}.{body_text}".encode("ascii"))
+    except InvalidSignature:
+        raise RuleViolation("票码签名无效：疑似伪造或被篡改的车票", en="Ticket code signature is invalid: forged or altered",
+                            code="CODE_FORGED", key_id=key_id) from None
+    return payload
+
+
+def _parse_body(body: bytes) -> TicketCodePayload:
+    try:
+        fields = json.loads(body.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _garbled("body") from None
+    if not isinstance(fields, list) or len(fields) != 6:
+        raise _garbled("body shape")
+    ticket_id, departure_id, seat_no, ticket_type, doc_prefix, issued = fields
+    if not isinstance(issued, int) or isinstance(issued, bool) or not 0 <= issued < 2**40:
+        raise _garbled("issued_at")
+    try:
+        return TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_prefix,
+                                 datetime.fromtimestamp(issued, UTC))
+    except (ValueError, TypeError, OverflowError):
+        raise _garbled("fields") from None
