@@ -1,0 +1,27 @@
+"""Counting a card left on the reader, or tapped twice in a row, as one tap."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+
+class TapFilter:
+    """``accept(number)`` is False for a number seen within ``window`` seconds of its last sighting.
+
+    Only a digest of the number is kept, so a long-running gate process holds no ID numbers.
+    """
+
+    def __init__(self, window: float = 3.0, clock=time.monotonic):
+        self.window = window
+        self._clock = clock
+        self._last: dict[bytes, float] = {}
+
+    def accept(self, number: str, now: float | None = None) -> bool:
+        now = self._clock() if now is None else now
+        key = hashlib.blake2b(number.encode("utf-8"), digest_size=16).digest()
+        for stale in [k for k, t in self._last.items() if now - t > self.window]:
+            del self._last[stale]
+        fresh = key not in self._last
+        self._last[key] = now
+        return fresh
