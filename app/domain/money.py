@@ -62,15 +62,14 @@ def parse_yuan(text: str, *, allow_negative: bool = False) -> int:
     if not isinstance(text, str):
         raise _bad_amount(text)
     # NFKC folds full-width digits, the full-width point and ￥ into their ASCII forms.
-    cleaned = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    cleaned = unicodedata.normalize("NFKC", text).strip()
     if cleaned.endswith("元"):
-        cleaned = cleaned[:-1]
+        cleaned = cleaned[:-1].rstrip()
     sign = ""
     if cleaned.startswith("-"):
         sign, cleaned = "-", cleaned[1:]
-    for symbol in ("¥", "￥"):
-        if cleaned.startswith(symbol):
-            cleaned = cleaned[len(symbol):]
+    if cleaned.startswith("¥"):
+        cleaned = cleaned[1:].lstrip()
     match = _AMOUNT.match(sign + cleaned)
     if not match or not (match.group("int") or match.group("frac")):
         raise _bad_amount(text)
