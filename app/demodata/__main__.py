@@ -22,8 +22,12 @@ def _date(text: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.demodata", description="Generate a demo province document.")
-    parser.add_argument("--start-date", type=_date, default=None, help="first day (YYYY-MM-DD); default today")
+    parser = argparse.ArgumentParser(
+        prog="python -m app.demodata", description="Generate a demo province document."
+    )
+    parser.add_argument(
+        "--start-date", type=_date, default=None, help="first day (YYYY-MM-DD); default today"
+    )
     parser.add_argument("--days", type=int, default=15)
     parser.add_argument("--departures-per-day", type=int, default=120)
     parser.add_argument("--destinations", type=int, default=None, help="default: the recipe's real places")

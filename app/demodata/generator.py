@@ -19,6 +19,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -213,15 +214,15 @@ def _towns(recipe: dict, hosts: list[_Place], count: int, taken: set[str], seed:
     """
     rng = random.Random(f"{seed}:towns")
     letters = _town_letters(recipe)
-    triples = [
-        a + b + c for a in sorted(letters[0]) for b in sorted(letters[1]) for c in sorted(letters[2])
-    ]
+    triples = [a + b + c for a in sorted(letters[0]) for b in sorted(letters[1]) for c in sorted(letters[2])]
     triples = [t for t in triples if t not in taken]
     if count > len(triples):
         raise ValueError(f"the recipe's town name pools can spell at most {len(triples)} synthetic towns")
     per_host_limit = _SERIAL_LIMIT - 1
     if count > per_host_limit * len(hosts):
-        raise ValueError(f"at most {per_host_limit * len(hosts)} synthetic towns fit under the recipe's counties")
+        raise ValueError(
+            f"at most {per_host_limit * len(hosts)} synthetic towns fit under the recipe's counties"
+        )
     rng.shuffle(triples)
 
     # Busier counties get the extra towns when the count does not divide evenly.
@@ -235,7 +236,7 @@ def _towns(recipe: dict, hosts: list[_Place], count: int, taken: set[str], seed:
     weight = float(recipe["weights"]["town"])
     towns = []
     k = 0
-    for host, n in zip(hosts, share):
+    for host, n in zip(hosts, share, strict=True):
         for serial in range(2, n + 2):
             triple = triples[k]
             k += 1
@@ -275,7 +276,7 @@ def _pick_via(home: _Place, dest: _Place, places: list[_Place], spec: dict) -> l
 
 def _cumulative(stops: list[_Place], factor: float) -> list[int]:
     km = [0]
-    for a, b in zip(stops, stops[1:]):
+    for a, b in pairwise(stops):
         km.append(km[-1] + _km(a, b, factor))
     return km
 
@@ -316,7 +317,9 @@ def _build_routes(recipe: dict, home: _Place, real: list[_Place], towns: list[_P
                 chain.append(nxt)
                 here = nxt
             stops = [*host.route.stops, *chain]
-            route = _Route(code="", stops=stops, km=_cumulative(stops, factor), weight=sum(t.weight for t in chain))
+            route = _Route(
+                code="", stops=stops, km=_cumulative(stops, factor), weight=sum(t.weight for t in chain)
+            )
             for t in chain:
                 t.route = route
             routes.append(route)
@@ -371,7 +374,7 @@ def _timetable(recipe: dict, routes: list[_Route], regular: int, seed: int) -> l
     first, last, step = _minutes(spec["first"]), _minutes(spec["last"]), spec["step_minutes"]
     span = last - first
     slots: list[tuple[int, str, int, _Route]] = []
-    for route, k in zip(routes, _allocate(regular, routes)):
+    for route, k in zip(routes, _allocate(regular, routes), strict=True):
         for i in range(k):
             # One departure in each of k equal stretches of the day: evenly spread, yet a route
             # with a single bus a day may leave at any hour.
@@ -422,7 +425,7 @@ def _day(
         status[idx] = "cancelled" if j < n_cancel else "delayed"
 
     rows = []
-    for s, st in zip(schedules, status):
+    for s, st in zip(schedules, status, strict=True):
         rows.append((s.minute, s.code, s.route, s.vclass, s.gate, st, False))
 
     extra_slots = []
@@ -437,7 +440,9 @@ def _day(
     extra_gates = spec["extra_gates"]
     for n, (minute, _, route) in enumerate(extra_slots, start=1):
         code = f"{spec['extra_prefix']}{n:0{width}d}"
-        rows.append((minute, code, route, route.classes[0], extra_gates[(n - 1) % len(extra_gates)], "normal", True))
+        rows.append(
+            (minute, code, route, route.classes[0], extra_gates[(n - 1) % len(extra_gates)], "normal", True)
+        )
 
     rows.sort(key=lambda r: (r[0], r[1]))
     return [
@@ -517,7 +522,9 @@ def generate_province(
     seats = {code: v["seats"] for code, v in vclasses.items()}
     departures = []
     for d in range(days):
-        departures.extend(_day(recipe, home, schedules, busy, extras, start_date + timedelta(days=d), seats, seed))
+        departures.extend(
+            _day(recipe, home, schedules, busy, extras, start_date + timedelta(days=d), seats, seed)
+        )
 
     stations = sorted([home, *real, *towns], key=lambda p: p.code)
     return {
@@ -537,7 +544,10 @@ def generate_province(
                 "name": f"{recipe['home_station']['short']}—{r.terminal.name}",
                 "origin": home.code,
                 "via": [p.code for p in r.stops[1:-1]],
-                "stops": [{"station": p.code, "seq": n, "km": km} for n, (p, km) in enumerate(zip(r.stops, r.km))],
+                "stops": [
+                    {"station": p.code, "seq": n, "km": km}
+                    for n, (p, km) in enumerate(zip(r.stops, r.km, strict=True))
+                ],
             }
             for r in routes
         ],

@@ -7,6 +7,7 @@ edit that breaks several things should show all of them at once.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Any
 
 _DIVISION = re.compile(r"^\d{6}$")
@@ -16,7 +17,14 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 STATUSES = {"normal", "cancelled", "delayed", "boarding", "departed"}
 TICKET_TYPE_FIELDS = {
-    "code", "name", "rate_percent", "needs_seat", "needs_adult", "counts_free_child_cap", "rounding", "document_required",
+    "code",
+    "name",
+    "rate_percent",
+    "needs_seat",
+    "needs_adult",
+    "counts_free_child_cap",
+    "rounding",
+    "document_required",
 }
 
 
@@ -54,7 +62,9 @@ def check_province(doc: dict[str, Any], *, gates: int = 20) -> list[str]:
         problems.extend(_division_problems(s.get("region_code"), province, f"station {code}"))
         name, initials = s.get("name") or "", s.get("pinyin") or ""
         if not _INITIALS.match(initials) or len(initials) != len(name):
-            add(f"station {code}: pinyin {initials!r} is not one upper-case initial per character of {name!r}")
+            add(
+                f"station {code}: pinyin {initials!r} is not one upper-case initial per character of {name!r}"
+            )
         if not s.get("city"):
             add(f"station {code}: no city")
     names = [s.get("name") for s in stations.values()]
@@ -85,7 +95,7 @@ def check_province(doc: dict[str, Any], *, gates: int = 20) -> list[str]:
         if [st.get("seq") for st in stops] != list(range(len(stops))):
             add(f"{where}: stop seq is not 0, 1, 2, ...")
         kms = [st.get("km") for st in stops]
-        if kms[0] != 0 or any(not isinstance(k, int) for k in kms) or any(b <= a for a, b in zip(kms, kms[1:])):
+        if kms[0] != 0 or any(not isinstance(k, int) for k in kms) or any(b <= a for a, b in pairwise(kms)):
             add(f"{where}: km does not start at 0 and strictly increase: {kms}")
         if r.get("origin") != stops[0].get("station"):
             add(f"{where}: origin is not the first stop")
