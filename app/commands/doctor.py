@@ -1,0 +1,23 @@
+"""`kezhan doctor [--json]`: the technician's first look; non-zero exit when something is wrong."""
+
+from __future__ import annotations
+
+from app.commands.output import add_json_flag, emit
+
+MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("doctor", help="check config, database, disk, clock, devices and server link")
+    add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from app.doctor import FAIL, run_checks
+
+    results = run_checks()
+    failed = any(r.status == FAIL for r in results)
+    text = "\n".join(f"{MARK[r.status]} {r.name:<10} {r.detail}" for r in results)
+    emit(args, {"ok": not failed, "checks": [r.to_json() for r in results]}, text)
+    return 1 if failed else 0

@@ -1,0 +1,143 @@
+"""`kezhan doctor`: what a technician checks first, each as one line with a verdict.
+
+Checks are plain functions returning :class:`Check`; one that raises is a bug in the check, and is
+reported as a failure of that check rather than hiding the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app import config as config_mod
+from app import paths
+from app.errors import KezhanError
+
+log = logging.getLogger("kezhan.doctor")
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+# Below these the terminal cannot promise to keep a sale: SQLite needs room for the WAL and a backup.
+DISK_FAIL_BYTES = 100 * 1024 * 1024
+DISK_WARN_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    config: config_mod.Config | None = None
+
+
+CheckFn = Callable[[Context], Check]
+
+
+def check_config(ctx: Context) -> Check:
+    try:
+        ctx.config = config_mod.load()
+    except KezhanError as exc:
+        return Check("config", FAIL, str(exc))
+    source = ctx.config.source
+    if source is None or not Path(source).exists():
+        return Check("config", WARN, f"no config file at {source}: using defaults (run the setup wizard)")
+    missing = [name for name, value in (("station.code", ctx.config.station.code),
+                                        ("terminal.id", ctx.config.terminal.id)) if not value]
+    if missing:
+        return Check("config", WARN, f"{source}: not set: {', '.join(missing)}")
+    return Check("config", OK, f"{source}: station {ctx.config.station.code}, terminal {ctx.config.terminal.id}")
+
+
+def check_database(ctx: Context) -> Check:
+    if ctx.config is None:
+        return Check("database", SKIP, "no usable config")
+    from app.store import engine
+
+    path = ctx.config.db_path
+    if not path.exists():
+        return Check("database", FAIL, f"no database file at {path} (run `kezhan db migrate` or the setup wizard)")
+    try:
+        revision = engine.inspect_file(path)
+    except KezhanError as exc:
+        return Check("database", FAIL, str(exc))
+    _known, head = engine.known_revisions()
+    if revision != head:
+        return Check("database", FAIL, f"{path}: schema {revision or 'empty'}, this program needs {head}: "
+                                       "run `kezhan db migrate`")
+    size = path.stat().st_size
+    return Check("database", OK, f"{path}: schema {revision}, {size / 1e6:.1f} MB")
+
+
+def check_integrity(ctx: Context) -> Check:
+    if ctx.config is None or not ctx.config.db_path.exists():
+        return Check("integrity", SKIP, "no database")
+    path = ctx.config.db_path
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+            fk = con.execute("PRAGMA foreign_key_check").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return Check("integrity", FAIL, f"{path}: {exc}")
+    if rows != ["ok"]:
+        return Check("integrity", FAIL, f"{path}: {'; '.join(rows[:3])} — restore a backup (`kezhan db restore`)")
+    if fk:
+        return Check("integrity", FAIL, f"{path}: {len(fk)} rows break foreign keys")
+    return Check("integrity", OK, "quick_check ok, foreign keys ok")
+
+
+def check_disk(ctx: Context) -> Check:
+    folder = ctx.config.db_path.parent if ctx.config else paths.data_dir()
+    folder = folder if folder.exists() else paths.data_dir()
+    free = shutil.disk_usage(folder).free
+    detail = f"{free / 1e9:.1f} GB free in {folder}"
+    if free < DISK_FAIL_BYTES:
+        return Check("disk", FAIL, detail + " — sales cannot be kept safely; free some space")
+    if free < DISK_WARN_BYTES:
+        return Check("disk", WARN, detail)
+    return Check("disk", OK, detail)
+
+
+def check_clock(ctx: Context) -> Check:
+    now = datetime.now(UTC)
+    if now.year < 2024:
+        return Check("clock", FAIL, f"the system clock reads {now:%Y-%m-%d}: set the date (tickets carry it)")
+    zone_name = ctx.config.station.timezone if ctx.config else "Asia/Shanghai"
+    try:
+        local = now.astimezone(ctx.config.zone if ctx.config else config_mod.Config().zone)
+    except Exception as exc:  # a missing tzdata is a broken install, reported, not raised
+        return Check("clock", FAIL, f"time zone {zone_name} unavailable: {exc}")
+    drift = abs(time.time() - now.timestamp())
+    return Check("clock", OK, f"{local:%Y-%m-%d %H:%M:%S} {zone_name}" + (f" (drift {drift:.1f}s)" if drift > 1 else ""))
+
+
+CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_disk, check_clock]
+
+
+def run_checks(checks: list[CheckFn] | None = None) -> list[Check]:
+    ctx = Context()
+    results = []
+    for fn in checks or CHECKS:
+        try:
+            results.append(fn(ctx))
+        except KezhanError as exc:
+            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, str(exc)))
+        except Exception as exc:
+            log.exception("doctor check %s failed", fn.__name__)
+            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, f"check crashed: {type(exc).__name__}: {exc}"))
+    return results
