@@ -1,0 +1,54 @@
+"""`kezhan doctor` as a technician runs it: a real data directory, a real database file."""
+
+import json
+import subprocess
+import sys
+
+from app.store.engine import migrate
+
+
+def kezhan(*args, env_home):
+    import os
+
+    env = dict(os.environ, KEZHAN_HOME=str(env_home))
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def checks(out):
+    return {c["name"]: c for c in json.loads(out)["checks"]}
+
+
+def test_fresh_machine_fails_on_the_missing_database(kezhan_home):
+    result = kezhan("doctor", "--json", env_home=kezhan_home)
+    assert result.returncode == 1
+    found = checks(result.stdout)
+    assert found["database"]["status"] == "fail"
+    assert "kezhan db migrate" in found["database"]["detail"]
+    assert found["disk"]["status"] in ("ok", "warn")
+    assert found["clock"]["status"] == "ok"
+
+
+def test_a_migrated_database_passes(kezhan_home):
+    (kezhan_home / "kezhan.toml").write_text('[station]\ncode = "330104001"\n[terminal]\nid = "330104001-T01"\n')
+    migrate(kezhan_home / "kezhan.sqlite3")
+    result = kezhan("doctor", "--json", env_home=kezhan_home)
+    found = checks(result.stdout)
+    assert found["database"]["status"] == "ok", found
+    assert found["integrity"]["status"] == "ok"
+    assert found["config"]["status"] == "ok"
+
+
+def test_a_foreign_file_is_named_not_a_traceback(kezhan_home):
+    (kezhan_home / "kezhan.sqlite3").write_bytes(b"this is a spreadsheet, not a database" * 100)
+    result = kezhan("doctor", env_home=kezhan_home)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "✗ database" in result.stdout
+
+
+def test_a_bad_config_value_is_one_line(kezhan_home):
+    (kezhan_home / "kezhan.toml").write_text("[terminal]\npresale_days = -3\n")
+    result = kezhan("doctor", env_home=kezhan_home)
+    assert result.returncode == 1
+    line = [ln for ln in result.stdout.splitlines() if "config" in ln][0]
+    assert line.startswith("✗") and "presale_days" in line
