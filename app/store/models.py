@@ -361,3 +361,64 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32), index=True)
     subject: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# --- sync: enrolment, ticket-code keys, clerk tasks, held-back feed rows ---------------------------
+
+
+class SyncIdentity(Base):
+    """This terminal's enrolment: one row. The HMAC secret and the ticket-code private key live in the
+    terminal's own file, next to the outbox they vouch for."""
+
+    __tablename__ = "sync_identity"
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    station_code: Mapped[str] = mapped_column(String(12))
+    server_url: Mapped[str] = mapped_column(String(256))
+    secret: Mapped[str] = mapped_column(String(128))
+    signing_key: Mapped[str] = mapped_column(String(128))  # base64 of the raw 32-byte Ed25519 private key
+    key_id: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketKey(Base):
+    """Public halves of every terminal's ticket-code key, from the feed: a gate verifies any ticket offline."""
+
+    __tablename__ = "ticket_keys"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the raw 32 bytes
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+TASK_RESEAT = "reseat"
+TASK_REFUND = "refund"
+TASK_REVIEW = "review"
+
+
+class SyncTask(Base):
+    """A conflict the server resolved that a clerk must act on (reseat or refund the passenger)."""
+
+    __tablename__ = "sync_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(96), unique=True)  # the server's conflict key: one task per conflict
+    kind: Mapped[str] = mapped_column(String(12))  # reseat | refund | review
+    conflict: Mapped[str] = mapped_column(String(32))  # the server's conflict code, e.g. SEAT_TAKEN
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    ticket_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    departure_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    seat_no: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | resolved | done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SyncDeferred(Base):
+    """A feed row held back because the record it would overwrite has local changes the server has not
+    seen yet; applied once they are acknowledged."""
+
+    __tablename__ = "sync_deferred"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[str | None] = mapped_column(Text, default=None)
