@@ -40,8 +40,10 @@ class FareTable:
                 fen = row["full_fare"]
             except (KeyError, TypeError):
                 raise ConfigError(
-                    f"票价表第 {index + 1} 行缺少字段", en=f"Fare row {index + 1} is incomplete",
-                    code="BAD_FARE_ROW", row=index,
+                    f"票价表第 {index + 1} 行缺少字段",
+                    en=f"Fare row {index + 1} is incomplete",
+                    code="BAD_FARE_ROW",
+                    row=index,
                 ) from None
             table._add(key, fen, index)
         return table
@@ -52,18 +54,23 @@ class FareTable:
             raise ConfigError(
                 f"票价表{where}票价不是非负整数（分）：{fen!r}",
                 en=f"Fare {where if index is None else f'row {index + 1}'} is not a non-negative integer of fen: {fen!r}",
-                code="BAD_FARE_ROW", row=index,
+                code="BAD_FARE_ROW",
+                row=index,
             )
         if key.from_station == key.to_station:
             raise ConfigError(
-                f"票价表{where}上下车站相同", en=f"Fare row {key} boards and alights at the same stop",
-                code="BAD_FARE_ROW", row=index,
+                f"票价表{where}上下车站相同",
+                en=f"Fare row {key} boards and alights at the same stop",
+                code="BAD_FARE_ROW",
+                row=index,
             )
         existing = self._fares.get(key)
         if existing is not None and existing != fen:
             raise ConfigError(
-                f"票价表{where}与之前的票价冲突", en=f"Fare row {key} contradicts an earlier row",
-                code="BAD_FARE_ROW", row=index,
+                f"票价表{where}与之前的票价冲突",
+                en=f"Fare row {key} contradicts an earlier row",
+                code="BAD_FARE_ROW",
+                row=index,
             )
         self._fares[key] = fen
 
@@ -74,7 +81,10 @@ class FareTable:
             raise RuleViolation(
                 f"没有票价：线路 {route}，{boarding} → {alighting}，车型 {vehicle_class}",
                 en=f"No fare for route {route}, {boarding} -> {alighting}, vehicle class {vehicle_class}",
-                code="NO_FARE", route=route, boarding=boarding, alighting=alighting,
+                code="NO_FARE",
+                route=route,
+                boarding=boarding,
+                alighting=alighting,
                 vehicle_class=vehicle_class,
             )
         return fen
@@ -82,7 +92,8 @@ class FareTable:
     def destinations(self, route: str, boarding: str, vehicle_class: str) -> list[str]:
         """Stops with a fare from ``boarding`` on this route and vehicle class."""
         return sorted(
-            key.to_station for key in self._fares
+            key.to_station
+            for key in self._fares
             if key.route == route and key.from_station == boarding and key.vehicle_class == vehicle_class
         )
 

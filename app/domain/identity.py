@@ -44,8 +44,14 @@ _LABELS = {
     DocumentType.RESIDENT_ID: ("居民身份证", "Resident ID card"),
     DocumentType.TEMPORARY_ID: ("临时身份证", "Temporary resident ID card"),
     DocumentType.PASSPORT: ("护照", "Passport"),
-    DocumentType.FOREIGNER_2017: ("外国人永久居留身份证（2017版）", "Foreigner permanent residence card (2017)"),
-    DocumentType.FOREIGNER_2023: ("外国人永久居留身份证（2023版）", "Foreigner permanent residence card (2023)"),
+    DocumentType.FOREIGNER_2017: (
+        "外国人永久居留身份证（2017版）",
+        "Foreigner permanent residence card (2017)",
+    ),
+    DocumentType.FOREIGNER_2023: (
+        "外国人永久居留身份证（2023版）",
+        "Foreigner permanent residence card (2023)",
+    ),
     DocumentType.HMT_RESIDENCE: ("港澳台居民居住证", "HK/Macau/Taiwan resident residence permit"),
     DocumentType.HK_MACAU_PERMIT: ("港澳居民来往内地通行证", "Mainland travel permit for HK/Macau residents"),
     DocumentType.TAIWAN_PERMIT: ("台湾居民来往大陆通行证", "Mainland travel permit for Taiwan residents"),
@@ -55,10 +61,15 @@ _LABELS = {
 }
 
 #: Document types whose number is a GB 11643 18-digit number.
-GB11643_TYPES = frozenset({
-    DocumentType.RESIDENT_ID, DocumentType.TEMPORARY_ID, DocumentType.HOUSEHOLD_REGISTER,
-    DocumentType.HMT_RESIDENCE, DocumentType.FOREIGNER_2023,
-})
+GB11643_TYPES = frozenset(
+    {
+        DocumentType.RESIDENT_ID,
+        DocumentType.TEMPORARY_ID,
+        DocumentType.HOUSEHOLD_REGISTER,
+        DocumentType.HMT_RESIDENCE,
+        DocumentType.FOREIGNER_2023,
+    }
+)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -66,8 +77,12 @@ CHECK_CHARS = "10X98765432"
 #: GB/T 2260 province-level prefixes (71 Taiwan, 81 Hong Kong, 82 Macau, 83 for Taiwan residents'
 #: residence permits).
 PROVINCE_CODES = frozenset(
-    [str(n) for n in range(11, 16)] + [str(n) for n in range(21, 24)] + [str(n) for n in range(31, 38)]
-    + [str(n) for n in range(41, 47)] + [str(n) for n in range(50, 55)] + [str(n) for n in range(61, 66)]
+    [str(n) for n in range(11, 16)]
+    + [str(n) for n in range(21, 24)]
+    + [str(n) for n in range(31, 38)]
+    + [str(n) for n in range(41, 47)]
+    + [str(n) for n in range(50, 55)]
+    + [str(n) for n in range(61, 66)]
     + ["71", "81", "82", "83"]
 )
 HMT_CODES = frozenset({"81", "82", "83"})
@@ -120,31 +135,48 @@ def validate_resident_id(number: str, today: date, *, allow_foreigner: bool = Tr
         raise _violation("ID_FORMAT", "证件号码不是文本", "The document number is not text")
     cleaned = _clean(number)
     if len(cleaned) != 18:
-        raise _violation("ID_LENGTH", f"身份证号码应为 18 位，输入了 {len(cleaned)} 位",
-                         f"An ID number has 18 characters, this one has {len(cleaned)}", length=len(cleaned))
+        raise _violation(
+            "ID_LENGTH",
+            f"身份证号码应为 18 位，输入了 {len(cleaned)} 位",
+            f"An ID number has 18 characters, this one has {len(cleaned)}",
+            length=len(cleaned),
+        )
     if not (cleaned[:17].isascii() and cleaned[:17].isdigit() and cleaned[17] in "0123456789X"):
-        raise _violation("ID_FORMAT", "身份证号码应为 17 位数字加 1 位数字或 X",
-                         "An ID number is 17 digits and a final digit or X")
+        raise _violation(
+            "ID_FORMAT",
+            "身份证号码应为 17 位数字加 1 位数字或 X",
+            "An ID number is 17 digits and a final digit or X",
+        )
     if cleaned.startswith(FOREIGNER_PREFIX):
         province = cleaned[1:3]
         if not allow_foreigner or province not in PROVINCE_CODES:
-            raise _violation("ID_PROVINCE", "身份证号码的地区代码不存在", "The ID number's region code does not exist")
+            raise _violation(
+                "ID_PROVINCE", "身份证号码的地区代码不存在", "The ID number's region code does not exist"
+            )
     else:
         province = cleaned[:2]
         if province not in PROVINCE_CODES:
-            raise _violation("ID_PROVINCE", f"身份证号码的省份代码 {province} 不存在",
-                             f"The ID number's province code {province} does not exist")
+            raise _violation(
+                "ID_PROVINCE",
+                f"身份证号码的省份代码 {province} 不存在",
+                f"The ID number's province code {province} does not exist",
+            )
     try:
         birth = date(int(cleaned[6:10]), int(cleaned[10:12]), int(cleaned[12:14]))
     except ValueError:
-        raise _violation("ID_BIRTH_DATE", "身份证号码中的出生日期不存在",
-                         "The ID number's birth date does not exist") from None
+        raise _violation(
+            "ID_BIRTH_DATE", "身份证号码中的出生日期不存在", "The ID number's birth date does not exist"
+        ) from None
     if birth > today or birth.year < 1880:
-        raise _violation("ID_BIRTH_DATE", "身份证号码中的出生日期不合理",
-                         "The ID number's birth date is impossible")
+        raise _violation(
+            "ID_BIRTH_DATE", "身份证号码中的出生日期不合理", "The ID number's birth date is impossible"
+        )
     if check_char(cleaned[:17]) != cleaned[17]:
-        raise _violation("ID_CHECK_DIGIT", "身份证号码校验位错误，请核对号码",
-                         "The ID number's check character is wrong; check the number")
+        raise _violation(
+            "ID_CHECK_DIGIT",
+            "身份证号码校验位错误，请核对号码",
+            "The ID number's check character is wrong; check the number",
+        )
     sex = "M" if int(cleaned[16]) % 2 else "F"
     return IdInfo(cleaned, birth, sex, province)
 
@@ -162,19 +194,31 @@ def validate_foreigner_2017(number: str, today: date) -> str:
     """
     cleaned = _clean(number) if isinstance(number, str) else ""
     if len(cleaned) != 15:
-        raise _violation("ID_LENGTH", f"2017版永久居留身份证号码应为 15 位，输入了 {len(cleaned)} 位",
-                         f"A 2017 permanent residence card number has 15 characters, this one has {len(cleaned)}",
-                         length=len(cleaned))
+        raise _violation(
+            "ID_LENGTH",
+            f"2017版永久居留身份证号码应为 15 位，输入了 {len(cleaned)} 位",
+            f"A 2017 permanent residence card number has 15 characters, this one has {len(cleaned)}",
+            length=len(cleaned),
+        )
     if not _FOREIGNER_2017.match(cleaned):
-        raise _violation("ID_FORMAT", "2017版永久居留身份证号码应为 3 位字母（国籍）加 12 位数字",
-                         "A 2017 permanent residence card number is 3 letters (nationality) and 12 digits")
+        raise _violation(
+            "ID_FORMAT",
+            "2017版永久居留身份证号码应为 3 位字母（国籍）加 12 位数字",
+            "A 2017 permanent residence card number is 3 letters (nationality) and 12 digits",
+        )
     if cleaned[3:5] not in PROVINCE_CODES:
-        raise _violation("ID_PROVINCE", "永久居留身份证号码的受理地代码不存在",
-                         "The card number's region code does not exist")
+        raise _violation(
+            "ID_PROVINCE",
+            "永久居留身份证号码的受理地代码不存在",
+            "The card number's region code does not exist",
+        )
     yy, mm, dd = int(cleaned[7:9]), int(cleaned[9:11]), int(cleaned[11:13])
     if not any(_past_date(century + yy, mm, dd, today) for century in (1900, 2000)):
-        raise _violation("ID_BIRTH_DATE", "永久居留身份证号码中的出生日期不存在",
-                         "The card number's birth date does not exist")
+        raise _violation(
+            "ID_BIRTH_DATE",
+            "永久居留身份证号码中的出生日期不存在",
+            "The card number's birth date does not exist",
+        )
     return cleaned
 
 
@@ -188,19 +232,33 @@ def _past_date(year: int, month: int, day: int, today: date) -> bool:
 _FORMATS: dict[DocumentType, tuple[re.Pattern, str, str]] = {
     # Chinese passports are a letter and 8 digits (E12345678) or two letters and 7 digits;
     # foreign passports vary, so any 5-17 letters and digits.
-    DocumentType.PASSPORT: (re.compile(r"^[A-Z0-9]{5,17}$"), "护照号码应为 5–17 位字母或数字",
-                            "A passport number is 5-17 letters or digits"),
+    DocumentType.PASSPORT: (
+        re.compile(r"^[A-Z0-9]{5,17}$"),
+        "护照号码应为 5–17 位字母或数字",
+        "A passport number is 5-17 letters or digits",
+    ),
     # Current cards: H or M and 8 digits; older booklets added 2 digits (issue count).
-    DocumentType.HK_MACAU_PERMIT: (re.compile(r"^[HM]\d{8}(\d{2})?$"),
-                                   "港澳通行证号码应为 H 或 M 加 8 位（或 10 位）数字",
-                                   "An HK/Macau permit number is H or M and 8 (or 10) digits"),
+    DocumentType.HK_MACAU_PERMIT: (
+        re.compile(r"^[HM]\d{8}(\d{2})?$"),
+        "港澳通行证号码应为 H 或 M 加 8 位（或 10 位）数字",
+        "An HK/Macau permit number is H or M and 8 (or 10) digits",
+    ),
     # Current cards: 8 digits; older booklets: 10 digits, sometimes with a letter suffix.
-    DocumentType.TAIWAN_PERMIT: (re.compile(r"^(\d{8}|\d{10}[A-Z]?)$"), "台胞证号码应为 8 位或 10 位数字",
-                                 "A Taiwan permit number is 8 or 10 digits"),
-    DocumentType.MILITARY_OFFICER: (re.compile(r"^[\w\u4e00-\u9fff]{4,20}$"), "军官证号码应为 4–20 位汉字、字母或数字",
-                                    "A military ID number is 4-20 characters"),
-    DocumentType.OTHER: (re.compile(r"^[\w\u4e00-\u9fff()]{2,30}$"), "证件号码应为 2–30 位汉字、字母或数字",
-                         "A document number is 2-30 characters"),
+    DocumentType.TAIWAN_PERMIT: (
+        re.compile(r"^(\d{8}|\d{10}[A-Z]?)$"),
+        "台胞证号码应为 8 位或 10 位数字",
+        "A Taiwan permit number is 8 or 10 digits",
+    ),
+    DocumentType.MILITARY_OFFICER: (
+        re.compile(r"^[\w\u4e00-\u9fff]{4,20}$"),
+        "军官证号码应为 4–20 位汉字、字母或数字",
+        "A military ID number is 4-20 characters",
+    ),
+    DocumentType.OTHER: (
+        re.compile(r"^[\w\u4e00-\u9fff()]{2,30}$"),
+        "证件号码应为 2–30 位汉字、字母或数字",
+        "A document number is 2-30 characters",
+    ),
 }
 
 
@@ -224,7 +282,9 @@ def validate_document(doc_type: DocumentType | str, number: str, today: date) ->
     try:
         doc_type = DocumentType(doc_type)
     except ValueError:
-        raise _violation("DOC_TYPE", f"未知证件类型：{doc_type}", f"Unknown document type: {doc_type}") from None
+        raise _violation(
+            "DOC_TYPE", f"未知证件类型：{doc_type}", f"Unknown document type: {doc_type}"
+        ) from None
     if not isinstance(number, str) or not _clean(number):
         raise _violation("DOC_FORMAT", "请填写证件号码", "Enter the document number")
     if doc_type in GB11643_TYPES:
@@ -232,17 +292,29 @@ def validate_document(doc_type: DocumentType | str, number: str, today: date) ->
         prefix = info.number[:2]
         if doc_type is DocumentType.FOREIGNER_2023:
             if not info.is_foreigner:
-                raise _violation("ID_PROVINCE", "2023版永久居留身份证号码应以 9 开头",
-                                 "A 2023 permanent residence card number starts with 9")
+                raise _violation(
+                    "ID_PROVINCE",
+                    "2023版永久居留身份证号码应以 9 开头",
+                    "A 2023 permanent residence card number starts with 9",
+                )
         elif info.is_foreigner:
-            raise _violation("ID_PROVINCE", "以 9 开头的是外国人永久居留身份证号码，请选择该证件类型",
-                             "A number starting with 9 is a foreigner's permanent residence card; choose that type")
+            raise _violation(
+                "ID_PROVINCE",
+                "以 9 开头的是外国人永久居留身份证号码，请选择该证件类型",
+                "A number starting with 9 is a foreigner's permanent residence card; choose that type",
+            )
         elif doc_type is DocumentType.HMT_RESIDENCE and prefix not in HMT_CODES:
-            raise _violation("ID_PROVINCE", "港澳台居民居住证号码应以 81、82 或 83 开头",
-                             "An HK/Macau/Taiwan residence permit number starts with 81, 82 or 83")
+            raise _violation(
+                "ID_PROVINCE",
+                "港澳台居民居住证号码应以 81、82 或 83 开头",
+                "An HK/Macau/Taiwan residence permit number starts with 81, 82 or 83",
+            )
         elif doc_type is not DocumentType.HMT_RESIDENCE and prefix in HMT_CODES:
-            raise _violation("ID_PROVINCE", "以 81/82/83 开头的是港澳台居民居住证号码，请选择该证件类型",
-                             "A number starting with 81/82/83 is a residence permit; choose that type")
+            raise _violation(
+                "ID_PROVINCE",
+                "以 81/82/83 开头的是港澳台居民居住证号码，请选择该证件类型",
+                "A number starting with 81/82/83 is a residence permit; choose that type",
+            )
         return info.number
     if doc_type is DocumentType.FOREIGNER_2017:
         return validate_foreigner_2017(number, today)
@@ -266,7 +338,7 @@ def mask(number: str) -> str:
         head, tail = 1, 1
     else:
         return "*" * n
-    return number[:head] + "*" * (n - head - tail) + number[n - tail:]
+    return number[:head] + "*" * (n - head - tail) + number[n - tail :]
 
 
 def _hash_family(doc_type: DocumentType) -> str:

@@ -62,7 +62,8 @@ class OfflineBudget:
             raise RuleViolation(
                 f"与省平台断开已超过 {self.max_offline_minutes} 分钟，暂停售票，请检查网络",
                 en=f"Offline for more than {self.max_offline_minutes} minutes: selling is paused; check the link",
-                code="OFFLINE_BUDGET_EXHAUSTED", max_offline_minutes=self.max_offline_minutes,
+                code="OFFLINE_BUDGET_EXHAUSTED",
+                max_offline_minutes=self.max_offline_minutes,
             )
         if leased_seats_left <= 0:
             raise RuleViolation(
@@ -81,8 +82,12 @@ def pick_seat(free_seats: Iterable[int], preferred: int | None = None) -> int:
     free = set(free_seats)
     if preferred is not None:
         if preferred not in free:
-            raise RuleViolation(f"{preferred} 号座位不可售", en=f"Seat {preferred} is not available",
-                                code="SEAT_TAKEN", seat=preferred)
+            raise RuleViolation(
+                f"{preferred} 号座位不可售",
+                en=f"Seat {preferred} is not available",
+                code="SEAT_TAKEN",
+                seat=preferred,
+            )
         return preferred
     if not free:
         raise _sold_out()
@@ -99,8 +104,12 @@ def pick_seats(free_seats: Iterable[int], count: int) -> list[int]:
     if len(free) < count:
         if not free:
             raise _sold_out()
-        raise RuleViolation(f"剩余座位不足：需要 {count} 个，只剩 {len(free)} 个",
-                            en=f"Not enough seats: {count} wanted, {len(free)} left",
-                            code="NOT_ENOUGH_SEATS", wanted=count, left=len(free))
+        raise RuleViolation(
+            f"剩余座位不足：需要 {count} 个，只剩 {len(free)} 个",
+            en=f"Not enough seats: {count} wanted, {len(free)} left",
+            code="NOT_ENOUGH_SEATS",
+            wanted=count,
+            left=len(free),
+        )
     best = min(range(len(free) - count + 1), key=lambda i: (free[i + count - 1] - free[i], i))
-    return free[best:best + count]
+    return free[best : best + count]

@@ -43,7 +43,7 @@ def format_yuan(fen: int) -> str:
 
 
 def format_price(fen: int) -> str:
-    """"￥12.50" (full-width sign), "-￥3.05" for a negative amount."""
+    """ "￥12.50" (full-width sign), "-￥3.05" for a negative amount."""
     text = format_yuan(fen)
     if text.startswith("-"):
         return "-" + YUAN_SIGN + text[1:]

@@ -60,14 +60,20 @@ class RefundPolicy:
             raise ConfigError("退票费率表为空", en="The refund policy has no tiers", code="BAD_REFUND_POLICY")
         starts = [t.min_minutes_before for t in tiers]
         if len(set(starts)) != len(starts):
-            raise ConfigError("退票费率表有重复的时间档", en="The refund policy repeats a tier",
-                              code="BAD_REFUND_POLICY")
+            raise ConfigError(
+                "退票费率表有重复的时间档", en="The refund policy repeats a tier", code="BAD_REFUND_POLICY"
+            )
         for tier in tiers:
             if tier.rate_percent < 0 or tier.rate_percent > 100:
-                raise ConfigError(f"退票费率超出 0–100%：{tier.rate_percent}",
-                                  en=f"Refund rate outside 0-100%: {tier.rate_percent}", code="BAD_REFUND_POLICY")
+                raise ConfigError(
+                    f"退票费率超出 0–100%：{tier.rate_percent}",
+                    en=f"Refund rate outside 0-100%: {tier.rate_percent}",
+                    code="BAD_REFUND_POLICY",
+                )
         if self.minimum_fee < 0 or self.forced_fee < 0:
-            raise ConfigError("退票费不能为负数", en="A refund fee cannot be negative", code="BAD_REFUND_POLICY")
+            raise ConfigError(
+                "退票费不能为负数", en="A refund fee cannot be negative", code="BAD_REFUND_POLICY"
+            )
         object.__setattr__(self, "tiers", tiers)
         object.__setattr__(self, "rounding", Rounding(self.rounding))
         ordered = tuple(sorted(tiers, key=lambda t: t.min_minutes_before, reverse=True))
@@ -80,9 +86,14 @@ class RefundPolicy:
         """≥ 2 h before: 10 %; < 2 h: 20 %; up to 30 min after departure: 50 %; later refused.
         Minimum fee 1 yuan, fees rounded half-up to 0.5 yuan."""
         return cls(
-            tiers=(RefundTier(120, Decimal(10)), RefundTier(0, Decimal(20), "发车前 2 小时内"),
-                   RefundTier(-30, Decimal(50))),
-            minimum_fee=100, rounding=Rounding.HALF_YUAN, allow_after_minutes=30,
+            tiers=(
+                RefundTier(120, Decimal(10)),
+                RefundTier(0, Decimal(20), "发车前 2 小时内"),
+                RefundTier(-30, Decimal(50)),
+            ),
+            minimum_fee=100,
+            rounding=Rounding.HALF_YUAN,
+            allow_after_minutes=30,
         )
 
     @classmethod
@@ -92,7 +103,9 @@ class RefundPolicy:
         allow_after_minutes?}``."""
         try:
             tiers = tuple(
-                RefundTier(int(t["min_minutes_before"]), to_decimal(t["rate_percent"]), str(t.get("label", "")))
+                RefundTier(
+                    int(t["min_minutes_before"]), to_decimal(t["rate_percent"]), str(t.get("label", ""))
+                )
                 for t in data["tiers"]
             )
             allow_after = data.get("allow_after_minutes")
@@ -105,8 +118,9 @@ class RefundPolicy:
                 rounding_mode=str(data.get("rounding_mode", "half_up")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"退票规则无效：{exc}", en=f"Invalid refund policy: {exc}",
-                              code="BAD_REFUND_POLICY") from None
+            raise ConfigError(
+                f"退票规则无效：{exc}", en=f"Invalid refund policy: {exc}", code="BAD_REFUND_POLICY"
+            ) from None
 
     def tier_at(self, seconds_before: float) -> RefundTier | None:
         for tier in self._sorted:
@@ -124,8 +138,9 @@ class RefundQuote:
     forced: bool = False
 
 
-def quote_refund(price: int, departure_at: datetime, now: datetime, policy: RefundPolicy,
-                 forced: bool = False) -> RefundQuote:
+def quote_refund(
+    price: int, departure_at: datetime, now: datetime, policy: RefundPolicy, forced: bool = False
+) -> RefundQuote:
     """What a refund of a ticket sold for ``price`` fen costs now; ``REFUND_TOO_LATE`` past the
     last tier or the after-departure limit."""
     require_aware(departure_at=departure_at, now=now)
@@ -143,7 +158,8 @@ def quote_refund(price: int, departure_at: datetime, now: datetime, policy: Refu
         raise RuleViolation(
             f"已超过退票时限（{limit_zh}），不能退票",
             en=f"Too late to refund (the limit is {limit_en})",
-            code="REFUND_TOO_LATE", allow_after_minutes=after,
+            code="REFUND_TOO_LATE",
+            allow_after_minutes=after,
         )
     fee = apply_rate(price, tier.rate_percent, policy.rounding, policy.rounding_mode)
     fee = min(max(fee, policy.minimum_fee), price)

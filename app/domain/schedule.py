@@ -22,8 +22,13 @@ class DepartureStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"normal": "正常", "cancelled": "停班", "delayed": "晚点", "boarding": "检票中",
-                "departed": "已发车"}[self.value]
+        return {
+            "normal": "正常",
+            "cancelled": "停班",
+            "delayed": "晚点",
+            "boarding": "检票中",
+            "departed": "已发车",
+        }[self.value]
 
 
 def _zone(zone: str | ZoneInfo) -> ZoneInfo:
@@ -51,8 +56,9 @@ def stop_sale_at(departure_at: datetime, stop_sale_minutes: int = DEFAULT_STOP_S
     return departure_at - timedelta(minutes=stop_sale_minutes)
 
 
-def check_sellable(status: DepartureStatus | str, departure_at: datetime, stop_sale_minutes: int,
-                   now: datetime) -> None:
+def check_sellable(
+    status: DepartureStatus | str, departure_at: datetime, stop_sale_minutes: int, now: datetime
+) -> None:
     """Refuse a sale on a departure that is ``CANCELLED``, ``DEPARTED`` (by status or by the
     clock) or past its stop-sale time (``STOP_SALE``)."""
     require_aware(departure_at=departure_at, now=now)
@@ -63,6 +69,9 @@ def check_sellable(status: DepartureStatus | str, departure_at: datetime, stop_s
         raise RuleViolation("该班次已发车", en="This departure has left", code="DEPARTED")
     stop = stop_sale_at(departure_at, stop_sale_minutes)
     if now >= stop:
-        raise RuleViolation(f"该班次已停售（发车前 {stop_sale_minutes} 分钟停止售票）",
-                            en=f"Sales for this departure have closed ({stop_sale_minutes} min before departure)",
-                            code="STOP_SALE", stop_sale_minutes=stop_sale_minutes)
+        raise RuleViolation(
+            f"该班次已停售（发车前 {stop_sale_minutes} 分钟停止售票）",
+            en=f"Sales for this departure have closed ({stop_sale_minutes} min before departure)",
+            code="STOP_SALE",
+            stop_sale_minutes=stop_sale_minutes,
+        )

@@ -27,7 +27,9 @@ def parse_stock_no(text: str) -> int:
     """What a clerk types from the paper: digits, leading zeros optional (``BAD_STOCK_NO``)."""
     cleaned = text.strip() if isinstance(text, str) else ""
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12:
-        raise RuleViolation(f"票号格式不正确：{text!r}", en=f"Not a stock number: {text!r}", code="BAD_STOCK_NO")
+        raise RuleViolation(
+            f"票号格式不正确：{text!r}", en=f"Not a stock number: {text!r}", code="BAD_STOCK_NO"
+        )
     return int(cleaned)
 
 
@@ -48,13 +50,16 @@ class StockRoll:
         for name in ("first", "last"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise RuleViolation(f"票号不正确：{value!r}", en=f"Not a stock number: {value!r}",
-                                    code="BAD_STOCK_NO")
+                raise RuleViolation(
+                    f"票号不正确：{value!r}", en=f"Not a stock number: {value!r}", code="BAD_STOCK_NO"
+                )
         if self.first > self.last:
             raise RuleViolation(
                 f"起始票号 {format_stock_no(self.first)} 大于终止票号 {format_stock_no(self.last)}",
                 en=f"First stock number {self.first} is after the last {self.last}",
-                code="BAD_STOCK_RANGE", first=self.first, last=self.last,
+                code="BAD_STOCK_RANGE",
+                first=self.first,
+                last=self.last,
             )
         if self.next_number is None:
             self.next_number = self.first
@@ -94,7 +99,8 @@ class StockRoll:
             raise RuleViolation(
                 f"票据已用完（最后一张 {format_stock_no(self.last)}），请换新票卷",
                 en=f"Out of ticket stock (last number {format_stock_no(self.last)}); load a new roll",
-                code="STOCK_EXHAUSTED", last=self.last,
+                code="STOCK_EXHAUSTED",
+                last=self.last,
             )
         return self.next_number
 
@@ -111,18 +117,25 @@ class StockRoll:
             raise RuleViolation(
                 f"票号 {format_stock_no(number)} 不在本票卷（{format_stock_no(self.first)}–{format_stock_no(self.last)}）内",
                 en=f"Stock number {number} is not on this roll ({self.first}-{self.last})",
-                code="STOCK_OUT_OF_RANGE", number=number,
+                code="STOCK_OUT_OF_RANGE",
+                number=number,
             )
         if number in self.spoiled:
-            raise RuleViolation(f"票号 {format_stock_no(number)} 已作废", en=f"Stock number {number} is already spoiled",
-                                code="STOCK_ALREADY_SPOILED", number=number)
+            raise RuleViolation(
+                f"票号 {format_stock_no(number)} 已作废",
+                en=f"Stock number {number} is already spoiled",
+                code="STOCK_ALREADY_SPOILED",
+                number=number,
+            )
         if number == self.next_number:
             self.next_number += 1
         elif number > self.next_number:
             raise RuleViolation(
                 f"票号 {format_stock_no(number)} 尚未使用，当前票号为 {format_stock_no(self.next_number)}",
                 en=f"Stock number {number} has not been reached; the next is {self.next_number}",
-                code="STOCK_NOT_ISSUED", number=number, next_number=self.next_number,
+                code="STOCK_NOT_ISSUED",
+                number=number,
+                next_number=self.next_number,
             )
         self.spoiled.add(number)
 
@@ -143,8 +156,12 @@ def make_ticket_id(station_code: str, terminal_no: int, seq: int) -> str:
 
     Fixed widths make the ids of one terminal sort in issue order as plain strings.
     """
-    if not (isinstance(station_code, str) and len(station_code) == 9 and station_code.isascii()
-            and station_code.isdigit()):
+    if not (
+        isinstance(station_code, str)
+        and len(station_code) == 9
+        and station_code.isascii()
+        and station_code.isdigit()
+    ):
         raise ValueError(f"station code must be 9 digits: {station_code!r}")
     if isinstance(terminal_no, bool) or not isinstance(terminal_no, int) or not 0 < terminal_no < 1000:
         raise ValueError(f"terminal number must be 1-999: {terminal_no!r}")
@@ -157,12 +174,14 @@ def parse_ticket_id(text: str) -> TicketId:
     """Split a ticket id (``BAD_TICKET_ID`` when it is not one)."""
     match = _TICKET_ID.match(text.strip()) if isinstance(text, str) else None
     if not match or int(match.group(2)) == 0 or int(match.group(3)) == 0:
-        raise RuleViolation(f"票据编号格式不正确：{text!r}", en=f"Not a ticket id: {text!r}", code="BAD_TICKET_ID")
+        raise RuleViolation(
+            f"票据编号格式不正确：{text!r}", en=f"Not a ticket id: {text!r}", code="BAD_TICKET_ID"
+        )
     return TicketId(match.group(1), int(match.group(2)), int(match.group(3)))
 
 
 def parse_terminal_id(terminal_id: str) -> tuple[str, int]:
-    """"330102001-T01" -> ("330102001", 1)."""
+    """ "330102001-T01" -> ("330102001", 1)."""
     match = _TERMINAL_ID.match(terminal_id) if isinstance(terminal_id, str) else None
     if not match or int(match.group(2)) == 0:
         raise ValueError(f"not a terminal id: {terminal_id!r}")

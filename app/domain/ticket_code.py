@@ -54,8 +54,9 @@ class TicketCodePayload:
             value = getattr(self, name)
             if not isinstance(value, str) or not _FIELD.match(value):
                 raise ValueError(f"{name} must be up to 64 printable ASCII characters: {value!r}")
-        if self.seat_no is not None and (isinstance(self.seat_no, bool) or not isinstance(self.seat_no, int)
-                                         or not 0 < self.seat_no < 1000):
+        if self.seat_no is not None and (
+            isinstance(self.seat_no, bool) or not isinstance(self.seat_no, int) or not 0 < self.seat_no < 1000
+        ):
             raise ValueError(f"seat_no must be 1-999 or None: {self.seat_no!r}")
 
 
@@ -82,17 +83,28 @@ def encode_ticket_code(payload: TicketCodePayload, private_key: Ed25519PrivateKe
     if not _KEY_ID.match(key_id):
         raise ValueError(f"key id must be 1-32 of A-Z a-z 0-9 _ -: {key_id!r}")
     body = json.dumps(
-        [payload.ticket_id, payload.departure_id, payload.seat_no, payload.ticket_type,
-         payload.doc_hash_prefix, int(payload.issued_at.timestamp())],
-        separators=(",", ":"), ensure_ascii=True,
+        [
+            payload.ticket_id,
+            payload.departure_id,
+            payload.seat_no,
+            payload.ticket_type,
+            payload.doc_hash_prefix,
+            int(payload.issued_at.timestamp()),
+        ],
+        separators=(",", ":"),
+        ensure_ascii=True,
     ).encode("ascii")
     signed = f"{PREFIX}.{key_id}.{_b64encode(body)}"
     return f"{signed}.{_b64encode(private_key.sign(signed.encode('ascii')))}"
 
 
 def _garbled(reason: str) -> RuleViolation:
-    return RuleViolation("无法识别的票码，请重新扫描或核对证件", en="Unreadable ticket code; scan again or check the ID",
-                         code="CODE_GARBLED", reason=reason)
+    return RuleViolation(
+        "无法识别的票码，请重新扫描或核对证件",
+        en="Unreadable ticket code; scan again or check the ID",
+        code="CODE_GARBLED",
+        reason=reason,
+    )
 
 
 def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -> TicketCodePayload:
@@ -121,14 +133,21 @@ def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -
     payload = _parse_body(body)
     key = public_keys.get(key_id)
     if key is None:
-        raise RuleViolation(f"票码由未知密钥（{key_id}）签发，请更新本机密钥或人工核验",
-                            en=f"Ticket code signed by an unknown key ({key_id}); update keys or check by hand",
-                            code="CODE_UNKNOWN_KEY", key_id=key_id)
+        raise RuleViolation(
+            f"票码由未知密钥（{key_id}）签发，请更新本机密钥或人工核验",
+            en=f"Ticket code signed by an unknown key ({key_id}); update keys or check by hand",
+            code="CODE_UNKNOWN_KEY",
+            key_id=key_id,
+        )
     try:
         key.verify(signature, f"{PREFIX}.{key_id}.{body_text}".encode("ascii"))
     except InvalidSignature:
-        raise RuleViolation("票码签名无效：疑似伪造或被篡改的车票", en="Ticket code signature is invalid: forged or altered",
-                            code="CODE_FORGED", key_id=key_id) from None
+        raise RuleViolation(
+            "票码签名无效：疑似伪造或被篡改的车票",
+            en="Ticket code signature is invalid: forged or altered",
+            code="CODE_FORGED",
+            key_id=key_id,
+        ) from None
     return payload
 
 
@@ -143,7 +162,8 @@ def _parse_body(body: bytes) -> TicketCodePayload:
     if not isinstance(issued, int) or isinstance(issued, bool) or not 0 <= issued < 2**40:
         raise _garbled("issued_at")
     try:
-        return TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_prefix,
-                                 datetime.fromtimestamp(issued, UTC))
+        return TicketCodePayload(
+            ticket_id, departure_id, seat_no, ticket_type, doc_prefix, datetime.fromtimestamp(issued, UTC)
+        )
     except (ValueError, TypeError, OverflowError):
         raise _garbled("fields") from None

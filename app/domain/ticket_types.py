@@ -50,8 +50,10 @@ class TicketType:
         object.__setattr__(self, "rounding", Rounding(self.rounding))
         if self.rate_percent < 0:
             raise ConfigError(
-                f"票种 {self.code} 的折扣率为负数", en=f"Ticket type {self.code} has a negative rate",
-                code="BAD_TICKET_TYPE", ticket_type=self.code,
+                f"票种 {self.code} 的折扣率为负数",
+                en=f"Ticket type {self.code} has a negative rate",
+                code="BAD_TICKET_TYPE",
+                ticket_type=self.code,
             )
         if self.needs_adult and self.can_carry:
             object.__setattr__(self, "can_carry", False)
@@ -75,8 +77,10 @@ class TicketTypeTable:
         for ticket_type in self.types:
             if ticket_type.code in self._by_code:
                 raise ConfigError(
-                    f"票种代码重复：{ticket_type.code}", en=f"Duplicate ticket type code {ticket_type.code}",
-                    code="BAD_TICKET_TYPE", ticket_type=ticket_type.code,
+                    f"票种代码重复：{ticket_type.code}",
+                    en=f"Duplicate ticket type code {ticket_type.code}",
+                    code="BAD_TICKET_TYPE",
+                    ticket_type=ticket_type.code,
                 )
             self._by_code[ticket_type.code] = ticket_type
 
@@ -85,40 +89,61 @@ class TicketTypeTable:
         """Full, child (half fare, seat), free child carried by an adult, student, disabled
         military/police; discounts rounded half-up to 0.5 yuan."""
         half = Rounding.HALF_YUAN
-        return cls([
-            TicketType(FULL, "全票", Decimal(100), name_en="Full"),
-            TicketType(CHILD, "儿童票", Decimal(50), rounding=half, can_carry=False, name_en="Child"),
-            TicketType(FREE_CHILD, "免票携童", Decimal(0), needs_seat=False, needs_adult=True,
-                       counts_free_child_cap=True, document_required=False, name_en="Free child"),
-            TicketType(STUDENT, "学生票", Decimal(75), rounding=half, name_en="Student"),
-            TicketType(DISABLED, "军残/警残", Decimal(50), rounding=half, name_en="Disabled military/police"),
-        ])
+        return cls(
+            [
+                TicketType(FULL, "全票", Decimal(100), name_en="Full"),
+                TicketType(CHILD, "儿童票", Decimal(50), rounding=half, can_carry=False, name_en="Child"),
+                TicketType(
+                    FREE_CHILD,
+                    "免票携童",
+                    Decimal(0),
+                    needs_seat=False,
+                    needs_adult=True,
+                    counts_free_child_cap=True,
+                    document_required=False,
+                    name_en="Free child",
+                ),
+                TicketType(STUDENT, "学生票", Decimal(75), rounding=half, name_en="Student"),
+                TicketType(
+                    DISABLED, "军残/警残", Decimal(50), rounding=half, name_en="Disabled military/police"
+                ),
+            ]
+        )
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping], *, free_child_cap_percent=FREE_CHILD_CAP_PERCENT,
-                  max_party: int = MAX_PARTY) -> TicketTypeTable:
+    def from_rows(
+        cls,
+        rows: Iterable[Mapping],
+        *,
+        free_child_cap_percent=FREE_CHILD_CAP_PERCENT,
+        max_party: int = MAX_PARTY,
+    ) -> TicketTypeTable:
         """Build from the province document's ``ticket_types`` list."""
         types = []
         for index, row in enumerate(rows):
             try:
                 needs_adult = bool(row.get("needs_adult", False))
-                types.append(TicketType(
-                    code=str(row["code"]),
-                    name=str(row["name"]),
-                    rate_percent=to_decimal(row["rate_percent"]),
-                    needs_seat=bool(row.get("needs_seat", True)),
-                    needs_adult=needs_adult,
-                    counts_free_child_cap=bool(row.get("counts_free_child_cap", False)),
-                    rounding=Rounding(row.get("rounding", "fen")),
-                    document_required=bool(row.get("document_required", True)),
-                    can_carry=bool(row.get("can_carry", not needs_adult)),
-                    rounding_mode=str(row.get("rounding_mode", "half_up")),
-                    name_en=str(row.get("name_en", "")),
-                ))
+                types.append(
+                    TicketType(
+                        code=str(row["code"]),
+                        name=str(row["name"]),
+                        rate_percent=to_decimal(row["rate_percent"]),
+                        needs_seat=bool(row.get("needs_seat", True)),
+                        needs_adult=needs_adult,
+                        counts_free_child_cap=bool(row.get("counts_free_child_cap", False)),
+                        rounding=Rounding(row.get("rounding", "fen")),
+                        document_required=bool(row.get("document_required", True)),
+                        can_carry=bool(row.get("can_carry", not needs_adult)),
+                        rounding_mode=str(row.get("rounding_mode", "half_up")),
+                        name_en=str(row.get("name_en", "")),
+                    )
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(
-                    f"票种表第 {index + 1} 行无效：{exc}", en=f"Ticket type row {index + 1} is invalid: {exc}",
-                    code="BAD_TICKET_TYPE", row=index,
+                    f"票种表第 {index + 1} 行无效：{exc}",
+                    en=f"Ticket type row {index + 1} is invalid: {exc}",
+                    code="BAD_TICKET_TYPE",
+                    row=index,
                 ) from None
         return cls(types, free_child_cap_percent=free_child_cap_percent, max_party=max_party)
 
@@ -140,7 +165,9 @@ class TicketTypeTable:
             return self._by_code[code]
         except KeyError:
             raise RuleViolation(
-                f"未知票种：{code}", en=f"Unknown ticket type: {code}", code="UNKNOWN_TICKET_TYPE",
+                f"未知票种：{code}",
+                en=f"Unknown ticket type: {code}",
+                code="UNKNOWN_TICKET_TYPE",
                 ticket_type=code,
             ) from None
 
@@ -154,8 +181,12 @@ class TicketTypeTable:
             raise ValueError("seat_count cannot be negative")
         return int(seat_count * self.free_child_cap_percent // 100)
 
-    def check_party(self, counts_by_type: Mapping[str, int], free_children_already_on_departure: int = 0,
-                    seat_count: int = 0) -> int:
+    def check_party(
+        self,
+        counts_by_type: Mapping[str, int],
+        free_children_already_on_departure: int = 0,
+        seat_count: int = 0,
+    ) -> int:
         """Refuse a party the rules do not allow; return how many seats it needs.
 
         Refusals: ``EMPTY_PARTY``, ``TOO_MANY_PASSENGERS`` (more than ``max_party`` tickets,
@@ -176,7 +207,9 @@ class TicketTypeTable:
             raise RuleViolation(
                 f"一次最多售 {self.max_party} 张票，本次 {total} 张",
                 en=f"At most {self.max_party} tickets per sale, this one has {total}",
-                code="TOO_MANY_PASSENGERS", count=total, limit=self.max_party,
+                code="TOO_MANY_PASSENGERS",
+                count=total,
+                limit=self.max_party,
             )
         carriers = sum(n for code, n in counts.items() if self._by_code[code].can_carry)
         carried = sum(n for code, n in counts.items() if self._by_code[code].needs_adult)
@@ -184,7 +217,9 @@ class TicketTypeTable:
             raise RuleViolation(
                 f"每名成人乘客只能携带一名免票儿童：{carried} 名儿童，{carriers} 名成人",
                 en=f"Each adult may carry one free child: {carried} children, {carriers} adults",
-                code="FREE_CHILD_NEEDS_ADULT", children=carried, adults=carriers,
+                code="FREE_CHILD_NEEDS_ADULT",
+                children=carried,
+                adults=carriers,
             )
         capped = sum(n for code, n in counts.items() if self._by_code[code].counts_free_child_cap)
         if capped:
@@ -194,6 +229,9 @@ class TicketTypeTable:
                 raise RuleViolation(
                     f"本班次免票儿童已达上限（{cap} 名，剩余 {left} 名）",
                     en=f"This departure's free-child limit is reached ({cap}, {left} left)",
-                    code="FREE_CHILD_CAP", cap=cap, left=left, requested=capped,
+                    code="FREE_CHILD_CAP",
+                    cap=cap,
+                    left=left,
+                    requested=capped,
                 )
         return sum(n for code, n in counts.items() if self._by_code[code].needs_seat)

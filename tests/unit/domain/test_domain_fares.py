@@ -20,11 +20,14 @@ def test_lookup_by_route_stops_and_vehicle_class():
     assert FareKey("R1", "330102001", "330522001", "DG") in table
 
 
-@pytest.mark.parametrize("key", [
-    ("R1", "330521001", "330102001", "DG"),  # the reverse direction is another route
-    ("R2", "330102001", "330521001", "DG"),
-    ("R1", "330102001", "330522001", "ZG"),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        ("R1", "330521001", "330102001", "DG"),  # the reverse direction is another route
+        ("R2", "330102001", "330521001", "DG"),
+        ("R1", "330102001", "330522001", "ZG"),
+    ],
+)
 def test_missing_fare_is_refused_with_no_fare(key):
     table = FareTable.from_rows(ROWS)
     with pytest.raises(RuleViolation) as info:
@@ -39,12 +42,15 @@ def test_destinations_from_a_boarding_stop():
     assert table.destinations("R1", "330522001", "DG") == []
 
 
-@pytest.mark.parametrize("bad", [
-    {"route": "R1", "from": "A", "to": "B", "vehicle_class": "DG", "full_fare": 45.5},
-    {"route": "R1", "from": "A", "to": "B", "vehicle_class": "DG", "full_fare": -1},
-    {"route": "R1", "from": "A", "to": "A", "vehicle_class": "DG", "full_fare": 100},
-    {"route": "R1", "from": "A", "vehicle_class": "DG", "full_fare": 100},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"route": "R1", "from": "A", "to": "B", "vehicle_class": "DG", "full_fare": 45.5},
+        {"route": "R1", "from": "A", "to": "B", "vehicle_class": "DG", "full_fare": -1},
+        {"route": "R1", "from": "A", "to": "A", "vehicle_class": "DG", "full_fare": 100},
+        {"route": "R1", "from": "A", "vehicle_class": "DG", "full_fare": 100},
+    ],
+)
 def test_bad_rows_are_config_errors(bad):
     with pytest.raises(ConfigError) as info:
         FareTable.from_rows([bad])

@@ -18,15 +18,18 @@ def at(minutes_before: float) -> datetime:
 
 
 # 4560 fen: 10 % = 456 -> 450, 20 % = 912 -> 900, 50 % = 2280 -> 2300 (half-up to 0.5 yuan)
-@pytest.mark.parametrize(("minutes_before", "rate", "fee"), [
-    (24 * 60, 10, 450),
-    (120, 10, 450),
-    (119.9, 20, 900),
-    (1, 20, 900),
-    (0, 20, 900),
-    (-0.1, 50, 2300),
-    (-30, 50, 2300),
-])
+@pytest.mark.parametrize(
+    ("minutes_before", "rate", "fee"),
+    [
+        (24 * 60, 10, 450),
+        (120, 10, 450),
+        (119.9, 20, 900),
+        (1, 20, 900),
+        (0, 20, 900),
+        (-0.1, 50, 2300),
+        (-30, 50, 2300),
+    ],
+)
 def test_default_tiers(minutes_before, rate, fee):
     quote = quote_refund(4560, DEPARTURE, at(minutes_before), POLICY)
     assert quote.rate_percent == rate
@@ -61,11 +64,18 @@ def test_forced_refund_is_free_at_any_time():
 
 
 def test_policy_from_province_document():
-    policy = RefundPolicy.from_dict({
-        "tiers": [{"min_minutes_before": 0, "rate_percent": 20}, {"min_minutes_before": 1440, "rate_percent": 5},
-                  {"min_minutes_before": 120, "rate_percent": "10"}],
-        "minimum_fee": 200, "rounding": "yuan", "forced_fee": 0,
-    })
+    policy = RefundPolicy.from_dict(
+        {
+            "tiers": [
+                {"min_minutes_before": 0, "rate_percent": 20},
+                {"min_minutes_before": 1440, "rate_percent": 5},
+                {"min_minutes_before": 120, "rate_percent": "10"},
+            ],
+            "minimum_fee": 200,
+            "rounding": "yuan",
+            "forced_fee": 0,
+        }
+    )
     assert policy.allow_after_minutes == 0
     assert quote_refund(10000, DEPARTURE, at(2000), policy).fee == 500
     assert quote_refund(10000, DEPARTURE, at(200), policy).fee == 1000
@@ -83,14 +93,22 @@ def test_allow_after_minutes_can_close_refunds_before_the_last_tier_ends():
         quote_refund(1000, DEPARTURE, at(-16), policy)
 
 
-@pytest.mark.parametrize("data", [
-    {"tiers": []},
-    {"tiers": [{"min_minutes_before": 0, "rate_percent": 120}]},
-    {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}, {"min_minutes_before": 0, "rate_percent": 20}]},
-    {"tiers": [{"rate_percent": 10}]},
-    {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "rounding": "cents"},
-    {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "minimum_fee": -1},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"tiers": []},
+        {"tiers": [{"min_minutes_before": 0, "rate_percent": 120}]},
+        {
+            "tiers": [
+                {"min_minutes_before": 0, "rate_percent": 10},
+                {"min_minutes_before": 0, "rate_percent": 20},
+            ]
+        },
+        {"tiers": [{"rate_percent": 10}]},
+        {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "rounding": "cents"},
+        {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "minimum_fee": -1},
+    ],
+)
 def test_bad_policies_are_config_errors(data):
     with pytest.raises(ConfigError):
         RefundPolicy.from_dict(data)
@@ -114,7 +132,10 @@ def test_fee_and_refund_always_add_up(price, minutes):
 def test_refunding_later_never_costs_less(price, earlier, later):
     if earlier < later:
         earlier, later = later, earlier
-    assert quote_refund(price, DEPARTURE, at(earlier), POLICY).fee <= quote_refund(price, DEPARTURE, at(later), POLICY).fee
+    assert (
+        quote_refund(price, DEPARTURE, at(earlier), POLICY).fee
+        <= quote_refund(price, DEPARTURE, at(later), POLICY).fee
+    )
 
 
 def test_rate_is_a_decimal_and_rounding_enum():

@@ -21,10 +21,18 @@ def test_default_table_has_the_usual_types():
     assert TABLE.get("child").needs_seat
 
 
-@pytest.mark.parametrize(("code", "fare", "price"), [
-    ("full", 4550, 4550), ("child", 4550, 2300), ("child", 4500, 2250), ("free_child", 4550, 0),
-    ("student", 4000, 3000), ("student", 4550, 3400), ("disabled", 1290, 650),
-])
+@pytest.mark.parametrize(
+    ("code", "fare", "price"),
+    [
+        ("full", 4550, 4550),
+        ("child", 4550, 2300),
+        ("child", 4500, 2250),
+        ("free_child", 4550, 0),
+        ("student", 4000, 3000),
+        ("student", 4550, 3400),
+        ("disabled", 1290, 650),
+    ],
+)
 def test_default_prices(code, fare, price):
     assert TABLE.price(fare, code) == price
 
@@ -45,12 +53,22 @@ def test_unknown_ticket_type():
 
 
 def test_table_from_province_rows_with_custom_discount():
-    table = TicketTypeTable.from_rows([
-        {"code": "full", "name": "全票", "rate_percent": 100},
-        {"code": "senior", "name": "老年票", "rate_percent": 72.5, "rounding": "jiao"},
-        {"code": "free_child", "name": "免票携童", "rate_percent": 0, "needs_seat": False, "needs_adult": True,
-         "counts_free_child_cap": True, "document_required": False},
-    ], free_child_cap_percent=20)
+    table = TicketTypeTable.from_rows(
+        [
+            {"code": "full", "name": "全票", "rate_percent": 100},
+            {"code": "senior", "name": "老年票", "rate_percent": 72.5, "rounding": "jiao"},
+            {
+                "code": "free_child",
+                "name": "免票携童",
+                "rate_percent": 0,
+                "needs_seat": False,
+                "needs_adult": True,
+                "counts_free_child_cap": True,
+                "document_required": False,
+            },
+        ],
+        free_child_cap_percent=20,
+    )
     assert table.get("senior").rate_percent == Decimal("72.5")
     assert table.get("senior").rounding is Rounding.JIAO
     assert table.price(1000, "senior") == 730  # 725 fen rounded half-up to the jiao
@@ -58,12 +76,15 @@ def test_table_from_province_rows_with_custom_discount():
     assert not table.get("free_child").can_carry
 
 
-@pytest.mark.parametrize("rows", [
-    [{"code": "x", "name": "X"}],
-    [{"code": "x", "name": "X", "rate_percent": -5}],
-    [{"code": "x", "name": "X", "rate_percent": 50, "rounding": "cents"}],
-    [{"code": "x", "name": "X", "rate_percent": 50}, {"code": "x", "name": "Y", "rate_percent": 60}],
-])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"code": "x", "name": "X"}],
+        [{"code": "x", "name": "X", "rate_percent": -5}],
+        [{"code": "x", "name": "X", "rate_percent": 50, "rounding": "cents"}],
+        [{"code": "x", "name": "X", "rate_percent": 50}, {"code": "x", "name": "Y", "rate_percent": 60}],
+    ],
+)
 def test_bad_ticket_type_rows(rows):
     with pytest.raises(ConfigError):
         TicketTypeTable.from_rows(rows)
@@ -112,8 +133,9 @@ def test_free_child_cap_counts_children_already_on_the_departure():
     assert _refused({"full": 1, "free_child": 1}, seats=9).code == "FREE_CHILD_CAP"
 
 
-@given(st.dictionaries(st.sampled_from(TABLE.codes), st.integers(0, 12)), st.integers(0, 10),
-       st.integers(0, 60))
+@given(
+    st.dictionaries(st.sampled_from(TABLE.codes), st.integers(0, 12)), st.integers(0, 10), st.integers(0, 60)
+)
 def test_check_party_accepts_exactly_the_lawful_parties(counts, already, seats):
     total = sum(counts.values())
     carriers = counts.get("full", 0) + counts.get("student", 0) + counts.get("disabled", 0)
