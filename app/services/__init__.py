@@ -1,0 +1,49 @@
+"""Counter operations. Each is one function over a :class:`~app.store.engine.Database`, runs one
+transaction that also writes its outbox event, and takes ``now`` (an aware UTC datetime).
+Printing happens after the call returns, from the :class:`PrintJob` it hands back."""
+
+from app.services.aftersale import ChangeResult, RefundResult, VoidResult, approve, change, refund, void
+from app.services.auth import SignedIn, login, unlock
+from app.services.context import Terminal
+from app.services.sales import (
+    PassengerIn,
+    PaymentIn,
+    PrintJob,
+    SaleResult,
+    TicketView,
+    find_tickets,
+    pickup,
+    reprint,
+    sell,
+    spoil_blank,
+)
+from app.services.shifts import Settlement, ShiftInfo, close_shift, open_shift, preview_settlement
+
+__all__ = [
+    "ChangeResult",
+    "PassengerIn",
+    "PaymentIn",
+    "PrintJob",
+    "RefundResult",
+    "SaleResult",
+    "Settlement",
+    "ShiftInfo",
+    "SignedIn",
+    "Terminal",
+    "TicketView",
+    "VoidResult",
+    "approve",
+    "change",
+    "close_shift",
+    "find_tickets",
+    "login",
+    "open_shift",
+    "pickup",
+    "preview_settlement",
+    "refund",
+    "reprint",
+    "sell",
+    "spoil_blank",
+    "unlock",
+    "void",
+]

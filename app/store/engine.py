@@ -46,7 +46,7 @@ class Database:
         with self.sessions() as session:
             try:
                 yield session
-            except sa_exc.DBAPIError as exc:
+            except (sa_exc.DBAPIError, sqlite3.Error) as exc:
                 raise storage_error(exc, self.path) from None
 
     @contextmanager
@@ -60,7 +60,7 @@ class Database:
         except KezhanError:
             session.rollback()
             raise
-        except sa_exc.DBAPIError as exc:
+        except (sa_exc.DBAPIError, sqlite3.Error) as exc:
             _quiet_rollback(session)
             raise storage_error(exc, self.path) from None
         except BaseException:
@@ -76,7 +76,7 @@ class Database:
 def _quiet_rollback(session: Session) -> None:
     try:
         session.rollback()
-    except sa_exc.DBAPIError:
+    except (sa_exc.DBAPIError, sqlite3.Error):
         # A full disk can fail the rollback's own journal write; SQLite has already undone the
         # transaction by then, and the caller is about to hear about the first error.
         pass

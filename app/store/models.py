@@ -400,7 +400,9 @@ class SyncTask(Base):
 
     __tablename__ = "sync_tasks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(96), unique=True)  # the server's conflict key: one task per conflict
+    key: Mapped[str] = mapped_column(
+        String(96), unique=True
+    )  # the server's conflict key: one task per conflict
     kind: Mapped[str] = mapped_column(String(12))  # reseat | refund | review
     conflict: Mapped[str] = mapped_column(String(32))  # the server's conflict code, e.g. SEAT_TAKEN
     seq: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -1,0 +1,396 @@
+"""Refund (退票), change (改签) and void (废票): each one transaction with its outbox event.
+
+Nothing is deleted: the ticket's status changes, the seat goes back, and money moves as a new
+payment row (negative when the counter pays out) so the shift settlement can add it up.
+A free child rides on its adult's ticket: refunding or voiding the adult does the same to the
+child in the same transaction (its own event, fee-free); changing an adult who carries a child
+is refused until the child's ticket is settled, since the child cannot follow without a seat check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.domain.change import quote_change
+from app.domain.refund import quote_refund
+from app.domain.schedule import check_sellable
+from app.errors import RuleViolation
+from app.services.auth import check_credentials
+from app.services.context import (
+    Terminal,
+    audit,
+    cursor,
+    emit,
+    load_rules,
+    next_ticket_ids,
+    open_shift_of,
+    require_now,
+    utc_text,
+)
+from app.services.sales import (
+    PAYMENT_METHODS,
+    PaymentIn,
+    PrintJob,
+    check_documents_free,
+    choose_seats,
+    fetch_departure,
+    free_seat,
+    get_ticket_row,
+    insert_tickets,
+    make_print_job,
+    not_active,
+    require_fare,
+    sellable_seats,
+    spoil_stock,
+    take_seats,
+    take_stock,
+    ticket_payload,
+)
+from app.store.engine import Database
+from app.store.models import parse_utc
+
+
+def _violation(code: str, zh: str, en: str, **details) -> RuleViolation:
+    return RuleViolation(zh, en=en, code=code, **details)
+
+
+def _sale_method(cur, order_id: str) -> str:
+    cur.execute("SELECT method FROM payments WHERE order_id = ? AND kind = 'sale' LIMIT 1", (order_id,))
+    row = cur.fetchone()
+    # A ticket sold by another channel was paid there; what the counter hands back is cash.
+    return row[0] if row else "cash"
+
+
+def _carried_children(cur, ticket_id: str) -> list[str]:
+    cur.execute("SELECT id FROM tickets WHERE carried_by = ? AND status = 'active' ORDER BY id", (ticket_id,))
+    return [row[0] for row in cur.fetchall()]
+
+
+def approve(db: Database, terminal: Terminal, supervisor: str, password: str, *, now: datetime) -> str:
+    """A supervisor's credentials for a forced refund; returns the supervisor's code.
+
+    Runs (and commits) on its own so a wrong password still counts towards the lock."""
+    now = require_now(now)
+    with db.transaction() as session:
+        cur = cursor(session)
+        user = check_credentials(cur, supervisor, password, role="supervisor")
+        audit(cur, terminal, supervisor, "approve" if user else "approve_failed", supervisor, {}, now)
+    if user is None:
+        raise RuleViolation(
+            "值班站长工号或密码错误", en="Wrong supervisor code or password", code="BAD_APPROVAL"
+        )
+    return user.code
+
+
+# --- refund --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    ticket_id: str
+    fee: int  # fen kept by the station
+    refund_amount: int  # fen handed back (price minus fee, plus the insurance)
+    forced: bool
+    approved_by: str | None
+    method: str
+    tier: str
+    seq: int
+    also_refunded: list[str]  # free children carried by this ticket's passenger
+
+
+def refund(
+    db: Database,
+    terminal: Terminal,
+    *,
+    clerk: str,
+    ticket_id: str,
+    now: datetime,
+    forced: bool = False,
+    supervisor: str | None = None,
+    supervisor_password: str | None = None,
+) -> RefundResult:
+    """Refund a live ticket with the fee tier of the moment; ``forced`` (强退) needs a supervisor."""
+    now = require_now(now)
+    approved_by = None
+    if forced:
+        if not supervisor or supervisor_password is None:
+            raise _violation(
+                "APPROVAL_REQUIRED",
+                "强制退票需要值班站长授权",
+                "A forced refund needs a supervisor's approval",
+            )
+        approved_by = approve(db, terminal, supervisor, supervisor_password, now=now)
+    with db.transaction() as session:
+        cur = cursor(session)
+        rules = load_rules(cur)
+        shift = open_shift_of(cur, terminal, clerk)
+        t = get_ticket_row(cur, ticket_id)
+        if t["status"] != "active":
+            raise not_active(t)
+        dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
+        quote = quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced)
+        method = _sale_method(cur, t["order_id"])
+        seq = _refund_one(cur, terminal, shift, t, quote.fee, quote.forced, approved_by, method, clerk, now)
+        children = _carried_children(cur, ticket_id)
+        for child_id in children:
+            child = get_ticket_row(cur, child_id)
+            _refund_one(cur, terminal, shift, child, 0, forced, approved_by, method, clerk, now)
+        audit(
+            cur,
+            terminal,
+            clerk,
+            "refund",
+            ticket_id,
+            {"fee": quote.fee, "forced": forced, "approved_by": approved_by, "children": children},
+            now,
+        )
+    return RefundResult(
+        ticket_id,
+        quote.fee,
+        t["price"] - quote.fee + t["insurance"],
+        forced,
+        approved_by,
+        method,
+        quote.tier_label,
+        seq,
+        children,
+    )
+
+
+def _refund_one(
+    cur, terminal, shift, t: dict, fee: int, forced: bool, approved_by, method, clerk, now
+) -> int:
+    amount = t["price"] - fee + t["insurance"]
+    at = utc_text(now)
+    cur.execute("UPDATE tickets SET status = 'refunded', closed_at = ? WHERE id = ?", (at, t["id"]))
+    free_seat(cur, t["departure_id"], t["seat_no"])
+    cur.execute(
+        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'refund', ?, ?, ?, ?)",
+        (t["order_id"], t["id"], method, -amount, shift.id, at),
+    )
+    return emit(
+        cur,
+        terminal,
+        "ticket.refunded",
+        {
+            "ticket_id": t["id"],
+            "fee": fee,
+            "refund_amount": amount,
+            "forced": forced,
+            "approved_by": approved_by,
+            "refunded_at": at,
+            "clerk": clerk,
+            "shift_id": shift.id,
+        },
+        now,
+    )
+
+
+# --- void ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    ticket_id: str
+    stock_no: str
+    refund_amount: int  # fen handed back: the whole price and insurance
+    seq: int
+    also_voided: list[str]
+
+
+def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: datetime) -> VoidResult:
+    """Cancel a ticket just sold (wrong destination, passenger changed their mind): only the selling
+    clerk, in the same shift, within the void window. The paper is recorded as spoiled stock."""
+    now = require_now(now)
+    with db.transaction() as session:
+        cur = cursor(session)
+        rules = load_rules(cur)
+        shift = open_shift_of(cur, terminal, clerk)
+        t = get_ticket_row(cur, ticket_id)
+        if t["status"] != "active":
+            raise not_active(t)
+        if t["clerk"] != clerk:
+            raise _violation(
+                "VOID_NOT_SELLER",
+                "只有售出该票的售票员可以废票",
+                "Only the clerk who sold a ticket may void it",
+            )
+        if t["shift_id"] != shift.id:
+            raise _violation(
+                "VOID_OTHER_SHIFT",
+                "只能废本班次售出的票，请办理退票",
+                "Only tickets of this shift can be voided; refund it",
+            )
+        if t["changed_from"]:
+            raise _violation(
+                "VOID_CHANGED_TICKET",
+                "改签后的车票不能废票，请办理退票",
+                "A changed ticket cannot be voided; refund it",
+            )
+        if not t["stock_no"]:
+            raise _violation("NOT_PRINTED", "该票尚未打印，不能废票", "This ticket was never printed")
+        window = rules.void_window_minutes
+        if now - parse_utc(t["sold_at"]) > timedelta(minutes=window):
+            raise _violation(
+                "VOID_WINDOW_PASSED",
+                f"已超过废票时限（售出后 {window} 分钟内），请办理退票",
+                f"Too late to void (within {window} minutes of sale); refund it instead",
+                window_minutes=window,
+            )
+        method = _sale_method(cur, t["order_id"])
+        seq = _void_one(cur, terminal, shift, t, method, clerk, now)
+        children = _carried_children(cur, ticket_id)
+        for child_id in children:
+            child = get_ticket_row(cur, child_id)
+            _void_one(cur, terminal, shift, child, method, clerk, now)
+        audit(cur, terminal, clerk, "void", ticket_id, {"stock_no": t["stock_no"], "children": children}, now)
+    return VoidResult(ticket_id, t["stock_no"], t["price"] + t["insurance"], seq, children)
+
+
+def _void_one(cur, terminal, shift, t: dict, method: str, clerk: str, now) -> int:
+    at = utc_text(now)
+    cur.execute("UPDATE tickets SET status = 'voided', closed_at = ? WHERE id = ?", (at, t["id"]))
+    free_seat(cur, t["departure_id"], t["seat_no"])
+    if t["stock_no"]:
+        spoil_stock(cur, terminal, shift, t["stock_no"], "void", t["id"], now)
+    cur.execute(
+        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'void', ?, ?, ?, ?)",
+        (t["order_id"], t["id"], method, -(t["price"] + t["insurance"]), shift.id, at),
+    )
+    return emit(
+        cur,
+        terminal,
+        "ticket.voided",
+        {
+            "ticket_id": t["id"],
+            "stock_no": t["stock_no"],
+            "voided_at": at,
+            "clerk": clerk,
+            "shift_id": shift.id,
+        },
+        now,
+    )
+
+
+# --- change --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    old_ticket_id: str
+    new_ticket_id: str
+    fare_difference: int  # fen: new price minus old price
+    fee: int
+    due: int  # fen the passenger pays (negative: handed back)
+    method: str
+    seq: int
+    print_job: PrintJob
+
+
+def change(
+    db: Database,
+    terminal: Terminal,
+    *,
+    clerk: str,
+    ticket_id: str,
+    new_departure_id: str,
+    now: datetime,
+    seat_no: int | None = None,
+    stop: str | None = None,
+    payment: PaymentIn | None = None,
+) -> ChangeResult:
+    """Move a live ticket to another departure: a new ticket and stock number; the old one is changed."""
+    now = require_now(now)
+    payment = payment or PaymentIn()
+    if payment.method not in PAYMENT_METHODS:
+        raise _violation(
+            "BAD_PAYMENT_METHOD",
+            f"不支持的付款方式：{payment.method}",
+            f"Unknown payment method: {payment.method}",
+        )
+    with db.transaction() as session:
+        cur = cursor(session)
+        rules = load_rules(cur)
+        shift = open_shift_of(cur, terminal, clerk)
+        t = get_ticket_row(cur, ticket_id)
+        if t["status"] != "active":
+            raise not_active(t)
+        if t["departure_id"] == new_departure_id:
+            raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
+        if _carried_children(cur, ticket_id):
+            raise _violation(
+                "CARRIES_FREE_CHILD",
+                "该乘客携带免票儿童，请先退掉儿童票再改签",
+                "This passenger carries a free child; refund the child's ticket before changing",
+            )
+        old_dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
+        new_stop = stop or t["stop"]
+        dep = fetch_departure(cur, new_departure_id, t["board"], new_stop)
+        ttype = rules.ticket_types.get(t["ticket_type"])
+        full_fare = require_fare(dep)
+        new_price = ttype.price(full_fare)
+        quote = quote_change(t["price"], new_price, t["times_changed"], old_dep.departs_at, now, rules.change)
+        check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
+        if t["doc_hash"]:
+            check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
+        new_seat = None
+        if ttype.needs_seat:
+            available = sellable_seats(cur, terminal, rules, new_departure_id, now)
+            [new_seat] = choose_seats(available, [seat_no], terminal.online)
+        [new_id] = next_ticket_ids(cur, terminal, 1)
+        [stock_no] = take_stock(cur, shift, 1)
+        at = utc_text(now)
+        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, ticket_id))
+        free_seat(cur, t["departure_id"], t["seat_no"])
+        new = {
+            **t,
+            "id": new_id,
+            "departure_id": new_departure_id,
+            "seat_no": new_seat,
+            "stock_no": stock_no,
+            "fare": full_fare,
+            "price": new_price,
+            "stop": new_stop,
+            "carried_by": None,
+            "times_changed": t["times_changed"] + 1,
+            "changed_from": ticket_id,
+            "clerk": clerk,
+            "shift_id": shift.id,
+            "sold_at": at,
+        }
+        insert_tickets(cur, [new], t["order_id"])
+        if new_seat is not None:
+            take_seats(cur, new_departure_id, [(new_seat, new_id)])
+        method = payment.method
+        cur.execute(
+            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, reference, shift_id, at) "
+            "VALUES (?, ?, 'change', ?, ?, ?, ?, ?)",
+            (t["order_id"], new_id, method, quote.due, payment.reference, shift.id, at),
+        )
+        seq = emit(
+            cur,
+            terminal,
+            "ticket.changed",
+            {
+                "old_ticket_id": ticket_id,
+                "new_ticket": ticket_payload(new),
+                "fare_difference": quote.fare_difference,
+                "fee": quote.fee,
+                "changed_at": at,
+                "clerk": clerk,
+                "shift_id": shift.id,
+            },
+            now,
+        )
+        audit(
+            cur,
+            terminal,
+            clerk,
+            "change",
+            ticket_id,
+            {"new_ticket": new_id, "departure": new_departure_id, "due": quote.due, "stock_no": stock_no},
+            now,
+        )
+        job = make_print_job("change", new, dep, rules, terminal, now)
+    return ChangeResult(ticket_id, new_id, quote.fare_difference, quote.fee, quote.due, method, seq, job)

@@ -1,0 +1,234 @@
+"""What every counter operation shares: the terminal it runs on, the outbox, the audit log, the rules.
+
+Operations write through the sqlite3 cursor of the session's connection, inside the session's one
+``BEGIN IMMEDIATE`` transaction: a sale is a dozen short statements and one fsync, which is what
+keeps it within a small multiple of a bare insert+commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from app.domain.change import ChangePolicy
+from app.domain.leases import OfflineBudget
+from app.domain.refund import RefundPolicy
+from app.domain.stock import make_ticket_id, parse_terminal_id
+from app.domain.ticket_types import TicketTypeTable
+from app.errors import RuleViolation
+from app.store.models import iso_utc
+
+VOID_WINDOW_MINUTES = 10
+OFFLINE_BUDGET_MINUTES = 240
+
+
+@dataclass
+class Terminal:
+    """The enrolled terminal an operation runs on.
+
+    ``signing_key``: the terminal's Ed25519 private key (``cryptography`` object or 32 raw bytes)
+    that signs ticket codes. ``doc_hash_key``: the province-wide key of document hashes.
+    ``online``/``offline_since``: the link state the lease rules look at.
+    """
+
+    station_code: str
+    terminal_id: str
+    signing_key: object
+    doc_hash_key: bytes
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    online: bool = True
+    offline_since: datetime | None = None
+    key_id: str = ""  # names the public key of ticket codes; the terminal id when empty
+    public_keys: dict = field(default_factory=dict)  # key id -> Ed25519 public key, for reading codes
+
+    def __post_init__(self):
+        if isinstance(self.signing_key, bytes | bytearray):
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+            self.signing_key = Ed25519PrivateKey.from_private_bytes(bytes(self.signing_key))
+        if not self.key_id:
+            self.key_id = self.terminal_id
+        self.public_keys.setdefault(self.key_id, self.signing_key.public_key())
+
+    @property
+    def terminal_no(self) -> int:
+        return parse_terminal_id(self.terminal_id)[1]
+
+    def go_offline(self, since: datetime) -> None:
+        self.online, self.offline_since = False, since
+
+    def go_online(self) -> None:
+        self.online, self.offline_since = True, None
+
+    def local_date(self, now: datetime) -> date:
+        return now.astimezone(self.zone).date()
+
+
+def require_now(now: datetime) -> datetime:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    return now.astimezone(UTC)
+
+
+def cursor(session: Session):
+    """The sqlite3 cursor inside the session's transaction (BEGIN IMMEDIATE already issued)."""
+    return session.connection().connection.dbapi_connection.cursor()
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(terminal_id: str, seq: int, event_id: str, type_: str, created_at: str, payload: dict) -> str:
+    """sha256 of the canonical JSON of the event (docs/architecture.md § Outbox events)."""
+    body = {
+        "terminal_id": terminal_id,
+        "seq": seq,
+        "event_id": event_id,
+        "type": type_,
+        "created_at": created_at,
+        "payload": payload,
+    }
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def utc_text(instant: datetime) -> str:
+    """Instants in event payloads: ISO-8601 UTC with ``Z``."""
+    return iso_utc(instant)
+
+
+def bump(cur, name: str, by: int = 1) -> int:
+    """Advance a named counter inside the current transaction and return its new value."""
+    cur.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+        (name, by),
+    )
+    return cur.fetchone()[0]
+
+
+def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> int:
+    """Append one outbox event in the current transaction; returns its seq."""
+    seq = bump(cur, f"outbox_seq:{terminal.terminal_id}")
+    event_id = uuid.uuid4().hex
+    created_at = utc_text(now)
+    body = canonical_json(payload)
+    digest = event_hash(terminal.terminal_id, seq, event_id, type_, created_at, payload)
+    cur.execute(
+        "INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (terminal.terminal_id, seq, event_id, type_, created_at, body, digest),
+    )
+    return seq
+
+
+def audit(
+    cur, terminal: Terminal, actor: str, action: str, subject: str, detail: dict, now: datetime
+) -> None:
+    """Who did what, when. Callers never put an ID number in ``detail`` (masked or hashed only)."""
+    cur.execute(
+        "INSERT INTO audit_log (at, actor, terminal_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (utc_text(now), actor, terminal.terminal_id, action, subject, canonical_json(detail)),
+    )
+
+
+def next_ticket_ids(cur, terminal: Terminal, count: int) -> list[str]:
+    station, no = parse_terminal_id(terminal.terminal_id)
+    last = bump(cur, f"ticket_seq:{terminal.terminal_id}", count)
+    return [make_ticket_id(station, no, seq) for seq in range(last - count + 1, last + 1)]
+
+
+# --- rules from the province document, parsed once per distinct settings text ------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    ticket_types: TicketTypeTable
+    refund: RefundPolicy
+    change: ChangePolicy
+    insurance_name: str
+    insurance_price: int
+    home_station: str
+    void_window_minutes: int
+    offline_budget: OfflineBudget
+
+
+_RULE_KEYS = (
+    "ticket_types",
+    "refund_policy",
+    "change_policy",
+    "insurance",
+    "home_station",
+    "void_window_minutes",
+    "offline_budget_minutes",
+)
+_rules_cache: dict[tuple, Rules] = {}
+
+
+def load_rules(cur) -> Rules:
+    cur.execute(
+        f"SELECT key, value FROM settings WHERE key IN ({','.join('?' * len(_RULE_KEYS))})", _RULE_KEYS
+    )
+    raw = dict(cur.fetchall())
+    cache_key = tuple(raw.get(k) for k in _RULE_KEYS)
+    rules = _rules_cache.get(cache_key)
+    if rules is None:
+        values = {k: json.loads(v) for k, v in raw.items()}
+        types = values.get("ticket_types")
+        refund = values.get("refund_policy")
+        change = values.get("change_policy")
+        insurance = values.get("insurance") or {}
+        rules = Rules(
+            ticket_types=TicketTypeTable.from_rows(types) if types else TicketTypeTable.default(),
+            refund=RefundPolicy.from_dict(refund)
+            if refund and refund.get("tiers")
+            else RefundPolicy.default(),
+            change=ChangePolicy.from_dict(change) if change else ChangePolicy(),
+            insurance_name=str(insurance.get("name", "")),
+            insurance_price=int(insurance.get("price", 0)),
+            home_station=str(values.get("home_station", "")),
+            void_window_minutes=int(values.get("void_window_minutes", VOID_WINDOW_MINUTES)),
+            offline_budget=OfflineBudget(int(values.get("offline_budget_minutes", OFFLINE_BUDGET_MINUTES))),
+        )
+        if len(_rules_cache) > 16:
+            _rules_cache.clear()
+        _rules_cache[cache_key] = rules
+    return rules
+
+
+# --- shifts -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OpenShift:
+    id: str
+    clerk: str
+    roll_id: int
+    first_no: int
+    last_no: int | None
+    next_no: int
+
+
+def open_shift_of(cur, terminal: Terminal, clerk: str) -> OpenShift:
+    """The clerk's open shift on this terminal and its stock roll (``NO_OPEN_SHIFT`` if none)."""
+    cur.execute(
+        "SELECT s.id, s.clerk, r.id, r.first_no, r.last_no, r.next_no FROM shifts s "
+        "JOIN stock_rolls r ON r.shift_id = s.id AND r.active = 1 "
+        "WHERE s.clerk = ? AND s.terminal_id = ? AND s.closed_at IS NULL ORDER BY s.opened_at DESC LIMIT 1",
+        (clerk, terminal.terminal_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise RuleViolation(
+            "未开班：请先开班并登记票号",
+            en="No open shift: open a shift and register the ticket stock first",
+            code="NO_OPEN_SHIFT",
+        )
+    return OpenShift(
+        row[0], row[1], row[2], int(row[3]), None if row[4] is None else int(row[4]), int(row[5])
+    )
