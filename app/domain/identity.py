@@ -181,7 +181,7 @@ def validate_resident_id(number: str, today: date, *, allow_foreigner: bool = Tr
     return IdInfo(cleaned, birth, sex, province)
 
 
-_FOREIGNER_2017 = re.compile(r"^[A-Z]{3}\d{12}$")
+_FOREIGNER_2017 = re.compile(r"^[A-Z]{3}[0-9]{12}\Z")
 
 
 def validate_foreigner_2017(number: str, today: date) -> str:
@@ -233,29 +233,29 @@ _FORMATS: dict[DocumentType, tuple[re.Pattern, str, str]] = {
     # Chinese passports are a letter and 8 digits (E12345678) or two letters and 7 digits;
     # foreign passports vary, so any 5-17 letters and digits.
     DocumentType.PASSPORT: (
-        re.compile(r"^[A-Z0-9]{5,17}$"),
+        re.compile(r"^[A-Z0-9]{5,17}\Z"),
         "护照号码应为 5–17 位字母或数字",
         "A passport number is 5-17 letters or digits",
     ),
     # Current cards: H or M and 8 digits; older booklets added 2 digits (issue count).
     DocumentType.HK_MACAU_PERMIT: (
-        re.compile(r"^[HM]\d{8}(\d{2})?$"),
+        re.compile(r"^[HM][0-9]{8}([0-9]{2})?\Z"),
         "港澳通行证号码应为 H 或 M 加 8 位（或 10 位）数字",
         "An HK/Macau permit number is H or M and 8 (or 10) digits",
     ),
     # Current cards: 8 digits; older booklets: 10 digits, sometimes with a letter suffix.
     DocumentType.TAIWAN_PERMIT: (
-        re.compile(r"^(\d{8}|\d{10}[A-Z]?)$"),
+        re.compile(r"^([0-9]{8}|[0-9]{10}[A-Z]?)\Z"),
         "台胞证号码应为 8 位或 10 位数字",
         "A Taiwan permit number is 8 or 10 digits",
     ),
     DocumentType.MILITARY_OFFICER: (
-        re.compile(r"^[\w\u4e00-\u9fff]{4,20}$"),
+        re.compile(r"^[\w\u4e00-\u9fff]{4,20}\Z"),
         "军官证号码应为 4–20 位汉字、字母或数字",
         "A military ID number is 4-20 characters",
     ),
     DocumentType.OTHER: (
-        re.compile(r"^[\w\u4e00-\u9fff()]{2,30}$"),
+        re.compile(r"^[\w\u4e00-\u9fff()]{2,30}\Z"),
         "证件号码应为 2–30 位汉字、字母或数字",
         "A document number is 2-30 characters",
     ),

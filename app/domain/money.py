@@ -50,7 +50,7 @@ def format_price(fen: int) -> str:
     return YUAN_SIGN + text
 
 
-_AMOUNT = re.compile(r"^(?P<sign>-?)(?P<int>\d{0,9})(?:\.(?P<frac>\d{0,2}))?$")
+_AMOUNT = re.compile(r"^(?P<sign>-?)(?P<int>[0-9]{0,9})(?:\.(?P<frac>[0-9]{0,2}))?\Z")
 
 
 def parse_yuan(text: str, *, allow_negative: bool = False) -> int:

@@ -147,8 +147,8 @@ class TicketId(NamedTuple):
 
 
 TICKET_ID_LENGTH = 22
-_TICKET_ID = re.compile(r"^(\d{9})(\d{3})(\d{10})$")
-_TERMINAL_ID = re.compile(r"^(\d{9})-T(\d{1,3})$")
+_TICKET_ID = re.compile(r"^([0-9]{9})([0-9]{3})([0-9]{10})\Z")
+_TERMINAL_ID = re.compile(r"^([0-9]{9})-T([0-9]{1,3})\Z")
 
 
 def make_ticket_id(station_code: str, terminal_no: int, seq: int) -> str:

@@ -29,9 +29,9 @@ from .errors import RuleViolation
 PREFIX = "KZ1"
 DOC_HASH_PREFIX_LEN = 16
 MAX_CODE_LENGTH = 1024
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_B64 = re.compile(r"^[A-Za-z0-9_-]*$")
-_FIELD = re.compile(r"^[\x21-\x7e]{0,64}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+_B64 = re.compile(r"^[A-Za-z0-9_-]*\Z")
+_FIELD = re.compile(r"^[\x21-\x7e]{0,64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,3 +273,20 @@ def test_same_18_digit_number_hashes_alike_across_its_documents():
 def test_document_hash_refuses_a_short_key():
     with pytest.raises(ValueError):
         document_hash(b"short", DocumentType.PASSPORT, "E12345678")
+
+
+@given(st.sampled_from(list(DocumentType)), st.text(max_size=40))
+def test_any_typed_text_is_accepted_or_refused_with_a_reason(doc_type, text):
+    try:
+        normalised = validate_document(doc_type, text, TODAY)
+    except RuleViolation as error:
+        assert error.code.startswith(("ID_", "DOC_"))
+        assert error.message and error.en
+    else:
+        assert normalised == normalise_number(doc_type, text)
+        assert validate_document(doc_type, normalised, TODAY) == normalised
+
+
+def test_non_ascii_digits_are_refused():
+    assert code_of(validate_document, DocumentType.HK_MACAU_PERMIT, "H" + "٣" * 8, TODAY) == "DOC_FORMAT"
+    assert code_of(validate_resident_id, "٣" * 18, TODAY) == "ID_FORMAT"

@@ -167,3 +167,18 @@ def test_apply_rate_is_exact_before_rounding(amount, rate_hundredths):
 def test_apply_rate_refuses_negative_rate():
     with pytest.raises(ValueError):
         apply_rate(100, -1)
+
+
+@given(st.text(max_size=20))
+def test_parse_yuan_gives_fen_or_a_bad_amount_and_nothing_else(text):
+    try:
+        fen = parse_yuan(text)
+    except RuleViolation as error:
+        assert error.code == "BAD_AMOUNT"
+    else:
+        assert isinstance(fen, int) and 0 <= fen < 10**11
+
+
+def test_parse_yuan_refuses_non_ascii_digits():
+    with pytest.raises(RuleViolation):
+        parse_yuan("٣")

@@ -141,3 +141,7 @@ def test_ticket_ids_sort_like_their_parts_and_are_unique(a, b):
     assert (id_a < id_b) == (a < b)
     assert (id_a == id_b) == (a == b)
     assert parse_ticket_id(id_a) == a
+
+
+def test_non_ascii_digits_are_not_ticket_ids():
+    assert code_of(parse_ticket_id, "٣" * 22) == "BAD_TICKET_ID"
