@@ -187,7 +187,17 @@ class Reader:
             return None
         if not self.select_card():
             raise StatusError(status.SELECT_FAILED, *status.describe(status.SELECT_FAILED))
-        return self.read_selected(fingerprint=fingerprint)
+        # Once the card has answered a read, find says 80 until it is lifted: a reply spoiled on
+        # the wire is asked for again on the still-selected card, not by starting over.
+        for attempt in range(self.retries + 1):
+            try:
+                return self.read_selected(fingerprint=fingerprint)
+            except FrameError as exc:  # ChecksumError included
+                if attempt == self.retries:
+                    exc.exhausted = True  # the card has been read; starting over would find nothing
+                    raise
+                log.info("read reply spoiled (%s); asking again", exc.en)
+        raise AssertionError("unreachable")
 
     def card_present(self) -> bool:
         """Whether the card read last is still in the field: select answers 90 only while it is."""
@@ -213,6 +223,8 @@ class Reader:
                     raise
                 card_seen, last_error, failures = True, exc, failures + 1
             except (ChecksumError, FrameError) as exc:
+                if getattr(exc, "exhausted", False):
+                    raise
                 last_error, failures = exc, failures + 1
             else:
                 if card is not None:

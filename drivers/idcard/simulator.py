@@ -242,6 +242,10 @@ class ReaderSimulator:
         with self._lock:
             self.fragments = (pieces, gap) if pieces > 1 else None
 
+    def inject(self, data: bytes) -> None:
+        """Put raw bytes on the line now (a late reply, noise): what the driver must discard."""
+        self._send(data)
+
     def count(self, command: str) -> int:
         with self._lock:
             return self.requests.count(COMMAND_NAMES[command])
