@@ -1,0 +1,226 @@
+"""``kezhan server``: the reference provincial server and its station-admin tools.
+
+    kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
+    kezhan server serve ...            (the same, spelled out)
+    kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
+    kezhan server revoke --db URL --terminal ID [--json]
+    kezhan server terminals --db URL [--json]
+    kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
+
+The admin sub-commands work on the database directly (whoever can open it is its admin), so
+they need no token; the token guards the same operations over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from app.commands.output import add_json_flag, emit
+from app.errors import SyncError
+
+DEFAULT_PORT = 8470
+SERVE_HELP = (
+    "run the reference provincial server until Ctrl-C (plain `kezhan server ...` means `kezhan server serve ...`)"
+)
+
+
+def _default_db() -> str:
+    from app import paths
+
+    return str(paths.data_dir() / "province-server.db")
+
+
+def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # The same options live on `server` and on `server serve`; a sub-parser's defaults would
+    # overwrite what was given before the sub-command, so there they default to "absent".
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    p.add_argument("--db", default=d(None), help="database: a file path (SQLite) or an SQLAlchemy URL "
+                   "(postgresql+psycopg://...); default: province-server.db in the data directory")
+    p.add_argument("--host", default=d("127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=d(DEFAULT_PORT), help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--province", default=d(None), metavar="FILE",
+                       help="import this province document (kezhan-province/1 JSON) at start-up")
+    group.add_argument("--empty", action="store_true", default=d(False),
+                       help="load no province (an empty database stays empty)")
+    p.add_argument("--admin-token", default=d(None), metavar="T",
+                   help="token for /v1/admin and the web channel (default: $KEZHAN_ADMIN_TOKEN, else generated and printed)")
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="the server's database (path or SQLAlchemy URL)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "server", help="the reference provincial server (run it, issue enrolment codes, revoke, export)",
+        description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets.",
+    )
+    _add_serve_options(p, suppress=False)
+    p.set_defaults(func=run_serve)
+    sub = p.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
+
+    s = sub.add_parser("serve", help=SERVE_HELP, description=SERVE_HELP)
+    _add_serve_options(s, suppress=True)
+    s.set_defaults(func=run_serve)
+
+    s = sub.add_parser("issue-code", help="issue a one-time enrolment code for a station")
+    _add_db(s)
+    s.add_argument("--station", required=True, help="station code, e.g. 330102001")
+    s.add_argument("--label", default="", help="note for the terminal it will enrol (e.g. 'window 3')")
+    s.add_argument("--ttl-hours", type=float, default=None, help="validity (default 24 h)")
+    add_json_flag(s)
+    s.set_defaults(func=run_issue_code)
+
+    s = sub.add_parser("revoke", help="revoke an enrolled terminal (its requests are refused from now on)")
+    _add_db(s)
+    s.add_argument("--terminal", required=True, help="terminal id, e.g. 330102001-T01")
+    add_json_flag(s)
+    s.set_defaults(func=run_revoke)
+
+    s = sub.add_parser("terminals", help="list enrolled terminals")
+    _add_db(s)
+    add_json_flag(s)
+    s.set_defaults(func=run_terminals)
+
+    s = sub.add_parser("export-tickets", help="print the server's tickets (for reconciliation)")
+    _add_db(s)
+    s.add_argument("--terminal", default=None, help="only tickets sold by this terminal")
+    s.add_argument("--date", default=None, help="only tickets sold on this local date (YYYY-MM-DD)")
+    s.add_argument("--channel", choices=["terminal", "web"], default=None)
+    add_json_flag(s)
+    s.set_defaults(func=run_export)
+
+
+# ---------------------------------------------------------------------------- handlers
+
+
+def _open_existing(db: str | None):
+    from sync.server import ProvinceServer
+    from sync.server.db import normalise_url
+
+    db = db or _default_db()
+    url = normalise_url(db)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise SyncError(f"没有找到服务器数据库：{db}", en=f"no server database at {db}", code="SERVER_DB_MISSING")
+    try:
+        return ProvinceServer(db)
+    except Exception as exc:
+        raise SyncError(f"无法打开服务器数据库：{exc}", en=f"cannot open the server database: {exc}",
+                        code="SERVER_DB_UNUSABLE") from exc
+
+
+def _protocol_error(exc) -> SyncError:
+    from sync.protocol import ERRORS
+
+    spec = ERRORS.get(exc.code)
+    details = " ".join(f"{k}={v}" for k, v in exc.details.items())
+    zh = (spec.zh if spec else str(exc)) + (f"（{details}）" if details else "")
+    en = str(exc) + (f" ({details})" if details else "")
+    return SyncError(zh, en=en, code=exc.code)
+
+
+def run_serve(args) -> int:
+    from sync.protocol import ProtocolError
+    from sync.server import runner
+
+    db = args.db or _default_db()
+    token = args.admin_token or os.environ.get("KEZHAN_ADMIN_TOKEN")
+    generated = token is None
+    token = token or runner.new_admin_token()
+    if args.province and not Path(args.province).is_file():
+        raise SyncError(f"找不到省份数据文件：{args.province}", en=f"no province file {args.province}",
+                        code="PROVINCE_MISSING")
+
+    def ready(host, port, tok, loaded):
+        shown = f"[{host}]" if ":" in host else host
+        print(f"省级服务器已启动 provincial server listening on http://{shown}:{port}", flush=True)
+        print(f"  database: {db}", flush=True)
+        print(f"  OpenAPI:  http://{shown}:{port}/docs", flush=True)
+        if loaded:
+            print(f"  province: {loaded['departures']} departures ({loaded['added']} rows added, "
+                  f"{loaded['changed']} changed, {loaded['removed']} removed)", flush=True)
+        if generated:
+            print(f"  admin token (generated): {tok}", flush=True)
+        print("  Ctrl-C to stop", flush=True)
+
+    try:
+        runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
+                     empty=args.empty, on_ready=ready)
+    except runner.ProvinceUnavailable as exc:
+        raise SyncError("演示省份数据生成器不可用；请使用 --province FILE 或 --empty", en=str(exc),
+                        code="PROVINCE_UNAVAILABLE") from exc
+    except ProtocolError as exc:
+        raise _protocol_error(exc) from exc
+    except ValueError as exc:  # a province document that is not one
+        raise SyncError(f"省份数据无效：{exc}", en=f"province document not valid: {exc}", code="PROVINCE_INVALID") from exc
+    except OSError as exc:
+        raise SyncError(f"无法监听 {args.host}:{args.port}：{exc.strerror or exc}",
+                        en=f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+                        code="SERVER_LISTEN") from exc
+    except KeyboardInterrupt:
+        pass
+    print("省级服务器已停止 provincial server stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def run_issue_code(args) -> int:
+    from datetime import timedelta
+
+    from sync.protocol import ProtocolError
+
+    server = _open_existing(args.db)
+    try:
+        ttl = timedelta(hours=args.ttl_hours) if args.ttl_hours else None
+        result = server.issue_code(args.station, label=args.label, ttl=ttl)
+    except ProtocolError as exc:
+        raise _protocol_error(exc) from exc
+    finally:
+        server.close()
+    emit(args, result, f"注册码 enrolment code for {result['station']}: {result['code']}  "
+                       f"(expires {result['expires_at']})")
+    return 0
+
+
+def run_revoke(args) -> int:
+    from sync.protocol import ProtocolError
+
+    server = _open_existing(args.db)
+    try:
+        result = server.revoke(args.terminal)
+    except ProtocolError as exc:
+        raise _protocol_error(exc) from exc
+    finally:
+        server.close()
+    emit(args, result, f"终端已注销 terminal {result['terminal_id']} revoked at {result['revoked_at']}")
+    return 0
+
+
+def run_terminals(args) -> int:
+    server = _open_existing(args.db)
+    try:
+        rows = server.list_terminals()
+    finally:
+        server.close()
+    lines = [f"{r['terminal_id']:<16} {r['status']:<8} events {r['high_water']:<8} last seen {r['last_seen_at'] or '-'}"
+             for r in rows]
+    emit(args, {"terminals": rows}, "\n".join(lines) or "(no terminals)")
+    return 0
+
+
+def run_export(args) -> int:
+    server = _open_existing(args.db)
+    try:
+        tickets = server.export_tickets(terminal_id=args.terminal, day=args.date, channel=args.channel)
+    finally:
+        server.close()
+    lines = [
+        f"{t['ticket_id']:<28} {t['departure_id']:<28} seat {str(t['seat_no'] or '-'):>3} "
+        f"{t['status']:<9} {t['price']:>7} {t['channel']}:{t['terminal_id'] or ''}"
+        for t in tickets
+    ]
+    emit(args, {"count": len(tickets), "tickets": tickets}, "\n".join(lines) or "(no tickets)")
+    return 0

@@ -1,0 +1,109 @@
+"""The change feed: every change a terminal may need, in one ordered log, read after a cursor."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select
+
+from sync import protocol
+from sync.server import models
+from sync.server.db import get_meta, set_meta
+
+T = models.changes
+
+
+def _text(data) -> str | None:
+    return None if data is None else protocol.canonical_json(data).decode("utf-8")
+
+
+def publish(conn, kind: str, key: str, data, *, at: datetime, scope: str | None = None) -> None:
+    conn.execute(T.insert().values(kind=kind, key=key, scope=scope, deleted=False, data=_text(data), at=at))
+
+
+def tombstone(conn, kind: str, key: str, *, at: datetime, scope: str | None = None) -> None:
+    conn.execute(T.insert().values(kind=kind, key=key, scope=scope, deleted=True, data=None, at=at))
+
+
+def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
+    """rows: {kind, key, data, scope?, deleted?}"""
+    if not rows:
+        return
+    conn.execute(
+        T.insert(),
+        [
+            {
+                "kind": r["kind"],
+                "key": r["key"],
+                "scope": r.get("scope"),
+                "deleted": bool(r.get("deleted")),
+                "data": None if r.get("deleted") else _text(r["data"]),
+                "at": at,
+            }
+            for r in rows
+        ],
+    )
+
+
+def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
+    epoch = get_meta(conn, "epoch")
+    floor = int(get_meta(conn, "feed_floor", "0"))
+    head = conn.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
+    parsed = protocol.parse_cursor(cursor)
+    reset = False
+    reason = None
+    if parsed is None:
+        reset, reason = True, "no cursor" if not cursor else "unreadable cursor"
+    elif parsed[0] != epoch:
+        reset, reason = True, "cursor from another server database"
+    elif parsed[1] < floor:
+        reset, reason = True, "cursor older than the feed keeps"
+    elif parsed[1] > head:
+        reset, reason = True, "cursor ahead of the feed"
+    after = 0 if reset else parsed[1]
+
+    rows = conn.execute(
+        select(T.c.id, T.c.kind, T.c.key, T.c.deleted, T.c.data)
+        .where(and_(T.c.id > after, or_(T.c.scope.is_(None), T.c.scope == terminal_id)))
+        .order_by(T.c.id)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:
+        last = rows[-1].id
+    else:
+        # Past the head, so rows scoped to other terminals are not read again next time.
+        last = max(head, rows[-1].id if rows else after)
+    changes = [
+        {"id": r.id, "kind": r.kind, "key": r.key, "deleted": bool(r.deleted),
+         "data": None if r.data is None else json.loads(r.data)}
+        for r in rows
+    ]
+    return {
+        "cursor": protocol.format_cursor(epoch, last),
+        "reset": reset,
+        "reset_reason": reason,
+        "more": more,
+        "changes": changes,
+    }
+
+
+def compact(conn, now: datetime, tombstone_retention: timedelta) -> dict:
+    """Drop rows a later row for the same key supersedes, then tombstones older than the
+    retention; a cursor from before the newest dropped tombstone can no longer be served
+    incrementally (it would miss a deletion), so the floor rises to it."""
+    latest = select(func.max(T.c.id)).group_by(T.c.kind, T.c.key, T.c.scope).scalar_subquery()
+    superseded = conn.execute(delete(T).where(T.c.id.not_in(latest))).rowcount
+    cutoff = now - tombstone_retention
+    top = conn.execute(
+        select(func.max(T.c.id)).where(and_(T.c.deleted.is_(True), T.c.at < cutoff))
+    ).scalar_one()
+    purged = 0
+    floor = int(get_meta(conn, "feed_floor", "0"))
+    if top is not None:
+        purged = conn.execute(delete(T).where(and_(T.c.deleted.is_(True), T.c.id <= top))).rowcount
+        floor = max(floor, int(top))
+        set_meta(conn, "feed_floor", str(floor))
+    return {"superseded": superseded, "tombstones_purged": purged, "floor": floor}

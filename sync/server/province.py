@@ -1,0 +1,145 @@
+"""Importing a province document (``kezhan-province/1``) and publishing what changed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+
+from sync import protocol
+from sync.server import feed, models
+
+FORMAT = "kezhan-province/1"
+SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insurance")
+
+
+class ProvinceFormatError(ValueError):
+    pass
+
+
+def departure_instant(dep: dict, zone: ZoneInfo) -> datetime:
+    local = datetime.combine(date.fromisoformat(dep["date"]), time.fromisoformat(dep["time"]), tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def master_rows(doc: dict) -> dict[tuple[str, str], object]:
+    """(kind, key) -> data for everything the document carries."""
+    if doc.get("format") != FORMAT:
+        raise ProvinceFormatError(f"not a {FORMAT} document (format={doc.get('format')!r})")
+    out: dict[tuple[str, str], object] = {}
+    try:
+        for name in SETTINGS:
+            if name in doc and doc[name] is not None:
+                out[("setting", name)] = doc[name]
+        for s in doc.get("stations", []):
+            out[("station", s["code"])] = s
+        for v in doc.get("vehicle_classes", []):
+            out[("vehicle_class", v["code"])] = v
+        for r in doc.get("routes", []):
+            out[("route", r["code"])] = r
+        for f in doc.get("fares", []):
+            out[("fare", fare_key(f["route"], f["from"], f["to"], f["vehicle_class"]))] = f
+        for d in doc.get("departures", []):
+            out[("departure", d["id"])] = d
+        for t in doc.get("ticket_types", []):
+            out[("ticket_type", t["code"])] = t
+    except (KeyError, TypeError) as exc:
+        raise ProvinceFormatError(f"province document is missing a field: {exc}") from exc
+    return out
+
+
+def fare_key(route: str, from_: str, to: str, vehicle_class: str) -> str:
+    return f"{route}/{from_}/{to}/{vehicle_class}"
+
+
+def _departure_row(dep: dict, routes: dict, zone: ZoneInfo) -> dict:
+    route = routes.get(dep["route"]) or {}
+    return {
+        "id": dep["id"],
+        "route": dep["route"],
+        "origin": route.get("origin", ""),
+        "vehicle_class": dep["vehicle_class"],
+        "departs_at": departure_instant(dep, zone),
+        "seats": int(dep["seats"]),
+        "status": dep.get("status", "normal"),
+        "stop_sale_minutes": int(dep.get("stop_sale_minutes") or 0),
+    }
+
+
+def import_document(conn, doc: dict, *, zone: ZoneInfo, now: datetime, replace: bool = True) -> dict:
+    """Bring master data in line with ``doc``; every addition or change goes into the feed and
+    (with ``replace``) everything the document no longer has becomes a tombstone."""
+    wanted = master_rows(doc)
+    M = models.master
+    existing = {(r.kind, r.key): r.data for r in conn.execute(select(M.c.kind, M.c.key, M.c.data))}
+    routes = {key: data for (kind, key), data in wanted.items() if kind == "route"}
+    for (kind, key), data in existing.items():
+        if kind == "route" and key not in routes:
+            routes[key] = json.loads(data)
+
+    inserts, updates, changes = [], [], []
+    for (kind, key), data in wanted.items():
+        text = protocol.canonical_json(data).decode("utf-8")
+        old = existing.get((kind, key))
+        if old == text:
+            continue
+        (inserts if old is None else updates).append({"kind": kind, "key": key, "data": text})
+        changes.append({"kind": kind, "key": key, "data": data})
+    removed = [k for k in existing if k not in wanted] if replace else []
+
+    if inserts:
+        conn.execute(M.insert(), inserts)
+    for row in updates:
+        conn.execute(M.update().where(M.c.kind == row["kind"], M.c.key == row["key"]).values(data=row["data"]))
+    for kind, key in removed:
+        conn.execute(delete(M).where(M.c.kind == kind, M.c.key == key))
+        changes.append({"kind": kind, "key": key, "deleted": True})
+
+    D = models.departures
+    dep_changes = [c for c in changes if c["kind"] == "departure"]
+    if dep_changes:
+        known = {r[0] for r in conn.execute(select(D.c.id))}
+        new_rows = []
+        for c in dep_changes:
+            if c.get("deleted"):
+                conn.execute(delete(D).where(D.c.id == c["key"]))
+                continue
+            row = _departure_row(c["data"], routes, zone)
+            if row["id"] in known:
+                conn.execute(D.update().where(D.c.id == row["id"]).values(**row))
+            else:
+                new_rows.append(row)
+        if new_rows:
+            conn.execute(D.insert(), new_rows)
+
+    feed.publish_many(conn, changes, at=now)
+    return {
+        "added": len(inserts),
+        "changed": len(updates),
+        "removed": len(removed),
+        "departures": sum(1 for k in wanted if k[0] == "departure"),
+    }
+
+
+def set_departure_status(conn, departure_id: str, status: str, *, now: datetime) -> dict | None:
+    M = models.master
+    row = conn.execute(select(M.c.data).where(M.c.kind == "departure", M.c.key == departure_id)).first()
+    if row is None:
+        return None
+    data = json.loads(row.data)
+    data["status"] = status
+    conn.execute(
+        M.update().where(M.c.kind == "departure", M.c.key == departure_id)
+        .values(data=protocol.canonical_json(data).decode("utf-8"))
+    )
+    conn.execute(models.departures.update().where(models.departures.c.id == departure_id).values(status=status))
+    feed.publish(conn, "departure", departure_id, data, at=now)
+    return data
+
+
+def get_master(conn, kind: str, key: str):
+    M = models.master
+    row = conn.execute(select(M.c.data).where(M.c.kind == kind, M.c.key == key)).first()
+    return None if row is None else json.loads(row.data)

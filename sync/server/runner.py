@@ -1,0 +1,144 @@
+"""Running the server: in the foreground (``kezhan server``) or on a background thread bound to
+loopback (tests and the demo embed it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sync.server.core import ProvinceServer, Settings
+
+log = logging.getLogger("kezhan.server")
+
+
+class ProvinceUnavailable(RuntimeError):
+    pass
+
+
+def demo_document(zone: str = "Asia/Shanghai") -> dict:
+    try:
+        from app.demodata import demo_province
+    except ImportError as exc:
+        raise ProvinceUnavailable(
+            "the demo province generator (app.demodata) is not available; use --province FILE or --empty"
+        ) from exc
+    return demo_province(datetime.now(ZoneInfo(zone)).date())
+
+
+def load_document(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def prepare(server: ProvinceServer, *, province: dict | str | Path | None = None, empty: bool = False) -> dict | None:
+    """Load master data the way ``kezhan server`` promises: a given document always (it updates
+    and publishes what changed); the demo province only into a database that has none."""
+    if province is not None:
+        doc = province if isinstance(province, dict) else load_document(province)
+        return server.import_province(doc)
+    if empty or server.has_master_data():
+        return None
+    return server.import_province(demo_document(server.settings.zone))
+
+
+def new_admin_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ServerThread:
+    """uvicorn on 127.0.0.1 in a daemon thread. ``port=0`` picks a free port; ``.port`` and
+    ``.url`` report it once :meth:`start` returns. Usable as a context manager.
+
+        with ServerThread(db_url, admin_token="t", province=doc) as srv:
+            requests.get(srv.url + "/v1/health")
+    """
+
+    def __init__(self, db_url: str | None = None, *, admin_token: str | None = None, host: str = "127.0.0.1",
+                 port: int = 0, province: dict | str | Path | None = None, empty: bool = False,
+                 settings: Settings | None = None, clock=None, server: ProvinceServer | None = None,
+                 web_token: str | None = None, sweep_interval: float | None = 15.0):
+        import uvicorn
+
+        from sync.server.app import create_app
+
+        kwargs = {}
+        if clock is not None:
+            kwargs["clock"] = clock
+        self.server = server or ProvinceServer(db_url, settings=settings, **kwargs)
+        prepare(self.server, province=province, empty=empty)
+        self.admin_token = admin_token or new_admin_token()
+        self.app = create_app(server=self.server, admin_token=self.admin_token, web_token=web_token,
+                              sweep_interval=sweep_interval)
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False,
+                                timeout_graceful_shutdown=2)
+        self._uvicorn = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [self._sock]},
+                                        name=f"kezhan-server-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = threading.Event()
+        for _ in range(int(timeout / 0.01)):
+            if self._uvicorn.started:
+                return self
+            if not self._thread.is_alive():
+                break
+            deadline.wait(0.01)
+        raise RuntimeError("the provincial server did not start")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._uvicorn.force_exit = True
+                self._thread.join(timeout)
+        self._sock.close()
+        self.server.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token: str | None = None,
+          province: str | Path | None = None, empty: bool = False, settings: Settings | None = None,
+          on_ready=None) -> None:
+    """Run in the foreground until interrupted (Ctrl-C stops it cleanly)."""
+    import uvicorn
+
+    from sync.server.app import create_app
+
+    server = ProvinceServer(db_url, settings=settings)
+    loaded = prepare(server, province=province, empty=empty)
+    token = admin_token or new_admin_token()
+    app = create_app(server=server, admin_token=token)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    if on_ready:
+        on_ready(host, bound, token, loaded)
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)).run(
+            sockets=[sock])
+    finally:
+        sock.close()
+        server.close()
