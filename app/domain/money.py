@@ -32,6 +32,7 @@ class Rounding(StrEnum):
 
 _UNITS = {Rounding.FEN: 1, Rounding.JIAO: 10, Rounding.HALF_YUAN: 50, Rounding.YUAN: 100}
 _MODES = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_UP}
+ROUNDING_MODES = frozenset(_MODES)
 
 
 def format_yuan(fen: int) -> str:

@@ -9,13 +9,13 @@ never more than the price. A forced refund (强退, e.g. a cancelled bus) costs 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
 from ._time import minutes_label, require_aware
 from .errors import ConfigError, RuleViolation
-from .money import Rounding, apply_rate, to_decimal
+from .money import ROUNDING_MODES, Rounding, apply_rate, to_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,19 +23,22 @@ class RefundTier:
     min_minutes_before: int
     rate_percent: Decimal
     label: str = ""
+    label_en: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "rate_percent", to_decimal(self.rate_percent))
-        if not self.label:
-            object.__setattr__(self, "label", _tier_label(self.min_minutes_before))
 
 
-def _tier_label(minutes: int) -> str:
+def _labels(minutes: int, next_start: int | None) -> tuple[str, str]:
+    """Chinese and English names of the tier starting ``minutes`` before departure and ending
+    where the tier starting ``next_start`` (the next earlier one) begins."""
     if minutes > 0:
-        return f"发车前 {minutes_label(minutes)}以上"
+        return f"发车前 {minutes_label(minutes)}以上", f"{minutes} min or more before departure"
     if minutes == 0:
-        return "发车前"
-    return f"发车后 {minutes_label(-minutes)}内"
+        if next_start is not None and next_start > 0:
+            return f"发车前 {minutes_label(next_start)}内", f"less than {next_start} min before departure"
+        return "发车前", "before departure"
+    return f"发车后 {minutes_label(-minutes)}内", f"up to {-minutes} min after departure"
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,20 @@ class RefundPolicy:
             raise ConfigError(
                 "退票费不能为负数", en="A refund fee cannot be negative", code="BAD_REFUND_POLICY"
             )
+        if self.rounding_mode not in ROUNDING_MODES:
+            raise ConfigError(
+                f"未知的取整方式：{self.rounding_mode}",
+                en=f"Unknown rounding mode: {self.rounding_mode}",
+                code="BAD_REFUND_POLICY",
+            )
         object.__setattr__(self, "tiers", tiers)
         object.__setattr__(self, "rounding", Rounding(self.rounding))
-        ordered = tuple(sorted(tiers, key=lambda t: t.min_minutes_before, reverse=True))
+        ordered = sorted(tiers, key=lambda t: t.min_minutes_before, reverse=True)
+        for index, tier in enumerate(ordered):
+            earlier = ordered[index - 1].min_minutes_before if index else None
+            zh, en = _labels(tier.min_minutes_before, earlier)
+            ordered[index] = replace(tier, label=tier.label or zh, label_en=tier.label_en or en)
+        ordered = tuple(ordered)
         object.__setattr__(self, "_sorted", ordered)
         if self.allow_after_minutes is None:
             object.__setattr__(self, "allow_after_minutes", max(0, -ordered[-1].min_minutes_before))
@@ -88,7 +102,7 @@ class RefundPolicy:
         return cls(
             tiers=(
                 RefundTier(120, Decimal(10)),
-                RefundTier(0, Decimal(20), "发车前 2 小时内"),
+                RefundTier(0, Decimal(20)),
                 RefundTier(-30, Decimal(50)),
             ),
             minimum_fee=100,
@@ -104,7 +118,10 @@ class RefundPolicy:
         try:
             tiers = tuple(
                 RefundTier(
-                    int(t["min_minutes_before"]), to_decimal(t["rate_percent"]), str(t.get("label", ""))
+                    int(t["min_minutes_before"]),
+                    to_decimal(t["rate_percent"]),
+                    str(t.get("label", "")),
+                    str(t.get("label_en", "")),
                 )
                 for t in data["tiers"]
             )
@@ -136,6 +153,7 @@ class RefundQuote:
     tier_label: str
     rate_percent: Decimal
     forced: bool = False
+    tier_label_en: str = ""
 
 
 def quote_refund(
@@ -148,7 +166,9 @@ def quote_refund(
         raise ValueError(f"price must be non-negative int fen, not {price!r}")
     if forced:
         fee = min(policy.forced_fee, price)
-        return RefundQuote(fee, price - fee, "强制退票", Decimal(0), forced=True)
+        return RefundQuote(
+            fee, price - fee, "强制退票", Decimal(0), forced=True, tier_label_en="Forced refund"
+        )
     seconds_before = (departure_at - now).total_seconds()
     tier = policy.tier_at(seconds_before)
     if tier is None or seconds_before < -policy.allow_after_minutes * 60:
@@ -163,4 +183,4 @@ def quote_refund(
         )
     fee = apply_rate(price, tier.rate_percent, policy.rounding, policy.rounding_mode)
     fee = min(max(fee, policy.minimum_fee), price)
-    return RefundQuote(fee, price - fee, tier.label, tier.rate_percent)
+    return RefundQuote(fee, price - fee, tier.label, tier.rate_percent, tier_label_en=tier.label_en)

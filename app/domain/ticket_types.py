@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import ConfigError, RuleViolation
-from .money import Rounding, apply_rate, to_decimal
+from .money import ROUNDING_MODES, Rounding, apply_rate, to_decimal
 
 MAX_PARTY = 9
 FREE_CHILD_CAP_PERCENT = 10
@@ -52,6 +52,13 @@ class TicketType:
             raise ConfigError(
                 f"票种 {self.code} 的折扣率为负数",
                 en=f"Ticket type {self.code} has a negative rate",
+                code="BAD_TICKET_TYPE",
+                ticket_type=self.code,
+            )
+        if self.rounding_mode not in ROUNDING_MODES:
+            raise ConfigError(
+                f"票种 {self.code} 的取整方式未知：{self.rounding_mode}",
+                en=f"Ticket type {self.code} has an unknown rounding mode {self.rounding_mode}",
                 code="BAD_TICKET_TYPE",
                 ticket_type=self.code,
             )

@@ -43,6 +43,24 @@ def test_tier_labels_say_which_tier_applied():
     assert quote_refund(4560, DEPARTURE, at(-10), POLICY).tier_label == "发车后 30 分钟内"
 
 
+def test_english_labels_and_labels_derived_from_the_neighbouring_tier():
+    assert quote_refund(4560, DEPARTURE, at(30), POLICY).tier_label_en == "less than 120 min before departure"
+    assert quote_refund(4560, DEPARTURE, at(-10), POLICY).tier_label_en == "up to 30 min after departure"
+    assert quote_refund(4560, DEPARTURE, at(0), POLICY, forced=True).tier_label_en == "Forced refund"
+    policy = RefundPolicy.from_dict(
+        {
+            "tiers": [
+                {"min_minutes_before": 1440, "rate_percent": 5},
+                {"min_minutes_before": 0, "rate_percent": 20},
+                {"min_minutes_before": 240, "rate_percent": 10, "label": "提前四小时"},
+            ]
+        }
+    )
+    assert quote_refund(1000, DEPARTURE, at(2000), policy).tier_label == "发车前 24 小时以上"
+    assert quote_refund(1000, DEPARTURE, at(300), policy).tier_label == "提前四小时"
+    assert quote_refund(1000, DEPARTURE, at(30), policy).tier_label == "发车前 4 小时内"
+
+
 def test_too_late_after_the_last_tier():
     with pytest.raises(RuleViolation) as info:
         quote_refund(4560, DEPARTURE, at(-30.5), POLICY)
@@ -107,6 +125,7 @@ def test_allow_after_minutes_can_close_refunds_before_the_last_tier_ends():
         {"tiers": [{"rate_percent": 10}]},
         {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "rounding": "cents"},
         {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "minimum_fee": -1},
+        {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "rounding_mode": "bankers"},
     ],
 )
 def test_bad_policies_are_config_errors(data):

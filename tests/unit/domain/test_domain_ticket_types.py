@@ -82,6 +82,7 @@ def test_table_from_province_rows_with_custom_discount():
         [{"code": "x", "name": "X"}],
         [{"code": "x", "name": "X", "rate_percent": -5}],
         [{"code": "x", "name": "X", "rate_percent": 50, "rounding": "cents"}],
+        [{"code": "x", "name": "X", "rate_percent": 50, "rounding_mode": "bankers"}],
         [{"code": "x", "name": "X", "rate_percent": 50}, {"code": "x", "name": "Y", "rate_percent": 60}],
     ],
 )
