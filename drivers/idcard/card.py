@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import CardDataError
 from .idnumber import mask, valid_number

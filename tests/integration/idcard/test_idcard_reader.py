@@ -12,8 +12,9 @@ from drivers.idcard import (
     Reader,
     ReaderTimeout,
     StatusError,
+    frame,
 )
-from drivers.idcard import frame, reader as reader_mod
+from drivers.idcard import reader as reader_mod
 from drivers.idcard.simulator import SAMPLE_CARDS, ReaderSimulator, build_photo
 
 
