@@ -1,0 +1,147 @@
+"""The one registry of keyboard actions.
+
+Every shortcut the counter window answers to is declared here, once. The main window binds them
+(:func:`bind`), the help overlay (F1) lists them, and ``python -m app.ui.actions --markdown``
+prints the table the README and docs/ui.md include — so the keys a clerk is told about are the
+keys that work.
+
+Labels are the Chinese source strings of the ``actions`` translation context; the English column
+of the Markdown table is read from ``resources/i18n/kezhan_en.ts`` so there is one translation,
+not two. This module imports Qt only inside :func:`bind`, so the table prints without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+CONTEXT = "actions"
+
+
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 - the name lupdate looks for
+    return text
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    keys: tuple[str, ...]  # QKeySequence portable text, first is the one shown first
+    label: str  # Chinese source string, context "actions"
+    where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog
+    operation: bool = False  # a counter operation (shown in the operations bar)
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("help", ("F1",), QT_TRANSLATE_NOOP("actions", "帮助：快捷键一览"), "window"),
+    Action("sale", ("F2",), QT_TRANSLATE_NOOP("actions", "售票（回到售票界面）"), "window", True),
+    Action("refund", ("F3",), QT_TRANSLATE_NOOP("actions", "退票"), "window", True),
+    Action("change", ("F4",), QT_TRANSLATE_NOOP("actions", "改签"), "window", True),
+    Action("void", ("F5",), QT_TRANSLATE_NOOP("actions", "废票"), "window", True),
+    Action("reprint", ("F6",), QT_TRANSLATE_NOOP("actions", "重打"), "window", True),
+    Action("pickup", ("F7",), QT_TRANSLATE_NOOP("actions", "取票"), "window", True),
+    Action("shift_close", ("F8",), QT_TRANSLATE_NOOP("actions", "交班结算"), "window", True),
+    Action("seat_map", ("F9",), QT_TRANSLATE_NOOP("actions", "座位图（选座）"), "sale", True),
+    Action("preview", ("F10",), QT_TRANSLATE_NOOP("actions", "打印预览（上一张票）"), "window"),
+    Action("language", ("F12",), QT_TRANSLATE_NOOP("actions", "切换语言（中文 / English）"), "window"),
+    Action("date_prev", ("PgUp", "Ctrl+Left"), QT_TRANSLATE_NOOP("actions", "前一天"), "sale"),
+    Action("date_next", ("PgDown", "Ctrl+Right"), QT_TRANSLATE_NOOP("actions", "后一天"), "sale"),
+    Action("date_today", ("Ctrl+Home",), QT_TRANSLATE_NOOP("actions", "回到今天"), "sale"),
+    Action("destination", ("Ctrl+D",), QT_TRANSLATE_NOOP("actions", "光标到目的地"), "sale"),
+    Action("departures", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到班次列表"), "sale"),
+    Action("passengers", ("Ctrl+P",), QT_TRANSLATE_NOOP("actions", "光标到乘客证件"), "sale"),
+    Action("payment", ("Ctrl+M",), QT_TRANSLATE_NOOP("actions", "光标到收款"), "sale"),
+    Action("epay", ("Ctrl+E",), QT_TRANSLATE_NOOP("actions", "收款方式：现金 / 电子支付"), "sale"),
+    Action("clear", ("Ctrl+R",), QT_TRANSLATE_NOOP("actions", "清空本单，重新开始"), "sale"),
+    Action("forward", ("Return",), QT_TRANSLATE_NOOP("actions", "确认 / 下一步"), "dialog"),
+    Action("back", ("Esc",), QT_TRANSLATE_NOOP("actions", "返回 / 取消"), "dialog"),
+    Action("next_field", ("Tab",), QT_TRANSLATE_NOOP("actions", "下一个输入项"), "dialog"),
+    Action("logout", ("Ctrl+Shift+L",), QT_TRANSLATE_NOOP("actions", "锁屏 / 注销"), "window"),
+)
+
+BY_ID = {a.id: a for a in ACTIONS}
+
+# Keys handled by the widgets themselves (Enter, Esc, Tab) are listed but not bound as shortcuts:
+# binding them window-wide would steal them from line edits and tables.
+BOUND_WHERE = ("window", "sale")
+
+
+def key_text(keys: tuple[str, ...], language: str = "zh_CN") -> str:
+    shown = {"Return": "Enter", "PgUp": "PageUp", "PgDown": "PageDown"}
+    sep = " 或 " if language.startswith("zh") else " or "
+    return sep.join(shown.get(k, k).replace("Left", "←").replace("Right", "→") for k in keys)
+
+
+def english_labels(ts_file: Path | None = None) -> dict[str, str]:
+    """The English translations of the ``actions`` context, from the Linguist file."""
+    if ts_file is None:
+        from app import paths
+
+        ts_file = paths.resources_dir() / "i18n" / "kezhan_en.ts"
+    out: dict[str, str] = {}
+    if not ts_file.exists():
+        return out
+    root = ET.parse(ts_file).getroot()
+    for context in root.iter("context"):
+        if context.findtext("name") != CONTEXT:
+            continue
+        for message in context.iter("message"):
+            source = message.findtext("source") or ""
+            translation = message.find("translation")
+            if translation is not None and translation.text:
+                out[source] = translation.text
+    return out
+
+
+def markdown_table() -> str:
+    english = english_labels()
+    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项"}
+    lines = [
+        "| 按键 Key | 功能 | Action | 范围 Scope |",
+        "|---|---|---|---|",
+    ]
+    for a in ACTIONS:
+        keys = " / ".join(f"`{k}`" for k in (key_text((k,), "en") for k in a.keys))
+        lines.append(f"| {keys} | {a.label} | {english.get(a.label, '')} | {where_zh[a.where]} ({a.where}) |")
+    return "\n".join(lines) + "\n"
+
+
+def bind(window, handlers: dict, where: tuple[str, ...] = BOUND_WHERE) -> dict:
+    """Create a QAction per registry entry with a handler, added to ``window``.
+
+    Returns ``{id: QAction}``. Window-wide shortcuts do not fire while a modal dialog is open,
+    which is what a clerk expects: F3 inside the refund dialog must not open another one.
+    """
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QAction, QKeySequence
+
+    made = {}
+    for a in ACTIONS:
+        if a.where not in where or a.id not in handlers:
+            continue
+        action = QAction(QCoreApplication.translate(CONTEXT, a.label), window)
+        action.setObjectName(f"action_{a.id}")
+        action.setShortcuts([QKeySequence(k) for k in a.keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(handlers[a.id])
+        window.addAction(action)
+        made[a.id] = action
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.ui.actions", description="the keyboard map")
+    parser.add_argument("--markdown", action="store_true", help="print the keyboard table as Markdown")
+    args = parser.parse_args(argv)
+    if args.markdown:
+        sys.stdout.write(markdown_table())
+        return 0
+    for a in ACTIONS:
+        print(f"{key_text(a.keys, 'en'):24} {a.label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""Starting the counter window, and saving its screenshots.
+
+``run_gui(config)`` is what ``kezhan gui`` runs; ``kezhan demo`` passes :class:`DemoDevices` so the
+window uses the simulators and the embedded server. ``save_screens`` renders the main screens
+offscreen for ``kezhan demo --headless --out DIR`` (into ``DIR/screens/``) and for the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+log = logging.getLogger("kezhan.ui")
+
+SIZES = ((1366, 768), (1920, 1080))
+
+
+@dataclass
+class DemoDevices:
+    """What the demo station wires into the window instead of real hardware.
+
+    ``printer_target``: a printer target string (``tcp:127.0.0.1:9100`` for the printer simulator).
+    ``reader_port``: the ID card reader simulator's port or ``socket://`` URL.
+    ``scanner_port``: the scanner simulator's port. ``terminal``: the services' Terminal (made from
+    the enrolled identity when None). ``sync``: a sync status source with ``snapshot()``,
+    ``status_changed``, ``nudge()`` and ``stop()`` (see app/ui/sync_status.py). ``clock``: the
+    station clock the services see. ``presale_days``: overrides the configured value.
+    """
+
+    printer_target: str | None = None
+    reader_port: str | None = None
+    scanner_port: str | None = None
+    terminal: object | None = None
+    sync: object | None = None
+    clock: Callable[[], datetime] | None = None
+    presale_days: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def application():
+    """The one QApplication (created on first use)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([])
+        app.setApplicationName("kezhan")
+        app.setOrganizationName("kezhan")
+    return app
+
+
+def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
+                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None):
+    """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
+    from app.ui import theme
+    from app.ui.devices import PrinterDevice, ReaderDevice, ScannerDevice, WedgeFilter
+    from app.ui.main_window import MainWindow
+
+    app = application()
+    theme.apply(app, width)
+    printer = PrinterDevice(printer_target)
+    reader = ReaderDevice(reader_port, reader_baud)
+    scanner = ScannerDevice(scanner_port)
+    window = MainWindow(backend, printer, reader, scanner, sync)
+    for device in (printer, reader, scanner):
+        device.setParent(window)
+    window.wedge = WedgeFilter(scanner, window, active=window.scan_target)
+    app.installEventFilter(window.wedge)
+    return window
+
+
+def run_gui(config, *, demo: DemoDevices | None = None) -> int:
+    """Open the counter window on the configured database; returns the exit code."""
+    from app.errors import StorageError
+    from app.store.engine import open_database
+    from app.ui import theme
+    from app.ui.backend import Backend
+
+    demo = demo or DemoDevices()
+    app = application()
+    screen = app.primaryScreen()
+    width = screen.availableGeometry().width() if screen is not None else 1366
+    theme.set_language(config.terminal.language)
+    path = Path(config.db_path)
+    if not path.exists():
+        raise StorageError(f"数据库文件不存在：{path}（请先运行 kezhan demo 或 kezhan db migrate）",
+                           en=f"no database at {path} (run kezhan demo or kezhan db migrate first)",
+                           code="NO_DATABASE")
+    db = open_database(path)
+    terminal = demo.terminal
+    if terminal is None:
+        from sync.client.identity import make_terminal
+
+        terminal = make_terminal(db)
+    sync = demo.sync
+    if sync is None and config.server.url:
+        from app.ui.sync_status import SyncStatus
+
+        sync = SyncStatus.for_config(config, db)
+    backend = Backend(db, terminal, presale_days=demo.presale_days if demo.presale_days is not None
+                      else config.terminal.presale_days, clock=demo.clock, language=theme.language,
+                      on_local_event=(sync.nudge if sync is not None else None))
+    window = build_window(
+        backend, width=width,
+        printer_target=demo.printer_target or config.printer.target or None,
+        reader_port=demo.reader_port or config.reader.port or None,
+        reader_baud=config.reader.baud,
+        scanner_port=demo.scanner_port or config.scanner.port or None,
+        sync=sync,
+    )
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        window.resize(1366, 768)
+        window.show()
+    else:
+        window.showMaximized()
+    try:
+        return int(app.exec())
+    finally:
+        db.engine.dispose()
+
+
+# --- screenshots ---------------------------------------------------------------------------------
+
+
+def save_screens(out_dir: str | Path, database, *, terminal=None, clerk: str | None = None,
+                 password: str | None = None, clock: Callable[[], datetime] | None = None,
+                 sizes: Iterable[tuple[int, int]] = SIZES, languages: Iterable[str] = ("zh_CN",),
+                 first_stock_no: str = "00900001") -> list[Path]:
+    """Screenshots of the sale view, the seat map, the refund dialog and the shift settlement.
+
+    ``database``: a path or an open ``Database`` (a demo database: it gets a sale and, when the
+    clerk has no open shift, a shift opened at ``first_stock_no``). The clerk is ``clerk`` signed
+    in with ``password``, or — for a demo file without known passwords — the first active clerk.
+    Files are ``DIR/<screen>-<width>x<height>[-en].png``; returns their paths.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.services.auth import SignedIn
+    from app.store.engine import Database, open_database
+    from app.ui import theme
+    from app.ui.backend import Backend
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    db = database if isinstance(database, Database) else open_database(Path(database))
+    if terminal is None:
+        from sync.client.identity import make_terminal
+
+        terminal = make_terminal(db)
+    app = application()
+    backend = Backend(db, terminal, clock=clock, language=theme.language)
+    if clerk and password is not None:
+        backend.login(clerk, password)
+    else:
+        with db.read() as session:
+            from app.services.context import cursor
+
+            cur = cursor(session)
+            cur.execute("SELECT code, name, role FROM users WHERE role = 'clerk' AND active = 1 ORDER BY code LIMIT 1")
+            row = cur.fetchone()
+        if row is None:
+            raise ValueError("the database has no clerk to take screenshots as")
+        backend.user = SignedIn(*row)
+    if backend.current_shift() is None:
+        backend.open_shift(first_stock_no)
+
+    saved: list[Path] = []
+    previous = theme.language()
+    try:
+        for language in languages:
+            theme.set_language(language)
+            for width, height in sizes:
+                window = build_window(backend, width=width)
+                window.resize(width, height)
+                window.show()
+                window._enter_sale()
+                app.processEvents()
+                suffix = f"{width}x{height}" + ("-en" if language.startswith("en") else "")
+                view = window.saleView
+                ticket = _sample_sale(window, backend)
+                # The sale view mid-sale: a destination, its departures, one passenger.
+                dest = _busy_destination(backend)
+                QTest.keyClicks(view.destinationEdit, dest)
+                QTest.keyClick(view.destinationEdit, Qt.Key.Key_Return)
+                QTest.keyClick(view.departuresTable, Qt.Key.Key_Return)
+                app.processEvents()
+                saved.append(_grab(window, out / f"sale-{suffix}.png"))
+                dialog = window.open_seat_map()
+                if dialog is not None:
+                    app.processEvents()
+                    saved.append(_grab(dialog, out / f"seatmap-{suffix}.png"))
+                    dialog.reject()
+                    app.processEvents()
+                dialog = window.open_ticket_dialog("refund")
+                if dialog is not None:
+                    if ticket is not None:
+                        dialog.find(ticket)
+                    app.processEvents()
+                    saved.append(_grab(dialog, out / f"refund-{suffix}.png"))
+                    dialog.reject()
+                    app.processEvents()
+                dialog = window.open_shift_close()
+                if dialog is not None:
+                    QTest.keyClicks(dialog.countedEdit, "100")
+                    app.processEvents()
+                    saved.append(_grab(dialog, out / f"settlement-{suffix}.png"))
+                    dialog.reject()
+                    app.processEvents()
+                window.close()
+                window.deleteLater()
+                app.processEvents()
+    finally:
+        theme.set_language(previous)
+        if not isinstance(database, Database):
+            db.engine.dispose()
+    return saved
+
+
+def _grab(widget, path: Path) -> Path:
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    widget.grab().save(str(path))
+    return path
+
+
+def _busy_destination(backend) -> str:
+    """Pinyin initials of a destination with departures today (the first suggestion taken)."""
+    with backend.db.read() as session:
+        from app.services.context import cursor
+
+        cur = cursor(session)
+        cur.execute(
+            "SELECT s.pinyin FROM route_stops rs JOIN departures d ON d.route = rs.route AND d.date = ? "
+            "JOIN stations s ON s.code = rs.station WHERE rs.seq > 0 GROUP BY s.code "
+            "ORDER BY count(*) DESC, s.code LIMIT 1",
+            (backend.today().isoformat(),),
+        )
+        row = cur.fetchone()
+    return row[0] if row else "HZ"
+
+
+def _sample_sale(window, backend) -> str | None:
+    """One sale (through the service) so the refund dialog has a ticket to show."""
+    dest = _busy_destination(backend)
+    hits = backend.suggest(dest)
+    for hit in hits:
+        for dep in backend.departures(hit.code, backend.today()):
+            if not dep.sellable:
+                continue
+            from app.ui.sale_view import Slot
+
+            slot = Slot("full", True, name="王小明", doc_type="resident_id", doc_number=_sample_id(backend))
+            try:
+                outcome = backend.sell(departure=dep, destination=hit.code, slots=[slot], seats=None,
+                                       method="cash", tendered=None, reference=None)
+            except Exception as exc:  # a screenshot without a refund example is still a screenshot
+                log.info("no sample sale for the screenshots: %s", exc)
+                return None
+            return outcome.tickets[0].ticket_id
+    return None
+
+
+def _sample_id(backend) -> str:
+    """A valid resident ID number not yet used on this database (the check digit computed by the domain)."""
+    from app.domain.identity import check_char
+
+    with backend.db.read() as session:
+        from app.services.context import cursor
+
+        cur = cursor(session)
+        cur.execute("SELECT count(*) FROM tickets")
+        n = cur.fetchone()[0]
+    first17 = f"33010219900101{(n % 900) + 100:03d}"
+    return first17 + check_char(first17)

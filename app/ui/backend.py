@@ -1,0 +1,600 @@
+"""The counter window's view of the services.
+
+Every decision a rule makes is taken by ``app.services`` or ``app.domain``; this module only
+shapes their answers for the screens (one row per departure, one row per ticket, a settlement as
+lines) and holds who is signed in. It has no Qt in it, so it is the same object for the window,
+the screenshots and the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from app.domain.identity import DocumentType, mask, validate_document
+from app.domain.money import format_price
+from app.domain.refund import quote_refund
+from app.domain.schedule import check_sellable
+from app.domain.stock import format_stock_no, parse_stock_no
+from app.errors import KezhanError, RuleViolation
+from app.services import aftersale, auth, sales, shifts
+from app.services.context import Terminal, cursor, load_rules, open_shift_of
+from app.store import queries
+from app.store.engine import Database
+
+log = logging.getLogger("kezhan.ui.backend")
+
+
+@dataclass(frozen=True)
+class DepartureView:
+    id: str
+    date: str
+    time: str
+    schedule_code: str
+    route_name: str
+    via: str
+    vehicle_class: str
+    gate: str
+    full_fare: int
+    prices: dict[str, int]
+    seats_left: int
+    offline_left: int
+    status: str  # normal | stopped | boarding | delayed | cancelled | departed | sold_out
+    sellable: bool
+    reason: str  # why not, in the UI language
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket_id: str
+    stock_no: str | None
+    departure_id: str
+    date: str
+    time: str
+    schedule_code: str
+    destination: str
+    destination_code: str
+    seat_no: int | None
+    ticket_type: str
+    type_name: str
+    price: int
+    status: str
+    passenger: str
+    doc_masked: str
+
+    @property
+    def date_value(self) -> date:
+        return date.fromisoformat(self.date)
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    tickets: list  # TicketRow-like: ticket_id at least
+    total: int
+    change: int
+    print_jobs: list
+
+
+@dataclass(frozen=True)
+class Quote:
+    fee: int = 0
+    refund_amount: int = 0
+    fare_difference: int = 0
+    total: int = 0
+    amount: int = 0
+    new_stock_no: str = ""
+
+
+@dataclass(frozen=True)
+class OperationOutcome:
+    kind: str
+    print_jobs: list
+    refund_amount: int = 0
+    amount: int = 0
+    stock_no: str = ""
+    date_time: str = ""
+    schedule_code: str = ""
+    seat_no: int | None = None
+    raw: object = None
+
+    @property
+    def print_ticket_ids(self) -> list[str]:
+        return [job.ticket_id for job in self.print_jobs]
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    shift_id: str
+    clerk: str
+    opened_at: str
+    first_stock_no: str
+    last_stock_no: str
+    stock_used: int
+    stock_spoiled: int
+    lines: list[tuple[str, int, int, str]]  # label, count, amount (fen), note
+    amount_due: int
+    cash_due: int
+    report: dict
+
+
+@dataclass(frozen=True)
+class ShiftRef:
+    id: str
+
+
+_TICKET_ID = re.compile(r"^\d{22}$")
+_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+
+
+class Backend:
+    """What the counter window asks of the services, for one terminal and one signed-in user."""
+
+    def __init__(self, db: Database, terminal: Terminal, *, presale_days: int = 10,
+                 clock: Callable[[], datetime] | None = None, language: Callable[[], str] | None = None,
+                 on_local_event: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.terminal = terminal
+        self.presale_days = presale_days
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.language = language or (lambda: "zh_CN")
+        self.on_local_event = on_local_event
+        self.user: auth.SignedIn | None = None
+        self._print_jobs: dict[str, object] = {}
+        with db.read() as session:
+            cur = cursor(session)
+            self.rules = load_rules(cur)
+            cur.execute("SELECT name FROM stations WHERE code = ?", (self.rules.home_station or terminal.station_code,))
+            row = cur.fetchone()
+        self.home_name = row[0] if row else terminal.station_code
+
+    # --- time and words -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.terminal.local_date(self.now())
+
+    def local_clock(self, instant: datetime | None) -> str:
+        if instant is None:
+            return ""
+        local = instant.astimezone(self.terminal.zone)
+        if local.date() == self.today():
+            return local.strftime("%H:%M:%S")
+        return local.strftime("%m-%d %H:%M")
+
+    def en(self) -> bool:
+        return self.language().startswith("en")
+
+    def station_title(self) -> str:
+        return f"{self.home_name} · {self.terminal.terminal_id}"
+
+    def mask(self, number: str) -> str:
+        return mask(number) if number else ""
+
+    # --- users and shifts ---------------------------------------------------------------------
+
+    def login(self, code: str, password: str) -> auth.SignedIn:
+        user = auth.login(self.db, self.terminal, code, password, now=self.now())
+        if user.role not in ("clerk", "supervisor"):
+            raise RuleViolation("该账号不能在售票窗口登录", en="This account may not sign in at the ticket window",
+                                code="NOT_AUTHORISED")
+        self.user = user
+        return user
+
+    def logout(self) -> None:
+        self.user = None
+
+    def current_shift(self) -> ShiftRef | None:
+        if self.user is None:
+            return None
+        with self.db.read() as session:
+            try:
+                shift = open_shift_of(cursor(session), self.terminal, self.user.code)
+            except RuleViolation:
+                return None
+        return ShiftRef(shift.id)
+
+    def open_shift(self, first_stock_no: str) -> shifts.ShiftInfo:
+        info = shifts.open_shift(self.db, self.terminal, clerk=self._clerk(), first_stock_no=first_stock_no,
+                                 now=self.now())
+        self.after_local_event()
+        return info
+
+    def _clerk(self) -> str:
+        if self.user is None:
+            raise RuleViolation("请先登录", en="Sign in first", code="NOT_SIGNED_IN")
+        return self.user.code
+
+    # --- the sale view ------------------------------------------------------------------------
+
+    def ticket_types(self) -> list:
+        return list(self.rules.ticket_types)
+
+    def document_types(self) -> list[tuple[str, str, str]]:
+        return [(d.value, d.label, d.label_en) for d in DocumentType]
+
+    def check_document(self, doc_type: str, number: str) -> str | None:
+        """None when the number is valid for the type, else what is wrong with it."""
+        try:
+            validate_document(doc_type, number, self.today())
+        except KezhanError as exc:
+            return exc.text(self.language())
+        return None
+
+    def suggest(self, text: str, limit: int = 12) -> list[queries.StationHit]:
+        with self.db.read() as session:
+            hits = queries.search_destinations(session, text, limit + 1)
+        home = self.rules.home_station
+        return [h for h in hits if h.code != home][:limit]
+
+    def departures(self, station_code: str, day: date) -> list[DepartureView]:
+        now = self.now()
+        with self.db.read() as session:
+            rows = queries.departures_to(session, station_code, day.isoformat())
+            leased = self._leased_counts(session, [r.id for r in rows], now)
+            vias = self._vias(session, {r.route for r in rows})
+        types = self.rules.ticket_types
+        out = []
+        for r in rows:
+            prices = {t.code: t.price(r.full_fare) for t in types}
+            status, sellable, reason = r.status, True, ""
+            try:
+                check_sellable(r.status, r.departs_at, r.stop_sale_minutes, now)
+            except RuleViolation as exc:
+                sellable, reason = False, exc.text(self.language())
+                if r.status == "normal" or (exc.code == "STOP_SALE" and r.status == "delayed"):
+                    status = "departed" if exc.code == "DEPARTED" else "stopped"
+            available = r.seats_left if self.terminal.online else leased.get(r.id, 0)
+            if sellable and available == 0:
+                sellable = False
+                status = "sold_out" if status == "normal" else status
+                reason = ("Sold out" if self.en() else "该班次已售完") if self.terminal.online else (
+                    "No seats leased to this terminal (offline)" if self.en() else "离线：本机没有该班次的可售座位")
+            out.append(DepartureView(
+                id=r.id, date=r.date, time=r.time, schedule_code=r.schedule_code, route_name=r.route_name,
+                via=vias.get(r.route, ""), vehicle_class=r.vehicle_name, gate=r.gate, full_fare=r.full_fare,
+                prices=prices, seats_left=r.seats_left, offline_left=leased.get(r.id, 0), status=status,
+                sellable=sellable, reason=reason,
+            ))
+        return out
+
+    @staticmethod
+    def _leased_counts(session, departure_ids: list[str], now: datetime) -> dict[str, int]:
+        """Seats under an unexpired lease to this terminal: what it can still sell with the link down."""
+        if not departure_ids:
+            return {}
+        from app.store.models import iso_utc
+
+        cur = cursor(session)
+        marks = ",".join("?" * len(departure_ids))
+        cur.execute(
+            f"SELECT s.departure_id, count(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
+            f"WHERE s.departure_id IN ({marks}) AND s.state = 'leased' AND l.expires_at > ? GROUP BY 1",
+            [*departure_ids, iso_utc(now)],
+        )
+        return dict(cur.fetchall())
+
+    @staticmethod
+    def _vias(session, routes: set[str]) -> dict[str, str]:
+        if not routes:
+            return {}
+        cur = cursor(session)
+        marks = ",".join("?" * len(routes))
+        cur.execute(f"SELECT code, via FROM routes WHERE code IN ({marks})", list(routes))
+        raw = {code: [v for v in re.split(r"[,、，\s]+", via or "") if v] for code, via in cur.fetchall()}
+        codes = sorted({v for vs in raw.values() for v in vs if v.isdigit()})
+        names = {}
+        if codes:
+            cur.execute(f"SELECT code, name FROM stations WHERE code IN ({','.join('?' * len(codes))})", codes)
+            names = dict(cur.fetchall())
+        return {code: "、".join(names.get(v, v) for v in vs) for code, vs in raw.items()}
+
+    def seat_map(self, departure_id: str) -> dict[int, str]:
+        """Seat -> "ours" (this terminal may sell it now), "sold" (sold here), "held" (elsewhere)."""
+        now = self.now()
+        with self.db.read() as session:
+            cur = cursor(session)
+            ours = sales.sellable_seats(cur, self.terminal, self.rules, departure_id, now)
+            cur.execute("SELECT seat_no, state FROM seats WHERE departure_id = ?", (departure_id,))
+            rows = cur.fetchall()
+        out = {}
+        for seat_no, state in rows:
+            if seat_no in ours:
+                out[seat_no] = "ours"
+            elif state == "sold":
+                out[seat_no] = "sold"
+            else:
+                out[seat_no] = "held"
+        return out
+
+    def sell(self, *, departure: DepartureView, destination: str, slots: Iterable, seats: list[int] | None,
+             method: str, tendered: int | None, reference: str | None) -> SaleOutcome:
+        slots = list(slots)
+        seated = iter(seats or [])
+        types = self.rules.ticket_types
+        passengers = []
+        for s in slots:
+            ttype = types.get(s.type_code)
+            seat = next(seated, None) if (seats and ttype.needs_seat) else None
+            passengers.append(sales.PassengerIn(
+                ticket_type=s.type_code, name=s.name if s.doc_number or ttype.document_required else "",
+                doc_type=s.doc_type or DocumentType.RESIDENT_ID.value, doc_number=s.doc_number,
+                seat_no=seat, carried_by=s.carried_by,
+            ))
+        result = sales.sell(
+            self.db, self.terminal, clerk=self._clerk(), departure_id=departure.id, stop=destination,
+            passengers=passengers, payment=sales.PaymentIn(method=method, tendered=tendered, reference=reference),
+            now=self.now(),
+        )
+        self._remember(result.print_jobs)
+        tickets = [_JobTicket(job.ticket_id, job.seat_no, job.stock_no) for job in result.print_jobs]
+        return SaleOutcome(tickets=tickets, total=result.total, change=result.change, print_jobs=result.print_jobs)
+
+    # --- finding tickets ----------------------------------------------------------------------
+
+    def find_tickets(self, text: str) -> list[TicketRow]:
+        """A scanned code, a ticket id, an ID number or a paper stock number."""
+        text = text.strip()
+        if text.upper().startswith("KZ1."):
+            views = sales.find_tickets(self.db, self.terminal, code=text)
+        elif _TICKET_ID.match(text):
+            views = sales.find_tickets(self.db, self.terminal, ticket_id=text)
+        elif _ID_NUMBER.match(text):
+            views = sales.find_tickets(self.db, self.terminal, doc_type=DocumentType.RESIDENT_ID.value,
+                                       doc_number=text.upper())
+        else:
+            parse_stock_no(text)  # BAD_STOCK_NO: a clear message for anything else
+            views = sales.find_tickets(self.db, self.terminal, stock_no=text)
+        return self._rows(views)
+
+    def find_tickets_by_document(self, doc_type: str, number: str) -> list[TicketRow]:
+        return self._rows(sales.find_tickets(self.db, self.terminal, doc_type=doc_type, doc_number=number))
+
+    def tickets_by_ids(self, ids: Iterable[str]) -> list[TicketRow]:
+        out = []
+        for ticket_id in sorted(ids):
+            out.extend(self._rows(sales.find_tickets(self.db, self.terminal, ticket_id=ticket_id)))
+        return out
+
+    def _rows(self, views) -> list[TicketRow]:
+        if not views:
+            return []
+        types = self.rules.ticket_types
+        with self.db.read() as session:
+            cur = cursor(session)
+            ids = sorted({v.departure_id for v in views})
+            cur.execute(f"SELECT id, date, time, schedule_code FROM departures WHERE id IN ({','.join('?' * len(ids))})",
+                        ids)
+            deps = {row[0]: row[1:] for row in cur.fetchall()}
+            stops = sorted({v.stop for v in views})
+            cur.execute(f"SELECT code, name FROM stations WHERE code IN ({','.join('?' * len(stops))})", stops)
+            names = dict(cur.fetchall())
+        rows = []
+        for v in views:
+            d, t, code = deps.get(v.departure_id, ("", "", ""))
+            ttype = types.get(v.ticket_type) if v.ticket_type in types else None
+            type_name = (ttype.name_en or ttype.name) if (ttype and self.en()) else (ttype.name if ttype else v.ticket_type)
+            status = "online" if (v.status == "active" and not v.stock_no) else v.status
+            rows.append(TicketRow(
+                ticket_id=v.ticket_id, stock_no=v.stock_no, departure_id=v.departure_id, date=d, time=t,
+                schedule_code=code, destination=names.get(v.stop, v.stop), destination_code=v.stop,
+                seat_no=v.seat_no, ticket_type=v.ticket_type, type_name=type_name, price=v.price, status=status,
+                passenger=v.passenger_name, doc_masked=v.doc_masked,
+            ))
+        # Live tickets first, then by departure: the one the clerk wants is usually on top.
+        rows.sort(key=lambda r: (r.status not in ("active", "online"), r.date, r.time, r.ticket_id))
+        return rows
+
+    # --- quotes and operations ----------------------------------------------------------------
+
+    def _departs_at(self, departure_id: str) -> datetime:
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT departs_at FROM departures WHERE id = ?", (departure_id,))
+            from app.store.models import parse_utc
+
+            return parse_utc(cur.fetchone()[0])
+
+    def _require_status(self, ticket: TicketRow, allowed: tuple[str, ...]) -> None:
+        if ticket.status not in allowed:
+            labels = {"refunded": ("已退票", "refunded"), "changed": ("已改签", "changed"),
+                      "voided": ("已废票", "voided"), "online": ("尚未取票", "not picked up yet"),
+                      "active": ("已取票", "already printed")}
+            zh, en = labels.get(ticket.status, (ticket.status, ticket.status))
+            raise RuleViolation(f"该票{zh}，不能办理", en=f"This ticket is {en}", code="TICKET_NOT_ACTIVE")
+
+    def refund_quote(self, ticket: TicketRow, *, forced: bool = False) -> Quote:
+        self._require_status(ticket, ("active", "online"))
+        q = quote_refund(ticket.price, self._departs_at(ticket.departure_id), self.now(), self.rules.refund,
+                         forced=forced)
+        return Quote(fee=q.fee, refund_amount=q.refund_amount)
+
+    def refund(self, ticket: TicketRow, *, forced: bool, approver: tuple[str, str] | None) -> OperationOutcome:
+        code, password = approver if approver else (None, None)
+        r = aftersale.refund(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id,
+                             now=self.now(), forced=forced, supervisor=code, supervisor_password=password)
+        return OperationOutcome("refund", [], refund_amount=r.refund_amount, raw=r)
+
+    def change_quote(self, ticket: TicketRow, departure: DepartureView | None) -> Quote:
+        from app.domain.change import quote_change
+
+        self._require_status(ticket, ("active",))
+        if departure is None:
+            raise RuleViolation("请选择改签到的班次", en="Choose the departure to change to", code="NO_DEPARTURE")
+        if not departure.sellable:
+            raise RuleViolation(departure.reason or "该班次不能售票", en=departure.reason or "Not sellable",
+                                code="NOT_SELLABLE")
+        with self.db.read() as session:
+            cur = cursor(session)
+            t = sales.get_ticket_row(cur, ticket.ticket_id)
+        new_price = self.rules.ticket_types.get(ticket.ticket_type).price(departure.full_fare)
+        q = quote_change(ticket.price, new_price, t["times_changed"], self._departs_at(ticket.departure_id),
+                         self.now(), self.rules.change)
+        return Quote(fee=q.fee, fare_difference=q.fare_difference, total=q.due)
+
+    def change(self, ticket: TicketRow, departure: DepartureView) -> OperationOutcome:
+        r = aftersale.change(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id,
+                             new_departure_id=departure.id, now=self.now())
+        self._remember([r.print_job])
+        job = r.print_job
+        return OperationOutcome("change", [job], amount=r.due, stock_no=job.stock_no,
+                                date_time=f"{job.date} {job.time}", schedule_code=job.schedule_code,
+                                seat_no=job.seat_no, raw=r)
+
+    def void_quote(self, ticket: TicketRow) -> Quote:
+        self._require_status(ticket, ("active",))
+        return Quote(amount=ticket.price)
+
+    def void(self, ticket: TicketRow) -> OperationOutcome:
+        r = aftersale.void(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
+        return OperationOutcome("void", [], amount=r.refund_amount, stock_no=r.stock_no, raw=r)
+
+    def _next_stock_no(self) -> str:
+        with self.db.read() as session:
+            shift = open_shift_of(cursor(session), self.terminal, self._clerk())
+        return format_stock_no(shift.next_no)
+
+    def reprint_quote(self, ticket: TicketRow) -> Quote:
+        if ticket.status == "online":
+            raise RuleViolation("该票尚未取票，请用取票功能", en="This ticket was never printed; use pickup",
+                                code="NOT_PRINTED")
+        self._require_status(ticket, ("active",))
+        return Quote(new_stock_no=self._next_stock_no())
+
+    def reprint(self, ticket: TicketRow) -> OperationOutcome:
+        job = sales.reprint(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
+        self._remember([job])
+        return OperationOutcome("reprint", [job], stock_no=job.stock_no, raw=job)
+
+    def pickup_quote(self, ticket: TicketRow) -> Quote:
+        if ticket.status == "active":
+            raise RuleViolation("该票已取过，如需补打请用重打", en="Already picked up; use reprint",
+                                code="ALREADY_PICKED_UP")
+        self._require_status(ticket, ("online",))
+        return Quote(new_stock_no=self._next_stock_no())
+
+    def pickup(self, ticket: TicketRow) -> OperationOutcome:
+        jobs = sales.pickup(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
+        self._remember(jobs)
+        return OperationOutcome("pickup", jobs, stock_no=", ".join(j.stock_no for j in jobs), raw=jobs)
+
+    # --- shift close --------------------------------------------------------------------------
+
+    def settlement(self) -> SettlementView:
+        report = shifts.preview_settlement(self.db, self.terminal, clerk=self._clerk())
+        return self._settlement_view(report)
+
+    def _settlement_view(self, report: dict) -> SettlementView:
+        en = self.en()
+        types = self.rules.ticket_types
+
+        def type_name(code: str) -> str:
+            if code in types:
+                t = types.get(code)
+                return (t.name_en or t.name) if en else t.name
+            return code
+
+        method_names = {"cash": "Cash" if en else "现金", "epay": "E-payment" if en else "电子支付"}
+        lines: list[tuple[str, int, int, str]] = []
+        sold = report["sold"]
+        lines.append(("Sold" if en else "售票", sold["count"], sold["amount"], ""))
+        for code, slot in sorted(sold["by_type"].items(), key=lambda kv: types.codes.index(kv[0]) if kv[0] in types else 99):
+            lines.append(("  " + type_name(code), slot["count"], slot["amount"], ""))
+        for method, slot in sorted(sold["by_method"].items()):
+            lines.append(("  " + method_names.get(method, method), slot["count"], slot["amount"], ""))
+        refunded = report["refunded"]
+        lines.append(("Refunded" if en else "退票", refunded["count"], -refunded["amount"],
+                      (f"fees {format_price(refunded['fees'])}" if en else f"手续费 {format_price(refunded['fees'])}")))
+        voided = report["voided"]
+        lines.append(("Voided" if en else "废票", voided["count"], -voided["amount"], ""))
+        changed = report["changed"]
+        lines.append(("Changed" if en else "改签", changed["count"], changed["amount"],
+                      (f"fees {format_price(changed['fees'])}" if en else f"手续费 {format_price(changed['fees'])}")))
+        payments = report["payments"]
+        for method in ("cash", "epay"):
+            lines.append((("Net " if en else "净收 ") + method_names[method], 0, payments.get(method, 0), ""))
+        stock = report["stock"]
+        rolls = stock["rolls"]
+        return SettlementView(
+            shift_id=report["shift_id"], clerk=report["clerk"],
+            opened_at=self.local_clock(_parse(report["opened_at"])),
+            first_stock_no=rolls[0]["first"] if rolls else "", last_stock_no=stock["issued"][-1] if stock["issued"] else "",
+            stock_used=stock["printed_count"], stock_spoiled=stock["spoiled_count"], lines=lines,
+            amount_due=report["amount_due"], cash_due=report["amount_due"], report=report,
+        )
+
+    def close_shift(self, cash_counted: int) -> shifts.Settlement:
+        result = shifts.close_shift(self.db, self.terminal, clerk=self._clerk(), now=self.now(),
+                                    cash_counted=cash_counted)
+        self.after_local_event()
+        return result
+
+    # --- printing -----------------------------------------------------------------------------
+
+    def _remember(self, jobs: list) -> None:
+        for job in jobs:
+            self._print_jobs[job.ticket_id] = job
+        self.after_local_event()
+
+    def print_jobs(self, ticket_ids: Iterable[str]) -> list:
+        return [self._print_jobs[t] for t in ticket_ids if t in self._print_jobs]
+
+    def ticket_bytes(self, ticket_ids: Iterable[str]) -> bytes | None:
+        """The ESC/POS bytes of the tickets, one after the other (each ends with its cut)."""
+        jobs = self.print_jobs(ticket_ids)
+        if not jobs:
+            return None
+        from app.ui import printing
+
+        return printing.tickets_bytes(jobs)
+
+    def settlement_bytes(self, settlement: shifts.Settlement) -> bytes | None:
+        from app.ui import printing
+
+        return printing.settlement_bytes(self._settlement_view(settlement.report), settlement, self.en())
+
+    def render_png(self, data: bytes) -> bytes:
+        from app.ui import printing
+
+        return printing.render_png(data)
+
+    # --- sync state ---------------------------------------------------------------------------
+
+    def pending_events(self) -> int:
+        """Outbox events the server has not acknowledged yet."""
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT value FROM sync_cursors WHERE name = 'upload_acked_seq'")
+            row = cur.fetchone()
+            acked = int(row[0]) if row and str(row[0]).isdigit() else 0
+            cur.execute("SELECT count(*) FROM outbox WHERE terminal_id = ? AND seq > ?",
+                        (self.terminal.terminal_id, acked))
+            return cur.fetchone()[0]
+
+    def after_local_event(self) -> None:
+        if self.on_local_event is not None:
+            try:
+                self.on_local_event()
+            except Exception:  # the uploader's nudge must never undo a committed sale
+                log.exception("upload nudge failed")
+
+
+@dataclass(frozen=True)
+class _JobTicket:
+    ticket_id: str
+    seat_no: int | None
+    stock_no: str
+
+
+def _parse(text: str | datetime) -> datetime:
+    if isinstance(text, datetime):
+        return text
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

@@ -1,0 +1,277 @@
+"""Device adapters: the printer, the ID card reader and the scanner, as Qt objects with signals.
+
+Each adapter owns one :class:`~app.ui.workers.WorkerThread`; every call into a driver happens on
+that thread. The GUI connects to the signals and never waits for a device.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+
+from app.domain.identity import DocumentType
+from app.ui.workers import WorkerThread
+
+log = logging.getLogger("kezhan.ui.devices")
+
+# Reader card types -> the document type a ticket records.
+CARD_DOCUMENT = {
+    "resident": DocumentType.RESIDENT_ID.value,
+    "hmt_residence": DocumentType.HMT_RESIDENCE.value,
+    "foreign_permanent_2017": DocumentType.FOREIGNER_2017.value,
+    "foreign_permanent_2023": DocumentType.FOREIGNER_2023.value,
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the counter needs from a card: a name and a document. The number is never logged."""
+
+    name: str
+    doc_type: str
+    number: str
+
+    def __repr__(self) -> str:
+        return f"Card({self.doc_type}, {self.name[:1]}*)"
+
+    @classmethod
+    def from_card_data(cls, data) -> Card:
+        name = data.name or data.name_en
+        return cls(name=name, doc_type=CARD_DOCUMENT.get(data.card_type, DocumentType.OTHER.value),
+                   number=data.id_number)
+
+
+class PrinterDevice(QObject):
+    """Print jobs and the printer's state.
+
+    ``state`` is one of ``ready``, ``no_paper``, ``not_ready`` (cover, cutter, offline),
+    ``offline`` (no answer / cannot open), ``none`` (no printer configured: jobs only go to the
+    preview), ``unknown`` (not asked yet).
+    """
+
+    status_changed = Signal(str, str)  # state, message (Chinese; the window words it)
+    printed = Signal(bool, str)  # ok, message
+
+    STATUS_INTERVAL_MS = 5000
+
+    def __init__(self, target: str | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.target = target or None
+        self.state = "none" if self.target is None else "unknown"
+        self.message = ""
+        self.last_job: bytes | None = None
+        self.thread = WorkerThread("printer", self)
+        self.thread.event.connect(self._on_event)
+        if self.target is not None:
+            self.thread.poll(self._poll_status, self.STATUS_INTERVAL_MS)
+            self.refresh()
+
+    def _poll_status(self) -> list:
+        from drivers.printer.errors import PrinterError
+        from drivers.printer.transport import query_status
+
+        try:
+            status = query_status(self.target, timeout=2.0)
+        except PrinterError as exc:
+            return [("status", ("offline", getattr(exc, "zh", "") or str(exc)))]
+        return [("status", (self._classify(status), status.message("zh")))]
+
+    @staticmethod
+    def _classify(status) -> str:
+        if status is None or not status.answered:
+            return "offline"
+        if status.paper_out:
+            return "no_paper"
+        if not status.ready:
+            return "not_ready"
+        return "ready"
+
+    def refresh(self) -> None:
+        if self.target is not None:
+            self.thread.submit(self._poll_status, self._apply_events)
+
+    def _apply_events(self, events: list) -> None:
+        for kind, payload in events:
+            self._on_event(kind, payload)
+
+    def _on_event(self, kind: str, payload) -> None:
+        if kind == "status":
+            state, message = payload
+            if (state, message) != (self.state, self.message):
+                self.state, self.message = state, message
+                self.status_changed.emit(state, message)
+
+    def print_job(self, data: bytes) -> None:
+        """Queue one job; ``printed`` reports how it went. Without a printer the job only
+        becomes the preview."""
+        self.last_job = data
+        if self.target is None:
+            self.printed.emit(True, "")
+            return
+        target = self.target
+
+        def job():
+            from drivers.printer.transport import print_bytes
+
+            return print_bytes(target, data, require_answer=False)
+
+        self.thread.submit(job, self._job_done, self._job_failed)
+
+    def _job_done(self, result) -> None:
+        state = self._classify(result.status) if result.status is not None else self.state
+        if result.status is not None:
+            self._on_event("status", (state, result.status.message("zh")))
+        self.printed.emit(bool(result.ok), result.reason_zh or result.reason)
+
+    def _job_failed(self, exc: Exception) -> None:
+        message = getattr(exc, "zh", "") or str(exc)
+        self._on_event("status", ("offline", message))
+        self.printed.emit(False, message)
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+
+class ReaderDevice(QObject):
+    """The ID card reader: a poller running on its own worker thread, reporting by signal."""
+
+    card_read = Signal(object)  # Card
+    status_changed = Signal(str, str)  # "ready" | "lost" | "none", message
+
+    _from_poller = Signal(object)  # the driver's PollerEvent, crossing into the GUI thread
+
+    def __init__(self, port: str | None, baud: str | int = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.port = port or None
+        self.state = "none" if self.port is None else "unknown"
+        self.message = ""
+        self.poller = None
+        self.thread: WorkerThread | None = None
+        self._from_poller.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
+        if self.port is not None:
+            self.start(baud)
+
+    def start(self, baud: str | int = "auto") -> None:
+        from drivers.idcard.poller import CardPoller
+
+        self.poller = CardPoller(self.port, baud=baud, interval=0.1, on_event=self._from_poller.emit)
+        self.thread = WorkerThread("reader", self)
+        # The poller's loop is the reader thread's one long job; stop() ends it.
+        self.thread.submit(self.poller.run)
+
+    def _on_event(self, event) -> None:
+        from drivers.idcard import poller
+
+        if event.kind == poller.CARD_READ and event.card is not None:
+            self.card_read.emit(Card.from_card_data(event.card))
+        elif event.kind == poller.READER_BACK:
+            self.state, self.message = "ready", ""
+            self.status_changed.emit(self.state, self.message)
+        elif event.kind == poller.READER_LOST:
+            self.state = "lost"
+            self.message = str(event.error) if event.error is not None else ""
+            self.status_changed.emit(self.state, self.message)
+
+    def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop(timeout=0)
+        if self.thread is not None:
+            self.thread.stop()
+
+
+class ScannerDevice(QObject):
+    """A serial scanner on its worker thread, and the keyboard-wedge filter; both emit ``scanned``."""
+
+    scanned = Signal(str)
+    scan_failed = Signal(str)  # a message for the clerk
+
+    def __init__(self, port: str | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.port = port or None
+        self.thread: WorkerThread | None = None
+        self._scanner = None
+        if self.port is not None:
+            self._start_serial()
+
+    def _start_serial(self) -> None:
+        from drivers.scanner.serialport import SerialScanner
+
+        self._scanner = SerialScanner(self.port)
+        self.thread = WorkerThread("scanner", self)
+
+        def open_it():
+            self._scanner.open()
+            return True
+
+        def read_some() -> list:
+            scan = self._scanner.read(timeout=0.05)
+            return [] if scan is None else [("scan", scan)]
+
+        self.thread.submit(open_it, lambda _ok: self.thread.poll(read_some, 20),
+                           lambda exc: self.scan_failed.emit(getattr(exc, "message", str(exc))))
+        self.thread.event.connect(self._on_event)
+
+    def _on_event(self, kind: str, payload) -> None:
+        if kind == "scan":
+            self.deliver(payload)
+
+    def deliver(self, scan) -> None:
+        if scan.ok:
+            self.scanned.emit(scan.code)
+        else:
+            self.scan_failed.emit(scan.message)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+        if self._scanner is not None:
+            try:
+                self._scanner.close()
+            except Exception:  # closing a port that vanished
+                pass
+
+
+class WedgeFilter(QObject):
+    """Watches key presses application-wide and feeds the drivers' wedge detector, which tells a
+    scanner's burst from typing by timing.
+
+    Only while ``active()`` says a scan has somewhere to go (a ticket dialog is open). Keys are not
+    held back: the burst's characters land in the focused field as typed text, which is where a
+    scan is wanted anyway; only the burst's final Enter is swallowed, so a scan can never press
+    the button that happens to have the focus (confirm a refund, say).
+    """
+
+    def __init__(self, scanner: ScannerDevice, parent: QObject | None = None, *, active=None) -> None:
+        super().__init__(parent)
+        from drivers.scanner.wedge import WedgeDetector
+
+        self.scanner = scanner
+        self.active = active or (lambda: True)
+        self.detector = WedgeDetector()
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        from PySide6.QtWidgets import QApplication, QWidget
+
+        # A key press travels from the focus widget up its parents; count it once.
+        if not isinstance(obj, QWidget) or (QApplication.focusWidget() not in (None, obj)):
+            return False
+        if event.isAutoRepeat() or not self.active():
+            return False
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        char = "\r" if enter else event.text()
+        if not char:
+            return False
+        swallow = False
+        from drivers.scanner.scan import Scan
+
+        for item in self.detector.feed(char, time.monotonic()):
+            if isinstance(item, Scan):
+                self.scanner.deliver(item)
+                swallow = enter
+        return swallow

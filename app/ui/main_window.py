@@ -1,0 +1,396 @@
+"""The counter window: log-in, shift opening, the sale view, the operation dialogs, the status bar."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import KezhanError
+from app.ui import actions, theme
+from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
+from app.ui.login import LoginView, ShiftOpenView
+from app.ui.sale_view import SaleView
+from app.ui.widgets import error_text, label, show_message
+
+log = logging.getLogger("kezhan.ui.window")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, backend, printer, reader, scanner, sync=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.backend = backend
+        self.printer = printer
+        self.reader = reader
+        self.scanner = scanner
+        self.sync = sync
+        self.dialog: QDialog | None = None
+        self.last_ticket_bytes: bytes | None = None
+
+        central = QWidget()
+        central.setObjectName("central")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("viewStack")
+        self.loginView = LoginView(backend)
+        self.shiftView = ShiftOpenView(backend)
+        self.saleView: SaleView | None = None
+        self.stack.addWidget(self.loginView)
+        self.stack.addWidget(self.shiftView)
+        layout.addWidget(self.stack, 1)
+
+        self.fkeyBar = QFrame()
+        self.fkeyBar.setObjectName("fkeyBar")
+        bar = QHBoxLayout(self.fkeyBar)
+        bar.setContentsMargins(6, 3, 6, 3)
+        bar.setSpacing(4)
+        self.fkeyButtons: dict[str, QPushButton] = {}
+        for a in actions.ACTIONS:
+            if a.operation or a.id in ("help", "preview", "language"):
+                button = QPushButton()
+                button.setObjectName(f"fkey_{a.id}")
+                button.setProperty("role", "fkey")
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                self.fkeyButtons[a.id] = button
+                bar.addWidget(button)
+        bar.addStretch(1)
+        layout.addWidget(self.fkeyBar)
+        self.setCentralWidget(central)
+
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        status.setSizeGripEnabled(False)
+        self.linkLabel = label(name="linkStatus")
+        self.pendingLabel = label(name="pendingStatus")
+        self.syncLabel = label(name="lastSyncStatus")
+        self.printerLabel = label(name="printerStatus")
+        self.readerLabel = label(name="readerStatus")
+        self.clerkLabel = label(name="clerkStatus")
+        for w in (self.linkLabel, self.pendingLabel, self.syncLabel, self.printerLabel, self.readerLabel):
+            status.addWidget(w)
+        status.addPermanentWidget(self.clerkLabel)
+
+        handlers = {
+            "help": self.show_help,
+            "sale": self.go_sale,
+            "refund": lambda: self.open_ticket_dialog("refund"),
+            "change": lambda: self.open_ticket_dialog("change"),
+            "void": lambda: self.open_ticket_dialog("void"),
+            "reprint": lambda: self.open_ticket_dialog("reprint"),
+            "pickup": lambda: self.open_ticket_dialog("pickup"),
+            "shift_close": self.open_shift_close,
+            "seat_map": self.open_seat_map,
+            "preview": self.show_preview,
+            "language": self.toggle_language,
+            "date_prev": lambda: self._sale_call("step_date", -1),
+            "date_next": lambda: self._sale_call("step_date", 1),
+            "date_today": lambda: self._sale_call("set_date", self.backend.today()),
+            "destination": lambda: self._sale_call("focus_destination"),
+            "departures": lambda: self._sale_call("_back_to_departures"),
+            "passengers": lambda: self._sale_call("_back_to_passengers"),
+            "payment": lambda: self._sale_call("_focus_payment"),
+            "epay": lambda: self._sale_call("toggle_method"),
+            "clear": lambda: self._sale_call("reset"),
+            "logout": self.logout,
+        }
+        self.actions = actions.bind(self, handlers)
+        for action_id, button in self.fkeyButtons.items():
+            button.clicked.connect(self.actions[action_id].trigger)
+
+        self.loginView.logged_in.connect(self._logged_in)
+        self.shiftView.opened.connect(lambda _shift: self._enter_sale())
+        self.shiftView.cancelled.connect(self.logout)
+        printer.status_changed.connect(lambda *_: self.refresh_status())
+        printer.printed.connect(self._printed)
+        reader.status_changed.connect(lambda *_: self.refresh_status())
+        reader.card_read.connect(self.on_card)
+        scanner.scanned.connect(self.on_scan)
+        scanner.scan_failed.connect(self._scan_failed)
+        if sync is not None:
+            sync.status_changed.connect(lambda *_: self.refresh_status())
+
+        self.statusTimer = QTimer(self)
+        self.statusTimer.setObjectName("statusTimer")
+        self.statusTimer.timeout.connect(self.refresh_status)
+        self.statusTimer.start(2000)
+
+        self.retranslate()
+        self._show_login()
+
+    # --- language -----------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("客站 Kezhan — 售票窗口"))
+        for action_id, button in self.fkeyButtons.items():
+            a = actions.BY_ID[action_id]
+            text = QCoreApplication.translate(actions.CONTEXT, a.label)
+            short = text.split("（")[0].split(" (")[0].split("：")[0].split(":")[0]
+            button.setText(f"{a.keys[0]} {short}")
+        for action_id, action in self.actions.items():
+            action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
+        self.refresh_status()
+
+    def changeEvent(self, event):  # noqa: N802
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def toggle_language(self) -> None:
+        theme.set_language("zh_CN" if theme.language() == "en" else "en")
+
+    # --- views --------------------------------------------------------------------------------
+
+    def _show_login(self) -> None:
+        self.stack.setCurrentWidget(self.loginView)
+        self.loginView.start()
+        self.refresh_status()
+
+    def _logged_in(self, user) -> None:
+        if self.backend.current_shift() is None:
+            self.stack.setCurrentWidget(self.shiftView)
+            self.shiftView.start()
+        else:
+            self._enter_sale()
+        self.refresh_status()
+
+    def _enter_sale(self) -> None:
+        if self.saleView is None:
+            self.saleView = SaleView(self.backend)
+            self.saleView.sold.connect(self._sold)
+            self.stack.addWidget(self.saleView)
+        self.stack.setCurrentWidget(self.saleView)
+        self.saleView.reset()
+        self.refresh_status()
+
+    def selling(self) -> bool:
+        return self.saleView is not None and self.stack.currentWidget() is self.saleView
+
+    def _sale_call(self, name: str, *args) -> None:
+        if self.selling() and self.dialog is None:
+            if name == "_focus_payment":
+                from app.ui.widgets import focus
+
+                focus(self.saleView._payment_field())
+                return
+            getattr(self.saleView, name)(*args)
+
+    def go_sale(self) -> None:
+        if self.saleView is not None and self.backend.current_shift() is not None:
+            self.stack.setCurrentWidget(self.saleView)
+            self.saleView.focus_destination()
+
+    def logout(self) -> None:
+        self.backend.logout()
+        if self.saleView is not None:
+            self.saleView.reset()
+        self._show_login()
+
+    # --- dialogs ------------------------------------------------------------------------------
+
+    def _open(self, dialog: QDialog) -> QDialog:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
+        dialog.resize(min(self.width() - 80, 1200), min(self.height() - 80, 700))
+        dialog.open()
+        return dialog
+
+    def _dialog_closed(self, dialog: QDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+        if self.selling():
+            self.saleView.focus_destination()
+
+    def open_ticket_dialog(self, kind: str) -> TicketDialog | None:
+        if self.dialog is not None or self.backend.current_shift() is None:
+            return None
+        dialog = TicketDialog(kind, self.backend, self)
+        dialog.done_operation.connect(self._operation_done)
+        self._open(dialog)
+        dialog.searchEdit.setFocus()
+        return dialog
+
+    def open_seat_map(self) -> SeatMapDialog | None:
+        if self.dialog is not None or not self.selling():
+            return None
+        view = self.saleView
+        if view.departure is None:
+            show_message(view.messageLabel, self.tr("请先选择班次，再选座"))
+            return None
+        needed = view.seats_needed()
+        if needed == 0:
+            return None
+        dialog = SeatMapDialog(self.backend.seat_map(view.departure.id), needed, view.seats, self)
+        dialog.accepted.connect(lambda: self._seats_chosen(dialog))
+        self._open(dialog)
+        dialog.grid.setFocus()
+        return dialog
+
+    def _seats_chosen(self, dialog: SeatMapDialog) -> None:
+        self.saleView.set_seats(sorted(dialog.chosen))
+        QTimer.singleShot(0, self.saleView._next_needed_field)
+
+    def open_shift_close(self) -> ShiftCloseDialog | None:
+        if self.dialog is not None or self.backend.current_shift() is None:
+            return None
+        try:
+            dialog = ShiftCloseDialog(self.backend, self)
+        except KezhanError as exc:
+            if self.selling():
+                show_message(self.saleView.messageLabel, error_text(exc))
+            return None
+        dialog.closed_shift.connect(self._shift_closed)
+        self._open(dialog)
+        dialog.countedEdit.setFocus()
+        return dialog
+
+    def show_help(self) -> HelpDialog | None:
+        if self.dialog is not None:
+            return None
+        dialog = HelpDialog(self)
+        self._open(dialog)
+        return dialog
+
+    def show_preview(self) -> PreviewDialog | None:
+        if self.dialog is not None:
+            return None
+        png = None
+        data = self.printer.last_job or self.last_ticket_bytes
+        if data:
+            try:
+                png = self.backend.render_png(data)
+            except KezhanError as exc:
+                log.warning("preview failed: %s", exc)
+        dialog = PreviewDialog(png, self)
+        self._open(dialog)
+        return dialog
+
+    # --- results: printing --------------------------------------------------------------------
+
+    def _print(self, data: bytes | None) -> None:
+        if data:
+            self.last_ticket_bytes = data
+            self.printer.print_job(data)
+
+    def _sold(self, result) -> None:
+        self._print(self.backend.ticket_bytes([t.ticket_id for t in result.tickets]))
+        self.backend.after_local_event()
+        self.refresh_status()
+
+    def _operation_done(self, kind: str, result) -> None:
+        ticket_ids = getattr(result, "print_ticket_ids", None)
+        if ticket_ids:
+            self._print(self.backend.ticket_bytes(ticket_ids))
+        self.backend.after_local_event()
+        self.refresh_status()
+
+    def _shift_closed(self, result) -> None:
+        self._print(self.backend.settlement_bytes(result))
+        self.backend.after_local_event()
+        self.logout()
+
+    def _printed(self, ok: bool, message: str) -> None:
+        if not ok and self.selling():
+            show_message(self.saleView.messageLabel, self.tr("打印失败：%1").replace("%1", message))
+        self.refresh_status()
+
+    # --- devices ------------------------------------------------------------------------------
+
+    def scan_target(self) -> bool:
+        """Whether a scanned code has somewhere to go (the wedge filter listens only then)."""
+        return isinstance(self.dialog, TicketDialog)
+
+    def on_card(self, card) -> None:
+        if isinstance(self.dialog, TicketDialog):
+            self.dialog.find_by_card(card)
+        elif self.dialog is None and self.selling():
+            self.saleView.fill_from_card(card)
+
+    def on_scan(self, code: str) -> None:
+        if isinstance(self.dialog, TicketDialog):
+            self.dialog.find(code)
+
+    def _scan_failed(self, message: str) -> None:
+        if isinstance(self.dialog, TicketDialog):
+            show_message(self.dialog.messageLabel, message)
+
+    # --- status bar ---------------------------------------------------------------------------
+
+    def _set_state(self, widget, text: str, state: str) -> None:
+        widget.setText(text)
+        widget.setProperty("state", state)
+        theme.repolish(widget)
+
+    def refresh_status(self) -> None:
+        sync = self.sync.snapshot() if self.sync is not None else None
+        if sync is None or not sync.configured:
+            self._set_state(self.linkLabel, self.tr("链路：未配置服务器"), "warn")
+        elif sync.online:
+            self._set_state(self.linkLabel, self.tr("链路：在线"), "good")
+        else:
+            since = self.backend.local_clock(sync.offline_since) if sync.offline_since else "—"
+            self._set_state(self.linkLabel, self.tr("链路：离线（自 %1）").replace("%1", since), "bad")
+        try:
+            pending = self.backend.pending_events()
+        except KezhanError:
+            pending = None
+        self._set_state(self.pendingLabel, self.tr("待上传：%1").replace("%1", "—" if pending is None else str(pending)),
+                        "warn" if pending else "good")
+        last = sync.last_sync if sync is not None else None
+        self._set_state(self.syncLabel, self.tr("上次同步：%1").replace(
+            "%1", self.backend.local_clock(last) if last else self.tr("从未")), "")
+        printer_texts = {
+            "ready": (self.tr("打印机：就绪"), "good"),
+            "no_paper": (self.tr("打印机：缺纸"), "bad"),
+            "not_ready": (self.tr("打印机：未就绪"), "bad"),
+            "offline": (self.tr("打印机：离线"), "bad"),
+            "none": (self.tr("打印机：未配置（仅预览）"), "warn"),
+            "unknown": (self.tr("打印机：检测中"), "warn"),
+        }
+        text, state = printer_texts.get(self.printer.state, printer_texts["unknown"])
+        self._set_state(self.printerLabel, text, state)
+        reader_texts = {
+            "ready": (self.tr("读卡器：就绪"), "good"),
+            "lost": (self.tr("读卡器：未连接"), "bad"),
+            "none": (self.tr("读卡器：未配置"), "warn"),
+            "unknown": (self.tr("读卡器：检测中"), "warn"),
+        }
+        text, state = reader_texts.get(self.reader.state, reader_texts["unknown"])
+        self._set_state(self.readerLabel, text, state)
+        user = self.backend.user
+        if user is None:
+            self.clerkLabel.setText(self.tr("未登录"))
+        else:
+            shift = self.backend.current_shift()
+            self.clerkLabel.setText(self.tr("售票员 %1 %2　班次 %3").replace("%1", user.code).replace(
+                "%2", user.name).replace("%3", shift.id if shift else self.tr("未开班")))
+
+    def closeEvent(self, event):  # noqa: N802
+        self.statusTimer.stop()
+        for device in (self.printer, self.reader, self.scanner, self.sync):
+            if device is not None:
+                device.stop()
+        super().closeEvent(event)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def app_instance() -> QApplication:
+    return QApplication.instance() or QApplication([])

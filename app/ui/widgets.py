@@ -1,0 +1,58 @@
+"""Small pieces shared by the views and dialogs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
+
+from app.domain.money import format_price
+from app.errors import KezhanError
+from app.ui import theme
+
+
+def money(fen: int | None) -> str:
+    return "" if fen is None else format_price(fen)
+
+
+def label(text: str = "", role: str | None = None, name: str | None = None) -> QLabel:
+    widget = QLabel(text)
+    if role:
+        widget.setProperty("role", role)
+    if name:
+        widget.setObjectName(name)
+    return widget
+
+
+def line_edit(name: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def set_valid(widget: QWidget, valid: bool | None) -> None:
+    """Red or green frame on a field (None: neutral), via the style sheet's [valid] selector."""
+    widget.setProperty("valid", "" if valid is None else ("true" if valid else "false"))
+    theme.repolish(widget)
+
+
+def show_message(target: QLabel, text: str, ok: bool = False) -> None:
+    target.setProperty("role", "ok" if ok else "error")
+    target.setText(text)
+    theme.repolish(target)
+
+
+def error_text(exc: BaseException) -> str:
+    """What a clerk reads for a failure: our errors speak the UI language; anything else is a bug,
+    shown as one line (the traceback goes to the log)."""
+    if isinstance(exc, KezhanError):
+        return exc.text(theme.language())
+    return QCoreApplication.translate("widgets", "内部错误：%1（详见日志）").replace(
+        "%1", f"{type(exc).__name__}: {exc}"
+    )
+
+
+def focus(widget: QWidget) -> None:
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    if isinstance(widget, QLineEdit):
+        widget.selectAll()
