@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ class Figure:
 def percentile(samples: list[float], q: float) -> float:
     """Nearest-rank percentile: with 1,000 samples p99 is the 990th, not an interpolation."""
     ordered = sorted(samples)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
