@@ -1,0 +1,551 @@
+"""Tickets, road bills and settlement slips as ESC/POS bytes.
+
+The ticket's layout is data (``resources/templates/ticket.json``); this module turns a template
+and a plain dict of ticket fields into bytes for a printer profile. See docs/printing.md for the
+field keys and the template format.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from drivers.printer import codes
+from drivers.printer.encoder import display_width, encode_text, fit
+from drivers.printer.errors import RenderError, TemplateError
+from drivers.printer.qr import qr_matrix, qr_raster
+
+DOTS_PER_MM = 8  # 203 dpi
+TEMPLATE_FORMAT = "kezhan-ticket-template/1"
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "resources" / "templates" / "ticket.json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a kind of printer and paper needs: width, QR method, cut, layout."""
+
+    name: str
+    width_dots: int
+    columns: int  # Font A half-width columns across the paper
+    qr: str  # "native" (GS ( k) or "image" (GS v 0 raster)
+    cut: str  # "full" or "partial"
+    layout: str  # "roll" or "preprinted"
+    four_byte: bool = False  # the font has the four-byte GB18030 characters
+    cut_feed: int = 48  # dots fed before the cut so the last line clears the blade
+
+    @property
+    def width_mm(self) -> int:
+        return round(self.width_dots / DOTS_PER_MM)
+
+
+PROFILES = {
+    # 58 mm roll, 48 mm printable. Cheap 58 mm mechanisms with a cutter mostly cut partially.
+    "58mm": Profile("58mm", 384, 32, "native", "partial", "roll"),
+    # 80 mm roll, 72 mm printable.
+    "80mm": Profile("80mm", 576, 48, "native", "full", "roll"),
+    # Pre-printed ticket stock on an 80 mm mechanism: fields at fixed positions, partial cut at
+    # the form's perforation. Older stock printers lack GS ( k, hence an image QR.
+    "preprinted": Profile("preprinted", 576, 48, "image", "partial", "preprinted", cut_feed=0),
+}
+
+
+def get_profile(profile: str | Profile, **overrides: Any) -> Profile:
+    if isinstance(profile, Profile):
+        base = profile
+    else:
+        try:
+            base = PROFILES[profile]
+        except KeyError:
+            raise TemplateError(
+                f"unknown printer profile {profile!r}; known: {', '.join(PROFILES)}",
+                f"未知的打印机配置 {profile!r}",
+                code="PRINTER_BAD_PROFILE",
+            ) from None
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides.get("qr") not in (None, "native", "image"):
+        raise TemplateError(f"qr must be native or image, not {overrides['qr']!r}", "二维码方式无效")
+    if overrides.get("cut") not in (None, "full", "partial"):
+        raise TemplateError(f"cut must be full or partial, not {overrides['cut']!r}", "切纸方式无效")
+    return replace(base, **overrides) if overrides else base
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+REQUIRED_FIELDS = (
+    "stock_no", "origin", "destination", "date", "time", "schedule_code", "seat",
+    "ticket_type", "price", "vehicle_class", "gate", "clerk", "ticket_code",
+)
+OPTIONAL_FIELDS = (
+    "station", "insurance", "insurance_name", "passenger_name", "passenger_doc", "ticket_id",
+    "sold_at", "notice",
+)
+
+
+def money(fen: Any) -> str:
+    """Integer fen → ``￥12.50`` (the full-width sign every printer font has)."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TemplateError(f"money must be integer fen, got {fen!r}", "金额必须为整数（分）", code="PRINTER_BAD_FIELD")
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}￥{fen // 100}.{fen % 100:02d}"
+
+
+def ticket_values(fields: dict) -> dict[str, str]:
+    """The ticket's fields formatted for print (money as ￥, seat as 05 or 无座)."""
+    if not isinstance(fields, dict):
+        raise TemplateError("ticket fields must be a dict", "车票数据格式错误", code="PRINTER_BAD_FIELD")
+    missing = [k for k in REQUIRED_FIELDS if k not in fields]
+    if missing:
+        raise TemplateError(
+            f"ticket fields missing: {', '.join(missing)}", f"车票缺少字段：{', '.join(missing)}", code="PRINTER_MISSING_FIELD"
+        )
+    values: dict[str, str] = {}
+    for key, value in fields.items():
+        if value is None:
+            values[key] = ""
+        elif key in ("price", "insurance"):
+            values[key] = money(value) if (key == "price" or value) else ""
+        else:
+            values[key] = str(value)
+    seat = fields.get("seat")
+    if seat is None or seat == "":
+        values["seat"] = "无座"
+    elif isinstance(seat, int) and not isinstance(seat, bool):
+        values["seat"] = f"{seat:02d}"
+    for key in OPTIONAL_FIELDS:
+        values.setdefault(key, "")
+    if values.get("insurance") and not values.get("insurance_name"):
+        values["insurance_name"] = "保险"
+    return values
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+    except ValueError as exc:
+        raise TemplateError(f"bad template text {text!r}: {exc}", "票面模板格式错误") from exc
+    for name in names:
+        if name not in values:
+            raise TemplateError(f"template field {{{name}}} is not a ticket field", f"票面模板字段 {name} 未知")
+    return text.format_map(values)
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def load_template(path: str | Path | None = None) -> dict:
+    """Read and check a ticket template (``resources/templates/ticket.json`` by default)."""
+    p = Path(path) if path else DEFAULT_TEMPLATE
+    try:
+        template = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(f"ticket template not found: {p}", f"找不到票面模板：{p}") from None
+    except (OSError, ValueError) as exc:
+        raise TemplateError(f"cannot read ticket template {p}: {exc}", f"票面模板无法读取：{p}") from exc
+    check_template(template)
+    return template
+
+
+_ROLL_KEYS = {"text", "left", "right", "rule", "qr", "barcode", "feed",
+              "align", "size", "bold", "when", "module", "ec", "height", "enabled", "profiles"}
+_PRE_KEYS = {"text", "qr", "x", "y", "size", "bold", "when", "module", "ec", "profiles"}
+
+
+def check_template(template: dict) -> None:
+    if not isinstance(template, dict) or template.get("format") != TEMPLATE_FORMAT:
+        raise TemplateError(f"not a {TEMPLATE_FORMAT} template", "票面模板格式不符")
+    roll = template.get("roll")
+    if not isinstance(roll, list):
+        raise TemplateError("template has no roll layout", "票面模板缺少卷纸版式")
+    for i, item in enumerate(roll):
+        if not isinstance(item, dict) or set(item) - _ROLL_KEYS:
+            raise TemplateError(f"roll item {i} has unknown keys: {item!r}", f"票面模板第 {i} 项无效")
+        if "size" in item and item["size"] not in codes.SIZES:
+            raise TemplateError(f"roll item {i}: unknown size {item['size']!r}", f"票面模板第 {i} 项字号无效")
+        if "align" in item and item["align"] not in codes.ALIGNMENTS:
+            raise TemplateError(f"roll item {i}: unknown align {item['align']!r}", f"票面模板第 {i} 项对齐无效")
+    pre = template.get("preprinted")
+    if pre is not None:
+        if not isinstance(pre, dict) or not isinstance(pre.get("items"), list):
+            raise TemplateError("preprinted layout needs items", "票面模板套打版式无效")
+        for i, item in enumerate(pre["items"]):
+            if not isinstance(item, dict) or set(item) - _PRE_KEYS or "x" not in item or "y" not in item:
+                raise TemplateError(f"preprinted item {i} is invalid: {item!r}", f"套打版式第 {i} 项无效")
+            if "size" in item and item["size"] not in codes.SIZES:
+                raise TemplateError(f"preprinted item {i}: unknown size", f"套打版式第 {i} 项字号无效")
+
+
+# --- the roll writer -------------------------------------------------------------------------
+
+
+@dataclass
+class RollWriter:
+    """Builds a receipt line by line; also keeps the plain text lines (for tests and previews)."""
+
+    profile: Profile
+    out: bytearray = field(default_factory=bytearray)
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.out += codes.INIT + codes.CHINESE_OFF + codes.align("left")
+
+    def _enc(self, text: str) -> bytes:
+        return encode_text(text, four_byte=self.profile.four_byte)
+
+    def _columns(self, size: str) -> int:
+        width = (codes.SIZES[size] >> 4) + 1
+        return self.profile.columns // width
+
+    def _styled(self, body: bytes, align: str, size: str, bold: bool) -> None:
+        self.out += codes.align(align) + codes.size(size) + codes.bold(bold) + body + codes.LF
+        if size != "normal":
+            self.out += codes.size("normal")
+        if bold:
+            self.out += codes.bold(False)
+        if align != "left":
+            self.out += codes.align("left")
+
+    def text(self, text: str, *, align: str = "left", size: str = "normal", bold: bool = False) -> None:
+        self._styled(self._enc(text), align, size, bold)
+        self.lines.append(text)
+
+    def pair(self, left: str, right: str, *, size: str = "normal", bold: bool = False) -> None:
+        """Left text and right text on one line, padded to the paper width."""
+        cols = self._columns(size)
+        lw = display_width(left, four_byte=self.profile.four_byte)
+        rw = display_width(right, four_byte=self.profile.four_byte)
+        if not right:
+            self.text(left, size=size, bold=bold)
+            return
+        if lw + 1 + rw > cols:
+            self.text(left, size=size, bold=bold)
+            self.text(right, align="right", size=size, bold=bold)
+            return
+        line = left + " " * (cols - lw - rw) + right
+        self._styled(self._enc(line), "left", size, bold)
+        self.lines.append(line)
+
+    def rule(self, char: str = "-") -> None:
+        line = char * self.profile.columns
+        self.out += self._enc(line) + codes.LF
+        self.lines.append(line)
+
+    def qr(self, data: str, *, module: int = 6, ec: str = "M", align: str = "center") -> None:
+        payload = data.encode("utf-8")
+        self.out += codes.align(align)
+        if self.profile.qr == "native":
+            self.out += codes.qr_native(payload, module, ec)
+        else:
+            try:
+                w, h, rows = qr_raster(payload, module, ec)
+            except RenderError as exc:
+                raise TemplateError(exc.en, exc.zh, code=exc.code) from exc
+            self.out += codes.raster(w, h, rows)
+        self.out += codes.LF + codes.align("left")
+
+    def barcode(self, data: str, *, height: int = 56, module: int = 2, align: str = "center") -> None:
+        try:
+            cmd = codes.code128(data, height=height, module=module)
+        except ValueError as exc:
+            raise TemplateError(f"cannot print {data!r} as Code128: {exc}", "条码内容无法打印") from exc
+        self.out += codes.align(align) + cmd + codes.LF + codes.align("left")
+        self.lines.append(data)
+
+    def feed(self, n: int) -> None:
+        self.out += codes.feed_lines(n)
+        self.lines.extend([""] * n)
+
+    def finish(self, cut: bool = True) -> bytes:
+        if cut:
+            self.out += codes.cut(self.profile.cut, self.profile.cut_feed)
+        return bytes(self.out)
+
+
+def _per_profile(value: Any, profile: Profile, default: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get(profile.name, value.get("default", default))
+    return default if value is None else value
+
+
+def _wanted(item: dict, values: dict[str, str], profile: Profile) -> bool:
+    if "profiles" in item and profile.name not in item["profiles"]:
+        return False
+    if item.get("enabled") is False:
+        return False
+    when = item.get("when")
+    return not when or bool(values.get(when))
+
+
+def _roll_ticket(template: dict, values: dict[str, str], profile: Profile) -> tuple[bytes, list[str]]:
+    w = RollWriter(profile)
+    for item in template["roll"]:
+        if not _wanted(item, values, profile):
+            continue
+        size = item.get("size", "normal")
+        bold = bool(item.get("bold", False))
+        align = item.get("align", "left")
+        if "rule" in item:
+            w.rule(str(item["rule"] or "-")[:1])
+        elif "qr" in item:
+            w.qr(_fill(item["qr"], values), module=int(_per_profile(item.get("module"), profile, 6)),
+                 ec=item.get("ec", "M"), align=align)
+        elif "barcode" in item:
+            data = _fill(item["barcode"], values)
+            if data:
+                w.barcode(data, height=int(item.get("height", 56)), module=int(item.get("module", 2)), align=align)
+        elif "feed" in item:
+            w.feed(int(item["feed"]))
+        elif "left" in item or "right" in item:
+            w.pair(_fill(item.get("left", ""), values), _fill(item.get("right", ""), values), size=size, bold=bold)
+        elif "text" in item:
+            w.text(_fill(item["text"], values), align=align, size=size, bold=bold)
+    return w.finish(), w.lines
+
+
+def _shrink(text: str, size: str, room_dots: int, profile: Profile) -> tuple[str, str]:
+    """Fit text into a pre-printed box: narrower characters first (a long station name still
+    prints whole), cut only as a last resort."""
+    n = codes.SIZES[size]
+    candidates = [n, n & 0x0F, 0] if n >> 4 else [n]
+    for code in dict.fromkeys(candidates):
+        cols = room_dots // (12 * ((code >> 4) + 1))
+        if display_width(text, four_byte=profile.four_byte) <= cols:
+            return _size_name(code), text
+    return "normal", fit(text, max(0, room_dots // 12))
+
+
+def _size_name(code: int) -> str:
+    return next(name for name, value in codes.SIZES.items() if value == code)
+
+
+def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile) -> tuple[bytes, list[str]]:
+    pre = template.get("preprinted")
+    if not pre:
+        raise TemplateError("template has no preprinted layout", "票面模板缺少套打版式")
+    out = bytearray(codes.INIT + codes.CHINESE_OFF + codes.align("left"))
+    lines: list[str] = []
+    items = [it for it in pre["items"] if _wanted(it, values, profile)]
+    # Rows in paper order: a line printer cannot go back up.
+    rows: dict[int, list[dict]] = {}
+    for it in items:
+        rows.setdefault(round(float(it["y"]) * DOTS_PER_MM), []).append(it)
+    y = 0
+    below = 0  # lowest dot the previous row reaches
+    for row_y in sorted(rows):
+        if row_y < below:
+            raise TemplateError(
+                f"preprinted row at {row_y / DOTS_PER_MM:g} mm overlaps the row above",
+                "套打版式中两行重叠",
+            )
+        row = sorted(rows[row_y], key=lambda it: float(it["x"]))
+        qrs = [it for it in row if "qr" in it]
+        if qrs and len(row) > 1:
+            raise TemplateError("a QR needs a row of its own on a line printer", "套打版式中二维码须单独占行")
+        out += codes.feed_dots(row_y - y)
+        y = row_y
+        if qrs:
+            it = qrs[0]
+            data = _fill(it["qr"], values).encode("utf-8")
+            module = int(it.get("module", 4))
+            ec = it.get("ec", "M")
+            x = round(float(it["x"]) * DOTS_PER_MM)
+            out += codes.left_margin(x)
+            if profile.qr == "native":
+                out += codes.qr_native(data, module, ec)
+            else:
+                w, h, rows_bits = qr_raster(data, module, ec)
+                out += codes.raster(w, h, rows_bits)
+            out += codes.left_margin(0)
+            size_dots = len(qr_matrix(data, ec)) * module
+            y = row_y + size_dots
+            below = y
+            continue
+        row_h = 0
+        text_line = []
+        for i, it in enumerate(row):
+            x = round(float(it["x"]) * DOTS_PER_MM)
+            # The field may run up to the next field on the row, or the paper's edge.
+            limit = round(float(row[i + 1]["x"]) * DOTS_PER_MM) - 8 if i + 1 < len(row) else profile.width_dots
+            text = _fill(it["text"], values).strip()
+            size, text = _shrink(text, it.get("size", "normal"), limit - x, profile)
+            mult_h = (codes.SIZES[size] & 0x0F) + 1
+            bold = bool(it.get("bold", False))
+            out += codes.position(x) + codes.size(size) + codes.bold(bold)
+            out += encode_text(text, four_byte=profile.four_byte)
+            out += codes.size("normal") + codes.bold(False)
+            row_h = max(row_h, 24 * mult_h)
+            text_line.append(text)
+        lines.append(" ".join(text_line))
+        below = row_y + row_h
+    form = round(float(pre.get("form_length_mm", 100)) * DOTS_PER_MM)
+    if form < below:
+        raise TemplateError("preprinted items run past the form length", "套打内容超出票面长度")
+    # The final feed prints the last row and brings the next form's top to the print line.
+    out += codes.feed_dots(max(form - y, 1))
+    out += codes.cut(profile.cut, profile.cut_feed)
+    return bytes(out), lines
+
+
+def render_ticket(
+    fields: dict, profile: str | Profile = "80mm", *, template: dict | str | Path | None = None, **overrides: Any
+) -> bytes:
+    """ESC/POS bytes of one ticket. ``overrides`` adjust the profile (``qr="image"``, ``cut=…``)."""
+    return ticket_job(fields, profile, template=template, **overrides)[0]
+
+
+def ticket_job(
+    fields: dict, profile: str | Profile = "80mm", *, template: dict | str | Path | None = None, **overrides: Any
+) -> tuple[bytes, list[str]]:
+    """The ticket's bytes and its printed text lines."""
+    prof = get_profile(profile, **overrides)
+    tpl = template if isinstance(template, dict) else load_template(template)
+    if isinstance(template, dict):
+        check_template(tpl)
+    values = ticket_values(fields)
+    if prof.layout == "preprinted":
+        return _preprinted_ticket(tpl, values, prof)
+    return _roll_ticket(tpl, values, prof)
+
+
+# --- slips: road bill, settlement, test ticket -----------------------------------------------
+
+Row = str | tuple | list | dict | None
+
+
+def render_slip(title: str, rows: list[Row], profile: str | Profile = "80mm", *, subtitle: str = "",
+                cut: bool = True) -> bytes:
+    """A simple text slip. Rows: ``"text"``, ``(left, right)``, ``None`` or ``{"rule": "-"}`` for
+    a rule, ``{"text": …, "align": …, "size": …, "bold": …}``."""
+    return _slip(title, rows, get_profile(profile), subtitle=subtitle, cut=cut)[0]
+
+
+def _slip(title: str, rows: list[Row], profile: Profile, *, subtitle: str = "", cut: bool = True):
+    if profile.layout != "roll":
+        profile = replace(profile, layout="roll")  # slips go on plain roll paper
+    w = RollWriter(profile)
+    w.text(title, align="center", size="double", bold=True)
+    if subtitle:
+        w.text(subtitle, align="center")
+    w.rule("=")
+    for row in rows:
+        if row is None:
+            w.rule("-")
+        elif isinstance(row, str):
+            w.text(row)
+        elif isinstance(row, (tuple, list)) and len(row) == 2:
+            w.pair(str(row[0]), str(row[1]))
+        elif isinstance(row, dict) and "rule" in row:
+            w.rule(str(row["rule"] or "-")[:1])
+        elif isinstance(row, dict) and "text" in row:
+            w.text(str(row["text"]), align=row.get("align", "left"), size=row.get("size", "normal"),
+                   bold=bool(row.get("bold", False)))
+        else:
+            raise TemplateError(f"bad slip row {row!r}", "单据行格式错误")
+    w.feed(1)
+    return w.finish(cut), w.lines
+
+
+def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
+    """The road bill (路单) for one departure. Keys: station, bill_no, date, time, schedule_code,
+    plate, vehicle_class, driver, gate, checker, rows [{destination, count, amount}], optional
+    free_children, station_fee (fen), printed_at."""
+    try:
+        rows: list[Row] = [
+            ("路单号", bill["bill_no"]),
+            ("车次", f"{bill['schedule_code']}  {bill['date']} {bill['time']}"),
+            ("车牌", bill.get("plate", "")),
+            ("车型", bill.get("vehicle_class", "")),
+            ("检票口", bill.get("gate", "")),
+            None,
+            {"text": "到站            人数        金额", "bold": True},
+        ]
+        total_count = 0
+        total_amount = 0
+        for r in bill["rows"]:
+            count = int(r["count"])
+            amount = int(r["amount"])
+            total_count += count
+            total_amount += amount
+            rows.append((f"{r['destination']}", f"{count:>4}  {money(amount):>12}"))
+        rows.append(None)
+        rows.append({"text": f"合计  {total_count} 人  {money(total_amount)}", "bold": True})
+        if bill.get("free_children"):
+            rows.append(("免票儿童", f"{int(bill['free_children'])} 人"))
+        if bill.get("station_fee") is not None:
+            rows.append(("站务费", money(int(bill["station_fee"]))))
+            rows.append(("应付承运人", money(total_amount - int(bill["station_fee"]))))
+        rows += [None, ("检票员", bill.get("checker", "")), ("驾驶员", bill.get("driver", "")), "",
+                 "驾驶员签字：", "", "检票员签字：", ""]
+        if bill.get("printed_at"):
+            rows.append(("打印时间", bill["printed_at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TemplateError(f"road bill data incomplete: {exc!r}", "路单数据不完整", code="PRINTER_BAD_FIELD") from exc
+    return f"{bill.get('station', '')} 路单".strip(), rows
+
+
+def render_road_bill(bill: dict, profile: str | Profile = "80mm") -> bytes:
+    title, rows = road_bill_rows(bill)
+    return render_slip(title, rows, profile)
+
+
+def settlement_rows(s: dict) -> tuple[str, list[Row]]:
+    """The shift settlement slip (交班结算单). Keys: clerk, shift_id, opened_at, closed_at,
+    optional station, stock_from, stock_to, lines [[label, value]] (values: int fen are shown as
+    money, anything else as text), amount_due (fen)."""
+    try:
+        rows: list[Row] = [
+            ("售票员", s["clerk"]),
+            ("班次", s["shift_id"]),
+            ("开班", s["opened_at"]),
+            ("交班", s["closed_at"]),
+        ]
+        if s.get("stock_from") or s.get("stock_to"):
+            rows.append(("票号", f"{s.get('stock_from', '')}–{s.get('stock_to', '')}"))
+        rows.append(None)
+        for label, value in s.get("lines", []):
+            shown = money(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+            rows.append((str(label), shown))
+        rows.append(None)
+        rows.append({"text": f"应交款  {money(int(s['amount_due']))}", "size": "double_height", "bold": True})
+        rows += ["", "售票员签字：", "", "收款人签字：", ""]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TemplateError(f"settlement data incomplete: {exc!r}", "交班结算数据不完整", code="PRINTER_BAD_FIELD") from exc
+    return f"{s.get('station', '')} 交班结算单".strip(), rows
+
+
+def render_settlement(settlement: dict, profile: str | Profile = "80mm") -> bytes:
+    title, rows = settlement_rows(settlement)
+    return render_slip(title, rows, profile)
+
+
+TEST_TICKET_FIELDS = {
+    "station": "客站打印测试",
+    "stock_no": "A0012345",
+    "origin": "杭州汽车客运中心",
+    "destination": "绍兴",
+    "date": "2026-11-24",
+    "time": "08:30",
+    "schedule_code": "K1203",
+    "seat": 12,
+    "ticket_type": "全票",
+    "price": 4550,
+    "insurance": 200,
+    "insurance_name": "乘意险",
+    "vehicle_class": "大型高级",
+    "gate": "3",
+    "clerk": "S007",
+    "passenger_name": "张三",
+    "passenger_doc": "330102********0011",
+    "ticket_id": "330102001-T01-000123",
+    "sold_at": "2026-11-24 07:58",
+    "notice": "测试票 「样张」—不作乘车凭证…",
+    "ticket_code": "KZ1.330102001-T01-000123.TEST",
+}
+
+
+def render_test_ticket(profile: str | Profile = "80mm", **overrides: Any) -> bytes:
+    """A ticket with every field filled, Chinese punctuation, ￥, QR, Code128 and a cut."""
+    return render_ticket(TEST_TICKET_FIELDS, profile, **overrides)
