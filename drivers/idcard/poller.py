@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from .card import CardData
 from .errors import PortError, ReaderError, ReaderTimeout, StatusError
 from .reader import Reader
+from .status import SAM_BROKEN
 from .tap import TapFilter
 
 log = logging.getLogger("drivers.idcard.poller")
@@ -94,6 +95,11 @@ class CardPoller:
                 except (PortError, ReaderTimeout) as exc:
                     self._lose(exc)
                     continue
+                except StatusError as exc:
+                    if exc.sw3 in SAM_BROKEN:
+                        self._lose(exc)
+                        continue
+                    log.info("card read attempt failed: %s", exc.en)
                 except ReaderError as exc:
                     # A moving card, a corrupt reply: the next pass asks again.
                     log.info("card read attempt failed: %s", exc.en)

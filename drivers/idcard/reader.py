@@ -221,7 +221,8 @@ class Reader:
             except StatusError as exc:
                 if exc.sw3 not in status.TRANSIENT:
                     raise
-                card_seen, last_error, failures = True, exc, failures + 1
+                card_seen = card_seen or exc.sw3 not in status.LINE_NOISE
+                last_error, failures = exc, failures + 1
             except (ChecksumError, FrameError) as exc:
                 if getattr(exc, "exhausted", False):
                     raise

@@ -33,9 +33,13 @@ MESSAGES: dict[int, tuple[str, str]] = {
     0x81: ("选卡失败，请将证件放稳后重试", "selecting the card failed; hold the card still and try again"),
 }
 
-# Failures a card being placed, moved or lifted produces; another find -> select -> read cycle
-# usually succeeds. The others mean a wrong reader, a broken SAM or a bad cable: retrying hides it.
-TRANSIENT = frozenset({0x24, 0x31, 0x33, 0x34, 0x41, 0x47, 0x80, 0x81})
+# Failures a card being placed, moved or lifted produces (and a request spoiled by line noise);
+# another find -> select -> read cycle usually succeeds. The others mean a wrong reader or a broken
+# SAM: retrying only hides it.
+LINE_NOISE = frozenset({0x10, 0x11})
+TRANSIENT = frozenset({0x24, 0x31, 0x33, 0x34, 0x41, 0x47, 0x80, 0x81}) | LINE_NOISE
+# The SAM itself is unusable: the reader is as good as absent until a technician sees to it.
+SAM_BROKEN = frozenset({0x60, 0x61, 0x66})
 
 
 def describe(sw3: int) -> tuple[str, str]:

@@ -110,3 +110,11 @@ def test_stop_is_prompt_while_polling(sim, poller):
     assert poller.stop(2.0)
     assert time.monotonic() - started < 0.6
     assert not poller.running
+
+
+def test_a_broken_sam_is_reported_as_a_lost_reader(sim, poller):
+    next_event(poller.events, READER_BACK)
+    sim.fault("status", command="find", sw3=0x60)
+    event, _ = next_event(poller.events, READER_LOST)
+    assert event.error.code == "sw3_60" and "技术员" in event.error.message
+    next_event(poller.events, READER_BACK)

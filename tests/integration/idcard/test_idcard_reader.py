@@ -207,3 +207,9 @@ def test_tcp_mode_works_through_a_socket_url():
         with Reader(sim.url, "auto", timeout=0.3, probe_timeout=0.15) as reader:
             assert reader.baudrate == 115200
             assert reader.read_card(timeout=1).nationality == "USA"
+
+
+def test_a_request_spoiled_on_the_line_is_retried(sim, reader):
+    sim.place("resident")
+    sim.fault("status", command="select", sw3=0x10)
+    assert reader.read_card(timeout=1).name == "王小明"
