@@ -20,3 +20,10 @@ def test_no_number_is_kept_in_clear():
     taps = TapFilter()
     taps.accept("110101199003070011", now=1.0)
     assert "110101199003070011" not in repr(taps.__dict__)
+
+
+def test_digests_are_keyed_per_filter():
+    a, b = TapFilter(), TapFilter()
+    a.accept("110101199003070011", now=1.0)
+    b.accept("110101199003070011", now=1.0)
+    assert set(a._last) != set(b._last)
