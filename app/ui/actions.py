@@ -51,6 +51,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("date_today", ("Ctrl+Home",), QT_TRANSLATE_NOOP("actions", "回到今天"), "sale"),
     Action("destination", ("Ctrl+D",), QT_TRANSLATE_NOOP("actions", "光标到目的地"), "sale"),
     Action("departures", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到班次列表"), "sale"),
+    Action("counts", ("Ctrl+T",), QT_TRANSLATE_NOOP("actions", "光标到票种人数（Tab 依次移动）"), "sale"),
     Action("passengers", ("Ctrl+P",), QT_TRANSLATE_NOOP("actions", "光标到乘客证件"), "sale"),
     Action("payment", ("Ctrl+M",), QT_TRANSLATE_NOOP("actions", "光标到收款"), "sale"),
     Action("epay", ("Ctrl+E",), QT_TRANSLATE_NOOP("actions", "收款方式：现金 / 电子支付"), "sale"),

@@ -114,7 +114,7 @@ class SettlementView:
     last_stock_no: str
     stock_used: int
     stock_spoiled: int
-    lines: list[tuple[str, int, int, str]]  # label, count, amount (fen), note
+    lines: list[tuple[str, int | None, int, str]]  # label, count (None: not counted), amount (fen), note
     amount_due: int
     cash_due: int
     report: dict
@@ -516,7 +516,7 @@ class Backend:
                       (f"fees {format_price(changed['fees'])}" if en else f"手续费 {format_price(changed['fees'])}")))
         payments = report["payments"]
         for method in ("cash", "epay"):
-            lines.append((("Net " if en else "净收 ") + method_names[method], 0, payments.get(method, 0), ""))
+            lines.append((("Net " if en else "净收 ") + method_names[method], None, payments.get(method, 0), ""))
         stock = report["stock"]
         rolls = stock["rolls"]
         return SettlementView(
@@ -550,12 +550,13 @@ class Backend:
             return None
         from app.ui import printing
 
-        return printing.tickets_bytes(jobs)
+        return printing.tickets_bytes(jobs, zone=self.terminal.zone)
 
     def settlement_bytes(self, settlement: shifts.Settlement) -> bytes | None:
         from app.ui import printing
 
-        return printing.settlement_bytes(self._settlement_view(settlement.report), settlement, self.en())
+        return printing.settlement_bytes(self._settlement_view(settlement.report), settlement,
+                                         station=self.home_name, closed_at=self.local_clock(self.now()))
 
     def render_png(self, data: bytes) -> bytes:
         from app.ui import printing

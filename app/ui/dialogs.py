@@ -592,7 +592,8 @@ class ShiftCloseDialog(QDialog):
                                .replace("%4", s.first_stock_no or "—").replace("%5", s.last_stock_no or "—")
                                .replace("%6", str(s.stock_used)).replace("%7", str(s.stock_spoiled)))
         self.linesTable.setHorizontalHeaderLabels([self.tr("项目"), self.tr("张数"), self.tr("金额"), self.tr("说明")])
-        _fill(self.linesTable, [[name, str(count), money(amount), note] for name, count, amount, note in s.lines])
+        _fill(self.linesTable, [[name, "" if count is None else str(count), money(amount), note]
+                                for name, count, amount, note in s.lines])
         self.dueCaption.setText(self.tr("应交款"))
         self.dueLabel.setText(money(s.amount_due))
         self.countedCaption.setText(self.tr("实点现金"))

@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
             "destination": lambda: self._sale_call("focus_destination"),
             "departures": lambda: self._sale_call("_back_to_departures"),
             "passengers": lambda: self._sale_call("_back_to_passengers"),
+            "counts": lambda: self._sale_call("focus_counts"),
             "payment": lambda: self._sale_call("_focus_payment"),
             "epay": lambda: self._sale_call("toggle_method"),
             "clear": lambda: self._sale_call("reset"),

@@ -736,5 +736,10 @@ class SaleView(QWidget):
         self._rebuild_slots()
         focus(self.destinationEdit)
 
+    def focus_counts(self) -> None:
+        first = next(iter(self.countSpins.values()), None)
+        if first is not None:
+            focus(first)
+
     def focus_destination(self) -> None:
         focus(self.destinationEdit)

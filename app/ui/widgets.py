@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QWidget
 
 from app.domain.money import format_price
 from app.errors import KezhanError
@@ -54,5 +54,5 @@ def error_text(exc: BaseException) -> str:
 
 def focus(widget: QWidget) -> None:
     widget.setFocus(Qt.FocusReason.OtherFocusReason)
-    if isinstance(widget, QLineEdit):
+    if isinstance(widget, QLineEdit | QAbstractSpinBox):
         widget.selectAll()
