@@ -1,0 +1,655 @@
+"""The sync client: one uploader, one puller and a lease keeper, run as cycles on one worker thread.
+
+``SyncClient.run_once()`` is one full cycle (upload everything pending, pull the feed to its head,
+top leases up). ``SyncClient.run(stop)`` repeats it: at start-up, whenever ``poke()`` is called (after
+each local event), on a timer while all is well, and with full-jitter exponential backoff while the
+link is down — which is also how it notices the link coming back. Each cycle ends by emitting a
+:class:`SyncStatus` through ``on_status``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from app.domain.leases import OfflineBudget
+from app.errors import SyncError
+from app.store.engine import Database
+from app.store.models import iso_utc, parse_utc
+from sync import protocol
+from sync.protocol import ProtocolError
+
+from . import identity
+from .apply import FeedApplier, record_task
+from .transport import BadAnswer, LinkDown, Transport
+
+log = logging.getLogger("kezhan.sync")
+
+CURSOR_FEED = "feed"
+CURSOR_ACKED = "upload_acked"
+CURSOR_ALARM = "alarm"
+CURSOR_LAST_SYNC = "last_sync"
+
+# Codes after which uploading stops until a technician looks: continuing could only make it worse.
+ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
+               "TERMINAL_REVOKED"}
+
+ALARM_TEXT = {
+    "SEQ_REUSE": ("终端数据库与省平台记录不一致：同一序号的事件内容不同（数据库可能从旧备份恢复）。已停止上传，请联系技术员。",
+                  "The server holds different events under the same numbers (database restored from an older "
+                  "backup?). Uploading has stopped; call a technician."),
+    "ROLLED_BACK": ("省平台已收到本机没有的事件：终端数据库可能从旧备份恢复。已停止上传，请联系技术员。",
+                    "The server has events this terminal no longer has (database restored from an older backup?). "
+                    "Uploading has stopped; call a technician."),
+    "EVENT_HASH_MISMATCH": ("本机待上传事件已损坏。已停止上传，请联系技术员。",
+                            "A local event is damaged (hash mismatch). Uploading has stopped; call a technician."),
+    "TERMINAL_MISMATCH": ("待上传事件属于另一台终端（数据库文件放错？）。已停止上传。",
+                          "Events belong to another terminal (wrong database file?). Uploading has stopped."),
+    "UNKNOWN_TERMINAL": ("省平台不认识本终端，请重新注册。", "The server does not know this terminal; enrol it again."),
+    "TERMINAL_REVOKED": ("本终端已被省平台注销。", "This terminal has been revoked by the server."),
+}
+
+
+@dataclass(frozen=True)
+class LeaseCoverage:
+    departures: int = 0  # departures in the presale window still open for leases
+    covered: int = 0  # of which this terminal holds at least one sellable leased seat
+    seats: int = 0  # sellable leased seats in the window
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar shows. ``state``: online | offline | alarm | not_enrolled."""
+
+    state: str
+    online: bool
+    offline_since: datetime | None
+    pending_events: int
+    last_sync: datetime | None
+    lease_coverage: LeaseCoverage
+    alarm: str | None = None
+    alarm_message: str | None = None
+    problem: str | None = None  # the last thing that went wrong, in words
+    problem_kind: str | None = None  # link | html | garbage | too_large | version | shape | refused
+    clock_offset: float = 0.0
+    open_tasks: int = 0
+    offline_budget_left: float | None = None  # seconds; None while online
+    terminal_id: str | None = None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("offline_since", "last_sync"):
+            if data[key] is not None:
+                data[key] = iso_utc(data[key])
+        data["clock_offset"] = round(self.clock_offset, 3)
+        return data
+
+
+@dataclass
+class CycleReport:
+    ok: bool = False
+    uploaded: int = 0
+    duplicates: int = 0
+    pulled: int = 0
+    deferred: int = 0
+    reset: bool = False
+    leases_requested: int = 0
+    seats_granted: int = 0
+    new_tasks: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+class Backoff:
+    """Full jitter (a uniform draw up to the exponential ceiling): many terminals coming back after one
+    outage do not all knock at the same instant."""
+
+    def __init__(self, base: float = 0.5, cap: float = 60.0, rng: random.Random | None = None):
+        self.base, self.cap = base, cap
+        self.failures = 0
+        self.rng = rng or random.Random()
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
+        self.failures += 1
+        return self.rng.uniform(0, ceiling)
+
+
+class _Stop(Exception):
+    """Uploading must stop (alarm)."""
+
+
+class SyncClient:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        server_url: str | None = None,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        terminal=None,
+        batch_size: int = 500,
+        page_limit: int = 5000,
+        interval: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        min_gap: float = 0.2,
+        timeout: tuple[float, float] = (3.0, 15.0),
+        seat_request_timeout: tuple[float, float] = (2.0, 3.0),
+        lease_horizon: timedelta = timedelta(hours=6),
+        lease_threshold: int = 2,
+        lease_target: int = 5,
+        lease_renew_before: timedelta = timedelta(minutes=10),
+        lease_cutoff: timedelta = timedelta(minutes=30),
+        offline_budget: OfflineBudget | None = None,
+        zone: ZoneInfo | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.db = db
+        self.ident = identity.require_identity(db)
+        self.terminal_id = self.ident.terminal_id
+        self.server_url = (server_url or self.ident.server_url).rstrip("/")
+        self.on_status = on_status
+        self.terminal = terminal
+        self.batch_size = batch_size
+        self.page_limit = page_limit
+        self.interval = interval
+        self.min_gap = min_gap
+        self.lease_horizon = lease_horizon
+        self.lease_threshold = lease_threshold
+        self.lease_target = lease_target
+        self.lease_renew_before = lease_renew_before
+        self.lease_cutoff = lease_cutoff
+        self.offline_budget = offline_budget
+        self.zone = zone or ZoneInfo("Asia/Shanghai")
+        self.clock = clock
+        creds = identity.credentials(self.ident)
+        self.transport = Transport(self.server_url, creds, timeout=timeout, clock=clock)
+        # The seat map asks from the GUI thread while the worker syncs: its own connection pool.
+        self._seat_transport = Transport(self.server_url, creds, timeout=seat_request_timeout, clock=clock)
+        self.backoff = Backoff(backoff_base, backoff_cap)
+        self._wake = threading.Event()
+        self._cycle_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop_event: threading.Event | None = None
+        self.online = False
+        self.offline_since: datetime | None = None
+        self.problem: str | None = None
+        self.problem_kind: str | None = None
+        self._sold_out: dict[str, float] = {}
+        self._last_attempt = 0.0
+        self.last_report: CycleReport | None = None
+        self.status: SyncStatus | None = None
+
+    # ------------------------------------------------------------------ small store helpers
+
+    def now(self) -> datetime:
+        """The server's time as this terminal estimates it: lease windows are the server's."""
+        return datetime.fromtimestamp(self.transport.server_now(), UTC)
+
+    @staticmethod
+    def _cur(session):
+        return session.connection().connection.dbapi_connection.cursor()
+
+    @staticmethod
+    def _get(cur, name: str) -> str | None:
+        cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (name,))
+        row = cur.fetchone()
+        return row[0] if row else None
+
+    def _put(self, cur, name: str, value: str | None) -> None:
+        if value is None:
+            cur.execute("DELETE FROM sync_cursors WHERE name = ?", (name,))
+            return
+        cur.execute(
+            "INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (name, value, iso_utc(self.now())),
+        )
+
+    def _read(self, fn):
+        with self.db.read() as session:
+            return fn(self._cur(session))
+
+    def _write(self, fn):
+        with self.db.transaction() as session:
+            return fn(self._cur(session))
+
+    def acked_seq(self) -> int:
+        return int(self._read(lambda cur: self._get(cur, CURSOR_ACKED)) or 0)
+
+    def last_seq(self) -> int:
+        def q(cur):
+            cur.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE terminal_id = ?", (self.terminal_id,))
+            return cur.fetchone()[0]
+
+        return self._read(q)
+
+    def pending_events(self) -> int:
+        def q(cur):
+            acked = int(self._get(cur, CURSOR_ACKED) or 0)
+            cur.execute("SELECT COUNT(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (self.terminal_id, acked))
+            return cur.fetchone()[0]
+
+        return self._read(q)
+
+    def alarm(self) -> dict | None:
+        raw = self._read(lambda cur: self._get(cur, CURSOR_ALARM))
+        return json.loads(raw) if raw else None
+
+    def _raise_alarm(self, code: str, **details) -> None:
+        zh, en = ALARM_TEXT.get(code, (code, code))
+        data = {"code": code, "message": zh, "en": en, "at": iso_utc(self.now()), **details}
+        self._write(lambda cur: self._put(cur, CURSOR_ALARM, json.dumps(data, ensure_ascii=False)))
+        log.error("sync alarm %s: %s %s", code, en, details)
+
+    def clear_alarm(self) -> None:
+        """For a technician who has dealt with the cause (e.g. re-enrolled or restored the right file)."""
+        self._write(lambda cur: self._put(cur, CURSOR_ALARM, None))
+
+    # ------------------------------------------------------------------ link state
+
+    def _went_online(self) -> None:
+        self.online = True
+        self.offline_since = None
+        self.problem = self.problem_kind = None
+        self.backoff.reset()
+        if self.terminal is not None:
+            self.terminal.go_online()
+
+    def _went_offline(self, kind: str, message: str) -> None:
+        if self.online or self.offline_since is None:
+            self.offline_since = self.now()
+        self.online = False
+        self.problem, self.problem_kind = message, kind
+        if self.terminal is not None:
+            self.terminal.go_offline(self.offline_since)
+
+    # ------------------------------------------------------------------ one cycle
+
+    def run_once(self) -> CycleReport:
+        """Upload, pull, top up leases. Never raises for link or server trouble: the report and the
+        status say what happened."""
+        report = CycleReport()
+        started = time.monotonic()
+        with self._cycle_lock:
+            self._last_attempt = time.monotonic()
+            try:
+                self._upload(report)
+                self._pull(report)
+                self._keep_leases(report)
+                report.ok = True
+                self._write(lambda cur: self._put(cur, CURSOR_LAST_SYNC, iso_utc(self.now())))
+                self._went_online()
+            except LinkDown as exc:
+                report.error, report.error_kind = str(exc), "link"
+                self._went_offline("link", f"省平台连接中断：{exc}")
+            except BadAnswer as exc:
+                report.error, report.error_kind = str(exc), exc.kind
+                what = {"html": "省平台返回了网页而不是协议数据", "garbage": "省平台返回了无法识别的数据",
+                        "too_large": "省平台返回的数据过大", "version": "省平台协议版本不兼容",
+                        "shape": "省平台返回的数据格式不对"}.get(exc.kind, "省平台回复异常")
+                self._went_offline(exc.kind, f"{what}：{exc}")
+            except ProtocolError as exc:
+                report.error, report.error_kind = f"{exc.code}: {exc}", "refused"
+                spec = protocol.ERRORS.get(exc.code)
+                self._went_offline("refused", f"{spec.zh if spec else exc.code}（{exc.code}）")
+            except _Stop as exc:
+                report.error, report.error_kind = str(exc), "alarm"
+            report.seconds = time.monotonic() - started
+            self.last_report = report
+        self.emit_status()
+        return report
+
+    # ------------------------------------------------------------------ upload
+
+    def _upload(self, report: CycleReport) -> None:
+        alarm = self.alarm()
+        if alarm:
+            raise _Stop(alarm["code"])
+        batch = self.batch_size
+        bad_signatures = 0
+        while True:
+            acked = self.acked_seq()
+
+            def read_batch(cur, acked=acked, batch=batch):
+                cur.execute(
+                    "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
+                    "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (self.terminal_id, acked, batch),
+                )
+                return cur.fetchall()
+
+            rows = self._read(read_batch)
+            if not rows:
+                return
+            events = [
+                {"terminal_id": r[0], "seq": r[1], "event_id": r[2], "type": r[3], "created_at": r[4],
+                 "payload": json.loads(r[5]), "hash": r[6]}
+                for r in rows
+            ]
+            try:
+                answer = self.transport.call("POST", protocol.API_PREFIX + "/events", body={"events": events})
+            except ProtocolError as exc:
+                if exc.code == "SEQ_GAP":
+                    expected = exc.details.get("expected_seq")
+                    if not isinstance(expected, int) or expected < 1:
+                        raise
+                    if expected - 1 > self.last_seq():
+                        self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
+                        raise _Stop("ROLLED_BACK") from None
+                    log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
+                    self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
+                    continue
+                if exc.code in ALARM_CODES:
+                    self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
+                    raise _Stop(exc.code) from None
+                if exc.code == "BODY_TOO_LARGE" and batch > 1:
+                    batch = max(1, batch // 2)
+                    continue
+                if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
+                    batch = max(1, min(batch // 2, exc.details["max_batch"]))
+                    continue
+                if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
+                    bad_signatures += 1
+                    continue
+                raise
+            acked_through = answer.get("acked_through")
+            if not isinstance(acked_through, int):
+                raise BadAnswer("shape", "upload answer without acked_through")
+            last = events[-1]["seq"]
+            if acked_through > last and acked_through > self.last_seq():
+                # The server holds events past everything this file has ever written.
+                self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
+                raise _Stop("ROLLED_BACK")
+            acked_through = min(acked_through, last)
+            if acked_through < events[0]["seq"] - 1:
+                raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
+            conflicts = answer.get("conflicts") or []
+            now = self.now()
+
+            def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
+                self._put(cur, CURSOR_ACKED, str(acked_through))
+                new = 0
+                for c in conflicts:
+                    if isinstance(c, dict) and c.get("kind"):
+                        new += record_task(cur, f"{c.get('seq')}/{c.get('ticket_id')}", c, now)
+                return new
+
+            report.new_tasks += self._write(save)
+            report.uploaded += int(answer.get("applied") or 0)
+            report.duplicates += int(answer.get("duplicates") or 0)
+            if len(rows) < batch:
+                return
+
+    # ------------------------------------------------------------------ pull
+
+    def _pull(self, report: CycleReport) -> None:
+        first = True
+        while True:
+            cursor = self._read(lambda cur: self._get(cur, CURSOR_FEED))
+            answer = self.transport.call("GET", protocol.API_PREFIX + "/changes",
+                                         query={"cursor": cursor, "limit": self.page_limit})
+            changes = answer.get("changes")
+            new_cursor = answer.get("cursor")
+            if not isinstance(changes, list) or not isinstance(new_cursor, str):
+                raise BadAnswer("shape", "feed answer without changes and cursor")
+            reset = bool(answer.get("reset"))
+            now = self.now()
+
+            def apply(cur, changes=changes, new_cursor=new_cursor, reset=reset, first=first, now=now):
+                applier = FeedApplier(cur, self.terminal_id, int(self._get(cur, CURSOR_ACKED) or 0),
+                                      zone=self.zone, now=now)
+                if reset:
+                    # A snapshot lists what is sold now, not what stopped being sold while we were
+                    # away: seats other channels held go back to free and the snapshot re-holds them.
+                    cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")
+                if first:
+                    applier.retry_deferred()
+                applier.apply(changes)
+                self._put(cur, CURSOR_FEED, new_cursor)
+                return applier
+
+            applier = self._write(apply)
+            report.pulled += len(changes)
+            report.deferred += applier.deferred
+            report.new_tasks += applier.new_tasks
+            report.reset = report.reset or reset
+            first = False
+            if not answer.get("more"):
+                return
+
+    # ------------------------------------------------------------------ leases
+
+    def _lease_rows(self, cur, now: datetime):
+        lo = iso_utc(now + self.lease_cutoff)
+        hi = iso_utc(now + self.lease_horizon)
+        now_text = iso_utc(now)
+        cur.execute(
+            "SELECT d.id, "
+            " (SELECT COUNT(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id WHERE s.departure_id = d.id "
+            "  AND s.state = 'leased' AND l.expires_at > ?), "
+            " (SELECT MIN(l.expires_at) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
+            "  WHERE s.departure_id = d.id AND s.state = 'leased' AND l.expires_at > ?), "
+            " (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state = 'free') "
+            "FROM departures d WHERE d.departs_at > ? AND d.departs_at <= ? AND d.status IN ('normal', 'delayed') "
+            "ORDER BY d.departs_at",
+            (now_text, now_text, lo, hi),
+        )
+        return cur.fetchall()
+
+    def lease_coverage(self) -> LeaseCoverage:
+        rows = self._read(lambda cur: self._lease_rows(cur, self.now()))
+        return LeaseCoverage(departures=len(rows), covered=sum(1 for r in rows if r[1] > 0),
+                             seats=sum(r[1] for r in rows))
+
+    def _keep_leases(self, report: CycleReport) -> None:
+        now = self.now()
+        renew_by = iso_utc(now + self.lease_renew_before)
+        mono = time.monotonic()
+        wants = []
+        for departure_id, leased, first_expiry, free in self._read(lambda cur: self._lease_rows(cur, now)):
+            if self._sold_out.get(departure_id, 0) > mono:
+                continue
+            short = leased < self.lease_threshold and (free > 0 or leased > 0)
+            expiring = leased > 0 and first_expiry is not None and first_expiry < renew_by
+            if short or expiring:
+                wants.append({"departure_id": departure_id, "seats": self.lease_target})
+        for i in range(0, len(wants), 200):
+            chunk = wants[i:i + 200]
+            answer = self.transport.call("POST", protocol.API_PREFIX + "/leases", body={"want": chunk})
+            report.leases_requested += len(chunk)
+            leases = answer.get("leases") or []
+            for lease in leases:
+                report.seats_granted += len(lease.get("granted") or ())
+                if lease.get("sold_out"):
+                    self._sold_out[lease["departure_id"]] = mono + 300
+            for err in answer.get("errors") or ():
+                # Cut-off passed, sale closed, cancelled: stop asking for a while.
+                self._sold_out[err.get("departure_id")] = mono + 300
+            changes = [{"kind": "lease", "key": lease["departure_id"], "deleted": not lease.get("seats"),
+                        "data": lease} for lease in leases if lease.get("departure_id")]
+            if changes:
+                def apply(cur, changes=changes):
+                    FeedApplier(cur, self.terminal_id, 0, zone=self.zone, now=now).apply(changes, count=False)
+
+                self._write(apply)
+
+    def request_seat(self, departure_id: str, seat_no: int | None = None) -> dict:
+        """Ask the server for one seat now (the seat map's "this seat, please"), synchronously and with a
+        short timeout. On success the seat is leased here and can be sold at once; refusals come back as
+        :class:`SyncError` with the protocol's code (SEAT_TAKEN, SEAT_LEASED, NO_SEATS ...)."""
+        try:
+            answer = self._seat_transport.call("POST", protocol.API_PREFIX + "/seats/request",
+                                               body={"departure_id": departure_id, "seat_no": seat_no})
+        except (LinkDown, BadAnswer) as exc:
+            raise SyncError("无法向省平台申请座位（离线），请从本机租用的座位中选择",
+                            en=f"cannot ask the server for a seat (offline: {exc}); pick a leased seat",
+                            code="OFFLINE") from None
+        except ProtocolError as exc:
+            spec = protocol.ERRORS.get(exc.code)
+            raise SyncError(spec.zh if spec else str(exc), en=str(exc), code=exc.code, **exc.details) from None
+        seat, lease_id, expires_at = int(answer["seat_no"]), answer["lease_id"], answer["expires_at"]
+        now = self.now()
+
+        def apply(cur):
+            local_id = f"{lease_id}@{expires_at}"
+            cur.execute(
+                "INSERT INTO seat_leases (id, departure_id, seats, granted_at, expires_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (local_id, departure_id, json.dumps([seat]), iso_utc(now), iso_utc(parse_utc(expires_at))),
+            )
+            cur.execute(
+                "UPDATE seats SET state = 'leased', lease_id = ? WHERE departure_id = ? AND seat_no = ? "
+                "AND state IN ('free', 'leased', 'held')",
+                (local_id, departure_id, seat),
+            )
+
+        self._write(apply)
+        return answer
+
+    # ------------------------------------------------------------------ offline budget
+
+    def budget(self) -> OfflineBudget:
+        if self.offline_budget is not None:
+            return self.offline_budget
+        raw = self._read(lambda cur: (cur.execute("SELECT value FROM settings WHERE key = 'offline_budget_minutes'"),
+                                      cur.fetchone())[1])
+        return OfflineBudget(int(json.loads(raw[0]))) if raw else OfflineBudget()
+
+    def check_can_sell(self, departure_id: str) -> None:
+        """Raise the domain's refusal when selling on ``departure_id`` now would break the offline budget."""
+        now = self.now()
+
+        def leased(cur):
+            cur.execute(
+                "SELECT COUNT(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id WHERE s.departure_id = ? "
+                "AND s.state = 'leased' AND l.expires_at > ?",
+                (departure_id, iso_utc(now)),
+            )
+            return cur.fetchone()[0]
+
+        self.budget().check(None if self.online else (self.offline_since or now), now, self._read(leased))
+
+    # ------------------------------------------------------------------ status
+
+    def current_status(self) -> SyncStatus:
+        def q(cur):
+            acked = int(self._get(cur, CURSOR_ACKED) or 0)
+            cur.execute("SELECT COUNT(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (self.terminal_id, acked))
+            pending = cur.fetchone()[0]
+            last = self._get(cur, CURSOR_LAST_SYNC)
+            alarm = self._get(cur, CURSOR_ALARM)
+            cur.execute("SELECT COUNT(*) FROM sync_tasks WHERE status = 'open'")
+            tasks = cur.fetchone()[0]
+            return pending, last, alarm, tasks
+
+        pending, last, alarm_raw, tasks = self._read(q)
+        alarm = json.loads(alarm_raw) if alarm_raw else None
+        now = self.now()
+        remaining = None
+        if not self.online:
+            left = self.budget().remaining(self.offline_since or now, now)
+            remaining = left.total_seconds() if left is not None else None
+        state = "alarm" if alarm else ("online" if self.online else "offline")
+        return SyncStatus(
+            state=state,
+            online=self.online,
+            offline_since=self.offline_since,
+            pending_events=pending,
+            last_sync=parse_utc(last) if last else None,
+            lease_coverage=self.lease_coverage(),
+            alarm=alarm["code"] if alarm else None,
+            alarm_message=alarm["message"] if alarm else None,
+            problem=self.problem,
+            problem_kind=self.problem_kind,
+            clock_offset=self.transport.offset,
+            open_tasks=tasks,
+            offline_budget_left=remaining,
+            terminal_id=self.terminal_id,
+        )
+
+    def emit_status(self) -> SyncStatus:
+        self.status = self.current_status()
+        if self.on_status is not None:
+            try:
+                self.on_status(self.status)
+            except Exception:  # a broken listener must not stop syncing
+                log.exception("status listener failed")
+        return self.status
+
+    # ------------------------------------------------------------------ the loop
+
+    def poke(self) -> None:
+        """Something happened locally (a sale...): sync soon."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """The worker loop; returns when ``stop`` is set (call ``poke()`` too, to wake it at once)."""
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:  # a bug or a broken database: keep the worker alive, log it, back off
+                log.exception("sync cycle failed")
+                report = CycleReport(error="internal error", error_kind="internal")
+            if stop.is_set():
+                break
+            if report.ok:
+                delay = self.interval
+            elif report.error_kind == "alarm":
+                delay = max(self.interval, self.backoff.cap)
+            else:
+                delay = self.backoff.next_delay()
+            woke = self._wake.wait(delay)
+            self._wake.clear()
+            if woke and not report.ok and not stop.is_set():
+                # A sale while the link is down wakes us, but not faster than min_gap per attempt.
+                gap = self._last_attempt + self.min_gap - time.monotonic()
+                if gap > 0:
+                    stop.wait(gap)
+
+    def start(self) -> threading.Thread:
+        """Run the loop on a daemon thread (the GUI wraps ``run`` in its own QThread instead)."""
+        if self._thread and self._thread.is_alive():
+            return self._thread
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(target=self.run, args=(self._stop_event,), name=f"sync-{self.terminal_id}",
+                                        daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._stop_event is not None:
+            self._stop_event.set()
+            self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.transport.close()
+        self._seat_transport.close()
+
+    def drain(self, timeout: float = 60.0, *, poll: float = 0.05) -> bool:
+        """Cycle until nothing is pending (for tools and tests); False on timeout or alarm."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            report = self.run_once()
+            if report.error_kind == "alarm":
+                return False
+            if report.ok and self.pending_events() == 0:
+                return True
+            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        return False

@@ -1,0 +1,146 @@
+"""Enrolment: a one-time code becomes this terminal's id, its HMAC secret and a registered ticket-code key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+
+from app.errors import SyncError
+from app.store.engine import Database
+from app.store.models import Setting, SyncIdentity, TicketKey
+from sync import protocol
+from sync.protocol import ProtocolError
+
+from .transport import BadAnswer, Credentials, LinkDown, Transport
+
+log = logging.getLogger("kezhan.sync")
+
+DOC_HASH_KEY_SETTING = "doc_hash_key"
+_NOT_CODE_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def code_key_id(server_key_id: str) -> str:
+    """The key id as it goes into a ticket code (``[A-Za-z0-9_-]{1,32}``, app.domain.ticket_code).
+    The server may name keys more freely ("330102001-T01/1"); signer and gate map the same way."""
+    return _NOT_CODE_SAFE.sub("_", server_key_id)[-32:]
+
+
+def _raw_private(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def load_identity(db: Database) -> SyncIdentity | None:
+    with db.read() as session:
+        return session.scalars(select(SyncIdentity)).first()
+
+
+def require_identity(db: Database) -> SyncIdentity:
+    ident = load_identity(db)
+    if ident is None:
+        raise SyncError("本终端尚未注册到省平台：请运行 kezhan sync enrol --server URL --code 注册码",
+                        en="this terminal is not enrolled: run `kezhan sync enrol --server URL --code CODE`",
+                        code="NOT_ENROLLED")
+    return ident
+
+
+def enrol(db: Database, server_url: str, code: str, *, label: str = "", transport: Transport | None = None) -> dict:
+    """Exchange ``code`` for an identity and store it. A terminal enrols once: a second enrolment
+    would give it a new id and restart its seq at 1, so it is refused while an identity exists."""
+    existing = load_identity(db)
+    if existing is not None:
+        raise SyncError(f"本终端已注册为 {existing.terminal_id}", en=f"already enrolled as {existing.terminal_id}",
+                        code="ALREADY_ENROLLED", terminal_id=existing.terminal_id)
+    key = Ed25519PrivateKey.generate()
+    public = protocol.encode_public_key(_raw_public(key.public_key()))
+    transport = transport or Transport(server_url)
+    try:
+        answer = transport.call("POST", protocol.API_PREFIX + "/enrol",
+                                body={"code": code, "public_key": public, "label": label}, signed=False)
+    except LinkDown as exc:
+        raise SyncError(f"无法连接省平台：{exc}", en=f"cannot reach the server: {exc}", code="LINK_DOWN") from None
+    except BadAnswer as exc:
+        raise SyncError(f"省平台回复无法识别：{exc}", en=f"unreadable answer from the server: {exc}",
+                        code="BAD_ANSWER") from None
+    except ProtocolError as exc:
+        spec = protocol.ERRORS.get(exc.code)
+        raise SyncError(f"注册失败：{spec.zh if spec else exc}", en=f"enrolment refused: {exc}",
+                        code=exc.code) from None
+    try:
+        terminal_id = str(answer["terminal_id"])
+        secret = str(answer["secret"])
+        key_id = str(answer.get("key_id") or terminal_id)
+        station = answer.get("station") or {}
+        station_code = str(station.get("code") if isinstance(station, dict) else station or terminal_id.split("-")[0])
+    except (KeyError, TypeError) as exc:
+        raise SyncError("省平台的注册回复缺少字段", en=f"enrolment answer lacks a field: {exc}", code="BAD_ANSWER") from None
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        session.add(SyncIdentity(
+            terminal_id=terminal_id, station_code=station_code, server_url=server_url.rstrip("/"), secret=secret,
+            signing_key=base64.b64encode(_raw_private(key)).decode("ascii"), key_id=key_id, enrolled_at=now,
+        ))
+        session.merge(TicketKey(key_id=key_id, terminal_id=terminal_id, public_key=public, revoked_at=None))
+        if answer.get("doc_hash_key"):
+            session.merge(Setting(key=DOC_HASH_KEY_SETTING, value=json.dumps(str(answer["doc_hash_key"]))))
+    log.info("enrolled as %s at %s (key %s)", terminal_id, server_url, key_id)
+    return {"terminal_id": terminal_id, "station": station_code, "key_id": key_id, "server": server_url}
+
+
+def credentials(ident: SyncIdentity) -> Credentials:
+    return Credentials(ident.terminal_id, ident.secret)
+
+
+def public_keys(db: Database) -> dict[str, Ed25519PublicKey]:
+    """Every terminal's ticket-code public key this terminal knows (its own and the feed's)."""
+    with db.read() as session:
+        rows = session.scalars(select(TicketKey)).all()
+    out = {}
+    for row in rows:
+        try:
+            out[code_key_id(row.key_id)] = Ed25519PublicKey.from_public_bytes(protocol.decode_public_key(row.public_key))
+        except ValueError:
+            log.warning("ticket key %s in the store is not a valid Ed25519 key; skipped", row.key_id)
+    return out
+
+
+def doc_hash_key(db: Database, ident: SyncIdentity) -> bytes:
+    """The province-wide key of document hashes: the server's when it sent one; otherwise one derived from
+    the province code, so that every terminal of the province at least agrees."""
+    with db.read() as session:
+        row = session.get(Setting, DOC_HASH_KEY_SETTING)
+        province = session.get(Setting, "province")
+    if row is not None:
+        return json.loads(row.value).encode("utf-8")
+    code = (json.loads(province.value) or {}).get("code", "") if province is not None else ""
+    return hashlib.sha256(f"kezhan-doc-hash/{code or ident.station_code[:2]}".encode()).digest()
+
+
+def make_terminal(db: Database, **overrides):
+    """The :class:`app.services.Terminal` of the enrolled identity, with every known public key."""
+    from app.services.context import Terminal
+
+    ident = require_identity(db)
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(ident.signing_key))
+    kwargs = {
+        "station_code": ident.station_code,
+        "terminal_id": ident.terminal_id,
+        "signing_key": key,
+        "doc_hash_key": doc_hash_key(db, ident),
+        "key_id": code_key_id(ident.key_id),
+        "public_keys": public_keys(db),
+    }
+    kwargs.update(overrides)
+    return Terminal(**kwargs)

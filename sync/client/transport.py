@@ -1,0 +1,234 @@
+"""HTTP to the provincial server: signing, the measured clock offset, and reading answers defensively.
+
+Every failure comes out as one of three exceptions, because each calls for a different reaction:
+
+* :class:`LinkDown` — nothing usable came back (refused, reset, timed out, cut mid-body, 502/503/504):
+  the link is down; back off and retry, sell from leases meanwhile.
+* :class:`BadAnswer` — something came back that is not our protocol (HTML from a captive portal,
+  garbage, a body too large, another protocol version): say so plainly; back off and retry.
+* :class:`sync.protocol.ProtocolError` — the server answered in protocol with an error code; the
+  caller decides by code (docs/protocol.md § Error codes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from sync import protocol
+from sync.protocol import ProtocolError
+
+log = logging.getLogger("kezhan.sync")
+
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+DEFAULT_TIMEOUT = (3.0, 15.0)  # connect, read (seconds)
+
+
+class LinkDown(Exception):
+    """No usable answer: the network, the proxy or the server is down."""
+
+
+class BadAnswer(Exception):
+    """An answer that is not the protocol (kind: html | garbage | too_large | version | shape)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class Credentials:
+    def __init__(self, terminal_id: str, secret: str):
+        self.terminal_id = terminal_id
+        self.secret = secret
+
+
+class Transport:
+    """One server, one ``requests.Session``; safe to use from one thread at a time per instance.
+
+    ``clock`` is the local wall clock (seconds since the epoch); tests move it to play a terminal
+    whose clock is wrong. ``offset`` is what must be added to it to read the server's clock, measured
+    on every answer that carries ``Kezhan-Server-Time`` (or, failing that, ``Date``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+    ):
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        self._prefix = parts.path  # a server mounted below a path prefix
+        self.credentials = credentials
+        self.timeout = timeout
+        self.clock = clock
+        self.max_answer_bytes = max_answer_bytes
+        self.offset = 0.0
+        self.offset_measured = False
+        self.rtt: float | None = None
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "kezhan-terminal"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def server_now(self) -> float:
+        return self.clock() + self.offset
+
+    # ------------------------------------------------------------------ requests
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict | None = None,
+        query: dict | None = None,
+        signed: bool = True,
+        headers: dict | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> dict:
+        """One request; returns the decoded JSON object of a 2xx answer.
+
+        A ``STALE_TIMESTAMP`` refusal re-measures the clock from the refusal itself and is retried
+        once with a fresh nonce: a terminal whose clock is off by an hour still gets through.
+        """
+        for attempt in (1, 2):
+            try:
+                return self._call_once(method, path, body=body, query=query, signed=signed, headers=headers,
+                                       timeout=timeout)
+            except ProtocolError as exc:
+                if exc.code == "STALE_TIMESTAMP" and attempt == 1 and signed:
+                    server_time = exc.details.get("server_time")
+                    if isinstance(server_time, int | float):
+                        self._set_offset(time_sent=self._last_sent, time_received=self._last_received,
+                                         server_time=float(server_time))
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    _last_sent = 0.0
+    _last_received = 0.0
+
+    def _call_once(self, method, path, *, body, query, signed, headers, timeout) -> dict:
+        path_qs = self._prefix + path
+        if query:
+            path_qs += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        data = b"" if body is None else protocol.canonical_json(body)
+        send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
+        if body is not None:
+            send["Content-Type"] = "application/json; charset=utf-8"
+        if headers:
+            send.update(headers)
+        if signed:
+            if self.credentials is None:
+                raise ProtocolError("AUTH_MISSING", "this terminal is not enrolled")
+            send.update(
+                protocol.sign_headers(
+                    terminal_id=self.credentials.terminal_id,
+                    secret=self.credentials.secret,
+                    method=method,
+                    path_qs=path_qs,
+                    body=data,
+                    timestamp=int(round(self.server_now())),
+                )
+            )
+        url = urlsplit(self.base_url)._replace(path="", query="").geturl() + path_qs
+        sent = self.clock()
+        self._last_sent = sent
+        try:
+            response = self._session.request(
+                method, url, data=data or None, headers=send, timeout=timeout or self.timeout, stream=True,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise LinkDown(f"{type(exc).__name__}: {exc}") from None
+        try:
+            raw = self._read_body(response)
+        finally:
+            response.close()
+        received = self.clock()
+        self._last_received = received
+        self.rtt = received - sent
+        self._measure(response, sent, received)
+        return self._decode(response, raw)
+
+    def _read_body(self, response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_answer_bytes:
+            raise BadAnswer("too_large", f"answer of {int(declared)} bytes is larger than {self.max_answer_bytes}")
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_answer_bytes:
+                    raise BadAnswer("too_large", f"answer larger than {self.max_answer_bytes} bytes")
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            # The server may have committed before the answer was cut: the caller retries, and the
+            # retry is harmless because every operation is idempotent by seq or by seat.
+            raise LinkDown(f"answer cut off: {type(exc).__name__}: {exc}") from None
+        return b"".join(chunks)
+
+    def _measure(self, response, sent: float, received: float) -> None:
+        stamp = response.headers.get(protocol.H_SERVER_TIME)
+        server_time = None
+        if stamp:
+            try:
+                server_time = float(stamp)
+            except ValueError:
+                server_time = None
+        if server_time is None:
+            date = response.headers.get("Date")
+            if date:
+                try:
+                    server_time = parsedate_to_datetime(date).timestamp() + 0.5  # Date has whole seconds
+                except (TypeError, ValueError, IndexError):
+                    server_time = None
+        if server_time is not None:
+            self._set_offset(time_sent=sent, time_received=received, server_time=server_time)
+
+    def _set_offset(self, *, time_sent: float, time_received: float, server_time: float) -> None:
+        self.offset = protocol.clock_offset(time_sent, time_received, server_time)
+        self.offset_measured = True
+
+    def _decode(self, response, raw: bytes) -> dict:
+        status = response.status_code
+        kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if status in (502, 503, 504) and kind != "application/json":
+            raise LinkDown(f"HTTP {status} from a gateway")
+        version = response.headers.get(protocol.H_PROTOCOL)
+        if kind != "application/json":
+            head = raw[:200].decode("utf-8", "replace").strip().lower()
+            if "html" in kind or head.startswith("<!doctype") or head.startswith("<html"):
+                raise BadAnswer("html", f"HTTP {status}: the server answered with a web page, not the protocol")
+            raise BadAnswer("garbage", f"HTTP {status}: the answer is not JSON ({kind or 'no content type'})")
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise BadAnswer("garbage", f"HTTP {status}: the answer is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise BadAnswer("shape", f"HTTP {status}: the answer is not a JSON object")
+        if version is not None and version not in protocol.SUPPORTED_VERSIONS:
+            raise BadAnswer("version", f"the server speaks protocol {version}; this terminal speaks "
+                                       f"{', '.join(protocol.SUPPORTED_VERSIONS)}")
+        if 200 <= status < 300:
+            return doc
+        code = doc.get("error")
+        if not isinstance(code, str):
+            if status in (500, 502, 503, 504):
+                raise LinkDown(f"HTTP {status}")
+            raise BadAnswer("shape", f"HTTP {status} without an error code")
+        details = {k: v for k, v in doc.items() if k not in ("error", "message", "message_zh")}
+        raise ProtocolError(code, str(doc.get("message") or code), status=status, **details)
