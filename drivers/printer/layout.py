@@ -208,7 +208,14 @@ class RollWriter:
         if align != "left":
             self.out += codes.align("left")
 
+    def _narrow(self, width: int, size: str) -> str:
+        """A wide size that would wrap the line gives up its double width, keeping its height."""
+        if width > self._columns(size) and codes.SIZES[size] >> 4:
+            return _size_name(codes.SIZES[size] & 0x0F)
+        return size
+
     def text(self, text: str, *, align: str = "left", size: str = "normal", bold: bool = False) -> None:
+        size = self._narrow(display_width(text, four_byte=self.profile.four_byte), size)
         self._styled(self._enc(text), align, size, bold)
         self.lines.append(text)
 
@@ -220,6 +227,8 @@ class RollWriter:
         if not right:
             self.text(left, size=size, bold=bold)
             return
+        size = self._narrow(lw + 1 + rw, size)
+        cols = self._columns(size)
         if lw + 1 + rw > cols:
             self.text(left, size=size, bold=bold)
             self.text(right, align="right", size=size, bold=bold)

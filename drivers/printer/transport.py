@@ -8,7 +8,6 @@ We import it with a placeholder handler on the root logger so that call is a no-
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -173,7 +172,7 @@ class Transport:
                 self._p._raw(data)
         except PrinterError:
             raise
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise PrinterTimeout(
                 f"printer {t} did not take the data within {self.timeout:g} s", f"向打印机 {t} 发送数据超时"
             ) from exc
@@ -215,7 +214,7 @@ class Transport:
                 sock.settimeout(timeout if timeout > 0 else 0.001)
                 try:
                     return sock.recv(n)
-                except (TimeoutError, socket.timeout, BlockingIOError):
+                except (TimeoutError, BlockingIOError):
                     return b""
                 finally:
                     sock.settimeout(self.timeout)
