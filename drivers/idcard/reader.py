@@ -112,9 +112,12 @@ class Reader:
             except (ReaderTimeout, FrameError) as exc:
                 log.debug("no valid answer at %d baud: %s", rate, exc.en)
                 continue
-            if reply.sw3 == status.OK:
-                log.info("ID card reader answers at %d baud on %s", rate, self.url)
-                return rate
+            # Any valid frame proves the rate; a SAM that answers "self-test failed" is still the
+            # reader, and its status says more to the technician than "no reader found".
+            if reply.sw3 != status.OK:
+                log.warning("ID card reader at %d baud reports SAM status %02X", rate, reply.sw3)
+            log.info("ID card reader answers at %d baud on %s", rate, self.url)
+            return rate
         raise NoReaderError(
             f"端口 {self.url} 上没有读卡器回应，请检查读卡器电源、连接线和端口",
             f"no reader answers on {self.url} at {', '.join(map(str, rates))} baud",

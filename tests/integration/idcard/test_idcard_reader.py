@@ -213,3 +213,10 @@ def test_a_request_spoiled_on_the_line_is_retried(sim, reader):
     sim.place("resident")
     sim.fault("status", command="select", sw3=0x10)
     assert reader.read_card(timeout=1).name == "王小明"
+
+
+def test_probing_keeps_a_rate_whose_sam_reports_a_fault():
+    with ReaderSimulator("resident", baud=19200) as sim:
+        sim.fault("status", command="status", sw3=0x60)
+        with Reader(sim.url, "auto", timeout=0.3, probe_timeout=0.1) as reader:
+            assert reader.baudrate == 19200
