@@ -75,7 +75,7 @@ def test_the_settlement_adds_up(db, db_path, terminal, shift):
                 passengers=[PassengerIn("full", "丙", doc_number=ID_C)], payment=PaymentIn("epay", reference="WX1"),
                 now=LATER)
     refunded = refund(db, terminal, clerk=CLERK, ticket_id=cash.ticket_ids[1], now=LATER)  # student, 10 %
-    voided = void(db, terminal, clerk=CLERK, ticket_id=epay.ticket_ids[0], now=LATER)
+    void(db, terminal, clerk=CLERK, ticket_id=epay.ticket_ids[0], now=LATER)
     changed = change(db, terminal, clerk=CLERK, ticket_id=cash.ticket_ids[0], new_departure_id=D_0800, now=LATER)
     reprint(db, terminal, clerk=CLERK, ticket_id=changed.new_ticket_id, now=LATER)
 
