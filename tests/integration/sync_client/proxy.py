@@ -8,6 +8,7 @@ whole answers, which is what the faults are about:
 * ``cut_response``  — half the answer goes back, then the connection is closed (cut mid-body);
 * ``delay``         — the answer is held back ``delay`` seconds (beyond the client's timeout, say);
 * ``replace``       — the server is not asked; the proxy answers with given bytes (garbage, HTML...);
+* ``tamper_request`` / ``tamper_response`` — a function rewrites the bytes on their way;
 * ``cut()``         — the link is down: every connection is closed and new ones are refused.
 
 Faults are queued per request (``plan``) or set permanently (``mode``); ``log`` records what each
@@ -142,6 +143,8 @@ class FaultProxy:
                 if kind == "close_after_replace":
                     client.sendall(arg)
                     return
+                if kind == "tamper_request":
+                    request = arg(request)
                 if upstream is None:
                     upstream = socket.create_connection(self.upstream, timeout=30)
                 upstream.sendall(request)

@@ -1,0 +1,151 @@
+"""Exactly-once upload through a link that loses requests and answers, and the alarms a terminal
+restored from an older backup must raise."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from app.store.engine import backup_file, open_database
+from sync.client import SyncClient, make_terminal
+from tests.integration.sync_client.helpers import check_invariants, departure_ids, server_events
+
+
+def test_every_sale_reaches_the_server_once_through_lost_requests_and_answers(server, proxy, rigs):
+    rig = rigs(via=proxy, batch_size=3, timeout=(1.0, 1.0))
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    deps = departure_ids()
+    for i in range(12):
+        rig.sell(deps[i % 3])
+    proxy.match = "/v1/events"
+    proxy.faults(
+        ("drop_request", None),  # never reached the server
+        ("drop_response", None),  # committed on the server, the terminal never heard
+        ("cut_response", None),  # committed, answer cut mid-body
+        ("delay", 1.6),  # committed, answer later than the terminal waits
+        None,
+        ("drop_response", None),
+    )
+    reports = []
+    for _ in range(20):
+        reports.append(rig.client.run_once())
+        if reports[-1].ok and rig.client.pending_events() == 0:
+            break
+    assert rig.client.pending_events() == 0
+    assert [r.error_kind for r in reports[:4]] == ["link"] * 4
+    # The batches whose answers were lost came back as acknowledged duplicates, not second copies.
+    assert sum(r.duplicates for r in reports) >= 3
+    check_invariants(server, [rig])
+    assert len(server.server.export_tickets()) == 12
+
+
+def test_queue_drains_when_the_link_returns_without_new_sales(server, proxy, rigs):
+    rig = rigs(via=proxy)
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    proxy.cut()
+    assert not rig.client.run_once().ok
+    status = rig.statuses[-1]
+    assert status.state == "offline" and status.offline_since is not None
+    deps = departure_ids()
+    sold = [rig.sell(deps[i % 6]) for i in range(8)]  # offline: from leased seats only
+    assert rig.client.pending_events() == 9
+    rig.client.start()
+    time.sleep(0.5)
+    assert rig.client.pending_events() == 9  # still cut: nothing went anywhere, nothing was lost
+    proxy.restore()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (rig.client.pending_events() or not rig.client.online):
+        time.sleep(0.05)
+    rig.client.stop()
+    assert rig.client.pending_events() == 0
+    assert rig.statuses[-1].state == "online" and rig.statuses[-1].pending_events == 0
+    check_invariants(server, [rig])
+    on_server = {t["ticket_id"] for t in server.server.export_tickets()}
+    assert {tid for s in sold for tid in s.ticket_ids} <= on_server
+
+
+def test_a_gap_is_resent_from_the_seq_the_server_expects(server, rigs):
+    rig = rigs()
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    for dep in departure_ids()[:3]:
+        rig.sell(dep)
+    # The terminal believes the first two were acknowledged; the server has none of them.
+    with rig.db.transaction() as session:
+        from sqlalchemy import text
+
+        session.execute(text("INSERT INTO sync_cursors (name, value) VALUES ('upload_acked', '2') "
+                             "ON CONFLICT (name) DO UPDATE SET value = '2'"))
+    report = rig.client.run_once()
+    assert report.ok, report
+    assert server_events(server, rig.client.terminal_id) == rig.outbox()
+    check_invariants(server, [rig])
+
+
+def _restore(rig, backup, server, **kw):
+    rig.client.close()
+    rig.db.dispose()
+    for suffix in ("-wal", "-shm"):
+        rig.path.with_name(rig.path.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(backup, rig.path)
+    rig.db = open_database(rig.path)
+    rig.terminal = make_terminal(rig.db)
+    rig.client = SyncClient(rig.db, server_url=server.url, terminal=rig.terminal, on_status=rig.statuses.append,
+                            **kw)
+
+
+def test_database_restored_from_an_older_backup_is_detected_not_merged(server, rigs, tmp_path):
+    rig = rigs()
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    deps = departure_ids()
+    rig.sell(deps[0])
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    for dep in deps[1:4]:
+        rig.sell(dep)
+    assert rig.client.run_once().ok
+    before = server_events(server, rig.client.terminal_id)
+    assert len(before) == 5
+
+    _restore(rig, backup, server)
+    # The restored file sells again: its next seq is one the server already holds, with other content.
+    rig.sell(deps[4], seat_no=30)
+    report = rig.client.run_once()
+    assert not report.ok and report.error_kind == "alarm"
+    status = rig.statuses[-1]
+    assert status.state == "alarm" and status.alarm == "SEQ_REUSE"
+    assert "备份" in status.alarm_message
+    assert server_events(server, rig.client.terminal_id) == before  # nothing merged
+    assert any(a["kind"] == "SEQ_REUSE" for a in server.server.alarms())
+    # The alarm survives a restart and keeps the uploader stopped.
+    rig.client.close()
+    again = SyncClient(rig.db, server_url=server.url, on_status=rig.statuses.append)
+    try:
+        assert again.run_once().error_kind == "alarm"
+        assert rig.statuses[-1].alarm == "SEQ_REUSE"
+    finally:
+        again.close()
+    assert server_events(server, rig.client.terminal_id) == before
+
+
+def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_path):
+    rig = rigs()
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    rig.sell(departure_ids()[0])
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    rig.sell(departure_ids()[1])
+    assert rig.client.run_once().ok
+    # Put the acknowledged cursor back a step too, as if the backup predated the last upload.
+    _restore(rig, backup, server)
+    with rig.db.transaction() as session:
+        from sqlalchemy import text
+
+        session.execute(text("UPDATE sync_cursors SET value = '1' WHERE name = 'upload_acked'"))
+    report = rig.client.run_once()
+    assert report.error_kind == "alarm"
+    assert rig.statuses[-1].alarm == "ROLLED_BACK"
