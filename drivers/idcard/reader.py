@@ -108,14 +108,14 @@ class Reader:
         for rate in rates:
             try:
                 port.baudrate = rate
-                reply = self._transact(SAM_STATUS, timeout=self.probe_timeout)
+                sw3 = self._transact(SAM_STATUS, timeout=self.probe_timeout).sw3
             except (ReaderTimeout, FrameError) as exc:
                 log.debug("no valid answer at %d baud: %s", rate, exc.en)
                 continue
             # Any valid frame proves the rate; a SAM that answers "self-test failed" is still the
             # reader, and its status says more to the technician than "no reader found".
-            if reply.sw3 != status.OK:
-                log.warning("ID card reader at %d baud reports SAM status %02X", rate, reply.sw3)
+            if sw3 != status.OK:
+                log.warning("ID card reader at %d baud reports SAM status %02X", rate, sw3)
             log.info("ID card reader answers at %d baud on %s", rate, self.url)
             return rate
         raise NoReaderError(
