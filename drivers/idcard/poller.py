@@ -154,6 +154,7 @@ class CardPoller:
             except StatusError:
                 still_there = False
             if still_there:
+                self.taps.touch(self._present.id_number)
                 return
             self._present = None
             self._emit(CARD_REMOVED)

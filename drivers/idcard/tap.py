@@ -20,9 +20,16 @@ class TapFilter:
         self._last: dict[bytes, float] = {}
         self._key = os.urandom(16)
 
+    def _digest(self, number: str) -> bytes:
+        return hashlib.blake2b(number.encode("utf-8"), key=self._key, digest_size=16).digest()
+
+    def touch(self, number: str, now: float | None = None) -> None:
+        """The card is still there: the window restarts, so it runs from when the card left."""
+        self._last[self._digest(number)] = self._clock() if now is None else now
+
     def accept(self, number: str, now: float | None = None) -> bool:
         now = self._clock() if now is None else now
-        key = hashlib.blake2b(number.encode("utf-8"), key=self._key, digest_size=16).digest()
+        key = self._digest(number)
         for stale in [k for k, t in self._last.items() if now - t > self.window]:
             del self._last[stale]
         fresh = key not in self._last

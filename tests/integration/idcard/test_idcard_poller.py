@@ -32,7 +32,7 @@ def drain(events: queue.Queue, seconds: float) -> list:
 @pytest.fixture
 def poller(sim):
     callbacks = []
-    p = CardPoller(sim.url, baud=115200, interval=0.03, tap_window=0.8, timeout=0.2, probe_timeout=0.1,
+    p = CardPoller(sim.url, baud=115200, interval=0.03, tap_window=0.5, timeout=0.2, probe_timeout=0.1,
                    reconnect_interval=0.1, on_event=callbacks.append)
     p.callbacks = callbacks
     p.start()
@@ -53,12 +53,14 @@ def test_card_left_on_the_reader_is_one_tap(sim, poller):
 def test_removed_and_placed_again(sim, poller):
     sim.place("resident")
     next_event(poller.events, CARD_READ)
+    time.sleep(0.7)  # longer than the tap window: the window runs from when the card left
     sim.lift()
     next_event(poller.events, CARD_REMOVED)
     sim.place("resident")  # the same card again at once: still the same tap
     assert CARD_READ not in [e.kind for e in drain(poller.events, 0.3)]
     sim.lift()
-    time.sleep(0.9)  # past the tap window
+    next_event(poller.events, CARD_REMOVED)
+    time.sleep(0.6)  # past the tap window
     sim.place("resident")
     event, _ = next_event(poller.events, CARD_READ)
     assert event.card.id_number == "110101199003070011"

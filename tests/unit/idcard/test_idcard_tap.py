@@ -27,3 +27,10 @@ def test_digests_are_keyed_per_filter():
     a.accept("110101199003070011", now=1.0)
     b.accept("110101199003070011", now=1.0)
     assert set(a._last) != set(b._last)
+
+
+def test_touch_restarts_the_window():
+    taps = TapFilter(window=3.0)
+    assert taps.accept("110101199003070011", now=0.0)
+    taps.touch("110101199003070011", now=10.0)  # still on the reader at 10 s
+    assert not taps.accept("110101199003070011", now=12.0)
