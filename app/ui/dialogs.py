@@ -393,6 +393,9 @@ class TicketDialog(QDialog):
             if not isinstance(exc, KezhanError):
                 log.exception("%s failed", self.kind)
             show_message(self.messageLabel, error_text(exc))
+            if self.kind == "refund" and self.forcedCheck.isChecked():
+                self.supervisorPasswordEdit.clear()
+                focus(self.supervisorPasswordEdit)
             return
         self.supervisorPasswordEdit.clear()
         self.confirmButton.setEnabled(False)

@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
         dialog.resize(min(self.width() - 80, 1200), min(self.height() - 80, 700))
         dialog.open()
+        dialog.activateWindow()
         return dialog
 
     def _dialog_closed(self, dialog: QDialog) -> None:
@@ -314,7 +315,7 @@ class MainWindow(QMainWindow):
 
     def scan_target(self) -> bool:
         """Whether a scanned code has somewhere to go (the wedge filter listens only then)."""
-        return isinstance(self.dialog, TicketDialog)
+        return self.isVisible() and isinstance(self.dialog, TicketDialog)
 
     def on_card(self, card) -> None:
         if isinstance(self.dialog, TicketDialog):
@@ -383,6 +384,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):  # noqa: N802
         self.statusTimer.stop()
+        wedge = getattr(self, "wedge", None)
+        if wedge is not None:
+            QApplication.instance().removeEventFilter(wedge)
         for device in (self.printer, self.reader, self.scanner, self.sync):
             if device is not None:
                 device.stop()

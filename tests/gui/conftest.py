@@ -175,7 +175,7 @@ def sign_in(keys, code=CLERK, password=CLERK_PASSWORD, stock=FIRST_STOCK) -> Non
     if keys.window.stack.currentWidget() is keys.window.shiftView:
         keys.type(stock)
         keys.enter()
-    assert keys.window.selling()
+    assert keys.window.selling(), keys.window.loginView.messageLabel.text() or keys.window.shiftView.messageLabel.text()
 
 
 def valid_id(serial: int, birth: str = "19900101", region: str = "330102") -> str:
@@ -206,3 +206,9 @@ def destination_with_departures(backend, minimum: int = 2):
             if len(sellable) >= minimum:
                 return code, pinyin
     raise AssertionError("the demo province has no destination to sell to")
+
+
+def has_focus(widget) -> bool:
+    """The widget holds its window's keyboard focus (offscreen, a new dialog is not always the
+    active window, so Qt's hasFocus() would say no even though keys go there)."""
+    return widget.window().focusWidget() is widget
