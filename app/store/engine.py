@@ -274,7 +274,7 @@ def migrate(path: Path | str) -> dict:
     result = {"from": revision, "to": head, "backup": None}
     if revision == head:
         return result
-    if revision is not None:
+    if path.exists() and path.stat().st_size > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         dest = paths.backup_dir() / f"{path.stem}-before-{head}-{stamp}.sqlite3"
         backup_file(path, dest)

@@ -1,0 +1,96 @@
+"""Creating and migrating the database file, and the connection settings that make commits durable."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from app import paths
+from app.errors import StorageError
+from app.store.engine import _alembic_config, known_revisions, make_engine, migrate, open_database
+from app.store.models import Base
+
+
+def test_a_new_file_is_created_at_the_newest_schema(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    result = migrate(path)
+    _known, head = known_revisions()
+    assert result == {"from": None, "to": head, "backup": None}
+    con = sqlite3.connect(path)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"stations", "departures", "seats", "tickets", "passengers", "outbox", "audit_log", "users"} <= tables
+    assert con.execute("SELECT code FROM roles ORDER BY code").fetchall() == [
+        ("clerk",), ("gate",), ("supervisor",), ("technician",)]
+    con.close()
+    assert migrate(path)["backup"] is None  # already current: nothing to do, nothing copied
+
+
+def test_every_connection_is_durable(tmp_path):
+    db = open_database(tmp_path / "k.sqlite3")
+    with db.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert con.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert con.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert con.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    db.dispose()
+
+
+def test_the_models_and_the_migrations_agree(tmp_path):
+    path = tmp_path / "k.sqlite3"
+    migrate(path)
+    engine = make_engine(path)
+    with engine.connect() as con:
+        diff = compare_metadata(MigrationContext.configure(con, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_a_migration_backs_the_file_up_first(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    migrate(path)
+    engine = make_engine(path)
+    with engine.connect() as con:
+        config = _alembic_config()
+        config.attributes["connection"] = con
+        command.downgrade(config, "base")  # the state of a file made before the first revision
+        con.commit()
+        con.execute(text("CREATE TABLE precious (x)"))
+        con.execute(text("INSERT INTO precious VALUES ('keep me')"))
+        con.commit()
+    engine.dispose()
+
+    result = migrate(path)
+    assert result["backup"] is not None
+    backup = sqlite3.connect(result["backup"])
+    assert backup.execute("SELECT x FROM precious").fetchall() == [("keep me",)]
+    assert backup.execute("SELECT name FROM sqlite_master WHERE name = 'tickets'").fetchall() == []
+    backup.close()
+    assert str(paths.backup_dir()) in result["backup"]
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
+    con.close()
+
+
+def test_the_audit_log_cannot_be_rewritten(tmp_path):
+    path = tmp_path / "k.sqlite3"
+    migrate(path)
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO audit_log (at, actor, terminal_id, action, subject, detail) "
+                "VALUES ('2026-12-01T00:00:00Z', '1001', 'T', 'sell', 'x', '{}')")
+    con.commit()
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute(statement)
+    assert con.execute("SELECT actor FROM audit_log").fetchall() == [("1001",)]
+    con.close()
+
+
+def test_a_folder_is_not_a_database(tmp_path):
+    with pytest.raises(StorageError) as info:
+        open_database(tmp_path)
+    assert info.value.code == "DB_FOREIGN"
