@@ -33,12 +33,14 @@ def qr_raster(data: bytes, module: int, ec: str = "M") -> tuple[int, int, bytes]
     n = len(matrix)
     size = n * module
     width_bytes = (size + 7) // 8
+    pad = width_bytes * 8 - size
     out = bytearray()
     for row in matrix:
-        bits = []
+        # Rows are whole bytes; split the padding so a centred image QR sits where a native one would.
+        bits = [0] * (pad // 2)
         for dark in row:
             bits.extend([1 if dark else 0] * module)
-        bits.extend([0] * (width_bytes * 8 - size))
+        bits.extend([0] * (pad - pad // 2))
         line = bytearray()
         for i in range(0, len(bits), 8):
             byte = 0

@@ -164,7 +164,9 @@ class Tokenizer:
 
         if c == ord("(") and b in (ESC, GS, FS):  # X ( fn pL pH ...
             need(5)
-            return 5 + u16(pos + 3)
+            k = u16(pos + 3)
+            need(5 + k)
+            return 5 + k
         if b == ESC:
             if c == ord("*"):  # ESC * m nL nH d
                 need(5)
