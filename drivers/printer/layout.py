@@ -427,7 +427,7 @@ Row = str | tuple | list | dict | None
 def render_slip(title: str, rows: list[Row], profile: str | Profile = "80mm", *, subtitle: str = "",
                 cut: bool = True) -> bytes:
     """A simple text slip. Rows: ``"text"``, ``(left, right)``, ``None`` or ``{"rule": "-"}`` for
-    a rule, ``{"text": …, "align": …, "size": …, "bold": …}``."""
+    a rule, ``{"text": …, "align": …, "size": …, "bold": …}``, ``{"pair": (left, right), "bold": …}``."""
     return _slip(title, rows, get_profile(profile), subtitle=subtitle, cut=cut)[0]
 
 
@@ -448,6 +448,9 @@ def _slip(title: str, rows: list[Row], profile: Profile, *, subtitle: str = "", 
             w.pair(str(row[0]), str(row[1]))
         elif isinstance(row, dict) and "rule" in row:
             w.rule(str(row["rule"] or "-")[:1])
+        elif isinstance(row, dict) and "pair" in row:
+            left, right = row["pair"]
+            w.pair(str(left), str(right), size=row.get("size", "normal"), bold=bool(row.get("bold", False)))
         elif isinstance(row, dict) and "text" in row:
             w.text(str(row["text"]), align=row.get("align", "left"), size=row.get("size", "normal"),
                    bold=bool(row.get("bold", False)))
@@ -455,6 +458,15 @@ def _slip(title: str, rows: list[Row], profile: Profile, *, subtitle: str = "", 
             raise TemplateError(f"bad slip row {row!r}", "单据行格式错误")
     w.feed(1)
     return w.finish(cut), w.lines
+
+
+def _rjust(text: str, width: int) -> str:
+    return " " * max(0, width - display_width(text)) + text
+
+
+def _cols(count: str, amount: str) -> str:
+    """The road bill's right-hand columns (count, amount), padded by display width."""
+    return _rjust(count, 4) + _rjust(amount, 12)
 
 
 def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
@@ -469,7 +481,7 @@ def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
             ("车型", bill.get("vehicle_class", "")),
             ("检票口", bill.get("gate", "")),
             None,
-            {"text": "到站            人数        金额", "bold": True},
+            {"pair": ("到站", _cols("人数", "金额")), "bold": True},
         ]
         total_count = 0
         total_amount = 0
@@ -478,9 +490,9 @@ def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
             amount = int(r["amount"])
             total_count += count
             total_amount += amount
-            rows.append((f"{r['destination']}", f"{count:>4}  {money(amount):>12}"))
+            rows.append((f"{r['destination']}", _cols(str(count), money(amount))))
         rows.append(None)
-        rows.append({"text": f"合计  {total_count} 人  {money(total_amount)}", "bold": True})
+        rows.append({"pair": ("合计", _cols(str(total_count), money(total_amount))), "bold": True})
         if bill.get("free_children"):
             rows.append(("免票儿童", f"{int(bill['free_children'])} 人"))
         if bill.get("station_fee") is not None:
