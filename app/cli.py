@@ -53,6 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _choose_language() -> None:
+    """Messages speak the terminal's configured language; a broken config is reported later by
+    the command that needs it, not here."""
+    import os
+
+    from app import config
+    from app.errors import set_language
+
+    language = os.environ.get("KEZHAN_LANG")
+    if not language:
+        try:
+            language = config.load().terminal.language
+        except KezhanError:
+            return
+    set_language(language)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from app import logsetup
 
     logsetup.configure(verbose=args.verbose)
+    _choose_language()
     try:
         result = args.func(args)
     except KezhanError as exc:
