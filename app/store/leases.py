@@ -11,7 +11,12 @@ from app.store.models import iso_utc
 
 
 def grant_lease(
-    session: Session, lease_id: str, departure_id: str, seats: list[int], granted_at: datetime, expires_at: datetime
+    session: Session,
+    lease_id: str,
+    departure_id: str,
+    seats: list[int],
+    granted_at: datetime,
+    expires_at: datetime,
 ) -> int:
     """Record (or extend) a lease and mark its still-unsold seats as leased to us. Returns how many
     seats became sellable offline; a seat already sold or held elsewhere is left alone."""
@@ -32,6 +37,9 @@ def grant_lease(
 def release_lease(session: Session, lease_id: str) -> None:
     """Give unsold leased seats back to the pool (the lease expired or the server took it back)."""
     cur = session.connection().connection.dbapi_connection.cursor()
-    cur.execute("UPDATE seats SET state = 'free', lease_id = NULL WHERE lease_id = ? AND state = 'leased'", (lease_id,))
+    cur.execute(
+        "UPDATE seats SET state = 'free', lease_id = NULL WHERE lease_id = ? AND state = 'leased'",
+        (lease_id,),
+    )
     cur.execute("UPDATE seats SET lease_id = NULL WHERE lease_id = ?", (lease_id,))
     cur.execute("DELETE FROM seat_leases WHERE id = ?", (lease_id,))

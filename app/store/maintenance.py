@@ -68,9 +68,12 @@ def check(path: Path | str) -> CheckReport:
             report.integrity = [row[0] for row in con.execute("PRAGMA integrity_check")]
             if report.integrity != ["ok"]:
                 report.ok = False
-                report.problems.append("完整性检查失败 (integrity_check failed): " + "; ".join(report.integrity[:5]))
+                report.problems.append(
+                    "完整性检查失败 (integrity_check failed): " + "; ".join(report.integrity[:5])
+                )
             report.foreign_keys = [
-                f"{table} rowid {rowid} -> {parent}" for table, rowid, parent, _fk in con.execute("PRAGMA foreign_key_check")
+                f"{table} rowid {rowid} -> {parent}"
+                for table, rowid, parent, _fk in con.execute("PRAGMA foreign_key_check")
             ]
             if report.foreign_keys:
                 report.ok = False
@@ -78,7 +81,9 @@ def check(path: Path | str) -> CheckReport:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "outbox" in tables:
                 previous: dict[str, int] = {}
-                for terminal_id, seq in con.execute("SELECT terminal_id, seq FROM outbox ORDER BY terminal_id, seq"):
+                for terminal_id, seq in con.execute(
+                    "SELECT terminal_id, seq FROM outbox ORDER BY terminal_id, seq"
+                ):
                     report.outbox_events += 1
                     expected = previous.get(terminal_id, 0) + 1
                     if seq != expected:
@@ -86,7 +91,9 @@ def check(path: Path | str) -> CheckReport:
                     previous[terminal_id] = seq
                 if report.outbox_gaps:
                     report.ok = False
-                    report.problems.append("待上传事件序号不连续 (outbox seq gap): " + "; ".join(report.outbox_gaps[:5]))
+                    report.problems.append(
+                        "待上传事件序号不连续 (outbox seq gap): " + "; ".join(report.outbox_gaps[:5])
+                    )
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -102,7 +109,9 @@ def backup(path: Path | str, dest: Path | str | None = None) -> Path:
     path = Path(path)
     inspect_file(path)  # refuse to "back up" something that is not ours
     if not path.exists():
-        raise StorageError(f"数据库文件不存在：{path}", en=f"the database file does not exist: {path}", code="DB_MISSING")
+        raise StorageError(
+            f"数据库文件不存在：{path}", en=f"the database file does not exist: {path}", code="DB_MISSING"
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"{path.stem}-{stamp}.sqlite3"
     if dest is None:
@@ -111,7 +120,9 @@ def backup(path: Path | str, dest: Path | str | None = None) -> Path:
         dest = Path(dest)
         target = dest / name if dest.is_dir() else dest
     if target.exists():
-        raise StorageError(f"备份文件已存在：{target}", en=f"the backup file already exists: {target}", code="BACKUP_EXISTS")
+        raise StorageError(
+            f"备份文件已存在：{target}", en=f"the backup file already exists: {target}", code="BACKUP_EXISTS"
+        )
     backup_file(path, target)
     return target
 
@@ -121,11 +132,21 @@ def restore(backup_path: Path | str, path: Path | str) -> dict:
     the current file is kept aside as ``<name>.before-restore-<time>``. Returns what was done."""
     backup_path, path = Path(backup_path), Path(path)
     if not backup_path.exists():
-        raise StorageError(f"备份文件不存在：{backup_path}", en=f"the backup file does not exist: {backup_path}", code="DB_MISSING")
+        raise StorageError(
+            f"备份文件不存在：{backup_path}",
+            en=f"the backup file does not exist: {backup_path}",
+            code="DB_MISSING",
+        )
     report = check(backup_path)
     if report.revision is None and not report.problems:
-        raise StorageError(f"备份文件是空的：{backup_path}", en=f"the backup file is empty: {backup_path}", code="BACKUP_EMPTY")
-    serious = [p for p in report.problems if not p.startswith("结构版本")]  # an older schema is migrated later
+        raise StorageError(
+            f"备份文件是空的：{backup_path}",
+            en=f"the backup file is empty: {backup_path}",
+            code="BACKUP_EMPTY",
+        )
+    serious = [
+        p for p in report.problems if not p.startswith("结构版本")
+    ]  # an older schema is migrated later
     if serious:
         raise StorageError(
             f"备份文件不可用，未恢复：{serious[0]}",
@@ -149,4 +170,8 @@ def restore(backup_path: Path | str, path: Path | str) -> dict:
         # A stale WAL beside the restored file would be replayed onto it.
         Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(tmp, path)
-    return {"restored": str(path), "from": str(backup_path), "kept_aside": str(kept_aside) if kept_aside else None}
+    return {
+        "restored": str(path),
+        "from": str(backup_path),
+        "kept_aside": str(kept_aside) if kept_aside else None,
+    }

@@ -78,9 +78,11 @@ class Station(Base):
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     # 助记码: upper-case pinyin initials, searched by prefix at every keystroke.
-    pinyin: Mapped[str] = mapped_column(String(32), index=True)
+    pinyin: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     city: Mapped[str] = mapped_column(String(64), default="")
+    # (pinyin, code) so a prefix search returns rows already in display order: no sort per keystroke.
+    __table_args__ = (Index("ix_stations_pinyin_code", "pinyin", "code"),)
 
 
 class VehicleClass(Base):

@@ -26,35 +26,34 @@ class StationHit:
     city: str
 
 
-_BY_PINYIN = text(
-    "SELECT code, name, pinyin, city FROM stations WHERE pinyin >= :p AND pinyin < :q "
-    "ORDER BY pinyin, code LIMIT :n"
-)
-_BY_CODE = text(
-    "SELECT code, name, pinyin, city FROM stations WHERE code >= :p AND code < :q ORDER BY code LIMIT :n"
-)
-_BY_NAME = text(
-    "SELECT code, name, pinyin, city FROM stations WHERE instr(name, :p) > 0 "
-    "ORDER BY instr(name, :p), length(name), code LIMIT :n"
+_BY_PINYIN = "SELECT code, name, pinyin, city FROM stations WHERE pinyin >= ? AND pinyin < ? ORDER BY pinyin, code LIMIT ?"
+_BY_CODE = "SELECT code, name, pinyin, city FROM stations WHERE code >= ? AND code < ? ORDER BY code LIMIT ?"
+_BY_NAME = (
+    "SELECT code, name, pinyin, city FROM stations WHERE instr(name, ?) > 0 "
+    "ORDER BY instr(name, ?), length(name), code LIMIT ?"
 )
 
 
 def search_destinations(session: Session, query: str, limit: int = 10) -> list[StationHit]:
-    """Stations matching what the clerk typed: pinyin initials (``HZ``), a code prefix, or hanzi."""
+    """Stations matching what the clerk typed: pinyin initials (``HZ``), a code prefix, or hanzi.
+
+    Runs on the driver's cursor: at one query per keystroke the ORM's per-statement overhead would
+    be most of the time spent."""
     query = (query or "").strip()
     if not query:
         return []
-    if query.isascii() and query.isalpha():
-        p = query.upper()
-        stmt = _BY_PINYIN
-    elif query.isdigit():
-        p = query
-        stmt = _BY_CODE
-    else:
-        rows = session.execute(_BY_NAME, {"p": query, "n": limit}).all()
-        return [StationHit(*row) for row in rows]
-    rows = session.execute(stmt, {"p": p, "q": p + _HIGH, "n": limit}).all()
-    return [StationHit(*row) for row in rows]
+    cur = session.connection().connection.dbapi_connection.cursor()
+    try:
+        if query.isascii() and query.isalpha():
+            p = query.upper()
+            cur.execute(_BY_PINYIN, (p, p + _HIGH, limit))
+        elif query.isdigit():
+            cur.execute(_BY_CODE, (query, query + _HIGH, limit))
+        else:
+            cur.execute(_BY_NAME, (query, query, limit))
+        return [StationHit(*row) for row in cur.fetchall()]
+    finally:
+        cur.close()
 
 
 @dataclass(frozen=True)
