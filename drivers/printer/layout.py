@@ -190,7 +190,9 @@ class RollWriter:
     lines: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        self.out += codes.INIT + codes.CHINESE_OFF + codes.align("left")
+        self.out += codes.INIT + codes.CHINESE_OFF
+        # What the printer is set to after ESC @; commands are sent only when a line needs a change.
+        self._align, self._size, self._bold = "left", "normal", False
 
     def _enc(self, text: str) -> bytes:
         return encode_text(text, four_byte=self.profile.four_byte)
@@ -199,14 +201,20 @@ class RollWriter:
         width = (codes.SIZES[size] >> 4) + 1
         return self.profile.columns // width
 
+    def _set(self, align: str, size: str, bold: bool) -> None:
+        if align != self._align:
+            self.out += codes.align(align)
+            self._align = align
+        if size != self._size:
+            self.out += codes.size(size)
+            self._size = size
+        if bold != self._bold:
+            self.out += codes.bold(bold)
+            self._bold = bold
+
     def _styled(self, body: bytes, align: str, size: str, bold: bool) -> None:
-        self.out += codes.align(align) + codes.size(size) + codes.bold(bold) + body + codes.LF
-        if size != "normal":
-            self.out += codes.size("normal")
-        if bold:
-            self.out += codes.bold(False)
-        if align != "left":
-            self.out += codes.align("left")
+        self._set(align, size, bold)
+        self.out += body + codes.LF
 
     def _narrow(self, width: int, size: str) -> str:
         """A wide size that would wrap the line gives up its double width, keeping its height."""
@@ -239,12 +247,12 @@ class RollWriter:
 
     def rule(self, char: str = "-") -> None:
         line = char * self.profile.columns
-        self.out += self._enc(line) + codes.LF
+        self._styled(self._enc(line), "left", "normal", False)
         self.lines.append(line)
 
     def qr(self, data: str, *, module: int = 6, ec: str = "M", align: str = "center") -> None:
         payload = data.encode("utf-8")
-        self.out += codes.align(align)
+        self._set(align, "normal", False)
         if self.profile.qr == "native":
             self.out += codes.qr_native(payload, module, ec)
         else:
@@ -253,14 +261,15 @@ class RollWriter:
             except RenderError as exc:
                 raise TemplateError(exc.en, exc.zh, code=exc.code) from exc
             self.out += codes.raster(w, h, rows)
-        self.out += codes.LF + codes.align("left")
+        self.out += codes.LF
 
     def barcode(self, data: str, *, height: int = 56, module: int = 2, align: str = "center") -> None:
         try:
             cmd = codes.code128(data, height=height, module=module)
         except ValueError as exc:
             raise TemplateError(f"cannot print {data!r} as Code128: {exc}", "条码内容无法打印") from exc
-        self.out += codes.align(align) + cmd + codes.LF + codes.align("left")
+        self._set(align, "normal", False)
+        self.out += cmd + codes.LF
         self.lines.append(data)
 
     def feed(self, n: int) -> None:
@@ -268,6 +277,7 @@ class RollWriter:
         self.lines.extend([""] * n)
 
     def finish(self, cut: bool = True) -> bytes:
+        self._set("left", "normal", False)
         if cut:
             self.out += codes.cut(self.profile.cut, self.profile.cut_feed)
         return bytes(self.out)

@@ -93,15 +93,25 @@ class Transport:
 
     def _open(self) -> Transport:
         t = self.target
+        ep = import_escpos_printer()
+        self._check_usable(ep)
         try:
-            ep = import_escpos_printer()
             if t.kind == "tcp":
                 self._p = ep.Network(host=t.host, port=t.port, timeout=self.timeout)
                 self._p.open()
             elif t.kind == "serial":
                 self._p = ep.Serial(devfile=t.device, baudrate=t.baudrate, timeout=self.timeout)
-                self._p.open()
-                self._p.device.write_timeout = self.timeout
+                if "://" in t.device:
+                    # pyserial URLs (socket://, rfc2217://) let a simulator stand in for a COM port;
+                    # escpos opens plain ports only, so hand it the URL port ourselves.
+                    import serial
+
+                    self._p.device = serial.serial_for_url(
+                        t.device, baudrate=t.baudrate, timeout=self.timeout, write_timeout=self.timeout
+                    )
+                else:
+                    self._p.open()
+                    self._p.device.write_timeout = self.timeout
             elif t.kind == "usb":
                 # pyusb timeouts are in milliseconds.
                 self._p = ep.Usb(t.vendor_id, t.product_id, timeout=int(self.timeout * 1000))
@@ -117,6 +127,7 @@ class Transport:
         except PrinterError:
             raise
         except Exception as exc:
+            _discard(self._p)
             self._p = None
             raise PrinterError(
                 f"cannot open printer {t}: {type(exc).__name__}: {_one_line(exc)}",
@@ -124,8 +135,27 @@ class Transport:
                 code="PRINTER_UNREACHABLE",
             ) from exc
         if self._p is None or (t.kind != "dummy" and not self._p._device):
+            _discard(self._p)
+            self._p = None
             raise PrinterError(f"cannot open printer {t}", f"无法连接打印机 {t}", code="PRINTER_UNREACHABLE")
         return self
+
+    def _check_usable(self, ep) -> None:
+        kind = self.target.kind
+        if kind == "usb" and not ep.Usb.is_usable():
+            raise PrinterError(
+                "usb: targets need pyusb and a libusb backend; install them, or print through the "
+                "Windows spooler (win:NAME) or the printer's virtual COM port (serial:COMn)",
+                "USB 直连打印需要安装 pyusb 和 libusb；也可改用 Windows 打印队列（win:名称）或虚拟串口（serial:COMn）",
+                code="PRINTER_USB_UNAVAILABLE",
+            )
+        if kind == "win" and not ep.Win32Raw.is_usable():
+            raise PrinterError(
+                "win: targets need Windows with pywin32", "win: 打印队列仅在装有 pywin32 的 Windows 上可用",
+                code="PRINTER_WIN_UNAVAILABLE",
+            )
+        if kind == "serial" and not ep.Serial.is_usable():
+            raise PrinterError("serial: targets need pyserial", "串口打印需要 pyserial", code="PRINTER_SERIAL_UNAVAILABLE")
 
     def close(self) -> None:
         p, self._p = self._p, None
@@ -267,6 +297,17 @@ class Transport:
             if is_reply(b):
                 return b
             # ASB or other unsolicited bytes: keep waiting for the real reply.
+
+
+def _discard(p) -> None:
+    """Drop a half-opened escpos object without its ``__del__`` → ``close()`` failing noisily."""
+    if p is None:
+        return
+    try:
+        p._device = False
+    except Exception:
+        pass
+    p.close = lambda *a, **k: None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -141,3 +141,13 @@ def test_stop_closes_the_port(tmp_path):
     sim.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_a_serial_target_can_be_a_pyserial_url_to_the_simulator(sim):
+    target = f"serial:socket://127.0.0.1:{sim.port}@115200"
+    result = print_bytes(target, render_test_ticket("58mm"))
+    assert result.ok and result.confirmed
+    sim.set_condition("cover_open")
+    assert query_status(target).conditions == ["cover_open"]
+    (job,) = sim.wait_for_jobs(1)
+    assert job.printed

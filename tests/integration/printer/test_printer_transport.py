@@ -145,3 +145,17 @@ def test_using_escpos_leaves_the_root_logger_alone(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
     assert out.stderr == ""
+
+
+def test_missing_usb_or_spooler_support_is_explained():
+    from drivers.printer.transport import import_escpos_printer
+
+    ep = import_escpos_printer()
+    if not ep.Usb.is_usable():
+        with pytest.raises(PrinterError) as err:
+            print_bytes("usb:0x0416:0x5011", b"x")
+        assert err.value.code == "PRINTER_USB_UNAVAILABLE" and "win:" in err.value.en
+    if not ep.Win32Raw.is_usable():
+        with pytest.raises(PrinterError) as err:
+            print_bytes("win:XP-80C", b"x")
+        assert err.value.code == "PRINTER_WIN_UNAVAILABLE"
