@@ -147,7 +147,7 @@ class SyncClient:
         min_gap: float = 0.2,
         timeout: tuple[float, float] = (3.0, 15.0),
         seat_request_timeout: tuple[float, float] = (2.0, 3.0),
-        lease_horizon: timedelta = timedelta(hours=6),
+        lease_horizon: timedelta = timedelta(hours=48),
         lease_threshold: int = 2,
         lease_target: int = 5,
         lease_renew_before: timedelta = timedelta(minutes=10),
