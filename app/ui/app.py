@@ -100,7 +100,7 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     if sync is None and config.server.url:
         from app.ui.sync_status import SyncStatus
 
-        sync = SyncStatus.for_config(config, db)
+        sync = SyncStatus.for_config(config, db, terminal)
     backend = Backend(db, terminal, presale_days=demo.presale_days if demo.presale_days is not None
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                       on_local_event=(sync.nudge if sync is not None else None))

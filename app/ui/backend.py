@@ -569,7 +569,8 @@ class Backend:
         """Outbox events the server has not acknowledged yet."""
         with self.db.read() as session:
             cur = cursor(session)
-            cur.execute("SELECT value FROM sync_cursors WHERE name = 'upload_acked_seq'")
+            # The uploader's high-water mark (sync.client.client.CURSOR_ACKED).
+            cur.execute("SELECT value FROM sync_cursors WHERE name = 'upload_acked'")
             row = cur.fetchone()
             acked = int(row[0]) if row and str(row[0]).isdigit() else 0
             cur.execute("SELECT count(*) FROM outbox WHERE terminal_id = ? AND seq > ?",

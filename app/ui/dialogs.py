@@ -674,6 +674,7 @@ class HelpDialog(QDialog):
         self.hintLabel = label(role="hint")
         layout.addWidget(self.hintLabel)
         self.retranslate()
+        self.table.setFocus()
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("快捷键"))
@@ -703,6 +704,7 @@ class PreviewDialog(QDialog):
         self.image.setStyleSheet("background: #ffffff;")
         scroll = QScrollArea()
         scroll.setObjectName("previewScroll")
+        scroll.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         scroll.setWidget(self.image)
         scroll.setWidgetResizable(True)
         layout.addWidget(scroll, 1)
@@ -711,6 +713,7 @@ class PreviewDialog(QDialog):
             self.pixmap.loadFromData(png, "PNG")
             self.image.setPixmap(self.pixmap)
         self.retranslate()
+        scroll.setFocus()
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("打印预览"))

@@ -342,15 +342,19 @@ class MainWindow(QMainWindow):
         sync = self.sync.snapshot() if self.sync is not None else None
         if sync is None or not sync.configured:
             self._set_state(self.linkLabel, self.tr("链路：未配置服务器"), "warn")
+        elif sync.alarm:
+            self._set_state(self.linkLabel, self.tr("链路告警：%1").replace("%1", sync.alarm), "bad")
         elif sync.online:
             self._set_state(self.linkLabel, self.tr("链路：在线"), "good")
         else:
             since = self.backend.local_clock(sync.offline_since) if sync.offline_since else "—"
             self._set_state(self.linkLabel, self.tr("链路：离线（自 %1）").replace("%1", since), "bad")
-        try:
-            pending = self.backend.pending_events()
-        except KezhanError:
-            pending = None
+        pending = sync.pending if sync is not None and sync.pending is not None else None
+        if pending is None:
+            try:
+                pending = self.backend.pending_events()
+            except KezhanError:
+                pending = None
         self._set_state(self.pendingLabel, self.tr("待上传：%1").replace("%1", "—" if pending is None else str(pending)),
                         "warn" if pending else "good")
         last = sync.last_sync if sync is not None else None

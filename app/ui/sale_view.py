@@ -181,6 +181,7 @@ class SaleView(QWidget):
         docs = QHBoxLayout()
         self.docTypeCombo = QComboBox()
         self.docTypeCombo.setObjectName("docTypeCombo")
+        self.docTypeCombo.setMaximumWidth(230)
         for code, name, _name_en in self.doc_types:
             self.docTypeCombo.addItem(name, code)
         self.docNumberEdit = line_edit("docNumberEdit")
@@ -308,7 +309,8 @@ class SaleView(QWidget):
         self.passengerBox.setTitle(self.tr("乘客（读卡自动填入下一位）"))
         english = theme.language() == "en"
         for t in self.types:
-            self.countLabels[t.code].setText((t.name_en or t.name) if english else t.name)
+            self.countLabels[t.code].setText(self.short_name(t))
+            self.countLabels[t.code].setToolTip((t.name_en or t.name) if english else t.name)
         for i, (_code, name, name_en) in enumerate(self.doc_types):
             self.docTypeCombo.setItemText(i, (name_en or name) if english else name)
         self.docNumberEdit.setPlaceholderText(self.tr("证件号码（刷身份证自动填入）"))
@@ -413,13 +415,18 @@ class SaleView(QWidget):
             "sold_out": self.tr("售完"),
         }.get(d.status, d.status)
 
+    @staticmethod
+    def short_name(t) -> str:
+        """A ticket type's name short enough for a column: 学生票 -> 学生, "Free child" -> "Free"."""
+        if theme.language() == "en" and t.name_en:
+            return t.name_en.split()[0].split("/")[0]
+        return t.name.replace("票", "") if len(t.name) > 2 else t.name
+
     def _price_text(self, d) -> str:
-        english = theme.language() == "en"
         parts = []
         for t in self.types:
             if t.code in d.prices and (t.needs_seat or d.prices[t.code]):
-                short = (t.name_en or t.name) if english else t.name.replace("票", "")
-                parts.append(f"{short} {money(d.prices[t.code])}")
+                parts.append(f"{self.short_name(t)} {money(d.prices[t.code])}")
         return "  ".join(parts)
 
     def _fill_departures(self) -> None:

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QTranslator
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -136,6 +136,9 @@ def set_language(language: str) -> bool:
             log.warning("English translation not available; staying with Chinese")
             language, ok = "zh_CN", False
     _language = language
+    # Qt posts LanguageChange to every widget; deliver it now so the whole window speaks the new
+    # language before the next key is handled.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LanguageChange)
     QLocale.setDefault(QLocale(QLocale.Language.English if language == "en" else QLocale.Language.Chinese))
     set_error_language(language)
     return ok

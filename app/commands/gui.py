@@ -1,0 +1,39 @@
+"""`kezhan gui`: the counter window on the configured station."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("gui", help="open the counter window on the configured database")
+    parser.add_argument("--language", choices=("zh_CN", "en"), help="override terminal.language for this run")
+    parser.add_argument("--screens", metavar="DIR",
+                        help="save screenshots of the main screens to DIR instead of opening the window")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import os
+    import sys
+
+    from app import config as config_module
+    from app.errors import ConfigError
+
+    config = config_module.load()
+    if args.language:
+        config.terminal.language = args.language
+    if args.screens:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from app.ui.app import save_screens
+
+        for path in save_screens(args.screens, config.db_path, languages=(config.terminal.language,)):
+            print(path)
+        return 0
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise ConfigError("没有图形显示：请在桌面环境中运行 kezhan gui",
+                          en="no display: run kezhan gui on a desktop (or kezhan demo --headless)",
+                          code="NO_DISPLAY")
+    from app.ui.app import run_gui
+
+    return run_gui(config)

@@ -1,0 +1,817 @@
+<?xml version='1.0' encoding='utf-8'?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="zh_CN">
+<context>
+    <name>HelpDialog</name>
+    <message>
+        <source>快捷键</source>
+        <translation>Shortcuts</translation>
+    </message>
+    <message>
+        <source>快捷键一览</source>
+        <translation>Keyboard shortcuts</translation>
+    </message>
+    <message>
+        <source>Esc 关闭</source>
+        <translation>Esc closes</translation>
+    </message>
+    <message>
+        <source>按键</source>
+        <translation>Key</translation>
+    </message>
+    <message>
+        <source>功能</source>
+        <translation>Action</translation>
+    </message>
+</context>
+<context>
+    <name>LoginView</name>
+    <message>
+        <source>客站售票 — 登录</source>
+        <translation>Kezhan ticket window — sign in</translation>
+    </message>
+    <message>
+        <source>工号</source>
+        <translation>User code</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>登录 Enter</source>
+        <translation>Sign in  Enter</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>客站 Kezhan — 售票窗口</source>
+        <translation>Kezhan — ticket window</translation>
+    </message>
+    <message>
+        <source>请先选择班次，再选座</source>
+        <translation>Choose a departure first, then the seats</translation>
+    </message>
+    <message>
+        <source>打印失败：%1</source>
+        <translation>Printing failed: %1</translation>
+    </message>
+    <message>
+        <source>链路：未配置服务器</source>
+        <translation>Link: no server configured</translation>
+    </message>
+    <message>
+        <source>链路告警：%1</source>
+        <translation>Link alarm: %1</translation>
+    </message>
+    <message>
+        <source>链路：在线</source>
+        <translation>Link: online</translation>
+    </message>
+    <message>
+        <source>链路：离线（自 %1）</source>
+        <translation>Link: offline (since %1)</translation>
+    </message>
+    <message>
+        <source>待上传：%1</source>
+        <translation>To upload: %1</translation>
+    </message>
+    <message>
+        <source>上次同步：%1</source>
+        <translation>Last sync: %1</translation>
+    </message>
+    <message>
+        <source>从未</source>
+        <translation>never</translation>
+    </message>
+    <message>
+        <source>打印机：就绪</source>
+        <translation>Printer: ready</translation>
+    </message>
+    <message>
+        <source>打印机：缺纸</source>
+        <translation>Printer: out of paper</translation>
+    </message>
+    <message>
+        <source>打印机：未就绪</source>
+        <translation>Printer: not ready</translation>
+    </message>
+    <message>
+        <source>打印机：离线</source>
+        <translation>Printer: offline</translation>
+    </message>
+    <message>
+        <source>打印机：未配置（仅预览）</source>
+        <translation>Printer: none (preview only)</translation>
+    </message>
+    <message>
+        <source>打印机：检测中</source>
+        <translation>Printer: checking</translation>
+    </message>
+    <message>
+        <source>读卡器：就绪</source>
+        <translation>Reader: ready</translation>
+    </message>
+    <message>
+        <source>读卡器：未连接</source>
+        <translation>Reader: not connected</translation>
+    </message>
+    <message>
+        <source>读卡器：未配置</source>
+        <translation>Reader: none</translation>
+    </message>
+    <message>
+        <source>读卡器：检测中</source>
+        <translation>Reader: checking</translation>
+    </message>
+    <message>
+        <source>未登录</source>
+        <translation>Not signed in</translation>
+    </message>
+    <message>
+        <source>售票员 %1 %2　班次 %3</source>
+        <translation>Clerk %1 %2  Shift %3</translation>
+    </message>
+    <message>
+        <source>未开班</source>
+        <translation>no shift</translation>
+    </message>
+</context>
+<context>
+    <name>PreviewDialog</name>
+    <message>
+        <source>打印预览</source>
+        <translation>Print preview</translation>
+    </message>
+    <message>
+        <source>上一张票的打印预览（Esc 关闭）</source>
+        <translation>Preview of the last ticket (Esc closes)</translation>
+    </message>
+    <message>
+        <source>还没有打印过车票</source>
+        <translation>No ticket printed yet</translation>
+    </message>
+</context>
+<context>
+    <name>SaleView</name>
+    <message>
+        <source>日期</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>PgUp/PgDn 换日</source>
+        <translation>PgUp/PgDn: day</translation>
+    </message>
+    <message>
+        <source>目的地</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>拼音首字母 / 站码 / 汉字</source>
+        <translation>Pinyin initials / code / name</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>线路 / 途经</source>
+        <translation>Route / via</translation>
+    </message>
+    <message>
+        <source>车型</source>
+        <translation>Bus</translation>
+    </message>
+    <message>
+        <source>检票口</source>
+        <translation>Gate</translation>
+    </message>
+    <message>
+        <source>票价</source>
+        <translation>Fares</translation>
+    </message>
+    <message>
+        <source>余票</source>
+        <translation>Left</translation>
+    </message>
+    <message>
+        <source>本机可售</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>乘客（读卡自动填入下一位）</source>
+        <translation>Passengers (a card tap fills the next one)</translation>
+    </message>
+    <message>
+        <source>证件号码（刷身份证自动填入）</source>
+        <translation>Document number (or tap the ID card)</translation>
+    </message>
+    <message>
+        <source>姓名</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>票种</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <source>证件</source>
+        <translation>Document</translation>
+    </message>
+    <message>
+        <source>号码</source>
+        <translation>Number</translation>
+    </message>
+    <message>
+        <source>携童</source>
+        <translation>Carried child</translation>
+    </message>
+    <message>
+        <source>收款</source>
+        <translation>Payment</translation>
+    </message>
+    <message>
+        <source>应收</source>
+        <translation>Due</translation>
+    </message>
+    <message>
+        <source>现金</source>
+        <translation>Cash</translation>
+    </message>
+    <message>
+        <source>电子支付</source>
+        <translation>E-payment</translation>
+    </message>
+    <message>
+        <source>实收（空 = 正好）</source>
+        <translation>Tendered (empty = exact)</translation>
+    </message>
+    <message>
+        <source>支付流水号</source>
+        <translation>Payment reference</translation>
+    </message>
+    <message>
+        <source>找零</source>
+        <translation>Change</translation>
+    </message>
+    <message>
+        <source>确认售票 Enter</source>
+        <translation>Confirm sale  Enter</translation>
+    </message>
+    <message>
+        <source>周一</source>
+        <translation>Mon</translation>
+    </message>
+    <message>
+        <source>周二</source>
+        <translation>Tue</translation>
+    </message>
+    <message>
+        <source>周三</source>
+        <translation>Wed</translation>
+    </message>
+    <message>
+        <source>周四</source>
+        <translation>Thu</translation>
+    </message>
+    <message>
+        <source>周五</source>
+        <translation>Fri</translation>
+    </message>
+    <message>
+        <source>周六</source>
+        <translation>Sat</translation>
+    </message>
+    <message>
+        <source>周日</source>
+        <translation>Sun</translation>
+    </message>
+    <message>
+        <source>（今天）</source>
+        <translation>(today)</translation>
+    </message>
+    <message>
+        <source>没有找到这个目的地</source>
+        <translation>No such destination</translation>
+    </message>
+    <message>
+        <source>当天没有到该站的班次</source>
+        <translation>No departures to this stop on this day</translation>
+    </message>
+    <message>
+        <source>正常</source>
+        <translation>Open</translation>
+    </message>
+    <message>
+        <source>停售</source>
+        <translation>Sales closed</translation>
+    </message>
+    <message>
+        <source>检票中</source>
+        <translation>Boarding</translation>
+    </message>
+    <message>
+        <source>晚点</source>
+        <translation>Delayed</translation>
+    </message>
+    <message>
+        <source>停班</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <source>已发车</source>
+        <translation>Departed</translation>
+    </message>
+    <message>
+        <source>售完</source>
+        <translation>Sold out</translation>
+    </message>
+    <message>
+        <source>该班次不能售票：%1</source>
+        <translation>This departure cannot be sold: %1</translation>
+    </message>
+    <message>
+        <source>（待刷卡或录入）</source>
+        <translation>(tap the card or type it)</translation>
+    </message>
+    <message>
+        <source>请先选择班次，再刷身份证</source>
+        <translation>Choose a departure first, then tap the ID card</translation>
+    </message>
+    <message>
+        <source>所有乘客都已有证件</source>
+        <translation>Every passenger has a document</translation>
+    </message>
+    <message>
+        <source>证件号码有效</source>
+        <translation>Document number is valid</translation>
+    </message>
+    <message>
+        <source>请输入乘客姓名</source>
+        <translation>Enter the passenger's name</translation>
+    </message>
+    <message>
+        <source>座位：%1（F9 重选）</source>
+        <translation>Seats: %1 (F9 to change)</translation>
+    </message>
+    <message>
+        <source>座位：自动分配（F9 选座）</source>
+        <translation>Seats: assigned automatically (F9 to choose)</translation>
+    </message>
+    <message>
+        <source>不足 %1</source>
+        <translation>short by %1</translation>
+    </message>
+    <message>
+        <source>请先选择班次</source>
+        <translation>Choose a departure first</translation>
+    </message>
+    <message>
+        <source>实收不足，还差 %1</source>
+        <translation>Not enough cash: %1 short</translation>
+    </message>
+    <message>
+        <source>请输入电子支付流水号</source>
+        <translation>Enter the e-payment reference</translation>
+    </message>
+    <message>
+        <source>第 %1 位乘客还没有证件</source>
+        <translation>Passenger %1 has no document yet</translation>
+    </message>
+    <message>
+        <source>已售 %1 张 %2，找零 %3</source>
+        <translation>Sold %1 ticket(s) %2, change %3</translation>
+    </message>
+</context>
+<context>
+    <name>SeatMapDialog</name>
+    <message>
+        <source>座位图</source>
+        <translation>Seat map</translation>
+    </message>
+    <message>
+        <source>选座：需要 %1 个座位</source>
+        <translation>Choose seats: %1 needed</translation>
+    </message>
+    <message>
+        <source>绿 = 本机可售　灰 = 已售　橙 = 他处占用　蓝 = 已选；方向键移动，空格选/取消，Enter 确定，Esc 返回</source>
+        <translation>Green = ours to sell  Grey = sold  Orange = held elsewhere  Blue = chosen; arrows move, Space picks, Enter takes, Esc backs out</translation>
+    </message>
+    <message>
+        <source>座位 %1 不能售</source>
+        <translation>Seat %1 cannot be sold</translation>
+    </message>
+    <message>
+        <source>已选够 %1 个座位</source>
+        <translation>%1 seat(s) already chosen</translation>
+    </message>
+    <message>
+        <source>请选 %1 个座位（已选 %2）</source>
+        <translation>Choose %1 seat(s) (%2 chosen)</translation>
+    </message>
+</context>
+<context>
+    <name>ShiftCloseDialog</name>
+    <message>
+        <source>交班结算</source>
+        <translation>Shift settlement</translation>
+    </message>
+    <message>
+        <source>售票员 %1　班次 %2　开班 %3　纸票 %4 — %5（用 %6 张，废 %7 张）</source>
+        <translation>Clerk %1  Shift %2  Opened %3  Stock %4 — %5 (%6 used, %7 spoiled)</translation>
+    </message>
+    <message>
+        <source>项目</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>张数</source>
+        <translation>Count</translation>
+    </message>
+    <message>
+        <source>金额</source>
+        <translation>Amount</translation>
+    </message>
+    <message>
+        <source>说明</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>应交款</source>
+        <translation>Amount due</translation>
+    </message>
+    <message>
+        <source>实点现金</source>
+        <translation>Cash counted</translation>
+    </message>
+    <message>
+        <source>清点后的现金金额</source>
+        <translation>The cash in the drawer, counted</translation>
+    </message>
+    <message>
+        <source>差额</source>
+        <translation>Difference</translation>
+    </message>
+    <message>
+        <source>确认交班并打印 Enter</source>
+        <translation>Close shift and print  Enter</translation>
+    </message>
+    <message>
+        <source>关闭 Esc</source>
+        <translation>Close  Esc</translation>
+    </message>
+    <message>
+        <source>%1（相符）</source>
+        <translation>%1 (balanced)</translation>
+    </message>
+    <message>
+        <source>长款 %1</source>
+        <translation>Over by %1</translation>
+    </message>
+    <message>
+        <source>短款 %1</source>
+        <translation>Short by %1</translation>
+    </message>
+    <message>
+        <source>请输入实点现金</source>
+        <translation>Enter the cash counted</translation>
+    </message>
+</context>
+<context>
+    <name>ShiftOpenView</name>
+    <message>
+        <source>开班</source>
+        <translation>Open shift</translation>
+    </message>
+    <message>
+        <source>起始票号</source>
+        <translation>First stock number</translation>
+    </message>
+    <message>
+        <source>票卷上第一张票的号码</source>
+        <translation>Number of the first blank on the roll</translation>
+    </message>
+    <message>
+        <source>请核对打印机中票卷的第一张票号；之后每打印一张票自动加一。Esc 注销。</source>
+        <translation>Check the first number on the roll in the printer; every printed ticket takes the next one. Esc signs out.</translation>
+    </message>
+    <message>
+        <source>开班 Enter</source>
+        <translation>Open shift  Enter</translation>
+    </message>
+    <message>
+        <source>请输入起始票号</source>
+        <translation>Enter the first stock number</translation>
+    </message>
+</context>
+<context>
+    <name>TicketDialog</name>
+    <message>
+        <source>退票</source>
+        <translation>Refund</translation>
+    </message>
+    <message>
+        <source>改签</source>
+        <translation>Change</translation>
+    </message>
+    <message>
+        <source>废票</source>
+        <translation>Void</translation>
+    </message>
+    <message>
+        <source>重打</source>
+        <translation>Reprint</translation>
+    </message>
+    <message>
+        <source>取票</source>
+        <translation>Pick up</translation>
+    </message>
+    <message>
+        <source>扫描票码 / 输入票号或纸票号 / 刷身份证，Enter 查找</source>
+        <translation>Scan the ticket code / type the ticket or stock number / tap the ID card; Enter finds</translation>
+    </message>
+    <message>
+        <source>查找</source>
+        <translation>Find</translation>
+    </message>
+    <message>
+        <source>票号</source>
+        <translation>Ticket</translation>
+    </message>
+    <message>
+        <source>纸票号</source>
+        <translation>Stock no.</translation>
+    </message>
+    <message>
+        <source>发车</source>
+        <translation>Departs</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>到站</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seat</translation>
+    </message>
+    <message>
+        <source>票种</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <source>票价</source>
+        <translation>Fares</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>改签到（PgUp/PgDn 换日，Enter 选定）</source>
+        <translation>Change to (PgUp/PgDn: day, Enter: choose)</translation>
+    </message>
+    <message>
+        <source>日期</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>车型</source>
+        <translation>Bus</translation>
+    </message>
+    <message>
+        <source>余票</source>
+        <translation>Left</translation>
+    </message>
+    <message>
+        <source>强退（免手续费，需值班站长授权）</source>
+        <translation>Forced refund (no fee, needs a supervisor)</translation>
+    </message>
+    <message>
+        <source>值班站长</source>
+        <translation>Supervisor</translation>
+    </message>
+    <message>
+        <source>工号</source>
+        <translation>User code</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>确认%1 Enter</source>
+        <translation>Confirm %1  Enter</translation>
+    </message>
+    <message>
+        <source>关闭 Esc</source>
+        <translation>Close  Esc</translation>
+    </message>
+    <message>
+        <source>没有找到车票</source>
+        <translation>No ticket found</translation>
+    </message>
+    <message>
+        <source>有效</source>
+        <translation>Valid</translation>
+    </message>
+    <message>
+        <source>已退</source>
+        <translation>Refunded</translation>
+    </message>
+    <message>
+        <source>已改签</source>
+        <translation>Changed</translation>
+    </message>
+    <message>
+        <source>已废</source>
+        <translation>Voided</translation>
+    </message>
+    <message>
+        <source>待取票</source>
+        <translation>To pick up</translation>
+    </message>
+    <message>
+        <source>手续费 %1　退款 %2</source>
+        <translation>Fee %1  Refund %2</translation>
+    </message>
+    <message>
+        <source>补差价 %1</source>
+        <translation>Passenger pays %1</translation>
+    </message>
+    <message>
+        <source>退差价 %1</source>
+        <translation>Passenger gets back %1</translation>
+    </message>
+    <message>
+        <source>无差价</source>
+        <translation>Same fare</translation>
+    </message>
+    <message>
+        <source>　手续费 %1　合计收 %2</source>
+        <translation>  Fee %1  Total due %2</translation>
+    </message>
+    <message>
+        <source>作废并退还 %1，纸票 %2 记为废票</source>
+        <translation>Void and hand back %1; blank %2 is recorded spoiled</translation>
+    </message>
+    <message>
+        <source>旧纸票 %1 作废，使用新纸票 %2</source>
+        <translation>Old blank %1 is spoiled; prints on blank %2</translation>
+    </message>
+    <message>
+        <source>取票：打印到纸票 %1</source>
+        <translation>Pick up: prints on blank %1</translation>
+    </message>
+    <message>
+        <source>强退需要值班站长输入工号和密码</source>
+        <translation>A forced refund needs the supervisor to enter a code and password</translation>
+    </message>
+    <message>
+        <source>已退票，退款 %1</source>
+        <translation>Refunded: %1 handed back</translation>
+    </message>
+    <message>
+        <source>已改签到 %1 %2 座位 %3</source>
+        <translation>Changed to %1 %2, seat %3</translation>
+    </message>
+    <message>
+        <source>已废票，退还 %1</source>
+        <translation>Voided: %1 handed back</translation>
+    </message>
+    <message>
+        <source>已重打，新纸票 %1</source>
+        <translation>Reprinted on blank %1</translation>
+    </message>
+    <message>
+        <source>已取票，纸票 %1</source>
+        <translation>Picked up on blank %1</translation>
+    </message>
+</context>
+<context>
+    <name>actions</name>
+    <message>
+        <source>帮助：快捷键一览</source>
+        <translation>Help: the keyboard shortcuts</translation>
+    </message>
+    <message>
+        <source>售票（回到售票界面）</source>
+        <translation>Sell (back to the sale view)</translation>
+    </message>
+    <message>
+        <source>退票</source>
+        <translation>Refund</translation>
+    </message>
+    <message>
+        <source>改签</source>
+        <translation>Change</translation>
+    </message>
+    <message>
+        <source>废票</source>
+        <translation>Void</translation>
+    </message>
+    <message>
+        <source>重打</source>
+        <translation>Reprint</translation>
+    </message>
+    <message>
+        <source>取票</source>
+        <translation>Pick up</translation>
+    </message>
+    <message>
+        <source>交班结算</source>
+        <translation>Shift settlement</translation>
+    </message>
+    <message>
+        <source>座位图（选座）</source>
+        <translation>Seat map (choose seats)</translation>
+    </message>
+    <message>
+        <source>打印预览（上一张票）</source>
+        <translation>Print preview (the last ticket)</translation>
+    </message>
+    <message>
+        <source>切换语言（中文 / English）</source>
+        <translation>Switch language (中文 / English)</translation>
+    </message>
+    <message>
+        <source>前一天</source>
+        <translation>Previous day</translation>
+    </message>
+    <message>
+        <source>后一天</source>
+        <translation>Next day</translation>
+    </message>
+    <message>
+        <source>回到今天</source>
+        <translation>Back to today</translation>
+    </message>
+    <message>
+        <source>光标到目的地</source>
+        <translation>Cursor to the destination</translation>
+    </message>
+    <message>
+        <source>光标到班次列表</source>
+        <translation>Cursor to the departures</translation>
+    </message>
+    <message>
+        <source>光标到票种人数（Tab 依次移动）</source>
+        <translation>Cursor to the passenger counts (Tab moves along)</translation>
+    </message>
+    <message>
+        <source>光标到乘客证件</source>
+        <translation>Cursor to the document</translation>
+    </message>
+    <message>
+        <source>光标到收款</source>
+        <translation>Cursor to the payment</translation>
+    </message>
+    <message>
+        <source>收款方式：现金 / 电子支付</source>
+        <translation>Payment: cash / e-payment</translation>
+    </message>
+    <message>
+        <source>清空本单，重新开始</source>
+        <translation>Clear this sale and start again</translation>
+    </message>
+    <message>
+        <source>确认 / 下一步</source>
+        <translation>Confirm / next step</translation>
+    </message>
+    <message>
+        <source>返回 / 取消</source>
+        <translation>Back / cancel</translation>
+    </message>
+    <message>
+        <source>下一个输入项</source>
+        <translation>Next field</translation>
+    </message>
+    <message>
+        <source>锁屏 / 注销</source>
+        <translation>Lock / sign out</translation>
+    </message>
+</context>
+<context>
+    <name>widgets</name>
+    <message>
+        <source>内部错误：%1（详见日志）</source>
+        <translation>Internal error: %1 (details in the log)</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,214 @@
+"""Look, language and keyboard map: object names, the F1 overlay, the F12 switch to English, the
+Linguist file, the print preview, the log-in lock, and screenshots at both sizes in both languages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QWidget,
+)
+
+from app import paths
+from app.ui import actions
+from app.ui.dialogs import HelpDialog, PreviewDialog
+from tests.gui.conftest import CLERK, has_focus, sign_in
+
+pytestmark = pytest.mark.gui
+
+ROOT = Path(__file__).resolve().parents[2]
+TS_FILE = paths.resources_dir() / "i18n" / "kezhan_en.ts"
+INTERACTIVE = (QAbstractButton, QLineEdit, QAbstractSpinBox, QComboBox, QAbstractItemView)
+
+
+def unnamed_interactive(top: QWidget) -> list[str]:
+    """Interactive widgets without an objectName (Qt's own parts of a composite widget excluded)."""
+    out = []
+    for w in top.findChildren(QWidget):
+        if not isinstance(w, INTERACTIVE) or w.objectName().startswith("qt_"):
+            continue
+        parent = w.parentWidget()
+        composite = False
+        while parent is not None and parent is not top:
+            if isinstance(parent, INTERACTIVE):
+                composite = True  # a spin box's line edit, a table's corner button, a combo's list
+                break
+            parent = parent.parentWidget()
+        if not composite and not w.objectName():
+            out.append(f"{type(w).__name__} in {type(w.window()).__name__}")
+    return out
+
+
+def test_every_interactive_widget_has_an_object_name(qtbot, window, keys, backend):
+    assert unnamed_interactive(window) == []
+    sign_in(keys)
+    assert unnamed_interactive(window) == []
+    for key in (Qt.Key.Key_F3, Qt.Key.Key_F4, Qt.Key.Key_F5, Qt.Key.Key_F6, Qt.Key.Key_F7, Qt.Key.Key_F8,
+                Qt.Key.Key_F1, Qt.Key.Key_F10):
+        keys.press(key)
+        dialog = window.dialog
+        assert dialog is not None and dialog.objectName()
+        assert unnamed_interactive(dialog) == [], dialog.objectName()
+        keys.press(Qt.Key.Key_Escape)
+        assert window.dialog is None
+
+
+def test_help_overlay_lists_the_registry(qtbot, window, keys):
+    sign_in(keys)
+    keys.press(Qt.Key.Key_F1)
+    dialog = window.dialog
+    assert isinstance(dialog, HelpDialog)
+    table = dialog.table
+    assert table.rowCount() == len(actions.ACTIONS)
+    shown = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+    assert ("F3", "退票") in shown and ("F8", "交班结算") in shown
+    assert any(k.startswith("PageUp") for k, _ in shown)
+    keys.press(Qt.Key.Key_Escape)
+    assert window.dialog is None
+
+
+def test_every_bound_shortcut_is_unique_and_from_the_registry(window):
+    seen = {}
+    for action in window.actions.values():
+        for sequence in action.shortcuts():
+            text = sequence.toString()
+            assert text not in seen, f"{text} bound twice ({seen.get(text)}, {action.objectName()})"
+            seen[text] = action.objectName()
+    registry = {k for a in actions.ACTIONS if a.where in actions.BOUND_WHERE for k in a.keys}
+    assert {s for s in seen} == {s.replace("PgUp", "PgUp").replace("PgDown", "PgDown") for s in registry}
+
+
+def test_markdown_table_prints_every_key_in_both_languages():
+    out = subprocess.run([sys.executable, "-m", "app.ui.actions", "--markdown"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    lines = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(lines) == len(actions.ACTIONS)
+    assert "| `F3` | 退票 | Refund |" in out
+    assert "`PageUp` / `Ctrl+←`" in out
+    assert all(line.split("|")[3].strip() for line in lines), "an action without its English label"
+
+
+def test_the_linguist_file_is_complete_and_current(tmp_path):
+    root = ET.parse(TS_FILE).getroot()
+    untranslated = [m.findtext("source") for m in root.iter("message")
+                    if not (m.findtext("translation") or "").strip()
+                    or (m.find("translation").get("type") == "unfinished")]
+    assert untranslated == []
+    # Every string the code asks to translate is in the file (lupdate finds nothing new).
+    lupdate = Path(sys.executable).with_name("pyside6-lupdate")
+    fresh = tmp_path / "fresh.ts"
+    sources = sorted(str(p) for p in (ROOT / "app" / "ui").glob("*.py"))
+    subprocess.run([str(lupdate), *sources, "-ts", str(fresh), "-no-obsolete", "-locations", "none",
+                    "-source-language", "zh_CN", "-target-language", "en"], check=True, capture_output=True)
+    wanted = {(c.findtext("name"), m.findtext("source")) for c in ET.parse(fresh).getroot().iter("context")
+              for m in c.iter("message")}
+    have = {(c.findtext("name"), m.findtext("source")) for c in root.iter("context") for m in c.iter("message")}
+    assert wanted - have == set()
+
+
+def test_f12_switches_to_english_and_back(qtbot, window, keys, backend):
+    sign_in(keys)
+    view = window.saleView
+    assert window.fkeyButtons["refund"].text() == "F3 退票"
+    keys.press(Qt.Key.Key_F12)
+    assert window.fkeyButtons["refund"].text() == "F3 Refund"
+    assert view.confirmButton.text() == "Confirm sale  Enter"
+    assert view.departuresTable.horizontalHeaderItem(0).text() == "Time"
+    assert window.printerLabel.text() == "Printer: none (preview only)"
+    assert view.countLabels["full"].text() == "Full"
+    # Errors the services raise speak English too.
+    keys.type("ZZZZ")
+    keys.enter()
+    assert view.messageLabel.text() == "No such destination"
+    keys.press(Qt.Key.Key_F12)
+    assert window.fkeyButtons["refund"].text() == "F3 退票"
+    assert view.confirmButton.text() == "确认售票 Enter"
+
+
+def test_print_preview_shows_the_last_ticket(qtbot, window, keys, backend):
+    from tests.gui.test_gui_operations import sell_one
+
+    sign_in(keys)
+    keys.press(Qt.Key.Key_F10)
+    assert isinstance(window.dialog, PreviewDialog) and window.dialog.pixmap.isNull()
+    assert window.dialog.image.text() == "还没有打印过车票"
+    keys.press(Qt.Key.Key_Escape)
+    job, _, _ = sell_one(backend, 40)
+    window._print(backend.ticket_bytes([job.ticket_id]))
+    keys.press(Qt.Key.Key_F10)
+    pixmap = window.dialog.pixmap
+    assert not pixmap.isNull()
+    assert pixmap.height() > pixmap.width() > 300  # a ticket: a tall strip of 80 mm paper
+    image = pixmap.toImage()
+    dark = sum(1 for y in range(0, image.height(), 4) for x in range(0, image.width(), 4)
+               if QImage.pixelColor(image, x, y).lightness() < 128)
+    assert dark > 200  # printed, not blank
+
+
+def test_login_locks_after_repeated_failures(qtbot, window, keys):
+    view = window.loginView
+    for _ in range(5):
+        keys.type(CLERK)
+        keys.enter()
+        keys.type("wrong")
+        keys.enter()
+        assert view.messageLabel.text() == "工号或密码错误"
+        view.codeEdit.clear()
+        view.codeEdit.setFocus()
+    keys.type(CLERK)
+    keys.enter()
+    keys.type("1234")  # the right password, too late
+    keys.enter()
+    assert "锁定" in view.messageLabel.text()
+    assert window.stack.currentWidget() is view
+    assert has_focus(view.passwordEdit)
+
+
+def test_screenshots_at_both_sizes_in_both_languages(qtbot, backend, tmp_path):
+    from app.ui import theme
+    from app.ui.app import save_screens
+
+    out = tmp_path / "screens"
+    saved = save_screens(out, backend.db, terminal=backend.terminal, clerk=CLERK, password="1234",
+                         clock=backend.clock, languages=("zh_CN", "en"))
+    names = sorted(p.name for p in saved)
+    for screen in ("sale", "seatmap", "refund", "settlement"):
+        for size in ("1366x768", "1920x1080"):
+            assert f"{screen}-{size}.png" in names and f"{screen}-{size}-en.png" in names
+    for path in saved:
+        image = QImage(str(path))
+        assert not image.isNull()
+        if path.name.startswith("sale-"):
+            width, height = (int(n) for n in path.stem.split("-")[1].split("x"))
+            assert (image.width(), image.height()) == (width, height)
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+        assert len(colours) > 20, path.name
+    assert theme.language() == "zh_CN"
+
+
+def test_docs_carry_the_current_keyboard_table():
+    text = (ROOT / "docs" / "ui.md").read_text(encoding="utf-8")
+    between = text.split("<!-- keyboard-table:start -->\n", 1)[1].split("<!-- keyboard-table:end -->", 1)[0]
+    assert between == actions.markdown_table()
+
+
+def test_kezhan_gui_without_a_database_says_so_in_one_line(tmp_path):
+    import os
+
+    env = {**os.environ, "KEZHAN_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-m", "app", "gui"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1 and "数据库文件不存在" in result.stderr
+    assert "Traceback" not in result.stderr
