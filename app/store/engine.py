@@ -134,7 +134,8 @@ def _set_pragmas(extra: dict[str, object] | None):
 
 def _begin(conn):
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Straight to the driver: this runs once per operation, on the sale's critical path.
+    conn.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 def make_engine(path: Path, pragmas: dict[str, object] | None = None) -> Engine:
