@@ -17,13 +17,22 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="printer_command", metavar="ACTION")
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
-    test = sub.add_parser("test", help="print a test ticket (Chinese text, ￥ price, QR, barcode, cut) and report status")
+    test = sub.add_parser(
+        "test", help="print a test ticket (Chinese text, ￥ price, QR, barcode, cut) and report status"
+    )
     test.add_argument("--target", help=TARGET_HELP)
-    test.add_argument("--profile", choices=PROFILE_CHOICES, help="paper/printer profile (default: configured, else 80mm)")
+    test.add_argument(
+        "--profile", choices=PROFILE_CHOICES, help="paper/printer profile (default: configured, else 80mm)"
+    )
     test.add_argument("--qr", choices=("native", "image"), help="override the profile's QR method")
-    test.add_argument("--timeout", type=float, default=5.0, help="seconds for connecting and writing (default 5)")
-    test.add_argument("--allow-silent", action="store_true",
-                      help="count a printer that never answers status queries as success")
+    test.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds for connecting and writing (default 5)"
+    )
+    test.add_argument(
+        "--allow-silent",
+        action="store_true",
+        help="count a printer that never answers status queries as success",
+    )
     add_json_flag(test)
     test.set_defaults(func=cmd_test)
 
@@ -36,7 +45,9 @@ def register(subparsers) -> None:
     render = sub.add_parser("render", help="draw ESC/POS bytes as a PNG picture of the paper")
     render.add_argument("file", metavar="FILE.bin", help="the printer bytes")
     render.add_argument("--png", required=True, metavar="OUT.png", help="where to write the picture")
-    render.add_argument("--profile", choices=PROFILE_CHOICES, default="80mm", help="paper width (default 80mm)")
+    render.add_argument(
+        "--profile", choices=PROFILE_CHOICES, default="80mm", help="paper width (default 80mm)"
+    )
     render.add_argument("--width", type=int, help="paper width in dots (overrides --profile)")
     render.set_defaults(func=cmd_render)
 
@@ -90,10 +101,18 @@ def cmd_test(args) -> int:
     if args.json:
         emit(args, info)
     if not result.ok:
-        raise DeviceError(result.reason_zh, en=result.reason, code="printer.not_ready" if result.confirmed else "printer.no_answer")
+        raise DeviceError(
+            result.reason_zh,
+            en=result.reason,
+            code="printer.not_ready" if result.confirmed else "printer.no_answer",
+        )
     if not args.json:
         status = result.status.message("zh") if result.status else result.reason_zh
-        emit(args, info, f"测试票已打印 ({result.bytes_sent} 字节, {profile}) → {result.target}\n打印机状态: {status}")
+        emit(
+            args,
+            info,
+            f"测试票已打印 ({result.bytes_sent} 字节, {profile}) → {result.target}\n打印机状态: {status}",
+        )
     return 0
 
 
@@ -106,7 +125,8 @@ def cmd_status(args) -> int:
         t = parse_target(target)
         if not t.can_answer:
             raise DeviceError(
-                f"{t.kind} 连接方式无法读取打印机状态", en=f"a {t.kind} target cannot report printer status",
+                f"{t.kind} 连接方式无法读取打印机状态",
+                en=f"a {t.kind} target cannot report printer status",
                 code="printer.no_status_channel",
             )
         status = query_status(t, timeout=args.timeout)
@@ -116,8 +136,11 @@ def cmd_status(args) -> int:
     if args.json:
         emit(args, info)
     if not status.ready:
-        raise DeviceError(status.message("zh"), en=status.message("en"),
-                          code="printer.no_answer" if not status.answered else "printer.not_ready")
+        raise DeviceError(
+            status.message("zh"),
+            en=status.message("en"),
+            code="printer.no_answer" if not status.answered else "printer.not_ready",
+        )
     if not args.json:
         emit(args, info, f"{t}: {status.message('zh')} ({status.message('en')})")
     return 0
@@ -133,8 +156,11 @@ def cmd_render(args) -> int:
     try:
         data = src.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"无法读取文件 {src}：{exc.strerror}", en=f"cannot read {src}: {exc.strerror}",
-                          code="printer.no_file") from exc
+        raise ConfigError(
+            f"无法读取文件 {src}：{exc.strerror}",
+            en=f"cannot read {src}: {exc.strerror}",
+            code="printer.no_file",
+        ) from exc
     width = args.width or get_profile(args.profile).width_dots
     try:
         png = render_png(data, width=width)
@@ -143,7 +169,10 @@ def cmd_render(args) -> int:
     try:
         Path(args.png).write_bytes(png)
     except OSError as exc:
-        raise ConfigError(f"无法写入 {args.png}：{exc.strerror}", en=f"cannot write {args.png}: {exc.strerror}",
-                          code="printer.cannot_write") from exc
+        raise ConfigError(
+            f"无法写入 {args.png}：{exc.strerror}",
+            en=f"cannot write {args.png}: {exc.strerror}",
+            code="printer.cannot_write",
+        ) from exc
     print(f"{args.png} ({len(png)} bytes, {width} dots wide)")
     return 0

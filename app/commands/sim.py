@@ -25,10 +25,15 @@ def add_printer_sim(sub) -> None:
     p.add_argument("--port", type=int, default=9100, help="TCP port (0: any free port; default 9100)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for job-NNNN.bin/.png")
-    p.add_argument("--profile", choices=("58mm", "80mm", "preprinted"), default="80mm", help="paper width to draw")
-    p.add_argument("--state", default="ready",
-                   help="starting condition(s), comma separated: ready, paper_out, paper_near_end, "
-                        "cover_open, offline, cutter_error, silent")
+    p.add_argument(
+        "--profile", choices=("58mm", "80mm", "preprinted"), default="80mm", help="paper width to draw"
+    )
+    p.add_argument(
+        "--state",
+        default="ready",
+        help="starting condition(s), comma separated: ready, paper_out, paper_near_end, "
+        "cover_open, offline, cutter_error, silent",
+    )
     p.set_defaults(func=cmd_printer_sim)
 
 
@@ -43,11 +48,16 @@ def cmd_printer_sim(args) -> int:
     states = [s.strip() for s in args.state.split(",") if s.strip()]
 
     def report(job) -> None:
-        what = str(job.png_path) if job.png_path else ("held: printer not ready" if not job.printed else f"not drawn: {job.error}")
+        what = (
+            str(job.png_path)
+            if job.png_path
+            else ("held: printer not ready" if not job.printed else f"not drawn: {job.error}")
+        )
         print(f"job {job.number}: {len(job.data)} bytes → {what}", flush=True)
 
-    sim = PrinterSimulator(args.out, host=args.host, port=args.port, width=get_profile(args.profile).width_dots,
-                           on_job=report)
+    sim = PrinterSimulator(
+        args.out, host=args.host, port=args.port, width=get_profile(args.profile).width_dots, on_job=report
+    )
     try:
         sim.set_condition(*states)
     except ValueError as exc:
@@ -57,8 +67,12 @@ def cmd_printer_sim(args) -> int:
     except PrinterError as exc:
         raise DeviceError(exc.zh, en=exc.en, code=f"sim.{exc.code}") from exc
     print(f"printer simulator listening on {sim.target}", flush=True)
-    print(f"jobs → {sim.out_dir}; conditions: write them to {sim.state_file} "
-          "(paper_out, paper_near_end, cover_open, offline, cutter_error, silent, ready); Ctrl-C stops", flush=True)
+    print(
+        f"jobs → {sim.out_dir}; conditions: write them to {sim.state_file} "
+        "(paper_out, paper_near_end, cover_open, offline, cutter_error, silent, ready); Ctrl-C stops",
+        flush=True,
+    )
+
     def stop_on_term(_signo, _frame):
         raise KeyboardInterrupt
 
@@ -80,11 +94,21 @@ def cmd_printer_sim(args) -> int:
 def add_idcard_sim(sub) -> None:
     """``kezhan sim idcard``: the pty ID card reader simulator (owned by the reader's engineer)."""
     p = sub.add_parser("idcard", help="an ID card reader (SAM protocol) on a pseudo-terminal or a TCP port")
-    p.add_argument("--card", default="resident", metavar="CARD",
-                   help="resident, hmt, foreign2017, foreign2023, none, or FILE.json (default resident)")
-    p.add_argument("--tcp", type=int, metavar="PORT",
-                   help="serve on 127.0.0.1:PORT (0: any free port) instead of a pseudo-terminal; works on any OS")
-    p.add_argument("--baud", type=int, default=115200, help="the rate the simulated module is set to (pty only)")
+    p.add_argument(
+        "--card",
+        default="resident",
+        metavar="CARD",
+        help="resident, hmt, foreign2017, foreign2023, none, or FILE.json (default resident)",
+    )
+    p.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        help="serve on 127.0.0.1:PORT (0: any free port) instead of a pseudo-terminal; works on any OS",
+    )
+    p.add_argument(
+        "--baud", type=int, default=115200, help="the rate the simulated module is set to (pty only)"
+    )
 
     def run(args) -> int:
         import json
@@ -99,23 +123,35 @@ def add_idcard_sim(sub) -> None:
             try:
                 return load_card(name)
             except (ValueError, OSError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"无法载入模拟证件：{name}", en=f"cannot load card {name!r}: {exc}",
-                                  code="sim.bad_card") from exc
+                raise ConfigError(
+                    f"无法载入模拟证件：{name}", en=f"cannot load card {name!r}: {exc}", code="sim.bad_card"
+                ) from exc
 
         if args.tcp is None and os.name != "posix":
-            raise ConfigError("此系统没有伪终端，请加 --tcp 端口号", en="no pseudo-terminals here: use --tcp PORT",
-                              code="sim.no_pty")
-        sim = ReaderSimulator(None if args.card == "none" else card_spec(args.card), baud=args.baud,
-                              tcp_port=args.tcp)
+            raise ConfigError(
+                "此系统没有伪终端，请加 --tcp 端口号",
+                en="no pseudo-terminals here: use --tcp PORT",
+                code="sim.no_pty",
+            )
+        sim = ReaderSimulator(
+            None if args.card == "none" else card_spec(args.card), baud=args.baud, tcp_port=args.tcp
+        )
         try:
             url = sim.start()
         except OSError as exc:
-            raise DeviceError("无法启动读卡器模拟器", en=f"cannot start the reader simulator: {exc}",
-                              code="sim.idcard_start") from exc
+            raise DeviceError(
+                "无法启动读卡器模拟器",
+                en=f"cannot start the reader simulator: {exc}",
+                code="sim.idcard_start",
+            ) from exc
         # The path first and alone on its line: scripts and tests read it from there.
         print(url, flush=True)
-        print("commands: place [resident|hmt|foreign2017|foreign2023|FILE.json] · lift · silent · speak · "
-              "quit (Ctrl-C stops)", file=sys.stderr, flush=True)
+        print(
+            "commands: place [resident|hmt|foreign2017|foreign2023|FILE.json] · lift · silent · speak · "
+            "quit (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             for line in sys.stdin:
                 words = line.split()

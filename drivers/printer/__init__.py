@@ -38,16 +38,44 @@ from drivers.printer.targets import Target, parse_target
 from drivers.printer.transport import PrintResult, Transport, open_target, print_bytes, query_status
 
 
-def print_ticket(target: str | Target, fields: dict, profile: str | Profile = "80mm", **kwargs) -> PrintResult:
+def print_ticket(
+    target: str | Target, fields: dict, profile: str | Profile = "80mm", **kwargs
+) -> PrintResult:
     """Lay out one ticket and print it; ``kwargs`` go to :func:`print_bytes`."""
     return print_bytes(target, render_ticket(fields, profile), **kwargs)
 
 
 __all__ = [
-    "FontNotFoundError", "PROFILES", "PrintResult", "PrinterError", "PrinterSimulator", "PrinterStatus",
-    "PrinterTimeout", "Profile", "RenderError", "TEST_TICKET_FIELDS", "Target", "TargetError",
-    "TemplateError", "Transport", "encode", "encode_text", "get_profile", "load_template",
-    "open_target", "parse_status", "parse_target", "print_bytes", "print_ticket", "query_status",
-    "render_image", "render_png", "render_road_bill", "render_settlement", "render_slip",
-    "render_test_ticket", "render_ticket", "ticket_job",
+    "FontNotFoundError",
+    "PROFILES",
+    "PrintResult",
+    "PrinterError",
+    "PrinterSimulator",
+    "PrinterStatus",
+    "PrinterTimeout",
+    "Profile",
+    "RenderError",
+    "TEST_TICKET_FIELDS",
+    "Target",
+    "TargetError",
+    "TemplateError",
+    "Transport",
+    "encode",
+    "encode_text",
+    "get_profile",
+    "load_template",
+    "open_target",
+    "parse_status",
+    "parse_target",
+    "print_bytes",
+    "print_ticket",
+    "query_status",
+    "render_image",
+    "render_png",
+    "render_road_bill",
+    "render_settlement",
+    "render_slip",
+    "render_test_ticket",
+    "render_ticket",
+    "ticket_job",
 ]

@@ -92,11 +92,28 @@ def qr_native(data: bytes, module: int, ec: str) -> bytes:
         raise ValueError("QR module size is 1..16 dots")
     store = b"\x31\x50\x30" + data
     return (
-        GS + b"(k" + _u16(4) + b"\x31\x41\x32\x00"
-        + GS + b"(k" + _u16(3) + b"\x31\x43" + bytes((module,))
-        + GS + b"(k" + _u16(3) + b"\x31\x45" + bytes((QR_EC_LEVELS[ec],))
-        + GS + b"(k" + _u16(len(store)) + store
-        + GS + b"(k" + _u16(3) + b"\x31\x51\x30"
+        GS
+        + b"(k"
+        + _u16(4)
+        + b"\x31\x41\x32\x00"
+        + GS
+        + b"(k"
+        + _u16(3)
+        + b"\x31\x43"
+        + bytes((module,))
+        + GS
+        + b"(k"
+        + _u16(3)
+        + b"\x31\x45"
+        + bytes((QR_EC_LEVELS[ec],))
+        + GS
+        + b"(k"
+        + _u16(len(store))
+        + store
+        + GS
+        + b"(k"
+        + _u16(3)
+        + b"\x31\x51\x30"
     )
 
 
@@ -117,8 +134,17 @@ def code128(data: str, height: int = 64, module: int = 2, hri: str = "below") ->
         raise ValueError("Code128 data too long")
     hri_pos = {"none": 0, "above": 1, "below": 2, "both": 3}[hri]
     return (
-        GS + b"h" + bytes((max(1, min(height, 255)),))
-        + GS + b"w" + bytes((max(2, min(module, 6)),))
-        + GS + b"H" + bytes((hri_pos,))
-        + GS + b"k\x49" + bytes((len(payload),)) + payload
+        GS
+        + b"h"
+        + bytes((max(1, min(height, 255)),))
+        + GS
+        + b"w"
+        + bytes((max(2, min(module, 6)),))
+        + GS
+        + b"H"
+        + bytes((hri_pos,))
+        + GS
+        + b"k\x49"
+        + bytes((len(payload),))
+        + payload
     )

@@ -75,19 +75,38 @@ def get_profile(profile: str | Profile, **overrides: Any) -> Profile:
 # --- fields ----------------------------------------------------------------------------------
 
 REQUIRED_FIELDS = (
-    "stock_no", "origin", "destination", "date", "time", "schedule_code", "seat",
-    "ticket_type", "price", "vehicle_class", "gate", "clerk", "ticket_code",
+    "stock_no",
+    "origin",
+    "destination",
+    "date",
+    "time",
+    "schedule_code",
+    "seat",
+    "ticket_type",
+    "price",
+    "vehicle_class",
+    "gate",
+    "clerk",
+    "ticket_code",
 )
 OPTIONAL_FIELDS = (
-    "station", "insurance", "insurance_name", "passenger_name", "passenger_doc", "ticket_id",
-    "sold_at", "notice",
+    "station",
+    "insurance",
+    "insurance_name",
+    "passenger_name",
+    "passenger_doc",
+    "ticket_id",
+    "sold_at",
+    "notice",
 )
 
 
 def money(fen: Any) -> str:
     """Integer fen → ``￥12.50`` (the full-width sign every printer font has)."""
     if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TemplateError(f"money must be integer fen, got {fen!r}", "金额必须为整数（分）", code="PRINTER_BAD_FIELD")
+        raise TemplateError(
+            f"money must be integer fen, got {fen!r}", "金额必须为整数（分）", code="PRINTER_BAD_FIELD"
+        )
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
     return f"{sign}￥{fen // 100}.{fen % 100:02d}"
@@ -100,7 +119,9 @@ def ticket_values(fields: dict) -> dict[str, str]:
     missing = [k for k in REQUIRED_FIELDS if k not in fields]
     if missing:
         raise TemplateError(
-            f"ticket fields missing: {', '.join(missing)}", f"车票缺少字段：{', '.join(missing)}", code="PRINTER_MISSING_FIELD"
+            f"ticket fields missing: {', '.join(missing)}",
+            f"车票缺少字段：{', '.join(missing)}",
+            code="PRINTER_MISSING_FIELD",
         )
     values: dict[str, str] = {}
     for key, value in fields.items():
@@ -129,7 +150,9 @@ def _fill(text: str, values: dict[str, str]) -> str:
         raise TemplateError(f"bad template text {text!r}: {exc}", "票面模板格式错误") from exc
     for name in names:
         if name not in values:
-            raise TemplateError(f"template field {{{name}}} is not a ticket field", f"票面模板字段 {name} 未知")
+            raise TemplateError(
+                f"template field {{{name}}} is not a ticket field", f"票面模板字段 {name} 未知"
+            )
     return text.format_map(values)
 
 
@@ -149,8 +172,24 @@ def load_template(path: str | Path | None = None) -> dict:
     return template
 
 
-_ROLL_KEYS = {"text", "left", "right", "rule", "qr", "barcode", "feed",
-              "align", "size", "bold", "when", "module", "ec", "height", "enabled", "profiles"}
+_ROLL_KEYS = {
+    "text",
+    "left",
+    "right",
+    "rule",
+    "qr",
+    "barcode",
+    "feed",
+    "align",
+    "size",
+    "bold",
+    "when",
+    "module",
+    "ec",
+    "height",
+    "enabled",
+    "profiles",
+}
 _PRE_KEYS = {"text", "qr", "x", "y", "size", "bold", "when", "module", "ec", "profiles"}
 
 
@@ -166,7 +205,9 @@ def check_template(template: dict) -> None:
         if "size" in item and item["size"] not in codes.SIZES:
             raise TemplateError(f"roll item {i}: unknown size {item['size']!r}", f"票面模板第 {i} 项字号无效")
         if "align" in item and item["align"] not in codes.ALIGNMENTS:
-            raise TemplateError(f"roll item {i}: unknown align {item['align']!r}", f"票面模板第 {i} 项对齐无效")
+            raise TemplateError(
+                f"roll item {i}: unknown align {item['align']!r}", f"票面模板第 {i} 项对齐无效"
+            )
     pre = template.get("preprinted")
     if pre is not None:
         if not isinstance(pre, dict) or not isinstance(pre.get("items"), list):
@@ -309,16 +350,27 @@ def _roll_ticket(template: dict, values: dict[str, str], profile: Profile) -> tu
         if "rule" in item:
             w.rule(str(item["rule"] or "-")[:1])
         elif "qr" in item:
-            w.qr(_fill(item["qr"], values), module=int(_per_profile(item.get("module"), profile, 6)),
-                 ec=item.get("ec", "M"), align=align)
+            w.qr(
+                _fill(item["qr"], values),
+                module=int(_per_profile(item.get("module"), profile, 6)),
+                ec=item.get("ec", "M"),
+                align=align,
+            )
         elif "barcode" in item:
             data = _fill(item["barcode"], values)
             if data:
-                w.barcode(data, height=int(item.get("height", 56)), module=int(item.get("module", 2)), align=align)
+                w.barcode(
+                    data, height=int(item.get("height", 56)), module=int(item.get("module", 2)), align=align
+                )
         elif "feed" in item:
             w.feed(int(item["feed"]))
         elif "left" in item or "right" in item:
-            w.pair(_fill(item.get("left", ""), values), _fill(item.get("right", ""), values), size=size, bold=bold)
+            w.pair(
+                _fill(item.get("left", ""), values),
+                _fill(item.get("right", ""), values),
+                size=size,
+                bold=bold,
+            )
         elif "text" in item:
             w.text(_fill(item["text"], values), align=align, size=size, bold=bold)
     return w.finish(), w.lines
@@ -387,7 +439,9 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
         for i, it in enumerate(row):
             x = round(float(it["x"]) * DOTS_PER_MM)
             # The field may run up to the next field on the row, or the paper's edge.
-            limit = round(float(row[i + 1]["x"]) * DOTS_PER_MM) - 8 if i + 1 < len(row) else profile.width_dots
+            limit = (
+                round(float(row[i + 1]["x"]) * DOTS_PER_MM) - 8 if i + 1 < len(row) else profile.width_dots
+            )
             text = _fill(it["text"], values).strip()
             size, text = _shrink(text, it.get("size", "normal"), limit - x, profile)
             mult_h = (codes.SIZES[size] & 0x0F) + 1
@@ -409,14 +463,22 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
 
 
 def render_ticket(
-    fields: dict, profile: str | Profile = "80mm", *, template: dict | str | Path | None = None, **overrides: Any
+    fields: dict,
+    profile: str | Profile = "80mm",
+    *,
+    template: dict | str | Path | None = None,
+    **overrides: Any,
 ) -> bytes:
     """ESC/POS bytes of one ticket. ``overrides`` adjust the profile (``qr="image"``, ``cut=…``)."""
     return ticket_job(fields, profile, template=template, **overrides)[0]
 
 
 def ticket_job(
-    fields: dict, profile: str | Profile = "80mm", *, template: dict | str | Path | None = None, **overrides: Any
+    fields: dict,
+    profile: str | Profile = "80mm",
+    *,
+    template: dict | str | Path | None = None,
+    **overrides: Any,
 ) -> tuple[bytes, list[str]]:
     """The ticket's bytes and its printed text lines."""
     prof = get_profile(profile, **overrides)
@@ -434,8 +496,9 @@ def ticket_job(
 Row = str | tuple | list | dict | None
 
 
-def render_slip(title: str, rows: list[Row], profile: str | Profile = "80mm", *, subtitle: str = "",
-                cut: bool = True) -> bytes:
+def render_slip(
+    title: str, rows: list[Row], profile: str | Profile = "80mm", *, subtitle: str = "", cut: bool = True
+) -> bytes:
     """A simple text slip. Rows: ``"text"``, ``(left, right)``, ``None`` or ``{"rule": "-"}`` for
     a rule, ``{"text": …, "align": …, "size": …, "bold": …}``, ``{"pair": (left, right), "bold": …}``."""
     return _slip(title, rows, get_profile(profile), subtitle=subtitle, cut=cut)[0]
@@ -462,8 +525,12 @@ def _slip(title: str, rows: list[Row], profile: Profile, *, subtitle: str = "", 
             left, right = row["pair"]
             w.pair(str(left), str(right), size=row.get("size", "normal"), bold=bool(row.get("bold", False)))
         elif isinstance(row, dict) and "text" in row:
-            w.text(str(row["text"]), align=row.get("align", "left"), size=row.get("size", "normal"),
-                   bold=bool(row.get("bold", False)))
+            w.text(
+                str(row["text"]),
+                align=row.get("align", "left"),
+                size=row.get("size", "normal"),
+                bold=bool(row.get("bold", False)),
+            )
         else:
             raise TemplateError(f"bad slip row {row!r}", "单据行格式错误")
     w.feed(1)
@@ -508,12 +575,22 @@ def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
         if bill.get("station_fee") is not None:
             rows.append(("站务费", money(int(bill["station_fee"]))))
             rows.append(("应付承运人", money(total_amount - int(bill["station_fee"]))))
-        rows += [None, ("检票员", bill.get("checker", "")), ("驾驶员", bill.get("driver", "")), "",
-                 "驾驶员签字：", "", "检票员签字：", ""]
+        rows += [
+            None,
+            ("检票员", bill.get("checker", "")),
+            ("驾驶员", bill.get("driver", "")),
+            "",
+            "驾驶员签字：",
+            "",
+            "检票员签字：",
+            "",
+        ]
         if bill.get("printed_at"):
             rows.append(("打印时间", bill["printed_at"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise TemplateError(f"road bill data incomplete: {exc!r}", "路单数据不完整", code="PRINTER_BAD_FIELD") from exc
+        raise TemplateError(
+            f"road bill data incomplete: {exc!r}", "路单数据不完整", code="PRINTER_BAD_FIELD"
+        ) from exc
     return f"{bill.get('station', '')} 路单".strip(), rows
 
 
@@ -543,7 +620,9 @@ def settlement_rows(s: dict) -> tuple[str, list[Row]]:
         rows.append({"text": f"应交款  {money(int(s['amount_due']))}", "size": "double_height", "bold": True})
         rows += ["", "售票员签字：", "", "收款人签字：", ""]
     except (KeyError, TypeError, ValueError) as exc:
-        raise TemplateError(f"settlement data incomplete: {exc!r}", "交班结算数据不完整", code="PRINTER_BAD_FIELD") from exc
+        raise TemplateError(
+            f"settlement data incomplete: {exc!r}", "交班结算数据不完整", code="PRINTER_BAD_FIELD"
+        ) from exc
     return f"{s.get('station', '')} 交班结算单".strip(), rows
 
 

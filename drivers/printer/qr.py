@@ -16,14 +16,18 @@ def qr_matrix(data: bytes, ec: str = "M") -> list[list[bool]]:
     if not data:
         raise RenderError("empty QR data", "二维码内容为空", code="PRINTER_QR_EMPTY")
     if len(data) > MAX_QR_BYTES:
-        raise RenderError(f"QR data of {len(data)} bytes is too long", "二维码内容过长", code="PRINTER_QR_TOO_LONG")
+        raise RenderError(
+            f"QR data of {len(data)} bytes is too long", "二维码内容过长", code="PRINTER_QR_TOO_LONG"
+        )
     qr = qrcode.QRCode(version=None, error_correction=_EC[ec], box_size=1, border=0)
     # One byte-mode segment: how printers encode GS ( k data, and what we print as an image.
     qr.add_data(qrcode.util.QRData(data, mode=qrcode.util.MODE_8BIT_BYTE, check_data=False), optimize=0)
     try:
         qr.make(fit=True)
     except DataOverflowError as exc:
-        raise RenderError("QR data too long for level " + ec, "二维码内容过长", code="PRINTER_QR_TOO_LONG") from exc
+        raise RenderError(
+            "QR data too long for level " + ec, "二维码内容过长", code="PRINTER_QR_TOO_LONG"
+        ) from exc
     return [list(map(bool, row)) for row in qr.get_matrix()]
 
 

@@ -41,22 +41,81 @@ class Incomplete(Exception):
 
 # Fixed parameter counts after ESC x / GS x / FS x (commands not listed here are handled below).
 _ESC_FIXED = {
-    ord("@"): 0, ord("!"): 1, ord("E"): 1, ord("G"): 1, ord("-"): 1, ord("a"): 1, ord("d"): 1,
-    ord("J"): 1, ord("K"): 1, ord("e"): 1, ord("j"): 1, ord("3"): 1, ord("2"): 0, ord("M"): 1,
-    ord("R"): 1, ord("t"): 1, ord("V"): 1, ord("{"): 1, ord(" "): 1, ord("%"): 1, ord("?"): 1,
-    ord("U"): 1, ord("p"): 3, ord("$"): 2, ord("\\"): 2, ord("i"): 0, ord("m"): 0, ord("L"): 0,
-    ord("S"): 0, ord("T"): 1, ord("W"): 8, ord("r"): 1, ord("u"): 1, ord("v"): 0, ord("="): 1,
-    ord("B"): 2, ord("C"): 1, ord("c"): 2, ord("<"): 0, ord("Z"): 3,
+    ord("@"): 0,
+    ord("!"): 1,
+    ord("E"): 1,
+    ord("G"): 1,
+    ord("-"): 1,
+    ord("a"): 1,
+    ord("d"): 1,
+    ord("J"): 1,
+    ord("K"): 1,
+    ord("e"): 1,
+    ord("j"): 1,
+    ord("3"): 1,
+    ord("2"): 0,
+    ord("M"): 1,
+    ord("R"): 1,
+    ord("t"): 1,
+    ord("V"): 1,
+    ord("{"): 1,
+    ord(" "): 1,
+    ord("%"): 1,
+    ord("?"): 1,
+    ord("U"): 1,
+    ord("p"): 3,
+    ord("$"): 2,
+    ord("\\"): 2,
+    ord("i"): 0,
+    ord("m"): 0,
+    ord("L"): 0,
+    ord("S"): 0,
+    ord("T"): 1,
+    ord("W"): 8,
+    ord("r"): 1,
+    ord("u"): 1,
+    ord("v"): 0,
+    ord("="): 1,
+    ord("B"): 2,
+    ord("C"): 1,
+    ord("c"): 2,
+    ord("<"): 0,
+    ord("Z"): 3,
 }
 _GS_FIXED = {
-    ord("!"): 1, ord("B"): 1, ord("H"): 1, ord("I"): 1, ord("L"): 2, ord("P"): 2, ord("W"): 2,
-    ord("a"): 1, ord("b"): 1, ord("f"): 1, ord("h"): 1, ord("w"): 1, ord("r"): 1, ord("$"): 2,
-    ord("\\"): 2, ord("^"): 3, ord(":"): 0, ord("T"): 1, ord("/"): 1, ord("j"): 1, ord("E"): 1,
+    ord("!"): 1,
+    ord("B"): 1,
+    ord("H"): 1,
+    ord("I"): 1,
+    ord("L"): 2,
+    ord("P"): 2,
+    ord("W"): 2,
+    ord("a"): 1,
+    ord("b"): 1,
+    ord("f"): 1,
+    ord("h"): 1,
+    ord("w"): 1,
+    ord("r"): 1,
+    ord("$"): 2,
+    ord("\\"): 2,
+    ord("^"): 3,
+    ord(":"): 0,
+    ord("T"): 1,
+    ord("/"): 1,
+    ord("j"): 1,
+    ord("E"): 1,
     ord("x"): 1,
 }
 _FS_FIXED = {
-    ord("&"): 0, ord("."): 0, ord("!"): 1, ord("-"): 1, ord("C"): 1, ord("S"): 2, ord("W"): 1,
-    ord("p"): 2, ord("r"): 1,
+    ord("&"): 0,
+    ord("."): 0,
+    ord("!"): 1,
+    ord("-"): 1,
+    ord("C"): 1,
+    ord("S"): 2,
+    ord("W"): 1,
+    ord("p"): 2,
+    ord("r"): 1,
 }
 
 
@@ -121,7 +180,8 @@ class Tokenizer:
                 k = {1: 3, 2: 3, 7: 2, 8: 8}.get(m)
                 if k is None:
                     raise RenderError(
-                        f"unknown DLE DC4 function {m} at byte {pos}", f"无法识别的打印指令（第 {pos} 字节）",
+                        f"unknown DLE DC4 function {m} at byte {pos}",
+                        f"无法识别的打印指令（第 {pos} 字节）",
                         code="PRINTER_RENDER_UNKNOWN",
                     )
             else:
@@ -180,7 +240,9 @@ class Tokenizer:
                         return i + 1 - pos
                 if len(data) < pos + 2 + 33:
                     raise Incomplete(pos)
-                raise RenderError(f"unterminated ESC D at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    f"unterminated ESC D at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                )
             if c == ord("&"):  # ESC & y c1 c2 [x d1..d(y*x)]...
                 need(5)
                 y, c1, c2 = data[pos + 2], data[pos + 3], data[pos + 4]
@@ -206,13 +268,17 @@ class Tokenizer:
                             return i + 1 - pos
                     if len(data) < pos + 3 + 256:
                         raise Incomplete(pos)
-                    raise RenderError(f"unterminated GS k at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD")
+                    raise RenderError(
+                        f"unterminated GS k at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    )
                 if 65 <= m <= 79:
                     need(4)
                     k = data[pos + 3]
                     need(4 + k)
                     return 4 + k
-                raise RenderError(f"unknown barcode system {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    f"unknown barcode system {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                )
             if c == ord("V"):
                 need(3)
                 m = data[pos + 2]
@@ -221,7 +287,9 @@ class Tokenizer:
                 if m in (65, 66, 97, 98, 103, 104):
                     need(4)
                     return 4
-                raise RenderError(f"unknown cut mode {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    f"unknown cut mode {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                )
             if c == ord("*"):  # GS * x y d(x*y*8)
                 need(4)
                 k = data[pos + 2] * data[pos + 3] * 8
@@ -326,7 +394,9 @@ class _State:
 class Renderer:
     def __init__(self, width: int = DEFAULT_WIDTH, font_path: str | None = None):
         if not 8 <= width <= MAX_WIDTH:
-            raise RenderError(f"paper width {width} dots is out of range", "纸宽设置无效", code="PRINTER_RENDER_BAD")
+            raise RenderError(
+                f"paper width {width} dots is out of range", "纸宽设置无效", code="PRINTER_RENDER_BAD"
+            )
         self.width = width
         self.font_path = font_path
         self.ops: list[tuple] = []  # ("mask", x, y, image) | ("rect", x, y, w, h) | ("cut", y, kind)
@@ -346,7 +416,9 @@ class Renderer:
         self.y += max(0, dots)
         if self.y > MAX_HEIGHT:
             raise RenderError(
-                f"output longer than {MAX_HEIGHT} dots; not a receipt", "打印内容过长，无法预览", code="PRINTER_RENDER_TOO_LONG"
+                f"output longer than {MAX_HEIGHT} dots; not a receipt",
+                "打印内容过长，无法预览",
+                code="PRINTER_RENDER_TOO_LONG",
             )
 
     def _flush(self, advance: int | None) -> None:
@@ -397,7 +469,9 @@ class Renderer:
             x += max(0, area - img.width)
         self._advance(0)
         if self.y + img.height > MAX_HEIGHT:
-            raise RenderError("output too long to render", "打印内容过长，无法预览", code="PRINTER_RENDER_TOO_LONG")
+            raise RenderError(
+                "output too long to render", "打印内容过长，无法预览", code="PRINTER_RENDER_TOO_LONG"
+            )
         self.ops.append(("mask", x, self.y, img))
         self.ink = True
         self._advance(img.height)
@@ -740,7 +814,9 @@ _C128_STOP = "1100011101011"
 def code128_values(payload: bytes) -> tuple[list[int], str]:
     """Epson GS k 73 data (``{A``/``{B``/``{C`` code set prefixes) → symbol values and HRI text."""
     if len(payload) < 2 or payload[0] != ord("{") or payload[1] not in b"ABC":
-        raise RenderError("Code128 data must start with {A, {B or {C", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+        raise RenderError(
+            "Code128 data must start with {A, {B or {C", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+        )
     cset = chr(payload[1])
     values = [{"A": 103, "B": 104, "C": 105}[cset]]
     hri = []
@@ -757,7 +833,9 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 values.append({"A": 101, "B": 100, "C": 99}[f])
                 cset = f
             elif f in "ABC":
-                raise RenderError("Code128 switches to the code set it is in", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    "Code128 switches to the code set it is in", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                )
             elif f == "S" and cset in "AB":
                 values.append(98)
                 shift = True
@@ -781,12 +859,16 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
             shift = False
         if active == "C":
             if b > 99:
-                raise RenderError("Code128 code set C takes bytes 0..99", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    "Code128 code set C takes bytes 0..99", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                )
             values.append(b)
             hri.append(f"{b:02d}")
         elif active == "B":
             if not 0x20 <= b <= 0x7F:
-                raise RenderError("Code128 code set B takes bytes 32..127", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    "Code128 code set B takes bytes 32..127", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                )
             values.append(b - 32)
             hri.append(chr(b) if b < 0x7F else " ")
         else:
@@ -797,7 +879,9 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 values.append(b - 32)
                 hri.append(chr(b))
             else:
-                raise RenderError("Code128 code set A takes bytes 0..95", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError(
+                    "Code128 code set A takes bytes 0..95", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                )
         i += 1
     if len(values) < 2:
         raise RenderError("empty Code128", "条码数据为空", code="PRINTER_RENDER_BAD")

@@ -81,8 +81,12 @@ class PrinterSimulator:
     def start(self) -> PrinterSimulator:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._number = max(
-            [int(p.name.split("-")[1].split(".")[0]) for p in self.out_dir.glob("job-*.bin")
-             if p.name.split("-")[1].split(".")[0].isdigit()] or [0]
+            [
+                int(p.name.split("-")[1].split(".")[0])
+                for p in self.out_dir.glob("job-*.bin")
+                if p.name.split("-")[1].split(".")[0].isdigit()
+            ]
+            or [0]
         )
         self._write_state_file()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -163,8 +167,12 @@ class PrinterSimulator:
         if n == 1:
             return 0x12 | (0x08 if stopped else 0)
         if n == 2:
-            return (0x12 | (0x04 if "cover_open" in c else 0) | (0x20 if "paper_out" in c else 0)
-                    | (0x40 if "cutter_error" in c else 0))
+            return (
+                0x12
+                | (0x04 if "cover_open" in c else 0)
+                | (0x20 if "paper_out" in c else 0)
+                | (0x40 if "cutter_error" in c else 0)
+            )
         if n == 3:
             return 0x12 | (0x08 if "cutter_error" in c else 0)
         if n == 4:
@@ -217,9 +225,13 @@ class PrinterSimulator:
         bin_path = self.out_dir / (f"{stem}.bin" if printed else f"{stem}.held.bin")
         bin_path.write_bytes(data)
         job = SimJob(number, data, printed, bin_path)
-        log.info("printer simulator: job %d, %d bytes, %s", number, len(data), "printed" if printed else "held")
+        log.info(
+            "printer simulator: job %d, %d bytes, %s", number, len(data), "printed" if printed else "held"
+        )
         # Drawing takes a while; the connection must keep answering status queries meanwhile.
-        t = threading.Thread(target=self._complete_job, args=(job, stem), name="printer-sim-render", daemon=True)
+        t = threading.Thread(
+            target=self._complete_job, args=(job, stem), name="printer-sim-render", daemon=True
+        )
         t.start()
         self._threads.append(t)
 
@@ -279,7 +291,7 @@ class PrinterSimulator:
                 if not chunk:
                     break
                 if raw:
-                    self._answer_naive(conn, bytes(buf[max(0, len(buf) - 2):]) + chunk)
+                    self._answer_naive(conn, bytes(buf[max(0, len(buf) - 2) :]) + chunk)
                 buf += chunk
                 if raw:
                     content = True
@@ -308,7 +320,11 @@ class PrinterSimulator:
                                     pass
                         continue
                     content = True
-                    if t.kind == "gs" and t.code == ord("V") or (t.kind == "esc" and t.code in (ord("i"), ord("m"))):
+                    if (
+                        t.kind == "gs"
+                        and t.code == ord("V")
+                        or (t.kind == "esc" and t.code in (ord("i"), ord("m")))
+                    ):
                         self._finish_job(bytes(buf[job_start:pos]))
                         del buf[:pos]
                         pos = 0

@@ -93,7 +93,11 @@ def parse_target(text: str) -> Target:
         rate = DEFAULT_BAUD
         if at:
             if not baud.isdigit() or not 300 <= int(baud) <= 4_000_000:
-                raise _bad(raw, f"baud rate {baud!r} is not a number between 300 and 4000000", f"波特率 {baud!r} 无效")
+                raise _bad(
+                    raw,
+                    f"baud rate {baud!r} is not a number between 300 and 4000000",
+                    f"波特率 {baud!r} 无效",
+                )
             rate = int(baud)
         return Target("serial", device=port, baudrate=rate)
     if kind == "tcp":
@@ -101,7 +105,9 @@ def parse_target(text: str) -> Target:
         if rest.startswith("["):
             host, close, tail = rest[1:].partition("]")
             if not close or (tail and not tail.startswith(":")):
-                raise _bad(raw, "bad IPv6 address, write tcp:[ADDR]:PORT", "IPv6 地址格式应为 tcp:[地址]:端口")
+                raise _bad(
+                    raw, "bad IPv6 address, write tcp:[ADDR]:PORT", "IPv6 地址格式应为 tcp:[地址]:端口"
+                )
             port_text = tail[1:] if tail else ""
         elif rest.count(":") > 1:
             raise _bad(raw, "an IPv6 address needs brackets: tcp:[ADDR]:PORT", "IPv6 地址需加方括号")

@@ -46,7 +46,9 @@ def import_escpos_printer():
             import escpos.printer as printer
         except ImportError as exc:  # pragma: no cover - a broken install
             raise PrinterError(
-                f"python-escpos is not installed: {exc}", "缺少打印机驱动组件 python-escpos", code="PRINTER_NO_ESCPOS"
+                f"python-escpos is not installed: {exc}",
+                "缺少打印机驱动组件 python-escpos",
+                code="PRINTER_NO_ESCPOS",
             ) from exc
     return printer
 
@@ -151,11 +153,14 @@ class Transport:
             )
         if kind == "win" and not ep.Win32Raw.is_usable():
             raise PrinterError(
-                "win: targets need Windows with pywin32", "win: 打印队列仅在装有 pywin32 的 Windows 上可用",
+                "win: targets need Windows with pywin32",
+                "win: 打印队列仅在装有 pywin32 的 Windows 上可用",
                 code="PRINTER_WIN_UNAVAILABLE",
             )
         if kind == "serial" and not ep.Serial.is_usable():
-            raise PrinterError("serial: targets need pyserial", "串口打印需要 pyserial", code="PRINTER_SERIAL_UNAVAILABLE")
+            raise PrinterError(
+                "serial: targets need pyserial", "串口打印需要 pyserial", code="PRINTER_SERIAL_UNAVAILABLE"
+            )
 
     def close(self) -> None:
         p, self._p = self._p, None
@@ -209,7 +214,8 @@ class Transport:
         except Exception as exc:
             if type(exc).__name__ in ("SerialTimeoutException", "USBTimeoutError"):
                 raise PrinterTimeout(
-                    f"printer {t} did not take the data within {self.timeout:g} s", f"向打印机 {t} 发送数据超时"
+                    f"printer {t} did not take the data within {self.timeout:g} s",
+                    f"向打印机 {t} 发送数据超时",
                 ) from exc
             raise PrinterError(
                 f"writing to printer {t} failed: {type(exc).__name__}: {_one_line(exc)}",
@@ -257,14 +263,18 @@ class Transport:
                     dev.timeout = self.timeout
             if t.kind == "usb":
                 try:
-                    return bytes(self._p.device.read(self._p.in_ep, max(n, 16), max(1, int(timeout * 1000))))[:n]
+                    return bytes(self._p.device.read(self._p.in_ep, max(n, 16), max(1, int(timeout * 1000))))[
+                        :n
+                    ]
                 except Exception as exc:
                     if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
                         return b""
                     raise
         except (ConnectionError, OSError) as exc:
             raise PrinterError(
-                f"reading from printer {t} failed: {_one_line(exc)}", f"读取打印机 {t} 状态失败", code="PRINTER_READ_FAILED"
+                f"reading from printer {t} failed: {_one_line(exc)}",
+                f"读取打印机 {t} 状态失败",
+                code="PRINTER_READ_FAILED",
             ) from exc
         return b""
 
@@ -379,34 +389,54 @@ def print_bytes(
             before = tr.status(status_timeout)
             if before.answered and not before.ready:
                 return PrintResult(
-                    False, False, str(t), before,
-                    f"not printed: {before.message('en')}", f"未打印：{before.message('zh')}",
+                    False,
+                    False,
+                    str(t),
+                    before,
+                    f"not printed: {before.message('en')}",
+                    f"未打印：{before.message('zh')}",
                 )
         tr.write(data)
         if not tr.can_read:
-            return PrintResult(True, True, str(t), None, "sent (this transport cannot report status)",
-                               "已发送（该连接方式无法读取打印机状态）", len(data))
+            return PrintResult(
+                True,
+                True,
+                str(t),
+                None,
+                "sent (this transport cannot report status)",
+                "已发送（该连接方式无法读取打印机状态）",
+                len(data),
+            )
         after = tr.status(status_timeout)
         if after.ready:
             return PrintResult(True, True, str(t), after, "printed", "打印完成", len(data))
         if not after.answered:
             return PrintResult(
-                not require_answer, True, str(t), after,
+                not require_answer,
+                True,
+                str(t),
+                after,
                 "sent, but the printer did not answer the status query",
-                "已发送，但打印机无状态应答", len(data),
+                "已发送，但打印机无状态应答",
+                len(data),
             )
         return PrintResult(
-            False, True, str(t), after,
+            False,
+            True,
+            str(t),
+            after,
             f"sent, but the printer is not ready: {after.message('en')}",
-            f"已发送，但打印机未就绪：{after.message('zh')}", len(data),
+            f"已发送，但打印机未就绪：{after.message('zh')}",
+            len(data),
         )
     finally:
         if own:
             tr.close()
 
 
-def query_status(target: str | Target, *, timeout: float = DEFAULT_TIMEOUT,
-                 status_timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+def query_status(
+    target: str | Target, *, timeout: float = DEFAULT_TIMEOUT, status_timeout: float = STATUS_TIMEOUT
+) -> PrinterStatus:
     t = parse_target(target) if isinstance(target, str) else target
     with Transport(t, timeout) as tr:
         return tr.status(status_timeout)

@@ -49,8 +49,16 @@ def test_a_printed_ticket_becomes_a_png_of_exactly_those_bytes(sim):
 
 def test_jobs_split_at_each_cut_and_at_the_connection_close(sim):
     with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as s:
-        s.sendall(codes.INIT + b"ONE\n" + codes.cut("full") + codes.INIT + b"TWO\n" + codes.cut("partial")
-                  + codes.INIT + b"THREE, NO CUT\n")
+        s.sendall(
+            codes.INIT
+            + b"ONE\n"
+            + codes.cut("full")
+            + codes.INIT
+            + b"TWO\n"
+            + codes.cut("partial")
+            + codes.INIT
+            + b"THREE, NO CUT\n"
+        )
     jobs = sim.wait_for_jobs(3)
     assert [j.number for j in jobs] == [1, 2, 3]
     assert jobs[0].data.endswith(b"ONE\n" + codes.cut("full"))
@@ -65,12 +73,15 @@ def test_status_queries_alone_make_no_job(sim):
     assert sim.jobs == [] and sim.status_queries >= 6
 
 
-@pytest.mark.parametrize("condition, expected", [
-    ("paper_out", ["paper_out"]),
-    ("cover_open", ["cover_open"]),
-    ("offline", ["offline"]),
-    ("cutter_error", ["cutter_error"]),
-])
+@pytest.mark.parametrize(
+    "condition, expected",
+    [
+        ("paper_out", ["paper_out"]),
+        ("cover_open", ["cover_open"]),
+        ("offline", ["offline"]),
+        ("cutter_error", ["cutter_error"]),
+    ],
+)
 def test_a_printer_that_is_not_ready_gets_no_ticket(sim, condition, expected):
     sim.set_condition(condition)
     result = print_bytes(sim.target, render_test_ticket("80mm"))

@@ -140,8 +140,13 @@ def test_using_escpos_leaves_the_root_logger_alone(tmp_path):
         "try:\n    print_bytes('tcp:127.0.0.1:9', b'x', timeout=0.5)\nexcept PrinterError:\n    pass\n"
         "print(len(logging.getLogger().handlers))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=str(
-        __import__("pathlib").Path(__file__).resolve().parents[3]))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[3]),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
     assert out.stderr == ""

@@ -53,8 +53,12 @@ def find_rows(haystack, needle) -> int | None:
 
     h = needle.height
     for y in range(0, haystack.height - h + 1):
-        if ImageChops.difference(haystack.crop((0, y, haystack.width, y + h)).convert("L"),
-                                 needle.convert("L")).getbbox() is None:
+        if (
+            ImageChops.difference(
+                haystack.crop((0, y, haystack.width, y + h)).convert("L"), needle.convert("L")
+            ).getbbox()
+            is None
+        ):
             return y
     return None
 

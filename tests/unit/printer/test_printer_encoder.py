@@ -35,7 +35,10 @@ def test_ascii_needs_no_mode_switch():
 
 
 def test_hanzi_are_gb18030_inside_chinese_mode_and_the_string_ends_outside():
-    assert encode_text("票价12元") == ON + "票价".encode("gb18030") + OFF + b"12" + ON + "元".encode("gb18030") + OFF
+    assert (
+        encode_text("票价12元")
+        == ON + "票价".encode("gb18030") + OFF + b"12" + ON + "元".encode("gb18030") + OFF
+    )
 
 
 def test_adjacent_hanzi_share_one_mode_switch():
@@ -66,7 +69,7 @@ def test_chinese_punctuation_is_printed_not_questioned():
 
 
 def test_a_question_mark_is_printed_only_where_the_text_has_one():
-    assert encode_text("到站？") .count(b"?") == 0  # the full-width ？ is its own code
+    assert encode_text("到站？").count(b"?") == 0  # the full-width ？ is its own code
     assert encode_text("a?b") == b"a?b"
 
 

@@ -8,16 +8,16 @@ import json
 import pytest
 
 from drivers.printer import TemplateError, get_profile, load_template, render_ticket, ticket_job
+from drivers.printer.encoder import encode_text
 from drivers.printer.layout import (
     DEFAULT_TEMPLATE,
     money,
-    road_bill_rows,
     render_road_bill,
     render_settlement,
+    road_bill_rows,
     settlement_rows,
     ticket_values,
 )
-from drivers.printer.encoder import encode_text
 from tests.unit.printer.helpers import SAMPLE_TICKET
 
 
@@ -29,7 +29,9 @@ def test_the_shipped_template_loads():
     assert any("qr" in item for item in tpl["preprinted"]["items"])
 
 
-@pytest.mark.parametrize("fen, text", [(0, "￥0.00"), (5, "￥0.05"), (4550, "￥45.50"), (123456, "￥1234.56"), (-300, "-￥3.00")])
+@pytest.mark.parametrize(
+    "fen, text", [(0, "￥0.00"), (5, "￥0.05"), (4550, "￥45.50"), (123456, "￥1234.56"), (-300, "-￥3.00")]
+)
 def test_money_is_fen_with_the_fullwidth_sign(fen, text):
     assert money(fen) == text
 
@@ -43,8 +45,23 @@ def test_money_refuses_anything_but_integer_fen(bad):
 def test_every_face_field_is_printed():
     data, lines = ticket_job(SAMPLE_TICKET, "80mm")
     text = "\n".join(lines)
-    for value in ["B2026001234", "杭州", "宁波（南站）", "2026-11-24", "14:05", "K2207", "座号 07", "儿童票",
-                  "￥63.50", "中型高级", "检票口 5", "S012", "乘意险", "￥3.00", "李·小明"]:
+    for value in [
+        "B2026001234",
+        "杭州",
+        "宁波（南站）",
+        "2026-11-24",
+        "14:05",
+        "K2207",
+        "座号 07",
+        "儿童票",
+        "￥63.50",
+        "中型高级",
+        "检票口 5",
+        "S012",
+        "乘意险",
+        "￥3.00",
+        "李·小明",
+    ]:
         assert value in text, value
     assert encode_text("￥63.50") in data
     assert b"KZ1.330102001-T02-004711.3q2Zx9Lk0PfY" in data  # the QR payload
@@ -80,13 +97,18 @@ def test_template_errors_are_caught_before_printing():
     with pytest.raises(TemplateError, match="size"):
         render_ticket(SAMPLE_TICKET, template=bad)
     bad = copy.deepcopy(tpl)
-    bad["preprinted"]["items"].append({"text": "{gate}", "x": 6, "y": 12})  # under the double-height origin row
+    bad["preprinted"]["items"].append(
+        {"text": "{gate}", "x": 6, "y": 12}
+    )  # under the double-height origin row
     with pytest.raises(TemplateError, match="overlaps"):
         render_ticket(SAMPLE_TICKET, "preprinted", template=bad)
 
 
 def test_a_template_file_can_replace_the_layout(tmp_path):
-    tpl = {"format": "kezhan-ticket-template/1", "roll": [{"text": "只有票号 {stock_no}"}, {"qr": "{ticket_code}"}]}
+    tpl = {
+        "format": "kezhan-ticket-template/1",
+        "roll": [{"text": "只有票号 {stock_no}"}, {"qr": "{ticket_code}"}],
+    }
     path = tmp_path / "t.json"
     path.write_text(json.dumps(tpl, ensure_ascii=False), encoding="utf-8")
     data, lines = ticket_job(SAMPLE_TICKET, "58mm", template=path)
@@ -113,11 +135,22 @@ def test_long_station_names_shrink_instead_of_wrapping_on_58mm():
 
 
 BILL = {
-    "station": "杭州汽车客运中心", "bill_no": "LD20261124-0031", "date": "2026-11-24", "time": "14:05",
-    "schedule_code": "K2207", "plate": "浙A·D1234", "vehicle_class": "中型高级", "gate": "5",
-    "driver": "王师傅", "checker": "J003",
-    "rows": [{"destination": "宁波南", "count": 21, "amount": 133350}, {"destination": "余姚", "count": 6, "amount": 24600}],
-    "free_children": 2, "station_fee": 15795,
+    "station": "杭州汽车客运中心",
+    "bill_no": "LD20261124-0031",
+    "date": "2026-11-24",
+    "time": "14:05",
+    "schedule_code": "K2207",
+    "plate": "浙A·D1234",
+    "vehicle_class": "中型高级",
+    "gate": "5",
+    "driver": "王师傅",
+    "checker": "J003",
+    "rows": [
+        {"destination": "宁波南", "count": 21, "amount": 133350},
+        {"destination": "余姚", "count": 6, "amount": 24600},
+    ],
+    "free_children": 2,
+    "station_fee": 15795,
 }
 
 
@@ -139,8 +172,14 @@ def test_road_bill_without_rows_is_refused():
 
 
 def test_settlement_slip():
-    s = {"clerk": "S012", "shift_id": "S0087", "opened_at": "07:30", "closed_at": "15:30",
-         "lines": [["售出 全票", "64 张"], ["现金收入", 412300]], "amount_due": 413570}
+    s = {
+        "clerk": "S012",
+        "shift_id": "S0087",
+        "opened_at": "07:30",
+        "closed_at": "15:30",
+        "lines": [["售出 全票", "64 张"], ["现金收入", 412300]],
+        "amount_due": 413570,
+    }
     title, rows = settlement_rows(s)
     assert title == "交班结算单"
     assert ("现金收入", "￥4123.00") in rows and ("售出 全票", "64 张") in rows

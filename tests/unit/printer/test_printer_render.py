@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from drivers.printer import RenderError, codes, encode_text, get_profile, render_image, render_png
-from drivers.printer.layout import RollWriter, TEST_TICKET_FIELDS, render_ticket, ticket_job
+from drivers.printer.layout import TEST_TICKET_FIELDS, RollWriter, render_ticket, ticket_job
 from drivers.printer.qr import qr_matrix
 from tests.unit.printer.helpers import SAMPLE_TICKET, find_rows, ink_bands, ink_bbox, ink_rows
 
@@ -75,11 +75,14 @@ def test_bold_adds_ink():
     assert sum(ink_rows(bold)) > sum(ink_rows(plain)) * 1.15
 
 
-@pytest.mark.parametrize("align, check", [
-    ("left", lambda l, r: l < 4),
-    ("center", lambda l, r: abs((l + r) / 2 - 288) <= 8),
-    ("right", lambda l, r: r > 570),
-])
+@pytest.mark.parametrize(
+    "align, check",
+    [
+        ("left", lambda left, right: left < 4),
+        ("center", lambda left, right: abs((left + right) / 2 - 288) <= 8),
+        ("right", lambda left, right: right > 570),
+    ],
+)
 def test_alignment(align, check):
     left, _, right, _ = ink_bbox(render(INIT + codes.align(align) + encode_text("检票口 5") + b"\n"))
     assert check(left, right)
@@ -125,8 +128,10 @@ def sample_qr(img, size: int, module: int):
     """Read the module grid of a QR drawn at module size ``module`` in the image."""
     left, top, _, _ = ink_bbox(img)
     px = img.load()
-    return [[px[left + c * module + module // 2, top + r * module + module // 2] == 0 for c in range(size)]
-            for r in range(size)]
+    return [
+        [px[left + c * module + module // 2, top + r * module + module // 2] == 0 for c in range(size)]
+        for r in range(size)
+    ]
 
 
 @pytest.mark.parametrize("ec", ["L", "M", "Q", "H"])
@@ -204,19 +209,32 @@ def test_cuts_are_dashed_lines(cmd, dash):
 
 def test_commands_without_a_mark_are_skipped_by_their_length():
     base = render(INIT + b"AB\n")
-    noisy = (INIT + b"\x1bt\x00" + b"\x1bp\x00\x19\xfa" + b"\x10\x04\x01" + b"\x1d(L\x02\x000A" + b"\x1bR\x0f"
-             + b"A" + b"\x1dI\x01" + b"\x1b*\x00\x02\x00\x00\x00" + b"B\n")
+    noisy = (
+        INIT
+        + b"\x1bt\x00"
+        + b"\x1bp\x00\x19\xfa"
+        + b"\x10\x04\x01"
+        + b"\x1d(L\x02\x000A"
+        + b"\x1bR\x0f"
+        + b"A"
+        + b"\x1dI\x01"
+        + b"\x1b*\x00\x02\x00\x00\x00"
+        + b"B\n"
+    )
     assert same(render(noisy), base)
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"\x1b\xff", "PRINTER_RENDER_UNKNOWN"),
-    (b"\x1b", "PRINTER_RENDER_TRUNCATED"),
-    (b"\x1dv0\x00\x10\x00\x10\x00\xff", "PRINTER_RENDER_TRUNCATED"),
-    (b"\x1d(k\x05\x001P0", "PRINTER_RENDER_TRUNCATED"),
-    (b"\x1dk\x49\x03ABC", "PRINTER_RENDER_BAD"),
-    (b"\x1bd\xff" * 10, "PRINTER_RENDER_TOO_LONG"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"\x1b\xff", "PRINTER_RENDER_UNKNOWN"),
+        (b"\x1b", "PRINTER_RENDER_TRUNCATED"),
+        (b"\x1dv0\x00\x10\x00\x10\x00\xff", "PRINTER_RENDER_TRUNCATED"),
+        (b"\x1d(k\x05\x001P0", "PRINTER_RENDER_TRUNCATED"),
+        (b"\x1dk\x49\x03ABC", "PRINTER_RENDER_BAD"),
+        (b"\x1bd\xff" * 10, "PRINTER_RENDER_TOO_LONG"),
+    ],
+)
 def test_malformed_input_raises_render_error(data, code):
     with pytest.raises(RenderError) as err:
         render(data)
@@ -271,10 +289,41 @@ def test_rendering_is_deterministic():
 # --- fuzzing: any bytes end in a picture or a RenderError ------------------------------------
 
 _PIECES = [
-    b"\x1b", b"\x1d", b"\x1c", b"\x10", b"\n", b"\x1b@", b"\x1c&", b"\x1c.", b"\x1d!", b"\x1d(k", b"\x1dv0",
-    b"\x1dk", b"\x1dV", b"\x1bJ", b"\x1b$", b"\x1ba", b"\x1b!", b"\x1dL", b"\x1dW", b"\x1b*", b"\x1bD",
-    b"\x1b&", b"\x1d8L", b"\x1cq", b"\x10\x04", b"\x10\x14", "票价￥".encode("gb18030"), b"\x81\x30",
-    b"\x1dk\x49", b"{B", b"{C", b"1Q0", b"1P0", b"\x00", b"\xff",
+    b"\x1b",
+    b"\x1d",
+    b"\x1c",
+    b"\x10",
+    b"\n",
+    b"\x1b@",
+    b"\x1c&",
+    b"\x1c.",
+    b"\x1d!",
+    b"\x1d(k",
+    b"\x1dv0",
+    b"\x1dk",
+    b"\x1dV",
+    b"\x1bJ",
+    b"\x1b$",
+    b"\x1ba",
+    b"\x1b!",
+    b"\x1dL",
+    b"\x1dW",
+    b"\x1b*",
+    b"\x1bD",
+    b"\x1b&",
+    b"\x1d8L",
+    b"\x1cq",
+    b"\x10\x04",
+    b"\x10\x14",
+    "票价￥".encode("gb18030"),
+    b"\x81\x30",
+    b"\x1dk\x49",
+    b"{B",
+    b"{C",
+    b"1Q0",
+    b"1P0",
+    b"\x00",
+    b"\xff",
 ]
 
 
