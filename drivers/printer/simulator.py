@@ -116,8 +116,14 @@ class PrinterSimulator:
                 self._server.close()
             except OSError:
                 pass
-        for t in list(self._threads):
-            t.join(timeout=5)
+        # Closing connections finish their last job, which starts a drawing thread: wait for those too.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = [t for t in list(self._threads) if t.is_alive()]
+            if not alive:
+                break
+            for t in alive:
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
     def __enter__(self) -> PrinterSimulator:

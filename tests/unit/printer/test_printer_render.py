@@ -342,3 +342,12 @@ def test_fuzz_any_bytes_give_a_png_or_a_render_error(data):
     except RenderError:
         return
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_four_byte_gb18030_in_chinese_mode_is_one_wide_character():
+    yen4 = "¥".encode("gb18030")
+    assert len(yen4) == 4
+    img = render(INIT + b"\x1c&" + yen4 + b"\x1c.\n")
+    left, _, right, _ = ink_bbox(img)
+    assert right <= 24  # one 24-dot cell, not four code page characters
+    assert not same(img, render(INIT + b"\x1c&\x81\x30\xff\x30\x1c.\n"))  # an invalid sequence differs
