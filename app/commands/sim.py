@@ -6,8 +6,6 @@ Each simulator adds its own sub-command: ``add_printer_sim`` (the 9100 printer) 
 
 from __future__ import annotations
 
-from app.commands.output import add_json_flag  # noqa: F401  (for the sub-commands' --json flags)
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sim", help="device simulators: printer, ID card reader")
