@@ -164,18 +164,28 @@ def clock_offset(sent_at: float, received_at: float, server_time: float) -> floa
 # --------------------------------------------------------------------------- cursor
 
 
-def format_cursor(epoch: str, change_id: int) -> str:
-    return f"{epoch}:{change_id}"
+def format_cursor(epoch: str, change_id: int, snapshot_floor: int | None = None) -> str:
+    """Opaque to the terminal. ``epoch:id``; in the middle of a snapshot ``epoch:id@floor`` (the
+    snapshot may start below the feed's floor, and stays valid only while the floor stays)."""
+    base = f"{epoch}:{change_id}"
+    return base if snapshot_floor is None else f"{base}@{snapshot_floor}"
 
 
-def parse_cursor(cursor: str | None) -> tuple[str, int] | None:
-    """``None`` for an absent or unreadable cursor (the server answers those with a snapshot)."""
+def parse_cursor(cursor: str | None) -> tuple[str, int, int | None] | None:
+    """(epoch, id, snapshot floor or None); ``None`` for an absent or unreadable cursor (the
+    server answers those with a snapshot)."""
     if not cursor:
         return None
+    floor = None
+    if "@" in cursor:
+        cursor, _, floor_text = cursor.rpartition("@")
+        if not floor_text.isdigit():
+            return None
+        floor = int(floor_text)
     epoch, sep, number = cursor.rpartition(":")
     if not sep or not epoch or not number.isdigit():
         return None
-    return epoch, int(number)
+    return epoch, int(number), floor
 
 
 # --------------------------------------------------------------------------- errors

@@ -1,13 +1,16 @@
-"""HTTP around :class:`ProvinceServer`: FastAPI routes, authentication, protocol checks."""
+"""HTTP around :class:`ProvinceServer`: FastAPI routes, authentication, protocol checks.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: FastAPI reads the route signatures at run time,
+and the ``Signed``/``Day`` aliases live inside :func:`create_app`, out of reach of string
+annotations.
+"""
 
 import asyncio
 import contextlib
 import hmac
 import json
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -249,7 +252,7 @@ def create_app(
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}.get(exc.status_code)
         if code:
             return JSONResponse(protocol.error_body(code), status_code=exc.status_code)
-        return JSONResponse({"error": "HTTP_%d" % exc.status_code, "message": str(exc.detail)},
+        return JSONResponse({"error": f"HTTP_{exc.status_code}", "message": str(exc.detail)},
                             status_code=exc.status_code)
 
     @app.exception_handler(OperationalError)
@@ -277,6 +280,9 @@ def create_app(
             terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
             timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
         )
+
+    Signed = Annotated[dict, Depends(terminal)]
+    Day = Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="local date at the station, YYYY-MM-DD")]
 
     def _bearer(request: Request) -> str:
         auth = request.headers.get("authorization", "")
@@ -308,54 +314,53 @@ def create_app(
     # ------------------------------------------------------------------ terminal (signed)
 
     @app.post("/v1/events", tags=["terminal"])
-    def upload(req: UploadRequest, t: dict = Depends(terminal)):
+    def upload(req: UploadRequest, t: Signed):
         """A batch of outbox events in seq order, applied in one transaction."""
         return server.upload(t["terminal_id"], [e.model_dump() for e in req.events])
 
     @app.get("/v1/changes", tags=["terminal"])
-    def changes(cursor: str | None = Query(None), limit: int | None = Query(None, ge=1),
-                t: dict = Depends(terminal)):
+    def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):
         """The change feed after ``cursor``; ``reset: true`` means a full snapshot follows."""
         return server.pull(t["terminal_id"], cursor, limit)
 
     @app.get("/v1/conflicts", tags=["terminal"])
-    def conflicts(status: str | None = Query(None), t: dict = Depends(terminal)):
+    def conflicts(t: Signed, status: str | None = None):
         return {"conflicts": server.conflicts_of(t["terminal_id"], status)}
 
     @app.post("/v1/leases", tags=["terminal"])
-    def leases(req: LeaseRequest, t: dict = Depends(terminal)):
+    def leases(req: LeaseRequest, t: Signed):
         return server.top_up(t["terminal_id"], [w.model_dump() for w in req.want])
 
     @app.get("/v1/leases", tags=["terminal"])
-    def my_leases(t: dict = Depends(terminal)):
+    def my_leases(t: Signed):
         return {"leases": server.leases_of(t["terminal_id"])}
 
     @app.post("/v1/leases/release", tags=["terminal"])
-    def release(req: ReleaseRequest, t: dict = Depends(terminal)):
+    def release(req: ReleaseRequest, t: Signed):
         return server.release(t["terminal_id"], req.departure_id, req.seats)
 
     @app.post("/v1/seats/request", tags=["terminal"])
-    def seat_request(req: SeatRequest, t: dict = Depends(terminal)):
+    def seat_request(req: SeatRequest, t: Signed):
         return server.seat_request(t["terminal_id"], req.departure_id, req.seat_no)
 
     @app.get("/v1/departures/{departure_id}/seats", tags=["terminal"])
-    def seats(departure_id: str, t: dict = Depends(terminal)):
+    def seats(departure_id: str, t: Signed):
         return server.seat_states(departure_id)
 
     @app.post("/v1/keys", tags=["terminal"], status_code=201)
-    def add_key(req: KeyRequest, t: dict = Depends(terminal)):
+    def add_key(req: KeyRequest, t: Signed):
         return server.register_key(t["terminal_id"], req.public_key)
 
     @app.get("/v1/keys", tags=["terminal"])
-    def keys(t: dict = Depends(terminal)):
+    def keys(t: Signed):
         return {"keys": server.list_keys()}
 
     @app.get("/v1/pickup/{pickup_code}", tags=["terminal"])
-    def pickup(pickup_code: str, t: dict = Depends(terminal)):
+    def pickup(pickup_code: str, t: Signed):
         return server.find_web_ticket(pickup_code)
 
     @app.get("/v1/reconciliation", tags=["terminal"])
-    def reconciliation(date: str = Query(..., pattern=r"^\d{4}-\d{2}-\d{2}$"), t: dict = Depends(terminal)):
+    def reconciliation(t: Signed, date: Day):
         return server.reconcile(t["terminal_id"], date)
 
     # ------------------------------------------------------------------ web channel
@@ -395,7 +400,7 @@ def create_app(
         return {"tickets": server.export_tickets(terminal_id=terminal, day=date, channel=channel)}
 
     @app.get("/v1/admin/reconciliation", tags=["admin"], dependencies=[Depends(admin)])
-    def admin_reconciliation(terminal: str, date: str = Query(..., pattern=r"^\d{4}-\d{2}-\d{2}$")):
+    def admin_reconciliation(terminal: str, date: Day):
         return server.reconcile(terminal, date)
 
     @app.get("/v1/admin/alarms", tags=["admin"], dependencies=[Depends(admin)])

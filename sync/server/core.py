@@ -10,9 +10,9 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, select, update
@@ -613,7 +613,7 @@ class ProvinceServer:
             if r is None or r.channel != "web":
                 raise ProtocolError("UNKNOWN_TICKET", ticket_id=ticket_id)
             if r.status != "active":
-                raise ProtocolError("TICKET_NOT_ACTIVE", ticket_id=ticket_id, status=r.status)
+                raise ProtocolError("TICKET_NOT_ACTIVE", ticket_id=ticket_id, ticket_status=r.status)
             if r.picked_up_at:
                 raise ProtocolError("ALREADY_PICKED_UP", ticket_id=ticket_id, picked_up_by=r.picked_up_by)
             conn.execute(Tk.update().where(Tk.c.ticket_id == ticket_id)

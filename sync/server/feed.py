@@ -57,11 +57,14 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
         reset, reason = True, "no cursor" if not cursor else "unreadable cursor"
     elif parsed[0] != epoch:
         reset, reason = True, "cursor from another server database"
-    elif parsed[1] < floor:
+    elif parsed[2] is not None and parsed[2] != floor:
+        reset, reason = True, "snapshot interrupted by compaction"
+    elif parsed[2] is None and parsed[1] < floor:
         reset, reason = True, "cursor older than the feed keeps"
     elif parsed[1] > head:
         reset, reason = True, "cursor ahead of the feed"
     after = 0 if reset else parsed[1]
+    in_snapshot = reset or (parsed is not None and parsed[2] is not None)
 
     rows = conn.execute(
         select(T.c.id, T.c.kind, T.c.key, T.c.deleted, T.c.data)
@@ -81,8 +84,10 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
          "data": None if r.data is None else json.loads(r.data)}
         for r in rows
     ]
+    # Below the floor only a snapshot's own continuation cursor can go on.
+    snapshot_floor = floor if (in_snapshot and last < floor) else None
     return {
-        "cursor": protocol.format_cursor(epoch, last),
+        "cursor": protocol.format_cursor(epoch, last, snapshot_floor),
         "reset": reset,
         "reset_reason": reason,
         "more": more,

@@ -1,0 +1,184 @@
+"""A real reference server on loopback per test, a controllable clock, and a signing client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from sync import protocol
+from sync.server import ServerThread, Settings
+
+ADMIN = "admin-token-for-tests"
+HOME = "330102001"
+DEST = "330106001"
+MID = "330104001"
+START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
+
+
+class Clock:
+    """The server's clock, moved by the test; signed requests are stamped from it too."""
+
+    def __init__(self, start: datetime = START):
+        self.t = start
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw) -> None:
+        self.t += timedelta(**kw)
+
+
+def province_doc(seats: int = 10) -> dict:
+    return {
+        "format": "kezhan-province/1",
+        "province": {"code": "330000", "name": "浙江省"},
+        "home_station": HOME,
+        "stations": [
+            {"code": HOME, "name": "杭州客运中心", "pinyin": "HZKYZX", "region_code": "330102", "city": "杭州"},
+            {"code": MID, "name": "萧山", "pinyin": "XS", "region_code": "330104", "city": "杭州"},
+            {"code": DEST, "name": "绍兴", "pinyin": "SX", "region_code": "330106", "city": "绍兴"},
+        ],
+        "vehicle_classes": [{"code": "ZG", "name": "中型高级", "seats": seats}],
+        "routes": [{"code": "R1", "name": "杭州-绍兴", "origin": HOME, "via": [MID],
+                    "stops": [{"station": HOME, "seq": 0, "km": 0}, {"station": MID, "seq": 1, "km": 20},
+                              {"station": DEST, "seq": 2, "km": 60}]}],
+        "fares": [
+            {"route": "R1", "from": HOME, "to": MID, "vehicle_class": "ZG", "full_fare": 1500},
+            {"route": "R1", "from": HOME, "to": DEST, "vehicle_class": "ZG", "full_fare": 3250},
+        ],
+        "departures": [
+            # Tomorrow morning: far from any cut-off.
+            {"id": f"{HOME}-20261125-K0900", "schedule_code": "K0900", "route": "R1", "date": "2026-11-25",
+             "time": "09:00", "vehicle_class": "ZG", "seats": seats, "gate": "3", "status": "normal",
+             "extra": False, "stop_sale_minutes": 5},
+            # An hour after START: the lease cut-off (30 min) comes at 08:30 local.
+            {"id": f"{HOME}-20261124-K0900", "schedule_code": "K0900", "route": "R1", "date": "2026-11-24",
+             "time": "09:00", "vehicle_class": "ZG", "seats": seats, "gate": "1", "status": "normal",
+             "extra": False, "stop_sale_minutes": 5},
+        ],
+        "ticket_types": [
+            {"code": "full", "name": "全票", "rate_percent": 100, "needs_seat": True, "needs_adult": False,
+             "counts_free_child_cap": False, "rounding": "fen", "document_required": True},
+            {"code": "child", "name": "儿童票", "rate_percent": 50, "needs_seat": True, "needs_adult": True,
+             "counts_free_child_cap": False, "rounding": "jiao", "document_required": True},
+        ],
+        "refund_policy": {"tiers": [{"min_minutes_before": 120, "rate_percent": 10},
+                                    {"min_minutes_before": 0, "rate_percent": 20}],
+                          "minimum_fee": 100, "rounding": "jiao", "forced_fee": 0},
+        "change_policy": {"max_changes": 1, "cutoff_minutes": 120, "fee": 0},
+        "insurance": {"name": "乘意险", "price": 300},
+    }
+
+
+TOMORROW = f"{HOME}-20261125-K0900"
+SOON = f"{HOME}-20261124-K0900"
+
+
+def public_key_b64() -> str:
+    raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return protocol.encode_public_key(raw)
+
+
+class Terminal:
+    """The least a terminal needs to talk to the server: its id, its secret, a signed request."""
+
+    def __init__(self, base: str, terminal_id: str, secret: str, clock: Clock):
+        self.base, self.terminal_id, self.secret, self.clock = base, terminal_id, secret, clock
+        self.session = requests.Session()
+        self.seq = 0
+
+    def prepare(self, method: str, path: str, body=None, *, raw: bytes | None = None, timestamp=None,
+                nonce=None) -> requests.PreparedRequest:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        req = requests.Request(method, self.base + path, data=data or None,
+                               headers={"Content-Type": "application/json"} if data else {}).prepare()
+        ts = int(self.clock().timestamp()) if timestamp is None else timestamp
+        req.headers.update(protocol.sign_headers(
+            terminal_id=self.terminal_id, secret=self.secret, method=method, path_qs=req.path_url,
+            body=data, timestamp=ts, nonce=nonce))
+        return req
+
+    def send(self, req: requests.PreparedRequest) -> requests.Response:
+        return self.session.send(req, timeout=10)
+
+    def call(self, method: str, path: str, body=None, **kw) -> requests.Response:
+        return self.send(self.prepare(method, path, body, **kw))
+
+    def event(self, type_: str, payload: dict, seq: int | None = None) -> dict:
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        ev = {"terminal_id": self.terminal_id, "seq": seq, "event_id": uuid.uuid4().hex, "type": type_,
+              "created_at": self.clock().isoformat().replace("+00:00", "Z"), "payload": payload}
+        ev["hash"] = protocol.event_hash(ev)
+        return ev
+
+    def sale(self, departure_id: str, seat_no: int | None, *, ticket_id: str | None = None, price: int = 3250,
+             stop: str = DEST, seq: int | None = None) -> dict:
+        ticket_id = ticket_id or f"{self.terminal_id}-{uuid.uuid4().hex[:10]}"
+        ticket = {"ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat_no, "ticket_type": "full",
+                  "fare": price, "price": price, "insurance": 0, "stop": stop,
+                  "passenger": {"name": "张三", "doc_type": "id_card", "doc_number": "11010119900307001X",
+                                "doc_hash": "h-" + ticket_id},
+                  "carried_by": None, "stock_no": None}
+        payload = {"order_id": "O-" + ticket_id, "clerk": "c01", "shift_id": "S1",
+                   "sold_at": self.clock().isoformat().replace("+00:00", "Z"),
+                   "payment": {"method": "cash", "amount": price, "tendered": price, "change": 0, "reference": None},
+                   "tickets": [ticket]}
+        return self.event("ticket.sold", payload, seq)
+
+    def upload(self, events: list[dict]) -> requests.Response:
+        return self.call("POST", "/v1/events", {"events": events})
+
+
+class Harness:
+    def __init__(self, srv: ServerThread, clock: Clock):
+        self.srv, self.clock, self.url = srv, clock, srv.url
+        self.admin = {"Authorization": f"Bearer {ADMIN}", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
+
+    def post_admin(self, path: str, body=None) -> requests.Response:
+        return requests.post(self.url + path, json=body, headers=self.admin, timeout=10)
+
+    def get_admin(self, path: str, **params) -> requests.Response:
+        return requests.get(self.url + path, params=params, headers=self.admin, timeout=10)
+
+    def issue_code(self, station: str = HOME) -> str:
+        r = self.post_admin("/v1/admin/enrolment-codes", {"station": station})
+        assert r.status_code == 201, r.text
+        return r.json()["code"]
+
+    def enrol_raw(self, code: str, public_key: str | None = None) -> requests.Response:
+        return requests.post(self.url + "/v1/enrol", json={"code": code, "public_key": public_key or public_key_b64()},
+                             headers={protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}, timeout=10)
+
+    def terminal(self, station: str = HOME) -> Terminal:
+        r = self.enrol_raw(self.issue_code(station))
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return Terminal(self.url, body["terminal_id"], body["secret"], self.clock)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def settings():
+    return Settings(lease_ttl=timedelta(minutes=10), lease_block=3, lease_max=6,
+                    lease_cutoff=timedelta(minutes=30), seat_hold=timedelta(minutes=2), max_body_bytes=256 * 1024)
+
+
+@pytest.fixture
+def server(tmp_path, clock, settings):
+    srv = ServerThread(str(tmp_path / "province.db"), admin_token=ADMIN, province=province_doc(), clock=clock,
+                       settings=settings, sweep_interval=None)
+    srv.start()
+    yield Harness(srv, clock)
+    srv.stop()
