@@ -74,3 +74,20 @@ def test_sync_once_with_the_server_down_says_so_in_one_line(server, tmp_path, ca
     code, out = run(capsys, "sync", "--once", "--db", db_file)
     assert code == 6
     assert "Traceback" not in out and "省平台连接中断" in out
+
+
+def test_simulate_reports_both_sides_and_the_invariants_hold(server, capsys, monkeypatch, tmp_path):
+    from tests.integration.sync_client.helpers import ADMIN, HOME
+
+    monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "home"))
+    code, report = run(capsys, "simulate", "--server", server.url, "--admin-token", ADMIN, "--terminals", "3",
+                       "--sales", "12", "--web-sales", "10", "--offline-windows", "2", "--seed", "5",
+                       "--station", HOME, "--json")
+    assert code == 0, report
+    assert report["ok"] and report["converged"]
+    assert report["missing"] == [] and report["duplicated"] == [] and report["double_sold_seats"] == []
+    assert report["conflicts_without_task"] == [] and report["event_mismatches"] == []
+    assert report["offline_sales"] > 0
+    assert report["terminal_sales"] == report["server_tickets_by_channel"].get("terminal", 0)
+    assert report["web_sales"] == report["server_tickets_by_channel"].get("web", 0)
+    assert len(server.server.list_terminals()) == 3

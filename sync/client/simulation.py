@@ -1,0 +1,391 @@
+"""A station's worth of terminals selling at once against a provincial server, with scripted link cuts.
+
+``kezhan simulate`` drives this; so can a test. Terminals are real: each has its own database (migrated,
+enrolled through the server's admin token), sells through ``app.services`` on a thread of its own and
+syncs through its own :class:`SyncClient` — reaching the server through a :class:`LinkRelay` that the
+script cuts to play a lost link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import socket
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from app.errors import KezhanError, RuleViolation, SyncError
+
+log = logging.getLogger("kezhan.simulate")
+
+CLERK, CLERK_PASSWORD = "8001", "simulated-clerk"
+
+
+class LinkRelay:
+    """A TCP relay on loopback in front of the server; ``cut()`` drops every connection and refuses new
+    ones until ``restore()`` — the terminal's view of a cable pulled out."""
+
+    def __init__(self, upstream_host: str, upstream_port: int):
+        self.upstream = (upstream_host, upstream_port)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.is_cut = False
+        self._socks: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name=f"relay-{self.port}").start()
+
+    def cut(self) -> None:
+        self.is_cut = True
+        with self._lock:
+            socks = list(self._socks)
+            self._socks.clear()
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+
+    def restore(self) -> None:
+        self.is_cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        with contextlib.suppress(OSError):
+            self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.is_cut:
+                with contextlib.suppress(OSError):
+                    client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._socks.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data or self.is_cut:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                with self._lock:
+                    self._socks.discard(s)
+
+
+@dataclass
+class SimTerminal:
+    index: int
+    path: Path
+    db: object
+    terminal: object
+    client: object
+    relay: LinkRelay
+    sold: list[str] = field(default_factory=list)
+    sold_offline: int = 0
+    refused: Counter = field(default_factory=Counter)
+
+
+def _resident_id(rng: random.Random) -> str:
+    from app.domain.identity import check_char
+
+    birth = (datetime(1950, 1, 1) + timedelta(days=rng.randrange(0, 60 * 365))).strftime("%Y%m%d")
+    first17 = "110101" + birth + f"{rng.randrange(0, 1000):03d}"
+    return first17 + check_char(first17)
+
+
+class Simulation:
+    def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
+                 web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str | None = None,
+                 timeout: float = 120.0, pace: float = 0.01):
+        self.server_url = server_url.rstrip("/")
+        self.admin_token = admin_token
+        self.folder = Path(folder)
+        self.n_terminals, self.sales, self.web_sales = terminals, sales, web_sales
+        self.offline_windows, self.seed, self.station = offline_windows, seed, station
+        self.timeout, self.pace = timeout, pace
+        self.http = requests.Session()
+        self.terminals: list[SimTerminal] = []
+        self.web_sold: list[str] = []
+        self.web_refused: Counter = Counter()
+        self.errors: list[str] = []
+
+    # ------------------------------------------------------------------ server calls (admin, web)
+
+    def _admin(self, method: str, path: str, **kw) -> dict:
+        try:
+            r = self.http.request(method, self.server_url + path, timeout=30,
+                                  headers={"Authorization": f"Bearer {self.admin_token}", "Kezhan-Protocol": "1"}, **kw)
+        except requests.RequestException as exc:
+            raise SyncError(f"无法连接省平台：{exc}", en=f"cannot reach the server: {exc}", code="LINK_DOWN") from None
+        try:
+            body = r.json()
+        except ValueError:
+            body = {"error": f"HTTP {r.status_code}", "message": r.text[:200]}
+        if r.status_code >= 400:
+            raise SyncError(f"省平台拒绝：{body.get('error')}", en=f"server refused {path}: {body.get('error')} "
+                              f"{body.get('message', '')}", code=str(body.get("error")), status=r.status_code, body=body)
+        return body
+
+    def default_station(self) -> str:
+        from app.demodata import load_recipe
+
+        spec = load_recipe()["home_station"]
+        return f"{spec['county']}{int(spec['serial']):03d}"
+
+    # ------------------------------------------------------------------ set-up
+
+    def setup(self) -> None:
+        from app.store.engine import open_database
+        from app.store.users import ensure_user
+        from sync.client import SyncClient, enrol, make_terminal
+
+        station = self.station or self.default_station()
+        parts = urlsplit(self.server_url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+        for i in range(self.n_terminals):
+            code = self._admin("POST", "/v1/admin/enrolment-codes", json={"station": station,
+                                                                          "label": f"simulated {i + 1}"})["code"]
+            path = self.folder / f"terminal{i + 1}" / "kezhan.sqlite3"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = open_database(path)
+            with db.transaction() as session:
+                ensure_user(session, CLERK, "模拟售票员", "clerk", CLERK_PASSWORD)
+            enrol(db, self.server_url, code, label=f"simulated {i + 1}")
+            terminal = make_terminal(db)
+            relay = LinkRelay(host, port)
+            client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
+                                interval=1.0, timeout=(1.0, 10.0))
+            self.terminals.append(SimTerminal(i + 1, path, db, terminal, client, relay))
+        for t in self.terminals:
+            report = t.client.run_once()
+            if not report.ok:
+                raise SyncError(f"模拟终端首次同步失败：{report.error}", en=f"first sync failed: {report.error}",
+                                code="SIM_SETUP")
+            from app.services import open_shift
+
+            open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{t.index:02d}000001",
+                       last_stock_no=f"{t.index:02d}999999", now=self.now(t))
+
+    def now(self, t: SimTerminal) -> datetime:
+        return t.client.now()
+
+    def targets(self, t: SimTerminal) -> list[tuple[str, str]]:
+        """(departure, stop) pairs open for leases now, nearest first: where the contention is."""
+        cutoff = (self.now(t) + timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        con = sqlite3.connect(t.path)
+        try:
+            rows = con.execute(
+                "SELECT d.id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1) "
+                "FROM departures d WHERE d.departs_at > ? AND d.status = 'normal' ORDER BY d.departs_at, d.id LIMIT 200",
+                (cutoff,),
+            ).fetchall()
+        finally:
+            con.close()
+        wanted = max(2, (self.n_terminals * self.sales + self.web_sales) // 20 + 1)
+        return [r for r in rows if r[1]][:wanted]
+
+    # ------------------------------------------------------------------ selling
+
+    def _sell_loop(self, t: SimTerminal, targets, start: threading.Event) -> None:
+        from app.services import PassengerIn, PaymentIn, sell
+
+        rng = random.Random(self.seed * 1000 + t.index)
+        segments = 2 * self.offline_windows + 1
+        per = max(1, self.sales // segments) if self.sales else 1
+        start.wait()
+        for n in range(self.sales):
+            segment = min(n // per, segments - 1)
+            offline = segment % 2 == 1
+            if offline and not t.relay.is_cut:
+                t.relay.cut()
+                t.client.poke()
+            elif not offline and t.relay.is_cut:
+                t.relay.restore()
+                t.client.poke()
+            made = False
+            for _attempt in range(len(targets)):
+                departure_id, stop = rng.choice(targets)
+                try:
+                    result = sell(t.db, t.terminal, clerk=CLERK, departure_id=departure_id, stop=stop,
+                                  passengers=[PassengerIn("full", f"旅客{t.index}-{n}", doc_number=_resident_id(rng))],
+                                  payment=PaymentIn("cash"), now=datetime.now(UTC) + timedelta(seconds=t.client.transport.offset))
+                except RuleViolation as exc:
+                    t.refused[exc.code] += 1
+                    continue
+                except KezhanError as exc:
+                    t.refused[exc.code] += 1
+                    continue
+                t.sold.extend(result.ticket_ids)
+                t.sold_offline += 1 if t.relay.is_cut else 0
+                t.client.poke()
+                made = True
+                break
+            if not made:
+                t.refused["NO_SALE"] += 1
+            time.sleep(rng.uniform(0, 2 * self.pace))
+        t.relay.restore()
+        t.client.poke()
+
+    def _web_loop(self, targets, start: threading.Event) -> None:
+        rng = random.Random(self.seed * 1000 + 999)
+        start.wait()
+        for _ in range(self.web_sales):
+            departure_id, stop = rng.choice(targets)
+            try:
+                order = self._admin("POST", "/v1/web/orders",
+                                    json={"departure_id": departure_id, "stop": stop,
+                                          "passengers": [{"name": "网购旅客"}]})
+                self.web_sold.extend(tk["ticket_id"] for tk in order["tickets"])
+            except KezhanError as exc:
+                self.web_refused[exc.code] += 1
+            time.sleep(rng.uniform(0, 2 * self.pace))
+
+    # ------------------------------------------------------------------ run and report
+
+    def run(self) -> dict:
+        started = time.monotonic()
+        self.setup()
+        targets = self.targets(self.terminals[0])
+        if not targets:
+            raise SyncError("省平台没有可售班次", en="the server has no departure open for sale", code="SIM_NO_DEPARTURES")
+        for t in self.terminals:
+            t.client.start()
+        start = threading.Event()
+        threads = [threading.Thread(target=self._sell_loop, args=(t, targets, start), daemon=True)
+                   for t in self.terminals]
+        threads.append(threading.Thread(target=self._web_loop, args=(targets, start), daemon=True))
+        for th in threads:
+            th.start()
+        selling_started = time.monotonic()
+        start.set()
+        for th in threads:
+            th.join()
+        sales_done = time.monotonic()
+        converged = self._wait_converged(sales_done + self.timeout)
+        converge_seconds = time.monotonic() - sales_done
+        for t in self.terminals:
+            t.client.stop()
+            t.client.run_once()  # one last pull: every terminal sees the final conflicts
+        report = self.report(targets)
+        report.update({
+            "converged": converged,
+            "seconds_to_converge": round(converge_seconds, 3),
+            "seconds_selling": round(sales_done - selling_started, 3),
+            "seconds_total": round(time.monotonic() - started, 3),
+        })
+        report["ok"] = bool(converged and not report["missing"] and not report["duplicated"]
+                            and not report["double_sold_seats"] and not report["conflicts_without_task"]
+                            and not report["event_mismatches"])
+        return report
+
+    def _wait_converged(self, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if all(t.client.pending_events() == 0 for t in self.terminals):
+                return True
+            for t in self.terminals:
+                t.client.poke()
+            time.sleep(0.05)
+        return False
+
+    def report(self, targets) -> dict:
+        server_tickets = self._admin("GET", "/v1/admin/tickets")["tickets"]
+        ids = Counter(tk["ticket_id"] for tk in server_tickets)
+        live = Counter((tk["departure_id"], tk["seat_no"]) for tk in server_tickets
+                       if tk["status"] == "active" and tk["seat_no"] is not None)
+        server_terminals = {row["terminal_id"]: row for row in self._admin("GET", "/v1/admin/terminals")["terminals"]}
+        per_terminal, missing, conflicts_total, without_task, mismatches = [], [], 0, [], []
+        local_live: dict[tuple, set] = {}
+        for t in self.terminals:
+            tid = t.client.terminal_id
+            con = sqlite3.connect(t.path)
+            try:
+                sold_here = set()
+                for (payload,) in con.execute("SELECT payload FROM outbox WHERE type = 'ticket.sold'"):
+                    sold_here.update(tk["ticket_id"] for tk in json.loads(payload)["tickets"])
+                last_seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+                tasks = {row[0]: row[1] for row in con.execute("SELECT key, kind FROM sync_tasks")}
+                for dep, seat, ticket in con.execute(
+                        "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
+                        "WHERE o.channel != 'web' AND t.status = 'active' AND t.seat_no IS NOT NULL"):
+                    local_live.setdefault((dep, seat), set()).add(ticket)
+            finally:
+                con.close()
+            lost = sorted(sold_here - set(ids))
+            missing.extend(lost)
+            conflicts = self._admin("GET", "/v1/admin/conflicts", params={"terminal": tid})["conflicts"]
+            conflicts_total += len(conflicts)
+            without_task.extend(f"{tid}:{c['seq']}/{c['ticket_id']}" for c in conflicts
+                                if f"{c['seq']}/{c['ticket_id']}" not in tasks)
+            high_water = server_terminals.get(tid, {}).get("high_water")
+            if high_water != last_seq:
+                mismatches.append({"terminal_id": tid, "local_last_seq": last_seq, "server_high_water": high_water})
+            per_terminal.append({
+                "terminal_id": tid, "sold": len(sold_here), "sold_offline": t.sold_offline,
+                "refused": dict(t.refused), "events": last_seq, "server_high_water": high_water,
+                "conflicts": len(conflicts), "tasks": len(tasks), "missing": len(lost),
+                "status": t.client.current_status().to_json(),
+            })
+        # Two terminals both holding a live local ticket on one seat, with neither one a known conflict:
+        # that would be a double sale no one was told about.
+        conflicted = {tk["ticket_id"] for tk in server_tickets if tk["status"] == "conflict"}
+        silent = [f"{d}#{s}" for (d, s), tickets in local_live.items() if len(tickets - conflicted) > 1]
+        return {
+            "terminals": len(self.terminals),
+            "departures": len(targets),
+            "terminal_sales": sum(p["sold"] for p in per_terminal),
+            "offline_sales": sum(p["sold_offline"] for p in per_terminal),
+            "web_sales": len(self.web_sold),
+            "web_refused": dict(self.web_refused),
+            "server_tickets": len(server_tickets),
+            "server_tickets_by_channel": dict(Counter(tk["channel"] for tk in server_tickets)),
+            "server_tickets_by_status": dict(Counter(tk["status"] for tk in server_tickets)),
+            "missing": missing,
+            "duplicated": sorted(t for t, n in ids.items() if n > 1),
+            "double_sold_seats": sorted(f"{d}#{s}" for (d, s), n in live.items() if n > 1) + silent,
+            "conflicts": conflicts_total,
+            "conflicts_without_task": without_task,
+            "event_mismatches": mismatches,
+            "per_terminal": per_terminal,
+        }
+
+    def close(self) -> None:
+        for t in self.terminals:
+            with contextlib.suppress(Exception):
+                t.client.close()
+            t.relay.close()
+            t.db.dispose()
+        self.http.close()
