@@ -8,6 +8,7 @@ We import it with a placeholder handler on the root logger so that call is a no-
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -100,7 +101,9 @@ class Transport:
         try:
             if t.kind == "tcp":
                 self._p = ep.Network(host=t.host, port=t.port, timeout=self.timeout)
-                self._p.open()
+                # escpos connects over IPv4 only and leaks the socket when the connect fails;
+                # create_connection does IPv6 too and closes what it could not connect.
+                self._p.device = socket.create_connection((t.host, t.port), timeout=self.timeout)
             elif t.kind == "serial":
                 self._p = ep.Serial(devfile=t.device, baudrate=t.baudrate, timeout=self.timeout)
                 if "://" in t.device:

@@ -30,7 +30,8 @@ def test_printer_test_prints_to_the_simulator_and_reports_ready(sim, capsys):
     assert "测试票已打印" in out and "打印机就绪" in out
     (job,) = sim.wait_for_jobs(1)
     assert job.data.endswith(render_test_ticket("58mm"))
-    assert Image.open(job.png_path).width == 576  # the simulator draws 80 mm paper by default
+    with Image.open(job.png_path) as img:
+        assert img.width == 576  # the simulator draws 80 mm paper by default
 
 
 def test_printer_test_json_and_paper_out_exit_code(sim, capsys):
@@ -69,8 +70,8 @@ def test_render_writes_a_png(tmp_path, capsys):
     main(["printer", "test", "--target", f"file:{src}", "--profile", "58mm"])
     out = tmp_path / "t.png"
     assert main(["printer", "render", str(src), "--png", str(out), "--profile", "58mm"]) == 0
-    img = Image.open(out)
-    assert img.width == 384 and img.height > 600
+    with Image.open(out) as img:
+        assert img.width == 384 and img.height > 600
 
 
 def test_render_of_garbage_is_one_line(tmp_path, capsys):
@@ -107,5 +108,5 @@ def test_sim_printer_command_prints_its_address_first_and_draws_jobs(tmp_path):
             time.sleep(0.1)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)
     assert proc.returncode == 0

@@ -162,3 +162,17 @@ def test_a_serial_target_can_be_a_pyserial_url_to_the_simulator(sim):
     assert query_status(target).conditions == ["cover_open"]
     (job,) = sim.wait_for_jobs(1)
     assert job.printed
+
+
+def test_ipv6_loopback_target(tmp_path):
+    from drivers.printer import PrinterError
+
+    try:
+        sim = PrinterSimulator(tmp_path, host="::1").start()
+    except PrinterError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert sim.target.startswith("tcp:[::1]:")
+        assert print_bytes(sim.target, render_test_ticket("58mm")).ok
+    finally:
+        sim.stop()
