@@ -7,6 +7,7 @@ field keys and the template format.
 
 from __future__ import annotations
 
+import datetime
 import json
 import string
 from dataclasses import dataclass, field, replace
@@ -125,10 +126,18 @@ def ticket_values(fields: dict) -> dict[str, str]:
         )
     values: dict[str, str] = {}
     for key, value in fields.items():
-        if value is None:
+        if key == "price":
+            values[key] = money(value)
+        elif value is None:
             values[key] = ""
-        elif key in ("price", "insurance"):
-            values[key] = money(value) if (key == "price" or value) else ""
+        elif key == "insurance":
+            values[key] = money(value) if value else ""
+        elif isinstance(value, datetime.datetime):
+            values[key] = value.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(value, datetime.date):
+            values[key] = value.isoformat()
+        elif isinstance(value, datetime.time):
+            values[key] = value.strftime("%H:%M")
         else:
             values[key] = str(value)
     seat = fields.get("seat")

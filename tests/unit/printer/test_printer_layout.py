@@ -78,6 +78,25 @@ def test_a_free_child_has_no_seat_and_no_insurance_line():
     assert any("座号 无座" in line for line in lines)
 
 
+def test_dates_and_times_print_as_a_clerk_reads_them():
+    import datetime
+
+    fields = dict(
+        SAMPLE_TICKET,
+        date=datetime.date(2026, 11, 24),
+        time=datetime.time(14, 5),
+        sold_at=datetime.datetime(2026, 11, 24, 9, 41, 30),
+    )
+    values = ticket_values(fields)
+    assert (values["date"], values["time"], values["sold_at"]) == ("2026-11-24", "14:05", "2026-11-24 09:41")
+    assert render_ticket(fields, "80mm") == render_ticket(SAMPLE_TICKET, "80mm")
+
+
+def test_a_ticket_without_a_price_is_refused():
+    with pytest.raises(TemplateError):
+        render_ticket(dict(SAMPLE_TICKET, price=None))
+
+
 def test_missing_fields_are_named():
     fields = {k: v for k, v in SAMPLE_TICKET.items() if k not in ("gate", "price")}
     with pytest.raises(TemplateError) as err:
