@@ -392,5 +392,5 @@ def change(
             {"new_ticket": new_id, "departure": new_departure_id, "due": quote.due, "stock_no": stock_no},
             now,
         )
-        job = make_print_job("change", new, dep, rules, terminal, now)
+    job = make_print_job("change", new, dep, rules, terminal, now)
     return ChangeResult(ticket_id, new_id, quote.fare_difference, quote.fee, quote.due, method, seq, job)

@@ -619,7 +619,8 @@ def sell(
             },
             now,
         )
-        jobs = [make_print_job("sale", t, dep, rules, terminal, now) for t in tickets]
+    # Signed after the commit: the write lock is not held while the codes are computed.
+    jobs = [make_print_job("sale", t, dep, rules, terminal, now) for t in tickets]
     return SaleResult(order_id, ids, total, payment.method, tendered, change, seq, jobs)
 
 
@@ -801,8 +802,7 @@ def reprint(
             now,
         )
         dep = _departure_for_ticket(cur, t)
-        job = make_print_job("reprint", t, dep, rules, terminal, now)
-    return job
+    return make_print_job("reprint", t, dep, rules, terminal, now)
 
 
 def pickup(
