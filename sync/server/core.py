@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
@@ -701,6 +701,7 @@ class ProvinceServer:
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
             ctx = _BatchContext(self, conn, terminal_id, now)
+            ctx.prefetch(fresh)
             rows = []
             for ev in fresh:
                 ctx.apply(ev)
@@ -866,15 +867,53 @@ class _SeqReuse(Exception):
 
 
 class _BatchContext:
-    """Applies a batch's events inside its transaction, keeping each touched departure's seat map
-    in memory so a batch of hundreds of sales costs one seat query per departure."""
+    """Applies a batch's events inside its transaction. Each touched departure's seats are read
+    once; ticket rows, lease-seat deletions and feed rows are buffered and written with one
+    executemany each (in order, before anything reads them back), so a batch of hundreds of
+    sales costs a handful of statements rather than several per sale."""
 
     def __init__(self, server: ProvinceServer, conn, terminal_id: str, now: datetime):
         self.s, self.conn, self.terminal_id, self.now = server, conn, terminal_id, now
         self.deps: dict[str, object] = {}
-        self.maps: dict[str, tuple[dict, dict]] = {}
+        self.maps: dict[str, tuple[dict, dict, dict]] = {}
         self.lease_touched: set[tuple[str, str]] = set()
+        self.known_ids: set[str] = set()
+        self.ticket_rows: list[dict] = []
+        self.lease_deletes: list[dict] = []
+        self.feed_rows: list[dict] = []
         self.seq = 0
+
+    def prefetch(self, events: list[dict]) -> None:
+        ids = []
+        for ev in events:
+            p = ev["payload"]
+            if ev["type"] == "ticket.sold":
+                ids += [t.get("ticket_id") for t in p.get("tickets", [])]
+            elif ev["type"] == "ticket.changed":
+                ids.append((p.get("new_ticket") or {}).get("ticket_id"))
+        ids = [i for i in ids if i]
+        Tk = models.tickets
+        for i in range(0, len(ids), 500):
+            self.known_ids.update(self.conn.execute(
+                select(Tk.c.ticket_id).where(Tk.c.ticket_id.in_(ids[i:i + 500]))).scalars())
+
+    def flush(self) -> None:
+        if self.ticket_rows:
+            self.conn.execute(models.tickets.insert(), self.ticket_rows)
+            self.ticket_rows = []
+        if self.lease_deletes:
+            LS = models.lease_seats
+            self.conn.execute(
+                delete(LS).where(LS.c.departure_id == bindparam("d"), LS.c.seat_no == bindparam("s")),
+                self.lease_deletes,
+            )
+            self.lease_deletes = []
+        if self.feed_rows:
+            feed.publish_many(self.conn, self.feed_rows, at=self.now)
+            self.feed_rows = []
+
+    def publish(self, kind, key, data, *, scope=None) -> None:
+        self.feed_rows.append({"kind": kind, "key": key, "data": data, "scope": scope, "deleted": data is None})
 
     def dep(self, departure_id):
         if departure_id not in self.deps:
@@ -882,18 +921,22 @@ class _BatchContext:
         return self.deps[departure_id]
 
     def seat_map(self, departure_id):
+        """(sold seat -> ticket_id, live leased seat -> (terminal, expiry), any lease row seat -> terminal)"""
         if departure_id not in self.maps:
-            self.maps[departure_id] = self.s._seat_map(self.conn, departure_id, self.now)
+            sold, leased = self.s._seat_map(self.conn, departure_id, self.now)
+            LS = models.lease_seats
+            rows = dict(self.conn.execute(
+                select(LS.c.seat_no, LS.c.terminal_id).where(LS.c.departure_id == departure_id)).all())
+            self.maps[departure_id] = (sold, leased, rows)
         return self.maps[departure_id]
 
     def conflict(self, kind: str, *, ticket_id=None, departure_id=None, seat_no=None, detail="") -> None:
         self.conn.execute(models.conflicts.insert().values(
             terminal_id=self.terminal_id, seq=self.seq, kind=kind, ticket_id=ticket_id, departure_id=departure_id,
             seat_no=seat_no, detail=detail, status="open", created_at=self.now))
-        feed.publish(self.conn, "conflict", f"{self.seq}/{ticket_id}",
+        self.publish("conflict", f"{self.seq}/{ticket_id}",
                      {"seq": self.seq, "kind": kind, "ticket_id": ticket_id, "departure_id": departure_id,
-                      "seat_no": seat_no, "detail": detail, "status": "open"},
-                     at=self.now, scope=self.terminal_id)
+                      "seat_no": seat_no, "detail": detail, "status": "open"}, scope=self.terminal_id)
 
     def resolve(self, ticket_id: str, resolution: str) -> None:
         C = models.conflicts
@@ -902,12 +945,13 @@ class _BatchContext:
         for c in open_:
             self.conn.execute(C.update().where(C.c.id == c.id)
                               .values(status="resolved", resolved_at=self.now, resolution=resolution))
-            feed.publish(self.conn, "conflict", f"{c.seq}/{ticket_id}",
+            self.publish("conflict", f"{c.seq}/{ticket_id}",
                          {"seq": c.seq, "kind": c.kind, "ticket_id": ticket_id, "departure_id": c.departure_id,
                           "seat_no": c.seat_no, "detail": c.detail, "status": "resolved",
-                          "resolution": resolution}, at=self.now, scope=self.terminal_id)
+                          "resolution": resolution}, scope=self.terminal_id)
 
     def ticket(self, ticket_id):
+        self.flush()
         Tk = models.tickets
         return self.conn.execute(select(Tk).where(Tk.c.ticket_id == ticket_id)).first()
 
@@ -941,19 +985,19 @@ class _BatchContext:
         # shift.opened, shift.closed, stock.spoiled: kept as events, read by reconciliation.
 
     def sell(self, t: dict, *, order_id, sold_at, clerk, shift_id) -> None:
-        Tk = models.tickets
         departure_id, seat = t.get("departure_id"), t.get("seat_no")
-        dep = self.dep(departure_id)
-        problem = None
-        if self.ticket(t["ticket_id"]) is not None:
+        if t["ticket_id"] in self.known_ids:
             # Same ticket id in two events: the later one cannot be a second ticket.
             self.conflict("TICKET_NOT_ACTIVE", ticket_id=t["ticket_id"], departure_id=departure_id, seat_no=seat,
                           detail="ticket id already on the server")
             return
+        self.known_ids.add(t["ticket_id"])
+        dep = self.dep(departure_id)
+        problem = None
         if dep is None:
             problem = ("UNKNOWN_DEPARTURE", "departure not known to the server")
         elif seat is not None:
-            sold, leased = self.seat_map(departure_id)
+            sold, leased, _ = self.seat_map(departure_id)
             if not 1 <= seat <= dep.seats:
                 problem = ("SEAT_INVALID", f"bus has {dep.seats} seats")
             elif seat in sold:
@@ -962,27 +1006,27 @@ class _BatchContext:
                 problem = ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
             elif seat in leased and leased[seat][0] != self.terminal_id:
                 problem = ("SEAT_LEASED", "seat leased to another terminal")
-        row = self.s._ticket_row(t, channel="terminal", terminal_id=self.terminal_id, order_id=order_id,
-                                 sold_at=sold_at, clerk=clerk, shift_id=shift_id, seq=self.seq,
-                                 status="conflict" if problem else "active")
-        self.conn.execute(Tk.insert().values(**row))
+        self.ticket_rows.append(self.s._ticket_row(
+            t, channel="terminal", terminal_id=self.terminal_id, order_id=order_id, sold_at=sold_at, clerk=clerk,
+            shift_id=shift_id, seq=self.seq, status="conflict" if problem else "active"))
         if problem:
+            self.flush()
             self.conflict(problem[0], ticket_id=t["ticket_id"], departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
             return
-        if seat is not None:
-            sold, leased = self.seat_map(departure_id)
-            sold[seat] = t["ticket_id"]
-            # The seat leaves whichever lease row it sat in: this terminal's, or a dead one.
-            LS = models.lease_seats
-            where = and_(LS.c.departure_id == departure_id, LS.c.seat_no == seat)
-            holder = self.conn.execute(select(LS.c.terminal_id).where(where)).scalar()
-            if holder is not None:
-                self.conn.execute(delete(LS).where(where))
-                self.lease_touched.add((departure_id, holder))
-            leased.pop(seat, None)
-            self.s._publish_seat(self.conn, departure_id, seat, self.now, ticket=t["ticket_id"], channel="terminal",
-                                 terminal_id=self.terminal_id)
+        if seat is None:
+            return
+        sold, leased, rows = self.seat_map(departure_id)
+        sold[seat] = t["ticket_id"]
+        leased.pop(seat, None)
+        # The seat leaves whichever lease row it sat in: this terminal's, or a dead one.
+        holder = rows.pop(seat, None)
+        if holder is not None:
+            self.lease_deletes.append({"d": departure_id, "s": seat})
+            self.lease_touched.add((departure_id, holder))
+        self.publish("seat", f"{departure_id}/{seat}",
+                     {"departure_id": departure_id, "seat_no": seat, "state": "sold", "channel": "terminal",
+                      "terminal_id": self.terminal_id, "ticket_id": t["ticket_id"]})
 
     def close(self, ticket_id, status: str, at: str) -> None:
         Tk = models.tickets
@@ -1001,14 +1045,15 @@ class _BatchContext:
             return
         if r.seat_no is None:
             return
-        sold, leased = self.seat_map(r.departure_id)
+        sold, _, _ = self.seat_map(r.departure_id)
         sold.pop(r.seat_no, None)
-        self.s._publish_seat(self.conn, r.departure_id, r.seat_no, self.now)
+        self.publish("seat", f"{r.departure_id}/{r.seat_no}", None)
         self.give_back(r.departure_id, r.seat_no)
 
     def give_back(self, departure_id: str, seat_no: int) -> None:
         """A seat freed at this terminal returns to its lease while that lease lives, so the
         clerk can resell it offline; otherwise to the pool."""
+        self.flush()
         LS = models.lease_seats
         expiry = self.conn.execute(
             select(func.max(LS.c.expires_at)).where(LS.c.departure_id == departure_id,
@@ -1016,7 +1061,7 @@ class _BatchContext:
         ).scalar_one()
         if expiry is None:
             return
-        sold, leased = self.seat_map(departure_id)
+        _, leased, rows = self.seat_map(departure_id)
         if seat_no in leased:
             return
         lease_id = self.s._ensure_lease(self.conn, departure_id, self.terminal_id, self.now)
@@ -1024,6 +1069,7 @@ class _BatchContext:
         self.conn.execute(LS.insert().values(departure_id=departure_id, seat_no=seat_no, lease_id=lease_id,
                                              terminal_id=self.terminal_id, expires_at=expiry))
         leased[seat_no] = (self.terminal_id, expiry)
+        rows[seat_no] = self.terminal_id
         self.lease_touched.add((departure_id, self.terminal_id))
 
     def pick_up(self, p: dict) -> None:
@@ -1044,8 +1090,9 @@ class _BatchContext:
             stock_no=p.get("stock_no"), picked_up_at=p.get("picked_up_at"), picked_up_by=self.terminal_id))
         if r.channel == "web":
             r = self.ticket(r.ticket_id)
-            feed.publish(self.conn, "web_ticket", r.ticket_id, self.s._web_ticket_data(r), at=self.now)
+            self.publish("web_ticket", r.ticket_id, self.s._web_ticket_data(r))
 
     def finish(self) -> None:
+        self.flush()
         for departure_id, holder in sorted(self.lease_touched):
             self.s._publish_lease(self.conn, departure_id, holder, self.now)
