@@ -1,0 +1,1 @@
+"""Ticket and slip templates (data): see docs/printing.md."""
