@@ -64,6 +64,7 @@ def _run_and_kill(path: str, departures: list[str], after: float) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash loop forks a seller (POSIX)")
 def test_sigkill_never_loses_an_acknowledged_sale(db, db_path, terminal):
     doc, departures = _crash_province()
     with db.transaction() as session:

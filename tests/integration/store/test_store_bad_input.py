@@ -15,6 +15,7 @@ from app.errors import ConfigError, StorageError
 from app.store import maintenance
 from app.store.engine import migrate, open_database
 from app.store.province import load_province
+from app.store.queries import departures_to
 from tests.integration.store.tiny_province import tiny_province
 
 
@@ -89,6 +90,13 @@ def test_damage_in_the_data_is_found_by_check(tmp_path):
     report = maintenance.check(path)
     assert not report.ok
     assert report.integrity != ["ok"]
+    # Reading the damaged table is a StorageError the counter can show, not a traceback.
+    db = open_database(path)
+    with pytest.raises(StorageError) as info:
+        with db.read() as session:
+            departures_to(session, "330203001", "2026-12-01")
+    db.dispose()
+    assert info.value.code == "DB_CORRUPT"
 
 
 def test_a_full_disk_rolls_back_and_says_so(tmp_path):
