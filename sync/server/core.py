@@ -106,6 +106,10 @@ class ProvinceServer:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7242001)")
             yield conn
 
+    def reader(self):
+        """A connection for reading only (on SQLite: no write lock, a consistent snapshot)."""
+        return self.engine.connect().execution_options(**{dbmod.READ_ONLY: True})
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -130,7 +134,7 @@ class ProvinceServer:
             return data
 
     def has_master_data(self) -> bool:
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             return conn.execute(select(func.count()).select_from(models.master)).scalar_one() > 0
 
     # ------------------------------------------------------------------ enrolment
@@ -222,7 +226,7 @@ class ProvinceServer:
 
     def list_keys(self) -> list[dict]:
         K = models.ticket_keys
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             return [
                 {"key_id": r.key_id, "terminal_id": r.terminal_id, "public_key": r.public_key,
                  "created_at": iso(r.created_at), "revoked_at": iso(r.revoked_at)}
@@ -249,7 +253,7 @@ class ProvinceServer:
 
     def list_terminals(self) -> list[dict]:
         Tm = models.terminals
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             return [
                 {"terminal_id": r.id, "station": r.station, "label": r.label, "status": r.status,
                  "enrolled_at": iso(r.enrolled_at), "revoked_at": iso(r.revoked_at),
@@ -264,7 +268,7 @@ class ProvinceServer:
         if not (terminal_id and timestamp and nonce and sig):
             raise ProtocolError("AUTH_MISSING")
         Tm = models.terminals
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status).where(Tm.c.id == terminal_id)).first()
         if row is None:
             raise ProtocolError("UNKNOWN_TERMINAL")
@@ -425,7 +429,7 @@ class ProvinceServer:
     def leases_of(self, terminal_id: str) -> list[dict]:
         now = self.now()
         L = models.leases
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             deps = conn.execute(select(L.c.departure_id).where(L.c.terminal_id == terminal_id)).scalars().all()
             views = [self._lease_view(conn, d, terminal_id, now) for d in deps]
         return [v for v in views if v and v["seats"]]
@@ -470,7 +474,7 @@ class ProvinceServer:
 
     def seat_states(self, departure_id: str) -> dict:
         now = self.now()
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             dep = self._departure(conn, departure_id)
             if dep is None:
                 raise ProtocolError("UNKNOWN_DEPARTURE", departure_id=departure_id)
@@ -625,7 +629,7 @@ class ProvinceServer:
 
     def find_web_ticket(self, pickup_code: str) -> dict:
         Tk = models.tickets
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             r = conn.execute(select(Tk).where(Tk.c.pickup_code == pickup_code)).first()
         if r is None:
             raise ProtocolError("UNKNOWN_TICKET", pickup_code=pickup_code)
@@ -749,12 +753,12 @@ class ProvinceServer:
         q = select(C).where(C.c.terminal_id == terminal_id)
         if status:
             q = q.where(C.c.status == status)
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             return [self._conflict_dict(c) for c in conn.execute(q.order_by(C.c.id))]
 
     def alarms(self) -> list[dict]:
         A = models.alarms
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             return [{"id": a.id, "terminal_id": a.terminal_id, "kind": a.kind, "seq": a.seq, "detail": a.detail,
                      "created_at": iso(a.created_at)} for a in conn.execute(select(A).order_by(A.c.id))]
 
@@ -762,7 +766,7 @@ class ProvinceServer:
 
     def pull(self, terminal_id: str, cursor: str | None, limit: int | None) -> dict:
         limit = max(1, min(int(limit or self.settings.feed_page_max), self.settings.feed_page_max))
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             out = feed.pull(conn, terminal_id, cursor, limit)
         out["server_time"] = iso(self.now())
         return out
@@ -775,7 +779,7 @@ class ProvinceServer:
 
     def reconcile(self, terminal_id: str, day: str) -> dict:
         E, Tk = models.events, models.tickets
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             evs = conn.execute(
                 select(E.c.seq, E.c.type, E.c.payload).where(E.c.terminal_id == terminal_id, E.c.day == day)
                 .order_by(E.c.seq)
@@ -846,7 +850,7 @@ class ProvinceServer:
             q = q.where(Tk.c.terminal_id == terminal_id)
         if channel:
             q = q.where(Tk.c.channel == channel)
-        with self.engine.connect() as conn:
+        with self.reader() as conn:
             rows = conn.execute(q.order_by(Tk.c.sold_at, Tk.c.ticket_id)).all()
         out = []
         for r in rows:

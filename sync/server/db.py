@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 
 from sync.server import models
 
+READ_ONLY = "kezhan_read_only"
+
 
 def normalise_url(db: str) -> str:
     """A bare path means an SQLite file; anything with ``://`` is an SQLAlchemy URL."""
@@ -41,7 +43,9 @@ def make_engine(db: str) -> Engine:
         # IMMEDIATE takes the write lock up front: a batch that reads seat state and then
         # writes can never be overtaken between its read and its write (no SQLITE_BUSY
         # upgrade deadlock either — the second writer simply waits for the busy timeout).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (feed pulls, exports) take a plain snapshot and never wait for writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
