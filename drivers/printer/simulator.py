@@ -74,6 +74,7 @@ class PrinterSimulator:
         self._stop = threading.Event()
         self._server: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self._conns: set[socket.socket] = set()
         self._state_mtime: float | None = None
         self._number = 0
 
@@ -111,6 +112,14 @@ class PrinterSimulator:
 
     def stop(self) -> None:
         self._stop.set()
+        # shutdown() wakes a blocked accept()/recv() at once instead of at the next poll timeout.
+        for sock in [self._server, *list(self._conns)]:
+            if sock is None:
+                continue
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._server is not None:
             try:
                 self._server.close()
@@ -279,6 +288,7 @@ class PrinterSimulator:
             self._threads = [x for x in self._threads if x.is_alive() or x is t]
 
     def _serve(self, conn: socket.socket) -> None:
+        self._conns.add(conn)
         conn.settimeout(0.25)
         tok = Tokenizer()
         buf = bytearray()
@@ -337,6 +347,7 @@ class PrinterSimulator:
                         job_start = 0
                         content = False
         finally:
+            self._conns.discard(conn)
             try:
                 conn.close()
             except OSError:

@@ -110,3 +110,10 @@ def test_sim_printer_command_prints_its_address_first_and_draws_jobs(tmp_path):
         proc.terminate()
         proc.communicate(timeout=10)
     assert proc.returncode == 0
+
+
+def test_targets_without_a_back_channel(capsys):
+    assert main(["printer", "test", "--target", "dummy"]) == 0
+    assert "已发送（该连接方式无法读取打印机状态）" in capsys.readouterr().out
+    assert main(["printer", "status", "--target", "dummy"]) == 5
+    assert capsys.readouterr().err.strip() == "kezhan: dummy 连接方式无法读取打印机状态"
