@@ -80,7 +80,6 @@ _ESC_FIXED = {
     ord("C"): 1,
     ord("c"): 2,
     ord("<"): 0,
-    ord("Z"): 3,
 }
 _GS_FIXED = {
     ord("!"): 1,
@@ -234,6 +233,11 @@ class Tokenizer:
                 k = u16(pos + 3) * (3 if m in (32, 33) else 1)
                 need(5 + k)
                 return 5 + k
+            if c == ord("Z"):  # ESC Z m n k dL dH d: the 2D-code command of many Chinese printers
+                need(7)
+                k = u16(pos + 5)
+                need(7 + k)
+                return 7 + k
             if c == ord("D"):  # tab positions, NUL terminated (at most 32)
                 for i in range(pos + 2, min(len(data), pos + 2 + 33)):
                     if data[i] == 0:
