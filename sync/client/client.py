@@ -127,6 +127,29 @@ class Backoff:
         return self.rng.uniform(0, ceiling)
 
 
+def _batch_body(rows) -> bytes:
+    """The upload body, built around the payload text exactly as stored: the outbox already holds
+    canonical JSON, so decoding and re-encoding thousands of payloads would only cost time."""
+    dumps = json.dumps
+    parts = [
+        f'{{"created_at":{dumps(r[4])},"event_id":{dumps(r[2])},"hash":{dumps(r[6])},"payload":{r[5]},'
+        f'"seq":{int(r[1])},"terminal_id":{dumps(r[0])},"type":{dumps(r[3])}}}'
+        for r in rows
+    ]
+    return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
+
+
+def _broken_row(rows) -> int | None:
+    """The seq of the first stored payload that is not a JSON object (a damaged outbox), if any."""
+    for r in rows:
+        try:
+            if not isinstance(json.loads(r[5]), dict):
+                return r[1]
+        except ValueError:
+            return r[1]
+    return None
+
+
 class _Stop(Exception):
     """Uploading must stop (alarm)."""
 
@@ -334,13 +357,8 @@ class SyncClient:
             rows = self._read(read_batch)
             if not rows:
                 return
-            events = [
-                {"terminal_id": r[0], "seq": r[1], "event_id": r[2], "type": r[3], "created_at": r[4],
-                 "payload": json.loads(r[5]), "hash": r[6]}
-                for r in rows
-            ]
             try:
-                answer = self.transport.call("POST", protocol.API_PREFIX + "/events", body={"events": events})
+                answer = self.transport.call("POST", protocol.API_PREFIX + "/events", raw=_batch_body(rows))
             except ProtocolError as exc:
                 if exc.code == "SEQ_GAP":
                     expected = exc.details.get("expected_seq")
@@ -355,6 +373,9 @@ class SyncClient:
                 if exc.code in ALARM_CODES:
                     self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
                     raise _Stop(exc.code) from None
+                if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
+                    self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
+                    raise _Stop("EVENT_HASH_MISMATCH") from None
                 if exc.code == "BODY_TOO_LARGE" and batch > 1:
                     batch = max(1, batch // 2)
                     continue
@@ -368,13 +389,13 @@ class SyncClient:
             acked_through = answer.get("acked_through")
             if not isinstance(acked_through, int):
                 raise BadAnswer("shape", "upload answer without acked_through")
-            last = events[-1]["seq"]
+            first, last = rows[0][1], rows[-1][1]
             if acked_through > last and acked_through > self.last_seq():
                 # The server holds events past everything this file has ever written.
                 self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
                 raise _Stop("ROLLED_BACK")
             acked_through = min(acked_through, last)
-            if acked_through < events[0]["seq"] - 1:
+            if acked_through < first - 1:
                 raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
             conflicts = answer.get("conflicts") or []
             now = self.now()

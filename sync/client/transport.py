@@ -94,6 +94,7 @@ class Transport:
         path: str,
         *,
         body: dict | None = None,
+        raw: bytes | None = None,
         query: dict | None = None,
         signed: bool = True,
         headers: dict | None = None,
@@ -106,8 +107,8 @@ class Transport:
         """
         for attempt in (1, 2):
             try:
-                return self._call_once(method, path, body=body, query=query, signed=signed, headers=headers,
-                                       timeout=timeout)
+                return self._call_once(method, path, body=body, raw=raw, query=query, signed=signed,
+                                       headers=headers, timeout=timeout)
             except ProtocolError as exc:
                 if exc.code == "STALE_TIMESTAMP" and attempt == 1 and signed:
                     server_time = exc.details.get("server_time")
@@ -121,13 +122,13 @@ class Transport:
     _last_sent = 0.0
     _last_received = 0.0
 
-    def _call_once(self, method, path, *, body, query, signed, headers, timeout) -> dict:
+    def _call_once(self, method, path, *, body, raw, query, signed, headers, timeout) -> dict:
         path_qs = self._prefix + path
         if query:
             path_qs += "?" + urlencode({k: v for k, v in query.items() if v is not None})
-        data = b"" if body is None else protocol.canonical_json(body)
+        data = raw if raw is not None else (b"" if body is None else protocol.canonical_json(body))
         send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
-        if body is not None:
+        if data:
             send["Content-Type"] = "application/json; charset=utf-8"
         if headers:
             send.update(headers)

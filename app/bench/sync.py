@@ -1,0 +1,282 @@
+"""Sync benchmarks, each beside a raw baseline measured in the same run.
+
+* ``sync_upload`` — a backlog of 20,000 sale events drained by the real uploader to the reference server
+  over loopback (HTTP, signing, the server's per-batch transaction with its seat checks). Baseline: the
+  server's raw batch-insert rate — the very rows an upload stores (events and tickets), inserted in
+  batches of the same size, one transaction each, on the same kind of database. Goals: ≥ 5,000 events/s
+  and ≥ 0.5× the baseline.
+* ``sync_initial_pull`` — a fresh terminal of the large station (1,000 departures a day × 15 days,
+  3,000 destinations) pulling the whole feed from the reference server over loopback, seat maps
+  included. Baseline: the store's own bulk loader reading the same province document from memory.
+  Goal: ≥ 20,000 feed rows/s.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.bench.harness import Figure
+
+UPLOAD_EVENTS = 20_000
+UPLOAD_BATCH = 1000
+GOAL_UPLOAD_RATE = 5000.0
+GOAL_UPLOAD_RATIO = 0.5
+GOAL_PULL_RATE = 20_000.0
+ADMIN = "bench-admin-token"
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class _ServerProcess:
+    """``kezhan server`` in a process of its own, as in production: the uploader and the server do not
+    share an interpreter lock, so the figure is the pipeline's, not the sum of both sides' CPU."""
+
+    def __init__(self, folder: Path, doc: dict):
+        import subprocess
+        import sys
+
+        province = folder / "province.json"
+        province.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        self.station = doc["home_station"]
+        root = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "server", "--db", str(folder / "server.sqlite3"), "--host", "127.0.0.1",
+             "--port", "0", "--admin-token", ADMIN, "--province", str(province)],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**__import__("os").environ, "KEZHAN_HOME": str(folder / "home")},
+        )
+        self.url = None
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line)
+            if "listening on http://" in line:
+                self.url = line.split("listening on ", 1)[1].strip()
+                break
+        if self.url is None:
+            self.proc.wait(10)
+            raise RuntimeError("the provincial server did not start: " + "".join(lines[-5:]))
+        import time as _time
+
+        import requests
+
+        # The port is printed once bound; it answers once uvicorn has started listening.
+        for _ in range(600):
+            try:
+                requests.get(self.url + "/v1/health", timeout=2)
+                break
+            except requests.RequestException:
+                _time.sleep(0.05)
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(getattr(signal, "SIGINT", signal.SIGTERM))
+            try:
+                self.proc.wait(15)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def _enrolled_terminal(srv: _ServerProcess, path: Path):
+    import requests
+
+    from app.store.engine import open_database
+    from sync.client import enrol
+
+    r = requests.post(srv.url + "/v1/admin/enrolment-codes", json={"station": srv.station}, timeout=30,
+                      headers={"Authorization": f"Bearer {ADMIN}", "Kezhan-Protocol": "1"})
+    r.raise_for_status()
+    db = open_database(path)
+    enrol(db, srv.url, r.json()["code"])
+    return db
+
+
+def _seats(doc: dict, count: int) -> list[tuple[str, int, str]]:
+    """(departure, seat, stop) for ``count`` distinct seats, spread over the departures."""
+    stops = {r["code"]: r["stops"][-1]["station"] for r in doc["routes"]}
+    out = []
+    for d in doc["departures"]:
+        for seat in range(1, int(d["seats"]) + 1):
+            out.append((d["id"], seat, stops[d["route"]]))
+            if len(out) == count:
+                return out
+    raise ValueError(f"the province has fewer than {count} seats")
+
+
+def _sale_payloads(terminal_id: str, seats, now: datetime) -> list[tuple[str, dict]]:
+    from app.domain.stock import make_ticket_id, parse_terminal_id
+
+    station, no = parse_terminal_id(terminal_id)
+    sold_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    out = []
+    for i, (departure_id, seat, stop) in enumerate(seats, start=1):
+        ticket_id = make_ticket_id(station, no, i)
+        out.append(("ticket.sold", {
+            "order_id": f"O{ticket_id}", "clerk": "1001", "shift_id": f"{terminal_id}-S1", "sold_at": sold_at,
+            "payment": {"method": "cash", "amount": 3500, "tendered": 3500, "change": 0, "reference": None},
+            "tickets": [{
+                "ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat, "ticket_type": "full",
+                "fare": 3500, "price": 3500, "insurance": 0, "stop": stop,
+                "passenger": {"name": "测试旅客", "doc_type": "id_card", "doc_number": f"3301021990{i:08d}",
+                              "doc_hash": uuid.uuid5(uuid.NAMESPACE_OID, str(i)).hex * 2},
+                "carried_by": None, "stock_no": f"{i:08d}",
+            }],
+        }))
+    return out
+
+
+def _write_backlog(db, terminal_id: str, payloads, now: datetime) -> None:
+    from app.services.context import Terminal, cursor, emit
+    from sync.client.identity import make_terminal
+
+    terminal: Terminal = make_terminal(db)
+    for start in range(0, len(payloads), 2000):
+        with db.transaction() as session:
+            cur = cursor(session)
+            for type_, payload in payloads[start:start + 2000]:
+                emit(cur, terminal, type_, payload, now)
+
+
+def _raw_server_inserts(folder: Path, terminal_id: str, payloads, batch: int) -> float:
+    """Seconds to insert, as the server would store them, the events and tickets of ``payloads``."""
+    from sync import protocol
+    from sync.server import db as server_db
+    from sync.server import models
+
+    engine = server_db.make_engine(str(folder / "raw-server.sqlite3"))
+    server_db.init_schema(engine)
+    now = datetime.now(UTC)
+    events, tickets = [], []
+    for seq, (type_, payload) in enumerate(payloads, start=1):
+        events.append({"terminal_id": terminal_id, "seq": seq, "event_id": uuid.uuid4().hex, "type": type_,
+                       "created_at": payload["sold_at"], "hash": "0" * 64,
+                       "payload": protocol.canonical_json(payload).decode("utf-8"), "day": "2026-01-01",
+                       "received_at": now})
+        for t in payload["tickets"]:
+            p = t["passenger"]
+            tickets.append({
+                "ticket_id": t["ticket_id"], "order_id": payload["order_id"], "channel": "terminal",
+                "terminal_id": terminal_id, "departure_id": t["departure_id"], "seat_no": t["seat_no"],
+                "active_seat": f"{t['departure_id']}#{t['seat_no']}", "status": "active",
+                "ticket_type": t["ticket_type"], "fare": t["fare"], "price": t["price"], "insurance": t["insurance"],
+                "stop": t["stop"], "passenger_name": p["name"], "doc_type": p["doc_type"],
+                "doc_number": p["doc_number"], "doc_hash": p["doc_hash"], "carried_by": None,
+                "stock_no": t["stock_no"], "clerk": payload["clerk"], "shift_id": payload["shift_id"],
+                "sold_at": payload["sold_at"], "sold_seq": seq,
+            })
+    start = time.perf_counter()
+    for i in range(0, len(events), batch):
+        with engine.begin() as conn:
+            conn.execute(models.events.insert(), events[i:i + batch])
+            conn.execute(models.tickets.insert(), tickets[i:i + batch])
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def sync_upload(n: int = UPLOAD_EVENTS, batch: int = UPLOAD_BATCH, workdir: Path | None = None) -> Figure:
+    from app.demodata import generate_province
+    from sync.client import SyncClient
+    from sync.client.client import CycleReport
+
+    own_tmp = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="kezhan-bench-sync-")) if own_tmp else workdir
+    try:
+        today = datetime.now(ZONE).date() + timedelta(days=1)
+        doc = generate_province(start_date=today, days=2, departures_per_day=300, destinations=None)
+        srv = _ServerProcess(folder, doc)
+        try:
+            db = _enrolled_terminal(srv, folder / "terminal.sqlite3")
+            client = SyncClient(db, batch_size=batch, timeout=(5.0, 120.0))
+            terminal_id = client.terminal_id
+            payloads = _sale_payloads(terminal_id, _seats(doc, n), datetime.now(UTC))
+            _write_backlog(db, terminal_id, payloads, datetime.now(UTC))
+            report = CycleReport()
+            start = time.perf_counter()
+            client._upload(report)
+            seconds = time.perf_counter() - start
+            pending = client.pending_events()
+            client.close()
+            db.dispose()
+        finally:
+            srv.stop()
+        baseline_seconds = _raw_server_inserts(folder, terminal_id, payloads, batch)
+    finally:
+        if own_tmp:
+            shutil.rmtree(folder, ignore_errors=True)
+    rate = report.uploaded / seconds
+    baseline = n / baseline_seconds
+    figure = Figure(
+        name="sync_upload", value=rate, unit="events/s", baseline=baseline, n=n,
+        goal=f">= {GOAL_UPLOAD_RATE:,.0f} events/s and >= {GOAL_UPLOAD_RATIO}x the raw batch insert",
+        notes={"seconds": round(seconds, 3), "batch": batch, "applied": report.uploaded, "left_pending": pending,
+               "baseline_seconds": round(baseline_seconds, 3),
+               "baseline": "server's raw insert of the same events and tickets, same batch size, one transaction each"},
+    )
+    figure.met = bool(pending == 0 and rate >= GOAL_UPLOAD_RATE and rate >= GOAL_UPLOAD_RATIO * baseline)
+    return figure
+
+
+def sync_initial_pull(workdir: Path | None = None, scale: dict | None = None) -> Figure:
+    from app.bench.dataset import LARGE, START
+    from app.demodata import generate_province
+    from app.store.engine import open_database
+    from app.store.province import load_province
+    from sync.client import SyncClient
+    from sync.client.client import CycleReport
+
+    scale = scale or LARGE
+    own_tmp = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="kezhan-bench-pull-")) if own_tmp else workdir
+    try:
+        doc = generate_province(start_date=START, **scale)
+        srv = _ServerProcess(folder, doc)
+        try:
+            db = _enrolled_terminal(srv, folder / "terminal.sqlite3")
+            client = SyncClient(db, page_limit=5000, timeout=(5.0, 120.0))
+            report = CycleReport()
+            start = time.perf_counter()
+            client._pull(report)
+            seconds = time.perf_counter() - start
+            client.close()
+            with db.read() as session:
+                seats = session.connection().exec_driver_sql("SELECT COUNT(*) FROM seats").scalar_one()
+            db.dispose()
+        finally:
+            srv.stop()
+        base = open_database(folder / "baseline.sqlite3")
+        try:
+            start = time.perf_counter()
+            with base.transaction() as session:
+                load_province(session, json.loads(json.dumps(doc)))
+            baseline_seconds = time.perf_counter() - start
+        finally:
+            base.dispose()
+    finally:
+        if own_tmp:
+            shutil.rmtree(folder, ignore_errors=True)
+    rate = report.pulled / seconds
+    figure = Figure(
+        name="sync_initial_pull", value=rate, unit="rows/s", baseline=report.pulled / baseline_seconds,
+        n=report.pulled, goal=f">= {GOAL_PULL_RATE:,.0f} rows/s",
+        notes={"seconds": round(seconds, 3), "feed_rows": report.pulled, "seat_rows": seats,
+               "baseline_seconds": round(baseline_seconds, 3), "scale": scale,
+               "baseline": "app.store.province.load_province of the same document, same rows counted"},
+    )
+    figure.met = bool(rate >= GOAL_PULL_RATE)
+    return figure
+
+
+def benchmarks() -> dict:
+    """Name -> benchmark function (no required arguments; returns a Figure)."""
+    return {"sync_upload": sync_upload, "sync_initial_pull": sync_initial_pull}
