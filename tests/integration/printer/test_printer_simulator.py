@@ -176,3 +176,22 @@ def test_ipv6_loopback_target(tmp_path):
         assert print_bytes(sim.target, render_test_ticket("58mm")).ok
     finally:
         sim.stop()
+
+
+def test_several_clients_at_once_each_get_their_job(sim):
+    import threading
+
+    results = []
+
+    def client(n):
+        results.append(print_bytes(sim.target, codes.INIT + f"CLIENT {n}\n".encode() + codes.cut("full")))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 4 and all(r.ok for r in results)
+    jobs = sim.wait_for_jobs(4)
+    assert sorted(j.data.split(b"CLIENT ")[1][:1] for j in jobs) == [b"0", b"1", b"2", b"3"]
+    assert len({j.png_path for j in jobs}) == 4

@@ -351,3 +351,28 @@ def test_four_byte_gb18030_in_chinese_mode_is_one_wide_character():
     left, _, right, _ = ink_bbox(img)
     assert right <= 24  # one 24-dot cell, not four code page characters
     assert not same(img, render(INIT + b"\x1c&\x81\x30\xff\x30\x1c.\n"))  # an invalid sequence differs
+
+
+def _tokens(data: bytes):
+    from drivers.printer.render import Incomplete, Tokenizer
+
+    tok, pos, out = Tokenizer(), 0, []
+    while pos < len(data):
+        try:
+            t = tok.next(data, pos)
+        except Incomplete:
+            break
+        out.append((t.kind, t.start, t.end))
+        pos = t.end
+    return out
+
+
+def test_the_tokenizer_waits_for_more_bytes_instead_of_misreading_a_prefix():
+    # The simulator tokenizes a stream as it arrives: any prefix must give a prefix of the tokens.
+    data = render_ticket(SAMPLE_TICKET, "preprinted") + render_ticket(SAMPLE_TICKET, "80mm")
+    full = _tokens(data)
+    assert full[-1][2] == len(data)
+    for cut in range(0, len(data), 7):
+        part = _tokens(data[:cut])
+        assert part == full[: len(part)]
+        assert not part or part[-1][2] <= cut
