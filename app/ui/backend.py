@@ -143,6 +143,7 @@ class Backend:
         self.on_local_event = on_local_event
         self.user: auth.SignedIn | None = None
         self._print_jobs: dict[str, object] = {}
+        self._via_cache: dict[str, str] = {}
         with db.read() as session:
             cur = cursor(session)
             self.rules = load_rules(cur)
@@ -234,7 +235,8 @@ class Backend:
     def departures(self, station_code: str, day: date) -> list[DepartureView]:
         now = self.now()
         with self.db.read() as session:
-            rows = queries.departures_to(session, station_code, day.isoformat())
+            rows = queries.departures_to(session, station_code, day.isoformat(),
+                                         board=self.rules.home_station or None)
             leased = self._leased_counts(session, [r.id for r in rows], now)
             vias = self._vias(session, {r.route for r in rows})
         types = self.rules.ticket_types
@@ -278,10 +280,15 @@ class Backend:
         )
         return dict(cur.fetchall())
 
+    def _vias(self, session, routes: set[str]) -> dict[str, str]:
+        """Route -> the names of the stops it goes via (cached: routes change with a province load)."""
+        missing = routes - self._via_cache.keys()
+        if missing:
+            self._via_cache.update(self._load_vias(session, missing))
+        return {r: self._via_cache.get(r, "") for r in routes}
+
     @staticmethod
-    def _vias(session, routes: set[str]) -> dict[str, str]:
-        if not routes:
-            return {}
+    def _load_vias(session, routes: set[str]) -> dict[str, str]:
         cur = cursor(session)
         marks = ",".join("?" * len(routes))
         cur.execute(f"SELECT code, via FROM routes WHERE code IN ({marks})", list(routes))

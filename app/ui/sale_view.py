@@ -98,6 +98,8 @@ class SaleView(QWidget):
         self.departure = None  # the chosen DepartureInfo
         self.slots: list[Slot] = []
         self.seats: list[int] | None = None  # chosen on the seat map; None = auto
+        self._preview: tuple | None = None  # (station, date) whose departures the table shows
+        self.suggestions: list = []
         self.types = backend.ticket_types()
         self.doc_types = backend.document_types()
         self._build()
@@ -148,8 +150,10 @@ class SaleView(QWidget):
         self.departuresTable.verticalHeader().setVisible(False)
         self.departuresTable.setTabKeyNavigation(False)
         self.departuresTable.doubleClicked.connect(lambda _i: self.choose_departure())
+        # Fixed column widths from the font: sizing to contents would measure every cell again on
+        # every keystroke's refill.
         hdr = self.departuresTable.horizontalHeader()
-        hdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         middle.addWidget(self.suggestionList)
         middle.addWidget(self.departuresTable, 1)
@@ -326,6 +330,7 @@ class SaleView(QWidget):
         self.epayEdit.setPlaceholderText(self.tr("支付流水号"))
         self.changeCaption.setText(self.tr("找零"))
         self.confirmButton.setText(self.tr("确认售票 Enter"))
+        self._size_columns()
         self._show_date()
         self._fill_departures()
         self._fill_passengers()
@@ -334,7 +339,21 @@ class SaleView(QWidget):
     def changeEvent(self, event):  # noqa: N802
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._size_columns()
         super().changeEvent(event)
+
+    def _size_columns(self) -> None:
+        metrics = self.departuresTable.fontMetrics()
+        header = self.departuresTable.horizontalHeader()
+        samples = {0: "00:00", 1: "K00000", 3: "大型高级", 4: self.tr("检票口"), 6: self.tr("余票") + "0",
+                   7: self.tr("本机可售"), 8: self.tr("停售") + "停"}
+        for col, text in samples.items():
+            width = max(metrics.horizontalAdvance(text), metrics.horizontalAdvance(
+                self.departuresTable.horizontalHeaderItem(col).text() if self.departuresTable.horizontalHeaderItem(col) else ""))
+            header.resizeSection(col, width + 18)
+        fares = "  ".join(f"{self.short_name(t)} ￥888.88" for t in self.types if t.needs_seat)
+        header.resizeSection(5, metrics.horizontalAdvance(fares) + 18)
 
     # --- date ---------------------------------------------------------------------------------
 
@@ -359,43 +378,67 @@ class SaleView(QWidget):
         self._show_date()
         if self.destination is not None:
             self.load_departures(keep_focus=True)
+        elif self._preview is not None:
+            self._preview_current()
 
     # --- destination --------------------------------------------------------------------------
 
     def update_suggestions(self, text: str) -> None:
         self.suggestionList.clear()
+        self.suggestions = []
         text = text.strip()
         if not text:
             return
-        for s in self.backend.suggest(text):
-            item = QListWidgetItem(f"{s.name}  {s.pinyin}  {s.code}")
-            item.setData(Qt.ItemDataRole.UserRole, s)
-            self.suggestionList.addItem(item)
+        # The stations stay in a Python list beside the widget: PySide6 mishandles Python objects
+        # kept as item data when the interpreter exits.
+        self.suggestions = self.backend.suggest(text)
+        for s in self.suggestions:
+            self.suggestionList.addItem(QListWidgetItem(f"{s.name}  {s.pinyin}  {s.code}"))
         if self.suggestionList.count():
             self.suggestionList.setCurrentRow(0)
+        self._preview_current()
+
+    def _preview_current(self) -> None:
+        """The departures of the highlighted suggestion, shown while the clerk is still typing, so
+        the list is already there when Enter takes the destination."""
+        row = self.suggestionList.currentRow()
+        if not 0 <= row < len(self.suggestions):
+            self._preview = None
+            self.departures = []
+            self._fill_departures()
+            return
+        station = self.suggestions[row]
+        if self._preview == (station.code, self.date):
+            return  # one more letter, the same first suggestion: the list is already right
+        self.departures = self.backend.departures(station.code, self.date)
+        self._preview = (station.code, self.date)
+        self._fill_departures()
 
     def _move_suggestion(self, step: int) -> None:
         count = self.suggestionList.count()
         if count:
             row = (self.suggestionList.currentRow() + step) % count
             self.suggestionList.setCurrentRow(row)
+            self._preview_current()
 
     def take_suggestion(self) -> None:
-        item = self.suggestionList.currentItem() or self.suggestionList.item(0)
-        if item is None:
+        row = max(self.suggestionList.currentRow(), 0)
+        if row >= len(self.suggestions):
             if self.destinationEdit.text().strip():
                 show_message(self.messageLabel, self.tr("没有找到这个目的地"))
             return
-        self.destination = item.data(Qt.ItemDataRole.UserRole)
+        self.destination = self.suggestions[row]
         self.destinationEdit.setText(self.destination.pinyin)
         self.destinationName.setText(self.destination.name)
         self.messageLabel.clear()
-        self.load_departures()
+        self.load_departures(fresh=self._preview != (self.destination.code, self.date))
 
-    def load_departures(self, keep_focus: bool = False) -> None:
-        self.departures = self.backend.departures(self.destination.code, self.date)
+    def load_departures(self, keep_focus: bool = False, fresh: bool = True) -> None:
+        if fresh:
+            self.departures = self.backend.departures(self.destination.code, self.date)
+            self._fill_departures()
+        self._preview = None
         self.departure = None
-        self._fill_departures()
         if not self.departures:
             show_message(self.messageLabel, self.tr("当天没有到该站的班次"))
             return
@@ -719,6 +762,7 @@ class SaleView(QWidget):
         self.destination = None
         self.departure = None
         self.departures = []
+        self._preview = None
         self.seats = None
         self.slots = []
         for spin in self.countSpins.values():
@@ -733,6 +777,7 @@ class SaleView(QWidget):
         self.destinationEdit.clear()
         self.destinationName.clear()
         self.suggestionList.clear()
+        self.suggestions = []
         self.docNumberEdit.clear()
         self.nameEdit.clear()
         self.tenderedEdit.clear()

@@ -212,3 +212,17 @@ def test_kezhan_gui_without_a_database_says_so_in_one_line(tmp_path):
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1 and "数据库文件不存在" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_none_outlives_many_void_calls_into_qt(qapp):
+    # PySide6 6.12.0 on Python 3.11 drops a reference to None per void call; without the guard
+    # this loop would abort the test process ("deallocating None").
+    from PySide6.QtCore import QObject
+
+    from app.ui import refguard
+
+    refguard.install(qapp)
+    probe = QObject()
+    for _ in range(20_000):
+        probe.setObjectName("probe")
+    assert sys.getrefcount(None) > 20_000

@@ -63,6 +63,8 @@ def test_walk_up_sale_with_a_tapped_id_card_takes_four_keystrokes(qtbot, reader_
 
     keys.type(initials)
     assert view.suggestionList.count() >= 1
+    # The departures are on screen while the clerk is still typing.
+    assert view.departuresTable.rowCount() == len(backend.departures(station, backend.today())) > 0
     keys.count = 0  # what is counted starts after the destination initials
 
     keys.enter()  # the first suggestion
