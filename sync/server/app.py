@@ -161,7 +161,7 @@ class StatusRequest(_Strict):
 
 class WebPassenger(_Strict):
     name: str
-    doc_type: str = "id_card"
+    doc_type: str = "resident_id"
     doc_number: str | None = None
     doc_hash: str | None = None
     ticket_type: str = "full"

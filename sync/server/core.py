@@ -5,6 +5,7 @@ directly for admin work on a database file.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -91,8 +92,33 @@ class ProvinceServer:
         self.fresh = dbmod.init_schema(self.engine)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
+        self._doc_key: str | None = None
+        self.doc_hash_key_b64()  # now, not later inside another transaction
 
     # ------------------------------------------------------------------ plumbing
+
+    def doc_hash_key_b64(self) -> str:
+        """The province's key for document hashes (``app.domain.identity.document_hash``): the
+        same at every terminal and in the web channel, so a ticket bought online is found by
+        tapping the ID card at any window or gate. Made once per database."""
+        if self._doc_key is None:
+            with self.tx() as conn:
+                key = dbmod.get_meta(conn, "doc_hash_key")
+                if key is None:
+                    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+                    dbmod.set_meta(conn, "doc_hash_key", key)
+            self._doc_key = key
+        return self._doc_key
+
+    def _doc_hash(self, doc_type: str | None, number: str | None) -> str | None:
+        if not number:
+            return None
+        from app.domain.identity import document_hash
+
+        try:
+            return document_hash(base64.b64decode(self.doc_hash_key_b64()), doc_type or "resident_id", number)
+        except ValueError as exc:
+            raise ProtocolError("INVALID_REQUEST", f"document not valid: {exc}") from None
 
     def now(self) -> datetime:
         return self.clock()
@@ -201,12 +227,15 @@ class ProvinceServer:
             "key_id": key["key_id"],
             "server_time": iso(now),
             "protocol": protocol.PROTOCOL_VERSION,
+            "doc_hash_key": self.doc_hash_key_b64(),
         }
 
     def _add_key(self, conn, terminal_id: str, public_key: str, now: datetime) -> dict:
         K = models.ticket_keys
         n = conn.execute(select(func.count()).select_from(K).where(K.c.terminal_id == terminal_id)).scalar_one()
-        key_id = f"{terminal_id}/{n + 1}"
+        # The first key is named by the terminal id (what a terminal signs with unless told
+        # otherwise); later ones get a suffix. Never a ".", which separates a ticket code's parts.
+        key_id = terminal_id if n == 0 else f"{terminal_id}-K{n + 1}"
         conn.execute(K.insert().values(key_id=key_id, terminal_id=terminal_id, public_key=public_key, created_at=now))
         data = {"key_id": key_id, "terminal_id": terminal_id, "public_key": public_key,
                 "created_at": iso(now), "revoked_at": None}
@@ -489,14 +518,14 @@ class ProvinceServer:
         fare = province.get_master(conn, "fare", province.fare_key(dep.route, dep.origin, stop, dep.vehicle_class))
         if fare is None:
             raise ProtocolError("UNKNOWN_FARE", departure_id=dep.id, stop=stop)
-        tt = province.get_master(conn, "ticket_type", ticket_type)
-        if tt is None:
+        row = province.get_master(conn, "ticket_type", ticket_type)
+        if row is None:
             raise ProtocolError("INVALID_REQUEST", f"unknown ticket type {ticket_type!r}")
+        from app.domain.ticket_types import TicketTypeTable
+
         full = int(fare["full_fare"])
-        raw = full * int(tt.get("rate_percent", 100))
-        unit = {"jiao": 10, "yuan": 100}.get(tt.get("rounding") or "fen", 1)
-        # Half up to the unit, in integers: fen never pass through a float.
-        price = (raw + 50 * unit) // (100 * unit) * unit
+        # The domain's own rule, so a web ticket costs what the same ticket costs at a window.
+        price = TicketTypeTable.from_rows([row]).price(full, ticket_type)
         return full, price
 
     def _ticket_row(self, t: dict, *, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
@@ -587,7 +616,9 @@ class ProvinceServer:
                     "ticket_type": p.get("ticket_type") or "full", "fare": fare, "price": price,
                     "insurance": int(p.get("insurance") or 0), "stop": stop,
                     "passenger": {"name": p.get("name"), "doc_type": p.get("doc_type"),
-                                  "doc_number": p.get("doc_number"), "doc_hash": p.get("doc_hash")},
+                                  "doc_number": p.get("doc_number"),
+                                  "doc_hash": p.get("doc_hash") or self._doc_hash(p.get("doc_type"),
+                                                                                 p.get("doc_number"))},
                 }
                 row = self._ticket_row(ticket, channel="web", terminal_id=None, order_id=order_id, sold_at=iso(now))
                 row["pickup_code"] = self._pickup_code(conn)

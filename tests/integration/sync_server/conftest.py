@@ -124,7 +124,7 @@ class Terminal:
         ticket_id = ticket_id or f"{self.terminal_id}-{uuid.uuid4().hex[:10]}"
         ticket = {"ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat_no, "ticket_type": "full",
                   "fare": price, "price": price, "insurance": 0, "stop": stop,
-                  "passenger": {"name": "张三", "doc_type": "id_card", "doc_number": "11010119900307001X",
+                  "passenger": {"name": "张三", "doc_type": "resident_id", "doc_number": "11010119900307001X",
                                 "doc_hash": "h-" + ticket_id},
                   "carried_by": None, "stock_no": None}
         payload = {"order_id": "O-" + ticket_id, "clerk": "c01", "shift_id": "S1",

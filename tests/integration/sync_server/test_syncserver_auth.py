@@ -16,7 +16,7 @@ def test_enrolment_gives_a_terminal_that_can_make_signed_requests(server):
     body = r.json()
     assert body["terminal_id"] == f"{HOME}-T01"
     assert body["station"]["code"] == HOME
-    assert body["key_id"] == f"{HOME}-T01/1"
+    assert body["key_id"] == f"{HOME}-T01"
     t = Terminal(server.url, body["terminal_id"], body["secret"], server.clock)
     assert t.call("GET", "/v1/leases").status_code == 200
     # A second enrolment at the same station gets the next number and its own secret.
@@ -67,8 +67,8 @@ def test_revoked_terminal_is_refused(server):
     # Its ticket-code key is marked revoked in the feed, so gates stop trusting new codes.
     other = server.terminal()
     keys = {k["key_id"]: k for k in other.call("GET", "/v1/keys").json()["keys"]}
-    assert keys[f"{t.terminal_id}/1"]["revoked_at"] is not None
-    assert keys[f"{other.terminal_id}/1"]["revoked_at"] is None
+    assert keys[t.terminal_id]["revoked_at"] is not None
+    assert keys[other.terminal_id]["revoked_at"] is None
 
 
 def test_unknown_terminal_is_refused(server):
@@ -150,3 +150,16 @@ def test_admin_token_bearer_is_compared_exactly(server):
                      headers={protocol.H_PROTOCOL: "1", "Authorization": f"Bearer {ADMIN}x"}, timeout=5)
     assert r.status_code == 401
     assert server.get_admin("/v1/admin/terminals").status_code == 200
+
+
+def test_ticket_code_key_rotation_reaches_the_feed(server):
+    from .conftest import public_key_b64
+
+    t = server.terminal()
+    new_key = public_key_b64()
+    r = t.call("POST", "/v1/keys", {"public_key": new_key})
+    assert r.status_code == 201 and r.json()["key_id"] == f"{t.terminal_id}-K2"
+    keys = [c for c in t.call("GET", "/v1/changes?limit=5000").json()["changes"] if c["kind"] == "ticket_key"]
+    assert [(c["key"], c["data"]["public_key"]) for c in keys][-1] == (f"{t.terminal_id}-K2", new_key)
+    r = t.call("POST", "/v1/keys", {"public_key": "too-short"})
+    assert (r.status_code, r.json()["error"]) == (422, "BAD_PUBLIC_KEY")

@@ -40,7 +40,7 @@ def test_first_pull_is_a_snapshot_of_the_province(server):
     assert s[("station", "330102001")]["name"] == "杭州客运中心"
     assert ("fare", "R1/330102001/330106001/ZG") in s
     assert s[("setting", "refund_policy")]["minimum_fee"] == 100
-    assert s[("ticket_key", f"{t.terminal_id}/1")]["public_key"]
+    assert s[("ticket_key", t.terminal_id)]["public_key"]
     # Nothing new: an empty page, same cursor, no reset.
     r = t.call("GET", f"/v1/changes?cursor={cursor}").json()
     assert (r["changes"], r["cursor"], r["reset"], r["more"]) == ([], cursor, False, False)
@@ -57,7 +57,7 @@ def test_cursor_resumes_where_it_stopped(server):
     assert r1["more"] is True and len(r1["changes"]) == 1
     rest, _, _ = pull_all(t, r1["cursor"])
     got = [(c["kind"], c["key"]) for c in r1["changes"] + rest]
-    assert got == [("departure", SOON), ("ticket_key", f"{other.terminal_id}/1"), ("seat", f"{TOMORROW}/5")]
+    assert got == [("departure", SOON), ("ticket_key", other.terminal_id), ("seat", f"{TOMORROW}/5")]
     assert len({c["id"] for c in r1["changes"] + rest}) == len(got)
     assert (r1["changes"] + rest)[0]["data"]["status"] == "delayed"
 

@@ -49,14 +49,14 @@ def test_web_channel_needs_its_token(server):
 
 
 def test_web_ticket_is_picked_up_at_a_terminal(server):
-    r = order(server, passengers=[{"name": "李四", "doc_type": "id_card", "doc_number": "11010119900307001X",
+    r = order(server, passengers=[{"name": "李四", "doc_type": "resident_id", "doc_number": "11010119900307001X",
                                    "doc_hash": "dh-1"}])
     ticket = r.json()["tickets"][0]
     code = ticket["pickup_code"]
     t = server.terminal()
     # The terminal sees it in the feed (for a lookup by ID card: hash, masked number, no number) ...
     web = [c for c in t.call("GET", "/v1/changes?limit=5000").json()["changes"] if c["kind"] == "web_ticket"]
-    assert web[-1]["data"]["passenger"] == {"name": "李四", "doc_type": "id_card",
+    assert web[-1]["data"]["passenger"] == {"name": "李四", "doc_type": "resident_id",
                                             "doc_masked": "110101********001X", "doc_hash": "dh-1"}
     assert "11010119900307001X" not in str(web)
     # ... and by pick-up code on demand.
@@ -75,6 +75,19 @@ def test_web_ticket_is_picked_up_at_a_terminal(server):
     # And a picked-up ticket can no longer be refunded online.
     r = server.post_admin(f"/v1/web/tickets/{ticket['ticket_id']}/refund")
     assert (r.status_code, r.json()["error"]) == (409, "ALREADY_PICKED_UP")
+
+
+def test_web_ticket_document_hash_uses_the_provinces_key(server):
+    """The server hashes the number with the key every terminal got at enrolment, so a tap of
+    the ID card at a window finds the online ticket."""
+    import base64
+
+    from app.domain.identity import document_hash
+
+    enrolled = server.enrol_raw(server.issue_code()).json()
+    key = base64.b64decode(enrolled["doc_hash_key"])
+    ticket = order(server, passengers=[{"name": "李四", "doc_number": "11010119900307001x"}]).json()["tickets"][0]
+    assert ticket["passenger"]["doc_hash"] == document_hash(key, "resident_id", "11010119900307001X")
 
 
 def test_web_refund_frees_the_seat_in_the_feed(server):
