@@ -94,3 +94,28 @@ def test_a_folder_is_not_a_database(tmp_path):
     with pytest.raises(StorageError) as info:
         open_database(tmp_path)
     assert info.value.code == "DB_FOREIGN"
+
+
+def test_a_file_of_the_previous_release_is_upgraded_after_a_backup(tmp_path):
+    path = tmp_path / "previous.sqlite3"
+    engine = make_engine(path)
+    with engine.connect() as con:
+        config = _alembic_config()
+        config.attributes["connection"] = con
+        command.upgrade(config, "0002")
+        con.commit()
+        con.execute(text("INSERT INTO settings (key, value) VALUES ('home_station', '\"330102001\"')"))
+        con.commit()
+    engine.dispose()
+    result = migrate(path)
+    _known, head = known_revisions()
+    assert (result["from"], result["to"]) == ("0002", head)
+    saved = sqlite3.connect(result["backup"])
+    assert saved.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+    assert saved.execute("SELECT value FROM settings").fetchone() == ('"330102001"',)
+    saved.close()
+    con = sqlite3.connect(path)
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'stations'")}
+    assert "ix_stations_pinyin_code" in indexes and "ix_stations_pinyin" not in indexes
+    assert con.execute("SELECT value FROM settings").fetchone() == ('"330102001"',)
+    con.close()
