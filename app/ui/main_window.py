@@ -216,7 +216,10 @@ class MainWindow(QMainWindow):
             self.dialog = None
         dialog.deleteLater()
         if self.selling():
-            self.saleView.focus_destination()
+            if isinstance(dialog, SeatMapDialog):
+                self.saleView._next_needed_field()  # back to where the sale was
+            else:
+                self.saleView.focus_destination()
 
     def open_ticket_dialog(self, kind: str) -> TicketDialog | None:
         if self.dialog is not None or self.backend.current_shift() is None:
@@ -245,7 +248,6 @@ class MainWindow(QMainWindow):
 
     def _seats_chosen(self, dialog: SeatMapDialog) -> None:
         self.saleView.set_seats(sorted(dialog.chosen))
-        QTimer.singleShot(0, self.saleView._next_needed_field)
 
     def open_shift_close(self) -> ShiftCloseDialog | None:
         if self.dialog is not None or self.backend.current_shift() is None:

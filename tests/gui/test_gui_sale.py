@@ -239,3 +239,67 @@ def test_date_keys_step_through_the_presale_days(qtbot, window, keys, backend):
     keys.press(Qt.Key.Key_PageUp)
     keys.press(Qt.Key.Key_PageUp)  # not before today
     assert view.date == today
+
+
+def test_seats_chosen_on_the_seat_map_by_keyboard(qtbot, window, keys, backend):
+    from tests.gui.conftest import has_focus
+
+    sign_in(keys)
+    view = window.saleView
+    station, initials = destination_with_departures(backend)
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    keys.type("2")  # two full-fare passengers
+    keys.enter()
+    keys.press(Qt.Key.Key_F9)
+    dialog = window.dialog
+    assert dialog is not None and dialog.objectName() == "seatMapDialog"
+    assert has_focus(dialog.grid)
+    start = dialog.current_seat()
+    assert dialog.states[start] == "ours"
+    keys.press(Qt.Key.Key_Down)  # one row back: four seats on
+    keys.press(Qt.Key.Key_Space)
+    keys.press(Qt.Key.Key_Right)
+    keys.press(Qt.Key.Key_Space)
+    keys.enter()
+    assert window.dialog is None
+    assert view.seats == [start + 4, start + 5]
+    assert "座位：" in view.seatsLabel.text() and str(start + 4) in view.seatsLabel.text()
+    for serial in (501, 502):
+        keys.type(valid_id(serial))
+        keys.enter()
+        keys.type(f"乘客{serial}")
+        keys.enter()
+    keys.enter()
+    keys.enter()
+    seats = sorted(t.seat_no for serial in (501, 502) for t in tickets_of(backend, valid_id(serial)))
+    assert seats == [start + 4, start + 5]
+
+
+def test_e_payment_needs_its_reference(qtbot, window, keys, backend):
+    sign_in(keys)
+    view = window.saleView
+    _, initials = destination_with_departures(backend)
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    keys.type(valid_id(601))
+    keys.enter()
+    keys.type("孙八")
+    keys.enter()
+    keys.press(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert view.epayEdit.isVisible() and not view.tenderedEdit.isVisible()
+    keys.enter()
+    assert "流水号" in view.messageLabel.text()
+    keys.type("WX20261124000123")
+    keys.enter()
+    keys.enter()
+    [ticket] = tickets_of(backend, valid_id(601))
+    with backend.db.read() as session:
+        from app.services.context import cursor
+
+        cur = cursor(session)
+        cur.execute("SELECT method, reference, amount FROM payments WHERE order_id = ?", (ticket.order_id,))
+        assert cur.fetchone() == ("epay", "WX20261124000123", ticket.price)
