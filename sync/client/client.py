@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -416,40 +417,58 @@ class SyncClient:
 
     # ------------------------------------------------------------------ pull
 
+    def _fetch_page(self, cursor: str | None) -> dict:
+        answer = self.transport.call("GET", protocol.API_PREFIX + "/changes",
+                                     query={"cursor": cursor, "limit": self.page_limit})
+        if not isinstance(answer.get("changes"), list) or not isinstance(answer.get("cursor"), str):
+            raise BadAnswer("shape", "feed answer without changes and cursor")
+        return answer
+
     def _pull(self, report: CycleReport) -> None:
+        """Pages in cursor order, each applied with its cursor in one transaction. While a page is
+        being applied the next one is already on its way (its cursor is known from the answer), so
+        a long first pull costs about the larger of the server's time and ours, not their sum."""
+        answer = self._fetch_page(self._read(lambda cur: self._get(cur, CURSOR_FEED)))
+        pool = None
         first = True
-        while True:
-            cursor = self._read(lambda cur: self._get(cur, CURSOR_FEED))
-            answer = self.transport.call("GET", protocol.API_PREFIX + "/changes",
-                                         query={"cursor": cursor, "limit": self.page_limit})
-            changes = answer.get("changes")
-            new_cursor = answer.get("cursor")
-            if not isinstance(changes, list) or not isinstance(new_cursor, str):
-                raise BadAnswer("shape", "feed answer without changes and cursor")
-            reset = bool(answer.get("reset"))
-            now = self.now()
+        try:
+            while True:
+                upcoming = None
+                if answer.get("more"):
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{self.terminal_id}")
+                    upcoming = pool.submit(self._fetch_page, answer["cursor"])
+                self._apply_page(answer, first, report)
+                first = False
+                if upcoming is None:
+                    return
+                answer = upcoming.result()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
-            def apply(cur, changes=changes, new_cursor=new_cursor, reset=reset, first=first, now=now):
-                applier = FeedApplier(cur, self.terminal_id, int(self._get(cur, CURSOR_ACKED) or 0),
-                                      zone=self.zone, now=now)
-                if reset:
-                    # A snapshot lists what is sold now, not what stopped being sold while we were
-                    # away: seats other channels held go back to free and the snapshot re-holds them.
-                    cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")
-                if first:
-                    applier.retry_deferred()
-                applier.apply(changes)
-                self._put(cur, CURSOR_FEED, new_cursor)
-                return applier
+    def _apply_page(self, answer: dict, first: bool, report: CycleReport) -> None:
+        changes, new_cursor, reset = answer["changes"], answer["cursor"], bool(answer.get("reset"))
+        now = self.now()
 
-            applier = self._write(apply)
-            report.pulled += len(changes)
-            report.deferred += applier.deferred
-            report.new_tasks += applier.new_tasks
-            report.reset = report.reset or reset
-            first = False
-            if not answer.get("more"):
-                return
+        def apply(cur):
+            applier = FeedApplier(cur, self.terminal_id, int(self._get(cur, CURSOR_ACKED) or 0),
+                                  zone=self.zone, now=now)
+            if reset and first:
+                # A snapshot lists what is sold now, not what stopped being sold while we were
+                # away: seats other channels held go back to free and the snapshot re-holds them.
+                cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")
+            if first:
+                applier.retry_deferred()
+            applier.apply(changes)
+            self._put(cur, CURSOR_FEED, new_cursor)
+            return applier
+
+        applier = self._write(apply)
+        report.pulled += len(changes)
+        report.deferred += applier.deferred
+        report.new_tasks += applier.new_tasks
+        report.reset = report.reset or reset
 
     # ------------------------------------------------------------------ leases
 
