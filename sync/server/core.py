@@ -296,6 +296,8 @@ class ProvinceServer:
                      timestamp: str | None, nonce: str | None, sig: str | None) -> dict:
         if not (terminal_id and timestamp and nonce and sig):
             raise ProtocolError("AUTH_MISSING")
+        if not protocol.NONCE_PATTERN.match(nonce):
+            raise ProtocolError("AUTH_MISSING", "nonce must be 16-64 characters of [A-Za-z0-9_-]")
         Tm = models.terminals
         with self.reader() as conn:
             row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status).where(Tm.c.id == terminal_id)).first()
@@ -310,8 +312,6 @@ class ProvinceServer:
         if not protocol.timestamp_ok(timestamp, now.timestamp()):
             raise ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                 max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
-        if not protocol.NONCE_PATTERN.match(nonce):
-            raise ProtocolError("AUTH_MISSING", "nonce must be 16-64 characters of [A-Za-z0-9_-]")
         N = models.nonces
         try:
             with self.tx() as conn:
