@@ -327,6 +327,9 @@ class SyncClient:
                 self._went_offline(exc.kind, f"{what}：{exc}")
             except ProtocolError as exc:
                 report.error, report.error_kind = f"{exc.code}: {exc}", "refused"
+                if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED"):
+                    self._raise_alarm(exc.code, server=exc.details)
+                    report.error_kind = "alarm"
                 spec = protocol.ERRORS.get(exc.code)
                 self._went_offline("refused", f"{spec.zh if spec else exc.code}（{exc.code}）")
             except _Stop as exc:

@@ -123,7 +123,12 @@ def doc_hash_key(db: Database, ident: SyncIdentity) -> bytes:
         row = session.get(Setting, DOC_HASH_KEY_SETTING)
         province = session.get(Setting, "province")
     if row is not None:
-        return json.loads(row.value).encode("utf-8")
+        text = str(json.loads(row.value))
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except ValueError:
+            raw = b""
+        return raw if len(raw) >= 16 else text.encode("utf-8")
     code = (json.loads(province.value) or {}).get("code", "") if province is not None else ""
     return hashlib.sha256(f"kezhan-doc-hash/{code or ident.station_code[:2]}".encode()).digest()
 
