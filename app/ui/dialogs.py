@@ -477,7 +477,7 @@ class SeatMapDialog(QDialog):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("座位图"))
         self.titleLabel.setText(self.tr("选座：需要 %1 个座位").replace("%1", str(self.needed)))
-        self.legendLabel.setText(self.tr("绿 = 本机可售　灰 = 已售　橙 = 他处占用　蓝 = 已选；方向键移动，空格选/取消，Enter 确定，Esc 返回"))
+        self.legendLabel.setText(self.tr("绿 = 本机可售　灰 = 已售　橙 = 他处占用　蓝 = 已选　黄 = 光标；方向键移动，空格选/取消，Enter 确定，Esc 返回"))
 
     def _paint(self) -> None:
         colours = {"ours": ("#0a6b2b", "#e3f6e8"), "sold": ("#555555", "#c9c9c9"),

@@ -138,7 +138,7 @@ class SaleView(QWidget):
         middle = QHBoxLayout()
         self.suggestionList = QListWidget()
         self.suggestionList.setObjectName("suggestionList")
-        self.suggestionList.setFixedWidth(240)
+        self.suggestionList.setFixedWidth(210)
         self.suggestionList.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.suggestionList.itemActivated.connect(lambda _item: self.take_suggestion())
         self.departuresTable = QTableWidget(0, 9)
@@ -308,8 +308,11 @@ class SaleView(QWidget):
         self.destinationEdit.setPlaceholderText(self.tr("拼音首字母 / 站码 / 汉字"))
         self.departuresTable.setHorizontalHeaderLabels([
             self.tr("时间"), self.tr("班次"), self.tr("线路 / 途经"), self.tr("车型"), self.tr("检票口"),
-            self.tr("票价"), self.tr("余票"), self.tr("本机可售"), self.tr("状态"),
+            self.tr("票价 %1").replace("%1", "/".join(self.initial(t) for t in self._priced_types())),
+            self.tr("余票"), self.tr("本机可售"), self.tr("状态"),
         ])
+        self.departuresTable.horizontalHeaderItem(5).setToolTip(
+            "  ".join(f"{self.initial(t)} = {self.short_name(t)}" for t in self._priced_types()))
         self.passengerBox.setTitle(self.tr("乘客（读卡自动填入下一位）"))
         english = theme.language() == "en"
         for t in self.types:
@@ -352,8 +355,9 @@ class SaleView(QWidget):
             width = max(metrics.horizontalAdvance(text), metrics.horizontalAdvance(
                 self.departuresTable.horizontalHeaderItem(col).text() if self.departuresTable.horizontalHeaderItem(col) else ""))
             header.resizeSection(col, width + 18)
-        fares = "  ".join(f"{self.short_name(t)} ￥888.88" for t in self.types if t.needs_seat)
-        header.resizeSection(5, metrics.horizontalAdvance(fares) + 18)
+        fares = " ".join(f"{self.initial(t)}188.50" for t in self._priced_types())
+        header_text = self.departuresTable.horizontalHeaderItem(5).text()
+        header.resizeSection(5, max(metrics.horizontalAdvance(fares), metrics.horizontalAdvance(header_text)) + 18)
 
     # --- date ---------------------------------------------------------------------------------
 
@@ -465,12 +469,20 @@ class SaleView(QWidget):
             return t.name_en.split()[0].split("/")[0]
         return t.name.replace("票", "") if len(t.name) > 2 else t.name
 
+    @staticmethod
+    def initial(t) -> str:
+        """One character per ticket type for the fares column: 全 儿 学 军 / F C S D."""
+        if theme.language() == "en" and t.name_en:
+            return t.name_en[0].upper()
+        return t.name[0]
+
+    def _priced_types(self) -> list:
+        return [t for t in self.types if t.needs_seat]
+
     def _price_text(self, d) -> str:
-        parts = []
-        for t in self.types:
-            if t.code in d.prices and (t.needs_seat or d.prices[t.code]):
-                parts.append(f"{self.short_name(t)} {money(d.prices[t.code])}")
-        return "  ".join(parts)
+        # Yuan without the sign, one letter per type: the column must leave room for the route.
+        return " ".join(f"{self.initial(t)}{d.prices[t.code] / 100:.2f}"
+                        for t in self._priced_types() if t.code in d.prices)
 
     def _fill_departures(self) -> None:
         table = self.departuresTable

@@ -192,10 +192,6 @@
         <translation>Gate</translation>
     </message>
     <message>
-        <source>票价</source>
-        <translation>Fares</translation>
-    </message>
-    <message>
         <source>余票</source>
         <translation>Left</translation>
     </message>
@@ -316,6 +312,10 @@
         <translation>Sales closed</translation>
     </message>
     <message>
+        <source>票价 %1</source>
+        <translation>Fares %1</translation>
+    </message>
+    <message>
         <source>检票中</source>
         <translation>Boarding</translation>
     </message>
@@ -403,8 +403,8 @@
         <translation>Choose seats: %1 needed</translation>
     </message>
     <message>
-        <source>绿 = 本机可售　灰 = 已售　橙 = 他处占用　蓝 = 已选；方向键移动，空格选/取消，Enter 确定，Esc 返回</source>
-        <translation>Green = ours to sell  Grey = sold  Orange = held elsewhere  Blue = chosen; arrows move, Space picks, Enter takes, Esc backs out</translation>
+        <source>绿 = 本机可售　灰 = 已售　橙 = 他处占用　蓝 = 已选　黄 = 光标；方向键移动，空格选/取消，Enter 确定，Esc 返回</source>
+        <translation>Green = ours to sell  Grey = sold  Orange = held elsewhere  Blue = chosen  Yellow = cursor; arrows move, Space picks, Enter takes, Esc backs out</translation>
     </message>
     <message>
         <source>座位 %1 不能售</source>
@@ -573,7 +573,7 @@
     </message>
     <message>
         <source>票价</source>
-        <translation>Fares</translation>
+        <translation>Price</translation>
     </message>
     <message>
         <source>状态</source>
