@@ -1,0 +1,93 @@
+"""The status bar against the real reference server on loopback: online after the first cycle, the
+sale uploaded (nothing pending), and offline once the server is gone — while selling goes on."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.gui.conftest import Keyboard, sign_in, valid_id
+from tests.integration.sync_client.helpers import (
+    ADMIN,
+    CLERK,
+    CLERK_PW,
+    issue_code,
+    province_doc,
+    server_events,
+)
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def server(tmp_path):
+    from sync.server import ServerThread
+
+    srv = ServerThread(str(tmp_path / "server.sqlite3"), admin_token=ADMIN, province=province_doc(),
+                       sweep_interval=None)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_status_bar_follows_the_link(qtbot, server, tmp_path):
+    from datetime import timedelta
+
+    from app.store.engine import open_database
+    from app.store.users import ensure_user
+    from app.ui import theme
+    from app.ui.app import build_window
+    from app.ui.backend import Backend
+    from app.ui.sync_status import SyncStatus
+    from sync.client import SyncClient, enrol, make_terminal
+
+    db = open_database(tmp_path / "terminal.sqlite3")
+    with db.transaction() as session:
+        ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
+    enrol(db, server.url, issue_code(server.url))
+    terminal = make_terminal(db)
+    client = SyncClient(db, server_url=server.url, terminal=terminal, interval=0.3, backoff_base=0.05,
+                        backoff_cap=0.3, timeout=(0.5, 2.0), lease_horizon=timedelta(days=3))
+    sync = SyncStatus(client)
+    backend = Backend(db, terminal, language=theme.language, on_local_event=sync.nudge)
+    theme.set_language("zh_CN")
+    window = build_window(backend, sync=sync)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.linkLabel.text() == "链路：在线", timeout=10000)
+        assert window.syncLabel.text() != "上次同步：从未"
+        keys = Keyboard(qtbot, window)
+        sign_in(keys, CLERK, CLERK_PW)
+        view = window.saleView
+        keys.type("SX")
+        keys.enter()
+        keys.press(Qt.Key.Key_PageDown)  # the tiny province runs from tomorrow
+        keys.press(Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+        keys.enter()
+        assert view.departure is not None, view.messageLabel.text()
+        keys.type(valid_id(801))
+        keys.enter()
+        keys.type("周九")
+        keys.enter()
+        keys.enter()
+        keys.enter()
+        assert "已售 1 张" in view.lastSaleLabel.text()
+        # The sale nudged the uploader: the queue drains to the server.
+        qtbot.waitUntil(lambda: window.pendingLabel.text() == "待上传：0", timeout=10000)
+        with db.read() as session:
+            from app.services.context import cursor
+
+            cur = cursor(session)
+            cur.execute("SELECT seq, hash FROM outbox ORDER BY seq")
+            local = [tuple(r) for r in cur.fetchall()]
+        assert len(local) == 2  # the shift opened, the sale
+        assert server_events(server, terminal.terminal_id) == local
+
+        server.stop()
+        qtbot.waitUntil(lambda: window.linkLabel.text().startswith("链路：离线"), timeout=15000)
+        assert window.linkLabel.property("state") == "bad"
+    finally:
+        window.close()
+        db.dispose()
