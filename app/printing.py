@@ -1,7 +1,10 @@
-"""The services' print jobs as ESC/POS bytes (drivers/printer's layout), and bytes as PNG."""
+"""The services' print jobs as ESC/POS bytes (drivers/printer's layout), bytes as PNG, and jobs
+sent to a printer target. No Qt here: the counter window, the demo and the CLI share it."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.errors import DeviceError
@@ -87,3 +90,52 @@ def render_png(data: bytes) -> bytes:
         return render(data)
     except PrinterError as exc:
         raise _driver_error(exc) from None
+
+
+@dataclass
+class Printed:
+    """One ticket as it left for the printer, and where its bytes and preview were kept."""
+
+    kind: str
+    ticket_id: str
+    stock_no: str
+    ticket_code: str
+    bin_path: str
+    png_path: str
+    printer_ok: bool
+    printer_status: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def send(target: str, data: bytes):
+    """Send bytes to a printer target; a printer that cannot print is a DeviceError, never a silent loss."""
+    from drivers.printer.errors import PrinterError
+    from drivers.printer.transport import print_bytes
+
+    try:
+        return print_bytes(target, data)
+    except PrinterError as exc:
+        raise _driver_error(exc) from None
+
+
+def print_jobs(jobs: list, folder: Path, *, target: str | None = None, profile: str = "80mm",
+               zone: ZoneInfo | None = None) -> list[Printed]:
+    """Lay out each job, keep ``<ticket>-<stock>.bin`` and its ``.png`` preview in ``folder``, and
+    send it to ``target`` when there is one."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for job in jobs:
+        data = tickets_bytes([job], profile, zone)
+        stem = folder / f"{job.kind}-{job.ticket_id}-{job.stock_no}"
+        stem.with_suffix(".bin").write_bytes(data)
+        stem.with_suffix(".png").write_bytes(render_png(data))
+        ok, status = True, "preview only"
+        if target:
+            result = send(target, data)
+            ok, status = bool(result.ok), result.reason or ("ready" if result.ok else "not ready")
+        out.append(Printed(job.kind, job.ticket_id, job.stock_no, job.ticket_code, str(stem.with_suffix(".bin")),
+                           str(stem.with_suffix(".png")), ok, status))
+    return out

@@ -555,18 +555,18 @@ class Backend:
         jobs = self.print_jobs(ticket_ids)
         if not jobs:
             return None
-        from app.ui import printing
+        from app import printing
 
         return printing.tickets_bytes(jobs, zone=self.terminal.zone)
 
     def settlement_bytes(self, settlement: shifts.Settlement) -> bytes | None:
-        from app.ui import printing
+        from app import printing
 
         return printing.settlement_bytes(self._settlement_view(settlement.report), settlement,
                                          station=self.home_name, closed_at=self.local_clock(self.now()))
 
     def render_png(self, data: bytes) -> bytes:
-        from app.ui import printing
+        from app import printing
 
         return printing.render_png(data)
 

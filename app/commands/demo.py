@@ -1,0 +1,69 @@
+"""`kezhan demo`: the demo station. With a display, the counter window on the demo province with
+simulated devices and the embedded provincial server; without one (or with --headless), the
+scripted demo day, written to --out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("demo", help="the demo station: demo province, simulators, embedded server")
+    parser.add_argument("--headless", action="store_true", help="run the scripted demo day instead of the window")
+    parser.add_argument("--out", type=Path, help="where the headless day writes (default: ./demo-out)")
+    parser.add_argument("--home", type=Path, help="the demo station's folder (default: demo/ in the data directory, "
+                                                   "or DIR/station with --out)")
+    parser.add_argument("--no-screens", action="store_true", help="headless: skip the screenshots")
+    parser.set_defaults(func=run)
+
+
+def has_display() -> bool:
+    if sys.platform.startswith("win") or sys.platform == "darwin":
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run(args) -> int:
+    from app import demo, paths
+
+    headless = args.headless or not has_display()
+    if headless and not args.headless:
+        print("no display: running the scripted demo day (kezhan demo --headless)")
+    out = (args.out or Path("demo-out")).resolve()
+    home = args.home or (out / "station" if headless else paths.data_dir() / "demo")
+    print(f"starting the demo station in {home} …", flush=True)
+    station = demo.start_station(home)
+    try:
+        print(f"  provincial server  {station.server.url}  (admin token in {home / 'admin-token'})")
+        print(f"  printer simulator  {station.printer.target}  (jobs rendered to {home / 'printer'})")
+        print(f"  ID card reader     {station.reader_port or 'none'}")
+        print(f"  terminal           {station.terminal.terminal_id}, database {station.config.db_path}")
+        print("  sign in as clerk 1001 / 1234 (supervisor 9001 / 9001)")
+        if headless:
+            return _headless(demo, station, out, screens=not args.no_screens)
+        from app.ui.app import DemoDevices, run_gui
+
+        return run_gui(station.config, demo=DemoDevices(printer_target=station.printer.target,
+                                                        reader_port=station.reader_port,
+                                                        terminal=station.terminal,
+                                                        extra={"station": station}))
+    finally:
+        station.stop()
+
+
+def _headless(demo, station, out: Path, *, screens: bool) -> int:
+    summary = demo.run_scripted_day(station, out, screens=screens)
+    for step in summary["steps"]:
+        details = ", ".join(f"{k}={v}" for k, v in step.items() if k != "step")
+        print(f"  ✓ {step['step']}: {details}")
+    print(f"tickets printed: {len(summary['tickets_printed'])} (ESC/POS and PNG previews in {out / 'tickets'})")
+    if summary["screens"]:
+        print(f"screenshots: {len(summary['screens'])} in {out / 'screens'}")
+    print(f"on the provincial server: {summary['server_tickets']} tickets of this terminal; "
+          f"pending events: {summary['pending_events']}")
+    print(f"summary: {out / 'summary.json'}")
+    return 0

@@ -1,0 +1,425 @@
+"""The demo station: everything a newcomer needs to see Kezhan work, with no hardware and no network.
+
+One folder holds it all: the reference provincial server (embedded, on loopback) with its own
+database and the demo province, a terminal database enrolled with that server, the TCP 9100
+printer simulator and the ID card reader simulator. :class:`DemoStation` starts and stops those
+pieces; :func:`run_scripted_day` drives a day at the counter through the services (what
+``kezhan demo --headless`` does) and writes what happened to ``summary.json``.
+
+Nothing here imports Qt: the GUI demo (``app.ui``) is handed a running station.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app import config as config_mod
+from app.errors import KezhanError
+
+log = logging.getLogger("kezhan.demo")
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+# The demo's people. Passwords are printed by `kezhan demo` and listed in the README.
+USERS = [
+    ("1001", "王芳", "clerk", "1234"),
+    ("1002", "李强", "clerk", "1234"),
+    ("2001", "赵敏", "gate", "1234"),
+    ("9001", "张站长", "supervisor", "9001"),
+    ("9901", "技术员", "technician", "9901"),
+]
+CLERK, CLERK_PASSWORD = "1001", "1234"
+SUPERVISOR, SUPERVISOR_PASSWORD = "9001", "9001"
+FIRST_STOCK_NO = "00100001"
+
+# Real-looking passengers with valid GB 11643 numbers (check characters computed, not copied).
+PASSENGERS = [
+    ("陈建国", "33010219800312"),
+    ("刘丽华", "33010619850721"),
+    ("周小明", "33068220150905"),  # a child
+    ("吴晓燕", "33020319990118"),  # a student
+    ("郑卫东", "33030219700601"),  # a disabled serviceman
+    ("孙海涛", "33100219920214"),
+    ("黄梅", "33070219881130"),
+    ("林志强", "33040219750809"),
+]
+
+
+def id_number(first14: str, serial: int, male: bool) -> str:
+    from app.domain.identity import check_char
+
+    seq = f"{serial % 100:02d}{(serial % 5) * 2 + (1 if male else 0)}"
+    first17 = first14 + seq
+    return first17 + check_char(first17)
+
+
+@dataclass
+class DemoStation:
+    root: Path
+    config: config_mod.Config
+    server: object  # sync.server.runner.ServerThread
+    db: object  # app.store.engine.Database
+    terminal: object  # app.services.Terminal
+    client: object  # sync.client.SyncClient
+    printer: object  # drivers.printer.PrinterSimulator
+    reader: object  # drivers.idcard.simulator.ReaderSimulator | None
+    reader_port: str | None
+    admin_token: str
+    server_port: int
+    started: list = field(default_factory=list)
+
+    # --- the embedded server can be stopped and started again, to show offline selling --------------
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def start_server(self) -> None:
+        if self.server is None:
+            from sync.server.runner import ServerThread
+
+            self.server = ServerThread(self._server_url(), admin_token=self.admin_token, port=self.server_port).start()
+
+    def _server_url(self) -> str:
+        return f"sqlite:///{self.root / 'province-server.sqlite3'}"
+
+    def stop(self) -> None:
+        for closer in (self.client.stop if self.client else None, self.reader.stop if self.reader else None,
+                       self.printer.stop if self.printer else None, self.stop_server,
+                       self.db.dispose if self.db else None):
+            if closer is None:
+                continue
+            try:
+                closer()
+            except Exception:  # stopping must go on for the other pieces
+                log.exception("stopping the demo station")
+
+
+def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
+    """Create (or reopen) the demo station in ``root`` and start its pieces."""
+    from app.store.engine import open_database
+    from app.store.users import ensure_user
+    from drivers.printer import PrinterSimulator
+    from sync.client.client import SyncClient
+    from sync.client.identity import enrol, load_identity, make_terminal
+    from sync.server.runner import ServerThread
+
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    token_file = root / "admin-token"
+    admin_token = token_file.read_text().strip() if token_file.exists() else secrets.token_urlsafe(18)
+    token_file.write_text(admin_token)
+
+    server_url = f"sqlite:///{root / 'province-server.sqlite3'}"
+    server = ServerThread(server_url, admin_token=admin_token).start()
+    db = open_database(root / "kezhan.sqlite3")
+    try:
+        if load_identity(db) is None:
+            station_code = _home_station(server)
+            code = server.server.issue_code(station_code, label="demo counter 1")["code"]
+            enrol(db, server.url, code, label="demo counter 1")
+        with db.transaction() as session:
+            for user_code, name, role, password in USERS:
+                ensure_user(session, user_code, name, role, password)
+        client = SyncClient(db, server_url=server.url, interval=5.0)
+        report = client.run_once()  # the first pull brings the province's master data
+        if not report.ok:
+            raise KezhanError(f"演示平台同步失败：{report.error}", en=f"the demo server did not sync: {report.error}")
+        terminal = make_terminal(db)
+        client.terminal = terminal
+        printer = PrinterSimulator(root / "printer", port=0).start()
+        reader, reader_port = None, None
+        if with_reader:
+            reader, reader_port = _start_reader()
+    except BaseException:
+        server.stop()
+        db.dispose()
+        raise
+
+    cfg = config_mod.Config(source=root / "kezhan.toml")
+    cfg.station.code = terminal.station_code
+    cfg.terminal.id = terminal.terminal_id
+    cfg.database.path = str(root / "kezhan.sqlite3")
+    cfg.printer.target = printer.target
+    cfg.reader.port = reader_port or ""
+    cfg.server.url = server.url
+    config_mod.save(cfg)
+    return DemoStation(root=root, config=cfg, server=server, db=db, terminal=terminal, client=client,
+                       printer=printer, reader=reader, reader_port=reader_port, admin_token=admin_token,
+                       server_port=server.port)
+
+
+def _home_station(server) -> str:
+    from sync.server.province import get_master
+
+    with server.server.reader() as conn:
+        code = get_master(conn, "setting", "home_station")
+    if not code:
+        raise KezhanError("演示平台没有省份数据", en="the demo server has no province loaded")
+    return code
+
+
+def _start_reader():
+    """The ID card reader simulator: a pseudo-terminal where there is one, loopback TCP elsewhere."""
+    from drivers.idcard.simulator import ReaderSimulator
+
+    card = _demo_card()
+    if sys.platform.startswith("win"):
+        sim = ReaderSimulator(card, tcp_port=0, rearm=True)
+    else:
+        sim = ReaderSimulator(card, rearm=True)
+    return sim, sim.start()
+
+
+def _demo_card() -> dict:
+    from drivers.idcard.simulator import SAMPLE_CARDS
+
+    card = dict(SAMPLE_CARDS["resident"])
+    card.update(name="马云飞", number=id_number("33010619880808", 31, male=True), sex="1", birth="19880808",
+                address="浙江省杭州市西湖区文三路90号", authority="杭州市公安局西湖分局")
+    return card
+
+
+# --- the scripted day --------------------------------------------------------------------------------
+
+
+def _departures(station: DemoStation, now: datetime, count: int = 6) -> list[tuple[str, str, str]]:
+    """(departure id, stop, route) of tomorrow's normal departures with plenty of time to go."""
+    from app.services.context import cursor
+
+    tomorrow = (now.astimezone(station.terminal.zone) + timedelta(days=1)).date().isoformat()
+    with station.db.read() as session:
+        cur = cursor(session)
+        cur.execute(
+            "SELECT d.id, (SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1),"
+            " d.route FROM departures d WHERE d.date = ? AND d.status = 'normal' AND d.time >= '09:00'"
+            " ORDER BY d.time, d.id",
+            (tomorrow,),
+        )
+        rows = cur.fetchall()
+    if len(rows) < count:
+        raise KezhanError("演示省份数据不足", en="the demo province has too few departures tomorrow")
+    return rows
+
+
+def run_scripted_day(station: DemoStation, out: Path, *, screens: bool = True) -> dict:
+    """A day at the counter through the services, written to ``out`` (see module doc)."""
+    from app.printing import print_jobs
+    from app.services import aftersale, sales, shifts
+    from app.services.sales import PassengerIn, PaymentIn
+    from drivers.idcard import Reader
+
+    out = Path(out)
+    (out / "tickets").mkdir(parents=True, exist_ok=True)
+    db, terminal, client = station.db, station.terminal, station.client
+    now = datetime.now(UTC)
+    deps = _departures(station, now)
+    printed: list = []
+    steps: list[dict] = []
+
+    def note(step: str, **details):
+        steps.append({"step": step, **details})
+        log.info("demo: %s %s", step, details)
+
+    def emit_print(jobs, _kind):
+        printed.extend(print_jobs(jobs, out / "tickets", target=station.printer.target, zone=terminal.zone))
+
+    shift = shifts.open_shift(db, terminal, clerk=CLERK, first_stock_no=FIRST_STOCK_NO, now=now)
+    note("shift opened", clerk=CLERK, first_stock_no=FIRST_STOCK_NO, shift_id=shift.shift_id)
+
+    people = [(name, id_number(first14, i, male=i % 2 == 0)) for i, (name, first14) in enumerate(PASSENGERS)]
+    (dep_a, stop_a, _), (dep_b, stop_b, _), (dep_c, stop_c, _) = deps[0], deps[1], deps[2]
+
+    # 1. A walk-up sale: the passenger taps the ID card on the reader.
+    if station.reader_port:
+        with Reader(station.reader_port, timeout=1.0) as reader:
+            card = reader.read_card(timeout=5)
+        tapped = PassengerIn("full", card.name, "resident_id", card.id_number)
+        sale = sales.sell(db, terminal, clerk=CLERK, departure_id=dep_a, stop=stop_a, passengers=[tapped],
+                          payment=PaymentIn("cash"), now=now)
+        emit_print(sale.print_jobs, "sale")
+        note("sale, ID card tapped on the reader", ticket=sale.ticket_ids[0], passenger=card.masked_number)
+
+    # 2. A family: full fare adult with a free child carried, a child ticket, insurance, cash with change.
+    family = [
+        PassengerIn("full", people[0][0], "resident_id", people[0][1]),
+        PassengerIn("free_child", "陈小宝", "household_register", id_number("33010220220101", 7, male=True)),
+        PassengerIn("child", people[2][0], "resident_id", people[2][1]),
+    ]
+    sale = sales.sell(db, terminal, clerk=CLERK, departure_id=dep_b, stop=stop_b, passengers=family,
+                      payment=PaymentIn("cash", tendered=20000), insurance=True, now=now)
+    emit_print(sale.print_jobs, "sale")
+    note("sale, full + free child + child with insurance", tickets=sale.ticket_ids, total=sale.total,
+         tendered=sale.tendered, change=sale.change)
+
+    # 3. A student and a disabled serviceman paying by e-payment.
+    sale = sales.sell(db, terminal, clerk=CLERK, departure_id=dep_c, stop=stop_c,
+                      passengers=[PassengerIn("student", people[3][0], "resident_id", people[3][1]),
+                                  PassengerIn("disabled", people[4][0], "resident_id", people[4][1])],
+                      payment=PaymentIn("epay", reference="WX4200001234202611240001"), now=now)
+    emit_print(sale.print_jobs, "sale")
+    note("sale, student + disabled by e-payment", tickets=sale.ticket_ids, total=sale.total)
+
+    # 4. Tickets to refund, change, void and reprint.
+    extra = sales.sell(db, terminal, clerk=CLERK, departure_id=dep_a, stop=stop_a,
+                       passengers=[PassengerIn("full", name, "resident_id", number) for name, number in people[5:8]],
+                       payment=PaymentIn("cash"), now=now)
+    emit_print(extra.print_jobs, "sale")
+    to_refund, to_change, to_void = extra.ticket_ids
+
+    refund = aftersale.refund(db, terminal, clerk=CLERK, ticket_id=to_refund, now=now)
+    note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount)
+
+    target = next((d for d in deps[3:] if d[1] == stop_a), None) or deps[3]
+    changed = aftersale.change(db, terminal, clerk=CLERK, ticket_id=to_change, new_departure_id=target[0],
+                               stop=target[1], now=now)
+    emit_print([changed.print_job], "change")
+    note("change", ticket=to_change, to_departure=target[0], fare_difference=changed.fare_difference, fee=changed.fee)
+
+    voided = aftersale.void(db, terminal, clerk=CLERK, ticket_id=to_void, now=now)
+    note("void", ticket=to_void, stock_no_spoiled=voided.stock_no, refunded=voided.refund_amount)
+
+    job = sales.reprint(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=now)
+    emit_print([job], "reprint")
+    note("reprint", ticket=sale.ticket_ids[0], new_stock_no=job.stock_no)
+
+    # 5. A passenger who bought online picks the ticket up with the ID card.
+    web_number = id_number("33010519930415", 12, male=False)
+    (dep_w, stop_w, _) = deps[4]
+    order = station.server.server.web_order(dep_w, stop_w, [{"ticket_type": "full", "name": "何静",
+                                                              "doc_type": "resident_id", "doc_number": web_number}])
+    client.run_once()  # the web sale reaches this terminal through the change feed
+    jobs = sales.pickup(db, terminal, clerk=CLERK, doc_type="resident_id", doc_number=web_number, now=now)
+    emit_print(jobs, "pickup")
+    note("pickup of a web ticket", web_order=order["order_id"], tickets=[j.ticket_id for j in jobs])
+
+    # 6. The gate: the first ticket's code is checked offline against the terminal keys.
+    gate = gate_check(station, printed[0])
+    note("gate check", **gate)
+
+    # 7. Sync: every event reaches the provincial server.
+    client.run_once()
+    status = client.current_status()
+    note("sync", pending_events=status.pending_events, online=status.online)
+
+    # 8. Offline: the server goes away, the counter sells from its leased seats, then the queue drains.
+    offline = offline_round(station, now, people)
+    note("offline sale and drain", **offline)
+
+    # 9. Shift close with the cash counted.
+    preview = shifts.preview_settlement(db, terminal, clerk=CLERK)
+    closed = shifts.close_shift(db, terminal, clerk=CLERK, cash_counted=preview["amount_due"], now=datetime.now(UTC))
+    settlement = closed.report
+    slip = print_settlement(station, closed, out / "tickets" / "settlement")
+    note("shift closed", amount_due=closed.amount_due, cash_counted=closed.cash_counted,
+         difference=closed.difference, slip=slip)
+
+    screen_files = []
+    if screens:
+        # The screens are taken on this database with a sale of their own, synced like any other.
+        screen_files = save_screens(station, out / "screens")
+    client.drain(timeout=30)
+
+    server_side = station.server.server.export_tickets(terminal_id=terminal.terminal_id)
+    summary = {
+        "station": terminal.station_code,
+        "terminal": terminal.terminal_id,
+        "server": station.server.url,
+        "steps": steps,
+        "counts": {key: settlement[key]["count"] for key in ("sold", "refunded", "changed", "voided")},
+        "settlement": settlement,
+        "tickets_printed": [p.to_json() for p in printed],
+        "server_tickets": len(server_side),
+        "pending_events": client.current_status().pending_events,
+        "screens": [str(p) for p in screen_files],
+    }
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return summary
+
+
+def gate_check(station: DemoStation, printed) -> dict:
+    """Read the ticket code as a gate would — signature first, offline — then the ticket's state."""
+    from app.domain.ticket_code import decode_ticket_code
+    from app.services.sales import find_tickets
+
+    code = printed.ticket_code
+    payload = decode_ticket_code(code, station.terminal.public_keys)
+    (ticket,) = find_tickets(station.db, station.terminal, ticket_id=payload.ticket_id)
+    forged = code[:-4] + ("AAAA" if not code.endswith("AAAA") else "BBBB")
+    try:
+        decode_ticket_code(forged, station.terminal.public_keys)
+        forged_verdict = "accepted"
+    except KezhanError as exc:
+        forged_verdict = exc.code
+    return {"ticket": payload.ticket_id, "signature": "valid", "status": ticket.status,
+            "verdict": "board" if ticket.status == "active" else "refuse", "tampered_code": forged_verdict}
+
+
+def offline_round(station: DemoStation, now: datetime, people) -> dict:
+    from app.services import sales
+    from app.services.sales import PassengerIn, PaymentIn
+
+    client, terminal = station.client, station.terminal
+    coverage = client.lease_coverage()
+    station.stop_server()
+    report = client.run_once()  # finds the link down: the terminal goes offline
+    dep = _leased_departure(station)
+    sold = None
+    if dep is not None:
+        passenger = PassengerIn("full", "钱多多", "resident_id", id_number("33010819960606", 44, male=True))
+        sale = sales.sell(station.db, terminal, clerk=CLERK, departure_id=dep[0], stop=dep[1],
+                          passengers=[passenger], payment=PaymentIn("cash"), now=datetime.now(UTC))
+        sold = sale.ticket_ids[0]
+    pending_offline = client.current_status().pending_events
+    station.start_server()
+    drained = client.drain(timeout=30)
+    return {"link_down_seen": not report.ok, "leased_seats": coverage.seats, "departures_covered": coverage.covered,
+            "sold_offline": sold, "pending_while_offline": pending_offline, "drained": drained,
+            "pending_after": client.current_status().pending_events}
+
+
+def _leased_departure(station: DemoStation):
+    from app.services.context import cursor
+
+    with station.db.read() as session:
+        cur = cursor(session)
+        cur.execute(
+            "SELECT s.departure_id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1)"
+            " FROM seats s JOIN departures d ON d.id = s.departure_id JOIN seat_leases l ON l.id = s.lease_id"
+            " WHERE s.state = 'leased' AND l.expires_at > ? AND d.status = 'normal' ORDER BY d.departs_at LIMIT 1",
+            (datetime.now(UTC).isoformat(),),
+        )
+        return cur.fetchone()
+
+
+def save_screens(station: DemoStation, folder: Path) -> list[Path]:
+    """Screenshots of the main screens, offscreen; none (with a log line) where Qt cannot start."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from app.ui.app import save_screens as ui_save_screens
+    except ImportError as exc:
+        log.warning("no screenshots: %s", exc)
+        return []
+    return ui_save_screens(folder, station.db, terminal=station.terminal, clerk=CLERK, password=CLERK_PASSWORD)
+
+
+def print_settlement(station: DemoStation, closed, stem: Path) -> str:
+    """The settlement slip, laid out as the counter window prints it, kept as .bin and .png."""
+    from app.printing import render_png, send
+    from app.ui.backend import Backend
+
+    data = Backend(station.db, station.terminal).settlement_bytes(closed)
+    stem.with_suffix(".bin").write_bytes(data)
+    stem.with_suffix(".png").write_bytes(render_png(data))
+    send(station.printer.target, data)
+    return str(stem.with_suffix(".png"))
