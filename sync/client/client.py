@@ -347,76 +347,104 @@ class SyncClient:
             raise _Stop(alarm["code"])
         batch = self.batch_size
         bad_signatures = 0
-        while True:
-            acked = self.acked_seq()
+        pool = None
+        prepared = None  # (after_seq, batch, rows, body) read while the previous batch was in flight
+        try:
+            while True:
+                outcome = self._upload_step(report, batch, bad_signatures, prepared, pool)
+                if outcome is None:
+                    return
+                batch, bad_signatures, prepared, pool = outcome
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
-            def read_batch(cur, acked=acked, batch=batch):
-                cur.execute(
-                    "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
-                    "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                    (self.terminal_id, acked, batch),
-                )
-                return cur.fetchall()
+    def _read_batch(self, after: int, batch: int):
+        def read(cur):
+            cur.execute(
+                "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
+                "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (self.terminal_id, after, batch),
+            )
+            return cur.fetchall()
 
-            rows = self._read(read_batch)
-            if not rows:
-                return
-            try:
-                answer = self.transport.call("POST", protocol.API_PREFIX + "/events", raw=_batch_body(rows))
-            except ProtocolError as exc:
-                if exc.code == "SEQ_GAP":
-                    expected = exc.details.get("expected_seq")
-                    if not isinstance(expected, int) or expected < 1:
-                        raise
-                    if expected - 1 > self.last_seq():
-                        self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
-                        raise _Stop("ROLLED_BACK") from None
-                    log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
-                    self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
-                    continue
-                if exc.code in ALARM_CODES:
-                    self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
-                    raise _Stop(exc.code) from None
-                if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
-                    self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
-                    raise _Stop("EVENT_HASH_MISMATCH") from None
-                if exc.code == "BODY_TOO_LARGE" and batch > 1:
-                    batch = max(1, batch // 2)
-                    continue
-                if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
-                    batch = max(1, min(batch // 2, exc.details["max_batch"]))
-                    continue
-                if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
-                    bad_signatures += 1
-                    continue
-                raise
-            acked_through = answer.get("acked_through")
-            if not isinstance(acked_through, int):
-                raise BadAnswer("shape", "upload answer without acked_through")
-            first, last = rows[0][1], rows[-1][1]
-            if acked_through > last and acked_through > self.last_seq():
-                # The server holds events past everything this file has ever written.
-                self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
-                raise _Stop("ROLLED_BACK")
-            acked_through = min(acked_through, last)
-            if acked_through < first - 1:
-                raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
-            conflicts = answer.get("conflicts") or []
-            now = self.now()
+        rows = self._read(read)
+        return rows, (_batch_body(rows) if rows else b"")
 
-            def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
-                self._put(cur, CURSOR_ACKED, str(acked_through))
-                new = 0
-                for c in conflicts:
-                    if isinstance(c, dict) and c.get("kind"):
-                        new += record_task(cur, f"{c.get('seq')}/{c.get('ticket_id')}", c, now)
-                return new
+    def _upload_step(self, report, batch, bad_signatures, prepared, pool):
+        """One batch. Returns the loop's next state, or None when nothing is left to send."""
+        acked = self.acked_seq()
+        if prepared is not None and prepared[0] == acked and prepared[1] == batch:
+            rows, body = prepared[2], prepared[3]
+        else:
+            rows, body = self._read_batch(acked, batch)
+        prepared = None
+        if not rows:
+            return None
+        if pool is None and len(rows) == batch:
+            # A backlog: read and encode the next batch while this one is on the wire.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"upload-{self.terminal_id}")
+        path = protocol.API_PREFIX + "/events"
+        try:
+            if pool is not None:
+                future = pool.submit(self.transport.call, "POST", path, raw=body)
+                after = rows[-1][1]
+                prepared = (after, batch, *self._read_batch(after, batch))
+                answer = future.result()
+            else:
+                answer = self.transport.call("POST", path, raw=body)
+        except ProtocolError as exc:
+            if exc.code == "SEQ_GAP":
+                expected = exc.details.get("expected_seq")
+                if not isinstance(expected, int) or expected < 1:
+                    raise
+                if expected - 1 > self.last_seq():
+                    self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
+                    raise _Stop("ROLLED_BACK") from None
+                log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
+                self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
+                return batch, bad_signatures, None, pool
+            if exc.code in ALARM_CODES:
+                self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
+                raise _Stop(exc.code) from None
+            if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
+                self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
+                raise _Stop("EVENT_HASH_MISMATCH") from None
+            if exc.code == "BODY_TOO_LARGE" and batch > 1:
+                return max(1, batch // 2), bad_signatures, None, pool
+            if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
+                return max(1, min(batch // 2, exc.details["max_batch"])), bad_signatures, None, pool
+            if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
+                return batch, bad_signatures + 1, None, pool
+            raise
+        acked_through = answer.get("acked_through")
+        if not isinstance(acked_through, int):
+            raise BadAnswer("shape", "upload answer without acked_through")
+        first, last = rows[0][1], rows[-1][1]
+        if acked_through > last and acked_through > self.last_seq():
+            # The server holds events past everything this file has ever written.
+            self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
+            raise _Stop("ROLLED_BACK")
+        acked_through = min(acked_through, last)
+        if acked_through < first - 1:
+            raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
+        conflicts = answer.get("conflicts") or []
+        now = self.now()
 
-            report.new_tasks += self._write(save)
-            report.uploaded += int(answer.get("applied") or 0)
-            report.duplicates += int(answer.get("duplicates") or 0)
-            if len(rows) < batch:
-                return
+        def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
+            self._put(cur, CURSOR_ACKED, str(acked_through))
+            new = 0
+            for c in conflicts:
+                if isinstance(c, dict) and c.get("kind"):
+                    new += record_task(cur, f"{c.get('seq')}/{c.get('ticket_id')}", c, now)
+            return new
+
+        report.new_tasks += self._write(save)
+        report.uploaded += int(answer.get("applied") or 0)
+        report.duplicates += int(answer.get("duplicates") or 0)
+        if len(rows) < batch:
+            return None
+        return batch, bad_signatures, prepared, pool
 
     # ------------------------------------------------------------------ pull
 
