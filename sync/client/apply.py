@@ -268,7 +268,7 @@ class FeedApplier:
         live = [c["data"] for c in rows if not c.get("deleted")]
         self._stub_classes({d["vehicle_class"] for d in live})
         self._stub_routes({d["route"] for d in live})
-        deps, seats = [], []
+        deps = []
         for d in live:
             local = datetime.fromisoformat(f"{d['date']}T{d['time']}").replace(tzinfo=self.zone)
             deps.append((
@@ -276,7 +276,6 @@ class FeedApplier:
                 d["vehicle_class"], int(d["seats"]), str(d.get("gate", "")), d.get("status", "normal"),
                 1 if d.get("extra") else 0, int(d.get("stop_sale_minutes") or 0),
             ))
-            seats.extend((d["id"], n) for n in range(1, int(d["seats"]) + 1))
         self.cur.executemany(
             "INSERT INTO departures (id, schedule_code, route, date, time, departs_at, vehicle_class, seats, gate, "
             "status, extra, stop_sale_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -286,9 +285,13 @@ class FeedApplier:
             "status = excluded.status, extra = excluded.extra, stop_sale_minutes = excluded.stop_sale_minutes",
             deps,
         )
-        # Existing seats keep their state: a departure update never frees a sold seat.
+        # Existing seats keep their state: a departure update never frees a sold seat. The seat numbers
+        # are generated inside SQLite: one statement per departure instead of one per seat.
         self.cur.executemany(
-            "INSERT INTO seats (departure_id, seat_no, state) VALUES (?, ?, 'free') ON CONFLICT DO NOTHING", seats
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) "
+            "INSERT INTO seats (departure_id, seat_no, state) SELECT ?, n, 'free' FROM s WHERE true "
+            "ON CONFLICT DO NOTHING",
+            [(int(d["seats"]), d["id"]) for d in live if int(d["seats"]) > 0],
         )
         for c in rows:
             if c.get("deleted"):
