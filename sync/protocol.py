@@ -68,6 +68,23 @@ def event_hash(event: dict) -> str:
     return sha256_hex(canonical_json({k: event[k] for k in EVENT_FIELDS}))
 
 
+def event_hash_with_payload_text(event: dict, payload_text: str) -> str:
+    """The same hash, given the payload's canonical JSON already made (it is also what gets
+    stored): the six keys in sorted order are created_at, event_id, payload, seq, terminal_id,
+    type, so the canonical text of the whole is assembled around it."""
+    dump = _scalar_dump
+    text = (
+        '{"created_at":' + dump(event["created_at"]) + ',"event_id":' + dump(event["event_id"])
+        + ',"payload":' + payload_text + ',"seq":' + dump(event["seq"])
+        + ',"terminal_id":' + dump(event["terminal_id"]) + ',"type":' + dump(event["type"]) + "}"
+    )
+    return sha256_hex(text.encode("utf-8"))
+
+
+def _scalar_dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+
+
 # --------------------------------------------------------------------------- request signing
 
 

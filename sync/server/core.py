@@ -675,11 +675,19 @@ class ProvinceServer:
             raise ProtocolError("INVALID_REQUEST", f"at most {self.settings.max_batch} events per batch",
                                 max_batch=self.settings.max_batch)
         for ev in events:
+            if not isinstance(ev, dict):
+                raise ProtocolError("INVALID_REQUEST", "an event must be an object")
             missing = [k for k in (*protocol.EVENT_FIELDS, "hash") if k not in ev]
             if missing:
                 raise ProtocolError("INVALID_REQUEST", f"event lacks {', '.join(missing)}", seq=ev.get("seq"))
+            # Strict types: "7" is not 7, and the hash covers the JSON exactly as sent.
             if not isinstance(ev["seq"], int) or isinstance(ev["seq"], bool) or ev["seq"] < 1:
-                raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=ev.get("seq"))
+                raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=ev.get("seq"),
+                                    errors=[{"loc": ["events", "seq"], "msg": "not a positive integer"}])
+            for name in ("terminal_id", "event_id", "type", "created_at", "hash"):
+                if not isinstance(ev[name], str):
+                    raise ProtocolError("INVALID_REQUEST", f"{name} must be a string", seq=ev["seq"],
+                                        errors=[{"loc": ["events", name], "msg": "not a string"}])
             if ev["terminal_id"] != terminal_id:
                 raise ProtocolError("TERMINAL_MISMATCH", seq=ev["seq"], event_terminal=ev["terminal_id"])
             if ev["type"] not in protocol.EVENT_TYPES:
@@ -687,11 +695,13 @@ class ProvinceServer:
             if not isinstance(ev["payload"], dict):
                 raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=ev["seq"])
             try:
-                computed = protocol.event_hash(ev)
+                text = protocol.canonical_json(ev["payload"]).decode("utf-8")
+                computed = protocol.event_hash_with_payload_text(ev, text)
             except (TypeError, ValueError) as exc:
                 raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=ev["seq"]) from exc
             if computed != ev["hash"]:
                 raise ProtocolError("EVENT_HASH_MISMATCH", seq=ev["seq"], computed=computed)
+            ev["_payload_text"] = text
         seqs = [ev["seq"] for ev in events]
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
             raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
@@ -743,7 +753,7 @@ class ProvinceServer:
                 rows.append({
                     "terminal_id": terminal_id, "seq": ev["seq"], "event_id": ev["event_id"], "type": ev["type"],
                     "created_at": ev["created_at"], "hash": ev["hash"],
-                    "payload": protocol.canonical_json(ev["payload"]).decode("utf-8"),
+                    "payload": ev["_payload_text"],
                     "day": self._event_day(ev), "received_at": now,
                 })
             if rows:
@@ -801,6 +811,16 @@ class ProvinceServer:
             out = feed.pull(conn, terminal_id, cursor, limit)
         out["server_time"] = iso(self.now())
         return out
+
+    def pull_json(self, terminal_id: str, cursor: str | None, limit: int | None) -> bytes:
+        """The same page as :meth:`pull`, as the response body itself."""
+        limit = max(1, min(int(limit or self.settings.feed_page_max), self.settings.feed_page_max))
+        with self.reader() as conn:
+            out = feed.pull(conn, terminal_id, cursor, limit, raw=True)
+        changes = out.pop("changes_json")
+        out["server_time"] = iso(self.now())
+        head = json.dumps(out, ensure_ascii=False)
+        return (head[:-1] + ',"changes":' + changes + "}").encode("utf-8")
 
     def compact(self) -> dict:
         with self.tx() as conn:
@@ -927,10 +947,29 @@ class _BatchContext:
             elif ev["type"] == "ticket.changed":
                 ids.append((p.get("new_ticket") or {}).get("ticket_id"))
         ids = [i for i in ids if i]
-        Tk = models.tickets
+        Tk, D, LS = models.tickets, models.departures, models.lease_seats
         for i in range(0, len(ids), 500):
             self.known_ids.update(self.conn.execute(
                 select(Tk.c.ticket_id).where(Tk.c.ticket_id.in_(ids[i:i + 500]))).scalars())
+        # Every departure the batch sells on, with its seats, in three queries for the batch.
+        deps = sorted({t.get("departure_id") for ev in events if ev["type"] in ("ticket.sold", "ticket.changed")
+                       for t in (ev["payload"].get("tickets") or [ev["payload"].get("new_ticket") or {}])
+                       if isinstance(t, dict) and t.get("departure_id")} - set(self.maps))
+        for i in range(0, len(deps), 500):
+            chunk = deps[i:i + 500]
+            for d in chunk:
+                self.deps.setdefault(d, None)
+                self.maps[d] = ({}, {}, {})
+            for r in self.conn.execute(select(D).where(D.c.id.in_(chunk))):
+                self.deps[r.id] = r
+            for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.seat_no, Tk.c.ticket_id)
+                                       .where(Tk.c.departure_id.in_(chunk), Tk.c.active_seat.is_not(None))):
+                self.maps[r.departure_id][0][r.seat_no] = r.ticket_id
+            for r in self.conn.execute(select(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id, LS.c.expires_at)
+                                       .where(LS.c.departure_id.in_(chunk))):
+                if r.expires_at > self.now:
+                    self.maps[r.departure_id][1][r.seat_no] = (r.terminal_id, r.expires_at)
+                self.maps[r.departure_id][2][r.seat_no] = r.terminal_id
 
     def flush(self) -> None:
         if self.ticket_rows:

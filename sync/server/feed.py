@@ -46,7 +46,8 @@ def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
     )
 
 
-def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
+def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = False) -> dict:
+    """One page of the feed. With ``raw`` the changes come as one JSON text (``changes_json``)."""
     epoch = get_meta(conn, "epoch")
     floor = int(get_meta(conn, "feed_floor", "0"))
     head = conn.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
@@ -79,20 +80,30 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
     else:
         # Past the head, so rows scoped to other terminals are not read again next time.
         last = max(head, rows[-1].id if rows else after)
+    # Below the floor only a snapshot's own continuation cursor can go on.
+    snapshot_floor = floor if (in_snapshot and last < floor) else None
+    head_fields = {
+        "cursor": protocol.format_cursor(epoch, last, snapshot_floor),
+        "reset": reset,
+        "reset_reason": reason,
+        "more": more,
+    }
+    if raw:
+        # The stored data is canonical JSON already: splice it in rather than decode and
+        # re-encode every row (the initial pull of a large station is tens of thousands of rows).
+        dump = json.dumps
+        parts = [
+            f'{{"id":{int(r.id)},"kind":{dump(r.kind, ensure_ascii=False)},"key":{dump(r.key, ensure_ascii=False)},'
+            f'"deleted":{"true" if r.deleted else "false"},"data":{"null" if r.data is None else r.data}}}'
+            for r in rows
+        ]
+        return {**head_fields, "changes_json": "[" + ",".join(parts) + "]"}
     changes = [
         {"id": r.id, "kind": r.kind, "key": r.key, "deleted": bool(r.deleted),
          "data": None if r.data is None else json.loads(r.data)}
         for r in rows
     ]
-    # Below the floor only a snapshot's own continuation cursor can go on.
-    snapshot_floor = floor if (in_snapshot and last < floor) else None
-    return {
-        "cursor": protocol.format_cursor(epoch, last, snapshot_floor),
-        "reset": reset,
-        "reset_reason": reason,
-        "more": more,
-        "changes": changes,
-    }
+    return {**head_fields, "changes": changes}
 
 
 def compact(conn, now: datetime, tombstone_retention: timedelta) -> dict:
