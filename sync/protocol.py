@@ -52,11 +52,13 @@ EVENT_TYPES = (
 # --------------------------------------------------------------------------- canonical JSON
 
 
+# One encoder each, made once: json.dumps with options builds a new encoder on every call.
+_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def canonical_json(obj: Any) -> bytes:
     """Sorted keys, no insignificant whitespace, UTF-8 (not \\u escapes): one byte string per value."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-        "utf-8"
-    )
+    return _canonical_encode(obj).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -82,7 +84,9 @@ def event_hash_with_payload_text(event: dict, payload_text: str) -> str:
 
 
 def _scalar_dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+    if type(value) is int:
+        return str(value)
+    return _canonical_encode(value)
 
 
 # --------------------------------------------------------------------------- request signing
