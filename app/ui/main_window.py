@@ -351,12 +351,11 @@ class MainWindow(QMainWindow):
         else:
             since = self.backend.local_clock(sync.offline_since) if sync.offline_since else "—"
             self._set_state(self.linkLabel, self.tr("链路：离线（自 %1）").replace("%1", since), "bad")
-        pending = sync.pending if sync is not None and sync.pending is not None else None
-        if pending is None:
-            try:
-                pending = self.backend.pending_events()
-            except KezhanError:
-                pending = None
+        # Counted from the outbox each time: the sync client's last report may predate a sale.
+        try:
+            pending = self.backend.pending_events()
+        except KezhanError:
+            pending = None
         self._set_state(self.pendingLabel, self.tr("待上传：%1").replace("%1", "—" if pending is None else str(pending)),
                         "warn" if pending else "good")
         last = sync.last_sync if sync is not None else None
