@@ -69,6 +69,7 @@ class ServerThread:
         kwargs = {}
         if clock is not None:
             kwargs["clock"] = clock
+        self.db_url = db_url
         self.server = server or ProvinceServer(db_url, settings=settings, **kwargs)
         prepare(self.server, province=province, empty=empty)
         self.admin_token = admin_token or new_admin_token()

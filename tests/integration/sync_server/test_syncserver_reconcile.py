@@ -66,7 +66,7 @@ def test_reconciliation_per_terminal_and_day(server):
 def test_export_tickets_cli(server, capsys):
     t = server.terminal()
     _day_of_sales(t)
-    db = server.srv.server.engine.url.database
+    db = server.srv.db_url
     assert main(["server", "export-tickets", "--db", db, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["count"] == 3
@@ -78,7 +78,7 @@ def test_export_tickets_cli(server, capsys):
 
 
 def test_issue_code_and_revoke_cli(server, capsys):
-    db = server.srv.server.engine.url.database
+    db = server.srv.db_url
     assert main(["server", "issue-code", "--db", db, "--station", HOME, "--json"]) == 0
     code = json.loads(capsys.readouterr().out)["code"]
     r = server.enrol_raw(code)
