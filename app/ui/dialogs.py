@@ -103,7 +103,7 @@ class TicketDialog(QDialog):
         layout.addLayout(row)
         self.ticketsTable = _table("ticketsTable", 9)
         self.ticketsTable.currentCellChanged.connect(lambda *_: self._ticket_selected())
-        layout.addWidget(self.ticketsTable, 2)
+        layout.addWidget(self.ticketsTable, 1 if self.kind == "change" else 3)
 
         self.changeBox = QWidget()
         self.changeBox.setObjectName("changeBox")
@@ -111,10 +111,10 @@ class TicketDialog(QDialog):
         change.setContentsMargins(0, 0, 0, 0)
         self.changeCaption = label(role="section")
         change.addWidget(self.changeCaption)
-        self.newDeparturesTable = _table("newDeparturesTable", 6)
+        self.newDeparturesTable = _table("newDeparturesTable", 7)
         self.newDeparturesTable.currentCellChanged.connect(lambda *_: self._new_departure_selected())
         change.addWidget(self.newDeparturesTable)
-        layout.addWidget(self.changeBox, 2)
+        layout.addWidget(self.changeBox, 3)
         self.changeBox.setVisible(self.kind == "change")
 
         self.forcedCheck = QCheckBox()
@@ -139,6 +139,7 @@ class TicketDialog(QDialog):
 
         self.quoteLabel = label(role="big", name="quoteLabel")
         self.quoteLabel.setWordWrap(True)
+        self.quoteLabel.hide()
         layout.addWidget(self.quoteLabel)
         self.messageLabel = label(role="error", name="dialogMessage")
         self.messageLabel.setWordWrap(True)
@@ -191,6 +192,7 @@ class TicketDialog(QDialog):
         self.changeCaption.setText(self.tr("改签到（PgUp/PgDn 换日，Enter 选定）"))
         self.newDeparturesTable.setHorizontalHeaderLabels([
             self.tr("日期"), self.tr("时间"), self.tr("班次"), self.tr("车型"), self.tr("余票"), self.tr("票价"),
+            self.tr("状态"),
         ])
         self.forcedCheck.setText(self.tr("强退（免手续费，需值班站长授权）"))
         self.supervisorCaption.setText(self.tr("值班站长"))
@@ -234,6 +236,7 @@ class TicketDialog(QDialog):
         self.quote = None
         self.confirmButton.setEnabled(False)
         self.quoteLabel.clear()
+        self.quoteLabel.hide()
         rows = [[t.ticket_id, t.stock_no or "", f"{t.date} {t.time}", t.schedule_code, t.destination,
                  "" if t.seat_no is None else str(t.seat_no), t.type_name, money(t.price),
                  self._status_text(t.status)] for t in self.tickets]
@@ -284,16 +287,22 @@ class TicketDialog(QDialog):
         self.new_departures = [d for d in self.backend.departures(self.ticket.destination_code, self.change_date)
                                if d.id != self.ticket.departure_id]
         rows = [[d.date, d.time, d.schedule_code, d.vehicle_class, str(d.seats_left),
-                 money(d.prices.get(self.ticket.ticket_type, 0))] for d in self.new_departures]
+                 money(d.prices.get(self.ticket.ticket_type, 0)), self._departure_status(d)]
+                for d in self.new_departures]
         _fill(self.newDeparturesTable, rows)
         for r, d in enumerate(self.new_departures):
             if not d.sellable:
-                for c in range(6):
+                for c in range(7):
                     self.newDeparturesTable.item(r, c).setForeground(QColor("#6b6b6b"))
         first = next((i for i, d in enumerate(self.new_departures) if d.sellable), None)
         if first is not None:
             self.newDeparturesTable.selectRow(first)
         self._new_departure_selected()
+
+    def _departure_status(self, d) -> str:
+        return {"normal": self.tr("正常"), "stopped": self.tr("停售"), "boarding": self.tr("检票中"),
+                "delayed": self.tr("晚点"), "cancelled": self.tr("停班"), "departed": self.tr("已发车"),
+                "sold_out": self.tr("售完")}.get(d.status, d.status)
 
     def new_departure(self):
         row = self.newDeparturesTable.currentRow()
@@ -303,6 +312,7 @@ class TicketDialog(QDialog):
         self.quote = None
         self.confirmButton.setEnabled(False)
         self.quoteLabel.clear()
+        self.quoteLabel.hide()
 
     def _departure_entered(self) -> None:
         if self.new_departure() is None:
@@ -344,11 +354,13 @@ class TicketDialog(QDialog):
         except KezhanError as exc:
             self.quote = None
             self.quoteLabel.clear()
+            self.quoteLabel.hide()
             show_message(self.messageLabel, error_text(exc))
             self.confirmButton.setEnabled(False)
             return
         self.messageLabel.clear()
         self.quoteLabel.setText(text)
+        self.quoteLabel.show()
         self.confirmButton.setEnabled(True)
 
     def _forced_toggled(self, on: bool) -> None:

@@ -169,7 +169,7 @@
     </message>
     <message>
         <source>拼音首字母 / 站码 / 汉字</source>
-        <translation>Pinyin initials / code / name</translation>
+        <translation>Initials / code / name</translation>
     </message>
     <message>
         <source>时间</source>
@@ -646,6 +646,34 @@
     <message>
         <source>待取票</source>
         <translation>To pick up</translation>
+    </message>
+    <message>
+        <source>正常</source>
+        <translation>Open</translation>
+    </message>
+    <message>
+        <source>停售</source>
+        <translation>Sales closed</translation>
+    </message>
+    <message>
+        <source>检票中</source>
+        <translation>Boarding</translation>
+    </message>
+    <message>
+        <source>晚点</source>
+        <translation>Delayed</translation>
+    </message>
+    <message>
+        <source>停班</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <source>已发车</source>
+        <translation>Departed</translation>
+    </message>
+    <message>
+        <source>售完</source>
+        <translation>Sold out</translation>
     </message>
     <message>
         <source>手续费 %1　退款 %2</source>
