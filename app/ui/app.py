@@ -209,7 +209,9 @@ def save_screens(out_dir: str | Path, database, *, terminal=None, clerk: str | N
                     app.processEvents()
                 dialog = window.open_shift_close()
                 if dialog is not None:
-                    QTest.keyClicks(dialog.countedEdit, "100")
+                    # The drawer as it should be: the cash counted equals the amount due.
+                    due = dialog.settlement.cash_due
+                    QTest.keyClicks(dialog.countedEdit, f"{due // 100}.{due % 100:02d}")
                     app.processEvents()
                     saved.append(_grab(dialog, out / f"settlement-{suffix}.png"))
                     dialog.reject()
