@@ -757,7 +757,7 @@ class ProvinceServer:
                     "day": self._event_day(ev), "received_at": now,
                 })
             if rows:
-                conn.execute(E.insert(), rows)
+                dbmod.BulkInsert.run(conn, E, rows)
                 hw = fresh[-1]["seq"]
                 conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(high_water=hw))
             ctx.finish()
@@ -973,7 +973,7 @@ class _BatchContext:
 
     def flush(self) -> None:
         if self.ticket_rows:
-            self.conn.execute(models.tickets.insert(), self.ticket_rows)
+            dbmod.BulkInsert.run(self.conn, models.tickets, self.ticket_rows)
             self.ticket_rows = []
         if self.lease_deletes:
             LS = models.lease_seats

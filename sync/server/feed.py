@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, func, or_, select
 
 from sync import protocol
 from sync.server import models
-from sync.server.db import get_meta, set_meta
+from sync.server.db import BulkInsert, get_meta, set_meta
 
 T = models.changes
 
@@ -30,8 +30,9 @@ def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
     """rows: {kind, key, data, scope?, deleted?}"""
     if not rows:
         return
-    conn.execute(
-        T.insert(),
+    BulkInsert.run(
+        conn,
+        T,
         [
             {
                 "kind": r["kind"],

@@ -225,3 +225,23 @@ def test_database_refuses_two_active_tickets_on_one_seat(server, tmp_path):
         db.commit()
     finally:
         db.close()
+
+
+def test_bulk_written_rows_read_back_like_any_other(server, tmp_path):
+    """Upload batches are written through the driver's executemany; what they store must be what
+    SQLAlchemy itself stores (one text format for instants, so comparisons and sorting hold)."""
+    t = server.terminal()  # its ticket key is published row by row
+    t.upload([t.sale(TOMORROW, 1), t.sale(TOMORROW, 2)])  # seats and events in bulk
+    if server.srv.server.engine.dialect.name != "sqlite":
+        return
+    db = sqlite3.connect(tmp_path / "province.db", timeout=10)
+    try:
+        formats = {(kind, len(at)) for kind, at in db.execute("SELECT kind, at FROM changes")}
+        received = {len(r[0]) for r in db.execute("SELECT received_at FROM events")}
+    finally:
+        db.close()
+    assert {n for _, n in formats} == received == {len("2026-11-24 00:00:00.000000")}
+    assert {k for k, _ in formats} >= {"seat", "ticket_key"}
+    with server.srv.server.engine.connect() as conn:
+        r = conn.execute(select(models.events.c.received_at)).first()
+    assert r.received_at == server.clock()
