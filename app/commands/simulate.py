@@ -84,7 +84,8 @@ def _text(r: dict) -> str:
         f"duplicated         {len(r['duplicated'])}",
         f"double-sold seats  {len(r['double_sold_seats'])}",
         f"conflicts          {r['conflicts']} ({len(r['conflicts_without_task'])} without a clerk task)",
-        f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s",
+        f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s "
+        f"({r['backlog_when_links_returned']} event(s) queued when the links returned)",
         "verdict            " + ("OK" if r["ok"] else "FAILED"),
     ]
     return "\n".join(lines)

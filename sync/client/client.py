@@ -590,6 +590,23 @@ class SyncClient:
         self._write(apply)
         return answer
 
+    def release_leases(self) -> int:
+        """Give every unsold leased seat back to the pool (a terminal taken out of service, the end of a
+        simulation). Returns how many seats the server took back."""
+        def leased(cur):
+            cur.execute("SELECT DISTINCT departure_id FROM seats WHERE state = 'leased'")
+            return [r[0] for r in cur.fetchall()]
+
+        returned = 0
+        for departure_id in self._read(leased):
+            answer = self.transport.call("POST", protocol.API_PREFIX + "/leases/release",
+                                         body={"departure_id": departure_id})
+            returned += int(answer.get("released") or 0)
+            change = {"kind": "lease", "key": departure_id, "deleted": True, "data": None}
+            self._write(lambda cur, c=change: FeedApplier(cur, self.terminal_id, 0, zone=self.zone,
+                                                          now=self.now()).apply([c], count=False))
+        return returned
+
     # ------------------------------------------------------------------ offline budget
 
     def budget(self) -> OfflineBudget:

@@ -210,7 +210,9 @@ class Simulation:
         try:
             rows = con.execute(
                 "SELECT d.id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1) "
-                "FROM departures d WHERE d.departs_at > ? AND d.status = 'normal' ORDER BY d.departs_at, d.id LIMIT 200",
+                "FROM departures d WHERE d.departs_at > ? AND d.status = 'normal' "
+                "AND (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state IN ('free', 'leased')) >= 10 "
+                "ORDER BY d.departs_at, d.id LIMIT 200",
                 (cutoff,),
             ).fetchall()
         finally:
@@ -224,11 +226,13 @@ class Simulation:
         from app.services import PassengerIn, PaymentIn, sell
 
         rng = random.Random(self.seed * 1000 + t.index)
-        segments = 2 * self.offline_windows + 1
-        per = max(1, self.sales // segments) if self.sales else 1
+        # Online and offline stretches alternate, the last one offline: when selling ends every
+        # terminal holds a backlog, and convergence is measured from the moment all links return.
+        segments = 2 * self.offline_windows
+        per = max(1, self.sales // segments) if segments else self.sales + 1
         start.wait()
         for n in range(self.sales):
-            segment = min(n // per, segments - 1)
+            segment = min(n // per, segments - 1) if segments else 0
             offline = segment % 2 == 1
             if offline and not t.relay.is_cut:
                 t.relay.cut()
@@ -257,8 +261,6 @@ class Simulation:
             if not made:
                 t.refused["NO_SALE"] += 1
             time.sleep(rng.uniform(0, 2 * self.pace))
-        t.relay.restore()
-        t.client.poke()
 
     def _web_loop(self, targets, start: threading.Event) -> None:
         rng = random.Random(self.seed * 1000 + 999)
@@ -295,15 +297,24 @@ class Simulation:
         for th in threads:
             th.join()
         sales_done = time.monotonic()
+        backlog = sum(t.client.pending_events() for t in self.terminals)
+        for t in self.terminals:
+            t.relay.restore()
+            t.client.poke()
         converged = self._wait_converged(sales_done + self.timeout)
         converge_seconds = time.monotonic() - sales_done
         for t in self.terminals:
             t.client.stop()
             t.client.run_once()  # one last pull: every terminal sees the final conflicts
         report = self.report(targets)
+        for t in self.terminals:
+            # These terminals are done: their leases would only stand in the way of the next run.
+            with contextlib.suppress(Exception):
+                t.client.release_leases()
         report.update({
             "converged": converged,
             "seconds_to_converge": round(converge_seconds, 3),
+            "backlog_when_links_returned": backlog,
             "seconds_selling": round(sales_done - selling_started, 3),
             "seconds_total": round(time.monotonic() - started, 3),
         })
