@@ -56,6 +56,22 @@ def application():
     return app
 
 
+def route_qt_messages() -> None:
+    """Qt's own warnings go to our log, not to the console. Not for tests: pytest-qt installs its
+    own handler there so that an unexpected warning fails the test."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("kezhan.qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(kind, context, message):
+        qt_log.log(levels.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
 def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
                  reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None):
     """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
@@ -85,6 +101,7 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
 
     demo = demo or DemoDevices()
     app = application()
+    route_qt_messages()
     screen = app.primaryScreen()
     width = screen.availableGeometry().width() if screen is not None else 1366
     theme.set_language(config.terminal.language)

@@ -30,7 +30,7 @@ def ui_keystroke(n: int = 600, db_path=None):
     from app.store.engine import open_database
     from app.store.province import get_setting
     from app.ui import theme
-    from app.ui.app import application
+    from app.ui.app import application, route_qt_messages
     from app.ui.backend import Backend
     from app.ui.sale_view import SaleView
 
@@ -46,6 +46,7 @@ def ui_keystroke(n: int = 600, db_path=None):
         now = datetime.combine(day, time(6, 0), tzinfo=terminal.zone).astimezone(UTC)
         backend = Backend(db, terminal, clock=lambda: now)
         app = application()
+        route_qt_messages()
         theme.apply(app, 1366)
         view = SaleView(backend)
         view.resize(1366, 700)
