@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,6 @@ class Settings:
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
-    extra: dict = field(default_factory=dict)
 
 
 class ProvinceServer:
@@ -420,7 +419,9 @@ class ProvinceServer:
         with self.tx() as conn:
             for want in wants:
                 departure_id = want["departure_id"]
-                target = min(int(want.get("seats") or self.settings.lease_block), self.settings.lease_max)
+                wanted = want.get("seats")
+                # 0 is a real answer ("keep what I hold, extend it"), not "the default".
+                target = min(self.settings.lease_block if wanted is None else int(wanted), self.settings.lease_max)
                 try:
                     dep = self._departure(conn, departure_id)
                     self._check_departure_open(dep, departure_id, now)

@@ -39,6 +39,10 @@ def test_top_up_refills_to_the_target_and_extends_expiry(server):
     top = lease(t, TOMORROW, 3)["leases"][0]
     assert top["granted"] == [4, 5] and top["seats"] == [3, 4, 5]
     assert set(top["seat_expiry"].values()) == {"2026-11-24T00:15:00Z"}  # old seat 3 extended too
+    # Asking for 0 extends what is held and adds nothing.
+    server.clock.advance(minutes=5)
+    keep = lease(t, TOMORROW, 0)["leases"][0]
+    assert keep["granted"] == [] and keep["seats"] == [3, 4, 5] and keep["expires_at"] == "2026-11-24T00:20:00Z"
     # The per-terminal cap holds (6 in the test settings).
     assert len(lease(t, TOMORROW, 50)["leases"][0]["seats"]) == 6
 
