@@ -20,7 +20,7 @@ def _keystrokes(initials: list[str], n: int, seed: int = 11) -> list[str]:
     return words
 
 
-def ui_keystroke(n: int = 600, db_path=None):
+def ui_keystroke(n: int = 600, db_path=None, *, quiet: bool = True):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtTest import QTest
 
@@ -46,7 +46,8 @@ def ui_keystroke(n: int = 600, db_path=None):
         now = datetime.combine(day, time(6, 0), tzinfo=terminal.zone).astimezone(UTC)
         backend = Backend(db, terminal, clock=lambda: now)
         app = application()
-        route_qt_messages()
+        if quiet:
+            route_qt_messages()
         theme.apply(app, 1366)
         view = SaleView(backend)
         view.resize(1366, 700)

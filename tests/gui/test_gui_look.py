@@ -232,7 +232,7 @@ def test_ui_keystroke_benchmark_measures_beside_its_baseline(qapp, demo_db):
     from app.ui.bench import ui_keystroke
 
     db, _ = demo_db
-    figure = ui_keystroke(n=30, db_path=db.path)
+    figure = ui_keystroke(n=30, db_path=db.path, quiet=False)  # pytest-qt keeps watching Qt's warnings
     assert figure.name == "ui_keystroke" and figure.n == 30 and figure.unit == "ms"
     assert 0 < figure.baseline and 0 < figure.p50 <= figure.p99
     assert figure.met is (figure.p99 < 16.0)
