@@ -525,8 +525,11 @@ class ProvinceServer:
         from app.domain.ticket_types import TicketTypeTable
 
         full = int(fare["full_fare"])
-        # The domain's own rule, so a web ticket costs what the same ticket costs at a window.
-        price = TicketTypeTable.from_rows([row]).price(full, ticket_type)
+        try:
+            # The domain's own rule, so a web ticket costs what the same ticket costs at a window.
+            price = TicketTypeTable.from_rows([row]).price(full, ticket_type)
+        except Exception as exc:  # a ticket-type row the domain refuses: the province data is at fault
+            raise ProtocolError("INVALID_REQUEST", f"ticket type {ticket_type!r} unusable: {exc}") from None
         return full, price
 
     def _ticket_row(self, t: dict, *, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
@@ -750,7 +753,13 @@ class ProvinceServer:
             ctx.prefetch(fresh)
             rows = []
             for ev in fresh:
-                ctx.apply(ev)
+                try:
+                    ctx.apply(ev)
+                except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                    # A payload without the shape docs/architecture.md gives: refuse the batch
+                    # (rolled back) and say which event, instead of a bare 500 retried forever.
+                    raise ProtocolError("INVALID_REQUEST", f"event {ev['seq']} ({ev['type']}): payload not "
+                                        f"as documented: {type(exc).__name__}: {exc}", seq=ev["seq"]) from None
                 rows.append({
                     "terminal_id": terminal_id, "seq": ev["seq"], "event_id": ev["event_id"], "type": ev["type"],
                     "created_at": ev["created_at"], "hash": ev["hash"],

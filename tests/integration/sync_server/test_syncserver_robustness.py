@@ -35,6 +35,16 @@ def test_well_formed_but_wrong_shape_is_422(server):
     assert (r.status_code, r.json()["error"]) == (422, "INVALID_REQUEST")
 
 
+def test_payload_of_the_wrong_shape_refuses_the_batch_and_names_the_event(server):
+    t = server.terminal()
+    good = t.sale(TOMORROW, 1)
+    bad = t.event("ticket.sold", {"order_id": "o", "tickets": [{"seat_no": "three"}]})
+    r = t.upload([good, bad])
+    assert (r.status_code, r.json()["error"], r.json()["seq"]) == (422, "INVALID_REQUEST", 2)
+    # Nothing of the batch was applied; the good event goes through on its own.
+    assert t.upload([good]).json()["acked_through"] == 1
+
+
 def test_huge_body_is_413(server):
     big = b'{"code": "' + b"A" * (300 * 1024) + b'", "public_key": "x"}'
     r = requests.post(server.url + "/v1/enrol", data=big, headers={**V1, "Content-Type": "application/json"},
