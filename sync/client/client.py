@@ -598,9 +598,12 @@ class SyncClient:
             return [r[0] for r in cur.fetchall()]
 
         returned = 0
-        for departure_id in self._read(leased):
-            answer = self.transport.call("POST", protocol.API_PREFIX + "/leases/release",
-                                         body={"departure_id": departure_id})
+        with self._cycle_lock:
+            departures = self._read(leased)
+        for departure_id in departures:
+            with self._cycle_lock:
+                answer = self.transport.call("POST", protocol.API_PREFIX + "/leases/release",
+                                             body={"departure_id": departure_id})
             returned += int(answer.get("released") or 0)
             change = {"kind": "lease", "key": departure_id, "deleted": True, "data": None}
             self._write(lambda cur, c=change: FeedApplier(cur, self.terminal_id, 0, zone=self.zone,
