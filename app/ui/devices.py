@@ -256,17 +256,17 @@ class WedgeFilter(QObject):
     def eventFilter(self, obj, event):  # noqa: N802
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
-        from PySide6.QtWidgets import QApplication, QWidget
+        from PySide6.QtWidgets import QWidget
 
-        # A key press travels from the focus widget up its parents; count it once.
-        if not isinstance(obj, QWidget) or (QApplication.focusWidget() not in (None, obj)):
+        # A key press travels from the focus widget up its parents; count it once, where it landed.
+        if not isinstance(obj, QWidget) or obj.window().focusWidget() not in (None, obj):
             return False
         if event.isAutoRepeat() or not self.active():
             return False
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         char = "\r" if enter else event.text()
-        if not char:
-            return False
+        if not char or not (enter or char.isprintable()):
+            return False  # Tab, Esc, arrows: keys a scanner never sends
         swallow = False
         from drivers.scanner.scan import Scan
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -396,11 +395,3 @@ class MainWindow(QMainWindow):
             if device is not None:
                 device.stop()
         super().closeEvent(event)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def app_instance() -> QApplication:
-    return QApplication.instance() or QApplication([])

@@ -303,3 +303,37 @@ def test_e_payment_needs_its_reference(qtbot, window, keys, backend):
         cur = cursor(session)
         cur.execute("SELECT method, reference, amount FROM payments WHERE order_id = ?", (ticket.order_id,))
         assert cur.fetchone() == ("epay", "WX20261124000123", ticket.price)
+
+
+def test_departure_status_in_words_and_colour(qtbot, window, keys, backend):
+    from app.ui import theme
+
+    sign_in(keys)
+    view = window.saleView
+    station, initials = destination_with_departures(backend, minimum=4)
+    open_ = [d for d in backend.departures(station, backend.today()) if d.sellable]
+    marked = {open_[0].id: "cancelled", open_[1].id: "delayed", open_[2].id: "boarding"}
+    # Status changes as the provincial feed delivers them.
+    with backend.db.transaction() as session:
+        from app.services.context import cursor
+
+        cur = cursor(session)
+        for dep_id, status in marked.items():
+            cur.execute("UPDATE departures SET status = ? WHERE id = ?", (status, dep_id))
+    keys.type(initials)
+    rows = {d.id: i for i, d in enumerate(view.departures)}
+    words = {"cancelled": "停班", "delayed": "晚点", "boarding": "检票中"}
+    for dep_id, status in marked.items():
+        cell = view.departuresTable.item(rows[dep_id], 8)
+        assert cell.text() == words[status]
+        assert cell.foreground().color() == theme.STATUS_COLOURS[status]
+        assert cell.font().bold()
+    departed = next(d for d in view.departures if d.status == "departed")
+    assert view.departuresTable.item(rows[departed.id], 8).text() == "已发车"
+    keys.enter()
+    view.departuresTable.setCurrentCell(rows[open_[0].id], 0)
+    keys.enter()  # the cancelled bus
+    assert view.departure is None and "停班" in view.messageLabel.text()
+    view.departuresTable.setCurrentCell(rows[open_[1].id], 0)
+    keys.enter()  # a delayed bus still sells
+    assert view.departure is not None and view.departure.id == open_[1].id
