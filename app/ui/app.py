@@ -140,6 +140,7 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     try:
         return int(app.exec())
     finally:
+        window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
 
 

@@ -236,3 +236,18 @@ def test_ui_keystroke_benchmark_measures_beside_its_baseline(qapp, demo_db):
     assert figure.name == "ui_keystroke" and figure.n == 30 and figure.unit == "ms"
     assert 0 < figure.baseline and 0 < figure.p50 <= figure.p99
     assert figure.met is (figure.p99 < 16.0)
+
+
+def test_kezhan_gui_on_a_terminal_not_enrolled_says_so_in_one_line(tmp_path):
+    import os
+
+    from app.store.engine import open_database
+
+    home = tmp_path / "home"
+    home.mkdir()
+    open_database(home / "kezhan.sqlite3").dispose()
+    env = {**os.environ, "KEZHAN_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-m", "app", "gui"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 6
+    assert result.stderr.count("\n") == 1 and "尚未注册" in result.stderr

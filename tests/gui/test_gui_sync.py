@@ -91,3 +91,50 @@ def test_status_bar_follows_the_link(qtbot, server, tmp_path):
     finally:
         window.close()
         db.dispose()
+
+
+def test_run_gui_opens_the_counter_window_on_the_configured_station(qtbot, server, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.config import Config
+    from app.store.engine import open_database
+    from app.store.users import ensure_user
+    from app.ui.app import run_gui
+    from app.ui.main_window import MainWindow
+    from sync.client import enrol
+
+    path = tmp_path / "station.sqlite3"
+    db = open_database(path)
+    with db.transaction() as session:
+        ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
+    enrol(db, server.url, issue_code(server.url))
+    db.dispose()
+    config = Config()
+    config.database.path = str(path)
+    config.server.url = server.url
+    config.terminal.language = "en"
+    seen = {}
+
+    def look() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if windows and windows[0].linkLabel.text() == "Link: online" or tries.pop() == 0:
+            window = windows[0] if windows else None
+            seen["title"] = window.windowTitle() if window else None
+            seen["link"] = window.linkLabel.text() if window else None
+            seen["station"] = window.loginView.stationLabel.text() if window else None
+            if window:
+                window.close()
+            QApplication.instance().quit()
+        else:
+            QTimer.singleShot(100, look)
+
+    tries = list(range(100))
+    QTimer.singleShot(100, look)
+    assert run_gui(config) == 0
+    assert seen["title"] == "Kezhan — ticket window"
+    assert seen["link"] == "Link: online"
+    assert "330102001-T" in seen["station"]
+    from app.ui import theme
+
+    theme.set_language("zh_CN")
