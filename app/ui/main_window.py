@@ -80,7 +80,10 @@ class MainWindow(QMainWindow):
         self.printerLabel = label(name="printerStatus")
         self.readerLabel = label(name="readerStatus")
         self.clerkLabel = label(name="clerkStatus")
-        for w in (self.linkLabel, self.pendingLabel, self.syncLabel, self.printerLabel, self.readerLabel):
+        self.tasksLabel = label(name="tasksStatus")
+        self.tasksLabel.hide()
+        for w in (self.linkLabel, self.pendingLabel, self.syncLabel, self.printerLabel, self.readerLabel,
+                  self.tasksLabel):
             status.addWidget(w)
         status.addPermanentWidget(self.clerkLabel)
 
@@ -357,6 +360,12 @@ class MainWindow(QMainWindow):
             pending = None
         self._set_state(self.pendingLabel, self.tr("待上传：%1").replace("%1", "—" if pending is None else str(pending)),
                         "warn" if pending else "good")
+        tasks = sync.open_tasks if sync is not None else 0
+        self.tasksLabel.setVisible(bool(tasks))
+        if tasks:
+            # Conflicts the server resolved (a seat sold twice...): the clerk reseats or refunds.
+            self._set_state(self.tasksLabel, self.tr("待处理冲突：%1（kezhan sync tasks）").replace("%1", str(tasks)),
+                            "bad")
         last = sync.last_sync if sync is not None else None
         self._set_state(self.syncLabel, self.tr("上次同步：%1").replace(
             "%1", self.backend.local_clock(last) if last else self.tr("从未")), "")

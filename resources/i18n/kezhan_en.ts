@@ -78,6 +78,10 @@
         <translation>To upload: %1</translation>
     </message>
     <message>
+        <source>待处理冲突：%1（kezhan sync tasks）</source>
+        <translation>Conflicts to settle: %1 (kezhan sync tasks)</translation>
+    </message>
+    <message>
         <source>上次同步：%1</source>
         <translation>Last sync: %1</translation>
     </message>
