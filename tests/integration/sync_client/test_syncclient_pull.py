@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import requests
 
 from app.domain.ticket_code import decode_ticket_code
+from app.errors import RuleViolation
 from app.services import refund
 from sync.client import make_terminal
 from tests.integration.sync_client.helpers import ADMIN, CLERK, DEST, check_invariants, departure_ids
@@ -124,6 +126,12 @@ def test_every_terminal_verifies_every_other_terminals_ticket_codes(server, rigs
     b.open_shift()
     sale = b.sell(departure_ids()[0])
     code = sale.print_jobs[0].ticket_code
+    with pytest.raises(RuleViolation):  # a gate that has not pulled b's key yet cannot tell
+        decode_ticket_code(code, {k: v for k, v in a.terminal.public_keys.items() if "T02" not in k})
     assert a.client.run_once().ok
-    keys = make_terminal(a.db).public_keys
-    assert decode_ticket_code(code, keys).ticket_id == sale.ticket_ids[0]
+    # The running counter's Terminal learns the key from the feed, and so does a fresh one.
+    assert decode_ticket_code(code, a.terminal.public_keys).ticket_id == sale.ticket_ids[0]
+    assert decode_ticket_code(code, make_terminal(a.db).public_keys).ticket_id == sale.ticket_ids[0]
+    forged = code[:-6] + ("AAAAAA" if not code.endswith("AAAAAA") else "BBBBBB")
+    with pytest.raises(RuleViolation):
+        decode_ticket_code(forged, a.terminal.public_keys)
