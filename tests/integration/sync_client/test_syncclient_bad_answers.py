@@ -74,3 +74,29 @@ def test_the_server_time_on_a_refusal_corrects_the_clock_for_the_retry(server, r
         assert abs(t.offset + 7200) < 5
     finally:
         t.close()
+
+
+def test_a_server_whose_clock_is_an_hour_ahead_is_followed_not_fought(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from sync.server import ServerThread
+    from tests.integration.sync_client.helpers import ADMIN, TerminalRig, province_doc
+
+    srv = ServerThread(str(tmp_path / "server.sqlite3"), admin_token=ADMIN, province=province_doc(),
+                       sweep_interval=None, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    srv.start()
+    rig = None
+    try:
+        rig = TerminalRig.create(srv, tmp_path / "terminal")
+        assert rig.client.run_once().ok
+        assert abs(rig.client.transport.offset - 3600) < 5
+        rig.open_shift()
+        rig.sell(departure_ids()[0])
+        assert rig.client.drain(timeout=10)
+        check_invariants(srv, [rig])
+        # Lease expiries are the server's: judged on its clock, the fresh leases are live here.
+        assert rig.statuses[-1].lease_coverage.seats > 0
+    finally:
+        if rig is not None:
+            rig.close()
+        srv.stop()
