@@ -61,7 +61,8 @@ def _open(args):
 
 def _status_text(status) -> str:
     cov = status.lease_coverage
-    link = {"online": "在线 online", "offline": "离线 offline", "alarm": "告警 ALARM"}.get(status.state, status.state)
+    link = {"online": "在线 online", "offline": "离线 offline", "alarm": "告警 ALARM",
+            "unknown": "未检查 not checked (--once checks)"}.get(status.state, status.state)
     lines = [
         f"terminal     {status.terminal_id}",
         f"link         {link}" + (f" since {status.offline_since:%Y-%m-%d %H:%M:%S}Z" if status.offline_since else ""),

@@ -67,7 +67,7 @@ class LeaseCoverage:
 
 @dataclass(frozen=True)
 class SyncStatus:
-    """What the status bar shows. ``state``: online | offline | alarm | not_enrolled."""
+    """What the status bar shows. ``state``: online | offline | alarm | unknown (no cycle run yet)."""
 
     state: str
     online: bool
@@ -208,6 +208,7 @@ class SyncClient:
         self._thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
         self.online = False
+        self.attempted = False  # no cycle yet: the link state is not known
         self.offline_since: datetime | None = None
         self.problem: str | None = None
         self.problem_kind: str | None = None
@@ -309,6 +310,7 @@ class SyncClient:
         started = time.monotonic()
         with self._cycle_lock:
             self._last_attempt = time.monotonic()
+            self.attempted = True
             try:
                 self._upload(report)
                 self._pull(report)
@@ -318,7 +320,7 @@ class SyncClient:
                 self._went_online()
             except LinkDown as exc:
                 report.error, report.error_kind = str(exc), "link"
-                self._went_offline("link", f"省平台连接中断：{exc}")
+                self._went_offline("link", f"省平台连接中断：{exc.zh}（{exc}）")
             except BadAnswer as exc:
                 report.error, report.error_kind = str(exc), exc.kind
                 what = {"html": "省平台返回了网页而不是协议数据", "garbage": "省平台返回了无法识别的数据",
@@ -653,10 +655,10 @@ class SyncClient:
         alarm = json.loads(alarm_raw) if alarm_raw else None
         now = self.now()
         remaining = None
-        if not self.online:
+        if self.attempted and not self.online:
             left = self.budget().remaining(self.offline_since or now, now)
             remaining = left.total_seconds() if left is not None else None
-        state = "alarm" if alarm else ("online" if self.online else "offline")
+        state = "alarm" if alarm else ("online" if self.online else ("offline" if self.attempted else "unknown"))
         return SyncStatus(
             state=state,
             online=self.online,

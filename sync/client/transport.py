@@ -31,7 +31,30 @@ DEFAULT_TIMEOUT = (3.0, 15.0)  # connect, read (seconds)
 
 
 class LinkDown(Exception):
-    """No usable answer: the network, the proxy or the server is down."""
+    """No usable answer: the network, the proxy or the server is down. ``zh`` says it for the clerk."""
+
+    def __init__(self, message: str, zh: str = "无法连接"):
+        super().__init__(message)
+        self.zh = zh
+
+
+def _link_down(exc: Exception, host: str) -> LinkDown:
+    """A short, readable cause; the full exception goes to the log."""
+    log.info("link to %s: %s: %s", host, type(exc).__name__, exc)
+    text = str(exc).lower()
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return LinkDown(f"connecting to {host} timed out", "连接超时")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return LinkDown(f"{host} did not answer in time", "等待回复超时")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return LinkDown(f"the answer from {host} was cut off", "回复中途中断")
+    if "refused" in text:
+        return LinkDown(f"connection refused by {host}", "连接被拒绝")
+    if "name or service" in text or "getaddrinfo" in text or "nodename" in text:
+        return LinkDown(f"cannot resolve {host}", "无法解析服务器地址")
+    if "reset" in text or "aborted" in text or "disconnected" in text or "closed" in text:
+        return LinkDown(f"{host} closed the connection before answering", "连接被中断")
+    return LinkDown(f"cannot reach {host}: {type(exc).__name__}", "无法连接")
 
 
 class BadAnswer(Exception):
@@ -154,7 +177,7 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
-            raise LinkDown(f"{type(exc).__name__}: {exc}") from None
+            raise _link_down(exc, urlsplit(url).netloc) from None
         try:
             raw = self._read_body(response)
         finally:
@@ -179,7 +202,8 @@ class Transport:
         except requests.exceptions.RequestException as exc:
             # The server may have committed before the answer was cut: the caller retries, and the
             # retry is harmless because every operation is idempotent by seq or by seat.
-            raise LinkDown(f"answer cut off: {type(exc).__name__}: {exc}") from None
+            log.info("answer cut off: %s: %s", type(exc).__name__, exc)
+            raise LinkDown("the answer was cut off", "回复中途中断") from None
         return b"".join(chunks)
 
     def _measure(self, response, sent: float, received: float) -> None:
@@ -208,7 +232,7 @@ class Transport:
         status = response.status_code
         kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if status in (502, 503, 504) and kind != "application/json":
-            raise LinkDown(f"HTTP {status} from a gateway")
+            raise LinkDown(f"HTTP {status} from a gateway", f"网关返回 {status}")
         version = response.headers.get(protocol.H_PROTOCOL)
         if kind != "application/json":
             head = raw[:200].decode("utf-8", "replace").strip().lower()
@@ -229,7 +253,7 @@ class Transport:
         code = doc.get("error")
         if not isinstance(code, str):
             if status in (500, 502, 503, 504):
-                raise LinkDown(f"HTTP {status}")
+                raise LinkDown(f"HTTP {status}", f"服务器返回 {status}")
             raise BadAnswer("shape", f"HTTP {status} without an error code")
         details = {k: v for k, v in doc.items() if k not in ("error", "message", "message_zh")}
         raise ProtocolError(code, str(doc.get("message") or code), status=status, **details)
