@@ -251,3 +251,17 @@ def test_kezhan_gui_on_a_terminal_not_enrolled_says_so_in_one_line(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 6
     assert result.stderr.count("\n") == 1 and "尚未注册" in result.stderr
+
+
+def test_a_gate_checker_cannot_sign_in_at_the_counter(qtbot, window, keys, backend):
+    from app.store.users import ensure_user
+
+    with backend.db.transaction() as session:
+        ensure_user(session, "5001", "检票员甲", "gate", "5555")
+    keys.type("5001")
+    keys.enter()
+    keys.type("5555")
+    keys.enter()
+    assert window.stack.currentWidget() is window.loginView
+    assert window.loginView.messageLabel.text() == "该账号不能在售票窗口登录"
+    assert backend.user is None
