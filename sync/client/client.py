@@ -209,6 +209,7 @@ class SyncClient:
         self._stop_event: threading.Event | None = None
         self.online = False
         self.attempted = False  # no cycle yet: the link state is not known
+        self._probed = False
         self.offline_since: datetime | None = None
         self.problem: str | None = None
         self.problem_kind: str | None = None
@@ -347,6 +348,8 @@ class SyncClient:
         alarm = self.alarm()
         if alarm:
             raise _Stop(alarm["code"])
+        if not self._probed:
+            self._probe()
         batch = self.batch_size
         bad_signatures = 0
         pool = None
@@ -360,6 +363,35 @@ class SyncClient:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _probe(self) -> None:
+        """Once per start: with nothing pending, send the last acknowledged event again. The server
+        answers a duplicate with its high-water mark, so a file restored from an older backup is
+        caught at start-up, before it sells under numbers the server already holds."""
+        acked, last = self.acked_seq(), self.last_seq()
+        if last == 0 or acked < last:
+            self._probed = True  # the upload itself will meet the server's high-water mark
+            return
+        rows, body = self._read_batch(last - 1, 1)
+        try:
+            answer = self.transport.call("POST", protocol.API_PREFIX + "/events", raw=body)
+        except ProtocolError as exc:
+            if exc.code in ALARM_CODES:
+                self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
+                raise _Stop(exc.code) from None
+            if exc.code != "SEQ_GAP":
+                raise
+            # The server has fewer events than we think were acknowledged: the upload resends them.
+            expected = exc.details.get("expected_seq")
+            if isinstance(expected, int) and expected >= 1:
+                self._write(lambda cur: self._put(cur, CURSOR_ACKED, str(expected - 1)))
+            self._probed = True
+            return
+        high = answer.get("acked_through")
+        if isinstance(high, int) and high > self.last_seq():
+            self._raise_alarm("ROLLED_BACK", server_high_water=high, local_last=self.last_seq())
+            raise _Stop("ROLLED_BACK")
+        self._probed = True
 
     def _read_batch(self, after: int, batch: int):
         def read(cur):

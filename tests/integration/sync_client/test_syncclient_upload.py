@@ -149,3 +149,37 @@ def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_pat
     report = rig.client.run_once()
     assert report.error_kind == "alarm"
     assert rig.statuses[-1].alarm == "ROLLED_BACK"
+
+
+def test_restored_backup_is_caught_at_start_up_even_with_nothing_to_send(server, rigs, tmp_path):
+    rig = rigs()
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    rig.sell(departure_ids()[0])
+    assert rig.client.run_once().ok  # everything acknowledged: the backup holds a clean state
+    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    rig.sell(departure_ids()[1])
+    assert rig.client.run_once().ok
+    _restore(rig, backup, server)
+    assert rig.client.pending_events() == 0
+    report = rig.client.run_once()
+    assert report.error_kind == "alarm"
+    assert rig.statuses[-1].alarm == "ROLLED_BACK"
+    assert len(server_events(server, rig.client.terminal_id)) == 3
+
+
+def test_the_start_up_probe_is_harmless_for_a_healthy_terminal(server, proxy, rigs):
+    rig = rigs(via=proxy)
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    rig.sell(departure_ids()[0])
+    assert rig.client.drain(timeout=10)
+    rig.client.close()
+    again = SyncClient(rig.db, server_url=proxy.url)
+    try:
+        report = again.run_once()
+        assert report.ok and report.duplicates == 0
+        assert any("/v1/events" in line for line, _ in proxy.log[-4:])
+    finally:
+        again.close()
+    check_invariants(server, [rig])
