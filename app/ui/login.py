@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
 from app.ui.sale_view import _KeyFilter
@@ -24,12 +24,15 @@ def _card() -> tuple[QWidget, QVBoxLayout]:
     panel = QFrame()
     panel.setObjectName("loginPanel")
     panel.setFrameShape(QFrame.Shape.StyledPanel)
-    panel.setMinimumWidth(520)
-    panel.setMaximumWidth(640)
+    # A fixed width lets the wrapped hint and error lines claim their height (a centred panel is
+    # otherwise sized from its one-line hint and the wrapped lines overlap).
+    panel.setFixedWidth(680)
     inner = QVBoxLayout(panel)
     inner.setContentsMargins(24, 18, 24, 18)
-    row = QVBoxLayout()
-    row.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(panel)  # no alignment flag: an aligned item would ignore its height-for-width
+    row.addStretch(1)
     v.addLayout(row)
     v.addStretch(2)
     return outer, inner

@@ -139,7 +139,7 @@
     </message>
     <message>
         <source>未开班</source>
-        <translation>no shift</translation>
+        <translation>not open</translation>
     </message>
 </context>
 <context>
