@@ -83,6 +83,7 @@ class FeedApplier:
         self.counts: dict[str, int] = defaultdict(int)
         self.deferred = 0
         self.new_tasks = 0
+        self.skipped = 0
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -146,12 +147,26 @@ class FeedApplier:
         for kind in ORDER:
             rows = by_kind.pop(kind, None)
             if rows:
-                getattr(self, f"_apply_{kind}")(rows)
+                self._apply_kind(kind, rows)
                 if count:
                     self.counts[kind] += len(rows)
         for kind, rows in by_kind.items():
             # A newer server may publish kinds this terminal does not know yet: skip, do not fail.
             log.info("feed: %d row(s) of unknown kind %r skipped", len(rows), kind)
+
+    def _apply_kind(self, kind: str, rows: list[dict]) -> None:
+        handler = getattr(self, f"_apply_{kind}")
+        try:
+            handler(rows)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # One malformed row must not block the feed for ever: apply the rows one at a time (the
+            # statements are upserts, so repeating the good ones is harmless) and skip the bad one.
+            for row in rows:
+                try:
+                    handler([row])
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.skipped += 1
+                    log.warning("feed row %s/%s skipped: %s: %s", kind, row.get("key"), type(exc).__name__, exc)
 
     # ------------------------------------------------------------------ master data
 

@@ -337,6 +337,8 @@ class SyncClient:
                 self._went_offline("refused", f"{spec.zh if spec else exc.code}（{exc.code}）")
             except _Stop as exc:
                 report.error, report.error_kind = str(exc), "alarm"
+                # Nothing reaches the server while the alarm stands: sell as if offline (leases, budget).
+                self._went_offline("alarm", ALARM_TEXT.get(str(exc), (str(exc),))[0])
             report.seconds = time.monotonic() - started
             self.last_report = report
         self.emit_status()
@@ -536,6 +538,8 @@ class SyncClient:
         report.pulled += len(changes)
         report.deferred += applier.deferred
         report.new_tasks += applier.new_tasks
+        if applier.skipped:
+            report.details["skipped_rows"] = report.details.get("skipped_rows", 0) + applier.skipped
         report.reset = report.reset or reset
 
     # ------------------------------------------------------------------ leases

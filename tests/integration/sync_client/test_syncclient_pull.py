@@ -135,3 +135,26 @@ def test_every_terminal_verifies_every_other_terminals_ticket_codes(server, rigs
     forged = code[:-6] + ("AAAAAA" if not code.endswith("AAAAAA") else "BBBBBB")
     with pytest.raises(RuleViolation):
         decode_ticket_code(forged, a.terminal.public_keys)
+
+
+def test_a_malformed_feed_row_is_skipped_not_a_poison_page(server, proxy, rigs):
+    import json as _json
+
+    def inject(answer: bytes) -> bytes:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        doc = _json.loads(body)
+        doc["changes"].insert(0, {"id": 0, "kind": "departure", "key": "broken", "deleted": False,
+                                  "data": {"id": "broken"}})  # no route, no date: unusable
+        doc["changes"].append({"id": 0, "kind": "fare", "key": "x", "deleted": False, "data": "not an object"})
+        body = _json.dumps(doc, ensure_ascii=False).encode()
+        lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"content-length")]
+        return b"\r\n".join(lines + [b"Content-Length: " + str(len(body)).encode()]) + b"\r\n\r\n" + body
+
+    rig = rigs(via=proxy)
+    proxy.match = "/v1/changes"
+    proxy.faults(("tamper_response", inject))
+    report = rig.client.run_once()
+    assert report.ok, report
+    deps = {r[0] for r in rig.rows("SELECT id FROM departures")}
+    assert deps == set(departure_ids())
+    assert rig.rows("SELECT COUNT(*) FROM fares") == [(2,)]
