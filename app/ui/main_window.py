@@ -217,6 +217,9 @@ class MainWindow(QMainWindow):
         if self.dialog is dialog:
             self.dialog = None
         dialog.deleteLater()
+        # Window shortcuts (F-keys) answer only in the active window: take it back at once rather
+        # than whenever the window system gets round to it.
+        self.activateWindow()
         if self.selling():
             if isinstance(dialog, SeatMapDialog):
                 self.saleView._next_needed_field()  # back to where the sale was

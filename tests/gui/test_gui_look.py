@@ -265,3 +265,65 @@ def test_a_gate_checker_cannot_sign_in_at_the_counter(qtbot, window, keys, backe
     assert window.stack.currentWidget() is window.loginView
     assert window.loginView.messageLabel.text() == "该账号不能在售票窗口登录"
     assert backend.user is None
+
+
+def view_message(window) -> str:
+    return window.saleView.messageLabel.text() if window.saleView else ""
+
+
+def cut_short(top: QWidget) -> list[str]:
+    """Visible labels whose text does not fit: a wrapped label lower than its text needs, or a
+    one-line label narrower than its text."""
+    from PySide6.QtWidgets import QLabel
+
+    out = []
+    for lbl in top.findChildren(QLabel):
+        if not lbl.isVisibleTo(top) or not lbl.text() or lbl.pixmap() is not None and not lbl.pixmap().isNull():
+            continue
+        if lbl.wordWrap():
+            if lbl.height() + 1 < lbl.heightForWidth(lbl.width()):
+                out.append(f"{lbl.objectName() or lbl.text()[:20]}: {lbl.height()} < {lbl.heightForWidth(lbl.width())}")
+        elif lbl.width() + 1 < lbl.sizeHint().width():
+            out.append(f"{lbl.objectName() or lbl.text()[:20]}: {lbl.width()} < {lbl.sizeHint().width()}")
+    return out
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_no_text_is_cut_short(qtbot, window, keys, backend, language):
+    from app.ui import theme
+
+    theme.set_language(language)
+    keys.type(CLERK)
+    keys.enter()
+    keys.type("wrong")
+    keys.enter()  # an error under the password
+    qtbot.wait(10)
+    assert window.loginView.messageLabel.text()
+    assert cut_short(window) == []
+    window.loginView.codeEdit.setFocus()
+    window.loginView.codeEdit.clear()
+    keys.type(CLERK)
+    keys.enter()
+    keys.type("1234")
+    keys.enter()
+    keys.type("12X")
+    keys.enter()  # an error on the shift panel
+    qtbot.wait(10)
+    assert window.shiftView.messageLabel.text()
+    assert cut_short(window) == []
+    window.shiftView.stockEdit.clear()
+    keys.type("00100001")
+    keys.enter()
+    assert window.selling()
+    keys.type("ZZZZ")
+    keys.enter()  # "no such destination"
+    qtbot.wait(10)
+    assert cut_short(window) == []
+    for key in (Qt.Key.Key_F3, Qt.Key.Key_F8, Qt.Key.Key_F1):
+        keys.press(key)
+        qtbot.wait(10)
+        dialog = window.dialog
+        assert dialog is not None, (key, view_message(window))
+        assert cut_short(dialog) == [], dialog.objectName()
+        keys.press(Qt.Key.Key_Escape)
+        qtbot.waitUntil(window.isActiveWindow)  # the window system hands the focus back
