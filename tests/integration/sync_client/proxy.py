@@ -65,6 +65,7 @@ class FaultProxy:
         self.url = f"http://{host}:{self.port}"
         self.plan: deque = deque()  # per-request faults, used in order: (fault, arg) or None
         self.mode: tuple[str, object] | None = None  # a fault for every request
+        self.chooser = None  # or a function of the request line choosing each request's fault
         self.match: str | None = None  # only requests whose first line contains this get faults
         self.is_cut = False
         self.log: list[tuple[str, str]] = []
@@ -120,6 +121,8 @@ class FaultProxy:
             return None
         if self.plan:
             return self.plan.popleft()
+        if self.chooser is not None:
+            return self.chooser(first_line)
         return self.mode
 
     def _serve(self, client: socket.socket) -> None:
