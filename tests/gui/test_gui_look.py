@@ -289,9 +289,13 @@ def cut_short(top: QWidget) -> list[str]:
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_no_text_is_cut_short(qtbot, window, keys, backend, language):
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_no_text_is_cut_short(qtbot, window, keys, backend, language, size):
     from app.ui import theme
+    from app.ui.app import application
 
+    theme.apply(application(), size[0])
+    window.resize(*size)
     theme.set_language(language)
     keys.type(CLERK)
     keys.enter()
