@@ -27,6 +27,16 @@ SERVE_HELP = (
 )
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, not {port}")
+    return port
+
+
 def _default_db() -> str:
     from app import paths
 
@@ -40,7 +50,7 @@ def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     p.add_argument("--db", default=d(None), help="database: a file path (SQLite) or an SQLAlchemy URL "
                    "(postgresql+psycopg://...); default: province-server.db in the data directory")
     p.add_argument("--host", default=d("127.0.0.1"), help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=d(DEFAULT_PORT), help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    p.add_argument("--port", type=_port, default=d(DEFAULT_PORT), help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--province", default=d(None), metavar="FILE",
                        help="import this province document (kezhan-province/1 JSON) at start-up")
