@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from app.domain.identity import DocumentType, mask, validate_document
 from app.domain.money import format_price
@@ -603,7 +603,3 @@ def _parse(text: str | datetime) -> datetime:
     if isinstance(text, datetime):
         return text
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)

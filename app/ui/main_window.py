@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QFrame,
     QHBoxLayout,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QStackedWidget,
@@ -25,6 +27,22 @@ from app.ui.sale_view import SaleView
 from app.ui.widgets import error_text, label, show_message
 
 log = logging.getLogger("kezhan.ui.window")
+
+
+class _RegistryKeysFirst(QObject):
+    """A line edit claims Ctrl+←/→ and Ctrl+Home for moving its cursor, which would swallow the
+    registry's date keys while the clerk is typing; the registry's keys win."""
+
+    def __init__(self, parent, bound_actions) -> None:
+        super().__init__(parent)
+        self.sequences = {seq.toString() for a in bound_actions for seq in a.shortcuts()}
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() == QEvent.Type.ShortcutOverride:
+            if QKeySequence(event.keyCombination()).toString() in self.sequences:
+                event.ignore()
+                return True
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -106,7 +124,7 @@ class MainWindow(QMainWindow):
             "departures": lambda: self._sale_call("_back_to_departures"),
             "passengers": lambda: self._sale_call("_back_to_passengers"),
             "counts": lambda: self._sale_call("focus_counts"),
-            "payment": lambda: self._sale_call("_focus_payment"),
+            "payment": lambda: self._sale_call("focus_payment"),
             "epay": lambda: self._sale_call("toggle_method"),
             "clear": lambda: self._sale_call("reset"),
             "logout": self.logout,
@@ -176,6 +194,9 @@ class MainWindow(QMainWindow):
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
             self.stack.addWidget(self.saleView)
+            self._shortcuts_over_fields = _RegistryKeysFirst(self, self.actions.values())
+            for edit in self.saleView.findChildren(QLineEdit):
+                edit.installEventFilter(self._shortcuts_over_fields)
         self.stack.setCurrentWidget(self.saleView)
         self.saleView.reset()
         self.refresh_status()
@@ -185,11 +206,6 @@ class MainWindow(QMainWindow):
 
     def _sale_call(self, name: str, *args) -> None:
         if self.selling() and self.dialog is None:
-            if name == "_focus_payment":
-                from app.ui.widgets import focus
-
-                focus(self.saleView._payment_field())
-                return
             getattr(self.saleView, name)(*args)
 
     def go_sale(self) -> None:

@@ -9,7 +9,7 @@ view then resets with the cursor back in the destination box.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -55,7 +55,6 @@ class Slot:
     doc_number: str = ""
     from_card: bool = False
     carried_by: int | None = None  # index of the adult slot carrying this free child
-    extra: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -799,6 +798,9 @@ class SaleView(QWidget):
         self._fill_departures()
         self._rebuild_slots()
         focus(self.destinationEdit)
+
+    def focus_payment(self) -> None:
+        focus(self._payment_field())
 
     def focus_counts(self) -> None:
         first = next(iter(self.countSpins.values()), None)

@@ -337,3 +337,30 @@ def test_departure_status_in_words_and_colour(qtbot, window, keys, backend):
     view.departuresTable.setCurrentCell(rows[open_[1].id], 0)
     keys.enter()  # a delayed bus still sells
     assert view.departure is not None and view.departure.id == open_[1].id
+
+
+def test_cursor_keys_reach_every_part_of_the_sale(qtbot, window, keys, backend):
+    from tests.gui.conftest import has_focus
+
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    sign_in(keys)
+    view = window.saleView
+    _, initials = destination_with_departures(backend)
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    keys.press(Qt.Key.Key_M, ctrl)
+    assert has_focus(view.tenderedEdit)
+    keys.press(Qt.Key.Key_P, ctrl)
+    assert has_focus(view.docNumberEdit)
+    keys.press(Qt.Key.Key_B, ctrl)
+    assert has_focus(view.departuresTable)
+    keys.press(Qt.Key.Key_D, ctrl)
+    assert has_focus(view.destinationEdit)
+    keys.press(Qt.Key.Key_Right, ctrl)  # in the destination box too: the date, not the cursor
+    assert view.date.toordinal() == backend.today().toordinal() + 1
+    keys.press(Qt.Key.Key_Home, ctrl)
+    assert view.date == backend.today()
+    keys.press(Qt.Key.Key_R, ctrl)  # start again
+    assert view.departure is None and view.destinationEdit.text() == "" and has_focus(view.destinationEdit)
+    assert view.departuresTable.rowCount() == 0
