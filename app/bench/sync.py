@@ -61,9 +61,13 @@ class _ServerProcess:
         if self.url is None:
             self.proc.wait(10)
             raise RuntimeError("the provincial server did not start: " + "".join(lines[-5:]))
+        import threading
         import time as _time
 
         import requests
+
+        # Keep reading what the server prints, so a full pipe can never stall it mid-benchmark.
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
         # The port is printed once bound; it answers once uvicorn has started listening.
         for _ in range(600):
@@ -83,8 +87,6 @@ class _ServerProcess:
             except Exception:
                 self.proc.kill()
                 self.proc.wait(5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
 
 
 def _enrolled_terminal(srv: _ServerProcess, path: Path):
