@@ -125,3 +125,18 @@ def test_kezhan_server_runs_until_interrupted(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_server_options_work_before_or_after_serve():
+    from app.cli import build_parser
+    from app.commands import server as cmd
+
+    p = build_parser()
+    a = p.parse_args(["server", "--db", "a.db", "--port", "0", "--empty"])
+    assert (a.func, a.db, a.port, a.empty) == (cmd.run_serve, "a.db", 0, True)
+    b = p.parse_args(["server", "--db", "b.db", "serve", "--port", "9"])
+    assert (b.func, b.db, b.port, b.host) == (cmd.run_serve, "b.db", 9, "127.0.0.1")
+    c = p.parse_args(["server", "serve", "--db", "c.db", "--province", "p.json"])
+    assert (c.db, c.province, c.port) == ("c.db", "p.json", cmd.DEFAULT_PORT)
+    d = p.parse_args(["server", "issue-code", "--db", "d.db", "--station", HOME, "--json"])
+    assert (d.func, d.db, d.station, d.json) == (cmd.run_issue_code, "d.db", HOME, True)
