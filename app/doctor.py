@@ -121,7 +121,78 @@ def check_clock(ctx: Context) -> Check:
     return Check("clock", OK, f"{local:%Y-%m-%d %H:%M:%S} {zone_name}" + (f" (drift {drift:.1f}s)" if drift > 1 else ""))
 
 
-CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_disk, check_clock]
+def check_font(ctx: Context) -> Check:
+    from drivers.printer.errors import FontNotFoundError
+    from drivers.printer.fonts import find_cjk_font
+
+    try:
+        return Check("font", OK, f"CJK font for previews: {find_cjk_font()}")
+    except FontNotFoundError as exc:
+        return Check("font", FAIL, f"{exc} — print previews cannot show Chinese (install fonts-wqy-microhei)")
+
+
+def check_printer(ctx: Context) -> Check:
+    target = ctx.config.printer.target if ctx.config else ""
+    if not target:
+        return Check("printer", SKIP, "no printer configured (printer.target): tickets go to the preview only")
+    from drivers.printer.errors import PrinterError
+    from drivers.printer.transport import query_status
+
+    try:
+        status = query_status(target, timeout=3.0)
+    except PrinterError as exc:
+        return Check("printer", FAIL, f"{target}: {exc.en}")
+    if not status.answered:
+        return Check("printer", WARN, f"{target}: reachable but it did not answer a status query "
+                                      "(some printers never do; a test print tells)")
+    if not status.ready:
+        return Check("printer", FAIL, f"{target}: {', '.join(status.conditions)}")
+    extra = " (paper near end)" if status.paper_near_end else ""
+    return Check("printer", OK if not extra else WARN, f"{target}: ready{extra}")
+
+
+def check_reader(ctx: Context) -> Check:
+    port = ctx.config.reader.port if ctx.config else ""
+    if not port:
+        return Check("reader", SKIP, "no ID card reader configured (reader.port): documents are typed")
+    from drivers.idcard import Reader
+    from drivers.idcard.errors import ReaderError
+
+    baud = ctx.config.reader.baud
+    try:
+        with Reader(port, baud=baud if baud == "auto" else int(baud), timeout=1.0) as reader:
+            reader.sam_status()
+            rate = reader.baudrate
+    except ReaderError as exc:
+        return Check("reader", FAIL, f"{port}: {exc.en}")
+    return Check("reader", OK, f"{port}: SAM answers at {rate} baud")
+
+
+def check_server(ctx: Context) -> Check:
+    url = ctx.config.server.url if ctx.config else ""
+    if not url:
+        return Check("server", SKIP, "no provincial server configured (server.url): selling offline only")
+    import requests
+
+    started = time.time()
+    try:
+        answer = requests.get(url.rstrip("/") + "/v1/health", timeout=(3, 5))
+        data = answer.json()
+        server_time = float(data["server_time"])
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        return Check("server", FAIL, f"{url}: no usable answer ({type(exc).__name__}: {exc})")
+    finished = time.time()
+    offset = server_time - (started + finished) / 2
+    detail = f"{url}: protocol {data.get('protocol')}, round trip {1000 * (finished - started):.0f} ms, " \
+             f"clock offset {offset:+.1f} s"
+    if abs(offset) > 300:
+        # Signed requests more than five minutes off are refused by the server.
+        return Check("server", FAIL, detail + " — set this PC's clock: the server refuses requests 5 min off")
+    return Check("server", OK if abs(offset) < 30 else WARN, detail)
+
+
+CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_disk, check_clock, check_font,
+                         check_printer, check_reader, check_server]
 
 
 def run_checks(checks: list[CheckFn] | None = None) -> list[Check]:

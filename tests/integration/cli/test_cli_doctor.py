@@ -52,3 +52,32 @@ def test_a_bad_config_value_is_one_line(kezhan_home):
     assert result.returncode == 1
     line = [ln for ln in result.stdout.splitlines() if "config" in ln][0]
     assert line.startswith("✗") and "presale_days" in line
+
+
+def test_devices_and_the_server_link_are_checked_for_real(kezhan_home, tmp_path):
+    from drivers.idcard.simulator import ReaderSimulator
+    from drivers.printer import PrinterSimulator
+    from sync.server.runner import ServerThread
+
+    with PrinterSimulator(tmp_path / "printer", port=0) as printer, ReaderSimulator("resident") as reader, \
+            ServerThread(f"sqlite:///{tmp_path / 'server.sqlite3'}", empty=True, admin_token="t") as server:
+        (kezhan_home / "kezhan.toml").write_text(
+            f'[printer]\ntarget = "{printer.target}"\n[reader]\nport = "{reader.url}"\n'
+            f'[server]\nurl = "{server.url}"\n'
+        )
+        found = checks(kezhan("doctor", "--json", env_home=kezhan_home).stdout)
+        assert found["printer"]["status"] == "ok", found["printer"]
+        assert found["reader"]["status"] == "ok", found["reader"]
+        assert "115200" in found["reader"]["detail"]
+        assert found["server"]["status"] == "ok", found["server"]
+        assert found["font"]["status"] == "ok"
+
+        printer.set_condition("paper_out")
+        found = checks(kezhan("doctor", "--json", env_home=kezhan_home).stdout)
+        assert found["printer"]["status"] == "fail" and "paper_out" in found["printer"]["detail"]
+
+    result = kezhan("doctor", "--json", env_home=kezhan_home)  # everything gone now
+    found = checks(result.stdout)
+    assert result.returncode == 1
+    assert found["server"]["status"] == "fail" and found["printer"]["status"] == "fail"
+    assert found["reader"]["status"] == "fail"
