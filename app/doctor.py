@@ -53,7 +53,7 @@ def check_config(ctx: Context) -> Check:
         return Check("config", FAIL, str(exc))
     source = ctx.config.source
     if source is None or not Path(source).exists():
-        return Check("config", WARN, f"no config file at {source}: using defaults (run the setup wizard)")
+        return Check("config", WARN, f"no config file at {source}: using defaults (see README § Configuration)")
     missing = [name for name, value in (("station.code", ctx.config.station.code),
                                         ("terminal.id", ctx.config.terminal.id)) if not value]
     if missing:
@@ -75,7 +75,7 @@ def check_database(ctx: Context) -> Check:
         return Check("database", SKIP, "no usable config")
     path = ctx.config.db_path
     if not path.exists():
-        return Check("database", FAIL, f"no database file at {path} (run `kezhan db migrate` or the setup wizard)")
+        return Check("database", FAIL, f"no database file at {path} (run `kezhan db migrate`)")
     report = _db_report(ctx)
     if report.revision is None or report.revision != report.head:
         return Check("database", FAIL, report.problems[0] if report.problems else f"{path}: empty database")
