@@ -37,6 +37,8 @@ TASK_FOR_CONFLICT = {
     "DEPARTURE_CANCELLED": "refund",
 }
 TICKET_STATUSES = {"active", "refunded", "changed", "voided"}
+# What a malformed row can raise: missing fields, wrong types, a reference to nothing.
+_BAD_ROW = (KeyError, TypeError, ValueError, AttributeError, sqlite3.IntegrityError)
 
 
 def _json(value) -> str:
@@ -158,13 +160,13 @@ class FeedApplier:
         handler = getattr(self, f"_apply_{kind}")
         try:
             handler(rows)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except _BAD_ROW:
             # One malformed row must not block the feed for ever: apply the rows one at a time (the
             # statements are upserts, so repeating the good ones is harmless) and skip the bad one.
             for row in rows:
                 try:
                     handler([row])
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                except _BAD_ROW as exc:
                     self.skipped += 1
                     log.warning("feed row %s/%s skipped: %s: %s", kind, row.get("key"), type(exc).__name__, exc)
 
@@ -202,7 +204,6 @@ class FeedApplier:
         codes = {c for c in codes if c}
         if not codes:
             return
-        self.cur.execute("SELECT value FROM settings WHERE key = 'home_station'")
         self.cur.executemany(
             "INSERT OR IGNORE INTO routes (code, name, origin, via) "
             "SELECT ?, ?, code, '' FROM stations WHERE code = ?",
