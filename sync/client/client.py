@@ -729,6 +729,10 @@ class SyncClient:
 
     def run(self, stop: threading.Event) -> None:
         """The worker loop; returns when ``stop`` is set (call ``poke()`` too, to wake it at once)."""
+        try:
+            self.emit_status()  # the status bar has something to show before the first cycle ends
+        except Exception:
+            log.exception("reading the sync status failed")
         while not stop.is_set():
             try:
                 report = self.run_once()
