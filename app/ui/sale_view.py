@@ -99,6 +99,7 @@ class SaleView(QWidget):
         self.seats: list[int] | None = None  # chosen on the seat map; None = auto
         self._preview: tuple | None = None  # (station, date) whose departures the table shows
         self.suggestions: list = []
+        self._waiting_cards: list = []  # tapped before a departure was chosen
         self.types = backend.ticket_types()
         self.doc_types = backend.document_types()
         self._build()
@@ -517,6 +518,9 @@ class SaleView(QWidget):
         self.seats = None
         self.messageLabel.clear()
         self._rebuild_slots()
+        waiting, self._waiting_cards = self._waiting_cards, []
+        for card in waiting:
+            self.fill_from_card(card)
         self._next_needed_field()
 
     def _back_to_departures(self) -> None:
@@ -580,7 +584,10 @@ class SaleView(QWidget):
     def fill_from_card(self, card) -> None:
         """A card was read: it names the next passenger who still needs a document."""
         if self.departure is None:
-            show_message(self.messageLabel, self.tr("请先选择班次，再刷身份证"))
+            # Passengers often tap before the clerk has found the bus: keep the card for then.
+            self._waiting_cards.append(card)
+            show_message(self.messageLabel, self.tr("已读卡：%1（选定班次后自动填入）").replace(
+                "%1", card.name), ok=True)
             return
         index = self.next_open_slot()
         if index is None:
@@ -774,6 +781,7 @@ class SaleView(QWidget):
         self.departure = None
         self.departures = []
         self._preview = None
+        self._waiting_cards = []
         self.seats = None
         self.slots = []
         for spin in self.countSpins.values():

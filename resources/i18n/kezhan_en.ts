@@ -312,6 +312,10 @@
         <translation>Open</translation>
     </message>
     <message>
+        <source>已读卡：%1（选定班次后自动填入）</source>
+        <translation>Card read: %1 (filled in once a departure is chosen)</translation>
+    </message>
+    <message>
         <source>停售</source>
         <translation>Sales closed</translation>
     </message>
@@ -346,10 +350,6 @@
     <message>
         <source>（待刷卡或录入）</source>
         <translation>(tap the card or type it)</translation>
-    </message>
-    <message>
-        <source>请先选择班次，再刷身份证</source>
-        <translation>Choose a departure first, then tap the ID card</translation>
     </message>
     <message>
         <source>所有乘客都已有证件</source>

@@ -364,3 +364,28 @@ def test_cursor_keys_reach_every_part_of_the_sale(qtbot, window, keys, backend):
     keys.press(Qt.Key.Key_R, ctrl)  # start again
     assert view.departure is None and view.destinationEdit.text() == "" and has_focus(view.destinationEdit)
     assert view.departuresTable.rowCount() == 0
+
+
+def test_a_card_tapped_before_the_departure_is_kept_for_it(qtbot, reader_window, reader_sim, backend):
+    from drivers.idcard.simulator import SAMPLE_CARDS
+
+    window = reader_window
+    sim, _ = reader_sim
+    keys = Keyboard(qtbot, window)
+    sign_in(keys)
+    view = window.saleView
+    _, initials = destination_with_departures(backend)
+    keys.type(initials)
+    sim.place("resident")  # the passenger is quicker than the clerk
+    qtbot.waitUntil(lambda: "已读卡" in view.messageLabel.text(), timeout=5000)
+    assert SAMPLE_CARDS["resident"]["name"] in view.messageLabel.text()
+    keys.count = 0
+    keys.enter()
+    keys.enter()
+    assert view.slots[0].doc_number == SAMPLE_CARDS["resident"]["number"]
+    assert view.tenderedEdit.hasFocus()
+    keys.enter()
+    keys.enter()
+    assert keys.count == 4
+    assert len(tickets_of(backend, SAMPLE_CARDS["resident"]["number"])) == 1
+    sim.lift()
