@@ -83,7 +83,8 @@ def _text(r: dict) -> str:
         f"missing            {len(r['missing'])}",
         f"duplicated         {len(r['duplicated'])}",
         f"double-sold seats  {len(r['double_sold_seats'])}",
-        f"conflicts          {r['conflicts']} ({len(r['conflicts_without_task'])} without a clerk task)",
+        f"conflicts          {r['conflicts']} {r['conflicts_by_kind'] or ''} "
+        f"({len(r['conflicts_without_task'])} without a clerk task)",
         f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s "
         f"({r['backlog_when_links_returned']} event(s) queued when the links returned)",
         "verdict            " + ("OK" if r["ok"] else "FAILED"),

@@ -339,6 +339,7 @@ class Simulation:
                        if tk["status"] == "active" and tk["seat_no"] is not None)
         server_terminals = {row["terminal_id"]: row for row in self._admin("GET", "/v1/admin/terminals")["terminals"]}
         per_terminal, missing, conflicts_total, without_task, mismatches = [], [], 0, [], []
+        conflict_kinds: Counter = Counter()
         local_live: dict[tuple, set] = {}
         for t in self.terminals:
             tid = t.client.terminal_id
@@ -359,6 +360,7 @@ class Simulation:
             missing.extend(lost)
             conflicts = self._admin("GET", "/v1/admin/conflicts", params={"terminal": tid})["conflicts"]
             conflicts_total += len(conflicts)
+            conflict_kinds.update(c["kind"] for c in conflicts)
             without_task.extend(f"{tid}:{c['seq']}/{c['ticket_id']}" for c in conflicts
                                 if f"{c['seq']}/{c['ticket_id']}" not in tasks)
             high_water = server_terminals.get(tid, {}).get("high_water")
@@ -388,6 +390,7 @@ class Simulation:
             "duplicated": sorted(t for t, n in ids.items() if n > 1),
             "double_sold_seats": sorted(f"{d}#{s}" for (d, s), n in live.items() if n > 1) + silent,
             "conflicts": conflicts_total,
+            "conflicts_by_kind": dict(conflict_kinds),
             "conflicts_without_task": without_task,
             "event_mismatches": mismatches,
             "per_terminal": per_terminal,
