@@ -100,6 +100,7 @@ class Transport:
         self.offset = 0.0
         self.offset_measured = False
         self.rtt: float | None = None
+        self._last_sent = self._last_received = 0.0
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "kezhan-terminal"
 
@@ -142,13 +143,11 @@ class Transport:
                 raise
         raise AssertionError("unreachable")
 
-    _last_sent = 0.0
-    _last_received = 0.0
-
     def _call_once(self, method, path, *, body, raw, query, signed, headers, timeout) -> dict:
         path_qs = self._prefix + path
-        if query:
-            path_qs += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        encoded = urlencode({k: v for k, v in (query or {}).items() if v is not None})
+        if encoded:  # "?" alone would be dropped on the wire and break the signature
+            path_qs += "?" + encoded
         data = raw if raw is not None else (b"" if body is None else protocol.canonical_json(body))
         send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
         if data:
