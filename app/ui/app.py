@@ -123,7 +123,8 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         sync = SyncStatus.for_config(config, db, terminal)
     backend = Backend(db, terminal, presale_days=demo.presale_days if demo.presale_days is not None
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
-                      on_local_event=(sync.nudge if sync is not None else None))
+                      on_local_event=(sync.nudge if sync is not None else None),
+                      printer_profile=config.printer.profile)
     window = build_window(
         backend, width=width,
         printer_target=demo.printer_target or config.printer.target or None,

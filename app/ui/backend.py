@@ -134,8 +134,9 @@ class Backend:
 
     def __init__(self, db: Database, terminal: Terminal, *, presale_days: int = 10,
                  clock: Callable[[], datetime] | None = None, language: Callable[[], str] | None = None,
-                 on_local_event: Callable[[], None] | None = None) -> None:
+                 on_local_event: Callable[[], None] | None = None, printer_profile: str = "80mm") -> None:
         self.db = db
+        self.printer_profile = printer_profile or "80mm"
         self.terminal = terminal
         self.presale_days = presale_days
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -557,13 +558,14 @@ class Backend:
             return None
         from app import printing
 
-        return printing.tickets_bytes(jobs, zone=self.terminal.zone)
+        return printing.tickets_bytes(jobs, profile=self.printer_profile, zone=self.terminal.zone)
 
     def settlement_bytes(self, settlement: shifts.Settlement) -> bytes | None:
         from app import printing
 
         return printing.settlement_bytes(self._settlement_view(settlement.report), settlement,
-                                         station=self.home_name, closed_at=self.local_clock(self.now()))
+                                         station=self.home_name, closed_at=self.local_clock(self.now()),
+                                         profile=self.printer_profile)
 
     def render_png(self, data: bytes) -> bytes:
         from app import printing

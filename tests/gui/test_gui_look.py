@@ -331,3 +331,18 @@ def test_no_text_is_cut_short(qtbot, window, keys, backend, language, size):
         assert cut_short(dialog) == [], dialog.objectName()
         keys.press(Qt.Key.Key_Escape)
         qtbot.waitUntil(window.isActiveWindow)  # the window system hands the focus back
+
+
+def test_tickets_follow_the_configured_paper(backend):
+    from app.ui.backend import Backend
+    from tests.gui.test_gui_operations import sell_one
+
+    backend.login(CLERK, "1234")
+    backend.open_shift("00100001")
+    job, _, _ = sell_one(backend, 90)
+    narrow = Backend(backend.db, backend.terminal, clock=backend.clock, printer_profile="58mm")
+    narrow._print_jobs[job.ticket_id] = job
+    wide = backend.ticket_bytes([job.ticket_id])
+    slim = narrow.ticket_bytes([job.ticket_id])
+    assert b"=" * 48 in wide
+    assert b"=" * 32 in slim and b"=" * 33 not in slim
