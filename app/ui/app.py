@@ -50,9 +50,6 @@ def application():
         app = QApplication([])
         app.setApplicationName("kezhan")
         app.setOrganizationName("kezhan")
-    from app.ui import refguard
-
-    refguard.install(app)
     return app
 
 

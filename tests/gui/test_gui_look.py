@@ -215,17 +215,15 @@ def test_kezhan_gui_without_a_database_says_so_in_one_line(tmp_path):
 
 
 def test_none_outlives_many_void_calls_into_qt(qapp):
-    # PySide6 6.12.0 on Python 3.11 drops a reference to None per void call; without the guard
-    # this loop would abort the test process ("deallocating None").
+    # PySide6 6.12.0 on Python 3.11 drops a reference to None per void call (pyproject excludes it);
+    # with such a release installed this loop aborts the process ("deallocating None").
     from PySide6.QtCore import QObject
 
-    from app.ui import refguard
-
-    refguard.install(qapp)
+    before = sys.getrefcount(None)
     probe = QObject()
     for _ in range(20_000):
         probe.setObjectName("probe")
-    assert sys.getrefcount(None) > 20_000
+    assert sys.getrefcount(None) >= before - 100
 
 
 def test_ui_keystroke_benchmark_measures_beside_its_baseline(qapp, demo_db):
