@@ -314,6 +314,12 @@ def run_scripted_day(station: DemoStation, out: Path, *, screens: bool = True) -
     offline = offline_round(station, now, people)
     note("offline sale and drain", **offline)
 
+    screen_files = []
+    if screens:
+        # Taken before the shift closes, so the settlement screen shows the day's figures; the
+        # screenshots make one sale of their own on this database, synced like any other.
+        screen_files = save_screens(station, out / "screens")
+
     # 9. Shift close with the cash counted.
     preview = shifts.preview_settlement(db, terminal, clerk=CLERK)
     closed = shifts.close_shift(db, terminal, clerk=CLERK, cash_counted=preview["amount_due"], now=datetime.now(UTC))
@@ -322,10 +328,6 @@ def run_scripted_day(station: DemoStation, out: Path, *, screens: bool = True) -
     note("shift closed", amount_due=closed.amount_due, cash_counted=closed.cash_counted,
          difference=closed.difference, slip=slip)
 
-    screen_files = []
-    if screens:
-        # The screens are taken on this database with a sale of their own, synced like any other.
-        screen_files = save_screens(station, out / "screens")
     client.drain(timeout=30)
 
     server_side = station.server.server.export_tickets(terminal_id=terminal.terminal_id)
@@ -415,11 +417,27 @@ def save_screens(station: DemoStation, folder: Path) -> list[Path]:
 
 def print_settlement(station: DemoStation, closed, stem: Path) -> str:
     """The settlement slip, laid out as the counter window prints it, kept as .bin and .png."""
-    from app.printing import render_png, send
-    from app.ui.backend import Backend
+    from app.printing import render_png, send, settlement_bytes
+    from app.services.context import cursor, load_rules
+    from app.settlement import settlement_view
 
-    data = Backend(station.db, station.terminal).settlement_bytes(closed)
+    with station.db.read() as session:
+        rules = load_rules(cursor(session))
+    opened = datetime.fromisoformat(closed.report["opened_at"].replace("Z", "+00:00")).astimezone(ZONE)
+    view = settlement_view(closed.report, rules.ticket_types, opened_at=f"{opened:%Y-%m-%d %H:%M}")
+    station_name = _station_name(station)
+    data = settlement_bytes(view, closed, station=station_name, closed_at=f"{datetime.now(ZONE):%Y-%m-%d %H:%M}")
     stem.with_suffix(".bin").write_bytes(data)
     stem.with_suffix(".png").write_bytes(render_png(data))
     send(station.printer.target, data)
     return str(stem.with_suffix(".png"))
+
+
+def _station_name(station: DemoStation) -> str:
+    from app.services.context import cursor
+
+    with station.db.read() as session:
+        cur = cursor(session)
+        cur.execute("SELECT name FROM stations WHERE code = ?", (station.terminal.station_code,))
+        row = cur.fetchone()
+    return row[0] if row else station.terminal.station_code

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from app.domain.identity import DocumentType, mask, validate_document
-from app.domain.money import format_price
 from app.domain.refund import quote_refund
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
 from app.services import aftersale, auth, sales, shifts
 from app.services.context import Terminal, cursor, load_rules, open_shift_of
+from app.settlement import SettlementView, settlement_view
 from app.store import queries
 from app.store.engine import Database
 
@@ -103,21 +103,6 @@ class OperationOutcome:
     @property
     def print_ticket_ids(self) -> list[str]:
         return [job.ticket_id for job in self.print_jobs]
-
-
-@dataclass(frozen=True)
-class SettlementView:
-    shift_id: str
-    clerk: str
-    opened_at: str
-    first_stock_no: str
-    last_stock_no: str
-    stock_used: int
-    stock_spoiled: int
-    lines: list[tuple[str, int | None, int, str]]  # label, count (None: not counted), amount (fen), note
-    amount_due: int
-    cash_due: int
-    report: dict
 
 
 @dataclass(frozen=True)
@@ -497,43 +482,8 @@ class Backend:
         return self._settlement_view(report)
 
     def _settlement_view(self, report: dict) -> SettlementView:
-        en = self.en()
-        types = self.rules.ticket_types
-
-        def type_name(code: str) -> str:
-            if code in types:
-                t = types.get(code)
-                return (t.name_en or t.name) if en else t.name
-            return code
-
-        method_names = {"cash": "Cash" if en else "现金", "epay": "E-payment" if en else "电子支付"}
-        lines: list[tuple[str, int, int, str]] = []
-        sold = report["sold"]
-        lines.append(("Sold" if en else "售票", sold["count"], sold["amount"], ""))
-        for code, slot in sorted(sold["by_type"].items(), key=lambda kv: types.codes.index(kv[0]) if kv[0] in types else 99):
-            lines.append(("  " + type_name(code), slot["count"], slot["amount"], ""))
-        for method, slot in sorted(sold["by_method"].items()):
-            lines.append(("  " + method_names.get(method, method), slot["count"], slot["amount"], ""))
-        refunded = report["refunded"]
-        lines.append(("Refunded" if en else "退票", refunded["count"], -refunded["amount"],
-                      (f"fees {format_price(refunded['fees'])}" if en else f"手续费 {format_price(refunded['fees'])}")))
-        voided = report["voided"]
-        lines.append(("Voided" if en else "废票", voided["count"], -voided["amount"], ""))
-        changed = report["changed"]
-        lines.append(("Changed" if en else "改签", changed["count"], changed["amount"],
-                      (f"fees {format_price(changed['fees'])}" if en else f"手续费 {format_price(changed['fees'])}")))
-        payments = report["payments"]
-        for method in ("cash", "epay"):
-            lines.append((("Net " if en else "净收 ") + method_names[method], None, payments.get(method, 0), ""))
-        stock = report["stock"]
-        rolls = stock["rolls"]
-        return SettlementView(
-            shift_id=report["shift_id"], clerk=report["clerk"],
-            opened_at=self.local_clock(_parse(report["opened_at"])),
-            first_stock_no=rolls[0]["first"] if rolls else "", last_stock_no=stock["issued"][-1] if stock["issued"] else "",
-            stock_used=stock["printed_count"], stock_spoiled=stock["spoiled_count"], lines=lines,
-            amount_due=report["amount_due"], cash_due=report["amount_due"], report=report,
-        )
+        return settlement_view(report, self.rules.ticket_types, en=self.en(),
+                               opened_at=self.local_clock(_parse(report["opened_at"])))
 
     def close_shift(self, cash_counted: int) -> shifts.Settlement:
         result = shifts.close_shift(self.db, self.terminal, clerk=self._clerk(), now=self.now(),
