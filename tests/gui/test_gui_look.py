@@ -197,8 +197,9 @@ def test_screenshots_at_both_sizes_in_both_languages(qtbot, backend, tmp_path):
     assert theme.language() == "zh_CN"
 
 
-def test_docs_carry_the_current_keyboard_table():
-    text = (ROOT / "docs" / "ui.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["docs/ui.md", "README.md"])
+def test_docs_carry_the_current_keyboard_table(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
     between = text.split("<!-- keyboard-table:start -->\n", 1)[1].split("<!-- keyboard-table:end -->", 1)[0]
     assert between == actions.markdown_table()
 
