@@ -30,7 +30,8 @@ class Action:
     id: str
     keys: tuple[str, ...]  # QKeySequence portable text, first is the one shown first
     label: str  # Chinese source string, context "actions"
-    where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog
+    where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog;
+    # "demo": the window of `kezhan demo` only
     operation: bool = False  # a counter operation (shown in the operations bar)
 
 
@@ -60,6 +61,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("back", ("Esc",), QT_TRANSLATE_NOOP("actions", "返回 / 取消"), "dialog"),
     Action("next_field", ("Tab",), QT_TRANSLATE_NOOP("actions", "下一个输入项"), "dialog"),
     Action("logout", ("Ctrl+Shift+L",), QT_TRANSLATE_NOOP("actions", "锁屏 / 注销"), "window"),
+    # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
+    Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}
@@ -98,7 +101,7 @@ def english_labels(ts_file: Path | None = None) -> dict[str, str]:
 
 def markdown_table() -> str:
     english = english_labels()
-    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项"}
+    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项", "demo": "演示站"}
     lines = [
         "| 按键 Key | 功能 | Action | 范围 Scope |",
         "|---|---|---|---|",

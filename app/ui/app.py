@@ -130,6 +130,9 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         scanner_port=demo.scanner_port or config.scanner.port or None,
         sync=sync,
     )
+    station = demo.extra.get("station")
+    if station is not None:
+        bind_demo_link(window, station, sync)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
@@ -140,6 +143,34 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
+
+
+def bind_demo_link(window, station, sync) -> None:
+    """Ctrl+Shift+F12 in the demo: stop the embedded provincial server (the counter goes on
+    selling from its leased seats, the queue grows) or start it again (the queue drains)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+    from app.ui.workers import WorkerThread
+
+    worker = WorkerThread("demo-link", window)
+
+    def flip() -> bool:
+        if station.server is None:
+            station.start_server()
+            return True
+        station.stop_server()
+        return False
+
+    def done(up: bool) -> None:
+        text = "演示：省平台已恢复，待上传事件开始上传" if up else "演示：省平台已断开，本机凭租用座位继续售票"
+        window.statusBar().showMessage(QCoreApplication.translate("demo", text), 8000)
+        if sync is not None:
+            sync.nudge()
+
+    window.actions.update(actions.bind(window, {"demo_link": lambda: worker.submit(flip, on_done=done)},
+                                       where=("demo",)))
+    window.demoLinkWorker = worker  # stopped with the window's devices when it closes
 
 
 # --- screenshots ---------------------------------------------------------------------------------

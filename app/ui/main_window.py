@@ -419,7 +419,7 @@ class MainWindow(QMainWindow):
         wedge = getattr(self, "wedge", None)
         if wedge is not None:
             QApplication.instance().removeEventFilter(wedge)
-        for device in (self.printer, self.reader, self.scanner, self.sync):
+        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None)):
             if device is not None:
                 device.stop()
         super().closeEvent(event)

@@ -838,12 +838,27 @@
         <source>锁屏 / 注销</source>
         <translation>Lock / sign out</translation>
     </message>
+    <message>
+        <source>演示：断开 / 恢复省平台</source>
+        <translation>Demo: cut / restore the provincial server</translation>
+    </message>
 </context>
 <context>
     <name>widgets</name>
     <message>
         <source>内部错误：%1（详见日志）</source>
         <translation>Internal error: %1 (details in the log)</translation>
+    </message>
+</context>
+<context>
+    <name>demo</name>
+    <message>
+        <source>演示：省平台已恢复，待上传事件开始上传</source>
+        <translation>Demo: the provincial server is back; the queued events are uploading</translation>
+    </message>
+    <message>
+        <source>演示：省平台已断开，本机凭租用座位继续售票</source>
+        <translation>Demo: the provincial server is cut off; this counter sells on from its leased seats</translation>
     </message>
 </context>
 </TS>
