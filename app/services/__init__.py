@@ -2,7 +2,19 @@
 transaction that also writes its outbox event, and takes ``now`` (an aware UTC datetime).
 Printing happens after the call returns, from the :class:`PrintJob` it hands back."""
 
-from app.services.aftersale import ChangeResult, RefundResult, VoidResult, approve, change, refund, void
+from app.services.aftersale import (
+    ChangeQuote,
+    ChangeResult,
+    RefundQuote,
+    RefundResult,
+    VoidResult,
+    approve,
+    change,
+    quote_change,
+    quote_refund,
+    refund,
+    void,
+)
 from app.services.auth import SignedIn, login, unlock
 from app.services.context import Terminal
 from app.services.sales import (
@@ -20,10 +32,12 @@ from app.services.sales import (
 from app.services.shifts import Settlement, ShiftInfo, close_shift, open_shift, preview_settlement
 
 __all__ = [
+    "ChangeQuote",
     "ChangeResult",
     "PassengerIn",
     "PaymentIn",
     "PrintJob",
+    "RefundQuote",
     "RefundResult",
     "SaleResult",
     "Settlement",
@@ -40,6 +54,8 @@ __all__ = [
     "open_shift",
     "pickup",
     "preview_settlement",
+    "quote_change",
+    "quote_refund",
     "refund",
     "reprint",
     "sell",

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.domain.change import quote_change
-from app.domain.refund import quote_refund
+from app.domain import change as change_rules
+from app.domain import refund as refund_rules
 from app.domain.schedule import check_sellable
 from app.errors import RuleViolation
 from app.services.auth import check_credentials
@@ -87,6 +87,35 @@ def approve(db: Database, terminal: Terminal, supervisor: str, password: str, *,
 
 
 @dataclass(frozen=True)
+class RefundLine:
+    ticket_id: str
+    ticket_type: str
+    price: int
+    insurance: int
+    fee: int
+    amount: int  # fen handed back for this ticket: price minus fee, plus the insurance
+
+
+@dataclass(frozen=True)
+class RefundQuote:
+    """What refunding a ticket now would keep and hand back, carried free children included."""
+
+    ticket_id: str
+    fee: int  # fen kept by the station (carried free children are fee-free)
+    refund_amount: int  # fen handed back for this ticket alone, as its event records it
+    total: int  # fen handed back in all: this ticket and every free child it carries
+    forced: bool
+    tier: str
+    tier_en: str
+    method: str  # how the money goes back: the sale's payment method
+    lines: tuple[RefundLine, ...]  # this ticket first, then each carried free child
+
+    @property
+    def also_refunded(self) -> list[str]:
+        return [line.ticket_id for line in self.lines[1:]]
+
+
+@dataclass(frozen=True)
 class RefundResult:
     ticket_id: str
     fee: int  # fen kept by the station
@@ -97,6 +126,49 @@ class RefundResult:
     tier: str
     seq: int
     also_refunded: list[str]  # free children carried by this ticket's passenger
+    total: int = 0  # fen handed back in all, carried free children included
+
+
+def _plan_refund(cur, rules, ticket_id: str, now: datetime, forced: bool) -> tuple[RefundQuote, list[dict]]:
+    """The one place a refund's money is worked out: ``quote_refund`` shows it, ``refund`` pays it.
+    Returns the quote and the ticket rows it covers, in the quote's line order."""
+    t = get_ticket_row(cur, ticket_id)
+    if t["status"] != "active":
+        raise not_active(t)
+    dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
+    rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced)
+    tickets = [t] + [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    # A carried child goes home with its adult: its own money comes back without a fee.
+    fees = [rule.fee] + [0] * (len(tickets) - 1)
+    lines = tuple(
+        RefundLine(
+            x["id"], x["ticket_type"], x["price"], x["insurance"], fee, x["price"] - fee + x["insurance"]
+        )
+        for x, fee in zip(tickets, fees, strict=True)
+    )
+    quote = RefundQuote(
+        ticket_id=ticket_id,
+        fee=sum(line.fee for line in lines),
+        refund_amount=lines[0].amount,
+        total=sum(line.amount for line in lines),
+        forced=rule.forced,
+        tier=rule.tier_label,
+        tier_en=rule.tier_label_en,
+        method=_sale_method(cur, t["order_id"]),
+        lines=lines,
+    )
+    return quote, tickets
+
+
+def quote_refund(
+    db: Database, terminal: Terminal, *, ticket_id: str, now: datetime, forced: bool = False
+) -> RefundQuote:
+    """What ``refund`` would keep and hand back now, or the refusal it would raise (the supervisor's
+    approval of a forced refund aside). Reads only."""
+    now = require_now(now)
+    with db.read() as session:
+        cur = cursor(session)
+        return _plan_refund(cur, load_rules(cur), ticket_id, now, forced)[0]
 
 
 def refund(
@@ -125,43 +197,38 @@ def refund(
         cur = cursor(session)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
-        t = get_ticket_row(cur, ticket_id)
-        if t["status"] != "active":
-            raise not_active(t)
-        dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
-        quote = quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced)
-        method = _sale_method(cur, t["order_id"])
-        seq = _refund_one(cur, terminal, shift, t, quote.fee, quote.forced, approved_by, method, clerk, now)
-        children = _carried_children(cur, ticket_id)
-        for child_id in children:
-            child = get_ticket_row(cur, child_id)
-            _refund_one(cur, terminal, shift, child, 0, forced, approved_by, method, clerk, now)
+        quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced)
+        seqs = [
+            _refund_one(cur, terminal, shift, t, line, quote.forced, approved_by, quote.method, clerk, now)
+            for t, line in zip(tickets, quote.lines, strict=True)
+        ]
         audit(
             cur,
             terminal,
             clerk,
             "refund",
             ticket_id,
-            {"fee": quote.fee, "forced": forced, "approved_by": approved_by, "children": children},
+            {"fee": quote.fee, "forced": forced, "approved_by": approved_by, "children": quote.also_refunded},
             now,
         )
     return RefundResult(
         ticket_id,
         quote.fee,
-        t["price"] - quote.fee + t["insurance"],
+        quote.refund_amount,
         forced,
         approved_by,
-        method,
-        quote.tier_label,
-        seq,
-        children,
+        quote.method,
+        quote.tier,
+        seqs[0],
+        quote.also_refunded,
+        quote.total,
     )
 
 
 def _refund_one(
-    cur, terminal, shift, t: dict, fee: int, forced: bool, approved_by, method, clerk, now
+    cur, terminal, shift, t: dict, line: RefundLine, forced: bool, approved_by, method, clerk, now
 ) -> int:
-    amount = t["price"] - fee + t["insurance"]
+    fee, amount = line.fee, line.amount
     at = utc_text(now)
     cur.execute("UPDATE tickets SET status = 'refunded', closed_at = ? WHERE id = ?", (at, t["id"]))
     free_seat(cur, t["departure_id"], t["seat_no"])
@@ -277,6 +344,20 @@ def _void_one(cur, terminal, shift, t: dict, method: str, clerk: str, now) -> in
 
 
 @dataclass(frozen=True)
+class ChangeQuote:
+    """What changing a ticket to another departure would settle now."""
+
+    ticket_id: str
+    new_departure_id: str
+    stop: str  # alighting station of the new ticket
+    old_price: int
+    new_price: int
+    fare_difference: int  # fen: new price minus old price
+    fee: int
+    due: int  # fen the passenger pays (negative: handed back)
+
+
+@dataclass(frozen=True)
 class ChangeResult:
     old_ticket_id: str
     new_ticket_id: str
@@ -286,6 +367,77 @@ class ChangeResult:
     method: str
     seq: int
     print_job: PrintJob
+
+
+@dataclass
+class _ChangePlan:
+    quote: ChangeQuote
+    ticket: dict
+    departure: object  # sales.DepartureInfo of the new departure
+    full_fare: int
+    seat_no: int | None
+
+
+def _plan_change(
+    cur,
+    terminal: Terminal,
+    rules,
+    ticket_id: str,
+    new_departure_id: str,
+    now: datetime,
+    stop: str | None,
+    seat_no: int | None,
+) -> _ChangePlan:
+    """The one place a change is checked and priced: ``quote_change`` shows it, ``change`` does it."""
+    t = get_ticket_row(cur, ticket_id)
+    if t["status"] != "active":
+        raise not_active(t)
+    if t["departure_id"] == new_departure_id:
+        raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
+    if _carried_children(cur, ticket_id):
+        raise _violation(
+            "CARRIES_FREE_CHILD",
+            "该乘客携带免票儿童，请先退掉儿童票再改签",
+            "This passenger carries a free child; refund the child's ticket before changing",
+        )
+    old_dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
+    new_stop = stop or t["stop"]
+    dep = fetch_departure(cur, new_departure_id, t["board"], new_stop)
+    ttype = rules.ticket_types.get(t["ticket_type"])
+    full_fare = require_fare(dep)
+    new_price = ttype.price(full_fare)
+    rule = change_rules.quote_change(
+        t["price"], new_price, t["times_changed"], old_dep.departs_at, now, rules.change
+    )
+    check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
+    if t["doc_hash"]:
+        check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
+    new_seat = None
+    if ttype.needs_seat:
+        available = sellable_seats(cur, terminal, rules, new_departure_id, now)
+        [new_seat] = choose_seats(available, [seat_no], terminal.online)
+    quote = ChangeQuote(
+        ticket_id, new_departure_id, new_stop, t["price"], new_price, rule.fare_difference, rule.fee, rule.due
+    )
+    return _ChangePlan(quote, t, dep, full_fare, new_seat)
+
+
+def quote_change(
+    db: Database,
+    terminal: Terminal,
+    *,
+    ticket_id: str,
+    new_departure_id: str,
+    now: datetime,
+    stop: str | None = None,
+) -> ChangeQuote:
+    """What ``change`` would settle now, or the refusal it would raise (a seat for the ticket
+    included; the clerk's shift and roll aside). Reads only."""
+    now = require_now(now)
+    with db.read() as session:
+        cur = cursor(session)
+        plan = _plan_change(cur, terminal, load_rules(cur), ticket_id, new_departure_id, now, stop, None)
+    return plan.quote
 
 
 def change(
@@ -313,31 +465,8 @@ def change(
         cur = cursor(session)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
-        t = get_ticket_row(cur, ticket_id)
-        if t["status"] != "active":
-            raise not_active(t)
-        if t["departure_id"] == new_departure_id:
-            raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
-        if _carried_children(cur, ticket_id):
-            raise _violation(
-                "CARRIES_FREE_CHILD",
-                "该乘客携带免票儿童，请先退掉儿童票再改签",
-                "This passenger carries a free child; refund the child's ticket before changing",
-            )
-        old_dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
-        new_stop = stop or t["stop"]
-        dep = fetch_departure(cur, new_departure_id, t["board"], new_stop)
-        ttype = rules.ticket_types.get(t["ticket_type"])
-        full_fare = require_fare(dep)
-        new_price = ttype.price(full_fare)
-        quote = quote_change(t["price"], new_price, t["times_changed"], old_dep.departs_at, now, rules.change)
-        check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
-        if t["doc_hash"]:
-            check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
-        new_seat = None
-        if ttype.needs_seat:
-            available = sellable_seats(cur, terminal, rules, new_departure_id, now)
-            [new_seat] = choose_seats(available, [seat_no], terminal.online)
+        plan = _plan_change(cur, terminal, rules, ticket_id, new_departure_id, now, stop, seat_no)
+        quote, t, dep, new_seat = plan.quote, plan.ticket, plan.departure, plan.seat_no
         [new_id] = next_ticket_ids(cur, terminal, 1)
         [stock_no] = take_stock(cur, shift, 1)
         at = utc_text(now)
@@ -349,9 +478,9 @@ def change(
             "departure_id": new_departure_id,
             "seat_no": new_seat,
             "stock_no": stock_no,
-            "fare": full_fare,
-            "price": new_price,
-            "stop": new_stop,
+            "fare": plan.full_fare,
+            "price": quote.new_price,
+            "stop": quote.stop,
             "carried_by": None,
             "times_changed": t["times_changed"] + 1,
             "changed_from": ticket_id,

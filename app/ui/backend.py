@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from app.domain.identity import DocumentType, mask, validate_document
-from app.domain.refund import quote_refund
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
@@ -80,10 +79,8 @@ class SaleOutcome:
 
 @dataclass(frozen=True)
 class Quote:
-    fee: int = 0
-    refund_amount: int = 0
-    fare_difference: int = 0
-    total: int = 0
+    """What a void, reprint or pickup will do (refund and change use the services' own quotes)."""
+
     amount: int = 0
     new_stock_no: str = ""
 
@@ -384,14 +381,6 @@ class Backend:
 
     # --- quotes and operations ----------------------------------------------------------------
 
-    def _departs_at(self, departure_id: str) -> datetime:
-        with self.db.read() as session:
-            cur = cursor(session)
-            cur.execute("SELECT departs_at FROM departures WHERE id = ?", (departure_id,))
-            from app.store.models import parse_utc
-
-            return parse_utc(cur.fetchone()[0])
-
     def _require_status(self, ticket: TicketRow, allowed: tuple[str, ...]) -> None:
         if ticket.status not in allowed:
             labels = {"refunded": ("已退票", "refunded"), "changed": ("已改签", "changed"),
@@ -400,34 +389,25 @@ class Backend:
             zh, en = labels.get(ticket.status, (ticket.status, ticket.status))
             raise RuleViolation(f"该票{zh}，不能办理", en=f"This ticket is {en}", code="TICKET_NOT_ACTIVE")
 
-    def refund_quote(self, ticket: TicketRow, *, forced: bool = False) -> Quote:
-        self._require_status(ticket, ("active", "online"))
-        q = quote_refund(ticket.price, self._departs_at(ticket.departure_id), self.now(), self.rules.refund,
-                         forced=forced)
-        return Quote(fee=q.fee, refund_amount=q.refund_amount)
+    def refund_quote(self, ticket: TicketRow, *, forced: bool = False) -> aftersale.RefundQuote:
+        """The service's own figures (fee, everything handed back, carried children included), so the
+        screen shows what ``refund`` will pay."""
+        return aftersale.quote_refund(self.db, self.terminal, ticket_id=ticket.ticket_id, now=self.now(),
+                                      forced=forced)
 
     def refund(self, ticket: TicketRow, *, forced: bool, approver: tuple[str, str] | None) -> OperationOutcome:
         code, password = approver if approver else (None, None)
         r = aftersale.refund(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id,
                              now=self.now(), forced=forced, supervisor=code, supervisor_password=password)
-        return OperationOutcome("refund", [], refund_amount=r.refund_amount, raw=r)
+        return OperationOutcome("refund", [], refund_amount=r.total, raw=r)
 
-    def change_quote(self, ticket: TicketRow, departure: DepartureView | None) -> Quote:
-        from app.domain.change import quote_change
-
+    def change_quote(self, ticket: TicketRow, departure: DepartureView | None) -> aftersale.ChangeQuote:
+        # A ticket bought elsewhere is picked up (printed) before it can be changed at this counter.
         self._require_status(ticket, ("active",))
         if departure is None:
             raise RuleViolation("请选择改签到的班次", en="Choose the departure to change to", code="NO_DEPARTURE")
-        if not departure.sellable:
-            raise RuleViolation(departure.reason or "该班次不能售票", en=departure.reason or "Not sellable",
-                                code="NOT_SELLABLE")
-        with self.db.read() as session:
-            cur = cursor(session)
-            t = sales.get_ticket_row(cur, ticket.ticket_id)
-        new_price = self.rules.ticket_types.get(ticket.ticket_type).price(departure.full_fare)
-        q = quote_change(ticket.price, new_price, t["times_changed"], self._departs_at(ticket.departure_id),
-                         self.now(), self.rules.change)
-        return Quote(fee=q.fee, fare_difference=q.fare_difference, total=q.due)
+        return aftersale.quote_change(self.db, self.terminal, ticket_id=ticket.ticket_id,
+                                      new_departure_id=departure.id, now=self.now())
 
     def change(self, ticket: TicketRow, departure: DepartureView) -> OperationOutcome:
         r = aftersale.change(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id,

@@ -327,8 +327,9 @@ class TicketDialog(QDialog):
         try:
             if self.kind == "refund":
                 self.quote = self.backend.refund_quote(self.ticket, forced=self.forcedCheck.isChecked())
+                # The total: a carried free child's insurance goes back with the adult's money.
                 text = self.tr("手续费 %1　退款 %2").replace("%1", money(self.quote.fee)).replace(
-                    "%2", money(self.quote.refund_amount))
+                    "%2", money(self.quote.total))
             elif self.kind == "change":
                 self.quote = self.backend.change_quote(self.ticket, self.new_departure())
                 diff = self.quote.fare_difference
@@ -339,7 +340,7 @@ class TicketDialog(QDialog):
                 else:
                     what = self.tr("无差价")
                 text = what + self.tr("　手续费 %1　合计收 %2").replace("%1", money(self.quote.fee)).replace(
-                    "%2", money(self.quote.total))
+                    "%2", money(self.quote.due))
             elif self.kind == "void":
                 self.quote = self.backend.void_quote(self.ticket)
                 text = self.tr("作废并退还 %1，纸票 %2 记为废票").replace("%1", money(self.quote.amount)).replace(

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from app.domain.refund import quote_refund
 from app.services import sales, shifts
 from app.services.context import cursor, load_rules
+from app.store.models import parse_utc
 from app.ui.dialogs import ShiftCloseDialog, TicketDialog
 from app.ui.sale_view import Slot
 from tests.gui.conftest import (
@@ -63,8 +64,12 @@ def test_refund_shows_the_fee_then_refunds(qtbot, window, keys, backend):
     keys.type(job.ticket_id)
     keys.enter()
     with backend.db.read() as session:
-        rules = load_rules(cursor(session))
-    expected = quote_refund(job.price, backend._departs_at(departure.id), backend.now(), rules.refund)
+        cur = cursor(session)
+        rules = load_rules(cur)
+        cur.execute("SELECT departs_at FROM departures WHERE id = ?", (departure.id,))
+        departs_at = parse_utc(cur.fetchone()[0])
+    # The refund tiers worked out here, independently of the screen and the service.
+    expected = quote_refund(job.price, departs_at, backend.now(), rules.refund)
     assert has_focus(dialog.confirmButton)
     assert f"￥{expected.fee / 100:.2f}" in dialog.quoteLabel.text()
     assert f"￥{expected.refund_amount / 100:.2f}" in dialog.quoteLabel.text()
