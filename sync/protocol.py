@@ -70,23 +70,16 @@ def event_hash(event: dict) -> str:
     return sha256_hex(canonical_json({k: event[k] for k in EVENT_FIELDS}))
 
 
-def event_hash_with_payload_text(event: dict, payload_text: str) -> str:
-    """The same hash, given the payload's canonical JSON already made (it is also what gets
-    stored): the six keys in sorted order are created_at, event_id, payload, seq, terminal_id,
-    type, so the canonical text of the whole is assembled around it."""
-    dump = _scalar_dump
-    text = (
-        '{"created_at":' + dump(event["created_at"]) + ',"event_id":' + dump(event["event_id"])
-        + ',"payload":' + payload_text + ',"seq":' + dump(event["seq"])
-        + ',"terminal_id":' + dump(event["terminal_id"]) + ',"type":' + dump(event["type"]) + "}"
-    )
-    return sha256_hex(text.encode("utf-8"))
-
-
-def _scalar_dump(value: Any) -> str:
-    if type(value) is int:
-        return str(value)
-    return _canonical_encode(value)
+def event_hash_and_payload_text(event: dict) -> tuple[str, str]:
+    """The event's hash and its payload's canonical JSON (what the server stores), from one
+    canonical encoding of the six fields. In that text the payload sits between ``"payload":``
+    and the last ``,"seq":``: the fields before it (created_at, event_id) and after it (seq,
+    terminal_id, type) are strings and an integer, whose encodings cannot hold either marker
+    (a quote inside a JSON string is always escaped). Callers check those types first."""
+    text = _canonical_encode({k: event[k] for k in EVENT_FIELDS})
+    start = text.index('"payload":') + 10
+    end = text.rindex(',"seq":')
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text[start:end]
 
 
 # --------------------------------------------------------------------------- request signing

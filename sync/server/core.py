@@ -40,6 +40,10 @@ OP_TIME_FIELD = {
 }
 
 
+_UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
+_EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -678,33 +682,35 @@ class ProvinceServer:
         if len(events) > self.settings.max_batch:
             raise ProtocolError("INVALID_REQUEST", f"at most {self.settings.max_batch} events per batch",
                                 max_batch=self.settings.max_batch)
+        event_types = _EVENT_TYPES
+        hash_and_text = protocol.event_hash_and_payload_text
         for ev in events:
             if not isinstance(ev, dict):
                 raise ProtocolError("INVALID_REQUEST", "an event must be an object")
-            missing = [k for k in (*protocol.EVENT_FIELDS, "hash") if k not in ev]
-            if missing:
+            if len(ev) < 7 or not all(k in ev for k in _UPLOAD_FIELDS):
+                missing = [k for k in _UPLOAD_FIELDS if k not in ev]
                 raise ProtocolError("INVALID_REQUEST", f"event lacks {', '.join(missing)}", seq=ev.get("seq"))
+            seq = ev["seq"]
             # Strict types: "7" is not 7, and the hash covers the JSON exactly as sent.
-            if not isinstance(ev["seq"], int) or isinstance(ev["seq"], bool) or ev["seq"] < 1:
-                raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=ev.get("seq"),
+            if type(seq) is not int or seq < 1:
+                raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=seq,
                                     errors=[{"loc": ["events", "seq"], "msg": "not a positive integer"}])
             for name in ("terminal_id", "event_id", "type", "created_at", "hash"):
                 if not isinstance(ev[name], str):
-                    raise ProtocolError("INVALID_REQUEST", f"{name} must be a string", seq=ev["seq"],
+                    raise ProtocolError("INVALID_REQUEST", f"{name} must be a string", seq=seq,
                                         errors=[{"loc": ["events", name], "msg": "not a string"}])
             if ev["terminal_id"] != terminal_id:
-                raise ProtocolError("TERMINAL_MISMATCH", seq=ev["seq"], event_terminal=ev["terminal_id"])
-            if ev["type"] not in protocol.EVENT_TYPES:
-                raise ProtocolError("INVALID_REQUEST", f"unknown event type {ev['type']!r}", seq=ev["seq"])
+                raise ProtocolError("TERMINAL_MISMATCH", seq=seq, event_terminal=ev["terminal_id"])
+            if ev["type"] not in event_types:
+                raise ProtocolError("INVALID_REQUEST", f"unknown event type {ev['type']!r}", seq=seq)
             if not isinstance(ev["payload"], dict):
-                raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=ev["seq"])
+                raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq)
             try:
-                text = protocol.canonical_json(ev["payload"]).decode("utf-8")
-                computed = protocol.event_hash_with_payload_text(ev, text)
+                computed, text = hash_and_text(ev)
             except (TypeError, ValueError) as exc:
-                raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=ev["seq"]) from exc
+                raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
             if computed != ev["hash"]:
-                raise ProtocolError("EVENT_HASH_MISMATCH", seq=ev["seq"], computed=computed)
+                raise ProtocolError("EVENT_HASH_MISMATCH", seq=seq, computed=computed)
             ev["_payload_text"] = text
         seqs = [ev["seq"] for ev in events]
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
@@ -752,6 +758,7 @@ class ProvinceServer:
             ctx = _BatchContext(self, conn, terminal_id, now)
             ctx.prefetch(fresh)
             rows = []
+            days: dict = {}
             for ev in fresh:
                 try:
                     ctx.apply(ev)
@@ -764,7 +771,7 @@ class ProvinceServer:
                     "terminal_id": terminal_id, "seq": ev["seq"], "event_id": ev["event_id"], "type": ev["type"],
                     "created_at": ev["created_at"], "hash": ev["hash"],
                     "payload": ev["_payload_text"],
-                    "day": self._event_day(ev), "received_at": now,
+                    "day": self._event_day(ev, days), "received_at": now,
                 })
             if rows:
                 dbmod.BulkInsert.run(conn, E, rows)
@@ -783,9 +790,20 @@ class ProvinceServer:
             "server_time": iso(now),
         }
 
-    def _event_day(self, ev: dict) -> str:
+    def _event_day(self, ev: dict, memo: dict | None = None) -> str:
         field_name = OP_TIME_FIELD.get(ev["type"])
         text = ev["payload"].get(field_name) if field_name else None
+        if memo is not None and type(text) is str and len(text) > 17 and text[-1] == "Z" and text[16] == ":":
+            # A UTC instant's local day is fixed within its minute (zone offsets change on whole
+            # minutes), and a batch's operations fall in a few minutes: parse each minute once.
+            day = memo.get(text[:16])
+            if day is not None:
+                return day
+            try:
+                day = memo[text[:16]] = self.local_day(parse_instant(text))
+                return day
+            except ValueError:
+                pass
         for candidate in (text, ev["created_at"]):
             try:
                 return self.local_day(parse_instant(candidate))
@@ -1108,9 +1126,9 @@ class _BatchContext:
         if holder is not None:
             self.lease_deletes.append({"d": departure_id, "s": seat})
             self.lease_touched.add((departure_id, holder))
-        self.publish("seat", f"{departure_id}/{seat}",
-                     {"departure_id": departure_id, "seat_no": seat, "state": "sold", "channel": "terminal",
-                      "terminal_id": self.terminal_id, "ticket_id": t["ticket_id"]})
+        self.feed_rows.append({"kind": "seat", "key": f"{departure_id}/{seat}", "scope": None, "deleted": False,
+                               "text": feed.sold_seat_text(departure_id, seat, "terminal", self.terminal_id,
+                                                           t["ticket_id"])})
 
     def close(self, ticket_id, status: str, at: str) -> None:
         Tk = models.tickets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import secrets
 from pathlib import Path
 
@@ -112,11 +113,19 @@ class BulkInsert:
         if op.procs:
             rows = [dict(r) for r in rows]
             for k, f in op.procs:
+                # A batch stamps every row with the same instant: convert each distinct value once.
+                # Keyed by type too, so True and 1 (equal, same hash) are never confused.
+                done: dict = {}
                 for r in rows:
-                    r[k] = f(r[k])
+                    v = r[k]
+                    memo = (v.__class__, v)
+                    out = done.get(memo, done)
+                    if out is done:
+                        out = done[memo] = f(v)
+                    r[k] = out
         if op.positional:
-            order = op.order
-            params = [tuple(r[k] for k in order) for r in rows]
+            pick = operator.itemgetter(*op.order)
+            params = [pick(r) for r in rows] if len(op.order) > 1 else [(pick(r),) for r in rows]
         else:
             params = rows
         conn.exec_driver_sql(op.sql, params)

@@ -12,6 +12,8 @@ from sync.server import models
 from sync.server.db import BulkInsert, get_meta, set_meta
 
 T = models.changes
+# The string encoder canonical JSON uses (ensure_ascii off), so hand-written rows match it byte for byte.
+_str = json.encoder.encode_basestring
 
 
 def _text(data) -> str | None:
@@ -27,7 +29,7 @@ def tombstone(conn, kind: str, key: str, *, at: datetime, scope: str | None = No
 
 
 def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
-    """rows: {kind, key, data, scope?, deleted?}"""
+    """rows: {kind, key, data | text, scope?, deleted?}; ``text`` is data already encoded."""
     if not rows:
         return
     BulkInsert.run(
@@ -39,12 +41,24 @@ def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
                 "key": r["key"],
                 "scope": r.get("scope"),
                 "deleted": bool(r.get("deleted")),
-                "data": None if r.get("deleted") else _text(r["data"]),
+                "data": None if r.get("deleted") else (r["text"] if "text" in r else _text(r["data"])),
                 "at": at,
             }
             for r in rows
         ],
     )
+
+
+def sold_seat_text(departure_id: str, seat_no: int, channel: str, terminal_id: str | None, ticket_id: str) -> str:
+    """The canonical JSON of a sold seat's feed row, written out directly: an upload publishes
+    one per ticket, and the general encoder (dict, sort, encode) costs several times more."""
+    if type(seat_no) is not int or not all(type(v) is str for v in (departure_id, channel, ticket_id)) \
+            or not (terminal_id is None or type(terminal_id) is str):
+        return _text({"departure_id": departure_id, "seat_no": seat_no, "state": "sold", "channel": channel,
+                      "terminal_id": terminal_id, "ticket_id": ticket_id})
+    return (f'{{"channel":{_str(channel)},"departure_id":{_str(departure_id)},"seat_no":{seat_no},'
+            f'"state":"sold","terminal_id":{"null" if terminal_id is None else _str(terminal_id)},'
+            f'"ticket_id":{_str(ticket_id)}}}')
 
 
 def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = False) -> dict:

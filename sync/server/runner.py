@@ -3,6 +3,7 @@ loopback (tests and the demo embed it)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import secrets
@@ -146,6 +147,11 @@ def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token
     bound = sock.getsockname()[1]
     if on_ready:
         on_ready(host, bound, token, loaded)
+    # Everything made so far (modules, the app, table metadata) lives as long as the process. An
+    # upload batch allocates tens of thousands of short-lived objects, and each full collection
+    # they trigger would walk all of that again; frozen, it is left out of every collection.
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)).run(
             sockets=[sock])
