@@ -177,7 +177,30 @@ def require_fare(dep: DepartureInfo) -> int:
     return dep.full_fare
 
 
-def sellable_seats(cur, terminal: Terminal, rules: Rules, departure_id: str, now: datetime) -> set[int]:
+@dataclass(frozen=True)
+class SellableSeats:
+    """Seats of one departure this terminal may sell now, split by how safe they are to take.
+
+    ``ours`` are leased to this terminal and unexpired: the server will not give them to anyone
+    else. ``pool`` (online only) are seats the server may hand to another terminal or channel at
+    any moment, so selling one can collide and come back as a reseat task; a lease that expired
+    here but has not been released yet counts as pool, since the server has taken it back."""
+
+    ours: frozenset[int]
+    pool: frozenset[int]
+
+    @property
+    def all(self) -> frozenset[int]:
+        return self.ours | self.pool
+
+    def __contains__(self, seat_no: object) -> bool:
+        return seat_no in self.ours or seat_no in self.pool
+
+    def __len__(self) -> int:
+        return len(self.ours) + len(self.pool)
+
+
+def sellable_seats(cur, terminal: Terminal, rules: Rules, departure_id: str, now: datetime) -> SellableSeats:
     """Seats this terminal may sell now: online, free or leased to us; offline, only seats under an
     unexpired lease, and only within the offline budget."""
     cur.execute(
@@ -186,20 +209,22 @@ def sellable_seats(cur, terminal: Terminal, rules: Rules, departure_id: str, now
         (departure_id,),
     )
     now_text = utc_text(now)
-    free, leased = set(), set()
+    pool, leased = set(), set()
     for seat_no, state, expires_at in cur.fetchall():
         if state == "leased" and expires_at is not None and expires_at > now_text:
             leased.add(seat_no)
-        elif state == "free" or state == "leased":
-            free.add(seat_no)
+        else:
+            pool.add(seat_no)
     if terminal.online:
-        return free | leased
+        return SellableSeats(frozenset(leased), frozenset(pool))
     rules.offline_budget.check(terminal.offline_since or now, now, len(leased))
-    return leased
+    return SellableSeats(frozenset(leased), frozenset())
 
 
-def choose_seats(available: set[int], wanted: list[int | None], online: bool) -> list[int]:
-    """Chosen seats first (each must be sellable), the rest kept together by the domain's picker."""
+def choose_seats(available: SellableSeats, wanted: list[int | None], online: bool) -> list[int]:
+    """Chosen seats first (each must be sellable), the rest kept together by the domain's picker,
+    inside this terminal's leases when they hold the whole rest of the party."""
+    everything = available.all
     chosen = []
     for seat in wanted:
         if seat is not None:
@@ -207,16 +232,21 @@ def choose_seats(available: set[int], wanted: list[int | None], online: bool) ->
                 raise _violation(
                     "SEAT_TAKEN", f"{seat} 号座位重复选择", f"Seat {seat} chosen twice", seat=seat
                 )
-            if seat not in available and not online:
+            if seat not in everything and not online:
                 raise _violation(
                     "SEAT_NOT_LEASED",
                     f"离线状态下只能售本机租用的座位，{seat} 号不在其中",
                     f"Offline, only seats leased to this terminal can be sold; seat {seat} is not one",
                     seat=seat,
                 )
-            chosen.append(pick_seat(available, seat))
+            chosen.append(pick_seat(everything, seat))
     rest = sum(1 for seat in wanted if seat is None)
-    auto = pick_seats(available - set(chosen), rest) if rest else []
+    auto = []
+    if rest:
+        ours = available.ours.difference(chosen)
+        # A party that does not fit in our leases stays together across the whole bus rather than
+        # being split between a leased seat at the front and pool seats at the back.
+        auto = pick_seats(ours if len(ours) >= rest else everything.difference(chosen), rest)
     it = iter(auto)
     return [seat if seat is not None else next(it) for seat in wanted]
 
