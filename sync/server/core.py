@@ -377,16 +377,40 @@ class ProvinceServer:
         return view
 
     def _take_back(self, conn, condition) -> int:
-        """Delete the lease seats matching ``condition`` and tell each holder."""
+        """Delete the lease seats matching ``condition``, tell each holder (its lease row) and
+        every other terminal (the seat is free again)."""
         LS = models.lease_seats
         now = self.now()
-        affected = conn.execute(select(LS.c.departure_id, LS.c.terminal_id).where(condition).distinct()).all()
-        if not affected:
+        seats = conn.execute(select(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id).where(condition)).all()
+        if not seats:
             return 0
         n = conn.execute(delete(LS).where(condition)).rowcount
-        for r in affected:
-            self._publish_lease(conn, r.departure_id, r.terminal_id, now)
+        for departure_id, terminal_id in sorted({(r.departure_id, r.terminal_id) for r in seats}):
+            self._publish_lease(conn, departure_id, terminal_id, now)
+        self._publish_seats_freed(conn, [(r.departure_id, r.seat_no) for r in seats], now)
         return n
+
+    def _publish_seats_freed(self, conn, seats: list[tuple[str, int]], now: datetime) -> None:
+        """Seat tombstones for lease seats back in the pool -- except a seat an active ticket holds:
+        the web channel may sell a seat whose lease had expired before the sweep removed it."""
+        Tk = models.tickets
+        deps = sorted({d for d, _ in seats})
+        sold = set()
+        for i in range(0, len(deps), 500):
+            sold.update(conn.execute(select(Tk.c.departure_id, Tk.c.seat_no).where(
+                Tk.c.departure_id.in_(deps[i:i + 500]), Tk.c.active_seat.is_not(None))).all())
+        feed.publish_many(conn, [{"kind": "seat", "key": f"{d}/{s}", "data": None, "deleted": True}
+                                 for d, s in sorted(set(seats)) if (d, s) not in sold], at=now)
+
+    @staticmethod
+    def _leased_seat_rows(departure_id: str, seats, terminal_id: str) -> list[dict]:
+        """Feed rows showing seats as leased to ``terminal_id``: every other terminal stores them as
+        held elsewhere and does not offer them, instead of selling them online into a SEAT_LEASED
+        conflict. Published when a seat joins a lease, not when an expiry is extended (nobody else
+        needs the instant), so a terminal topping up every few minutes adds nothing to the feed."""
+        return [{"kind": "seat", "key": f"{departure_id}/{s}",
+                 "data": {"departure_id": departure_id, "seat_no": s, "state": "leased", "channel": "terminal",
+                          "terminal_id": terminal_id, "ticket_id": None}} for s in seats]
 
     def sweep(self) -> dict:
         """Return expired lease seats to the pool (the cut-off is an expiry, so this is the
@@ -457,6 +481,7 @@ class ProvinceServer:
                     .values(expires_at=expires)
                 )
                 view = self._publish_lease(conn, departure_id, terminal_id, now)
+                feed.publish_many(conn, self._leased_seat_rows(departure_id, granted, terminal_id), at=now)
                 out.append({**view, "granted": granted, "sold_out": len(view["seats"]) < target})
         return {"leases": out, "errors": errors, "server_time": iso(now)}
 
@@ -500,10 +525,17 @@ class ProvinceServer:
             hold = min(now + self.settings.seat_hold, dep.departs_at)
             expires = max(hold, holder[1]) if holder else hold
             lease_id = self._ensure_lease(conn, departure_id, terminal_id, now)
+            prior = conn.execute(select(LS.c.terminal_id).where(LS.c.departure_id == departure_id,
+                                                                LS.c.seat_no == seat_no)).scalar()
             conn.execute(delete(LS).where(LS.c.departure_id == departure_id, LS.c.seat_no == seat_no))
             conn.execute(LS.insert().values(departure_id=departure_id, seat_no=seat_no, lease_id=lease_id,
                                             terminal_id=terminal_id, expires_at=expires))
             self._publish_lease(conn, departure_id, terminal_id, now)
+            if prior is not None and prior != terminal_id:
+                # An expired seat of another terminal, not swept yet: its lease row must drop it too.
+                self._publish_lease(conn, departure_id, prior, now)
+            if holder is None:
+                feed.publish_many(conn, self._leased_seat_rows(departure_id, [seat_no], terminal_id), at=now)
         return {"lease_id": lease_id, "departure_id": departure_id, "seat_no": seat_no, "expires_at": iso(expires)}
 
     def seat_states(self, departure_id: str) -> dict:
@@ -1149,12 +1181,13 @@ class _BatchContext:
             return
         sold, _, _ = self.seat_map(r.departure_id)
         sold.pop(r.seat_no, None)
-        self.publish("seat", f"{r.departure_id}/{r.seat_no}", None)
-        self.give_back(r.departure_id, r.seat_no)
+        if not self.give_back(r.departure_id, r.seat_no):
+            self.publish("seat", f"{r.departure_id}/{r.seat_no}", None)
 
-    def give_back(self, departure_id: str, seat_no: int) -> None:
+    def give_back(self, departure_id: str, seat_no: int) -> bool:
         """A seat freed at this terminal returns to its lease while that lease lives, so the
-        clerk can resell it offline; otherwise to the pool."""
+        clerk can resell it offline (and the other terminals see it leased); otherwise to the
+        pool. True when it went back into the lease."""
         self.flush()
         LS = models.lease_seats
         expiry = self.conn.execute(
@@ -1162,17 +1195,23 @@ class _BatchContext:
                                                    LS.c.terminal_id == self.terminal_id, LS.c.expires_at > self.now)
         ).scalar_one()
         if expiry is None:
-            return
+            return False
         _, leased, rows = self.seat_map(departure_id)
         if seat_no in leased:
-            return
+            self.feed_rows.extend(self.s._leased_seat_rows(departure_id, [seat_no], leased[seat_no][0]))
+            return True
         lease_id = self.s._ensure_lease(self.conn, departure_id, self.terminal_id, self.now)
         self.conn.execute(delete(LS).where(LS.c.departure_id == departure_id, LS.c.seat_no == seat_no))
         self.conn.execute(LS.insert().values(departure_id=departure_id, seat_no=seat_no, lease_id=lease_id,
                                              terminal_id=self.terminal_id, expires_at=expiry))
         leased[seat_no] = (self.terminal_id, expiry)
+        prior = rows.get(seat_no)
+        if prior is not None and prior != self.terminal_id:
+            self.lease_touched.add((departure_id, prior))
         rows[seat_no] = self.terminal_id
         self.lease_touched.add((departure_id, self.terminal_id))
+        self.feed_rows.extend(self.s._leased_seat_rows(departure_id, [seat_no], self.terminal_id))
+        return True
 
     def pick_up(self, p: dict) -> None:
         Tk = models.tickets
