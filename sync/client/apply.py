@@ -396,7 +396,12 @@ class FeedApplier:
             state, local_ticket = row
             data = c.get("data") or {}
             if not c.get("deleted") and data.get("terminal_id") == self.terminal_id and data.get("channel") == "terminal":
-                continue  # our own sale: the local record is the truth about it
+                continue  # our own sale or lease: the local record and our lease rows are the truth about it
+            if state == "leased" and not c.get("deleted") and data.get("state") == "leased":
+                # Another terminal's lease on a seat leased here is older than our lease row: the server
+                # republishes a holder's lease before the seat can go to anyone else, and a page applies
+                # lease rows before seat rows.
+                continue
             if state == "sold":
                 if not c.get("deleted") and data.get("ticket_id") == local_ticket:
                     continue
