@@ -23,6 +23,7 @@ from app.services.context import Terminal, cursor, load_rules, open_shift_of
 from app.settlement import SettlementView, settlement_view
 from app.store import queries
 from app.store.engine import Database
+from sync.client.client import CURSOR_ACKED
 
 log = logging.getLogger("kezhan.ui.backend")
 
@@ -220,7 +221,7 @@ class Backend:
         with self.db.read() as session:
             rows = queries.departures_to(session, station_code, day.isoformat(),
                                          board=self.rules.home_station or None)
-            leased = self._leased_counts(session, [r.id for r in rows], now)
+            leased = queries.leased_seats_left(session, [r.id for r in rows], now)
             vias = self._vias(session, {r.route for r in rows})
         types = self.rules.ticket_types
         out = []
@@ -246,22 +247,6 @@ class Backend:
                 sellable=sellable, reason=reason,
             ))
         return out
-
-    @staticmethod
-    def _leased_counts(session, departure_ids: list[str], now: datetime) -> dict[str, int]:
-        """Seats under an unexpired lease to this terminal: what it can still sell with the link down."""
-        if not departure_ids:
-            return {}
-        from app.store.models import iso_utc
-
-        cur = cursor(session)
-        marks = ",".join("?" * len(departure_ids))
-        cur.execute(
-            f"SELECT s.departure_id, count(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
-            f"WHERE s.departure_id IN ({marks}) AND s.state = 'leased' AND l.expires_at > ? GROUP BY 1",
-            [*departure_ids, iso_utc(now)],
-        )
-        return dict(cur.fetchall())
 
     def _vias(self, session, routes: set[str]) -> dict[str, str]:
         """Route -> the names of the stops it goes via (cached: routes change with a province load)."""
@@ -289,10 +274,9 @@ class Backend:
         with self.db.read() as session:
             cur = cursor(session)
             ours = sales.sellable_seats(cur, self.terminal, self.rules, departure_id, now)
-            cur.execute("SELECT seat_no, state FROM seats WHERE departure_id = ?", (departure_id,))
-            rows = cur.fetchall()
+            states = queries.seat_map(session, departure_id)
         out = {}
-        for seat_no, state in rows:
+        for seat_no, state in states.items():
             if seat_no in ours:
                 out[seat_no] = "ours"
             elif state == "sold":
@@ -507,14 +491,7 @@ class Backend:
     def pending_events(self) -> int:
         """Outbox events the server has not acknowledged yet."""
         with self.db.read() as session:
-            cur = cursor(session)
-            # The uploader's high-water mark (sync.client.client.CURSOR_ACKED).
-            cur.execute("SELECT value FROM sync_cursors WHERE name = 'upload_acked'")
-            row = cur.fetchone()
-            acked = int(row[0]) if row and str(row[0]).isdigit() else 0
-            cur.execute("SELECT count(*) FROM outbox WHERE terminal_id = ? AND seq > ?",
-                        (self.terminal.terminal_id, acked))
-            return cur.fetchone()[0]
+            return queries.pending_events(session, self.terminal.terminal_id, acked_cursor=CURSOR_ACKED)
 
     def after_local_event(self) -> None:
         if self.on_local_event is not None:
