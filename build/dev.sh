@@ -10,8 +10,10 @@ VENV="${KEZHAN_VENV:-.venv}"
 PY="${PYTHON:-python3}"
 
 # Debian packages: a CJK font for tickets and screenshots, the libraries Qt's
-# offscreen platform loads, and venv support.
-DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
+# offscreen platform loads, those its X11 (xcb) platform needs on a desktop, and venv support.
+DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+              libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1)
 
 need_debs() {
     command -v dpkg >/dev/null 2>&1 || return 1

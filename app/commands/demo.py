@@ -4,8 +4,6 @@ scripted demo day, written to --out."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 
@@ -19,20 +17,17 @@ def register(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def has_display() -> bool:
-    if sys.platform.startswith("win") or sys.platform == "darwin":
-        return True
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def run(args) -> int:
-    from app import demo, paths
+    from app import demo, paths, qtprobe
 
-    headless = args.headless or not has_display()
+    headless = args.headless or not qtprobe.has_display()
     if headless and not args.headless:
         print("no display: running the scripted demo day (kezhan demo --headless)")
+    if not headless:
+        problem = qtprobe.display_problem()
+        if problem:
+            print(f"Qt cannot open the display ({problem}): running the scripted demo day instead")
+            headless = True
     out = (args.out or Path("demo-out")).resolve()
     home = args.home or (out / "station" if headless else paths.data_dir() / "demo")
     print(f"starting the demo station in {home} …", flush=True)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+
 
 def register(sub) -> None:
     parser = sub.add_parser("gui", help="open the counter window on the configured database")
     parser.add_argument("--language", choices=("zh_CN", "en"), help="override terminal.language for this run")
     parser.add_argument("--screens", metavar="DIR",
                         help="save screenshots of the main screens to DIR instead of opening the window")
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     import os
-    import sys
 
     from app import config as config_module
+    from app import qtprobe
     from app.errors import ConfigError
 
+    if args.probe:
+        return qtprobe.probe()
     config = config_module.load()
     if args.language:
         config.terminal.language = args.language
@@ -28,11 +33,13 @@ def run(args) -> int:
         for path in save_screens(args.screens, config.db_path, languages=(config.terminal.language,)):
             print(path)
         return 0
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    ):
+    if not qtprobe.has_display() and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         raise ConfigError("没有图形显示：请在桌面环境中运行 kezhan gui",
                           en="no display: run kezhan gui on a desktop (or kezhan demo --headless)",
+                          code="NO_DISPLAY")
+    problem = qtprobe.display_problem() if qtprobe.has_display() else None
+    if problem:
+        raise ConfigError(f"无法打开图形界面：{problem}", en=f"Qt cannot open the display: {problem}",
                           code="NO_DISPLAY")
     from app.ui.app import run_gui
 

@@ -137,7 +137,13 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         window.resize(1366, 768)
         window.show()
     else:
+        # A counter PC may run no window manager at all (kiosk sessions): there "maximised" means
+        # nothing, so the window takes the screen's geometry itself and asks for the focus.
+        if screen is not None:
+            window.setGeometry(screen.availableGeometry())
         window.showMaximized()
+        window.raise_()
+        window.activateWindow()
     try:
         return int(app.exec())
     finally:

@@ -81,3 +81,4 @@ def test_devices_and_the_server_link_are_checked_for_real(kezhan_home, tmp_path)
     assert result.returncode == 1
     assert found["server"]["status"] == "fail" and found["printer"]["status"] == "fail"
     assert found["reader"]["status"] == "fail"
+
