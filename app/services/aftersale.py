@@ -30,6 +30,7 @@ from app.services.context import (
 )
 from app.services.sales import (
     PAYMENT_METHODS,
+    DepartureInfo,
     PaymentIn,
     PrintJob,
     check_documents_free,
@@ -126,7 +127,7 @@ class RefundResult:
     tier: str
     seq: int
     also_refunded: list[str]  # free children carried by this ticket's passenger
-    total: int = 0  # fen handed back in all, carried free children included
+    total: int  # fen handed back in all, carried free children included
 
 
 def _plan_refund(cur, rules, ticket_id: str, now: datetime, forced: bool) -> tuple[RefundQuote, list[dict]]:
@@ -373,7 +374,7 @@ class ChangeResult:
 class _ChangePlan:
     quote: ChangeQuote
     ticket: dict
-    departure: object  # sales.DepartureInfo of the new departure
+    departure: DepartureInfo  # the new departure
     full_fare: int
     seat_no: int | None
 
