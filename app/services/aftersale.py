@@ -262,9 +262,67 @@ def _refund_one(
 class VoidResult:
     ticket_id: str
     stock_no: str
-    refund_amount: int  # fen handed back: the whole price and insurance
+    refund_amount: int  # fen handed back: price and insurance of the ticket and of the children it carries
     seq: int
     also_voided: list[str]
+
+
+@dataclass(frozen=True)
+class VoidQuote:
+    """What voiding a ticket would hand back now (the same figure ``void`` then pays out)."""
+
+    ticket_id: str
+    stock_no: str
+    amount: int  # fen: price and insurance of the ticket and of the free children it carries
+    children: list[str]
+
+
+def _void_plan(cur, terminal: Terminal, *, clerk: str, ticket_id: str, now: datetime):
+    """Every check a void makes, and what it would void: (shift, ticket, children, quote)."""
+    rules = load_rules(cur)
+    shift = open_shift_of(cur, terminal, clerk)
+    t = get_ticket_row(cur, ticket_id)
+    if t["status"] != "active":
+        raise not_active(t)
+    if t["clerk"] != clerk:
+        raise _violation(
+            "VOID_NOT_SELLER",
+            "只有售出该票的售票员可以废票",
+            "Only the clerk who sold a ticket may void it",
+        )
+    if t["shift_id"] != shift.id:
+        raise _violation(
+            "VOID_OTHER_SHIFT",
+            "只能废本班次售出的票，请办理退票",
+            "Only tickets of this shift can be voided; refund it",
+        )
+    if t["changed_from"]:
+        raise _violation(
+            "VOID_CHANGED_TICKET",
+            "改签后的车票不能废票，请办理退票",
+            "A changed ticket cannot be voided; refund it",
+        )
+    if not t["stock_no"]:
+        raise _violation("NOT_PRINTED", "该票尚未打印，不能废票", "This ticket was never printed")
+    window = rules.void_window_minutes
+    if now - parse_utc(t["sold_at"]) > timedelta(minutes=window):
+        raise _violation(
+            "VOID_WINDOW_PASSED",
+            f"已超过废票时限（售出后 {window} 分钟内），请办理退票",
+            f"Too late to void (within {window} minutes of sale); refund it instead",
+            window_minutes=window,
+        )
+    children = [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    amount = sum(row["price"] + row["insurance"] for row in (t, *children))
+    quote = VoidQuote(ticket_id, t["stock_no"], amount, [c["id"] for c in children])
+    return shift, t, children, quote
+
+
+def quote_void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: datetime) -> VoidQuote:
+    """Read-only: what ``void`` would do now, or the refusal it would raise."""
+    now = require_now(now)
+    with db.read() as session:
+        return _void_plan(cursor(session), terminal, clerk=clerk, ticket_id=ticket_id, now=now)[3]
 
 
 def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: datetime) -> VoidResult:
@@ -273,47 +331,13 @@ def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: d
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
-        t = get_ticket_row(cur, ticket_id)
-        if t["status"] != "active":
-            raise not_active(t)
-        if t["clerk"] != clerk:
-            raise _violation(
-                "VOID_NOT_SELLER",
-                "只有售出该票的售票员可以废票",
-                "Only the clerk who sold a ticket may void it",
-            )
-        if t["shift_id"] != shift.id:
-            raise _violation(
-                "VOID_OTHER_SHIFT",
-                "只能废本班次售出的票，请办理退票",
-                "Only tickets of this shift can be voided; refund it",
-            )
-        if t["changed_from"]:
-            raise _violation(
-                "VOID_CHANGED_TICKET",
-                "改签后的车票不能废票，请办理退票",
-                "A changed ticket cannot be voided; refund it",
-            )
-        if not t["stock_no"]:
-            raise _violation("NOT_PRINTED", "该票尚未打印，不能废票", "This ticket was never printed")
-        window = rules.void_window_minutes
-        if now - parse_utc(t["sold_at"]) > timedelta(minutes=window):
-            raise _violation(
-                "VOID_WINDOW_PASSED",
-                f"已超过废票时限（售出后 {window} 分钟内），请办理退票",
-                f"Too late to void (within {window} minutes of sale); refund it instead",
-                window_minutes=window,
-            )
+        shift, t, children, quote = _void_plan(cur, terminal, clerk=clerk, ticket_id=ticket_id, now=now)
         method = _sale_method(cur, t["order_id"])
         seq = _void_one(cur, terminal, shift, t, method, clerk, now)
-        children = _carried_children(cur, ticket_id)
-        for child_id in children:
-            child = get_ticket_row(cur, child_id)
+        for child in children:
             _void_one(cur, terminal, shift, child, method, clerk, now)
-        audit(cur, terminal, clerk, "void", ticket_id, {"stock_no": t["stock_no"], "children": children}, now)
-    return VoidResult(ticket_id, t["stock_no"], t["price"] + t["insurance"], seq, children)
+        audit(cur, terminal, clerk, "void", ticket_id, {"stock_no": t["stock_no"], "children": quote.children}, now)
+    return VoidResult(ticket_id, t["stock_no"], quote.amount, seq, quote.children)
 
 
 def _void_one(cur, terminal, shift, t: dict, method: str, clerk: str, now) -> int:

@@ -403,8 +403,8 @@ class Backend:
                                 seat_no=job.seat_no, raw=r)
 
     def void_quote(self, ticket: TicketRow) -> Quote:
-        self._require_status(ticket, ("active",))
-        return Quote(amount=ticket.price)
+        q = aftersale.quote_void(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
+        return Quote(amount=q.amount)
 
     def void(self, ticket: TicketRow) -> OperationOutcome:
         r = aftersale.void(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())

@@ -339,8 +339,11 @@ class TicketDialog(QDialog):
                     what = self.tr("退差价 %1").replace("%1", money(-diff))
                 else:
                     what = self.tr("无差价")
-                text = what + self.tr("　手续费 %1　合计收 %2").replace("%1", money(self.quote.fee)).replace(
-                    "%2", money(self.quote.due))
+                if self.quote.due >= 0:
+                    total = self.tr("　手续费 %1　合计收 %2")
+                else:
+                    total = self.tr("　手续费 %1　合计退 %2")
+                text = what + total.replace("%1", money(self.quote.fee)).replace("%2", money(abs(self.quote.due)))
             elif self.kind == "void":
                 self.quote = self.backend.void_quote(self.ticket)
                 text = self.tr("作废并退还 %1，纸票 %2 记为废票").replace("%1", money(self.quote.amount)).replace(

@@ -700,6 +700,10 @@
         <translation>  Fee %1  Total due %2</translation>
     </message>
     <message>
+        <source>　手续费 %1　合计退 %2</source>
+        <translation>  Fee %1  Total handed back %2</translation>
+    </message>
+    <message>
         <source>作废并退还 %1，纸票 %2 记为废票</source>
         <translation>Void and hand back %1; blank %2 is recorded spoiled</translation>
     </message>

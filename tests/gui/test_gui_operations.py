@@ -128,6 +128,9 @@ def test_change_to_another_departure_shows_the_difference(qtbot, window, keys, b
     keys.enter()
     assert has_focus(dialog.confirmButton), dialog.messageLabel.text()
     assert "差价" in dialog.quoteLabel.text()
+    due = target.prices["full"] - job.price  # the demo province charges no change fee
+    word = "合计收" if due >= 0 else "合计退"  # money handed back is never shown as a negative charge
+    assert f"{word} ￥{abs(due) // 100}.{abs(due) % 100:02d}" in dialog.quoteLabel.text()
     keys.enter()
     assert ticket(backend, job.ticket_id).status == "changed"
     [event] = events(backend, "ticket.changed")

@@ -165,3 +165,30 @@ def test_a_change_the_operation_would_refuse_is_refused_by_the_quote(db, termina
     late = dict(db=db, terminal=terminal, ticket_id=other.ticket_ids[0], new_departure_id=D_1400,
                 now=NOW + timedelta(hours=1, minutes=40))
     assert _both_refuse(quote_change, change, late, {"clerk": CLERK}) == "CHANGE_CUTOFF"
+
+
+def test_a_void_is_quoted_with_the_child_and_the_insurance_handed_back(db, db_path, terminal, shift):
+    from app.services import quote_void, void
+
+    sale = _sell(db, terminal, departure=D_1400, insurance=True, passengers=[
+        PassengerIn("full", "张三", doc_number=ID_A), PassengerIn("free_child", "张小宝")])
+    adult, child = sale.ticket_ids
+    quote = quote_void(db, terminal, clerk=CLERK, ticket_id=adult, now=LATER)
+    assert quote.amount == FARE_NINGBO + 2 * INSURANCE and quote.children == [child]
+    result = void(db, terminal, clerk=CLERK, ticket_id=adult, now=LATER)
+    assert result.refund_amount == quote.amount and result.also_voided == [child]
+    handed_back = rows(db_path, "SELECT SUM(amount) FROM payments WHERE kind = 'void'")
+    assert handed_back == [(-quote.amount,)]
+    assert ticket_status(db_path, child) == "voided"
+
+
+def test_a_void_the_operation_would_refuse_is_refused_by_the_quote(db, terminal, shift):
+    from app.services import quote_void, void
+
+    sale = _sell(db, terminal)
+    late = LATER + timedelta(hours=1)
+    with pytest.raises(RuleViolation) as quoted:
+        quote_void(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=late)
+    with pytest.raises(RuleViolation) as done:
+        void(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=late)
+    assert quoted.value.code == done.value.code == "VOID_WINDOW_PASSED"
