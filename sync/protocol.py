@@ -1,7 +1,8 @@
 """The terminal <-> provincial server protocol: what both sides must compute identically.
 
-Pure: no I/O, no network, nothing of ``app`` — the terminal client and the reference server
-(and any other implementation) share these helpers, and ``docs/protocol.md`` is their prose.
+Pure: no I/O, no network; of ``app`` only the event contract (``app.domain.events``), which the
+terminal's outbox hashes with the same code. The terminal client and the reference server (and any
+other implementation) share these helpers, and ``docs/protocol.md`` is their prose.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from app.domain.events import EVENT_FIELDS, EVENT_TYPES, event_hash  # noqa: F401 - part of this module's API
+from app.domain.events import canonical_json as _canonical_encode
 
 PROTOCOL_VERSION = "1"
 SUPPORTED_VERSIONS = ("1",)
@@ -35,39 +38,16 @@ MAX_CLOCK_SKEW_SECONDS = 300
 NONCE_RETENTION_SECONDS = 2 * MAX_CLOCK_SKEW_SECONDS + 60
 NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-EVENT_FIELDS = ("terminal_id", "seq", "event_id", "type", "created_at", "payload")
-EVENT_TYPES = (
-    "shift.opened",
-    "ticket.sold",
-    "ticket.refunded",
-    "ticket.changed",
-    "ticket.voided",
-    "ticket.reprinted",
-    "ticket.picked_up",
-    "stock.spoiled",
-    "shift.closed",
-)
-
-
 # --------------------------------------------------------------------------- canonical JSON
 
 
-# One encoder each, made once: json.dumps with options builds a new encoder on every call.
-_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
-
 def canonical_json(obj: Any) -> bytes:
-    """Sorted keys, no insignificant whitespace, UTF-8 (not \\u escapes): one byte string per value."""
+    """The event contract's canonical JSON, as UTF-8 bytes: one byte string per value."""
     return _canonical_encode(obj).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def event_hash(event: dict) -> str:
-    """sha256 hex of the canonical JSON of the event's six content fields (docs/architecture.md)."""
-    return sha256_hex(canonical_json({k: event[k] for k in EVENT_FIELDS}))
 
 
 def event_hash_and_payload_text(event: dict) -> tuple[str, str]:

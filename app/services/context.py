@@ -7,7 +7,6 @@ keeps it within a small multiple of a bare insert+commit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from app.domain.change import ChangePolicy
+from app.domain.events import canonical_json, event_hash
 from app.domain.leases import OfflineBudget
 from app.domain.refund import RefundPolicy
 from app.domain.stock import make_ticket_id, parse_terminal_id
@@ -81,23 +81,6 @@ def cursor(session: Session):
     return session.connection().connection.dbapi_connection.cursor()
 
 
-def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def event_hash(terminal_id: str, seq: int, event_id: str, type_: str, created_at: str, payload: dict) -> str:
-    """sha256 of the canonical JSON of the event (docs/architecture.md § Outbox events)."""
-    body = {
-        "terminal_id": terminal_id,
-        "seq": seq,
-        "event_id": event_id,
-        "type": type_,
-        "created_at": created_at,
-        "payload": payload,
-    }
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
-
-
 def utc_text(instant: datetime) -> str:
     """Instants in event payloads: ISO-8601 UTC with ``Z``."""
     return iso_utc(instant)
@@ -119,7 +102,8 @@ def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> i
     event_id = uuid.uuid4().hex
     created_at = utc_text(now)
     body = canonical_json(payload)
-    digest = event_hash(terminal.terminal_id, seq, event_id, type_, created_at, payload)
+    digest = event_hash({"terminal_id": terminal.terminal_id, "seq": seq, "event_id": event_id, "type": type_,
+                         "created_at": created_at, "payload": payload})
     cur.execute(
         "INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (terminal.terminal_id, seq, event_id, type_, created_at, body, digest),

@@ -1,0 +1,36 @@
+"""The outbox event contract (docs/architecture.md § Outbox events): the fields, the types, and the
+one canonical JSON both the terminal and the provincial server hash. A single definition, because
+a byte of difference between the two sides would turn every upload into a SEQ_REUSE alarm."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+EVENT_FIELDS = ("terminal_id", "seq", "event_id", "type", "created_at", "payload")
+EVENT_TYPES = (
+    "shift.opened",
+    "ticket.sold",
+    "ticket.refunded",
+    "ticket.changed",
+    "ticket.voided",
+    "ticket.reprinted",
+    "ticket.picked_up",
+    "stock.spoiled",
+    "shift.closed",
+)
+
+# Made once: json.dumps with options builds a new encoder on every call.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no insignificant whitespace, characters as themselves (not \\u escapes), no NaN."""
+    return _encode(value)
+
+
+def event_hash(event: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical JSON (UTF-8) of the event's six content fields."""
+    return hashlib.sha256(_encode({k: event[k] for k in EVENT_FIELDS}).encode("utf-8")).hexdigest()

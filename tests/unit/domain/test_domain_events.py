@@ -1,0 +1,28 @@
+import hashlib
+import math
+
+import pytest
+
+from app.domain.events import EVENT_FIELDS, canonical_json, event_hash
+
+EVENT = {
+    "terminal_id": "330102001-T01", "seq": 7, "event_id": "0f" * 16, "type": "ticket.sold",
+    "created_at": "2026-11-24T01:00:00.000000Z", "payload": {"tickets": [{"passenger": {"name": "张三"}}], "b": 1},
+}
+
+
+def test_canonical_json_is_sorted_compact_and_keeps_hanzi():
+    assert canonical_json({"b": 1, "a": [1, "张"]}) == '{"a":[1,"张"],"b":1}'
+
+
+def test_canonical_json_refuses_nan_rather_than_hashing_what_the_other_side_cannot_parse():
+    with pytest.raises(ValueError):
+        canonical_json({"x": math.nan})
+
+
+def test_event_hash_covers_exactly_the_six_fields():
+    expected = hashlib.sha256(canonical_json({k: EVENT[k] for k in EVENT_FIELDS}).encode("utf-8")).hexdigest()
+    assert event_hash(EVENT) == expected
+    assert event_hash({**EVENT, "hash": "ignored", "received_at": "also ignored"}) == expected
+    assert event_hash({**EVENT, "seq": 8}) != expected
+    assert event_hash({**EVENT, "payload": {**EVENT["payload"], "b": 2}}) != expected
