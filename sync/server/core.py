@@ -41,6 +41,7 @@ OP_TIME_FIELD = {
 
 
 _UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
+_UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
 
 
@@ -719,7 +720,7 @@ class ProvinceServer:
         for ev in events:
             if not isinstance(ev, dict):
                 raise ProtocolError("INVALID_REQUEST", "an event must be an object")
-            if len(ev) < 7 or not all(k in ev for k in _UPLOAD_FIELDS):
+            if not ev.keys() >= _UPLOAD_FIELD_SET:
                 missing = [k for k in _UPLOAD_FIELDS if k not in ev]
                 raise ProtocolError("INVALID_REQUEST", f"event lacks {', '.join(missing)}", seq=ev.get("seq"))
             seq = ev["seq"]
@@ -811,9 +812,10 @@ class ProvinceServer:
                 conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(high_water=hw))
             ctx.finish()
             C = models.conflicts
+            # Conflicts of these seqs exist only if this batch recorded some or it resends old events.
             found = conn.execute(
                 select(C).where(C.c.terminal_id == terminal_id, C.c.seq.between(first, last)).order_by(C.c.id)
-            ).all()
+            ).all() if (duplicates or ctx.conflicts) else []
         return {
             "acked_through": hw,
             "applied": len(rows),
@@ -996,6 +998,7 @@ class _BatchContext:
         self.ticket_rows: list[dict] = []
         self.lease_deletes: list[dict] = []
         self.feed_rows: list[dict] = []
+        self.conflicts = 0
         self.seq = 0
 
     def prefetch(self, events: list[dict]) -> None:
@@ -1065,6 +1068,7 @@ class _BatchContext:
         return self.maps[departure_id]
 
     def conflict(self, kind: str, *, ticket_id=None, departure_id=None, seat_no=None, detail="") -> None:
+        self.conflicts += 1
         self.conn.execute(models.conflicts.insert().values(
             terminal_id=self.terminal_id, seq=self.seq, kind=kind, ticket_id=ticket_id, departure_id=departure_id,
             seat_no=seat_no, detail=detail, status="open", created_at=self.now))
@@ -1126,12 +1130,12 @@ class _BatchContext:
                           detail="ticket id already on the server")
             return
         self.known_ids.add(t["ticket_id"])
-        dep = self.dep(departure_id)
+        dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
         problem = None
         if dep is None:
             problem = ("UNKNOWN_DEPARTURE", "departure not known to the server")
         elif seat is not None:
-            sold, leased, _ = self.seat_map(departure_id)
+            sold, leased, rows = self.maps[departure_id] if departure_id in self.maps else self.seat_map(departure_id)
             if not 1 <= seat <= dep.seats:
                 problem = ("SEAT_INVALID", f"bus has {dep.seats} seats")
             elif seat in sold:
@@ -1150,7 +1154,6 @@ class _BatchContext:
             return
         if seat is None:
             return
-        sold, leased, rows = self.seat_map(departure_id)
         sold[seat] = t["ticket_id"]
         leased.pop(seat, None)
         # The seat leaves whichever lease row it sat in: this terminal's, or a dead one.
