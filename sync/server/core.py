@@ -398,8 +398,9 @@ class ProvinceServer:
         deps = sorted({d for d, _ in seats})
         sold = set()
         for i in range(0, len(deps), 500):
-            sold.update(conn.execute(select(Tk.c.departure_id, Tk.c.seat_no).where(
-                Tk.c.departure_id.in_(deps[i:i + 500]), Tk.c.active_seat.is_not(None))).all())
+            q = select(Tk.c.departure_id, Tk.c.seat_no).where(Tk.c.departure_id.in_(deps[i:i + 500]),
+                                                              Tk.c.active_seat.is_not(None))
+            sold.update((r.departure_id, r.seat_no) for r in conn.execute(q))
         feed.publish_many(conn, [{"kind": "seat", "key": f"{d}/{s}", "data": None, "deleted": True}
                                  for d, s in sorted(set(seats)) if (d, s) not in sold], at=now)
 
