@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol
 from sync.protocol import ProtocolError
-from sync.server.core import ProvinceServer
+from sync.server.core import ProvinceServer, bulk_allocation
 
 log = logging.getLogger("kezhan.server.http")
 
@@ -320,8 +320,10 @@ def create_app(
         # Parsed and checked by hand (ProvinceServer.upload checks every field strictly): the
         # hot path of a backlog drain, where a model round trip per event costs more than the
         # database work.
+        raw = await request.body()
         try:
-            body = json.loads(await request.body())
+            with bulk_allocation():
+                body = json.loads(raw)
         except ValueError:
             raise ProtocolError("MALFORMED_JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):

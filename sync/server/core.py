@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +45,32 @@ OP_TIME_FIELD = {
 _UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_restore = False
+
+
+@contextlib.contextmanager
+def bulk_allocation():
+    """The cyclic garbage collector paused while an upload batch is decoded and applied. A batch
+    allocates some hundred thousand dicts and lists that all live until it ends and form no
+    cycles (reference counting frees them); each collection they trigger would only walk them
+    again. Nested and concurrent uses share one pause; the collector runs again when the last ends."""
+    global _gc_depth, _gc_restore
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_restore = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_restore:
+                gc.enable()
 
 
 def utcnow() -> datetime:
@@ -711,6 +739,10 @@ class ProvinceServer:
     # ------------------------------------------------------------------ upload
 
     def upload(self, terminal_id: str, events: list[dict]) -> dict:
+        with bulk_allocation():
+            return self._upload(terminal_id, events)
+
+    def _upload(self, terminal_id: str, events: list[dict]) -> dict:
         if not events:
             raise ProtocolError("INVALID_REQUEST", "empty batch")
         if len(events) > self.settings.max_batch:
