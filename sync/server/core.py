@@ -44,6 +44,10 @@ OP_TIME_FIELD = {
 
 _UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
+_TICKET_COLUMNS = ("ticket_id", "order_id", "channel", "terminal_id", "departure_id", "seat_no", "active_seat",
+                   "status", "ticket_type", "fare", "price", "insurance", "stop", "passenger_name", "doc_type",
+                   "doc_number", "doc_hash", "carried_by", "stock_no", "clerk", "shift_id", "sold_at", "sold_seq")
+_EVENT_COLUMNS = ("terminal_id", "seq", "event_id", "type", "created_at", "hash", "payload", "day", "received_at")
 _EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
 
 
@@ -600,18 +604,24 @@ class ProvinceServer:
 
     def _ticket_row(self, t: dict, *, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
                     clerk=None, shift_id=None, seq=None, status="active") -> dict:
-        p = t.get("passenger") or {}
-        seat = t.get("seat_no")
-        return {
-            "ticket_id": t["ticket_id"], "order_id": order_id, "channel": channel, "terminal_id": terminal_id,
-            "departure_id": t["departure_id"], "seat_no": seat,
-            "active_seat": f"{t['departure_id']}#{seat}" if (seat is not None and status == "active") else None,
-            "status": status, "ticket_type": t.get("ticket_type") or "", "fare": int(t.get("fare") or 0),
-            "price": int(t.get("price") or 0), "insurance": int(t.get("insurance") or 0), "stop": t.get("stop"),
-            "passenger_name": p.get("name"), "doc_type": p.get("doc_type"), "doc_number": p.get("doc_number"),
-            "doc_hash": p.get("doc_hash"), "carried_by": t.get("carried_by"), "stock_no": t.get("stock_no"),
-            "clerk": clerk, "shift_id": shift_id, "sold_at": sold_at, "sold_seq": seq,
-        }
+        return dict(zip(_TICKET_COLUMNS, self._ticket_values(
+            t, channel, terminal_id, order_id, sold_at, clerk, shift_id, seq, status), strict=True))
+
+    @staticmethod
+    def _ticket_values(t: dict, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
+                       clerk, shift_id, seq, status) -> tuple:
+        """A ticket's row in ``_TICKET_COLUMNS`` order."""
+        g = t.get
+        p = g("passenger") or {}
+        seat = g("seat_no")
+        departure_id = t["departure_id"]
+        return (
+            t["ticket_id"], order_id, channel, terminal_id, departure_id, seat,
+            f"{departure_id}#{seat}" if (seat is not None and status == "active") else None,
+            status, g("ticket_type") or "", int(g("fare") or 0), int(g("price") or 0), int(g("insurance") or 0),
+            g("stop"), p.get("name"), p.get("doc_type"), p.get("doc_number"), p.get("doc_hash"), g("carried_by"),
+            g("stock_no"), clerk, shift_id, sold_at, seq,
+        )
 
     @staticmethod
     def ticket_dict(r, *, full: bool = False) -> dict:
@@ -833,14 +843,10 @@ class ProvinceServer:
                     # (rolled back) and say which event, instead of a bare 500 retried forever.
                     raise ProtocolError("INVALID_REQUEST", f"event {ev['seq']} ({ev['type']}): payload not "
                                         f"as documented: {type(exc).__name__}: {exc}", seq=ev["seq"]) from None
-                rows.append({
-                    "terminal_id": terminal_id, "seq": ev["seq"], "event_id": ev["event_id"], "type": ev["type"],
-                    "created_at": ev["created_at"], "hash": ev["hash"],
-                    "payload": ev["_payload_text"],
-                    "day": self._event_day(ev, days), "received_at": now,
-                })
+                rows.append((terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
+                             ev["_payload_text"], self._event_day(ev, days), now))
             if rows:
-                dbmod.BulkInsert.run(conn, E, rows)
+                dbmod.BulkInsert.run_tuples(conn, E, _EVENT_COLUMNS, rows)
                 hw = fresh[-1]["seq"]
                 conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(high_water=hw))
             ctx.finish()
@@ -1028,7 +1034,7 @@ class _BatchContext:
         self.maps: dict[str, tuple[dict, dict, dict]] = {}
         self.lease_touched: set[tuple[str, str]] = set()
         self.known_ids: set[str] = set()
-        self.ticket_rows: list[dict] = []
+        self.ticket_rows: list[tuple] = []
         self.lease_deletes: list[dict] = []
         self.feed_rows: list[dict] = []
         self.conflicts = 0
@@ -1069,7 +1075,7 @@ class _BatchContext:
 
     def flush(self) -> None:
         if self.ticket_rows:
-            dbmod.BulkInsert.run(self.conn, models.tickets, self.ticket_rows)
+            dbmod.BulkInsert.run_tuples(self.conn, models.tickets, _TICKET_COLUMNS, self.ticket_rows)
             self.ticket_rows = []
         if self.lease_deletes:
             LS = models.lease_seats
@@ -1177,9 +1183,8 @@ class _BatchContext:
                 problem = ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
             elif seat in leased and leased[seat][0] != self.terminal_id:
                 problem = ("SEAT_LEASED", "seat leased to another terminal")
-        self.ticket_rows.append(self.s._ticket_row(
-            t, channel="terminal", terminal_id=self.terminal_id, order_id=order_id, sold_at=sold_at, clerk=clerk,
-            shift_id=shift_id, seq=self.seq, status="conflict" if problem else "active"))
+        self.ticket_rows.append(self.s._ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk,
+                                                      shift_id, self.seq, "conflict" if problem else "active"))
         if problem:
             self.flush()
             self.conflict(problem[0], ticket_id=t["ticket_id"], departure_id=departure_id, seat_no=seat,

@@ -102,14 +102,48 @@ class BulkInsert:
         self.procs = [(k, f) for k, f in self.procs if f is not None]
 
     @classmethod
+    def _for(cls, table, keys: tuple[str, ...], dialect) -> BulkInsert:
+        key = (table.name, keys, dialect.name)
+        op = cls._cache.get(key)
+        if op is None:
+            op = cls._cache[key] = cls(table, keys, dialect)
+        return op
+
+    @classmethod
+    def run_tuples(cls, conn, table, keys: tuple[str, ...], rows: list[tuple]) -> None:
+        """The same for rows given as tuples in ``keys`` order: the hot paths build those directly
+        rather than a dict per row only to pick it apart again."""
+        if not rows:
+            return
+        op = cls._for(table, keys, conn.dialect)
+        if op.procs:
+            rows = [list(r) for r in rows]
+            for k, f in op.procs:
+                i = keys.index(k)
+                done: dict = {}
+                for r in rows:
+                    v = r[i]
+                    memo = (v.__class__, v)
+                    out = done.get(memo, done)
+                    if out is done:
+                        out = done[memo] = f(v)
+                    r[i] = out
+            rows = [tuple(r) for r in rows]
+        if not op.positional:
+            params = [dict(zip(keys, r, strict=True)) for r in rows]
+        elif op.order == keys:
+            params = rows
+        else:
+            pick = operator.itemgetter(*[keys.index(k) for k in op.order])
+            params = [pick(r) for r in rows] if len(keys) > 1 else [(pick(r),) for r in rows]
+        conn.exec_driver_sql(op.sql, params)
+
+    @classmethod
     def run(cls, conn, table, rows: list[dict]) -> None:
         if not rows:
             return
         keys = tuple(rows[0])
-        key = (table.name, keys, conn.dialect.name)
-        op = cls._cache.get(key)
-        if op is None:
-            op = cls._cache[key] = cls(table, keys, conn.dialect)
+        op = cls._for(table, keys, conn.dialect)
         if op.procs:
             rows = [dict(r) for r in rows]
             for k, f in op.procs:
