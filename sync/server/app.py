@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol
 from sync.protocol import ProtocolError
+from sync.server import jsonbody
 from sync.server.core import ProvinceServer, bulk_allocation
 
 log = logging.getLogger("kezhan.server.http")
@@ -323,7 +324,7 @@ def create_app(
         raw = await request.body()
         try:
             with bulk_allocation():
-                body = json.loads(raw)
+                body = jsonbody.loads(raw)
         except ValueError:
             raise ProtocolError("MALFORMED_JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):

@@ -1,0 +1,86 @@
+"""The server's body decoder yields exactly what ``json.loads`` yields: the event hash is computed
+on the decoded objects, so an int that turned into a float, or a string decoded differently, would
+refuse a good batch (or worse, store something else than the terminal sent)."""
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.events import canonical_json
+from sync.server import jsonbody
+
+orjson = pytest.importorskip("orjson")
+
+HANZI = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+TEXT = st.text(st.one_of(HANZI, st.characters(codec="utf-8"), st.sampled_from('"\\/\b\f\n\r\t\x00\x1f:,[-0123456789')))
+BIG = st.one_of(st.integers(), st.integers(min_value=2**62, max_value=2**70),
+                st.integers(min_value=-(2**70), max_value=-(2**62)), st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]))
+SCALAR = st.one_of(st.none(), st.booleans(), BIG, st.floats(allow_nan=False, allow_infinity=False), TEXT)
+VALUE = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=5),
+                                                     st.dictionaries(TEXT, inner, max_size=5)), max_leaves=30)
+
+
+def same(a, b) -> bool:
+    """Equal, and of the same types all the way down (1 == 1.0 would hide an int made a float)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+def event_body(payload) -> bytes:
+    """An upload body as the terminal writes it: canonical payload text, hanzi unescaped."""
+    ev = {"created_at": "2026-11-24T00:00:00Z", "event_id": "e" * 32, "hash": "0" * 64,
+          "payload": payload, "seq": 7, "terminal_id": "330102001-T01", "type": "ticket.sold"}
+    return ('{"events":[' + canonical_json(ev) + "]}").encode("utf-8")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(TEXT, VALUE, max_size=8))
+def test_payload_shaped_bodies_decode_as_the_stdlib_does(payload):
+    raw = event_body(payload)
+    assert same(jsonbody.loads(raw), json.loads(raw))
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUE, st.booleans())
+def test_any_value_escaped_or_not_decodes_as_the_stdlib_does(value, ascii_only):
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+    assert same(jsonbody.loads(raw), json.loads(raw))
+
+
+@pytest.mark.parametrize("raw", [
+    b"12345678901234567890", b"-12345678901234567890", b'{"n": [1,\n 18446744073709551616]}',
+    b'{"n":-9223372036854775809}', b'{"n":18446744073709551615}', b'{"a":1e400}', b'{"a":NaN}',
+    b'{"a":-Infinity}', b'"\\ud800"', b'\xef\xbb\xbf{"a":1}', '{"a":"客站"}'.encode("utf-16"),
+    b'{"a":1,"a":2}', b'{"s":"x:12345678901234567890"}',
+])
+def test_what_orjson_refuses_or_reads_otherwise_goes_to_the_stdlib(raw):
+    assert same(jsonbody.loads(raw), json.loads(raw))
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b'{"a":}', b"\xff\xfe\xfd", b'{"a":1}x'])
+def test_malformed_bodies_raise_the_same_kind_of_error(raw):
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    with pytest.raises(ValueError):
+        jsonbody.loads(raw)
+
+
+def test_big_ints_are_noticed_wherever_a_number_may_stand():
+    assert jsonbody.may_hold_big_int(b'{"n":\t -1234567890123456789}')
+    assert jsonbody.may_hold_big_int(b"[1234567890123456789]")
+    assert not jsonbody.may_hold_big_int(b'{"n":123456789012345678,"h":"9f1234567890123456789012"}')
+
+
+def test_without_orjson_the_stdlib_decodes(monkeypatch):
+    monkeypatch.setattr(jsonbody, "orjson", None)
+    assert jsonbody.loads('{"a":["客站",1]}'.encode()) == {"a": ["客站", 1]}
