@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
 from app.domain.money import parse_yuan
 from app.errors import KezhanError
 from app.ui import actions, theme
+from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
 from app.ui.widgets import error_text, focus, label, line_edit, money, set_valid, show_message
 
 log = logging.getLogger("kezhan.ui.dialogs")
 
-ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 def _table(name: str, columns: int) -> QTableWidget:

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.domain.events import canonical_json
 from app.domain.ticket_code import decode_ticket_code
 from app.errors import RuleViolation
 from app.services import PassengerIn, PaymentIn, sell
-from app.domain.events import canonical_json
 from tests.integration.services.conftest import CLERK, CLERK2
 from tests.integration.services.helpers import audit_actions, events, rows, seat_state
 from tests.integration.store.tiny_province import (
