@@ -7,45 +7,19 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import Keyboard, sign_in, valid_id
+from tests.integration.line_province import HOME, departure, line_province
 
 ADMIN = "admin-token-for-gui-tests"
 CLERK, CLERK_PW = "1001", "clerk-one"
-HOME, DEST = "330102001", "330106001"
 
 
 def province_doc() -> dict:
-    """A one-route province whose departures run tomorrow and the day after."""
+    """The test line, its departures tomorrow and the day after."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    deps = []
-    for days in (1, 2):
-        day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=days)).date().isoformat()
-        for hhmm in ("09:00", "13:00"):
-            code = "K" + hhmm.replace(":", "")
-            deps.append({"id": f"{HOME}-{day.replace('-', '')}-{code}", "schedule_code": code, "route": "R1",
-                         "date": day, "time": hhmm, "vehicle_class": "ZG", "seats": 40, "gate": "3",
-                         "status": "normal", "extra": False, "stop_sale_minutes": 5})
-    return {
-        "format": "kezhan-province/1",
-        "province": {"code": "330000", "name": "浙江省"},
-        "home_station": HOME,
-        "stations": [
-            {"code": HOME, "name": "杭州客运中心", "pinyin": "HZKYZX", "region_code": "330102", "city": "杭州"},
-            {"code": DEST, "name": "绍兴", "pinyin": "SX", "region_code": "330106", "city": "绍兴"},
-        ],
-        "vehicle_classes": [{"code": "ZG", "name": "中型高级", "seats": 40}],
-        "routes": [{"code": "R1", "name": "杭州-绍兴", "origin": HOME, "via": [],
-                    "stops": [{"station": HOME, "seq": 0, "km": 0}, {"station": DEST, "seq": 1, "km": 60}]}],
-        "fares": [{"route": "R1", "from": HOME, "to": DEST, "vehicle_class": "ZG", "full_fare": 3250}],
-        "departures": deps,
-        "ticket_types": [{"code": "full", "name": "全票", "rate_percent": 100, "needs_seat": True,
-                          "needs_adult": False, "counts_free_child_cap": False, "rounding": "fen",
-                          "document_required": True}],
-        "refund_policy": {"tiers": [{"min_minutes_before": 0, "rate_percent": 10}], "minimum_fee": 100,
-                          "rounding": "jiao", "forced_fee": 0},
-        "change_policy": {"max_changes": 1, "cutoff_minutes": 120, "fee": 0},
-    }
+    days = [(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=n)).date().isoformat() for n in (1, 2)]
+    return line_province([departure(day, hhmm, 40) for day in days for hhmm in ("09:00", "13:00")], seats=40)
 
 
 def issue_code(server_url: str) -> str:

@@ -17,12 +17,10 @@ from app.services import PassengerIn, PaymentIn, open_shift, sell
 from app.store.engine import open_database
 from app.store.users import ensure_user
 from sync.client import SyncClient, enrol, make_terminal
+from tests.integration.line_province import DEST, HOME, MID, departure, line_province  # noqa: F401
 from tests.integration.store.tiny_province import resident_id
 
 ADMIN = "admin-token-for-sync-client-tests"
-HOME = "330102001"
-MID = "330104001"
-DEST = "330106001"
 ZONE = ZoneInfo("Asia/Shanghai")
 CLERK, CLERK_PW = "1001", "clerk-one"
 SEATS = 40
@@ -37,42 +35,9 @@ def departure_ids() -> list[str]:
 
 
 def province_doc(seats: int = SEATS) -> dict:
-    deps = []
-    for days in (1, 2):
-        for hhmm in ("09:00", "13:00", "17:00"):
-            day = local_day(days)
-            code = "K" + hhmm.replace(":", "")
-            deps.append({"id": f"{HOME}-{day.replace('-', '')}-{code}", "schedule_code": code, "route": "R1",
-                         "date": day, "time": hhmm, "vehicle_class": "ZG", "seats": seats, "gate": "3",
-                         "status": "normal", "extra": False, "stop_sale_minutes": 5})
-    return {
-        "format": "kezhan-province/1",
-        "province": {"code": "330000", "name": "浙江省"},
-        "home_station": HOME,
-        "stations": [
-            {"code": HOME, "name": "杭州客运中心", "pinyin": "HZKYZX", "region_code": "330102", "city": "杭州"},
-            {"code": MID, "name": "萧山", "pinyin": "XS", "region_code": "330104", "city": "杭州"},
-            {"code": DEST, "name": "绍兴", "pinyin": "SX", "region_code": "330106", "city": "绍兴"},
-        ],
-        "vehicle_classes": [{"code": "ZG", "name": "中型高级", "seats": seats}],
-        "routes": [{"code": "R1", "name": "杭州-绍兴", "origin": HOME, "via": [MID],
-                    "stops": [{"station": HOME, "seq": 0, "km": 0}, {"station": MID, "seq": 1, "km": 20},
-                              {"station": DEST, "seq": 2, "km": 60}]}],
-        "fares": [
-            {"route": "R1", "from": HOME, "to": MID, "vehicle_class": "ZG", "full_fare": 1500},
-            {"route": "R1", "from": HOME, "to": DEST, "vehicle_class": "ZG", "full_fare": 3250},
-        ],
-        "departures": deps,
-        "ticket_types": [
-            {"code": "full", "name": "全票", "rate_percent": 100, "needs_seat": True, "needs_adult": False,
-             "counts_free_child_cap": False, "rounding": "fen", "document_required": True},
-        ],
-        "refund_policy": {"tiers": [{"min_minutes_before": 120, "rate_percent": 10},
-                                    {"min_minutes_before": 0, "rate_percent": 20}],
-                          "minimum_fee": 100, "rounding": "jiao", "forced_fee": 0},
-        "change_policy": {"max_changes": 1, "cutoff_minutes": 120, "fee": 0},
-        "insurance": {"name": "乘意险", "price": 300},
-    }
+    """Three departures tomorrow and three the day after, relative to today."""
+    deps = [departure(local_day(days), hhmm, seats) for days in (1, 2) for hhmm in ("09:00", "13:00", "17:00")]
+    return line_province(deps, seats=seats)
 
 
 def issue_code(server_url: str, station: str = HOME) -> str:

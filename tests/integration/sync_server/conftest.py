@@ -14,11 +14,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sync import protocol
 from sync.server import ServerThread, Settings
+from tests.integration.line_province import CHILD, DEST, FULL, HOME, MID, departure, line_province  # noqa: F401
 
 ADMIN = "admin-token-for-tests"
-HOME = "330102001"
-DEST = "330106001"
-MID = "330104001"
 START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
 
 
@@ -36,45 +34,11 @@ class Clock:
 
 
 def province_doc(seats: int = 10) -> dict:
-    return {
-        "format": "kezhan-province/1",
-        "province": {"code": "330000", "name": "浙江省"},
-        "home_station": HOME,
-        "stations": [
-            {"code": HOME, "name": "杭州客运中心", "pinyin": "HZKYZX", "region_code": "330102", "city": "杭州"},
-            {"code": MID, "name": "萧山", "pinyin": "XS", "region_code": "330104", "city": "杭州"},
-            {"code": DEST, "name": "绍兴", "pinyin": "SX", "region_code": "330106", "city": "绍兴"},
-        ],
-        "vehicle_classes": [{"code": "ZG", "name": "中型高级", "seats": seats}],
-        "routes": [{"code": "R1", "name": "杭州-绍兴", "origin": HOME, "via": [MID],
-                    "stops": [{"station": HOME, "seq": 0, "km": 0}, {"station": MID, "seq": 1, "km": 20},
-                              {"station": DEST, "seq": 2, "km": 60}]}],
-        "fares": [
-            {"route": "R1", "from": HOME, "to": MID, "vehicle_class": "ZG", "full_fare": 1500},
-            {"route": "R1", "from": HOME, "to": DEST, "vehicle_class": "ZG", "full_fare": 3250},
-        ],
-        "departures": [
-            # Tomorrow morning: far from any cut-off.
-            {"id": f"{HOME}-20261125-K0900", "schedule_code": "K0900", "route": "R1", "date": "2026-11-25",
-             "time": "09:00", "vehicle_class": "ZG", "seats": seats, "gate": "3", "status": "normal",
-             "extra": False, "stop_sale_minutes": 5},
-            # An hour after START: the lease cut-off (30 min) comes at 08:30 local.
-            {"id": f"{HOME}-20261124-K0900", "schedule_code": "K0900", "route": "R1", "date": "2026-11-24",
-             "time": "09:00", "vehicle_class": "ZG", "seats": seats, "gate": "1", "status": "normal",
-             "extra": False, "stop_sale_minutes": 5},
-        ],
-        "ticket_types": [
-            {"code": "full", "name": "全票", "rate_percent": 100, "needs_seat": True, "needs_adult": False,
-             "counts_free_child_cap": False, "rounding": "fen", "document_required": True},
-            {"code": "child", "name": "儿童票", "rate_percent": 50, "needs_seat": True, "needs_adult": True,
-             "counts_free_child_cap": False, "rounding": "jiao", "document_required": True},
-        ],
-        "refund_policy": {"tiers": [{"min_minutes_before": 120, "rate_percent": 10},
-                                    {"min_minutes_before": 0, "rate_percent": 20}],
-                          "minimum_fee": 100, "rounding": "jiao", "forced_fee": 0},
-        "change_policy": {"max_changes": 1, "cutoff_minutes": 120, "fee": 0},
-        "insurance": {"name": "乘意险", "price": 300},
-    }
+    return line_province([
+        departure("2026-11-25", "09:00", seats),  # tomorrow morning: far from any cut-off
+        # An hour after START: the lease cut-off (30 min) comes at 08:30 local.
+        departure("2026-11-24", "09:00", seats, gate="1"),
+    ], seats=seats, ticket_types=[FULL, CHILD])
 
 
 TOMORROW = f"{HOME}-20261125-K0900"
