@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import db as dbmod
-from sync.server import feed, models, province
+from sync.server import feed, jsonbody, models, province
 
 log = logging.getLogger("kezhan.server")
 
@@ -42,7 +42,8 @@ OP_TIME_FIELD = {
 }
 
 
-_UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
+# Every event has these; its payload comes as ``payload`` (an object) or ``payload_text`` (a string).
+_UPLOAD_FIELDS = (*(f for f in protocol.EVENT_FIELDS if f != "payload"), "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _TICKET_COLUMNS = ("ticket_id", "order_id", "channel", "terminal_id", "departure_id", "seat_no", "active_seat",
                    "status", "ticket_type", "fare", "price", "insurance", "stop", "passenger_name", "doc_type",
@@ -760,6 +761,7 @@ class ProvinceServer:
                                 max_batch=self.settings.max_batch)
         event_types = _EVENT_TYPES
         hash_and_text = protocol.event_hash_and_payload_text
+        hash_of_text = protocol.event_hash_of_text
         for ev in events:
             if not isinstance(ev, dict):
                 raise ProtocolError("INVALID_REQUEST", "an event must be an object")
@@ -779,12 +781,31 @@ class ProvinceServer:
                 raise ProtocolError("TERMINAL_MISMATCH", seq=seq, event_terminal=ev["terminal_id"])
             if ev["type"] not in event_types:
                 raise ProtocolError("INVALID_REQUEST", f"unknown event type {ev['type']!r}", seq=seq)
-            if not isinstance(ev["payload"], dict):
-                raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq)
-            try:
-                computed, text = hash_and_text(ev)
-            except (TypeError, ValueError) as exc:
-                raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
+            text = ev.get("payload_text")
+            if text is not None:
+                # The terminal's stored canonical text, hashed as sent: no second encoding here.
+                if "payload" in ev:
+                    raise ProtocolError("INVALID_REQUEST", "give payload or payload_text, not both", seq=seq)
+                if type(text) is not str:
+                    raise ProtocolError("INVALID_REQUEST", "payload_text must be a string", seq=seq,
+                                        errors=[{"loc": ["events", "payload_text"], "msg": "not a string"}])
+                try:
+                    ev["payload"] = jsonbody.loads(text.encode("utf-8"))
+                    computed = hash_of_text(terminal_id, seq, ev["event_id"], ev["type"], ev["created_at"], text)
+                except ValueError as exc:  # not JSON, or a lone surrogate that UTF-8 cannot carry
+                    raise ProtocolError("INVALID_REQUEST", f"payload_text is not JSON text: {exc}", seq=seq) from None
+                if not isinstance(ev["payload"], dict):
+                    raise ProtocolError("INVALID_REQUEST", "payload_text must hold an object", seq=seq)
+            else:
+                if "payload" not in ev:
+                    raise ProtocolError("INVALID_REQUEST", "event lacks payload", seq=seq)
+                if not isinstance(ev["payload"], dict):
+                    raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq,
+                                        errors=[{"loc": ["events", "payload"], "msg": "an object is required"}])
+                try:
+                    computed, text = hash_and_text(ev)
+                except (TypeError, ValueError) as exc:
+                    raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
             if computed != ev["hash"]:
                 raise ProtocolError("EVENT_HASH_MISMATCH", seq=seq, computed=computed)
             ev["_payload_text"] = text

@@ -3,6 +3,7 @@ refusing a second active ticket on a seat by itself."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -245,3 +246,56 @@ def test_bulk_written_rows_read_back_like_any_other(server, tmp_path):
     with server.srv.server.engine.connect() as conn:
         r = conn.execute(select(models.events.c.received_at)).first()
     assert r.received_at == server.clock()
+
+
+def _as_text(ev: dict, text: str | None = None) -> dict:
+    """The event in the form terminals send: its payload as ``payload_text``."""
+    from sync import protocol
+
+    out = {k: v for k, v in ev.items() if k != "payload"}
+    out["payload_text"] = protocol.canonical_json(ev["payload"]).decode("utf-8") if text is None else text
+    return out
+
+
+def test_payload_text_is_hashed_as_sent_and_stored_verbatim(server):
+    t = server.terminal()
+    sale = t.sale(TOMORROW, 1)
+    r = t.upload([_as_text(sale)])
+    assert r.status_code == 200, r.text
+    assert r.json()["applied"] == 1
+    [ticket] = _tickets(server, departure_id=TOMORROW)
+    assert (ticket.seat_no, ticket.passenger_name, ticket.price) == (1, "张三", 3250)
+    with server.srv.server.engine.connect() as conn:
+        stored = conn.execute(select(models.events.c.payload, models.events.c.hash)).one()
+    assert stored.payload == _as_text(sale)["payload_text"] and stored.hash == sale["hash"]
+    # Both forms hash the same content the same way: the object form of the same event is a duplicate.
+    again = t.upload([sale])
+    assert (again.json()["applied"], again.json()["duplicates"]) == (0, 1)
+
+
+def test_payload_text_that_was_changed_after_hashing_is_a_hash_mismatch(server):
+    t = server.terminal()
+    sale = _as_text(t.sale(TOMORROW, 1))
+    sale["payload_text"] = sale["payload_text"].replace('"price":3250', '"price":1')
+    r = t.upload([sale])
+    assert (r.status_code, r.json()["error"], r.json()["seq"]) == (422, "EVENT_HASH_MISMATCH", 1)
+    assert _tickets(server) == []
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda ev: {**ev, "payload_text": {"order_id": "o"}}, "payload_text must be a string"),
+    (lambda ev: {**ev, "payload_text": '{"order_id": '}, "payload_text is not JSON"),
+    (lambda ev: {**ev, "payload_text": "[1, 2]"}, "payload_text must hold an object"),
+    (lambda ev: {**ev, "payload_text": '{"name": "\ud800"}'}, "payload_text is not JSON"),
+    (lambda ev: {**ev, "payload": {"order_id": "o"}}, "not both"),
+    (lambda ev: {k: v for k, v in ev.items() if k != "payload_text"}, "event lacks payload"),
+])
+def test_a_bad_payload_text_refuses_the_batch_and_says_why(server, change, says):
+    t = server.terminal()
+    good = _as_text(t.sale(TOMORROW, 1))
+    bad = change(_as_text(t.sale(TOMORROW, 2)))
+    raw = json.dumps({"events": [good, bad]}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    r = t.call("POST", "/v1/events", raw=raw)
+    assert (r.status_code, r.json()["error"], r.json().get("seq")) == (422, "INVALID_REQUEST", 2), r.text
+    assert says in r.json()["message"]
+    assert _tickets(server) == []
