@@ -119,7 +119,9 @@ class Event(_Strict):
     event_id: str
     type: str
     created_at: str
-    payload: dict[str, Any]
+    payload_text: str | None = Field(None, description="the payload's canonical JSON as a string (what terminals "
+                                                       "send); hashed as sent")
+    payload: dict[str, Any] | None = Field(None, description="the payload as an object, instead of payload_text")
     hash: str
 
 
