@@ -96,6 +96,29 @@ def check_integrity(ctx: Context) -> Check:
     return Check("integrity", OK, "integrity_check ok, foreign keys ok, outbox seq without gaps")
 
 
+def check_sync_alarm(ctx: Context) -> Check:
+    """A standing sync alarm stops the counter (no sale, refund, change...): the first thing to know."""
+    if ctx.config is None or not ctx.config.db_path.exists():
+        return Check("sync alarm", SKIP, "no database")
+    import sqlite3
+
+    from app.services.context import ALARM_CURSOR, alarm_refusal, standing_alarm
+
+    try:
+        con = sqlite3.connect(f"{ctx.config.db_path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            alarm = standing_alarm(con.cursor())
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return Check("sync alarm", SKIP, f"could not read {ALARM_CURSOR!r} from sync_cursors: {exc}")
+    if alarm is None:
+        return Check("sync alarm", OK, "none: the counter may sell")
+    return Check("sync alarm", FAIL, alarm_refusal(alarm).en + " Details: `kezhan sync --status`; after the cause "
+                 "is dealt with (right file restored, or reconciled with the province admin): "
+                 "`kezhan sync clear-alarm`.")
+
+
 def check_disk(ctx: Context) -> Check:
     folder = ctx.config.db_path.parent if ctx.config else paths.data_dir()
     folder = folder if folder.exists() else paths.data_dir()
@@ -191,8 +214,8 @@ def check_server(ctx: Context) -> Check:
     return Check("server", OK if abs(offset) < 30 else WARN, detail)
 
 
-CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_disk, check_clock, check_font,
-                         check_printer, check_reader, check_server]
+CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_sync_alarm, check_disk, check_clock,
+                         check_font, check_printer, check_reader, check_server]
 
 
 def run_checks(checks: list[CheckFn] | None = None) -> list[Check]:

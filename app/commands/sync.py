@@ -7,7 +7,8 @@
 
 Without flags it syncs in the foreground until Ctrl-C, printing the status whenever it changes.
 ``--once`` runs one cycle (upload, pull, leases); ``--status`` reads the status from the database
-without touching the network.
+without touching the network. While an alarm stands the counter writes no outbox event (no sale,
+refund, change, void, reprint, pickup, shift opening or close); ``clear-alarm`` lifts it and says so.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def register(subparsers) -> None:
     add_json_flag(t)
     t.set_defaults(func=run_tasks)
 
-    c = sub.add_parser("clear-alarm", help="clear a sync alarm after its cause was dealt with (technician)")
+    c = sub.add_parser("clear-alarm", help="clear a sync alarm after its cause was dealt with (technician): "
+                                           "uploading and selling resume")
     _add_db(c)
     add_json_flag(c)
     c.set_defaults(func=run_clear_alarm)
@@ -183,5 +185,14 @@ def run_clear_alarm(args) -> int:
         client.close()
     finally:
         db.dispose()
-    emit(args, {"cleared": before}, f"cleared: {before['code']}" if before else "no alarm")
+    if before:
+        text = (f"cleared: {before['code']} ({before.get('en') or before.get('message', '')})\n"
+                "Uploading resumes at the next sync cycle, and the counter sells, refunds, changes, voids, "
+                "reprints, picks up and opens/closes shifts again.\n"
+                "Only right after the cause was dealt with (the right database file restored, or the "
+                "differences reconciled with the province admin): if it was not, the next upload raises "
+                "the alarm again.")
+    else:
+        text = "no alarm: nothing to clear (the counter was not stopped by sync)"
+    emit(args, {"cleared": before, "selling": "allowed"}, text)
     return 0

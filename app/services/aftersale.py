@@ -25,6 +25,7 @@ from app.services.context import (
     load_rules,
     next_ticket_ids,
     open_shift_of,
+    refuse_while_alarm,
     require_now,
     utc_text,
 )
@@ -169,6 +170,7 @@ def quote_refund(
     now = require_now(now)
     with db.read() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         return _plan_refund(cur, load_rules(cur), ticket_id, now, forced)[0]
 
 
@@ -196,6 +198,7 @@ def refund(
         approved_by = approve(db, terminal, supervisor, supervisor_password, now=now)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced)
@@ -322,7 +325,9 @@ def quote_void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, 
     """Read-only: what ``void`` would do now, or the refusal it would raise."""
     now = require_now(now)
     with db.read() as session:
-        return _void_plan(cursor(session), terminal, clerk=clerk, ticket_id=ticket_id, now=now)[3]
+        cur = cursor(session)
+        refuse_while_alarm(cur)
+        return _void_plan(cur, terminal, clerk=clerk, ticket_id=ticket_id, now=now)[3]
 
 
 def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: datetime) -> VoidResult:
@@ -331,6 +336,7 @@ def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: d
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         shift, t, children, quote = _void_plan(cur, terminal, clerk=clerk, ticket_id=ticket_id, now=now)
         method = _sale_method(cur, t["order_id"])
         seq = _void_one(cur, terminal, shift, t, method, clerk, now)
@@ -461,6 +467,7 @@ def quote_change(
     now = require_now(now)
     with db.read() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         plan = _plan_change(cur, terminal, load_rules(cur), ticket_id, new_departure_id, now, stop, None)
     return plan.quote
 
@@ -488,6 +495,7 @@ def change(
         )
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         plan = _plan_change(cur, terminal, rules, ticket_id, new_departure_id, now, stop, seat_no)

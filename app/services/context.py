@@ -26,6 +26,9 @@ from app.store.models import iso_utc
 
 VOID_WINDOW_MINUTES = 10
 OFFLINE_BUDGET_MINUTES = 240
+# The sync client keeps its standing alarm in this ``sync_cursors`` row (``sync.client.client.CURSOR_ALARM``;
+# the services cannot import sync, so the name is the contract of docs/architecture.md, pinned by a test).
+ALARM_CURSOR = "alarm"
 
 
 @dataclass
@@ -84,6 +87,47 @@ def cursor(session: Session):
 def utc_text(instant: datetime) -> str:
     """Instants in event payloads: ISO-8601 UTC with ``Z``."""
     return iso_utc(instant)
+
+
+def standing_alarm(cur) -> dict | None:
+    """The sync alarm stored in this file, or None. A row that cannot be read still counts: an
+    unreadable alarm is no reason to go on selling."""
+    cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (ALARM_CURSOR,))
+    row = cur.fetchone()
+    if row is None or not row[0]:
+        return None
+    try:
+        alarm = json.loads(row[0])
+    except ValueError:
+        alarm = None
+    return alarm if isinstance(alarm, dict) else {"code": "ALARM", "message": str(row[0]), "en": str(row[0])}
+
+
+def alarm_refusal(alarm: dict) -> RuleViolation:
+    code = str(alarm.get("code") or "ALARM")
+    cause_zh = str(alarm.get("message") or code)
+    cause_en = str(alarm.get("en") or cause_zh)
+    return RuleViolation(
+        f"同步告警（{code}）未解除，本机暂停售票、退票、改签、废票、重打、取票和开班交班。"
+        f"原因：{cause_zh} 请联系技术员（kezhan doctor / kezhan sync --status）。",
+        en=f"Sync alarm {code} stands: this terminal does not sell, refund, change, void, reprint, pick up, "
+           f"open or close shifts until it is cleared. Cause: {cause_en} Call the technician "
+           f"(kezhan doctor / kezhan sync --status).",
+        code="SYNC_ALARM",
+        alarm=code,
+    )
+
+
+def refuse_while_alarm(cur) -> None:
+    """Every operation that writes an outbox event calls this first, inside its transaction.
+
+    An alarm means this file went back in time (restored from an older backup) or its outbox is
+    damaged: the next ``seq`` and ticket ids may be ones the server already holds, and the tickets,
+    seats and shift figures read here may be stale. Each further event would be one more clash to
+    reconcile by hand, so nothing is written until a technician clears the alarm."""
+    alarm = standing_alarm(cur)
+    if alarm is not None:
+        raise alarm_refusal(alarm)
 
 
 def bump(cur, name: str, by: int = 1) -> int:

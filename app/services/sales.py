@@ -30,6 +30,7 @@ from app.services.context import (
     load_rules,
     next_ticket_ids,
     open_shift_of,
+    refuse_while_alarm,
     require_now,
     utc_text,
 )
@@ -499,6 +500,7 @@ def sell(
     party = _prepare_passengers(terminal, passengers, now)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         rules = load_rules(cur)
         types = rules.ticket_types
         shift = open_shift_of(cur, terminal, clerk)
@@ -793,6 +795,7 @@ def reprint(
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         t = get_ticket_row(cur, ticket_id)
@@ -854,6 +857,7 @@ def pickup(
         raise _violation("NO_SEARCH_KEY", "请输入车票编号或证件", "Enter a ticket id or a document")
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         if ticket_id:
@@ -921,6 +925,7 @@ def spoil_blank(db: Database, terminal: Terminal, *, clerk: str, now: datetime, 
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         shift = open_shift_of(cur, terminal, clerk)
         [stock_no] = take_stock(cur, shift, 1)
         spoil_stock(cur, terminal, shift, stock_no, reason, None, now)

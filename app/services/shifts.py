@@ -13,7 +13,17 @@ from datetime import datetime
 
 from app.domain.stock import StockRoll, format_stock_no, parse_stock_no
 from app.errors import RuleViolation
-from app.services.context import Terminal, audit, bump, cursor, emit, open_shift_of, require_now, utc_text
+from app.services.context import (
+    Terminal,
+    audit,
+    bump,
+    cursor,
+    emit,
+    open_shift_of,
+    refuse_while_alarm,
+    require_now,
+    utc_text,
+)
 from app.store.engine import Database
 
 DEFAULT_ROLL_SIZE = 1000
@@ -49,6 +59,7 @@ def open_shift(
     first_text, last_text = format_stock_no(first), format_stock_no(last)
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         cur.execute("SELECT role, active FROM users WHERE code = ?", (clerk,))
         row = cur.fetchone()
         if row is None or not row[1]:
@@ -245,6 +256,7 @@ def close_shift(
         )
     with db.transaction() as session:
         cur = cursor(session)
+        refuse_while_alarm(cur)
         shift = open_shift_of(cur, terminal, clerk)
         closed = utc_text(now)
         cur.execute(

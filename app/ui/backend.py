@@ -19,7 +19,15 @@ from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
 from app.services import aftersale, auth, sales, shifts
-from app.services.context import Terminal, cursor, load_rules, open_shift_of
+from app.services.context import (
+    Terminal,
+    alarm_refusal,
+    cursor,
+    load_rules,
+    open_shift_of,
+    refuse_while_alarm,
+    standing_alarm,
+)
 from app.settlement import SettlementView, settlement_view
 from app.store import queries
 from app.store.engine import Database
@@ -223,6 +231,10 @@ class Backend:
                                          board=self.rules.home_station or None)
             leased = queries.leased_seats_left(session, [r.id for r in rows], now)
             vias = self._vias(session, {r.route for r in rows})
+            alarm = standing_alarm(cursor(session))
+        # With a sync alarm standing the sale would be refused at the confirm key: say so on Enter,
+        # before the clerk takes the passenger's details and money.
+        blocked = alarm_refusal(alarm).text(self.language()) if alarm else ""
         types = self.rules.ticket_types
         out = []
         for r in rows:
@@ -235,6 +247,8 @@ class Backend:
                 if r.status == "normal" or (exc.code == "STOP_SALE" and r.status == "delayed"):
                     status = "departed" if exc.code == "DEPARTED" else "stopped"
             available = r.seats_left if self.terminal.online else leased.get(r.id, 0)
+            if sellable and blocked:
+                sellable, reason = False, blocked
             if sellable and available == 0:
                 sellable = False
                 status = "sold_out" if status == "normal" else status
@@ -412,7 +426,9 @@ class Backend:
 
     def _next_stock_no(self) -> str:
         with self.db.read() as session:
-            shift = open_shift_of(cursor(session), self.terminal, self._clerk())
+            cur = cursor(session)
+            refuse_while_alarm(cur)  # reprint and pickup have no service quote that would say it
+            shift = open_shift_of(cur, self.terminal, self._clerk())
         return format_stock_no(shift.next_no)
 
     def reprint_quote(self, ticket: TicketRow) -> Quote:

@@ -82,3 +82,25 @@ def test_devices_and_the_server_link_are_checked_for_real(kezhan_home, tmp_path)
     assert found["server"]["status"] == "fail" and found["printer"]["status"] == "fail"
     assert found["reader"]["status"] == "fail"
 
+
+
+def test_a_standing_sync_alarm_fails_and_names_the_way_out(kezhan_home):
+    import sqlite3
+
+    from sync.client.client import ALARM_TEXT, CURSOR_ALARM
+
+    (kezhan_home / "kezhan.toml").write_text('[station]\ncode = "330104001"\n[terminal]\nid = "330104001-T01"\n')
+    path = kezhan_home / "kezhan.sqlite3"
+    migrate(path)
+    assert checks(kezhan("doctor", "--json", env_home=kezhan_home).stdout)["sync alarm"]["status"] == "ok"
+    zh, en = ALARM_TEXT["ROLLED_BACK"]
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("INSERT INTO sync_cursors (name, value) VALUES (?, ?)",
+                    (CURSOR_ALARM, json.dumps({"code": "ROLLED_BACK", "message": zh, "en": en})))
+    con.close()
+    result = kezhan("doctor", "--json", env_home=kezhan_home)
+    assert result.returncode == 1
+    alarm = checks(result.stdout)["sync alarm"]
+    assert alarm["status"] == "fail"
+    assert "ROLLED_BACK" in alarm["detail"] and "kezhan sync clear-alarm" in alarm["detail"]
