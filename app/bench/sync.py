@@ -2,9 +2,10 @@
 
 * ``sync_upload`` — a backlog of 20,000 sale events drained by the real uploader to the reference server
   over loopback (HTTP, signing, the server's per-batch transaction with its seat checks). Baseline: the
-  server's raw batch-insert rate — the very rows an upload stores (events and tickets), inserted in
-  batches of the same size, one transaction each, on the same kind of database. Goals: ≥ 5,000 events/s
-  and ≥ 0.5× the baseline.
+  server's raw batch-insert rate — every row an upload stores (events, tickets and the feed rows of the
+  sold seats) handed as tuples to the driver's executemany, the server's own fastest insert path, in
+  batches of the same size, one transaction each, on the same kind of database; the median of three
+  runs. Goals: ≥ 5,000 events/s and ≥ 0.5× the baseline.
 * ``sync_initial_pull`` — a fresh terminal of the large station (1,000 departures a day × 15 days,
   3,000 destinations) pulling the whole feed from the reference server over loopback, seat maps
   included. Baseline: the store's own bulk loader reading the same province document from memory.
@@ -26,6 +27,7 @@ from app.bench.harness import Figure
 
 UPLOAD_EVENTS = 20_000
 UPLOAD_BATCH = 1000
+BASELINE_RUNS = 3
 GOAL_UPLOAD_RATE = 5000.0
 GOAL_UPLOAD_RATIO = 0.5
 GOAL_PULL_RATE = 20_000.0
@@ -149,38 +151,39 @@ def _write_backlog(db, terminal_id: str, payloads, now: datetime) -> None:
                 emit(cur, terminal, type_, payload, now)
 
 
-def _raw_server_inserts(folder: Path, terminal_id: str, payloads, batch: int) -> float:
-    """Seconds to insert, as the server would store them, the events and tickets of ``payloads``."""
+def _raw_server_inserts(folder: Path, terminal_id: str, payloads, batch: int, name: str = "raw-server") -> float:
+    """Seconds to insert, raw, every row an upload of ``payloads`` stores: the events, the tickets
+    and the feed rows that publish the sold seats. Tuples straight to the driver's executemany through
+    the server's own bulk-insert path (no checks, no seat map, no HTTP), ``batch`` events per
+    transaction on the same kind of database."""
     from sync import protocol
     from sync.server import db as server_db
-    from sync.server import models
+    from sync.server import feed, models
+    from sync.server.core import _EVENT_COLUMNS, _TICKET_COLUMNS
 
-    engine = server_db.make_engine(str(folder / "raw-server.sqlite3"))
+    engine = server_db.make_engine(str(folder / f"{name}.sqlite3"))
     server_db.init_schema(engine)
     now = datetime.now(UTC)
-    events, tickets = [], []
+    events, tickets, seats = [], [], []
     for seq, (type_, payload) in enumerate(payloads, start=1):
-        events.append({"terminal_id": terminal_id, "seq": seq, "event_id": uuid.uuid4().hex, "type": type_,
-                       "created_at": payload["sold_at"], "hash": "0" * 64,
-                       "payload": protocol.canonical_json(payload).decode("utf-8"), "day": "2026-01-01",
-                       "received_at": now})
-        for t in payload["tickets"]:
-            p = t["passenger"]
-            tickets.append({
-                "ticket_id": t["ticket_id"], "order_id": payload["order_id"], "channel": "terminal",
-                "terminal_id": terminal_id, "departure_id": t["departure_id"], "seat_no": t["seat_no"],
-                "active_seat": f"{t['departure_id']}#{t['seat_no']}", "status": "active",
-                "ticket_type": t["ticket_type"], "fare": t["fare"], "price": t["price"], "insurance": t["insurance"],
-                "stop": t["stop"], "passenger_name": p["name"], "doc_type": p["doc_type"],
-                "doc_number": p["doc_number"], "doc_hash": p["doc_hash"], "carried_by": None,
-                "stock_no": t["stock_no"], "clerk": payload["clerk"], "shift_id": payload["shift_id"],
-                "sold_at": payload["sold_at"], "sold_seq": seq,
-            })
+        events.append((terminal_id, seq, uuid.uuid4().hex, type_, payload["sold_at"], "0" * 64,
+                       protocol.canonical_json(payload).decode("utf-8"), "2026-01-01", now))
+        t = payload["tickets"][0]
+        p = t["passenger"]
+        tickets.append((
+            t["ticket_id"], payload["order_id"], "terminal", terminal_id, t["departure_id"], t["seat_no"],
+            f"{t['departure_id']}#{t['seat_no']}", "active", t["ticket_type"], t["fare"], t["price"], t["insurance"],
+            t["stop"], p["name"], p["doc_type"], p["doc_number"], p["doc_hash"], None, t["stock_no"],
+            payload["clerk"], payload["shift_id"], payload["sold_at"], seq))
+        seats.append({"kind": "seat", "key": f"{t['departure_id']}/{t['seat_no']}", "scope": None,
+                      "text": feed.sold_seat_text(t["departure_id"], t["seat_no"], "terminal", terminal_id,
+                                                  t["ticket_id"])})
     start = time.perf_counter()
     for i in range(0, len(events), batch):
         with engine.begin() as conn:
-            conn.execute(models.events.insert(), events[i:i + batch])
-            conn.execute(models.tickets.insert(), tickets[i:i + batch])
+            server_db.BulkInsert.run_tuples(conn, models.events, _EVENT_COLUMNS, events[i:i + batch])
+            server_db.BulkInsert.run_tuples(conn, models.tickets, _TICKET_COLUMNS, tickets[i:i + batch])
+            feed.publish_many(conn, seats[i:i + batch], at=now)
     seconds = time.perf_counter() - start
     engine.dispose()
     return seconds
@@ -212,7 +215,10 @@ def sync_upload(n: int = UPLOAD_EVENTS, batch: int = UPLOAD_BATCH, workdir: Path
             db.dispose()
         finally:
             srv.stop()
-        baseline_seconds = _raw_server_inserts(folder, terminal_id, payloads, batch)
+        # The raw insert is short and this figure's noise is mostly its noise: the median of three.
+        runs = sorted(_raw_server_inserts(folder, terminal_id, payloads, batch, f"raw-server-{i}")
+                      for i in range(BASELINE_RUNS))
+        baseline_seconds = runs[len(runs) // 2]
     finally:
         if own_tmp:
             shutil.rmtree(folder, ignore_errors=True)
@@ -222,8 +228,9 @@ def sync_upload(n: int = UPLOAD_EVENTS, batch: int = UPLOAD_BATCH, workdir: Path
         name="sync_upload", value=rate, unit="events/s", baseline=baseline, n=n,
         goal=f">= {GOAL_UPLOAD_RATE:,.0f} events/s and >= {GOAL_UPLOAD_RATIO}x the raw batch insert",
         notes={"seconds": round(seconds, 3), "batch": batch, "applied": report.uploaded, "left_pending": pending,
-               "baseline_seconds": round(baseline_seconds, 3),
-               "baseline": "server's raw insert of the same events and tickets, same batch size, one transaction each"},
+               "baseline_seconds": round(baseline_seconds, 3), "baseline_runs": [round(r, 3) for r in runs],
+               "baseline": "median of 3 raw inserts (the server's executemany of tuples) of every row the upload "
+                           "stores: events, tickets, sold-seat feed rows; same batch size, one transaction each"},
     )
     figure.met = bool(pending == 0 and rate >= GOAL_UPLOAD_RATE and rate >= GOAL_UPLOAD_RATIO * baseline)
     return figure

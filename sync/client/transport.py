@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -72,7 +73,8 @@ class Credentials:
 
 
 class Transport:
-    """One server, one ``requests.Session``; safe to use from one thread at a time per instance.
+    """One server; a ``requests.Session`` per calling thread, so the uploader may keep two batches on
+    the wire at once (a Session is not meant to be shared between threads).
 
     ``clock`` is the local wall clock (seconds since the epoch); tests move it to play a terminal
     whose clock is wrong. ``offset`` is what must be added to it to read the server's clock, measured
@@ -100,12 +102,24 @@ class Transport:
         self.offset = 0.0
         self.offset_measured = False
         self.rtt: float | None = None
-        self._last_sent = self._last_received = 0.0
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "kezhan-terminal"
+        self._local = threading.local()  # this thread's session and the times of its last call
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
 
     def close(self) -> None:
-        self._session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["User-Agent"] = "kezhan-terminal"
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def server_now(self) -> float:
         return self.clock() + self.offset
@@ -137,7 +151,7 @@ class Transport:
                 if exc.code == "STALE_TIMESTAMP" and attempt == 1 and signed:
                     server_time = exc.details.get("server_time")
                     if isinstance(server_time, int | float):
-                        self._set_offset(time_sent=self._last_sent, time_received=self._last_received,
+                        self._set_offset(time_sent=self._local.sent, time_received=self._local.received,
                                          server_time=float(server_time))
                     continue
                 raise
@@ -169,9 +183,9 @@ class Transport:
             )
         url = urlsplit(self.base_url)._replace(path="", query="").geturl() + path_qs
         sent = self.clock()
-        self._last_sent = sent
+        self._local.sent = sent
         try:
-            response = self._session.request(
+            response = self._session().request(
                 method, url, data=data or None, headers=send, timeout=timeout or self.timeout, stream=True,
                 allow_redirects=False,
             )
@@ -182,7 +196,7 @@ class Transport:
         finally:
             response.close()
         received = self.clock()
-        self._last_received = received
+        self._local.received = received
         self.rtt = received - sent
         self._measure(response, sent, received)
         return self._decode(response, raw)

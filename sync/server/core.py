@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -115,6 +116,7 @@ class Settings:
     seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
     enrol_code_ttl: timedelta = timedelta(hours=24)
     max_batch: int = 1000
+    batch_turn_wait: float = 10.0  # seconds a batch waits for an earlier one of its terminal in flight
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -131,6 +133,8 @@ class ProvinceServer:
         self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
         self._doc_key: str | None = None
         self.doc_hash_key_b64()  # now, not later inside another transaction
+        self._turns = threading.Condition()
+        self._in_flight: dict[str, list[int]] = {}  # terminal -> first seqs of its batches being handled
 
     # ------------------------------------------------------------------ plumbing
 
@@ -750,8 +754,38 @@ class ProvinceServer:
     # ------------------------------------------------------------------ upload
 
     def upload(self, terminal_id: str, events: list[dict]) -> dict:
-        with bulk_allocation():
+        first = events[0].get("seq") if events and isinstance(events[0], dict) else None
+        with bulk_allocation(), self._in_line(terminal_id, first if type(first) is int else 0):
             return self._upload(terminal_id, events)
+
+    @contextlib.contextmanager
+    def _in_line(self, terminal_id: str, first: int):
+        """Registers a batch as in flight for its terminal. A terminal draining a backlog sends the
+        next batch before the answer to the last (docs/protocol.md § Upload): both are checked at
+        once, and :meth:`_await_turn` makes the later one wait to be applied after the earlier."""
+        with self._turns:
+            self._in_flight.setdefault(terminal_id, []).append(first)
+        try:
+            yield
+        finally:
+            with self._turns:
+                line = self._in_flight[terminal_id]
+                line.remove(first)
+                if not line:
+                    del self._in_flight[terminal_id]
+                self._turns.notify_all()
+
+    def _await_turn(self, terminal_id: str, first: int) -> None:
+        """Until no batch of this terminal with lower seqs is in flight here, or the wait is over.
+        Only an ordering aid: applying out of order is still safe (the later batch gets SEQ_GAP)."""
+        deadline = time.monotonic() + self.settings.batch_turn_wait
+        with self._turns:
+            while any(f < first for f in self._in_flight.get(terminal_id, ())):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning("batch from %s at seq %d stopped waiting for an earlier one", terminal_id, first)
+                    return
+                self._turns.wait(left)
 
     def _upload(self, terminal_id: str, events: list[dict]) -> dict:
         if not events:
@@ -812,6 +846,7 @@ class ProvinceServer:
         seqs = [ev["seq"] for ev in events]
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
             raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
+        self._await_turn(terminal_id, seqs[0])
 
         for attempt in range(3):
             try:

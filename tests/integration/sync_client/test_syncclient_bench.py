@@ -22,3 +22,24 @@ def test_sync_initial_pull_pulls_a_station_and_measures_a_baseline(tmp_path):
     assert figure.n == figure.notes["feed_rows"] > 60
     assert figure.notes["seat_rows"] >= 60 * 30
     assert figure.value > 0 and figure.baseline > 0
+
+
+def test_the_upload_baseline_inserts_every_row_the_upload_stores(tmp_path):
+    """The ratio is only honest if the raw insert does the storage work the upload does: the same
+    events, tickets and sold-seat feed rows (and the upload stores no other kind of row per event)."""
+    import sqlite3
+
+    sync_upload(n=300, batch=100, workdir=tmp_path)
+
+    def counts(path):
+        with sqlite3.connect(path) as conn:
+            return {
+                "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+                "tickets": conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0],
+                "seat_rows": conn.execute("SELECT COUNT(*) FROM changes WHERE kind = 'seat'").fetchone()[0],
+            }
+
+    uploaded = counts(tmp_path / "server.sqlite3")
+    for i in range(3):
+        assert counts(tmp_path / f"raw-server-{i}.sqlite3") == uploaded == {"events": 300, "tickets": 300,
+                                                                             "seat_rows": 300}

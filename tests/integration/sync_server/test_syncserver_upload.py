@@ -299,3 +299,45 @@ def test_a_bad_payload_text_refuses_the_batch_and_says_why(server, change, says)
     assert (r.status_code, r.json()["error"], r.json().get("seq")) == (422, "INVALID_REQUEST", 2), r.text
     assert says in r.json()["message"]
     assert _tickets(server) == []
+
+
+def test_a_batch_that_overtakes_the_one_before_it_waits_for_it(server, monkeypatch):
+    """A terminal draining a backlog sends the next batch before the answer to the last. Should the
+    later one be checked first, it waits for the earlier one in flight instead of meeting a gap."""
+    import threading
+
+    from sync import protocol
+
+    t = server.terminal()
+    first, second = [t.sale(TOMORROW, 1), t.sale(TOMORROW, 2)], [t.sale(TOMORROW, 3), t.sale(TOMORROW, 4)]
+    hold, holding = threading.Event(), threading.Event()
+    real_hash = protocol.event_hash_and_payload_text
+
+    def slow_for_seq_1(ev):
+        if ev["seq"] == 1:  # the first batch stops in its checks, already in flight
+            holding.set()
+            assert hold.wait(10)
+        return real_hash(ev)
+
+    monkeypatch.setattr(protocol, "event_hash_and_payload_text", slow_for_seq_1)
+    answers: dict = {}
+    srv = server.srv.server
+    a = threading.Thread(target=lambda: answers.update(a=srv.upload(t.terminal_id, first)))
+    a.start()
+    assert holding.wait(10)
+    b = threading.Thread(target=lambda: answers.update(b=srv.upload(t.terminal_id, second)))
+    b.start()
+    b.join(0.5)
+    assert b.is_alive() and "b" not in answers  # waiting its turn, not answered with a gap
+    hold.set()
+    a.join(10)
+    b.join(10)
+    assert (answers["a"]["acked_through"], answers["a"]["applied"]) == (2, 2)
+    assert (answers["b"]["acked_through"], answers["b"]["applied"]) == (4, 2)
+    assert sorted(x.seat_no for x in _tickets(server, departure_id=TOMORROW)) == [1, 2, 3, 4]
+
+
+def test_an_overtaking_batch_with_nothing_before_it_in_flight_gets_the_gap_at_once(server):
+    t = server.terminal()
+    r = t.upload([t.sale(TOMORROW, 3, seq=3)])
+    assert (r.status_code, r.json()["error"], r.json()["expected_seq"]) == (409, "SEQ_GAP", 1)
