@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -49,6 +49,9 @@ class Terminal:
     offline_since: datetime | None = None
     key_id: str = ""  # names the public key of ticket codes; the terminal id when empty
     public_keys: dict = field(default_factory=dict)  # key id -> Ed25519 public key, for reading codes
+    # What to add to this terminal's clock to read the server's, as the sync client last measured
+    # it. Lease expiries and the start of an offline spell are the server's instants.
+    server_offset: timedelta = timedelta(0)
 
     def __post_init__(self):
         if isinstance(self.signing_key, bytes | bytearray):
@@ -68,6 +71,12 @@ class Terminal:
 
     def go_online(self) -> None:
         self.online, self.offline_since = True, None
+
+    def server_time(self, now: datetime) -> datetime:
+        """``now`` (this terminal's clock) as the server's clock reads it: what lease expiries and
+        ``offline_since`` are compared with. A terminal whose clock runs ten minutes slow would
+        otherwise sell from leases the server has already taken back."""
+        return now + self.server_offset
 
     def local_date(self, now: datetime) -> date:
         return now.astimezone(self.zone).date()

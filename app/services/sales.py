@@ -209,6 +209,7 @@ def sellable_seats(cur, terminal: Terminal, rules: Rules, departure_id: str, now
         "WHERE s.departure_id = ? AND s.state IN ('free', 'leased')",
         (departure_id,),
     )
+    now = terminal.server_time(now)
     now_text = utc_text(now)
     pool, leased = set(), set()
     for seat_no, state, expires_at in cur.fetchall():

@@ -312,6 +312,8 @@ class SyncClient:
         self.backoff.reset()
         if self.terminal is not None:
             self.terminal.go_online()
+            if self.transport.offset_measured:
+                self.terminal.server_offset = timedelta(seconds=self.transport.offset)
 
     def _went_offline(self, kind: str, message: str) -> None:
         if self.online or self.offline_since is None:

@@ -68,3 +68,26 @@ def test_the_offline_budget_stops_selling(db, terminal, shift):
 
 def test_online_sells_leased_and_free_seats(db, terminal, shift, leased):
     assert _sell(db, terminal, seat=5).print_jobs[0].seat_no == 5
+
+
+def test_lease_expiry_is_judged_by_the_servers_clock_not_a_slow_terminal_clock(db, terminal, shift, leased):
+    # The terminal's clock runs 20 minutes slow: by its own clock the lease (server time NOW + 1 h)
+    # has 15 minutes left, by the server's it ended 5 minutes ago and the seats went back.
+    terminal.server_offset = timedelta(minutes=20)
+    terminal.go_offline(NOW)
+    assert _code(_sell, db, terminal, now=NOW + timedelta(minutes=45)) == "NO_LEASED_SEATS"
+    # Measured the other way round (a fast clock), the lease still counts for the server.
+    terminal.server_offset = timedelta(minutes=-20)
+    assert _sell(db, terminal, now=NOW + timedelta(hours=1, minutes=10)).print_jobs[0].seat_no == 20
+
+
+def test_the_offline_budget_counts_on_the_servers_clock_too(db, terminal, shift):
+    # offline_since comes from the sync client in server time; the elapsed spell must be too, or a
+    # terminal 3 hours slow would sell 3 hours past its budget.
+    with db.transaction() as session:
+        grant_lease(session, "L2", D_1400, [1, 2], NOW, NOW + timedelta(hours=8))
+    terminal.server_offset = timedelta(hours=3)
+    terminal.go_offline(NOW + timedelta(hours=3))  # the server's instant the link went down
+    with pytest.raises(RuleViolation) as info:
+        _sell(db, terminal, departure=D_1400, now=NOW + timedelta(hours=4, minutes=1))
+    assert info.value.code == "OFFLINE_BUDGET_EXHAUSTED"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from app.errors import RuleViolation
 from sync.client.transport import Transport
 from tests.integration.sync_client.helpers import check_invariants, departure_ids
 from tests.integration.sync_client.proxy import http_answer
@@ -96,6 +97,13 @@ def test_a_server_whose_clock_is_an_hour_ahead_is_followed_not_fought(tmp_path):
         check_invariants(srv, [rig])
         # Lease expiries are the server's: judged on its clock, the fresh leases are live here.
         assert rig.statuses[-1].lease_coverage.seats > 0
+        # The counter judges them on the server's clock too. Offline 45 minutes later by this
+        # terminal's clock, the 30-minute leases have ended for the server, so none is sold from.
+        assert abs(rig.terminal.server_offset.total_seconds() - 3600) < 5
+        rig.terminal.go_offline(datetime.now(UTC) + timedelta(hours=1))
+        with pytest.raises(RuleViolation) as info:
+            rig.sell(departure_ids()[1], now=datetime.now(UTC) + timedelta(minutes=45))
+        assert info.value.code == "NO_LEASED_SEATS"
     finally:
         if rig is not None:
             rig.close()
