@@ -39,7 +39,7 @@ def ticket_fields(job, zone: ZoneInfo | None = None) -> dict:
         "passenger_doc": job.doc_masked,
         "ticket_id": job.ticket_id,
         "sold_at": job.sold_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        "notice": {"reprint": "补打", "change": "改签", "pickup": "取票"}.get(job.kind, ""),
+        "notice": {"reprint": "补打", "change": "改签", "pickup": "取票", "reseat": "换座"}.get(job.kind, ""),
         "ticket_code": job.ticket_code,
     }
 

@@ -161,14 +161,24 @@ def run_tasks(args) -> int:
         with db.read() as session:
             cur = session.connection().connection.dbapi_connection.cursor()
             where = "" if args.all else " WHERE status = 'open'"
-            cur.execute("SELECT id, kind, conflict, ticket_id, departure_id, seat_no, detail, status, created_at "
-                        f"FROM sync_tasks{where} ORDER BY id")
-            keys = ("id", "kind", "conflict", "ticket_id", "departure_id", "seat_no", "detail", "status", "created_at")
+            cur.execute("SELECT id, kind, conflict, ticket_id, departure_id, seat_no, detail, status, created_at, "
+                        f"resolved_at, done_by, done_at, outcome FROM sync_tasks{where} ORDER BY id")
+            keys = ("id", "kind", "conflict", "ticket_id", "departure_id", "seat_no", "detail", "status", "created_at",
+                    "resolved_at", "done_by", "done_at", "outcome")
             tasks = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
     finally:
         db.dispose()
+
+    def state(t) -> str:
+        # open: for the clerk (F11 at the counter); done: settled there, by whom and when;
+        # resolved: closed by the server before anyone acted here.
+        if t["status"] == "done":
+            return f"done {t['done_by']} {t['done_at']}"
+        return t["status"]
+
     text = "\n".join(f"#{t['id']:<4} {t['kind']:<7} {t['conflict']:<18} {t['ticket_id'] or '-'}  "
-                     f"{t['departure_id'] or '-'} seat {t['seat_no'] or '-'}  [{t['status']}] {t['detail']}"
+                     f"{t['departure_id'] or '-'} seat {t['seat_no'] or '-'}  [{state(t)}] {t['detail']}"
+                     + (f"  -> {t['outcome']}" if t["outcome"] else "")
                      for t in tasks) or "no tasks"
     emit(args, {"tasks": tasks}, text)
     return 0

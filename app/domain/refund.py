@@ -3,7 +3,10 @@
 A tier applies from ``min_minutes_before`` minutes before departure (negative: after departure)
 until the next tier starts. The fee is ``rate × price``, rounded, at least ``minimum_fee`` and
 never more than the price. A forced refund (强退, e.g. a cancelled bus) costs ``forced_fee``
-(0 by default) at any time; who may force one is a matter for the services.
+(0 by default) at any time; who may force one is a matter for the services. A conflict refund
+(冲突退票: the provincial server gave the passenger's seat or departure to no one, or to someone
+else, after this terminal sold it) costs ``conflict_fee`` (0 by default) at any time: the passenger
+did nothing wrong, and the server's ruling is the authority, so no supervisor is asked.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class RefundPolicy:
     allow_after_minutes: int | None = None
     forced_fee: int = 0
     rounding_mode: str = "half_up"
+    conflict_fee: int = 0
     _sorted: tuple[RefundTier, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -73,7 +77,7 @@ class RefundPolicy:
                     en=f"Refund rate outside 0-100%: {tier.rate_percent}",
                     code="BAD_REFUND_POLICY",
                 )
-        if self.minimum_fee < 0 or self.forced_fee < 0:
+        if self.minimum_fee < 0 or self.forced_fee < 0 or self.conflict_fee < 0:
             raise ConfigError(
                 "退票费不能为负数", en="A refund fee cannot be negative", code="BAD_REFUND_POLICY"
             )
@@ -114,7 +118,7 @@ class RefundPolicy:
     def from_dict(cls, data: Mapping) -> RefundPolicy:
         """From the province document's ``refund_policy``:
         ``{tiers: [{min_minutes_before, rate_percent, label?}], minimum_fee, rounding, forced_fee,
-        allow_after_minutes?}``."""
+        allow_after_minutes?, conflict_fee?}``."""
         try:
             tiers = tuple(
                 RefundTier(
@@ -133,6 +137,7 @@ class RefundPolicy:
                 allow_after_minutes=None if allow_after is None else int(allow_after),
                 forced_fee=int(data.get("forced_fee", 0)),
                 rounding_mode=str(data.get("rounding_mode", "half_up")),
+                conflict_fee=int(data.get("conflict_fee", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
@@ -154,16 +159,23 @@ class RefundQuote:
     rate_percent: Decimal
     forced: bool = False
     tier_label_en: str = ""
+    conflict: bool = False
 
 
 def quote_refund(
-    price: int, departure_at: datetime, now: datetime, policy: RefundPolicy, forced: bool = False
+    price: int, departure_at: datetime, now: datetime, policy: RefundPolicy, forced: bool = False,
+    conflict: bool = False,
 ) -> RefundQuote:
     """What a refund of a ticket sold for ``price`` fen costs now; ``REFUND_TOO_LATE`` past the
     last tier or the after-departure limit."""
     require_aware(departure_at=departure_at, now=now)
     if isinstance(price, bool) or not isinstance(price, int) or price < 0:
         raise ValueError(f"price must be non-negative int fen, not {price!r}")
+    if conflict:
+        fee = min(policy.conflict_fee, price)
+        return RefundQuote(
+            fee, price - fee, "冲突退票", Decimal(0), tier_label_en="Conflict refund", conflict=True
+        )
     if forced:
         fee = min(policy.forced_fee, price)
         return RefundQuote(

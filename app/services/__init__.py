@@ -15,6 +15,7 @@ from app.services.aftersale import (
     quote_refund,
     quote_void,
     refund,
+    reseat,
     void,
 )
 from app.services.auth import SignedIn, login, unlock
@@ -32,6 +33,7 @@ from app.services.sales import (
     spoil_blank,
 )
 from app.services.shifts import Settlement, ShiftInfo, close_shift, open_shift, preview_settlement
+from app.services.tasks import TaskView, close_task, list_tasks
 
 __all__ = [
     "ChangeQuote",
@@ -45,6 +47,7 @@ __all__ = [
     "Settlement",
     "ShiftInfo",
     "SignedIn",
+    "TaskView",
     "Terminal",
     "TicketView",
     "VoidQuote",
@@ -52,7 +55,9 @@ __all__ = [
     "approve",
     "change",
     "close_shift",
+    "close_task",
     "find_tickets",
+    "list_tasks",
     "login",
     "open_shift",
     "pickup",
@@ -62,6 +67,7 @@ __all__ = [
     "quote_void",
     "refund",
     "reprint",
+    "reseat",
     "sell",
     "spoil_blank",
     "unlock",

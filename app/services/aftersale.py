@@ -49,6 +49,7 @@ from app.services.sales import (
     take_stock,
     ticket_payload,
 )
+from app.services.tasks import finish_task, open_task
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -131,14 +132,16 @@ class RefundResult:
     total: int  # fen handed back in all, carried free children included
 
 
-def _plan_refund(cur, rules, ticket_id: str, now: datetime, forced: bool) -> tuple[RefundQuote, list[dict]]:
+def _plan_refund(
+    cur, rules, ticket_id: str, now: datetime, forced: bool, conflict: bool = False
+) -> tuple[RefundQuote, list[dict]]:
     """The one place a refund's money is worked out: ``quote_refund`` shows it, ``refund`` pays it.
     Returns the quote and the ticket rows it covers, in the quote's line order."""
     t = get_ticket_row(cur, ticket_id)
     if t["status"] != "active":
         raise not_active(t)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
-    rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced)
+    rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
     tickets = [t] + [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
     # A carried child goes home with its adult: its own money comes back without a fee.
     fees = [rule.fee] + [0] * (len(tickets) - 1)
@@ -163,7 +166,8 @@ def _plan_refund(cur, rules, ticket_id: str, now: datetime, forced: bool) -> tup
 
 
 def quote_refund(
-    db: Database, terminal: Terminal, *, ticket_id: str, now: datetime, forced: bool = False
+    db: Database, terminal: Terminal, *, ticket_id: str, now: datetime, forced: bool = False,
+    task_id: int | None = None,
 ) -> RefundQuote:
     """What ``refund`` would keep and hand back now, or the refusal it would raise (the supervisor's
     approval of a forced refund aside). Reads only."""
@@ -171,7 +175,9 @@ def quote_refund(
     with db.read() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
-        return _plan_refund(cur, load_rules(cur), ticket_id, now, forced)[0]
+        if task_id is not None:
+            ticket_id = open_task(cur, task_id, "refund").ticket_id
+        return _plan_refund(cur, load_rules(cur), ticket_id, now, forced, task_id is not None)[0]
 
 
 def refund(
@@ -184,10 +190,18 @@ def refund(
     forced: bool = False,
     supervisor: str | None = None,
     supervisor_password: str | None = None,
+    task_id: int | None = None,
 ) -> RefundResult:
-    """Refund a live ticket with the fee tier of the moment; ``forced`` (强退) needs a supervisor."""
+    """Refund a live ticket with the fee tier of the moment; ``forced`` (强退) needs a supervisor.
+
+    With ``task_id`` it is the conflict refund that settles a clerk task (the ticket is the task's):
+    the refund policy's ``conflict_fee`` (0) at any time, no supervisor, and the task is marked done
+    by ``clerk`` in the same transaction."""
     now = require_now(now)
     approved_by = None
+    if forced and task_id is not None:
+        raise _violation("TASK_WRONG_ACTION", "冲突退票不是强退，无需站长授权",
+                         "A conflict refund is not a forced refund; it needs no supervisor")
     if forced:
         if not supervisor or supervisor_password is None:
             raise _violation(
@@ -201,7 +215,12 @@ def refund(
         refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
-        quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced)
+        task = open_task(cur, task_id, "refund") if task_id is not None else None
+        if task is not None:
+            ticket_id = task.ticket_id
+        quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced, task is not None)
+        if task is not None:
+            finish_task(cur, task, clerk=clerk, now=now, outcome=f"refund {ticket_id} {quote.total}")
         seqs = [
             _refund_one(cur, terminal, shift, t, line, quote.forced, approved_by, quote.method, clerk, now)
             for t, line in zip(tickets, quote.lines, strict=True)
@@ -212,7 +231,8 @@ def refund(
             clerk,
             "refund",
             ticket_id,
-            {"fee": quote.fee, "forced": forced, "approved_by": approved_by, "children": quote.also_refunded},
+            {"fee": quote.fee, "forced": forced, "approved_by": approved_by, "children": quote.also_refunded,
+             **({"task": task.id, "conflict": task.conflict} if task is not None else {})},
             now,
         )
     return RefundResult(
@@ -556,3 +576,83 @@ def change(
         )
     job = make_print_job("change", new, dep, rules, terminal, now)
     return ChangeResult(ticket_id, new_id, quote.fare_difference, quote.fee, quote.due, method, seq, job)
+
+
+# --- reseat (a conflict task) --------------------------------------------------------------------------
+
+
+def reseat(
+    db: Database,
+    terminal: Terminal,
+    *,
+    clerk: str,
+    task_id: int,
+    now: datetime,
+    seat_no: int | None = None,
+) -> ChangeResult:
+    """Settle a ``reseat`` task: the passenger keeps the departure and gets another seat (``seat_no``,
+    or one chosen as a sale would), on a new ticket and the next blank.
+
+    The server gave the seat to someone else after this terminal sold it, so nothing of a change
+    applies: no fee, no fare difference, no change limit or cut-off, and ``times_changed`` stays as it
+    was; the departure only has to be still to leave. It travels as a ``ticket.changed`` event (new
+    ticket, same departure), which is what the server needs to close the conflict and hold the new
+    seat. A free child carried by the passenger follows the new ticket."""
+    now = require_now(now)
+    with db.transaction() as session:
+        cur = cursor(session)
+        refuse_while_alarm(cur)
+        rules = load_rules(cur)
+        shift = open_shift_of(cur, terminal, clerk)
+        task = open_task(cur, task_id, "reseat")
+        t = get_ticket_row(cur, task.ticket_id)
+        dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
+        # Up to the departure itself: the passenger may be at the gate when the conflict comes back.
+        check_sellable(dep.status, dep.departs_at, 0, now)
+        available = sellable_seats(cur, terminal, rules, dep.id, now)
+        [new_seat] = choose_seats(available, [seat_no], terminal.online)
+        [new_id] = next_ticket_ids(cur, terminal, 1)
+        [stock_no] = take_stock(cur, shift, 1)
+        at = utc_text(now)
+        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, t["id"]))
+        free_seat(cur, dep.id, t["seat_no"])
+        new = {**t, "id": new_id, "seat_no": new_seat, "stock_no": stock_no, "changed_from": t["id"],
+               "carried_by": None, "clerk": clerk, "shift_id": shift.id, "sold_at": at}
+        insert_tickets(cur, [new], t["order_id"])
+        take_seats(cur, dep.id, [(new_seat, new_id)])
+        cur.execute("UPDATE tickets SET carried_by = ? WHERE carried_by = ? AND status = 'active'", (new_id, t["id"]))
+        method = _sale_method(cur, t["order_id"])
+        # A zero payment row: the settlement counts the reseat among the changes, as the events do.
+        cur.execute(
+            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) "
+            "VALUES (?, ?, 'change', ?, 0, ?, ?)",
+            (t["order_id"], new_id, method, shift.id, at),
+        )
+        seq = emit(
+            cur,
+            terminal,
+            "ticket.changed",
+            {
+                "old_ticket_id": t["id"],
+                "new_ticket": ticket_payload(new),
+                "fare_difference": 0,
+                "fee": 0,
+                "changed_at": at,
+                "clerk": clerk,
+                "shift_id": shift.id,
+            },
+            now,
+        )
+        finish_task(cur, task, clerk=clerk, now=now, outcome=f"reseat {new_id} seat {new_seat}")
+        audit(
+            cur,
+            terminal,
+            clerk,
+            "reseat",
+            t["id"],
+            {"task": task.id, "conflict": task.conflict, "new_ticket": new_id, "seat": new_seat,
+             "old_seat": t["seat_no"], "stock_no": stock_no},
+            now,
+        )
+    job = make_print_job("reseat", new, dep, rules, terminal, now)
+    return ChangeResult(t["id"], new_id, 0, 0, 0, method, seq, job)

@@ -64,7 +64,7 @@ class PaymentIn:
 class PrintJob:
     """Everything the ticket face shows (after JT/T 319), plus the signed code for the QR."""
 
-    kind: str  # sale | change | reprint | pickup
+    kind: str  # sale | change | reprint | pickup | reseat
     ticket_id: str
     stock_no: str
     origin_code: str

@@ -412,9 +412,14 @@ class SyncTask(Base):
     departure_id: Mapped[str | None] = mapped_column(String(64), default=None)
     seat_no: Mapped[int | None] = mapped_column(Integer, default=None)
     detail: Mapped[str] = mapped_column(Text, default="")
+    # open: waiting for the clerk; done: the clerk settled it here (done_by, done_at, outcome);
+    # resolved: the server closed it (its feed says so) before anyone acted at this counter.
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | resolved | done
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    done_by: Mapped[str | None] = mapped_column(String(16), default=None)  # the clerk's code
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    outcome: Mapped[str | None] = mapped_column(Text, default=None)  # e.g. "reseat 330102001T010000000012 seat 7"
 
 
 class SyncDeferred(Base):

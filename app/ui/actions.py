@@ -46,6 +46,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("shift_close", ("F8",), QT_TRANSLATE_NOOP("actions", "交班结算"), "window", True),
     Action("seat_map", ("F9",), QT_TRANSLATE_NOOP("actions", "座位图（选座）"), "sale", True),
     Action("preview", ("F10",), QT_TRANSLATE_NOOP("actions", "打印预览（上一张票）"), "window"),
+    Action("tasks", ("F11",), QT_TRANSLATE_NOOP("actions", "待处理冲突（换座 / 全额退票）"), "window", True),
     Action("language", ("F12",), QT_TRANSLATE_NOOP("actions", "切换语言（中文 / English）"), "window"),
     Action("date_prev", ("PgUp", "Ctrl+Left"), QT_TRANSLATE_NOOP("actions", "前一天"), "sale"),
     Action("date_next", ("PgDown", "Ctrl+Right"), QT_TRANSLATE_NOOP("actions", "后一天"), "sale"),

@@ -18,7 +18,7 @@ from app.domain.identity import DocumentType, mask, validate_document
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
-from app.services import aftersale, auth, sales, shifts
+from app.services import aftersale, auth, sales, shifts, tasks
 from app.services.context import (
     Terminal,
     alarm_refusal,
@@ -454,6 +454,41 @@ class Backend:
         jobs = sales.pickup(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
         self._remember(jobs)
         return OperationOutcome("pickup", jobs, stock_no=", ".join(j.stock_no for j in jobs), raw=jobs)
+
+    # --- conflict tasks ------------------------------------------------------------------------
+
+    def open_tasks(self) -> int:
+        """Conflicts the server resolved that wait for the clerk (counted from the file, like the outbox)."""
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT count(*) FROM sync_tasks WHERE status = 'open'")
+            return cur.fetchone()[0]
+
+    def tasks(self) -> list[tasks.TaskView]:
+        return tasks.list_tasks(self.db)
+
+    def task_seat_map(self, task: tasks.TaskView) -> dict[int, str]:
+        return self.seat_map(task.departure_id)
+
+    def task_refund_quote(self, task: tasks.TaskView) -> aftersale.RefundQuote:
+        return aftersale.quote_refund(self.db, self.terminal, ticket_id=task.ticket_id or "", task_id=task.id,
+                                      now=self.now())
+
+    def task_refund(self, task: tasks.TaskView) -> OperationOutcome:
+        r = aftersale.refund(self.db, self.terminal, clerk=self._clerk(), ticket_id=task.ticket_id or "",
+                             task_id=task.id, now=self.now())
+        return OperationOutcome("refund", [], refund_amount=r.total, raw=r)
+
+    def reseat(self, task: tasks.TaskView, seat_no: int | None) -> OperationOutcome:
+        r = aftersale.reseat(self.db, self.terminal, clerk=self._clerk(), task_id=task.id, seat_no=seat_no,
+                             now=self.now())
+        self._remember([r.print_job])
+        job = r.print_job
+        return OperationOutcome("reseat", [job], stock_no=job.stock_no, date_time=f"{job.date} {job.time}",
+                                schedule_code=job.schedule_code, seat_no=job.seat_no, raw=r)
+
+    def close_task(self, task: tasks.TaskView) -> tasks.TaskView:
+        return tasks.close_task(self.db, self.terminal, clerk=self._clerk(), task_id=task.id, now=self.now())
 
     # --- shift close --------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from app.ui import actions, theme
 from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
 from app.ui.login import LoginView, ShiftOpenView
 from app.ui.sale_view import SaleView
-from app.ui.widgets import error_text, label, show_message
+from app.ui.tasks_dialog import TasksDialog
+from app.ui.widgets import ClickableLabel, error_text, label, show_message
 
 log = logging.getLogger("kezhan.ui.window")
 
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
         self.printerLabel = label(name="printerStatus")
         self.readerLabel = label(name="readerStatus")
         self.clerkLabel = label(name="clerkStatus")
-        self.tasksLabel = label(name="tasksStatus")
+        self.tasksLabel = ClickableLabel("tasksStatus")
+        self.tasksLabel.clicked.connect(self.open_tasks)
         self.tasksLabel.hide()
         for w in (self.linkLabel, self.pendingLabel, self.syncLabel, self.printerLabel, self.readerLabel,
                   self.tasksLabel):
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
             "shift_close": self.open_shift_close,
             "seat_map": self.open_seat_map,
             "preview": self.show_preview,
+            "tasks": self.open_tasks,
             "language": self.toggle_language,
             "date_prev": lambda: self._sale_call("step_date", -1),
             "date_next": lambda: self._sale_call("step_date", 1),
@@ -284,6 +287,16 @@ class MainWindow(QMainWindow):
         dialog.countedEdit.setFocus()
         return dialog
 
+    def open_tasks(self) -> TasksDialog | None:
+        """The conflict tasks: refunds and reseats need the clerk's open shift, like F3 and F4."""
+        if self.dialog is not None or self.backend.current_shift() is None:
+            return None
+        dialog = TasksDialog(self.backend, self)
+        dialog.done_operation.connect(self._operation_done)
+        self._open(dialog)
+        dialog.tasksTable.setFocus()
+        return dialog
+
     def show_help(self) -> HelpDialog | None:
         if self.dialog is not None:
             return None
@@ -379,12 +392,15 @@ class MainWindow(QMainWindow):
             pending = None
         self._set_state(self.pendingLabel, self.tr("待上传：%1").replace("%1", "—" if pending is None else str(pending)),
                         "warn" if pending else "good")
-        tasks = sync.open_tasks if sync is not None else 0
+        # Counted from the file too: a task the clerk just settled leaves the count at once.
+        try:
+            tasks = self.backend.open_tasks()
+        except KezhanError:
+            tasks = sync.open_tasks if sync is not None else 0
         self.tasksLabel.setVisible(bool(tasks))
         if tasks:
             # Conflicts the server resolved (a seat sold twice...): the clerk reseats or refunds.
-            self._set_state(self.tasksLabel, self.tr("待处理冲突：%1（kezhan sync tasks）").replace("%1", str(tasks)),
-                            "bad")
+            self._set_state(self.tasksLabel, self.tr("待处理冲突：%1（F11 处理）").replace("%1", str(tasks)), "bad")
         last = sync.last_sync if sync is not None else None
         self._set_state(self.syncLabel, self.tr("上次同步：%1").replace(
             "%1", self.backend.local_clock(last) if last else self.tr("从未")), "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QWidget
 
 from app.domain.money import format_price
@@ -21,6 +21,22 @@ def label(text: str = "", role: str | None = None, name: str | None = None) -> Q
     if name:
         widget.setObjectName(name)
     return widget
+
+
+class ClickableLabel(QLabel):
+    """A status-bar label that opens what it counts when clicked (the keyboard has its own key)."""
+
+    clicked = Signal()
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event):  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
 
 
 def line_edit(name: str, placeholder: str = "") -> QLineEdit:

@@ -78,8 +78,8 @@
         <translation>To upload: %1</translation>
     </message>
     <message>
-        <source>待处理冲突：%1（kezhan sync tasks）</source>
-        <translation>Conflicts to settle: %1 (kezhan sync tasks)</translation>
+        <source>待处理冲突：%1（F11 处理）</source>
+        <translation>Conflicts to settle: %1 (F11)</translation>
     </message>
     <message>
         <source>上次同步：%1</source>
@@ -518,6 +518,169 @@
     </message>
 </context>
 <context>
+    <name>TasksDialog</name>
+    <message>
+        <source>待处理冲突</source>
+        <translation>Conflict tasks</translation>
+    </message>
+    <message>
+        <source>待处理冲突（省平台已裁决）</source>
+        <translation>Conflict tasks (resolved by the provincial server)</translation>
+    </message>
+    <message>
+        <source>本窗口售出的票与其他渠道冲突，省平台已裁决。换座：同一班次另选座位，重新出票；退票：全额退款，不收手续费（不是乘客的原因）。↑↓ 选择，Enter 办理，F9 选座，F3 全额退票，Esc 关闭</source>
+        <translation>Tickets this counter sold clashed with another channel, and the provincial server has ruled. Reseat: another seat on the same departure, on a new ticket. Refund: the whole price back, no fee (it is not the passenger's doing). ↑↓ choose, Enter act, F9 pick a seat, F3 full refund, Esc close</translation>
+    </message>
+    <message>
+        <source>票号</source>
+        <translation>Ticket</translation>
+    </message>
+    <message>
+        <source>乘客</source>
+        <translation>Passenger</translation>
+    </message>
+    <message>
+        <source>发车</source>
+        <translation>Departs</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>到站</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seat</translation>
+    </message>
+    <message>
+        <source>情况</source>
+        <translation>What happened</translation>
+    </message>
+    <message>
+        <source>处理</source>
+        <translation>To do</translation>
+    </message>
+    <message>
+        <source>选座换座 F9</source>
+        <translation>New seat  F9</translation>
+    </message>
+    <message>
+        <source>全额退票 F3</source>
+        <translation>Full refund  F3</translation>
+    </message>
+    <message>
+        <source>标记已处理</source>
+        <translation>Mark settled</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>关闭 Esc</source>
+        <translation>Close  Esc</translation>
+    </message>
+    <message>
+        <source>座位已被其他渠道售出</source>
+        <translation>The seat was sold by another channel</translation>
+    </message>
+    <message>
+        <source>座位已租给另一台终端</source>
+        <translation>The seat is leased to another terminal</translation>
+    </message>
+    <message>
+        <source>该车没有这个座位</source>
+        <translation>The bus has no such seat</translation>
+    </message>
+    <message>
+        <source>省平台没有这个班次</source>
+        <translation>The server does not know this departure</translation>
+    </message>
+    <message>
+        <source>班次已停班</source>
+        <translation>The departure is cancelled</translation>
+    </message>
+    <message>
+        <source>省平台上该票已退、已改签或已作废</source>
+        <translation>The server has this ticket refunded, changed or voided</translation>
+    </message>
+    <message>
+        <source>省平台没有这张票</source>
+        <translation>The server does not know this ticket</translation>
+    </message>
+    <message>
+        <source>该票已在别处取票</source>
+        <translation>Already picked up elsewhere</translation>
+    </message>
+    <message>
+        <source>票已处理，标记完成</source>
+        <translation>Ticket already dealt with: mark settled</translation>
+    </message>
+    <message>
+        <source>换座（或全额退票）</source>
+        <translation>Reseat (or full refund)</translation>
+    </message>
+    <message>
+        <source>全额退票</source>
+        <translation>Full refund</translation>
+    </message>
+    <message>
+        <source>核对后标记完成</source>
+        <translation>Check, then mark settled</translation>
+    </message>
+    <message>
+        <source>没有待处理的冲突</source>
+        <translation>No conflicts to settle</translation>
+    </message>
+    <message>
+        <source>%1：%2（%3）。乘客 %4 %5，票价 %6。请：%7</source>
+        <translation>%1: %2 (%3). Passenger %4 %5, price %6. To do: %7</translation>
+    </message>
+    <message>
+        <source>该任务不需要换座</source>
+        <translation>This task needs no new seat</translation>
+    </message>
+    <message>
+        <source>该任务不能在这里退票</source>
+        <translation>This task is not settled by a refund</translation>
+    </message>
+    <message>
+        <source>请先换座或退票</source>
+        <translation>Reseat or refund first</translation>
+    </message>
+    <message>
+        <source>全额退款 %1（冲突退票，手续费 %2）</source>
+        <translation>Full refund %1 (conflict refund, fee %2)</translation>
+    </message>
+    <message>
+        <source>标记为已处理：不退票、不换座</source>
+        <translation>Mark settled: no refund, no reseat</translation>
+    </message>
+    <message>
+        <source>换座：%1</source>
+        <translation>Reseat: %1</translation>
+    </message>
+    <message>
+        <source>换到 %1 号座，不收费，重新出票（旧票收回）</source>
+        <translation>To seat %1, free of charge, on a new ticket (take the old one back)</translation>
+    </message>
+    <message>
+        <source>已换座：%1 号座，新纸票 %2</source>
+        <translation>Reseated: seat %1, new stock number %2</translation>
+    </message>
+    <message>
+        <source>已全额退票，退款 %1</source>
+        <translation>Refunded in full: %1</translation>
+    </message>
+    <message>
+        <source>已标记为处理完毕</source>
+        <translation>Marked as settled</translation>
+    </message>
+</context>
+<context>
     <name>TicketDialog</name>
     <message>
         <source>退票</source>
@@ -781,6 +944,10 @@
     <message>
         <source>打印预览（上一张票）</source>
         <translation>Print preview (the last ticket)</translation>
+    </message>
+    <message>
+        <source>待处理冲突（换座 / 全额退票）</source>
+        <translation>Conflict tasks (reseat / full refund)</translation>
     </message>
     <message>
         <source>切换语言（中文 / English）</source>

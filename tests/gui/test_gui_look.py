@@ -55,7 +55,7 @@ def test_every_interactive_widget_has_an_object_name(qtbot, window, keys, backen
     sign_in(keys)
     assert unnamed_interactive(window) == []
     for key in (Qt.Key.Key_F3, Qt.Key.Key_F4, Qt.Key.Key_F5, Qt.Key.Key_F6, Qt.Key.Key_F7, Qt.Key.Key_F8,
-                Qt.Key.Key_F1, Qt.Key.Key_F10):
+                Qt.Key.Key_F1, Qt.Key.Key_F10, Qt.Key.Key_F11):
         keys.press(key)
         dialog = window.dialog
         assert dialog is not None and dialog.objectName()
@@ -322,7 +322,7 @@ def test_no_text_is_cut_short(qtbot, window, keys, backend, language, size):
     keys.enter()  # "no such destination"
     qtbot.wait(10)
     assert cut_short(window) == []
-    for key in (Qt.Key.Key_F3, Qt.Key.Key_F8, Qt.Key.Key_F1):
+    for key in (Qt.Key.Key_F3, Qt.Key.Key_F8, Qt.Key.Key_F1, Qt.Key.Key_F11):
         keys.press(key)
         qtbot.wait(10)
         dialog = window.dialog

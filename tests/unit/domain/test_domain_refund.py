@@ -81,6 +81,19 @@ def test_forced_refund_is_free_at_any_time():
     assert quote.tier_label == "强制退票"
 
 
+def test_a_conflict_refund_is_free_at_any_time_unless_the_province_says_otherwise():
+    # The server gave the seat to someone else: not the passenger's doing, so no tier, no limit.
+    for when in (at(24 * 60), at(1), at(-600)):
+        quote = quote_refund(4560, DEPARTURE, when, POLICY, conflict=True)
+        assert (quote.fee, quote.refund_amount, quote.conflict, quote.forced) == (0, 4560, True, False)
+        assert (quote.tier_label, quote.tier_label_en) == ("冲突退票", "Conflict refund")
+    policy = RefundPolicy.from_dict({"tiers": [{"min_minutes_before": 0, "rate_percent": 20}], "conflict_fee": 300})
+    assert quote_refund(4560, DEPARTURE, at(-600), policy, conflict=True).fee == 300
+    assert quote_refund(200, DEPARTURE, at(10), policy, conflict=True).fee == 200  # never above the price
+    with pytest.raises(ConfigError):
+        RefundPolicy(tiers=(RefundTier(0, 20),), conflict_fee=-1)
+
+
 def test_policy_from_province_document():
     policy = RefundPolicy.from_dict(
         {

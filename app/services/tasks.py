@@ -1,0 +1,137 @@
+"""Clerk tasks: conflicts the provincial server resolved that the counter must settle with the passenger.
+
+The sync client records one ``sync_tasks`` row per conflict (``reseat``, ``refund`` or ``review``;
+docs/sync-client.md § Conflicts become clerk tasks). The clerk settles a task here: a reseat task by
+:func:`app.services.aftersale.reseat` (another seat on the same departure) or by a conflict refund,
+a refund task by a conflict refund (:func:`app.services.aftersale.refund` with ``task_id``: full,
+whatever the time), a review task by :func:`close_task` once it has been looked at. Settling marks
+the task ``done`` with the clerk and the instant, in the same transaction as the refund or reseat,
+so a task never stays open after its ticket was dealt with, nor closes without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.errors import RuleViolation
+from app.services.context import Terminal, audit, cursor, require_now, utc_text
+from app.store.engine import Database
+
+# What each kind of task asks of the clerk, and the operations that settle it.
+SETTLED_BY = {"reseat": ("reseat", "refund"), "refund": ("refund",), "review": ("close",)}
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    kind: str  # reseat | refund | review
+    conflict: str  # the server's code, e.g. SEAT_TAKEN
+    status: str  # open | done | resolved
+    detail: str
+    created_at: str
+    ticket_id: str | None
+    departure_id: str | None
+    seat_no: int | None  # the seat the server refused
+    ticket_status: str | None  # the ticket here: active | refunded | changed | voided (None: not here)
+    date: str
+    time: str
+    schedule_code: str
+    destination: str
+    passenger: str
+    doc_masked: str
+    price: int
+    stock_no: str | None
+    done_by: str | None
+    done_at: str | None
+    outcome: str | None
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What the clerk may do with it now ("reseat", "refund", "close")."""
+        if self.status != "open":
+            return ()
+        if self.ticket_status != "active":
+            # Dealt with some other way (refunded at F3, voided...): only the mark is left to make.
+            return ("close",)
+        return SETTLED_BY.get(self.kind, ("close",))
+
+
+_SELECT = (
+    "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "
+    "t.status, coalesce(d.date, ''), coalesce(d.time, ''), coalesce(d.schedule_code, ''), "
+    "coalesce(s.name, t.stop, ''), coalesce(p.name, ''), coalesce(p.doc_masked, ''), coalesce(t.price, 0), "
+    "t.stock_no, k.done_by, k.done_at, k.outcome "
+    "FROM sync_tasks k LEFT JOIN tickets t ON t.id = k.ticket_id "
+    "LEFT JOIN departures d ON d.id = coalesce(t.departure_id, k.departure_id) "
+    "LEFT JOIN stations s ON s.code = t.stop LEFT JOIN passengers p ON p.ticket_id = t.id"
+)
+
+
+def _view(row) -> TaskView:
+    (id_, kind, conflict, status, detail, created, ticket_id, departure_id, seat_no, ticket_status, date, time,
+     schedule, destination, name, doc, price, stock_no, done_by, done_at, outcome) = row
+    return TaskView(
+        int(id_), kind, conflict, status, detail or "", created, ticket_id, departure_id, seat_no, ticket_status,
+        date, time, schedule, destination, name, doc, int(price), stock_no, done_by, done_at,
+        outcome,
+    )
+
+
+def list_tasks(db: Database, *, include_closed: bool = False) -> list[TaskView]:
+    """Open tasks, oldest first (with ``include_closed``, done and resolved ones after them)."""
+    with db.read() as session:
+        cur = cursor(session)
+        where = "" if include_closed else " WHERE k.status = 'open'"
+        cur.execute(f"{_SELECT}{where} ORDER BY k.status != 'open', k.id")
+        return [_view(row) for row in cur.fetchall()]
+
+
+def get_task(db: Database, task_id: int) -> TaskView:
+    with db.read() as session:
+        return load_task(cursor(session), task_id)
+
+
+def load_task(cur, task_id: int) -> TaskView:
+    cur.execute(f"{_SELECT} WHERE k.id = ?", (task_id,))
+    row = cur.fetchone()
+    if row is None:
+        raise RuleViolation(f"没有这个冲突任务：{task_id}", en=f"No such conflict task: {task_id}",
+                            code="UNKNOWN_TASK")
+    return _view(row)
+
+
+def open_task(cur, task_id: int, action: str) -> TaskView:
+    """The task, if it is open and ``action`` settles it (``TASK_NOT_OPEN``, ``TASK_WRONG_ACTION``)."""
+    task = load_task(cur, task_id)
+    if task.status != "open":
+        who = f"（{task.done_by} {task.done_at}）" if task.done_by else ""
+        raise RuleViolation(f"该冲突任务已处理{who}", en=f"This conflict task is already settled ({task.status})",
+                            code="TASK_NOT_OPEN", status=task.status)
+    if action not in task.actions:
+        names = {"reseat": ("换座", "a reseat"), "refund": ("退票", "a refund"), "close": ("标记完成", "closing it")}
+        zh, en = names[action]
+        raise RuleViolation(f"该冲突任务不能用{zh}处理", en=f"This conflict task is not settled by {en}",
+                            code="TASK_WRONG_ACTION", kind=task.kind)
+    return task
+
+
+def finish_task(cur, task: TaskView, *, clerk: str, now: datetime, outcome: str) -> None:
+    """Mark the task done inside the caller's transaction (the one that refunded or reseated)."""
+    cur.execute("UPDATE sync_tasks SET status = 'done', done_by = ?, done_at = ?, outcome = ? "
+                "WHERE id = ? AND status = 'open'", (clerk, utc_text(now), outcome, task.id))
+    if cur.rowcount != 1:  # settled by someone else between our read and this write
+        raise RuleViolation("该冲突任务已处理", en="This conflict task is already settled", code="TASK_NOT_OPEN")
+
+
+def close_task(db: Database, terminal: Terminal, *, clerk: str, task_id: int, now: datetime) -> TaskView:
+    """A review task looked at, or a task whose ticket was already dealt with some other way: done.
+    Writes no outbox event (nothing changes for the server), only the task and the audit log."""
+    now = require_now(now)
+    with db.transaction() as session:
+        cur = cursor(session)
+        task = open_task(cur, task_id, "close")
+        finish_task(cur, task, clerk=clerk, now=now, outcome="reviewed")
+        audit(cur, terminal, clerk, "task_done", str(task_id),
+              {"kind": task.kind, "conflict": task.conflict, "ticket": task.ticket_id, "outcome": "reviewed"}, now)
+        return load_task(cur, task_id)
