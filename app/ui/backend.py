@@ -229,7 +229,7 @@ class Backend:
         with self.db.read() as session:
             rows = queries.departures_to(session, station_code, day.isoformat(),
                                          board=self.rules.home_station or None)
-            leased = queries.leased_seats_left(session, [r.id for r in rows], now)
+            leased = queries.leased_seats_left(session, [r.id for r in rows], self.terminal.server_time(now))
             vias = self._vias(session, {r.route for r in rows})
             alarm = standing_alarm(cursor(session))
         # With a sync alarm standing the sale would be refused at the confirm key: say so on Enter,
