@@ -92,7 +92,7 @@ class DemoStation:
         return f"sqlite:///{self.root / 'province-server.sqlite3'}"
 
     def stop(self) -> None:
-        for closer in (self.client.stop if self.client else None, self.reader.stop if self.reader else None,
+        for closer in (self.client.close if self.client else None, self.reader.stop if self.reader else None,
                        self.printer.stop if self.printer else None, self.stop_server,
                        self.db.dispose if self.db else None):
             if closer is None:

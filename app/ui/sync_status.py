@@ -67,3 +67,4 @@ class SyncStatus(QObject):
         self._stop.set()
         self.client.poke()
         self.thread.stop(timeout_ms=5000)
+        self.client.close()  # its network threads and HTTP sessions go with the window

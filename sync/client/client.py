@@ -229,6 +229,7 @@ class SyncClient:
         self.attempted = False  # no cycle yet: the link state is not known
         self._probed = False
         self._wire_pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self.offline_since: datetime | None = None
         self.problem: str | None = None
         self.problem_kind: str | None = None
@@ -395,7 +396,7 @@ class SyncClient:
                     rows, body = self._read_batch(window[-1][0][-1][1], batch)
                     if not rows:
                         break
-                    window.append((rows, self._send(body, background=True), True))
+                    window.append((rows, self._send(body, background=True, behind=True), True))
                 rows, future, behind = window.popleft()
                 try:
                     answer = future.result()
@@ -413,10 +414,15 @@ class SyncClient:
         finally:
             _abandon(window)
 
-    def _send(self, body: bytes, *, background: bool) -> Future:
+    def _send(self, body: bytes, *, background: bool, behind: bool = False) -> Future:
         path = protocol.API_PREFIX + "/events"
         if background:
-            return self._wire().submit(self.transport.call, "POST", path, raw=body)
+            timeout = None
+            if behind:
+                # The server applies it after the batch ahead: its answer may take two batches' time.
+                connect, read = self.transport.timeout
+                timeout = (connect, 2 * read)
+            return self._wire().submit(self.transport.call, "POST", path, raw=body, timeout=timeout)
         done: Future = Future()
         try:
             done.set_result(self.transport.call("POST", path, raw=body))
@@ -428,6 +434,9 @@ class SyncClient:
         """The threads that wait on the network for the worker: upload batches and feed pages that
         travel while the worker reads or writes the local file. Kept for the client's life, since
         the transport keeps one HTTP session (one kept-alive connection) per thread."""
+        if self._closed:
+            # A cycle that outlived stop(): it ends as a link problem instead of starting threads.
+            raise LinkDown("the sync client is closed", "同步已关闭")
         if self._wire_pool is None:
             self._wire_pool = ThreadPoolExecutor(max_workers=UPLOAD_WINDOW, thread_name_prefix=f"wire-{self.terminal_id}")
         return self._wire_pool
@@ -828,10 +837,19 @@ class SyncClient:
 
     def close(self) -> None:
         self.stop()
-        if self._wire_pool is not None:
-            self._wire_pool.shutdown(wait=True, cancel_futures=True)
-            self._wire_pool = None
-        self.transport.close()
+        self._closed = True
+        # A cycle still running (stop() waits only so long) ends before its threads and sessions go;
+        # it cannot outlast its requests' timeouts (a batch behind another may wait twice the read).
+        connect, read = self.transport.timeout
+        locked = self._cycle_lock.acquire(timeout=2 * (connect + 2 * read))
+        try:
+            if self._wire_pool is not None:
+                self._wire_pool.shutdown(wait=True, cancel_futures=True)
+                self._wire_pool = None
+            self.transport.close()
+        finally:
+            if locked:
+                self._cycle_lock.release()
         self._seat_transport.close()
 
     def drain(self, timeout: float = 60.0, *, poll: float = 0.05) -> bool:

@@ -103,22 +103,35 @@ class Transport:
         self.offset_measured = False
         self.rtt: float | None = None
         self._local = threading.local()  # this thread's session and the times of its last call
-        self._sessions: list[requests.Session] = []
+        self._sessions: list[tuple[threading.Thread, requests.Session]] = []
         self._sessions_lock = threading.Lock()
+        self._generation = 0  # bumped by close(): sessions from before are not used again
 
     def close(self) -> None:
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
-        for session in sessions:
+            self._generation += 1
+        for _thread, session in sessions:
             session.close()
 
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers["User-Agent"] = "kezhan-terminal"
-            with self._sessions_lock:
-                self._sessions.append(session)
+        mine = getattr(self._local, "session", None)
+        if mine is not None and mine[0] == self._generation:
+            return mine[1]
+        session = requests.Session()
+        session.headers["User-Agent"] = "kezhan-terminal"
+        with self._sessions_lock:
+            # Sessions of threads that have ended are closed here: tools and tests may call from
+            # short-lived threads, and each session keeps a connection open.
+            kept = []
+            for thread, other in self._sessions:
+                if thread.is_alive():
+                    kept.append((thread, other))
+                else:
+                    other.close()
+            kept.append((threading.current_thread(), session))
+            self._sessions = kept
+            self._local.session = (self._generation, session)
         return session
 
     def server_now(self) -> float:

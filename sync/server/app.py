@@ -24,6 +24,7 @@ from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import jsonbody
 from sync.server.core import ProvinceServer, bulk_allocation
+from sync.server.turns import BatchTurns
 
 log = logging.getLogger("kezhan.server.http")
 
@@ -201,6 +202,7 @@ def create_app(
     if not admin_token:
         raise ValueError("create_app needs an admin token")
     web_token = web_token or admin_token
+    turns = BatchTurns(server.settings.batch_turn_wait)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -332,7 +334,10 @@ def create_app(
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
                                 errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
-        return await run_in_threadpool(server.upload, t["terminal_id"], body["events"])
+        events = body["events"]
+        first = events[0].get("seq") if events and isinstance(events[0], dict) else None
+        async with turns.turn(t["terminal_id"], first if type(first) is int else 0):
+            return await run_in_threadpool(server.upload, t["terminal_id"], events)
 
     @app.get("/v1/changes", tags=["terminal"])
     def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):

@@ -13,7 +13,6 @@ import json
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,7 +115,7 @@ class Settings:
     seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
     enrol_code_ttl: timedelta = timedelta(hours=24)
     max_batch: int = 1000
-    batch_turn_wait: float = 10.0  # seconds a batch waits for an earlier one of its terminal in flight
+    batch_turn_wait: float = 10.0  # seconds a batch waits for an earlier one of its terminal (turns.py)
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -133,8 +132,6 @@ class ProvinceServer:
         self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
         self._doc_key: str | None = None
         self.doc_hash_key_b64()  # now, not later inside another transaction
-        self._turns = threading.Condition()
-        self._in_flight: dict[str, list[int]] = {}  # terminal -> first seqs of its batches being handled
 
     # ------------------------------------------------------------------ plumbing
 
@@ -754,38 +751,8 @@ class ProvinceServer:
     # ------------------------------------------------------------------ upload
 
     def upload(self, terminal_id: str, events: list[dict]) -> dict:
-        first = events[0].get("seq") if events and isinstance(events[0], dict) else None
-        with bulk_allocation(), self._in_line(terminal_id, first if type(first) is int else 0):
+        with bulk_allocation():
             return self._upload(terminal_id, events)
-
-    @contextlib.contextmanager
-    def _in_line(self, terminal_id: str, first: int):
-        """Registers a batch as in flight for its terminal. A terminal draining a backlog sends the
-        next batch before the answer to the last (docs/protocol.md § Upload): both are checked at
-        once, and :meth:`_await_turn` makes the later one wait to be applied after the earlier."""
-        with self._turns:
-            self._in_flight.setdefault(terminal_id, []).append(first)
-        try:
-            yield
-        finally:
-            with self._turns:
-                line = self._in_flight[terminal_id]
-                line.remove(first)
-                if not line:
-                    del self._in_flight[terminal_id]
-                self._turns.notify_all()
-
-    def _await_turn(self, terminal_id: str, first: int) -> None:
-        """Until no batch of this terminal with lower seqs is in flight here, or the wait is over.
-        Only an ordering aid: applying out of order is still safe (the later batch gets SEQ_GAP)."""
-        deadline = time.monotonic() + self.settings.batch_turn_wait
-        with self._turns:
-            while any(f < first for f in self._in_flight.get(terminal_id, ())):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log.warning("batch from %s at seq %d stopped waiting for an earlier one", terminal_id, first)
-                    return
-                self._turns.wait(left)
 
     def _upload(self, terminal_id: str, events: list[dict]) -> dict:
         if not events:
@@ -824,12 +791,18 @@ class ProvinceServer:
                     raise ProtocolError("INVALID_REQUEST", "payload_text must be a string", seq=seq,
                                         errors=[{"loc": ["events", "payload_text"], "msg": "not a string"}])
                 try:
-                    ev["payload"] = jsonbody.loads(text.encode("utf-8"))
-                    computed = hash_of_text(terminal_id, seq, ev["event_id"], ev["type"], ev["created_at"], text)
-                except ValueError as exc:  # not JSON, or a lone surrogate that UTF-8 cannot carry
-                    raise ProtocolError("INVALID_REQUEST", f"payload_text is not JSON text: {exc}", seq=seq) from None
+                    # Canonical or refused: the stored text must be what the hash of the inline form
+                    # would be taken over, or the same event sent both ways would be a SEQ_REUSE.
+                    ev["payload"] = jsonbody.load_canonical(text)
+                except ValueError as exc:  # not JSON, not canonical, NaN, a lone surrogate
+                    raise ProtocolError("INVALID_REQUEST", f"payload_text is not canonical JSON: {exc}",
+                                        seq=seq) from None
                 if not isinstance(ev["payload"], dict):
                     raise ProtocolError("INVALID_REQUEST", "payload_text must hold an object", seq=seq)
+                try:
+                    computed = hash_of_text(terminal_id, seq, ev["event_id"], ev["type"], ev["created_at"], text)
+                except ValueError as exc:  # a lone surrogate in a string field: not UTF-8
+                    raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from None
             else:
                 if "payload" not in ev:
                     raise ProtocolError("INVALID_REQUEST", "event lacks payload", seq=seq)
@@ -846,7 +819,6 @@ class ProvinceServer:
         seqs = [ev["seq"] for ev in events]
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
             raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
-        self._await_turn(terminal_id, seqs[0])
 
         for attempt in range(3):
             try:

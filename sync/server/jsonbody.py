@@ -11,6 +11,9 @@ a body that could hold one goes to the stdlib without being tried.
 from __future__ import annotations
 
 import json
+import re
+
+from app.domain.events import canonical_json
 
 try:
     import orjson
@@ -46,3 +49,40 @@ def loads(raw: bytes):
         except orjson.JSONDecodeError:
             pass  # the stdlib either accepts it (see above) or raises its own error
     return json.loads(raw)
+
+
+# Where a float can stand in compact JSON: as an object's value (after ``":``) or as an array's
+# element (after ``[`` or ``,``). With every digit mapped to ``0``, an object value with a fraction
+# or an exponent matches ``_OBJECT_FLOAT``, and any number in an array shows as one of
+# ``_ARRAY_NUMBER`` (our payloads have none). The same bytes inside a string are only a false alarm,
+# which costs the slower check; a float can never slip past both.
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_OBJECT_FLOAT = re.compile(rb'":-?0+[.eE]')
+_ARRAY_NUMBER = (b",0", b"[0", b",-0", b"[-0")
+
+
+def _may_hold_float(raw: bytes) -> bool:
+    shape = raw.translate(_DIGITS)
+    return any(p in shape for p in _ARRAY_NUMBER) or _OBJECT_FLOAT.search(shape) is not None
+
+
+def load_canonical(text: str):
+    """The value of ``text`` when ``text`` is exactly its own canonical JSON
+    (``app.domain.events.canonical_json``); ``ValueError`` when it is not JSON, not canonical
+    (spaces, key order, duplicate keys, escapes written another way) or holds what canonical JSON
+    refuses (NaN, infinities, lone surrogates).
+
+    orjson's sorted compact output is byte for byte the canonical encoding for everything but
+    floats (which it writes differently, ``1e16`` for ``1e+16``) and integers beyond 64 bits (which
+    it refuses); texts with either are checked against the stdlib encoder instead."""
+    raw = text.encode("utf-8")  # a lone surrogate cannot be UTF-8: UnicodeEncodeError, a ValueError
+    value = loads(raw)
+    if orjson is not None and not _may_hold_float(raw):
+        try:
+            if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw:
+                return value
+        except TypeError:
+            pass  # a lone surrogate or an integer orjson cannot write: the stdlib decides
+    if canonical_json(value) != text:  # raises ValueError for NaN and infinities
+        raise ValueError("not canonical JSON (sorted keys, no spaces, characters as themselves)")
+    return value

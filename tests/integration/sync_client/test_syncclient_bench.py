@@ -26,20 +26,23 @@ def test_sync_initial_pull_pulls_a_station_and_measures_a_baseline(tmp_path):
 
 def test_the_upload_baseline_inserts_every_row_the_upload_stores(tmp_path):
     """The ratio is only honest if the raw insert does the storage work the upload does: the same
-    events, tickets and sold-seat feed rows (and the upload stores no other kind of row per event)."""
+    events, tickets and sold-seat feed rows, value for value."""
     import sqlite3
+
+    from sync.server.core import _TICKET_COLUMNS
 
     sync_upload(n=300, batch=100, workdir=tmp_path)
 
-    def counts(path):
+    def rows(path):
         with sqlite3.connect(path) as conn:
             return {
-                "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
-                "tickets": conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0],
-                "seat_rows": conn.execute("SELECT COUNT(*) FROM changes WHERE kind = 'seat'").fetchone()[0],
+                "events": conn.execute("SELECT seq, type, payload FROM events ORDER BY seq").fetchall(),
+                "tickets": conn.execute(f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets "
+                                        "ORDER BY ticket_id").fetchall(),
+                "seats": conn.execute("SELECT key, data FROM changes WHERE kind = 'seat' ORDER BY key").fetchall(),
             }
 
-    uploaded = counts(tmp_path / "server.sqlite3")
+    uploaded = rows(tmp_path / "server.sqlite3")
+    assert [len(v) for v in uploaded.values()] == [300, 300, 300]
     for i in range(3):
-        assert counts(tmp_path / f"raw-server-{i}.sqlite3") == uploaded == {"events": 300, "tickets": 300,
-                                                                             "seat_rows": 300}
+        assert rows(tmp_path / f"raw-server-{i}.sqlite3") == uploaded

@@ -284,9 +284,19 @@ def test_payload_text_that_was_changed_after_hashing_is_a_hash_mismatch(server):
 
 @pytest.mark.parametrize(("change", "says"), [
     (lambda ev: {**ev, "payload_text": {"order_id": "o"}}, "payload_text must be a string"),
-    (lambda ev: {**ev, "payload_text": '{"order_id": '}, "payload_text is not JSON"),
-    (lambda ev: {**ev, "payload_text": "[1, 2]"}, "payload_text must hold an object"),
-    (lambda ev: {**ev, "payload_text": '{"name": "\ud800"}'}, "payload_text is not JSON"),
+    (lambda ev: {**ev, "payload_text": '{"order_id": '}, "payload_text is not canonical JSON"),
+    (lambda ev: {**ev, "payload_text": "[1,2]"}, "payload_text must hold an object"),
+    (lambda ev: {**ev, "payload_text": '{"name": "\ud800"}'}, "payload_text is not canonical JSON"),
+    # Not the canonical spelling: stored, it would hash differently from the same event sent inline.
+    (lambda ev: {**ev, "payload_text": json.dumps(json.loads(ev["payload_text"]), indent=1)},
+     "payload_text is not canonical JSON"),
+    (lambda ev: {**ev, "payload_text": ev["payload_text"].replace('"price":', '"price":1,"price":', 1)},
+     "payload_text is not canonical JSON"),
+    (lambda ev: {**ev, "payload_text": ev["payload_text"].replace('"amount":3250', '"amount":1e400', 1)},
+     "payload_text is not canonical JSON"),
+    (lambda ev: {**ev, "payload_text": ev["payload_text"].replace('"amount":3250', '"amount":NaN', 1)},
+     "payload_text is not canonical JSON"),
+    (lambda ev: {**ev, "event_id": "\ud800"}, "event not serialisable"),
     (lambda ev: {**ev, "payload": {"order_id": "o"}}, "not both"),
     (lambda ev: {k: v for k, v in ev.items() if k != "payload_text"}, "event lacks payload"),
 ])
@@ -303,8 +313,11 @@ def test_a_bad_payload_text_refuses_the_batch_and_says_why(server, change, says)
 
 def test_a_batch_that_overtakes_the_one_before_it_waits_for_it(server, monkeypatch):
     """A terminal draining a backlog sends the next batch before the answer to the last. Should the
-    later one be checked first, it waits for the earlier one in flight instead of meeting a gap."""
+    later one be ready first, it waits for the earlier one in flight instead of meeting a gap."""
+    import copy
     import threading
+
+    import requests
 
     from sync import protocol
 
@@ -320,21 +333,60 @@ def test_a_batch_that_overtakes_the_one_before_it_waits_for_it(server, monkeypat
         return real_hash(ev)
 
     monkeypatch.setattr(protocol, "event_hash_and_payload_text", slow_for_seq_1)
+    other = copy.copy(t)
+    other.session = requests.Session()  # a second connection, as the terminal's second wire thread has
     answers: dict = {}
-    srv = server.srv.server
-    a = threading.Thread(target=lambda: answers.update(a=srv.upload(t.terminal_id, first)))
+    a = threading.Thread(target=lambda: answers.update(a=t.upload(first)))
     a.start()
     assert holding.wait(10)
-    b = threading.Thread(target=lambda: answers.update(b=srv.upload(t.terminal_id, second)))
+    b = threading.Thread(target=lambda: answers.update(b=other.upload(second)))
     b.start()
     b.join(0.5)
     assert b.is_alive() and "b" not in answers  # waiting its turn, not answered with a gap
     hold.set()
     a.join(10)
     b.join(10)
-    assert (answers["a"]["acked_through"], answers["a"]["applied"]) == (2, 2)
-    assert (answers["b"]["acked_through"], answers["b"]["applied"]) == (4, 2)
+    assert (answers["a"].status_code, answers["a"].json()["acked_through"]) == (200, 2)
+    assert (answers["b"].status_code, answers["b"].json()["acked_through"]) == (200, 4)
     assert sorted(x.seat_no for x in _tickets(server, departure_id=TOMORROW)) == [1, 2, 3, 4]
+
+
+def test_a_batch_waiting_behind_a_refused_one_is_answered_when_it_ends(server, monkeypatch):
+    import copy
+    import threading
+
+    import requests
+
+    from sync import protocol
+
+    t = server.terminal()
+    bad = t.sale(TOMORROW, 1)
+    bad["hash"] = "0" * 64  # refused in its checks, after the batch behind it has arrived
+    hold, holding = threading.Event(), threading.Event()
+    real_hash = protocol.event_hash_and_payload_text
+
+    def slow_for_seq_1(ev):
+        if ev["seq"] == 1:
+            holding.set()
+            assert hold.wait(10)
+        return real_hash(ev)
+
+    monkeypatch.setattr(protocol, "event_hash_and_payload_text", slow_for_seq_1)
+    other = copy.copy(t)
+    other.session = requests.Session()
+    answers: dict = {}
+    a = threading.Thread(target=lambda: answers.update(a=t.upload([bad])))
+    a.start()
+    assert holding.wait(10)
+    b = threading.Thread(target=lambda: answers.update(b=other.upload([t.sale(TOMORROW, 2, seq=2)])))
+    b.start()
+    b.join(0.5)
+    assert b.is_alive()
+    hold.set()
+    a.join(5)
+    b.join(5)  # well before the 10 s a waiting batch would give up by itself
+    assert answers["a"].json()["error"] == "EVENT_HASH_MISMATCH"
+    assert (answers["b"].json()["error"], answers["b"].json()["expected_seq"]) == ("SEQ_GAP", 1)
 
 
 def test_an_overtaking_batch_with_nothing_before_it_in_flight_gets_the_gap_at_once(server):

@@ -84,3 +84,47 @@ def test_big_ints_are_noticed_wherever_a_number_may_stand():
 def test_without_orjson_the_stdlib_decodes(monkeypatch):
     monkeypatch.setattr(jsonbody, "orjson", None)
     assert jsonbody.loads('{"a":["客站",1]}'.encode()) == {"a": ["客站", 1]}
+
+
+@settings(max_examples=400)
+@given(value=st.dictionaries(TEXT, VALUE, max_size=6), form=st.sampled_from(["canonical", "spaced", "ascii", "orjson"]))
+def test_a_payload_text_is_accepted_exactly_when_it_is_the_canonical_json_of_its_value(value, form):
+    # What the server stores must be the text the inline form's hash is taken over: any other
+    # spelling of the same value (spaces, \u escapes, key order, orjson's float format) is refused.
+    canonical = canonical_json(value)
+    if form == "canonical":
+        text = canonical
+    elif form == "spaced":
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    elif form == "ascii":
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    else:
+        try:
+            text = orjson.dumps(value).decode("utf-8")
+        except (TypeError, UnicodeDecodeError):  # integers beyond 64 bits, lone surrogates
+            text = canonical
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        with pytest.raises(ValueError):
+            jsonbody.load_canonical(text)
+        return
+    if text == canonical:
+        assert same(jsonbody.load_canonical(text), value)
+    else:
+        with pytest.raises(ValueError):
+            jsonbody.load_canonical(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":NaN}', '{"a":Infinity}', '{"a":1e400}', '{"a":"\\ud800"}', '{"a":1,"a":2}', '{"b":1,"a":2}',
+    '{"a": 1}', '{"a":1e16}', '{"a":[1e16]}', '{"a":"\\u00e9"}', "[1,2]x",
+])
+def test_a_payload_text_with_what_canonical_json_would_never_write_is_refused(text):
+    with pytest.raises(ValueError):
+        jsonbody.load_canonical(text)
+
+
+@pytest.mark.parametrize("text", ['{"a":1e+16}', '{"a":[1.5,-2.5]}', '{"a":"é","b":123456789012345678901234}'])
+def test_canonical_floats_and_big_integers_are_accepted_through_the_stdlib(text):
+    assert canonical_json(jsonbody.load_canonical(text)) == text
