@@ -408,10 +408,12 @@ def save_screens(station: DemoStation, folder: Path) -> list[Path]:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
+        from app.ui.app import route_qt_messages
         from app.ui.app import save_screens as ui_save_screens
     except ImportError as exc:
         log.warning("no screenshots: %s", exc)
         return []
+    route_qt_messages()  # the offscreen platform's chatter goes to the log, not the newcomer's console
     return ui_save_screens(folder, station.db, terminal=station.terminal, clerk=CLERK, password=CLERK_PASSWORD)
 
 
