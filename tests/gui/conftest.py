@@ -162,6 +162,14 @@ class Keyboard:
 
 
 @pytest.fixture
+def server(tmp_path):
+    """The reference server on loopback with the small test line (tests/gui/line_server.py)."""
+    from tests.gui.line_server import line_server
+
+    yield from line_server(tmp_path)
+
+
+@pytest.fixture
 def keys(qtbot, window):
     return Keyboard(qtbot, window)
 

@@ -8,20 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import Keyboard, sign_in, valid_id
-from tests.gui.test_gui_sync import ADMIN, CLERK, CLERK_PW, issue_code, province_doc
+from tests.gui.line_server import CLERK, CLERK_PW, issue_code
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def server(tmp_path):
-    from sync.server import ServerThread
-
-    srv = ServerThread(str(tmp_path / "server.sqlite3"), admin_token=ADMIN, province=province_doc(),
-                       sweep_interval=None)
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -7,52 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import Keyboard, sign_in, valid_id
-from tests.integration.line_province import HOME, departure, line_province
-
-ADMIN = "admin-token-for-gui-tests"
-CLERK, CLERK_PW = "1001", "clerk-one"
-
-
-def province_doc() -> dict:
-    """The test line, its departures tomorrow and the day after."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    days = [(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=n)).date().isoformat() for n in (1, 2)]
-    return line_province([departure(day, hhmm, 40) for day in days for hhmm in ("09:00", "13:00")], seats=40)
-
-
-def issue_code(server_url: str) -> str:
-    import requests
-
-    r = requests.post(server_url + "/v1/admin/enrolment-codes", json={"station": HOME},
-                      headers={"Authorization": f"Bearer {ADMIN}", "Kezhan-Protocol": "1"}, timeout=10)
-    r.raise_for_status()
-    return r.json()["code"]
-
-
-def server_events(srv, terminal_id: str) -> list[tuple[int, str]]:
-    from sqlalchemy import select
-
-    from sync.server import models
-
-    events = models.events
-    with srv.server.engine.connect() as conn:
-        query = select(events.c.seq, events.c.hash).where(events.c.terminal_id == terminal_id)
-        return [tuple(r) for r in conn.execute(query.order_by(events.c.seq))]
+from tests.gui.line_server import CLERK, CLERK_PW, issue_code, server_events
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def server(tmp_path):
-    from sync.server import ServerThread
-
-    srv = ServerThread(str(tmp_path / "server.sqlite3"), admin_token=ADMIN, province=province_doc(),
-                       sweep_interval=None)
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def test_status_bar_follows_the_link(qtbot, server, tmp_path):
@@ -118,15 +75,49 @@ def test_status_bar_follows_the_link(qtbot, server, tmp_path):
         db.dispose()
 
 
-def test_run_gui_opens_the_counter_window_on_the_configured_station(qtbot, server, tmp_path):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+_RUN_GUI = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.config import Config
+from app.ui.app import application, run_gui
+from app.ui.main_window import MainWindow
 
-    from app.config import Config
+config = Config()
+config.database.path, config.server.url = sys.argv[1], sys.argv[2]
+config.terminal.language = "en"
+seen, tries = {}, list(range(100))
+
+def look():
+    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    if windows and windows[0].linkLabel.text() == "Link: online" or tries.pop() == 0:
+        window = windows[0] if windows else None
+        seen["title"] = window.windowTitle() if window else None
+        seen["link"] = window.linkLabel.text() if window else None
+        seen["station"] = window.loginView.stationLabel.text() if window else None
+        if window:
+            window.close()
+        QApplication.instance().quit()
+    else:
+        QTimer.singleShot(100, look)
+
+application()
+QTimer.singleShot(100, look)
+code = run_gui(config)
+print(json.dumps({"code": code, **seen}))
+"""
+
+
+def test_run_gui_opens_the_counter_window_on_the_configured_station(server, tmp_path):
+    # In a process of its own, as `kezhan gui` runs: run_gui owns the application's event loop
+    # and routes Qt's messages to the log, neither of which may outlive it inside the test session.
+    import json
+    import os
+    import subprocess
+    import sys
+
     from app.store.engine import open_database
     from app.store.users import ensure_user
-    from app.ui.app import run_gui
-    from app.ui.main_window import MainWindow
     from sync.client import enrol
 
     path = tmp_path / "station.sqlite3"
@@ -135,31 +126,12 @@ def test_run_gui_opens_the_counter_window_on_the_configured_station(qtbot, serve
         ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
     enrol(db, server.url, issue_code(server.url))
     db.dispose()
-    config = Config()
-    config.database.path = str(path)
-    config.server.url = server.url
-    config.terminal.language = "en"
-    seen = {}
-
-    def look() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if windows and windows[0].linkLabel.text() == "Link: online" or tries.pop() == 0:
-            window = windows[0] if windows else None
-            seen["title"] = window.windowTitle() if window else None
-            seen["link"] = window.linkLabel.text() if window else None
-            seen["station"] = window.loginView.stationLabel.text() if window else None
-            if window:
-                window.close()
-            QApplication.instance().quit()
-        else:
-            QTimer.singleShot(100, look)
-
-    tries = list(range(100))
-    QTimer.singleShot(100, look)
-    assert run_gui(config) == 0
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KEZHAN_HOME=str(tmp_path / "home"))
+    result = subprocess.run([sys.executable, "-c", _RUN_GUI, str(path), server.url], capture_output=True,
+                            text=True, env=env, timeout=90, cwd=os.getcwd())
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["code"] == 0
     assert seen["title"] == "Kezhan — ticket window"
     assert seen["link"] == "Link: online"
     assert "330102001-T" in seen["station"]
-    from app.ui import theme
-
-    theme.set_language("zh_CN")
