@@ -372,10 +372,10 @@ class SyncClient:
         """Everything pending, in batches. During a backlog ``UPLOAD_WINDOW`` batches travel at once
         (the next is read, encoded, sent and received while the server applies the previous; it
         applies one terminal's batches in seq order), but only once an answer showed this cycle at
-        the server's frontier: every
-        event of the last batch applied fresh. Until then a batch could meet the server's history
-        (SEQ_REUSE after a restore, SEQ_GAP), and nothing may be sent behind it. Answers are taken
-        oldest first, so the outbox is only ever marked sent up to what the server acknowledged."""
+        the server's frontier: every event of the last batch applied fresh. Until then a batch could
+        meet the server's history (SEQ_REUSE after a restore, SEQ_GAP), and nothing may be sent
+        behind it. Answers are taken oldest first, so the outbox is only ever marked sent up to what
+        the server acknowledged."""
         alarm = self.alarm()
         if alarm:
             raise _Stop(alarm["code"])
