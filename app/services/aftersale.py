@@ -49,7 +49,7 @@ from app.services.sales import (
     take_stock,
     ticket_payload,
 )
-from app.services.tasks import finish_task, open_task
+from app.services.tasks import TaskView, finish_task, open_task, release_ticket_seat
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -222,7 +222,7 @@ def refund(
         if task is not None:
             finish_task(cur, task, clerk=clerk, now=now, outcome=f"refund {ticket_id} {quote.total}")
         seqs = [
-            _refund_one(cur, terminal, shift, t, line, quote.forced, approved_by, quote.method, clerk, now)
+            _refund_one(cur, terminal, shift, t, line, quote.forced, approved_by, quote.method, clerk, now, task)
             for t, line in zip(tickets, quote.lines, strict=True)
         ]
         audit(
@@ -250,12 +250,15 @@ def refund(
 
 
 def _refund_one(
-    cur, terminal, shift, t: dict, line: RefundLine, forced: bool, approved_by, method, clerk, now
+    cur, terminal, shift, t: dict, line: RefundLine, forced: bool, approved_by, method, clerk, now,
+    task: TaskView | None = None,
 ) -> int:
     fee, amount = line.fee, line.amount
     at = utc_text(now)
     cur.execute("UPDATE tickets SET status = 'refunded', closed_at = ? WHERE id = ?", (at, t["id"]))
-    free_seat(cur, t["departure_id"], t["seat_no"])
+    # A conflict refund does not give the refused seat back to sale (release_ticket_seat says why).
+    release_ticket_seat(cur, task if task is not None and task.ticket_id == t["id"] else None,
+                        t["departure_id"], t["seat_no"])
     cur.execute(
         "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'refund', ?, ?, ?, ?)",
         (t["order_id"], t["id"], method, -amount, shift.id, at),
@@ -615,7 +618,8 @@ def reseat(
         [stock_no] = take_stock(cur, shift, 1)
         at = utc_text(now)
         cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, t["id"]))
-        free_seat(cur, dep.id, t["seat_no"])
+        # The refused seat is the other party's, not ours to sell again (release_ticket_seat).
+        release_ticket_seat(cur, task, dep.id, t["seat_no"])
         new = {**t, "id": new_id, "seat_no": new_seat, "stock_no": stock_no, "changed_from": t["id"],
                "carried_by": None, "clerk": clerk, "shift_id": shift.id, "sold_at": at}
         insert_tickets(cur, [new], t["order_id"])

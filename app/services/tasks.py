@@ -11,11 +11,14 @@ so a task never stays open after its ticket was dealt with, nor closes without i
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.errors import RuleViolation
 from app.services.context import Terminal, audit, cursor, require_now, utc_text
+from app.services.sales import free_seat
 from app.store.engine import Database
 
 # What each kind of task asks of the clerk, and the operations that settle it.
@@ -122,6 +125,42 @@ def finish_task(cur, task: TaskView, *, clerk: str, now: datetime, outcome: str)
                 "WHERE id = ? AND status = 'open'", (clerk, utc_text(now), outcome, task.id))
     if cur.rowcount != 1:  # settled by someone else between our read and this write
         raise RuleViolation("该冲突任务已处理", en="This conflict task is already settled", code="TASK_NOT_OPEN")
+
+
+# How the server names the other party of a SEAT_TAKEN conflict ("sold to ticket W1 by web").
+_OTHER_TICKET = re.compile(r"sold to ticket (\S+)")
+
+
+def release_ticket_seat(cur, task: TaskView | None, departure_id: str, seat_no: int | None) -> None:
+    """The seat of a ticket that a reseat or conflict refund closes.
+
+    An ordinary seat goes back to the pool or our lease (``free_seat``). The seat the task's conflict
+    names does not: the server has given it to another channel or terminal, so freeing it here would
+    let the next sale take it and come back as a second conflict. The feed row the sync client held
+    back for it while our ticket sat on it (``sync_deferred``, as ``FeedApplier._apply_seat`` would
+    apply it now that the seat is no longer sold here) says who holds it; without one the seat is
+    ``held`` (by the other party's ticket when the conflict names it) until the next pull settles it."""
+    if task is None or seat_no is None or task.seat_no != seat_no or (task.departure_id or departure_id) != departure_id:
+        free_seat(cur, departure_id, seat_no)
+        return
+    key = f"{departure_id}/{seat_no}"
+    cur.execute("SELECT deleted, data FROM sync_deferred WHERE kind = 'seat' AND key = ?", (key,))
+    parked = cur.fetchone()
+    if parked is not None:
+        cur.execute("DELETE FROM sync_deferred WHERE kind = 'seat' AND key = ?", (key,))
+        deleted, data = bool(parked[0]), json.loads(parked[1]) if parked[1] else {}
+        if deleted:
+            # The server let the seat go since (the other ticket refunded): it is free again.
+            cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL, lease_id = NULL "
+                        "WHERE departure_id = ? AND seat_no = ?", (departure_id, seat_no))
+            return
+        holder = data.get("ticket_id")
+    else:
+        match = _OTHER_TICKET.search(task.detail)
+        holder = match.group(1) if match else None
+    # Out of our lease too: the server no longer counts it among the seats leased to us.
+    cur.execute("UPDATE seats SET state = 'held', ticket_id = ?, lease_id = NULL WHERE departure_id = ? AND seat_no = ?",
+                (holder, departure_id, seat_no))
 
 
 def close_task(db: Database, terminal: Terminal, *, clerk: str, task_id: int, now: datetime) -> TaskView:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from app.errors import RuleViolation
-from app.services import change, refund
+from app.services import PassengerIn, PaymentIn, change, refund, sell
 from app.services.aftersale import quote_refund, reseat
 from app.services.shifts import preview_settlement
 from app.services.tasks import close_task, get_task, list_tasks
@@ -19,7 +19,7 @@ from sync.client.apply import record_task
 from tests.integration.services.conftest import CLERK
 from tests.integration.services.helpers import events, rows, seat_state, ticket_status
 from tests.integration.services.test_services_alarm import raise_alarm
-from tests.integration.store.tiny_province import D_0800, D_1400, FARE_NINGBO, NOW
+from tests.integration.store.tiny_province import D_0800, D_1400, FARE_NINGBO, ID_B, NINGBO, NOW
 
 LATER = NOW + timedelta(minutes=5)
 
@@ -57,7 +57,9 @@ def test_a_reseat_task_gives_another_seat_on_the_same_departure(db, db_path, ter
     assert (job.kind, job.departure_id, job.seat_no, job.price, job.stock_no) == ("reseat", D_0800, 7, FARE_NINGBO,
                                                                                    "00100002")
     assert ticket_status(db_path, old) == "changed"
-    assert seat_state(db_path, D_0800, 1) == ("free", None)
+    # The server gave seat 1 to the web's ticket W1: it is not ours to sell again, so it is held by W1
+    # here rather than freed (a free seat 1 would be the next sale's seat, and a second conflict).
+    assert seat_state(db_path, D_0800, 1) == ("held", "W1")
     assert seat_state(db_path, D_0800, 7) == ("sold", result.new_ticket_id)
     event = events(db_path, "ticket.changed")[-1]["payload"]
     assert event["old_ticket_id"] == old and (event["fee"], event["fare_difference"]) == (0, 0)
@@ -77,6 +79,55 @@ def test_a_reseat_task_gives_another_seat_on_the_same_departure(db, db_path, ter
         record_task(con.cursor(), f"2/{old}", {"kind": "SEAT_TAKEN", "status": "resolved"}, LATER)
     con.close()
     assert get_task(db, task_id).status == "done"
+
+
+def park_seat_row(path, departure_id, seat_no, data):
+    """A feed row for the seat held back by the sync client while our ticket sat on it."""
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("INSERT INTO sync_deferred (kind, key, deleted, data) VALUES ('seat', ?, ?, ?)",
+                    (f"{departure_id}/{seat_no}", data is None, None if data is None else json.dumps(data)))
+    con.close()
+
+
+def next_automatic_seat(db, terminal, doc=ID_B):
+    sold = sell(db, terminal, clerk=CLERK, departure_id=D_0800, stop=NINGBO,
+                passengers=[PassengerIn("full", "李四", doc_number=doc)], payment=PaymentIn("cash", tendered=10000),
+                now=LATER + timedelta(minutes=1))
+    return sold.print_jobs[0].seat_no
+
+
+def test_the_refused_seat_is_not_sold_again_after_a_reseat(db, db_path, terminal, sale):
+    task_id = conflict_task(db_path, sale.ticket_ids[0], "SEAT_TAKEN")
+    reseat(db, terminal, clerk=CLERK, task_id=task_id, seat_no=9, now=LATER)
+    # Seat 1 is the lowest seat, the one an automatic sale takes first when it is free.
+    assert seat_state(db_path, D_0800, 1) == ("held", "W1")
+    assert next_automatic_seat(db, terminal) == 2
+
+
+def test_the_refused_seat_is_not_sold_again_after_a_conflict_refund(db, db_path, terminal, sale):
+    task_id = conflict_task(db_path, sale.ticket_ids[0], "SEAT_LEASED", detail="seat leased to another terminal")
+    refund(db, terminal, clerk=CLERK, ticket_id="", task_id=task_id, now=LATER)
+    assert seat_state(db_path, D_0800, 1) == ("held", None)
+    assert next_automatic_seat(db, terminal) == 2
+
+
+def test_the_parked_feed_row_of_the_refused_seat_lands_with_the_reseat(db, db_path, terminal, sale):
+    task_id = conflict_task(db_path, sale.ticket_ids[0], "SEAT_TAKEN")
+    park_seat_row(db_path, D_0800, 1, {"state": "sold", "channel": "web", "ticket_id": "W7", "terminal_id": None})
+    reseat(db, terminal, clerk=CLERK, task_id=task_id, seat_no=9, now=LATER)
+    # The feed's word wins over the task's detail, and it is used up.
+    assert seat_state(db_path, D_0800, 1) == ("held", "W7")
+    assert rows(db_path, "SELECT COUNT(*) FROM sync_deferred") == [(0,)]
+    assert next_automatic_seat(db, terminal) == 2
+
+
+def test_a_parked_release_of_the_refused_seat_frees_it(db, db_path, terminal, sale):
+    task_id = conflict_task(db_path, sale.ticket_ids[0], "SEAT_TAKEN")
+    park_seat_row(db_path, D_0800, 1, None)  # the web ticket was refunded since: the server let the seat go
+    refund(db, terminal, clerk=CLERK, ticket_id="", task_id=task_id, now=LATER)
+    assert seat_state(db_path, D_0800, 1) == ("free", None)
+    assert rows(db_path, "SELECT COUNT(*) FROM sync_deferred") == [(0,)]
 
 
 def test_an_automatic_seat_when_the_clerk_names_none(db, db_path, terminal, sale):
