@@ -49,7 +49,7 @@ from app.services.sales import (
     take_stock,
     ticket_payload,
 )
-from app.services.tasks import TaskView, finish_task, open_task, release_ticket_seat
+from app.services.tasks import TaskView, finish_task, open_task, refuse_while_task_open, release_ticket_seat
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -140,6 +140,8 @@ def _plan_refund(
     t = get_ticket_row(cur, ticket_id)
     if t["status"] != "active":
         raise not_active(t)
+    if not conflict:  # the conflict refund is the task's own settlement
+        refuse_while_task_open(cur, ticket_id)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
     tickets = [t] + [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
@@ -310,6 +312,7 @@ def _void_plan(cur, terminal: Terminal, *, clerk: str, ticket_id: str, now: date
     t = get_ticket_row(cur, ticket_id)
     if t["status"] != "active":
         raise not_active(t)
+    refuse_while_task_open(cur, ticket_id)
     if t["clerk"] != clerk:
         raise _violation(
             "VOID_NOT_SELLER",
@@ -446,6 +449,7 @@ def _plan_change(
     t = get_ticket_row(cur, ticket_id)
     if t["status"] != "active":
         raise not_active(t)
+    refuse_while_task_open(cur, ticket_id)
     if t["departure_id"] == new_departure_id:
         raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
     if _carried_children(cur, ticket_id):

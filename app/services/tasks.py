@@ -119,6 +119,20 @@ def open_task(cur, task_id: int, action: str) -> TaskView:
     return task
 
 
+def refuse_while_task_open(cur, ticket_id: str) -> None:
+    """``TASK_OPEN`` when an open reseat or refund task names the ticket: the server ruled against its
+    seat or departure, so the passenger is owed a fee-free reseat or refund at F11, not a refund with
+    the tier's fee at F3, a change that uses up the one the rules allow, or a void. A review task does
+    not stand in the way: it asks the clerk only to look."""
+    cur.execute("SELECT id, kind FROM sync_tasks WHERE ticket_id = ? AND status = 'open' "
+                "AND kind IN ('reseat', 'refund') ORDER BY id LIMIT 1", (ticket_id,))
+    row = cur.fetchone()
+    if row is not None:
+        raise RuleViolation("这张票有待处理冲突，请按 F11 处理",
+                            en="This ticket has an open conflict task: settle it with F11",
+                            code="TASK_OPEN", task=int(row[0]), kind=row[1], ticket_id=ticket_id)
+
+
 def finish_task(cur, task: TaskView, *, clerk: str, now: datetime, outcome: str) -> None:
     """Mark the task done inside the caller's transaction (the one that refunded or reseated)."""
     cur.execute("UPDATE sync_tasks SET status = 'done', done_by = ?, done_at = ?, outcome = ? "

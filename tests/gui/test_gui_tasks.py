@@ -141,3 +141,27 @@ def test_a_review_task_is_marked_settled_and_english_reads_right(qtbot, window, 
         assert ticket(backend, job.ticket_id).status == "active"
     finally:
         theme.set_language("zh_CN")
+
+
+def test_f3_f4_and_f5_send_a_ticket_with_an_open_task_to_f11(qtbot, window, keys, backend):
+    """A fee at F3, a used-up change at F4 or a void would be the passenger's loss: the server's ruling
+    owes them the fee-free settlement of F11, and each dialog says so before any money moves."""
+    from tests.gui.test_gui_operations import open_dialog
+
+    sign_in(keys)
+    job, _, _ = sell_one(backend, 704, departure_index=-1)
+    record(backend, job, "SEAT_TAKEN", "sold to ticket W9 by web")
+    for key in (Qt.Key.Key_F3, Qt.Key.Key_F4, Qt.Key.Key_F5):
+        dialog = open_dialog(window, keys, key)
+        keys.type(job.ticket_id)
+        keys.enter()
+        if key == Qt.Key.Key_F4:
+            keys.enter()  # the first departure offered: the quote is asked for it
+        assert dialog.messageLabel.text() == "这张票有待处理冲突，请按 F11 处理", key
+        assert not dialog.confirmButton.isEnabled()
+        keys.enter()
+        keys.press(Qt.Key.Key_Escape)
+        assert window.dialog is None
+    assert ticket(backend, job.ticket_id).status == "active"
+    assert events(backend, "ticket.refunded") == events(backend, "ticket.changed") == []
+    assert events(backend, "ticket.voided") == []

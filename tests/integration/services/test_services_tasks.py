@@ -12,7 +12,7 @@ import pytest
 
 from app.errors import RuleViolation
 from app.services import PassengerIn, PaymentIn, change, refund, sell
-from app.services.aftersale import quote_refund, reseat
+from app.services.aftersale import quote_change, quote_refund, quote_void, reseat, void
 from app.services.shifts import preview_settlement
 from app.services.tasks import close_task, get_task, list_tasks
 from sync.client.apply import record_task
@@ -141,8 +141,8 @@ def test_a_refund_task_is_a_full_refund_even_after_departure(db, db_path, termin
     ticket = sale.ticket_ids[0]
     task_id = conflict_task(db_path, ticket, "UNKNOWN_DEPARTURE", seat=None, detail="departure not known")
     assert get_task(db, task_id).actions == ("refund",)
-    too_late = NOW + timedelta(hours=5)  # the 08:00 left hours ago: an ordinary refund is refused
-    assert refusal(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=too_late).code == "REFUND_TOO_LATE"
+    too_late = NOW + timedelta(hours=5)  # the 08:00 left hours ago: an ordinary refund would be too late
+    assert refusal(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=too_late).code == "TASK_OPEN"
     quote = quote_refund(db, terminal, ticket_id="", task_id=task_id, now=too_late)
     assert (quote.fee, quote.total, quote.tier) == (0, FARE_NINGBO, "冲突退票")
     result = refund(db, terminal, clerk=CLERK, ticket_id="", task_id=task_id, now=too_late)
@@ -165,6 +165,31 @@ def test_a_reseat_task_may_be_refunded_instead_but_not_forced(db, db_path, termi
     assert get_task(db, task_id).status == "done"
 
 
+def test_f3_f4_and_void_are_steered_to_the_open_task(db, db_path, terminal, sale):
+    """At 115 minutes before the 08:00 an F3 refund would keep the 20 % tier and F4 would charge its fee
+    and use up the passenger's one change; the server's ruling owes them a fee-free F11 settlement."""
+    ticket = sale.ticket_ids[0]
+    task_id = conflict_task(db_path, ticket, "SEAT_TAKEN")
+    before = events(db_path)
+    for fn, kw in ((quote_refund, {}), (refund, {"clerk": CLERK}), (quote_change, {"new_departure_id": D_1400}),
+                   (change, {"clerk": CLERK, "new_departure_id": D_1400}), (quote_void, {"clerk": CLERK}),
+                   (void, {"clerk": CLERK})):
+        refused = refusal(fn, db, terminal, ticket_id=ticket, now=LATER, **kw)
+        assert (refused.code, refused.message, refused.en) == (
+            "TASK_OPEN", "这张票有待处理冲突，请按 F11 处理", "This ticket has an open conflict task: settle it with F11")
+        assert refused.details["task"] == task_id
+    assert events(db_path) == before and ticket_status(db_path, ticket) == "active"
+    # The task's own settlement goes through, fee-free.
+    assert quote_refund(db, terminal, ticket_id=ticket, task_id=task_id, now=LATER).fee == 0
+    assert refund(db, terminal, clerk=CLERK, ticket_id=ticket, task_id=task_id, now=LATER).fee == 0
+
+
+def test_a_review_task_does_not_stand_in_the_way_of_f3(db, db_path, terminal, sale):
+    ticket = sale.ticket_ids[0]
+    conflict_task(db_path, ticket, "ALREADY_PICKED_UP", detail="picked up elsewhere")
+    assert refund(db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER).fee > 0
+
+
 def test_a_review_task_is_closed_without_an_event(db, db_path, terminal, sale):
     ticket = sale.ticket_ids[0]
     task_id = conflict_task(db_path, ticket, "ALREADY_PICKED_UP", detail="picked up elsewhere")
@@ -181,8 +206,9 @@ def test_a_review_task_is_closed_without_an_event(db, db_path, terminal, sale):
 
 def test_a_task_whose_ticket_was_refunded_at_f3_is_only_closed(db, db_path, terminal, sale):
     ticket = sale.ticket_ids[0]
-    task_id = conflict_task(db_path, ticket, "SEAT_TAKEN")
+    # Refunded before the ruling came back (the sale and the refund were in one upload).
     refund(db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER)
+    task_id = conflict_task(db_path, ticket, "SEAT_TAKEN")
     assert get_task(db, task_id).actions == ("close",)
     assert refusal(reseat, db, terminal, clerk=CLERK, task_id=task_id, now=LATER).code == "TASK_WRONG_ACTION"
     assert close_task(db, terminal, clerk=CLERK, task_id=task_id, now=LATER).status == "done"
