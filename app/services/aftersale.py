@@ -167,6 +167,16 @@ def _plan_refund(
     return quote, tickets
 
 
+def _task_ticket(task: TaskView, ticket_id: str) -> str:
+    """The ticket a conflict refund pays out on: the task's. A different ticket named beside the task
+    is the clerk's mistake, not a request to refund the task's ticket instead (``TASK_WRONG_TICKET``)."""
+    if ticket_id and ticket_id != task.ticket_id:
+        raise _violation("TASK_WRONG_TICKET", f"冲突任务对应的是车票 {task.ticket_id}，不是 {ticket_id}",
+                         f"The conflict task is for ticket {task.ticket_id}, not {ticket_id}",
+                         task=task.id, task_ticket=task.ticket_id, ticket_id=ticket_id)
+    return task.ticket_id
+
+
 def quote_refund(
     db: Database, terminal: Terminal, *, ticket_id: str, now: datetime, forced: bool = False,
     task_id: int | None = None,
@@ -178,7 +188,7 @@ def quote_refund(
         cur = cursor(session)
         refuse_while_alarm(cur)
         if task_id is not None:
-            ticket_id = open_task(cur, task_id, "refund").ticket_id
+            ticket_id = _task_ticket(open_task(cur, task_id, "refund"), ticket_id)
         return _plan_refund(cur, load_rules(cur), ticket_id, now, forced, task_id is not None)[0]
 
 
@@ -196,7 +206,8 @@ def refund(
 ) -> RefundResult:
     """Refund a live ticket with the fee tier of the moment; ``forced`` (强退) needs a supervisor.
 
-    With ``task_id`` it is the conflict refund that settles a clerk task (the ticket is the task's):
+    With ``task_id`` it is the conflict refund that settles a clerk task (the ticket is the task's;
+    ``ticket_id`` empty or the same, never another: ``TASK_WRONG_TICKET``):
     the refund policy's ``conflict_fee`` (0) at any time, no supervisor, and the task is marked done
     by ``clerk`` in the same transaction."""
     now = require_now(now)
@@ -219,7 +230,7 @@ def refund(
         shift = open_shift_of(cur, terminal, clerk)
         task = open_task(cur, task_id, "refund") if task_id is not None else None
         if task is not None:
-            ticket_id = task.ticket_id
+            ticket_id = _task_ticket(task, ticket_id)
         quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced, task is not None)
         if task is not None:
             finish_task(cur, task, clerk=clerk, now=now, outcome=f"refund {ticket_id} {quote.total}")

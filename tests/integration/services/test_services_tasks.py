@@ -184,6 +184,26 @@ def test_f3_f4_and_void_are_steered_to_the_open_task(db, db_path, terminal, sale
     assert refund(db, terminal, clerk=CLERK, ticket_id=ticket, task_id=task_id, now=LATER).fee == 0
 
 
+def test_a_conflict_refund_naming_another_ticket_is_refused(db, db_path, terminal, sale):
+    ticket = sale.ticket_ids[0]
+    other = sell(
+        db, terminal, clerk=CLERK, departure_id=D_0800, stop=NINGBO,
+        passengers=[PassengerIn("full", "李四", doc_number=ID_B)], payment=PaymentIn("cash", tendered=10000),
+        now=LATER).ticket_ids[0]
+    task_id = conflict_task(db_path, ticket, "SEAT_TAKEN")
+    before = events(db_path)
+    for fn, kw in ((quote_refund, {}), (refund, {"clerk": CLERK})):
+        refused = refusal(fn, db, terminal, ticket_id=other, task_id=task_id, now=LATER, **kw)
+        assert (refused.code, refused.en) == ("TASK_WRONG_TICKET", f"The conflict task is for ticket {ticket}, not {other}")
+    # Nothing was refunded, neither the ticket the clerk named nor the task's.
+    assert (ticket_status(db_path, other), ticket_status(db_path, ticket)) == ("active", "active")
+    assert events(db_path) == before and get_task(db, task_id).status == "open"
+    # Named as itself, or not named, the task's ticket is the one refunded.
+    assert quote_refund(db, terminal, ticket_id="", task_id=task_id, now=LATER).ticket_id == ticket
+    assert refund(db, terminal, clerk=CLERK, ticket_id=ticket, task_id=task_id, now=LATER).ticket_id == ticket
+    assert ticket_status(db_path, other) == "active"
+
+
 def test_a_review_task_does_not_stand_in_the_way_of_f3(db, db_path, terminal, sale):
     ticket = sale.ticket_ids[0]
     conflict_task(db_path, ticket, "ALREADY_PICKED_UP", detail="picked up elsewhere")
