@@ -4,7 +4,8 @@ Nothing is deleted: the ticket's status changes, the seat goes back, and money m
 payment row (negative when the counter pays out) so the shift settlement can add it up.
 A free child rides on its adult's ticket: refunding or voiding the adult does the same to the
 child in the same transaction (its own event, fee-free); changing an adult who carries a child
-is refused until the child's ticket is settled, since the child cannot follow without a seat check.
+is refused until the child's ticket is settled, since the child cannot follow without a seat check (a
+reseat too: the server keeps the child on the old ticket, so that pair is refunded and sold again).
 """
 
 from __future__ import annotations
@@ -49,7 +50,14 @@ from app.services.sales import (
     take_stock,
     ticket_payload,
 )
-from app.services.tasks import TaskView, finish_task, open_task, refuse_while_task_open, release_ticket_seat
+from app.services.tasks import (
+    TaskView,
+    finish_task,
+    load_task,
+    open_task,
+    refuse_while_task_open,
+    release_ticket_seat,
+)
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -615,13 +623,22 @@ def reseat(
     applies: no fee, no fare difference, no change limit or cut-off, and ``times_changed`` stays as it
     was; the departure only has to be still to leave. It travels as a ``ticket.changed`` event (new
     ticket, same departure), which is what the server needs to close the conflict and hold the new
-    seat. A free child carried by the passenger follows the new ticket."""
+    seat. A passenger carrying a free child is refused (``CARRIES_FREE_CHILD``): the server keeps a
+    child on the ticket that carried it and the event has no way to move it, so the pair is refunded
+    in full (the conflict refund) and sold again."""
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
+        task = load_task(cur, task_id)
+        if task.status == "open" and task.kind == "reseat" and task.carries_child:
+            raise _violation(
+                "CARRIES_FREE_CHILD",
+                "该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票",
+                "This passenger carries a free child, whom a reseat cannot take along: refund in full, then sell again",
+            )
         task = open_task(cur, task_id, "reseat")
         t = get_ticket_row(cur, task.ticket_id)
         dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
@@ -639,7 +656,6 @@ def reseat(
                "carried_by": None, "clerk": clerk, "shift_id": shift.id, "sold_at": at}
         insert_tickets(cur, [new], t["order_id"])
         take_seats(cur, dep.id, [(new_seat, new_id)])
-        cur.execute("UPDATE tickets SET carried_by = ? WHERE carried_by = ? AND status = 'active'", (new_id, t["id"]))
         method = _sale_method(cur, t["order_id"])
         # A zero payment row: the settlement counts the reseat among the changes, as the events do.
         cur.execute(

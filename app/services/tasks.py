@@ -48,6 +48,7 @@ class TaskView:
     done_by: str | None
     done_at: str | None
     outcome: str | None
+    carries_child: bool = False  # the ticket's passenger carries a free child (no reseat: see aftersale.reseat)
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -57,6 +58,8 @@ class TaskView:
         if self.ticket_status != "active":
             # Dealt with some other way (refunded at F3, voided...): only the mark is left to make.
             return ("close",)
+        if self.kind == "reseat" and self.carries_child:
+            return ("refund",)
         return SETTLED_BY.get(self.kind, ("close",))
 
 
@@ -64,7 +67,8 @@ _SELECT = (
     "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "
     "t.status, coalesce(d.date, ''), coalesce(d.time, ''), coalesce(d.schedule_code, ''), "
     "coalesce(s.name, t.stop, ''), coalesce(p.name, ''), coalesce(p.doc_masked, ''), coalesce(t.price, 0), "
-    "t.stock_no, k.done_by, k.done_at, k.outcome "
+    "t.stock_no, k.done_by, k.done_at, k.outcome, "
+    "EXISTS (SELECT 1 FROM tickets c WHERE c.carried_by = t.id AND c.status = 'active') "
     "FROM sync_tasks k LEFT JOIN tickets t ON t.id = k.ticket_id "
     "LEFT JOIN departures d ON d.id = coalesce(t.departure_id, k.departure_id) "
     "LEFT JOIN stations s ON s.code = t.stop LEFT JOIN passengers p ON p.ticket_id = t.id"
@@ -73,11 +77,11 @@ _SELECT = (
 
 def _view(row) -> TaskView:
     (id_, kind, conflict, status, detail, created, ticket_id, departure_id, seat_no, ticket_status, date, time,
-     schedule, destination, name, doc, price, stock_no, done_by, done_at, outcome) = row
+     schedule, destination, name, doc, price, stock_no, done_by, done_at, outcome, carries) = row
     return TaskView(
         int(id_), kind, conflict, status, detail or "", created, ticket_id, departure_id, seat_no, ticket_status,
         date, time, schedule, destination, name, doc, int(price), stock_no, done_by, done_at,
-        outcome,
+        outcome, bool(carries),
     )
 
 

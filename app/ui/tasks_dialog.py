@@ -195,6 +195,10 @@ class TasksDialog(QDialog):
         task = self.task()
         if task is None:
             return
+        if action == "reseat" and task.kind == "reseat" and task.carries_child:
+            # The services refuse it (CARRIES_FREE_CHILD); said here before the seat map opens.
+            show_message(self.messageLabel, self.tr("该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票"))
+            return
         if action not in task.actions:
             show_message(self.messageLabel, {"reseat": self.tr("该任务不需要换座"),
                                              "refund": self.tr("该任务不能在这里退票"),

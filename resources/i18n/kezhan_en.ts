@@ -640,6 +640,10 @@
         <translation>%1: %2 (%3). Passenger %4 %5, price %6. To do: %7</translation>
     </message>
     <message>
+        <source>该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票</source>
+        <translation>This passenger carries a free child, whom a reseat cannot take along: refund in full, then sell again</translation>
+    </message>
+    <message>
         <source>该任务不需要换座</source>
         <translation>This task needs no new seat</translation>
     </message>

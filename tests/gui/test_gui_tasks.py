@@ -165,3 +165,29 @@ def test_f3_f4_and_f5_send_a_ticket_with_an_open_task_to_f11(qtbot, window, keys
     assert ticket(backend, job.ticket_id).status == "active"
     assert events(backend, "ticket.refunded") == events(backend, "ticket.changed") == []
     assert events(backend, "ticket.voided") == []
+
+
+def test_a_reseat_task_of_a_passenger_carrying_a_free_child_offers_only_the_refund(qtbot, window, keys, backend):
+    from app.ui.sale_view import Slot
+    from tests.gui.conftest import destination_with_departures, valid_id
+
+    sign_in(keys)
+    station, _ = destination_with_departures(backend)
+    departure = [d for d in backend.departures(station, backend.today()) if d.sellable][0]
+    slots = [Slot("full", True, name="旅客705", doc_type="resident_id", doc_number=valid_id(705)),
+             Slot("free_child", False, name="旅客705子", carried_by=0)]
+    outcome = backend.sell(departure=departure, destination=station, slots=slots, seats=None, method="cash",
+                           tendered=None, reference=None)
+    job = outcome.print_jobs[0]
+    task_id = record(backend, job, "SEAT_TAKEN", "sold to ticket W9 by web")
+    keys.press(Qt.Key.Key_F11)
+    dialog = window.dialog
+    assert not dialog.seatButton.isEnabled() and dialog.refundButton.isEnabled()
+    keys.press(Qt.Key.Key_F9)
+    assert dialog.messageLabel.text() == "该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票"
+    assert dialog.seatDialog is None
+    keys.enter()  # what the task offers: the full refund of the passenger and the child
+    keys.enter()
+    assert ticket(backend, job.ticket_id).status == "refunded"
+    assert len(events(backend, "ticket.refunded")) == 2 and events(backend, "ticket.changed") == []
+    assert get_task(backend.db, task_id).status == "done"

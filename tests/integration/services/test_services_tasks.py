@@ -19,7 +19,7 @@ from sync.client.apply import record_task
 from tests.integration.services.conftest import CLERK
 from tests.integration.services.helpers import events, rows, seat_state, ticket_status
 from tests.integration.services.test_services_alarm import raise_alarm
-from tests.integration.store.tiny_province import D_0800, D_1400, FARE_NINGBO, ID_B, NINGBO, NOW
+from tests.integration.store.tiny_province import D_0800, D_1400, FARE_NINGBO, ID_B, ID_CHILD, NINGBO, NOW
 
 LATER = NOW + timedelta(minutes=5)
 
@@ -128,6 +128,28 @@ def test_a_parked_release_of_the_refused_seat_frees_it(db, db_path, terminal, sa
     refund(db, terminal, clerk=CLERK, ticket_id="", task_id=task_id, now=LATER)
     assert seat_state(db_path, D_0800, 1) == ("free", None)
     assert rows(db_path, "SELECT COUNT(*) FROM sync_deferred") == [(0,)]
+
+
+def test_a_passenger_carrying_a_free_child_is_refunded_not_reseated(db, db_path, terminal, shift):
+    """The server keeps a free child on the ticket that carried it, and a ticket.changed event cannot
+    move it: a reseat would leave the child, on the server, on a changed ticket. So the pair is
+    refunded in full and sold again."""
+    pair = sell(db, terminal, clerk=CLERK, departure_id=D_0800, stop=NINGBO,
+                passengers=[PassengerIn("full", "张三", doc_number=ID_B),
+                            PassengerIn("free_child", "张小", doc_number=ID_CHILD)],
+                payment=PaymentIn("cash", tendered=20000), now=NOW + timedelta(minutes=1))
+    adult, child = pair.ticket_ids
+    task_id = conflict_task(db_path, adult, "SEAT_TAKEN")
+    assert get_task(db, task_id).actions == ("refund",)
+    before = events(db_path)
+    refused = refusal(reseat, db, terminal, clerk=CLERK, task_id=task_id, seat_no=9, now=LATER)
+    assert refused.code == "CARRIES_FREE_CHILD" and "refund in full" in refused.en
+    assert events(db_path) == before and get_task(db, task_id).status == "open"
+    assert rows(db_path, "SELECT status, carried_by FROM tickets WHERE id = ?", child) == [("active", adult)]
+    result = refund(db, terminal, clerk=CLERK, ticket_id="", task_id=task_id, now=LATER)
+    assert (result.fee, result.also_refunded) == (0, [child])
+    assert (ticket_status(db_path, adult), ticket_status(db_path, child)) == ("refunded", "refunded")
+    assert get_task(db, task_id).status == "done"
 
 
 def test_an_automatic_seat_when_the_clerk_names_none(db, db_path, terminal, sale):
