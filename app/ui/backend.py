@@ -470,6 +470,12 @@ class Backend:
     def task_seat_map(self, task: tasks.TaskView) -> dict[int, str]:
         return self.seat_map(task.departure_id)
 
+    def require_shift(self) -> None:
+        """``NO_OPEN_SHIFT`` (the services' own refusal) when the clerk has no open shift: the tasks
+        dialog opens without one, for review tasks, but money moves only inside a shift."""
+        with self.db.read() as session:
+            open_shift_of(cursor(session), self.terminal, self._clerk())
+
     def task_refund_quote(self, task: tasks.TaskView) -> aftersale.RefundQuote:
         return aftersale.quote_refund(self.db, self.terminal, ticket_id=task.ticket_id or "", task_id=task.id,
                                       now=self.now())

@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         # Window shortcuts (F-keys) answer only in the active window: take it back at once rather
         # than whenever the window system gets round to it.
         self.activateWindow()
+        if self.stack.currentWidget() is self.shiftView:
+            self.shiftView.stockEdit.setFocus()  # F11 before the shift: back to the roll's number
         if self.selling():
             if isinstance(dialog, SeatMapDialog):
                 self.saleView._next_needed_field()  # back to where the sale was
@@ -288,8 +290,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_tasks(self) -> TasksDialog | None:
-        """The conflict tasks: refunds and reseats need the clerk's open shift, like F3 and F4."""
-        if self.dialog is not None or self.backend.current_shift() is None:
+        """The conflict tasks, for any signed-in clerk: a review task is marked settled with no shift,
+        while the dialog refuses a refund or reseat without one, as F3 and F4 would."""
+        if self.dialog is not None or self.backend.user is None:
             return None
         dialog = TasksDialog(self.backend, self)
         dialog.done_operation.connect(self._operation_done)

@@ -206,6 +206,8 @@ class TasksDialog(QDialog):
             return
         self.messageLabel.clear()
         try:
+            if action in ("reseat", "refund"):
+                self.backend.require_shift()  # F11 opens before a shift for the review tasks
             if action == "reseat":
                 self._pick_seat(task)
                 return

@@ -191,3 +191,38 @@ def test_a_reseat_task_of_a_passenger_carrying_a_free_child_offers_only_the_refu
     assert ticket(backend, job.ticket_id).status == "refunded"
     assert len(events(backend, "ticket.refunded")) == 2 and events(backend, "ticket.changed") == []
     assert get_task(backend.db, task_id).status == "done"
+
+
+def test_f11_before_the_shift_settles_a_review_but_moves_no_money(qtbot, window, keys, backend):
+    """A clerk signed in with no shift open (the roll not yet registered) may look at the tasks and
+    mark a review settled; a refund or reseat asks for the shift first, as F3 and F4 do."""
+    from tests.gui.conftest import CLERK2, CLERK2_PASSWORD
+
+    sign_in(keys)
+    refund_job, _, _ = sell_one(backend, 706)
+    review_job, _, _ = sell_one(backend, 707)
+    refund_task = record(backend, refund_job, "UNKNOWN_DEPARTURE", "departure not known to the server")
+    review_task = record(backend, review_job, "ALREADY_PICKED_UP", "picked up at another counter")
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    keys.type(CLERK2)
+    keys.enter()
+    keys.type(CLERK2_PASSWORD)
+    keys.enter()
+    assert window.stack.currentWidget() is window.shiftView and backend.current_shift() is None
+
+    keys.press(Qt.Key.Key_F11)
+    dialog = window.dialog
+    assert dialog is not None and dialog.objectName() == "tasksDialog" and dialog.tasksTable.rowCount() == 2
+    keys.enter()  # the refund task
+    assert dialog.messageLabel.text() == "未开班：请先开班并登记票号"
+    assert dialog.quoteLabel.text() == ""  # no refund offered
+    keys.press(Qt.Key.Key_Down)
+    keys.enter()  # the review task: no money, no shift needed
+    keys.enter()
+    assert dialog.messageLabel.text() == "已标记为处理完毕"
+    done = get_task(backend.db, review_task)
+    assert (done.status, done.done_by) == ("done", CLERK2)
+    assert get_task(backend.db, refund_task).status == "open"
+    assert ticket(backend, refund_job.ticket_id).status == "active" and events(backend, "ticket.refunded") == []
+    keys.press(Qt.Key.Key_Escape)
+    assert window.dialog is None and has_focus(window.shiftView.stockEdit)
