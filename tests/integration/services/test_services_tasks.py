@@ -154,9 +154,15 @@ def test_a_passenger_carrying_a_free_child_is_refunded_not_reseated(db, db_path,
 
 def test_an_automatic_seat_when_the_clerk_names_none(db, db_path, terminal, sale):
     task_id = conflict_task(db_path, sale.ticket_ids[0], "SEAT_LEASED")
+    before = preview_settlement(db, terminal, clerk=CLERK)
     result = reseat(db, terminal, clerk=CLERK, task_id=task_id, now=LATER)
     assert result.print_job.seat_no not in (None, 1)
-    assert preview_settlement(db, terminal, clerk=CLERK)["changed"]["count"] == 1
+    after = preview_settlement(db, terminal, clerk=CLERK)
+    # Counted among the changes, as its event is, but no money moves: the drawer owes what it did.
+    assert (after["changed"]["count"], after["changed"]["amount"], after["changed"]["fees"]) == (1, 0, 0)
+    assert after["amount_due"] == before["amount_due"] == FARE_NINGBO
+    assert after["payments"] == before["payments"]
+    assert after["stock"]["issued_count"] == before["stock"]["issued_count"] + 1  # the new ticket's blank
 
 
 def test_a_refund_task_is_a_full_refund_even_after_departure(db, db_path, terminal, sale):

@@ -32,15 +32,25 @@ def server_ticket(server, ticket_id):
     return next(t for t in server.server.export_tickets() if t["ticket_id"] == ticket_id)
 
 
+def server_conflicts(server, rig):
+    return [(c["ticket_id"], c["kind"], c["status"], c["resolution"])
+            for c in server.server.conflicts_of(rig.client.terminal_id)]
+
+
 def test_a_reseat_reaches_the_server_and_the_web_passenger_keeps_the_seat(server, rigs):
     rig = rigs()
-    dep, old, task, _web = conflict(server, rig)
+    dep, old, task, web = conflict(server, rig)
     result = reseat(rig.db, rig.terminal, clerk=CLERK, task_id=task.id, now=datetime.now(UTC))
     assert result.print_job.seat_no != SEAT
+    # Before any pull: the seat is the web's at once (the feed row parked for it landed with the
+    # reseat), so a sale in between cannot take it and make a second conflict.
+    assert rig.rows("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?", dep, SEAT) == [
+        ("held", web["tickets"][0]["ticket_id"])]
     assert rig.client.drain(timeout=10)
     assert server_ticket(server, old)["status"] == "changed"
     new = server_ticket(server, result.new_ticket_id)
     assert (new["status"], new["departure_id"], new["seat_no"]) == ("active", dep, result.print_job.seat_no)
+    assert server_conflicts(server, rig) == [(old, "SEAT_TAKEN", "resolved", "reseated")]
     # The server resolved the conflict; the task stays as the clerk left it.
     done = get_task(rig.db, task.id)
     assert (done.status, done.done_by) == ("done", CLERK)
@@ -52,11 +62,14 @@ def test_a_reseat_reaches_the_server_and_the_web_passenger_keeps_the_seat(server
 
 def test_a_conflict_refund_reaches_the_server_fee_free(server, rigs):
     rig = rigs()
-    dep, old, task, _web = conflict(server, rig)
+    dep, old, task, web = conflict(server, rig)
     result = refund(rig.db, rig.terminal, clerk=CLERK, ticket_id=old, task_id=task.id, now=datetime.now(UTC))
     assert result.fee == 0
+    assert rig.rows("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?", dep, SEAT) == [
+        ("held", web["tickets"][0]["ticket_id"])]  # the web's at once, not back on sale here
     assert rig.client.drain(timeout=10)
     assert server_ticket(server, old)["status"] == "refunded"
+    assert server_conflicts(server, rig) == [(old, "SEAT_TAKEN", "resolved", "refunded")]
     assert get_task(rig.db, task.id).status == "done"
     assert rig.rows("SELECT state FROM seats WHERE departure_id = ? AND seat_no = ?", dep, SEAT) == [("held",)]
     check_invariants(server, [rig])
