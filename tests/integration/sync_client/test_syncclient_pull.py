@@ -85,7 +85,7 @@ def test_a_seat_sold_here_but_not_yet_uploaded_is_not_overwritten_and_the_confli
     proxy.match = "/v1/events"
     proxy.mode = ("drop_request", None)  # the upload cannot get through; the feed can
     sale = rig.sell(dep, seat_no=seat)
-    web_sale(server, dep, seat_no=seat)
+    web = web_sale(server, dep, seat_no=seat)["tickets"][0]["ticket_id"]
     report = rig.client.run_once()
     assert not report.ok
     rig.client._pull(report)  # the feed alone, while the sale is still unsent
@@ -98,12 +98,16 @@ def test_a_seat_sold_here_but_not_yet_uploaded_is_not_overwritten_and_the_confli
     assert tasks == [("reseat", "SEAT_TAKEN", sale.ticket_ids[0], seat, "open")]
     assert rig.statuses[-1].open_tasks == 1
     check_invariants(server, [rig])
-    # The clerk refunds the passenger: the seat is the web ticket's, and the held-back row now lands.
-    refund(rig.db, rig.terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=datetime.now(UTC))
+    # The clerk settles the task with a conflict refund (F3 refuses the ticket while the task is open):
+    # the held-back row lands in the refund's own transaction, so the seat is the web ticket's at once.
+    [(task_id,)] = rig.rows("SELECT id FROM sync_tasks")
+    refund(rig.db, rig.terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], task_id=task_id, now=datetime.now(UTC))
+    assert rig.rows("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?", dep, seat) == [
+        ("held", web)]
+    assert rig.rows("SELECT COUNT(*) FROM sync_deferred") == [(0,)]
     assert rig.client.drain(timeout=10)
     assert rig.rows("SELECT state FROM seats WHERE departure_id = ? AND seat_no = ?", dep, seat) == [("held",)]
-    assert rig.rows("SELECT status FROM sync_tasks") == [("resolved",)]
-    assert rig.rows("SELECT COUNT(*) FROM sync_deferred") == [(0,)]
+    assert rig.rows("SELECT status FROM sync_tasks") == [("done",)]
 
 
 def test_a_cursor_the_server_cannot_serve_gets_a_full_snapshot(server, rigs):
