@@ -16,12 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.events import (  # noqa: F401 - part of this module's API
-    EVENT_FIELDS,
-    EVENT_TYPES,
-    event_hash,
-    event_hash_of_text,
-)
+from app.domain.events import EVENT_FIELDS, EVENT_TYPES, event_hash  # noqa: F401 - part of this module's API
 from app.domain.events import canonical_json as _canonical_encode
 
 PROTOCOL_VERSION = "1"

@@ -14,12 +14,10 @@ import logging
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from json.encoder import encode_basestring
 from zoneinfo import ZoneInfo
 
 from app.domain.leases import OfflineBudget
@@ -37,8 +35,6 @@ log = logging.getLogger("kezhan.sync")
 
 CURSOR_FEED = "feed"
 CURSOR_ACKED = "upload_acked"
-# Upload batches on the wire at once during a backlog drain (docs/sync-client.md § Upload).
-UPLOAD_WINDOW = 2
 CURSOR_ALARM = "alarm"
 CURSOR_LAST_SYNC = "last_sync"
 
@@ -133,29 +129,15 @@ class Backoff:
 
 
 def _batch_body(rows) -> bytes:
-    """The upload body, each payload sent as ``payload_text``: the canonical JSON the outbox stores,
-    as a string. Nothing is decoded or re-encoded here, and the server hashes that text as sent
-    instead of encoding every payload again (docs/protocol.md § Upload)."""
-    dumps, text = json.dumps, encode_basestring  # hanzi as themselves: 3 bytes each, not 6
+    """The upload body, built around the payload text exactly as stored: the outbox already holds
+    canonical JSON, so decoding and re-encoding thousands of payloads would only cost time."""
+    dumps = json.dumps
     parts = [
-        f'{{"created_at":{dumps(r[4])},"event_id":{dumps(r[2])},"hash":{dumps(r[6])},'
-        f'"payload_text":{text(r[5])},'
+        f'{{"created_at":{dumps(r[4])},"event_id":{dumps(r[2])},"hash":{dumps(r[6])},"payload":{r[5]},'
         f'"seq":{int(r[1])},"terminal_id":{dumps(r[0])},"type":{dumps(r[3])}}}'
         for r in rows
     ]
     return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
-
-
-def _abandon(window: deque) -> None:
-    """Wait out requests whose answers will not be used, so none is still on the wire when the
-    caller moves on; what they did on the server is idempotent (by seq), their outcome irrelevant."""
-    while window:
-        future = window.popleft()[1]
-        if not future.cancel():
-            try:
-                future.result()
-            except BaseException:  # noqa: BLE001 - the outcome of an abandoned request is moot
-                log.debug("an abandoned request ended badly", exc_info=True)
 
 
 def _broken_row(rows) -> int | None:
@@ -228,8 +210,6 @@ class SyncClient:
         self.online = False
         self.attempted = False  # no cycle yet: the link state is not known
         self._probed = False
-        self._wire_pool: ThreadPoolExecutor | None = None
-        self._closed = False
         self.offline_since: datetime | None = None
         self.problem: str | None = None
         self.problem_kind: str | None = None
@@ -369,78 +349,24 @@ class SyncClient:
     # ------------------------------------------------------------------ upload
 
     def _upload(self, report: CycleReport) -> None:
-        """Everything pending, in batches. During a backlog ``UPLOAD_WINDOW`` batches travel at once
-        (the next is read, encoded, sent and received while the server applies the previous; it
-        applies one terminal's batches in seq order), but only once an answer showed this cycle at
-        the server's frontier: every event of the last batch applied fresh. Until then a batch could
-        meet the server's history (SEQ_REUSE after a restore, SEQ_GAP), and nothing may be sent
-        behind it. Answers are taken oldest first, so the outbox is only ever marked sent up to what
-        the server acknowledged."""
         alarm = self.alarm()
         if alarm:
             raise _Stop(alarm["code"])
         if not self._probed:
             self._probe()
-        batch, bad_signatures = self.batch_size, 0
-        frontier = False
-        window: deque = deque()  # (rows, future, sent behind another batch) unanswered, oldest first
+        batch = self.batch_size
+        bad_signatures = 0
+        pool = None
+        prepared = None  # (after_seq, batch, rows, body) read while the previous batch was in flight
         try:
             while True:
-                if not window:
-                    rows, body = self._read_batch(self.acked_seq(), batch)
-                    if not rows:
-                        return
-                    window.append((rows, self._send(body, background=len(rows) == batch), False))
-                # A backlog at the frontier: read, encode and send the next batch while the server
-                # works on this one.
-                while frontier and len(window) < UPLOAD_WINDOW and len(window[-1][0]) == batch:
-                    rows, body = self._read_batch(window[-1][0][-1][1], batch)
-                    if not rows:
-                        break
-                    window.append((rows, self._send(body, background=True, behind=True), True))
-                rows, future, behind = window.popleft()
-                try:
-                    answer = future.result()
-                except ProtocolError as exc:
-                    # Batches behind this one were sent on the assumption it would go through: their
-                    # answers are dropped. The server applies nothing past a refused batch (seqs
-                    # must be contiguous), and what it did apply comes back as duplicates.
-                    _abandon(window)
-                    frontier = False
-                    batch, bad_signatures = self._after_refusal(exc, rows, batch, bad_signatures, behind)
-                    continue
-                frontier = self._take_answer(report, rows, answer)
-                if len(rows) < batch and not window:
+                outcome = self._upload_step(report, batch, bad_signatures, prepared, pool)
+                if outcome is None:
                     return
+                batch, bad_signatures, prepared, pool = outcome
         finally:
-            _abandon(window)
-
-    def _send(self, body: bytes, *, background: bool, behind: bool = False) -> Future:
-        path = protocol.API_PREFIX + "/events"
-        if background:
-            timeout = None
-            if behind:
-                # The server applies it after the batch ahead: its answer may take two batches' time.
-                connect, read = self.transport.timeout
-                timeout = (connect, 2 * read)
-            return self._wire().submit(self.transport.call, "POST", path, raw=body, timeout=timeout)
-        done: Future = Future()
-        try:
-            done.set_result(self.transport.call("POST", path, raw=body))
-        except BaseException as exc:  # re-raised by .result(), like a background call's
-            done.set_exception(exc)
-        return done
-
-    def _wire(self) -> ThreadPoolExecutor:
-        """The threads that wait on the network for the worker: upload batches and feed pages that
-        travel while the worker reads or writes the local file. Kept for the client's life, since
-        the transport keeps one HTTP session (one kept-alive connection) per thread."""
-        if self._closed:
-            # A cycle that outlived stop(): it ends as a link problem instead of starting threads.
-            raise LinkDown("the sync client is closed", "同步已关闭")
-        if self._wire_pool is None:
-            self._wire_pool = ThreadPoolExecutor(max_workers=UPLOAD_WINDOW, thread_name_prefix=f"wire-{self.terminal_id}")
-        return self._wire_pool
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _probe(self) -> None:
         """Once per start: with nothing pending, send the last acknowledged event again. The server
@@ -483,42 +409,52 @@ class SyncClient:
         rows = self._read(read)
         return rows, (_batch_body(rows) if rows else b"")
 
-    def _after_refusal(self, exc: ProtocolError, rows, batch: int, bad_signatures: int,
-                       behind: bool = False) -> tuple[int, int]:
-        """What a refused batch means: the loop's next (batch size, bad signatures), or it raises."""
-        acked = rows[0][1] - 1
-        if exc.code == "SEQ_GAP":
-            expected = exc.details.get("expected_seq")
-            if not isinstance(expected, int) or expected < 1:
-                raise exc
-            if behind:
-                # Checked before the batch ahead of it was written (it overtook it on the way):
-                # the answer is stale, not news about the server. Send it again from where we are.
-                log.info("batch at seq %d overtook the one ahead of it; sending it again", rows[0][1])
-                return batch, bad_signatures
-            if expected - 1 > self.last_seq():
-                self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
-                raise _Stop("ROLLED_BACK") from None
-            log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
-            self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
-            return batch, bad_signatures
-        if exc.code in ALARM_CODES:
-            self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
-            raise _Stop(exc.code) from None
-        if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
-            self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
-            raise _Stop("EVENT_HASH_MISMATCH") from None
-        if exc.code == "BODY_TOO_LARGE" and batch > 1:
-            return max(1, batch // 2), bad_signatures
-        if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
-            return max(1, min(batch // 2, exc.details["max_batch"])), bad_signatures
-        if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
-            return batch, bad_signatures + 1
-        raise exc
-
-    def _take_answer(self, report: CycleReport, rows, answer: dict) -> bool:
-        """Mark the outbox sent up to what the server acknowledged, with any conflicts as tasks.
-        True when the whole batch was applied fresh: the server's high-water mark is its last seq."""
+    def _upload_step(self, report, batch, bad_signatures, prepared, pool):
+        """One batch. Returns the loop's next state, or None when nothing is left to send."""
+        acked = self.acked_seq()
+        if prepared is not None and prepared[0] == acked and prepared[1] == batch:
+            rows, body = prepared[2], prepared[3]
+        else:
+            rows, body = self._read_batch(acked, batch)
+        prepared = None
+        if not rows:
+            return None
+        if pool is None and len(rows) == batch:
+            # A backlog: read and encode the next batch while this one is on the wire.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"upload-{self.terminal_id}")
+        path = protocol.API_PREFIX + "/events"
+        try:
+            if pool is not None:
+                future = pool.submit(self.transport.call, "POST", path, raw=body)
+                after = rows[-1][1]
+                prepared = (after, batch, *self._read_batch(after, batch))
+                answer = future.result()
+            else:
+                answer = self.transport.call("POST", path, raw=body)
+        except ProtocolError as exc:
+            if exc.code == "SEQ_GAP":
+                expected = exc.details.get("expected_seq")
+                if not isinstance(expected, int) or expected < 1:
+                    raise
+                if expected - 1 > self.last_seq():
+                    self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
+                    raise _Stop("ROLLED_BACK") from None
+                log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
+                self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
+                return batch, bad_signatures, None, pool
+            if exc.code in ALARM_CODES:
+                self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
+                raise _Stop(exc.code) from None
+            if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
+                self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
+                raise _Stop("EVENT_HASH_MISMATCH") from None
+            if exc.code == "BODY_TOO_LARGE" and batch > 1:
+                return max(1, batch // 2), bad_signatures, None, pool
+            if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
+                return max(1, min(batch // 2, exc.details["max_batch"])), bad_signatures, None, pool
+            if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
+                return batch, bad_signatures + 1, None, pool
+            raise
         acked_through = answer.get("acked_through")
         if not isinstance(acked_through, int):
             raise BadAnswer("shape", "upload answer without acked_through")
@@ -533,7 +469,7 @@ class SyncClient:
         conflicts = answer.get("conflicts") or []
         now = self.now()
 
-        def save(cur):
+        def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
             self._put(cur, CURSOR_ACKED, str(acked_through))
             new = 0
             for c in conflicts:
@@ -542,10 +478,11 @@ class SyncClient:
             return new
 
         report.new_tasks += self._write(save)
-        applied = answer.get("applied")
-        report.uploaded += int(applied or 0)
+        report.uploaded += int(answer.get("applied") or 0)
         report.duplicates += int(answer.get("duplicates") or 0)
-        return applied == len(rows) and acked_through == last
+        if len(rows) < batch:
+            return None
+        return batch, bad_signatures, prepared, pool
 
     # ------------------------------------------------------------------ pull
 
@@ -561,21 +498,23 @@ class SyncClient:
         being applied the next one is already on its way (its cursor is known from the answer), so
         a long first pull costs about the larger of the server's time and ours, not their sum."""
         answer = self._fetch_page(self._read(lambda cur: self._get(cur, CURSOR_FEED)))
+        pool = None
         first = True
-        upcoming = None
         try:
             while True:
                 upcoming = None
                 if answer.get("more"):
-                    upcoming = self._wire().submit(self._fetch_page, answer["cursor"])
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{self.terminal_id}")
+                    upcoming = pool.submit(self._fetch_page, answer["cursor"])
                 self._apply_page(answer, first, report)
                 first = False
                 if upcoming is None:
                     return
                 answer = upcoming.result()
         finally:
-            if upcoming is not None:
-                _abandon(deque([(None, upcoming)]))
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _apply_page(self, answer: dict, first: bool, report: CycleReport) -> None:
         changes, new_cursor, reset = answer["changes"], answer["cursor"], bool(answer.get("reset"))
@@ -838,19 +777,7 @@ class SyncClient:
 
     def close(self) -> None:
         self.stop()
-        self._closed = True
-        # A cycle still running (stop() waits only so long) ends before its threads and sessions go;
-        # it cannot outlast its requests' timeouts (a batch behind another may wait twice the read).
-        connect, read = self.transport.timeout
-        locked = self._cycle_lock.acquire(timeout=2 * (connect + 2 * read))
-        try:
-            if self._wire_pool is not None:
-                self._wire_pool.shutdown(wait=True, cancel_futures=True)
-                self._wire_pool = None
-            self.transport.close()
-        finally:
-            if locked:
-                self._cycle_lock.release()
+        self.transport.close()
         self._seat_transport.close()
 
     def drain(self, timeout: float = 60.0, *, poll: float = 0.05) -> bool:

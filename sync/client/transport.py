@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -73,8 +72,7 @@ class Credentials:
 
 
 class Transport:
-    """One server; a ``requests.Session`` per calling thread, so the uploader may keep two batches on
-    the wire at once (a Session is not meant to be shared between threads).
+    """One server, one ``requests.Session``; safe to use from one thread at a time per instance.
 
     ``clock`` is the local wall clock (seconds since the epoch); tests move it to play a terminal
     whose clock is wrong. ``offset`` is what must be added to it to read the server's clock, measured
@@ -102,37 +100,12 @@ class Transport:
         self.offset = 0.0
         self.offset_measured = False
         self.rtt: float | None = None
-        self._local = threading.local()  # this thread's session and the times of its last call
-        self._sessions: list[tuple[threading.Thread, requests.Session]] = []
-        self._sessions_lock = threading.Lock()
-        self._generation = 0  # bumped by close(): sessions from before are not used again
+        self._last_sent = self._last_received = 0.0
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "kezhan-terminal"
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-            self._generation += 1
-        for _thread, session in sessions:
-            session.close()
-
-    def _session(self) -> requests.Session:
-        mine = getattr(self._local, "session", None)
-        if mine is not None and mine[0] == self._generation:
-            return mine[1]
-        session = requests.Session()
-        session.headers["User-Agent"] = "kezhan-terminal"
-        with self._sessions_lock:
-            # Sessions of threads that have ended are closed here: tools and tests may call from
-            # short-lived threads, and each session keeps a connection open.
-            kept = []
-            for thread, other in self._sessions:
-                if thread.is_alive():
-                    kept.append((thread, other))
-                else:
-                    other.close()
-            kept.append((threading.current_thread(), session))
-            self._sessions = kept
-            self._local.session = (self._generation, session)
-        return session
+        self._session.close()
 
     def server_now(self) -> float:
         return self.clock() + self.offset
@@ -164,7 +137,7 @@ class Transport:
                 if exc.code == "STALE_TIMESTAMP" and attempt == 1 and signed:
                     server_time = exc.details.get("server_time")
                     if isinstance(server_time, int | float):
-                        self._set_offset(time_sent=self._local.sent, time_received=self._local.received,
+                        self._set_offset(time_sent=self._last_sent, time_received=self._last_received,
                                          server_time=float(server_time))
                     continue
                 raise
@@ -196,9 +169,9 @@ class Transport:
             )
         url = urlsplit(self.base_url)._replace(path="", query="").geturl() + path_qs
         sent = self.clock()
-        self._local.sent = sent
+        self._last_sent = sent
         try:
-            response = self._session().request(
+            response = self._session.request(
                 method, url, data=data or None, headers=send, timeout=timeout or self.timeout, stream=True,
                 allow_redirects=False,
             )
@@ -209,7 +182,7 @@ class Transport:
         finally:
             response.close()
         received = self.clock()
-        self._local.received = received
+        self._last_received = received
         self.rtt = received - sent
         self._measure(response, sent, received)
         return self._decode(response, raw)

@@ -24,7 +24,6 @@ from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import jsonbody
 from sync.server.core import ProvinceServer, bulk_allocation
-from sync.server.turns import BatchTurns
 
 log = logging.getLogger("kezhan.server.http")
 
@@ -120,9 +119,7 @@ class Event(_Strict):
     event_id: str
     type: str
     created_at: str
-    payload_text: str | None = Field(None, description="the payload's canonical JSON as a string (what terminals "
-                                                       "send); hashed as sent")
-    payload: dict[str, Any] | None = Field(None, description="the payload as an object, instead of payload_text")
+    payload: dict[str, Any]
     hash: str
 
 
@@ -202,7 +199,6 @@ def create_app(
     if not admin_token:
         raise ValueError("create_app needs an admin token")
     web_token = web_token or admin_token
-    turns = BatchTurns(server.settings.batch_turn_wait)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -334,10 +330,7 @@ def create_app(
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
                                 errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
-        events = body["events"]
-        first = events[0].get("seq") if events and isinstance(events[0], dict) else None
-        async with turns.turn(t["terminal_id"], first if type(first) is int else 0):
-            return await run_in_threadpool(server.upload, t["terminal_id"], events)
+        return await run_in_threadpool(server.upload, t["terminal_id"], body["events"])
 
     @app.get("/v1/changes", tags=["terminal"])
     def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import db as dbmod
-from sync.server import feed, jsonbody, models, province
+from sync.server import feed, models, province
 
 log = logging.getLogger("kezhan.server")
 
@@ -42,8 +42,7 @@ OP_TIME_FIELD = {
 }
 
 
-# Every event has these; its payload comes as ``payload`` (an object) or ``payload_text`` (a string).
-_UPLOAD_FIELDS = (*(f for f in protocol.EVENT_FIELDS if f != "payload"), "hash")
+_UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _TICKET_COLUMNS = ("ticket_id", "order_id", "channel", "terminal_id", "departure_id", "seat_no", "active_seat",
                    "status", "ticket_type", "fare", "price", "insurance", "stop", "passenger_name", "doc_type",
@@ -115,7 +114,6 @@ class Settings:
     seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
     enrol_code_ttl: timedelta = timedelta(hours=24)
     max_batch: int = 1000
-    batch_turn_wait: float = 10.0  # seconds a batch waits for an earlier one of its terminal (turns.py)
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -762,7 +760,6 @@ class ProvinceServer:
                                 max_batch=self.settings.max_batch)
         event_types = _EVENT_TYPES
         hash_and_text = protocol.event_hash_and_payload_text
-        hash_of_text = protocol.event_hash_of_text
         for ev in events:
             if not isinstance(ev, dict):
                 raise ProtocolError("INVALID_REQUEST", "an event must be an object")
@@ -782,37 +779,12 @@ class ProvinceServer:
                 raise ProtocolError("TERMINAL_MISMATCH", seq=seq, event_terminal=ev["terminal_id"])
             if ev["type"] not in event_types:
                 raise ProtocolError("INVALID_REQUEST", f"unknown event type {ev['type']!r}", seq=seq)
-            text = ev.get("payload_text")
-            if text is not None:
-                # The terminal's stored canonical text, hashed as sent: no second encoding here.
-                if "payload" in ev:
-                    raise ProtocolError("INVALID_REQUEST", "give payload or payload_text, not both", seq=seq)
-                if type(text) is not str:
-                    raise ProtocolError("INVALID_REQUEST", "payload_text must be a string", seq=seq,
-                                        errors=[{"loc": ["events", "payload_text"], "msg": "not a string"}])
-                try:
-                    # Canonical or refused: the stored text must be what the hash of the inline form
-                    # would be taken over, or the same event sent both ways would be a SEQ_REUSE.
-                    ev["payload"] = jsonbody.load_canonical(text)
-                except ValueError as exc:  # not JSON, not canonical, NaN, a lone surrogate
-                    raise ProtocolError("INVALID_REQUEST", f"payload_text is not canonical JSON: {exc}",
-                                        seq=seq) from None
-                if not isinstance(ev["payload"], dict):
-                    raise ProtocolError("INVALID_REQUEST", "payload_text must hold an object", seq=seq)
-                try:
-                    computed = hash_of_text(terminal_id, seq, ev["event_id"], ev["type"], ev["created_at"], text)
-                except ValueError as exc:  # a lone surrogate in a string field: not UTF-8
-                    raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from None
-            else:
-                if "payload" not in ev:
-                    raise ProtocolError("INVALID_REQUEST", "event lacks payload", seq=seq)
-                if not isinstance(ev["payload"], dict):
-                    raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq,
-                                        errors=[{"loc": ["events", "payload"], "msg": "an object is required"}])
-                try:
-                    computed, text = hash_and_text(ev)
-                except (TypeError, ValueError) as exc:
-                    raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
+            if not isinstance(ev["payload"], dict):
+                raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq)
+            try:
+                computed, text = hash_and_text(ev)
+            except (TypeError, ValueError) as exc:
+                raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
             if computed != ev["hash"]:
                 raise ProtocolError("EVENT_HASH_MISMATCH", seq=seq, computed=computed)
             ev["_payload_text"] = text

@@ -11,9 +11,6 @@ a body that could hold one goes to the stdlib without being tried.
 from __future__ import annotations
 
 import json
-import re
-
-from app.domain.events import canonical_json
 
 try:
     import orjson
@@ -49,49 +46,3 @@ def loads(raw: bytes):
         except orjson.JSONDecodeError:
             pass  # the stdlib either accepts it (see above) or raises its own error
     return json.loads(raw)
-
-
-# Where a number can stand in compact JSON: as an object's value (after ``":``) or as an array's
-# element (after ``[`` or ``,``). With every digit mapped to ``0``, one pass over the text finds the
-# two kinds of number whose orjson reading or writing differs from the stdlib's: floats (orjson
-# writes ``1e16`` where canonical JSON has ``1e+16``) and integers of 19 or more digits (beyond
-# 64 bits orjson reads a float). Any number in an array sends the text the stdlib way too (our
-# payloads have none). The same bytes inside a string are only a false alarm, which costs the
-# slower path; neither kind can slip past.
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_OBJECT_FLOAT = re.compile(rb'":-?0+[.eE]')
-_LONG_VALUE, _LONG_NEGATIVE = b'":' + _LONG, b'":-' + _LONG
-
-
-def _needs_stdlib(raw: bytes) -> bool:
-    shape = raw.translate(_DIGITS)
-    return (b",0" in shape or b"[0" in shape or b",-0" in shape or b"[-0" in shape
-            or _LONG_VALUE in shape or _LONG_NEGATIVE in shape or _OBJECT_FLOAT.search(shape) is not None)
-
-
-def load_canonical(text: str):
-    """The value of ``text`` when ``text`` is exactly its own canonical JSON
-    (``app.domain.events.canonical_json``); ``ValueError`` when it is not JSON, not canonical
-    (spaces, key order, duplicate keys, escapes written another way) or holds what canonical JSON
-    refuses (NaN, infinities, lone surrogates).
-
-    For everything but floats and integers beyond 64 bits, orjson reads exactly what the stdlib
-    reads and its sorted compact output is byte for byte the canonical encoding; texts that may
-    hold either are read and checked by the stdlib instead."""
-    raw = text.encode("utf-8")  # a lone surrogate cannot be UTF-8: UnicodeEncodeError, a ValueError
-    if orjson is not None and not _needs_stdlib(raw):
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            value = json.loads(text)  # what orjson refuses and the stdlib reads (NaN...), or its error
-        else:
-            try:
-                if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw:
-                    return value
-            except TypeError:
-                pass  # a lone surrogate (escaped in the text): the stdlib decides
-    else:
-        value = json.loads(text)
-    if canonical_json(value) != text:  # raises ValueError for NaN and infinities
-        raise ValueError("not canonical JSON (sorted keys, no spaces, characters as themselves)")
-    return value
