@@ -7,36 +7,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import Keyboard, sign_in, valid_id
-from tests.gui.line_server import CLERK, CLERK_PW, issue_code, server_events
+from tests.gui.line_server import CLERK, CLERK_PW, enrolled_window, issue_code, server_events
 
 pytestmark = pytest.mark.gui
 
 
 def test_status_bar_follows_the_link(qtbot, server, tmp_path):
-    from datetime import timedelta
-
-    from app.store.engine import open_database
-    from app.store.users import ensure_user
-    from app.ui import theme
-    from app.ui.app import build_window
-    from app.ui.backend import Backend
-    from app.ui.sync_status import SyncStatus
-    from sync.client import SyncClient, enrol, make_terminal
-
-    db = open_database(tmp_path / "terminal.sqlite3")
-    with db.transaction() as session:
-        ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
-    enrol(db, server.url, issue_code(server.url))
-    terminal = make_terminal(db)
-    client = SyncClient(db, server_url=server.url, terminal=terminal, interval=0.3, backoff_base=0.05,
-                        backoff_cap=0.3, timeout=(0.5, 2.0), lease_horizon=timedelta(days=3))
-    sync = SyncStatus(client)
-    backend = Backend(db, terminal, language=theme.language, on_local_event=sync.nudge)
-    theme.set_language("zh_CN")
-    window = build_window(backend, sync=sync)
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
+    window, client, db = enrolled_window(qtbot, server, tmp_path / "terminal.sqlite3")
     try:
         qtbot.waitUntil(lambda: window.linkLabel.text() == "链路：在线", timeout=10000)
         assert window.syncLabel.text() != "上次同步：从未"
@@ -65,7 +42,7 @@ def test_status_bar_follows_the_link(qtbot, server, tmp_path):
             cur.execute("SELECT seq, hash FROM outbox ORDER BY seq")
             local = [tuple(r) for r in cur.fetchall()]
         assert len(local) == 2  # the shift opened, the sale
-        assert server_events(server, terminal.terminal_id) == local
+        assert server_events(server, client.terminal_id) == local
 
         server.stop()
         qtbot.waitUntil(lambda: window.linkLabel.text().startswith("链路：离线"), timeout=15000)
