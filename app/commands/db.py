@@ -62,11 +62,30 @@ def run_restore(args) -> int:
     from app.store import maintenance
 
     result = maintenance.restore(args.backup, _db_path(args))
+    result["sync_check"] = _hold_until_synced(Path(result["restored"]))
     text = f"restored {result['restored']} from {result['from']}"
     if result.get("kept_aside"):
         text += f"; the previous file is kept as {result['kept_aside']}"
+    if result["sync_check"]:
+        text += ("\nthis terminal sells again once it has checked its numbers with the provincial server "
+                 "(the sync alarm RESTORED clears by itself; kezhan sync --status)")
     emit(args, result, text)
     return 0
+
+
+def _hold_until_synced(path: Path) -> bool:
+    """The RESTORED sync alarm in an enrolled file: an older copy may reuse numbers the server holds."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from app.services.context import mark_restored
+
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            return mark_restored(conn.cursor(), datetime.now(UTC))
+    finally:
+        conn.close()
 
 
 def run_migrate(args) -> int:

@@ -98,6 +98,33 @@ def utc_text(instant: datetime) -> str:
     return iso_utc(instant)
 
 
+# Written by `kezhan db restore` into an enrolled file: a restored file may hold seq numbers and
+# ticket ids the server already has, so it sells nothing until the sync client has checked it
+# with the server; the client clears this alarm itself once the server agrees (docs/sync-client.md).
+RESTORED_ALARM = "RESTORED"
+RESTORED_TEXT = (
+    "本机数据库已从备份恢复，须先与省平台核对序号：核对通过前暂停售票，连上省平台后自动解除。",
+    "This terminal's database was restored from a backup and must check its numbers with the provincial "
+    "server first: it does not sell until then, and the alarm clears by itself once the server agrees.",
+)
+
+
+def mark_restored(cur, at: datetime) -> bool:
+    """Raise the RESTORED alarm in an enrolled file (True), or do nothing in one never enrolled."""
+    cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_identity', 'sync_cursors')")
+    if len(cur.fetchall()) < 2:
+        return False
+    cur.execute("SELECT COUNT(*) FROM sync_identity")
+    if not cur.fetchone()[0]:
+        return False
+    value = json.dumps({"code": RESTORED_ALARM, "message": RESTORED_TEXT[0], "en": RESTORED_TEXT[1],
+                        "at": iso_utc(at)}, ensure_ascii=False)
+    cur.execute("INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (ALARM_CURSOR, value, iso_utc(at)))
+    return True
+
+
 def standing_alarm(cur) -> dict | None:
     """The sync alarm stored in this file, or None. A row that cannot be read still counts: an
     unreadable alarm is no reason to go on selling."""

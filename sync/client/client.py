@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.domain.leases import OfflineBudget
 from app.errors import SyncError
+from app.services.context import RESTORED_ALARM, RESTORED_TEXT
 from app.store.engine import Database
 from app.store.models import iso_utc, parse_utc
 from sync import protocol
@@ -55,6 +56,7 @@ ALARM_TEXT = {
                           "Events belong to another terminal (wrong database file?). Uploading has stopped."),
     "UNKNOWN_TERMINAL": ("省平台不认识本终端，请重新注册。", "The server does not know this terminal; enrol it again."),
     "TERMINAL_REVOKED": ("本终端已被省平台注销。", "This terminal has been revoked by the server."),
+    RESTORED_ALARM: RESTORED_TEXT,
 }
 
 
@@ -350,10 +352,22 @@ class SyncClient:
 
     def _upload(self, report: CycleReport) -> None:
         alarm = self.alarm()
-        if alarm:
+        restored = alarm is not None and alarm.get("code") == RESTORED_ALARM
+        if alarm and not restored:
             raise _Stop(alarm["code"])
+        if restored:
+            # `kezhan db restore` put this file back: the probe (or the first batch, with events
+            # pending) meets the server's high-water mark and turns a divergence into SEQ_REUSE or
+            # ROLLED_BACK. A clean upload means the server agrees, and the counter may sell again.
+            self._probed = False
         if not self._probed:
             self._probe()
+        self._upload_all(report)
+        if restored:
+            self.clear_alarm()
+            log.info("restored database checked with the server: the RESTORED alarm is cleared")
+
+    def _upload_all(self, report: CycleReport) -> None:
         batch = self.batch_size
         bad_signatures = 0
         pool = None

@@ -248,3 +248,71 @@ def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, 
     assert not report.ok
     assert seen == [3]
     assert rig.client.alarm()["code"] == "SEQ_REUSE"
+
+
+def _restore_with_kezhan(rig, backup, server):
+    """As a technician does it: `kezhan db restore`, then the counter starts again on the file."""
+    from app.cli import main
+
+    rig.client.close()
+    rig.db.dispose()
+    assert main(["db", "--db", str(rig.path), "restore", str(backup)]) == 0
+    rig.db = open_database(rig.path)
+    rig.terminal = make_terminal(rig.db)
+    rig.client = SyncClient(rig.db, server_url=server.url, terminal=rig.terminal, on_status=rig.statuses.append)
+
+
+def test_a_restored_file_sells_only_after_the_server_has_agreed_with_it(server, proxy, rigs, tmp_path):
+    import pytest
+
+    from app.errors import RuleViolation
+
+    rig = rigs(via=proxy)
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    deps = departure_ids()
+    rig.sell(deps[0])
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "after-sync.sqlite3")  # nothing sold since: it agrees
+    _restore_with_kezhan(rig, backup, server)
+    rig.client = SyncClient(rig.db, server_url=proxy.url, terminal=rig.terminal, on_status=rig.statuses.append)
+    # Offline, the restored file cannot know whether the server holds its next numbers: no sale.
+    proxy.cut()
+    assert not rig.client.run_once().ok
+    with pytest.raises(RuleViolation) as refused:
+        rig.sell(deps[1])
+    assert refused.value.code == "SYNC_ALARM" and "备份恢复" in refused.value.message
+    assert rig.client.alarm()["code"] == "RESTORED"
+    # Back online, the probe finds the server in agreement: the alarm clears itself and sales go on.
+    proxy.restore()
+    assert rig.client.run_once().ok
+    assert rig.client.alarm() is None
+    rig.sell(deps[1])
+    assert rig.client.drain(timeout=10)
+    check_invariants(server, [rig])
+
+
+def test_a_restored_older_file_turns_the_restore_alarm_into_a_rollback_alarm(server, rigs, tmp_path):
+    import pytest
+
+    from app.errors import RuleViolation
+
+    rig = rigs()
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    deps = departure_ids()
+    rig.sell(deps[0])
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    rig.sell(deps[1])
+    assert rig.client.run_once().ok
+    before = server_events(server, rig.client.terminal_id)
+    _restore_with_kezhan(rig, backup, server)
+    # The server holds an event this file never wrote: never cleared, a standing rollback alarm.
+    report = rig.client.run_once()
+    assert not report.ok and report.error_kind == "alarm"
+    assert rig.client.alarm()["code"] == "ROLLED_BACK"
+    with pytest.raises(RuleViolation) as refused:
+        rig.sell(deps[2])
+    assert refused.value.code == "SYNC_ALARM"
+    assert server_events(server, rig.client.terminal_id) == before
