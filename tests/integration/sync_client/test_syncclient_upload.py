@@ -6,6 +6,10 @@ from __future__ import annotations
 import shutil
 import time
 
+import pytest
+
+from app.cli import main
+from app.errors import RuleViolation
 from app.store.engine import backup_file, open_database
 from sync.client import SyncClient, make_terminal
 from tests.integration.sync_client.helpers import check_invariants, departure_ids, server_events
@@ -252,8 +256,6 @@ def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, 
 
 def _restore_with_kezhan(rig, backup, server):
     """As a technician does it: `kezhan db restore`, then the counter starts again on the file."""
-    from app.cli import main
-
     rig.client.close()
     rig.db.dispose()
     assert main(["db", "--db", str(rig.path), "restore", str(backup)]) == 0
@@ -263,10 +265,6 @@ def _restore_with_kezhan(rig, backup, server):
 
 
 def test_a_restored_file_sells_only_after_the_server_has_agreed_with_it(server, proxy, rigs, tmp_path):
-    import pytest
-
-    from app.errors import RuleViolation
-
     rig = rigs(via=proxy)
     assert rig.client.run_once().ok
     rig.open_shift()
@@ -293,10 +291,6 @@ def test_a_restored_file_sells_only_after_the_server_has_agreed_with_it(server, 
 
 
 def test_a_restored_older_file_turns_the_restore_alarm_into_a_rollback_alarm(server, rigs, tmp_path):
-    import pytest
-
-    from app.errors import RuleViolation
-
     rig = rigs()
     assert rig.client.run_once().ok
     rig.open_shift()
