@@ -88,6 +88,17 @@ def test_a_gap_is_resent_from_the_seq_the_server_expects(server, rigs):
     check_invariants(server, [rig])
 
 
+def _synced_sale_and_backup(rig, backup_path):
+    """A shift and one sale, uploaded; then a backup of the file as it stands. Returns the departures
+    and the backup."""
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    deps = departure_ids()
+    rig.sell(deps[0])
+    assert rig.client.run_once().ok
+    return deps, backup_file(rig.path, backup_path)
+
+
 def _restore(rig, backup, server, **kw):
     rig.client.close()
     rig.db.dispose()
@@ -102,12 +113,7 @@ def _restore(rig, backup, server, **kw):
 
 def test_database_restored_from_an_older_backup_is_detected_not_merged(server, rigs, tmp_path):
     rig = rigs()
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    deps = departure_ids()
-    rig.sell(deps[0])
-    assert rig.client.run_once().ok
-    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
     for dep in deps[1:4]:
         rig.sell(dep)
     assert rig.client.run_once().ok
@@ -137,12 +143,8 @@ def test_database_restored_from_an_older_backup_is_detected_not_merged(server, r
 
 def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_path):
     rig = rigs()
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    rig.sell(departure_ids()[0])
-    assert rig.client.run_once().ok
-    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
-    rig.sell(departure_ids()[1])
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
+    rig.sell(deps[1])
     assert rig.client.run_once().ok
     # Put the acknowledged cursor back a step too, as if the backup predated the last upload.
     _restore(rig, backup, server)
@@ -157,12 +159,9 @@ def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_pat
 
 def test_restored_backup_is_caught_at_start_up_even_with_nothing_to_send(server, rigs, tmp_path):
     rig = rigs()
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    rig.sell(departure_ids()[0])
-    assert rig.client.run_once().ok  # everything acknowledged: the backup holds a clean state
-    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
-    rig.sell(departure_ids()[1])
+    # Everything acknowledged: the backup holds a clean state.
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
+    rig.sell(deps[1])
     assert rig.client.run_once().ok
     _restore(rig, backup, server)
     assert rig.client.pending_events() == 0
@@ -266,12 +265,7 @@ def _restore_with_kezhan(rig, backup, server):
 
 def test_a_restored_file_sells_only_after_the_server_has_agreed_with_it(server, proxy, rigs, tmp_path):
     rig = rigs(via=proxy)
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    deps = departure_ids()
-    rig.sell(deps[0])
-    assert rig.client.run_once().ok
-    backup = backup_file(rig.path, tmp_path / "after-sync.sqlite3")  # nothing sold since: it agrees
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "after-sync.sqlite3")  # nothing sold since: it agrees
     _restore_with_kezhan(rig, backup, server)
     rig.client = SyncClient(rig.db, server_url=proxy.url, terminal=rig.terminal, on_status=rig.statuses.append)
     # Offline, the restored file cannot know whether the server holds its next numbers: no sale.
@@ -292,12 +286,7 @@ def test_a_restored_file_sells_only_after_the_server_has_agreed_with_it(server, 
 
 def test_a_restored_older_file_turns_the_restore_alarm_into_a_rollback_alarm(server, rigs, tmp_path):
     rig = rigs()
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    deps = departure_ids()
-    rig.sell(deps[0])
-    assert rig.client.run_once().ok
-    backup = backup_file(rig.path, tmp_path / "older.sqlite3")
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
     rig.sell(deps[1])
     assert rig.client.run_once().ok
     before = server_events(server, rig.client.terminal_id)
