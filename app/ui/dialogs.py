@@ -54,6 +54,19 @@ def _table(name: str, columns: int) -> QTableWidget:
     return table
 
 
+def _quote_and_message(layout) -> tuple:
+    """The big quote line (hidden until there is something to confirm) and the message line under
+    it, as every operation dialog shows them."""
+    quote = label(role="big", name="quoteLabel")
+    quote.setWordWrap(True)
+    quote.hide()
+    layout.addWidget(quote)
+    message = label(role="error", name="dialogMessage")
+    message.setWordWrap(True)
+    layout.addWidget(message)
+    return quote, message
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, cells in enumerate(rows):
@@ -137,13 +150,7 @@ class TicketDialog(QDialog):
         layout.addWidget(self.supervisorBox)
         self.supervisorBox.hide()
 
-        self.quoteLabel = label(role="big", name="quoteLabel")
-        self.quoteLabel.setWordWrap(True)
-        self.quoteLabel.hide()
-        layout.addWidget(self.quoteLabel)
-        self.messageLabel = label(role="error", name="dialogMessage")
-        self.messageLabel.setWordWrap(True)
-        layout.addWidget(self.messageLabel)
+        self.quoteLabel, self.messageLabel = _quote_and_message(layout)
         buttons = QHBoxLayout()
         self.confirmButton = QPushButton()
         self.confirmButton.setObjectName("confirmButton")

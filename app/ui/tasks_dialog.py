@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.dialogs import SeatMapDialog, _fill, _table
+from app.ui.dialogs import SeatMapDialog, _fill, _quote_and_message, _table
 from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
 from app.ui.widgets import error_text, label, money, show_message
@@ -57,13 +57,7 @@ class TasksDialog(QDialog):
         self.detailLabel = label(role="section", name="taskDetail")
         self.detailLabel.setWordWrap(True)
         layout.addWidget(self.detailLabel)
-        self.quoteLabel = label(role="big", name="quoteLabel")
-        self.quoteLabel.setWordWrap(True)
-        self.quoteLabel.hide()
-        layout.addWidget(self.quoteLabel)
-        self.messageLabel = label(role="error", name="dialogMessage")
-        self.messageLabel.setWordWrap(True)
-        layout.addWidget(self.messageLabel)
+        self.quoteLabel, self.messageLabel = _quote_and_message(layout)
 
         buttons = QHBoxLayout()
         self.seatButton = self._button("seatButton", "primary", lambda: self.prepare("reseat"))
