@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import db as dbmod
-from sync.server import feed, models, province
+from sync.server import feed, jsonbody, models, province
 
 log = logging.getLogger("kezhan.server")
 
@@ -759,7 +759,7 @@ class ProvinceServer:
             raise ProtocolError("INVALID_REQUEST", f"at most {self.settings.max_batch} events per batch",
                                 max_batch=self.settings.max_batch)
         event_types = _EVENT_TYPES
-        hash_and_text = protocol.event_hash_and_payload_text
+        hash_and_text = jsonbody.event_hash_and_payload_text
         for ev in events:
             if not isinstance(ev, dict):
                 raise ProtocolError("INVALID_REQUEST", "an event must be an object")

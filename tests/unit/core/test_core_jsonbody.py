@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.events import canonical_json
+from app.domain.events import canonical_json, event_hash
+from sync import protocol
 from sync.server import jsonbody
 
 orjson = pytest.importorskip("orjson")
@@ -84,3 +85,51 @@ def test_big_ints_are_noticed_wherever_a_number_may_stand():
 def test_without_orjson_the_stdlib_decodes(monkeypatch):
     monkeypatch.setattr(jsonbody, "orjson", None)
     assert jsonbody.loads('{"a":["客站",1]}'.encode()) == {"a": ["客站", 1]}
+
+
+# --------------------------------------------------------------------------- hashing an uploaded event
+
+def uploaded(payload, **fields) -> dict:
+    """An event as the server receives it: decoded the way the server decodes, hash as the terminal made it."""
+    ev = {"terminal_id": "330102001-T01", "seq": 7, "event_id": "e" * 32, "type": "ticket.sold",
+          "created_at": "2026-11-24T00:00:00.000000Z", "payload": payload, **fields}
+    ev.setdefault("hash", event_hash(ev))
+    return jsonbody.loads(json.dumps(ev, ensure_ascii=False).encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(TEXT, VALUE, max_size=8))
+def test_an_event_hashes_and_stores_exactly_as_the_contract_encodes_it(payload):
+    ev = uploaded(payload)
+    digest, text = jsonbody.event_hash_and_payload_text(ev)
+    assert (digest, text) == protocol.event_hash_and_payload_text(ev)
+    assert digest == ev["hash"]
+    assert text == canonical_json(ev["payload"])
+
+
+@pytest.mark.parametrize("payload", [
+    {"fare": 1e16, "rate": 1e-07, "x": 0.1},  # orjson writes these 1e16 and 1e-7
+    {"n": 2**64 + 1, "m": -(2**63) - 1},  # beyond what orjson encodes
+])
+def test_values_orjson_writes_otherwise_are_hashed_by_the_contract_encoder(payload):
+    ev = {"terminal_id": "330102001-T01", "seq": 7, "event_id": "e" * 32, "type": "ticket.sold",
+          "created_at": "2026-11-24T00:00:00.000000Z", "payload": payload}
+    ev["hash"] = event_hash(ev)
+    digest, text = jsonbody.event_hash_and_payload_text(ev)
+    assert digest == ev["hash"]
+    assert text == canonical_json(payload)
+    if "fare" in payload:
+        assert "1e+16" in text and "1e-07" in text
+
+
+def test_a_wrong_hash_is_answered_with_the_contract_hash():
+    ev = uploaded({"seat_no": 3, "name": "客站"}, hash="0" * 64)
+    digest, text = jsonbody.event_hash_and_payload_text(ev)
+    assert digest != "0" * 64
+    assert (digest, text) == protocol.event_hash_and_payload_text(ev)
+
+
+def test_without_orjson_the_contract_encoder_hashes(monkeypatch):
+    ev = uploaded({"seat_no": 3, "name": "客站"})
+    monkeypatch.setattr(jsonbody, "orjson", None)
+    assert jsonbody.event_hash_and_payload_text(ev) == (ev["hash"], '{"name":"客站","seat_no":3}')
