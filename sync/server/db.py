@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import secrets
 from pathlib import Path
@@ -12,6 +13,9 @@ from sqlalchemy.engine import make_url
 from sync.server import models
 
 READ_ONLY = "kezhan_read_only"
+# SQLite's default limit on bound values in one statement since 3.32 (builds may raise it).
+_SQLITE_MAX_VARIABLES = 32766
+_MULTI_ROW_MAX = 500
 
 
 def normalise_url(db: str) -> str:
@@ -100,6 +104,25 @@ class BulkInsert:
         self.order = tuple(compiled.positiontup) if compiled.positional else keys
         self.procs = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys]
         self.procs = [(k, f) for k, f in self.procs if f is not None]
+        # SQLite: many rows per INSERT statement. The sqlite3 module releases the interpreter lock
+        # around each statement step, and executemany steps once per row: a thread running Python
+        # meanwhile (the next batch's checks, the event loop) makes every row wait for the lock
+        # back, up to the switch interval each. One step for hundreds of rows waits once.
+        self.multi_row = None
+        if dialect.name == "sqlite" and self.positional and " VALUES " in self.sql:
+            head, row = self.sql.rsplit(" VALUES ", 1)
+            self.multi_row = (head + " VALUES ", row, max(1, min(_MULTI_ROW_MAX, _SQLITE_MAX_VARIABLES // len(keys))))
+            self._multi_sql: dict[int, str] = {}
+
+    def run_multi_row(self, conn, params) -> None:
+        head, row, per = self.multi_row
+        chain = itertools.chain.from_iterable
+        for start in range(0, len(params), per):
+            chunk = params[start:start + per]
+            sql = self._multi_sql.get(len(chunk))
+            if sql is None:
+                sql = self._multi_sql[len(chunk)] = head + ",".join([row] * len(chunk))
+            conn.exec_driver_sql(sql, tuple(chain(chunk)))
 
     @classmethod
     def _for(cls, table, keys: tuple[str, ...], dialect) -> BulkInsert:
@@ -136,7 +159,10 @@ class BulkInsert:
         else:
             pick = operator.itemgetter(*[keys.index(k) for k in op.order])
             params = [pick(r) for r in rows] if len(keys) > 1 else [(pick(r),) for r in rows]
-        conn.exec_driver_sql(op.sql, params)
+        if op.multi_row is not None and len(params) > 1:
+            op.run_multi_row(conn, params)
+        else:
+            conn.exec_driver_sql(op.sql, params)
 
     @classmethod
     def run(cls, conn, table, rows: list[dict]) -> None:

@@ -1,0 +1,60 @@
+"""The server's bulk insert stores exactly what SQLAlchemy's own insert stores, whether the rows go
+one statement each or hundreds to a statement (SQLite), across a statement boundary and with the
+columns' own conversions (aware datetimes, booleans, NULLs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from sync.server import db as server_db
+from sync.server import feed, models
+
+AT = datetime(2026, 11, 24, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def _rows(n: int) -> list[tuple]:
+    return [("seat" if i % 3 else "lease", f"D{i // 40}/{i % 40 + 1}", None if i % 5 else f"330102001-T0{i % 9 + 1}",
+             bool(i % 7 == 0), None if i % 7 == 0 else f'{{"n":{i},"name":"客站"}}', AT + timedelta(seconds=i % 4))
+            for i in range(n)]
+
+
+def _stored(engine):
+    T = models.changes
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(T.c.kind, T.c.key, T.c.scope, T.c.deleted, T.c.data, T.c.at).order_by(T.c.id))]
+
+
+@pytest.mark.parametrize("n", [1, 2, server_db._MULTI_ROW_MAX, 2 * server_db._MULTI_ROW_MAX + 3])
+def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path, n):
+    fast, plain = (server_db.make_engine(str(tmp_path / f"{name}.sqlite3")) for name in ("fast", "plain"))
+    for engine in (fast, plain):
+        server_db.init_schema(engine)
+    rows = _rows(n)
+    with fast.begin() as conn:
+        server_db.BulkInsert.run_tuples(conn, models.changes, feed._FEED_COLUMNS, rows)
+    with plain.begin() as conn:
+        conn.execute(models.changes.insert(), [dict(zip(feed._FEED_COLUMNS, r, strict=True)) for r in rows])
+    assert _stored(fast) == _stored(plain)
+    assert len(_stored(fast)) == n and _stored(fast)[0][5] == AT
+
+
+def test_sqlite_inserts_hundreds_of_rows_per_statement(tmp_path):
+    """One statement step per row lets any other busy thread (the event loop reading the next
+    request) hold the interpreter lock between rows; a batch must not take a statement per row."""
+    engine = server_db.make_engine(str(tmp_path / "s.sqlite3"))
+    server_db.init_schema(engine)
+    statements = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO changes"):
+            statements.append(executemany)
+
+    with engine.begin() as conn:
+        server_db.BulkInsert.run_tuples(conn, models.changes, feed._FEED_COLUMNS, _rows(1000))
+    assert statements == [False] * -(-1000 // server_db._MULTI_ROW_MAX)
+    assert len(_stored(engine)) == 1000
