@@ -794,11 +794,12 @@ class ProvinceServer:
 
         for attempt in range(3):
             try:
-                return self._apply_batch(terminal_id, events)
+                return self._apply_batch(terminal_id, events, careful=attempt > 0)
             except IntegrityError as exc:
-                # Another writer took a seat between our read and our insert (possible on
-                # PostgreSQL): the index refused it; run the batch again and it becomes a conflict.
-                log.warning("batch from %s hit a constraint (attempt %d): %s", terminal_id, attempt + 1, exc.orig)
+                # A ticket id the server already holds (the first attempt trusts the primary key to
+                # find those), or another writer took a seat between our read and our insert
+                # (possible on PostgreSQL): run the batch again, carefully, and it becomes a conflict.
+                log.info("batch from %s hit a constraint (attempt %d): %s", terminal_id, attempt + 1, exc.orig)
                 if attempt == 2:
                     raise ProtocolError("BUSY", "batch could not be applied; retry") from exc
             except _SeqReuse as reuse:
@@ -811,7 +812,7 @@ class ProvinceServer:
                                     uploaded_hash=reuse.given, expected_seq=reuse.expected) from None
         raise AssertionError("unreachable")
 
-    def _apply_batch(self, terminal_id: str, events: list[dict]) -> dict:
+    def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False) -> dict:
         now = self.now()
         E, Tm = models.events, models.terminals
         first, last = events[0]["seq"], events[-1]["seq"]
@@ -832,7 +833,7 @@ class ProvinceServer:
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
             ctx = _BatchContext(self, conn, terminal_id, now)
-            ctx.prefetch(fresh)
+            ctx.prefetch(fresh, known_ids=careful)
             rows = []
             days: dict = {}
             for ev in fresh:
@@ -1040,23 +1041,26 @@ class _BatchContext:
         self.conflicts = 0
         self.seq = 0
 
-    def prefetch(self, events: list[dict]) -> None:
-        ids = []
+    def prefetch(self, events: list[dict], *, known_ids: bool = True) -> None:
+        """Reads what the batch's sales are checked against. ``known_ids=False`` leaves out the ticket
+        ids already on the server: the tickets' primary key refuses those at the insert, and the
+        batch is then applied again with them (a backlog of fresh sales saves a query per 500)."""
+        new_tickets = []
         for ev in events:
-            p = ev["payload"]
-            if ev["type"] == "ticket.sold":
-                ids += [t.get("ticket_id") for t in p.get("tickets", [])]
-            elif ev["type"] == "ticket.changed":
-                ids.append((p.get("new_ticket") or {}).get("ticket_id"))
-        ids = [i for i in ids if i]
+            kind = ev["type"]
+            if kind == "ticket.sold":
+                new_tickets += ev["payload"].get("tickets") or ()
+            elif kind == "ticket.changed":
+                new_tickets.append(ev["payload"].get("new_ticket") or {})
+        new_tickets = [t for t in new_tickets if isinstance(t, dict)]
         Tk, D, LS = models.tickets, models.departures, models.lease_seats
-        for i in range(0, len(ids), 500):
-            self.known_ids.update(self.conn.execute(
-                select(Tk.c.ticket_id).where(Tk.c.ticket_id.in_(ids[i:i + 500]))).scalars())
+        if known_ids:
+            ids = [i for i in (t.get("ticket_id") for t in new_tickets) if i]
+            for i in range(0, len(ids), 500):
+                self.known_ids.update(self.conn.execute(
+                    select(Tk.c.ticket_id).where(Tk.c.ticket_id.in_(ids[i:i + 500]))).scalars())
         # Every departure the batch sells on, with its seats, in three queries for the batch.
-        deps = sorted({t.get("departure_id") for ev in events if ev["type"] in ("ticket.sold", "ticket.changed")
-                       for t in (ev["payload"].get("tickets") or [ev["payload"].get("new_ticket") or {}])
-                       if isinstance(t, dict) and t.get("departure_id")} - set(self.maps))
+        deps = sorted({d for d in (t.get("departure_id") for t in new_tickets) if d} - self.maps.keys())
         for i in range(0, len(deps), 500):
             chunk = deps[i:i + 500]
             for d in chunk:

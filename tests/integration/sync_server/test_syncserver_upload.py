@@ -245,3 +245,20 @@ def test_bulk_written_rows_read_back_like_any_other(server, tmp_path):
     with server.srv.server.engine.connect() as conn:
         r = conn.execute(select(models.events.c.received_at)).first()
     assert r.received_at == server.clock()
+
+
+def test_a_ticket_id_the_server_already_holds_is_a_conflict_and_the_rest_of_the_batch_lands(server):
+    """The first attempt at a batch leaves it to the tickets' primary key to notice a known ticket id;
+    the batch is then applied again, and the known id becomes a conflict beside the good sales."""
+    t = server.terminal()
+    first = t.sale(TOMORROW, 1)
+    t.upload([first])
+    reused = first["payload"]["tickets"][0]["ticket_id"]
+    r = t.upload([t.sale(TOMORROW, 2), t.sale(TOMORROW, 3, ticket_id=reused), t.sale(TOMORROW, 4)])
+    assert r.status_code == 200, r.text
+    assert (r.json()["acked_through"], r.json()["applied"]) == (4, 3)
+    assert [(c["kind"], c["seq"], c["ticket_id"]) for c in r.json()["conflicts"]] == [
+        ("TICKET_NOT_ACTIVE", 3, reused)]
+    rows = _tickets(server, departure_id=TOMORROW)
+    assert sorted((x.seat_no, x.status) for x in rows) == [(1, "active"), (2, "active"), (4, "active")]
+    assert [x.sold_seq for x in rows if x.ticket_id == reused] == [1]
