@@ -371,7 +371,7 @@ class SyncClient:
         batch = self.batch_size
         bad_signatures = 0
         pool = None
-        prepared = None  # (after_seq, batch, rows, body) read while the previous batch was in flight
+        prepared = None  # (after_seq, batch, rows, body, request or None): the next batch, read (and perhaps sent) early
         try:
             while True:
                 outcome = self._upload_step(report, batch, bad_signatures, prepared, pool)
@@ -426,8 +426,9 @@ class SyncClient:
     def _upload_step(self, report, batch, bad_signatures, prepared, pool):
         """One batch. Returns the loop's next state, or None when nothing is left to send."""
         acked = self.acked_seq()
+        future = None
         if prepared is not None and prepared[0] == acked and prepared[1] == batch:
-            rows, body = prepared[2], prepared[3]
+            rows, body, future = prepared[2], prepared[3], prepared[4]
         else:
             rows, body = self._read_batch(acked, batch)
         prepared = None
@@ -439,9 +440,10 @@ class SyncClient:
         path = protocol.API_PREFIX + "/events"
         try:
             if pool is not None:
-                future = pool.submit(self.transport.call, "POST", path, raw=body)
+                if future is None:
+                    future = pool.submit(self.transport.call, "POST", path, raw=body)
                 after = rows[-1][1]
-                prepared = (after, batch, *self._read_batch(after, batch))
+                prepared = (after, batch, *self._read_batch(after, batch), None)
                 answer = future.result()
             else:
                 answer = self.transport.call("POST", path, raw=body)
@@ -482,6 +484,11 @@ class SyncClient:
             raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
         conflicts = answer.get("conflicts") or []
         now = self.now()
+        if prepared is not None and acked_through == last and len(rows) == batch and prepared[2]:
+            # The next batch goes on the wire before this answer is saved: the server works on it
+            # while this file commits. Sending before saving is safe, as resending always is (an
+            # acknowledged duplicate); what was acknowledged is still only what `save` records.
+            prepared = (*prepared[:4], pool.submit(self.transport.call, "POST", path, raw=prepared[3]))
 
         def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
             self._put(cur, CURSOR_ACKED, str(acked_through))
