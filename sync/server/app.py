@@ -321,16 +321,23 @@ def create_app(
         # Parsed and checked by hand (ProvinceServer.upload checks every field strictly): the
         # hot path of a backlog drain, where a model round trip per event costs more than the
         # database work.
-        raw = await request.body()
-        try:
-            with bulk_allocation():
+        return await run_in_threadpool(_upload_body, t["terminal_id"], await request.body())
+
+    def _upload_body(terminal_id: str, raw: bytes) -> dict:
+        # Decoded, applied and let go with the collector paused: the batch's tens of thousands of
+        # objects are freed by reference counting before it runs again, so no collection walks them.
+        with bulk_allocation():
+            try:
                 body = jsonbody.loads(raw)
-        except ValueError:
-            raise ProtocolError("MALFORMED_JSON") from None
-        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-            raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
-                                errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
-        return await run_in_threadpool(server.upload, t["terminal_id"], body["events"])
+            except ValueError:
+                raise ProtocolError("MALFORMED_JSON") from None
+            if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+                raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
+                                    errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
+            try:
+                return server.upload(terminal_id, body["events"])
+            finally:
+                del body
 
     @app.get("/v1/changes", tags=["terminal"])
     def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):

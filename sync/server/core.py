@@ -1017,6 +1017,10 @@ class ProvinceServer:
         return out
 
 
+_ticket_values = ProvinceServer._ticket_values
+_sold_seat_text = feed.sold_seat_text
+
+
 class _SeqReuse(Exception):
     def __init__(self, seq, stored, given, expected):
         super().__init__(seq)
@@ -1037,7 +1041,7 @@ class _BatchContext:
         self.known_ids: set[str] = set()
         self.ticket_rows: list[tuple] = []
         self.lease_deletes: list[dict] = []
-        self.feed_rows: list[dict] = []
+        self.feed_rows: list[tuple] = []  # feed.row tuples, in the order they happened
         self.conflicts = 0
         self.seq = 0
 
@@ -1089,11 +1093,11 @@ class _BatchContext:
             )
             self.lease_deletes = []
         if self.feed_rows:
-            feed.publish_many(self.conn, self.feed_rows, at=self.now)
+            feed.insert_rows(self.conn, self.feed_rows)
             self.feed_rows = []
 
     def publish(self, kind, key, data, *, scope=None) -> None:
-        self.feed_rows.append({"kind": kind, "key": key, "data": data, "scope": scope, "deleted": data is None})
+        self.feed_rows.append(feed.row(kind, key, data, at=self.now, scope=scope))
 
     def dep(self, departure_id):
         if departure_id not in self.deps:
@@ -1141,9 +1145,10 @@ class _BatchContext:
         p = ev["payload"]
         kind = ev["type"]
         if kind == "ticket.sold":
-            for t in p.get("tickets", []):
-                self.sell(t, order_id=p.get("order_id") or t["ticket_id"], sold_at=p.get("sold_at") or ev["created_at"],
-                          clerk=p.get("clerk"), shift_id=p.get("shift_id"))
+            get = p.get
+            sold_at, clerk, shift_id = get("sold_at") or ev["created_at"], get("clerk"), get("shift_id")
+            for t in get("tickets", []):
+                self.sell(t, get("order_id") or t["ticket_id"], sold_at, clerk, shift_id)
         elif kind in ("ticket.refunded", "ticket.voided"):
             self.close(p.get("ticket_id"), "refunded" if kind == "ticket.refunded" else "voided",
                        p.get("refunded_at") or p.get("voided_at") or ev["created_at"])
@@ -1151,9 +1156,8 @@ class _BatchContext:
             new = p.get("new_ticket") or {}
             self.close(p.get("old_ticket_id"), "changed", p.get("changed_at") or ev["created_at"])
             if new:
-                self.sell(new, order_id=p.get("old_ticket_id") or new["ticket_id"],
-                          sold_at=p.get("changed_at") or ev["created_at"], clerk=p.get("clerk"),
-                          shift_id=p.get("shift_id"))
+                self.sell(new, p.get("old_ticket_id") or new["ticket_id"], p.get("changed_at") or ev["created_at"],
+                          p.get("clerk"), p.get("shift_id"))
         elif kind == "ticket.picked_up":
             self.pick_up(p)
         elif kind == "ticket.reprinted":
@@ -1165,47 +1169,53 @@ class _BatchContext:
                                   .values(stock_no=p.get("new_stock_no")))
         # shift.opened, shift.closed, stock.spoiled: kept as events, read by reconciliation.
 
-    def sell(self, t: dict, *, order_id, sold_at, clerk, shift_id) -> None:
-        departure_id, seat = t.get("departure_id"), t.get("seat_no")
-        if t["ticket_id"] in self.known_ids:
+    def sell(self, t: dict, order_id, sold_at, clerk, shift_id) -> None:
+        # The hot path of a backlog drain (a call per ticket): names looked up once, rows built directly.
+        ticket_id, departure_id, seat = t["ticket_id"], t.get("departure_id"), t.get("seat_no")
+        known = self.known_ids
+        if ticket_id in known:
             # Same ticket id in two events: the later one cannot be a second ticket.
-            self.conflict("TICKET_NOT_ACTIVE", ticket_id=t["ticket_id"], departure_id=departure_id, seat_no=seat,
+            self.conflict("TICKET_NOT_ACTIVE", ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail="ticket id already on the server")
             return
-        self.known_ids.add(t["ticket_id"])
-        dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
+        known.add(ticket_id)
+        deps, maps, terminal_id = self.deps, self.maps, self.terminal_id
+        dep = deps[departure_id] if departure_id in deps else self.dep(departure_id)
         problem = None
         if dep is None:
             problem = ("UNKNOWN_DEPARTURE", "departure not known to the server")
         elif seat is not None:
-            sold, leased, rows = self.maps[departure_id] if departure_id in self.maps else self.seat_map(departure_id)
+            sold, leased, rows = maps[departure_id] if departure_id in maps else self.seat_map(departure_id)
             if not 1 <= seat <= dep.seats:
                 problem = ("SEAT_INVALID", f"bus has {dep.seats} seats")
             elif seat in sold:
                 other = self.ticket(sold[seat])
                 by = "web" if other is not None and other.channel == "web" else (other.terminal_id if other else "?")
                 problem = ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
-            elif seat in leased and leased[seat][0] != self.terminal_id:
+            elif seat in leased and leased[seat][0] != terminal_id:
                 problem = ("SEAT_LEASED", "seat leased to another terminal")
-        self.ticket_rows.append(self.s._ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk,
-                                                      shift_id, self.seq, "conflict" if problem else "active"))
+        self.ticket_rows.append(_ticket_values(t, "terminal", terminal_id, order_id, sold_at, clerk, shift_id,
+                                               self.seq, "conflict" if problem else "active"))
         if problem:
             self.flush()
-            self.conflict(problem[0], ticket_id=t["ticket_id"], departure_id=departure_id, seat_no=seat,
+            self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
             return
         if seat is None:
             return
-        sold[seat] = t["ticket_id"]
+        sold[seat] = ticket_id
         leased.pop(seat, None)
         # The seat leaves whichever lease row it sat in: this terminal's, or a dead one.
         holder = rows.pop(seat, None)
         if holder is not None:
             self.lease_deletes.append({"d": departure_id, "s": seat})
             self.lease_touched.add((departure_id, holder))
-        self.feed_rows.append({"kind": "seat", "key": f"{departure_id}/{seat}", "scope": None, "deleted": False,
-                               "text": feed.sold_seat_text(departure_id, seat, "terminal", self.terminal_id,
-                                                           t["ticket_id"])})
+        self.feed_rows.append(("seat", f"{departure_id}/{seat}", None, False,
+                               _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), self.now))
+
+    def _publish_leased(self, departure_id: str, seat_no: int, terminal_id: str) -> None:
+        for r in self.s._leased_seat_rows(departure_id, [seat_no], terminal_id):
+            self.publish(r["kind"], r["key"], r["data"])
 
     def close(self, ticket_id, status: str, at: str) -> None:
         Tk = models.tickets
@@ -1243,7 +1253,7 @@ class _BatchContext:
             return False
         _, leased, rows = self.seat_map(departure_id)
         if seat_no in leased:
-            self.feed_rows.extend(self.s._leased_seat_rows(departure_id, [seat_no], leased[seat_no][0]))
+            self._publish_leased(departure_id, seat_no, leased[seat_no][0])
             return True
         lease_id = self.s._ensure_lease(self.conn, departure_id, self.terminal_id, self.now)
         self.conn.execute(delete(LS).where(LS.c.departure_id == departure_id, LS.c.seat_no == seat_no))
@@ -1255,7 +1265,7 @@ class _BatchContext:
             self.lease_touched.add((departure_id, prior))
         rows[seat_no] = self.terminal_id
         self.lease_touched.add((departure_id, self.terminal_id))
-        self.feed_rows.extend(self.s._leased_seat_rows(departure_id, [seat_no], self.terminal_id))
+        self._publish_leased(departure_id, seat_no, self.terminal_id)
         return True
 
     def pick_up(self, p: dict) -> None:

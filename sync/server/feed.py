@@ -47,6 +47,16 @@ def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
     )
 
 
+def row(kind: str, key: str, data, *, at: datetime, scope: str | None = None) -> tuple:
+    """A feed row as ``insert_rows`` takes it (``data`` None is a tombstone)."""
+    return (kind, key, scope, data is None, _text(data), at)
+
+
+def insert_rows(conn, rows: list[tuple]) -> None:
+    """Rows made by ``row`` (or in its column order), in one bulk insert."""
+    BulkInsert.run_tuples(conn, T, _FEED_COLUMNS, rows)
+
+
 def sold_seat_text(departure_id: str, seat_no: int, channel: str, terminal_id: str | None, ticket_id: str) -> str:
     """The canonical JSON of a sold seat's feed row, written out directly: an upload publishes
     one per ticket, and the general encoder (dict, sort, encode) costs several times more."""
