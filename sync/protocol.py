@@ -265,10 +265,18 @@ class ProtocolError(Exception):
         self.status = status or (spec.status if spec else 500)
         self.details = details
 
+    def __reduce__(self):
+        # Crosses process boundaries whole (the server's upload workers): code, message, status, details.
+        return _protocol_error, (self.code, str(self), self.status, self.details)
+
     def body(self) -> dict:
         if self.code in ERRORS:
             return error_body(self.code, str(self), **self.details)
         return {"error": self.code, "message": str(self), **self.details}
+
+
+def _protocol_error(code: str, message: str, status: int, details: dict) -> ProtocolError:
+    return ProtocolError(code, message, status=status, **details)
 
 
 # --------------------------------------------------------------------------- ticket-code keys

@@ -37,6 +37,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"not a number of workers (0-64): {text!r}")
+    return n
+
+
 def _default_db() -> str:
     from app import paths
 
@@ -58,6 +68,9 @@ def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help="load no province (an empty database stays empty)")
     p.add_argument("--admin-token", default=d(None), metavar="T",
                    help="token for /v1/admin and the web channel (default: $KEZHAN_ADMIN_TOKEN, else generated and printed)")
+    p.add_argument("--upload-workers", type=_workers, default=d(0), metavar="N",
+                   help="apply upload batches in N worker processes, so one batch is checked while another "
+                        "is written (default 0: in the server process; 2 suits a province's backlog drains)")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -159,7 +172,7 @@ def run_serve(args) -> int:
 
     try:
         runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
-                     empty=args.empty, on_ready=ready)
+                     empty=args.empty, on_ready=ready, upload_workers=args.upload_workers)
     except runner.ProvinceUnavailable as exc:
         raise SyncError("演示省份数据生成器不可用；请使用 --province FILE 或 --empty", en=str(exc),
                         code="PROVINCE_UNAVAILABLE") from exc

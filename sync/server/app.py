@@ -22,8 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol
 from sync.protocol import ProtocolError
-from sync.server import jsonbody
-from sync.server.core import ProvinceServer, bulk_allocation
+from sync.server.core import ProvinceServer
+from sync.server.upload_workers import UploadWorkers
 
 log = logging.getLogger("kezhan.server.http")
 
@@ -187,11 +187,13 @@ def create_app(
     server: ProvinceServer | None = None,
     web_token: str | None = None,
     sweep_interval: float | None = 15.0,
+    upload_workers: int = 0,
     **server_kwargs,
 ) -> FastAPI:
     """The reference provincial server as an ASGI app. Pass ``db_url`` (a path or SQLAlchemy URL)
     or a ready :class:`ProvinceServer`. ``admin_token`` guards /v1/admin; the web channel uses
-    ``web_token`` (the admin token when not given)."""
+    ``web_token`` (the admin token when not given). ``upload_workers`` > 0 applies upload batches
+    in that many worker processes (sync/server/upload_workers.py)."""
     if server is None:
         if db_url is None:
             raise ValueError("create_app needs db_url or server")
@@ -199,10 +201,13 @@ def create_app(
     if not admin_token:
         raise ValueError("create_app needs an admin token")
     web_token = web_token or admin_token
+    upload_workers = UploadWorkers(server, upload_workers) if upload_workers else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         task = None
+        if upload_workers is not None:
+            await run_in_threadpool(upload_workers.start)
         if sweep_interval:
             async def sweeper():
                 while True:
@@ -220,6 +225,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if upload_workers is not None:
+                await run_in_threadpool(upload_workers.close)
 
     app = FastAPI(
         title="Kezhan provincial server",
@@ -229,6 +236,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.server = server
+    app.state.upload_workers = upload_workers
     app.add_middleware(ProtocolMiddleware, server=server, max_body=server.settings.max_body_bytes)
 
     # ------------------------------------------------------------------ errors
@@ -269,6 +277,13 @@ def create_app(
     # ------------------------------------------------------------------ authentication
 
     async def terminal(request: Request) -> dict:
+        return await _authenticate(request, record_nonce=True)
+
+    async def uploading_terminal(request: Request) -> dict:
+        # The nonce goes into the batch's own transaction (ProvinceServer.upload).
+        return await _authenticate(request, record_nonce=False)
+
+    async def _authenticate(request: Request, *, record_nonce: bool) -> dict:
         body = await request.body()
         raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
         path_qs = raw_path.decode("latin-1")
@@ -280,9 +295,11 @@ def create_app(
             server.authenticate,
             terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
             timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
+            record_nonce=record_nonce,
         )
 
     Signed = Annotated[dict, Depends(terminal)]
+    SignedUpload = Annotated[dict, Depends(uploading_terminal)]
     Day = Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="local date at the station, YYYY-MM-DD")]
 
     def _bearer(request: Request) -> str:
@@ -316,28 +333,15 @@ def create_app(
 
     @app.post("/v1/events", tags=["terminal"], openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/UploadRequest"}}}}})
-    async def upload(request: Request, t: Signed):
+    async def upload(request: Request, t: SignedUpload):
         """A batch of outbox events in seq order, applied in one transaction."""
         # Parsed and checked by hand (ProvinceServer.upload checks every field strictly): the
         # hot path of a backlog drain, where a model round trip per event costs more than the
         # database work.
-        return await run_in_threadpool(_upload_body, t["terminal_id"], await request.body())
-
-    def _upload_body(terminal_id: str, raw: bytes) -> dict:
-        # Decoded, applied and let go with the collector paused: the batch's tens of thousands of
-        # objects are freed by reference counting before it runs again, so no collection walks them.
-        with bulk_allocation():
-            try:
-                body = jsonbody.loads(raw)
-            except ValueError:
-                raise ProtocolError("MALFORMED_JSON") from None
-            if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-                raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
-                                    errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
-            try:
-                return server.upload(terminal_id, body["events"])
-            finally:
-                del body
+        raw = await request.body()
+        if upload_workers is not None:
+            return await upload_workers.upload(t["terminal_id"], raw, t["nonce"])
+        return await run_in_threadpool(server.upload_body, t["terminal_id"], raw, nonce=t["nonce"])
 
     @app.get("/v1/changes", tags=["terminal"])
     def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):

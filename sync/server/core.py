@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,6 +115,9 @@ class Settings:
     seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
     enrol_code_ttl: timedelta = timedelta(hours=24)
     max_batch: int = 1000
+    # A batch a terminal sent behind another still unanswered ("behind": true) waits this long for
+    # the one ahead of it to be applied before it is answered SEQ_GAP.
+    batch_turn_wait: float = 5.0
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -126,6 +130,7 @@ class ProvinceServer:
         self.clock = clock
         self.engine = dbmod.make_engine(db_url)
         self.fresh = dbmod.init_schema(self.engine)
+        self._writer = dbmod.writer_lock(self.engine)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
         self._doc_key: str | None = None
@@ -161,7 +166,7 @@ class ProvinceServer:
 
     @contextlib.contextmanager
     def tx(self):
-        with self.engine.begin() as conn:
+        with self._writer, self.engine.begin() as conn:
             if self.is_postgres:
                 # Feed ids must become visible in id order, or a reader's cursor could pass an
                 # id whose transaction had not committed yet; one writer at a time ensures it.
@@ -329,7 +334,10 @@ class ProvinceServer:
     # ------------------------------------------------------------------ request authentication
 
     def authenticate(self, *, terminal_id: str | None, method: str, path_qs: str, body: bytes,
-                     timestamp: str | None, nonce: str | None, sig: str | None) -> dict:
+                     timestamp: str | None, nonce: str | None, sig: str | None, record_nonce: bool = True) -> dict:
+        """The terminal a signed request comes from. ``record_nonce=False`` (uploads) only checks the
+        nonce is new and leaves recording it to the caller's own transaction: ``upload(nonce=...)``
+        writes it with the batch, so checking a batch never waits for the batch ahead of it to commit."""
         if not (terminal_id and timestamp and nonce and sig):
             raise ProtocolError("AUTH_MISSING")
         if not protocol.NONCE_PATTERN.match(nonce):
@@ -348,17 +356,32 @@ class ProvinceServer:
         if not protocol.timestamp_ok(timestamp, now.timestamp()):
             raise ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                 max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
+        if record_nonce:
+            self._record_nonce_alone(terminal_id, nonce, now)
+        else:
+            N = models.nonces
+            with self.reader() as conn:
+                seen = conn.execute(select(N.c.nonce).where(N.c.terminal_id == terminal_id, N.c.nonce == nonce)).first()
+            if seen is not None:
+                raise ProtocolError("REPLAYED_NONCE")
+        return {"terminal_id": row.id, "station": row.station, "nonce": nonce}
+
+    def _record_nonce(self, conn, terminal_id: str, nonce: str, now: datetime) -> None:
+        """Inside the caller's transaction; a nonce seen before raises REPLAYED_NONCE (and the
+        transaction must then be given up)."""
         N = models.nonces
         try:
-            with self.tx() as conn:
-                conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
-                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(last_seen_at=now))
-                if now - self._last_nonce_purge > timedelta(seconds=60):
-                    self._last_nonce_purge = now
-                    conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
+            conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
         except IntegrityError:
             raise ProtocolError("REPLAYED_NONCE") from None
-        return {"terminal_id": row.id, "station": row.station}
+        conn.execute(models.terminals.update().where(models.terminals.c.id == terminal_id).values(last_seen_at=now))
+        if now - self._last_nonce_purge > timedelta(seconds=60):
+            self._last_nonce_purge = now
+            conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
+
+    def _record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime) -> None:
+        with self.tx() as conn:
+            self._record_nonce(conn, terminal_id, nonce, now)
 
     # ------------------------------------------------------------------ seats and leases
 
@@ -748,11 +771,43 @@ class ProvinceServer:
 
     # ------------------------------------------------------------------ upload
 
-    def upload(self, terminal_id: str, events: list[dict]) -> dict:
+    def upload(self, terminal_id: str, events: list[dict], *, nonce: str | None = None, behind: bool = False) -> dict:
+        """Applies a batch. ``nonce``: the request's, checked but not yet recorded by
+        ``authenticate(record_nonce=False)``; it is recorded in the batch's own transaction, or on
+        its own when the batch is refused. ``behind``: the terminal sent it behind a batch still
+        unanswered, so a gap before it may be that batch, on its way or being applied."""
         with bulk_allocation():
-            return self._upload(terminal_id, events)
+            recorded = [nonce is None]
+            try:
+                return self._upload(terminal_id, events, nonce, recorded, behind)
+            except ProtocolError as exc:
+                if exc.code == "REPLAYED_NONCE":
+                    recorded[0] = True
+                raise
+            finally:
+                if not recorded[0]:
+                    # Refused, or failed: the request still may not be replayed.
+                    with contextlib.suppress(ProtocolError):
+                        self._record_nonce_alone(terminal_id, nonce, self.now())
 
-    def _upload(self, terminal_id: str, events: list[dict]) -> dict:
+    def upload_body(self, terminal_id: str, raw: bytes, *, nonce: str | None = None) -> dict:
+        """``upload`` of a request body as received: ``{"events": [...], "behind": true?}``."""
+        # Decoded, applied and let go with the collector paused: the batch's tens of thousands of
+        # objects are freed by reference counting before it runs again, so no collection walks them.
+        with bulk_allocation():
+            try:
+                body = jsonbody.loads(raw)
+            except ValueError:
+                raise ProtocolError("MALFORMED_JSON") from None
+            if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+                raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
+                                    errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
+            try:
+                return self.upload(terminal_id, body["events"], nonce=nonce, behind=body.get("behind") is True)
+            finally:
+                del body
+
+    def _upload(self, terminal_id: str, events: list[dict], nonce=None, recorded=None, behind=False) -> dict:
         if not events:
             raise ProtocolError("INVALID_REQUEST", "empty batch")
         if len(events) > self.settings.max_batch:
@@ -792,15 +847,26 @@ class ProvinceServer:
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
             raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
 
-        for attempt in range(3):
+        attempt = 0
+        waited_since = None
+        while True:
             try:
-                return self._apply_batch(terminal_id, events, careful=attempt > 0)
+                return self._apply_batch(terminal_id, events, careful=attempt > 0, nonce=nonce, recorded=recorded,
+                                         behind=behind)
+            except _Ahead as ahead:
+                # Sent behind a batch not applied yet: wait for it, outside the write lock.
+                now = time.monotonic()
+                waited_since = waited_since or now
+                if now - waited_since > self.settings.batch_turn_wait:
+                    raise ProtocolError("SEQ_GAP", expected_seq=ahead.expected, got_seq=events[0]["seq"]) from None
+                self._wait_for_high_water(terminal_id, ahead.expected - 1, waited_since)
             except IntegrityError as exc:
+                attempt += 1
                 # A ticket id the server already holds (the first attempt trusts the primary key to
                 # find those), or another writer took a seat between our read and our insert
                 # (possible on PostgreSQL): run the batch again, carefully, and it becomes a conflict.
-                log.info("batch from %s hit a constraint (attempt %d): %s", terminal_id, attempt + 1, exc.orig)
-                if attempt == 2:
+                log.info("batch from %s hit a constraint (attempt %d): %s", terminal_id, attempt, exc.orig)
+                if attempt == 3:
                     raise ProtocolError("BUSY", "batch could not be applied; retry") from exc
             except _SeqReuse as reuse:
                 with self.tx() as conn:
@@ -810,14 +876,29 @@ class ProvinceServer:
                 log.error("SEQ_REUSE from %s at seq %d", terminal_id, reuse.seq)
                 raise ProtocolError("SEQ_REUSE", seq=reuse.seq, stored_hash=reuse.stored,
                                     uploaded_hash=reuse.given, expected_seq=reuse.expected) from None
-        raise AssertionError("unreachable")
 
-    def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False) -> dict:
+    def _wait_for_high_water(self, terminal_id: str, high_water: int, since: float) -> None:
+        """Until the terminal's high-water mark reaches ``high_water`` or the turn wait is over;
+        reads only, so the batch ahead is not kept from its write lock."""
+        Tm = models.terminals
+        while time.monotonic() - since <= self.settings.batch_turn_wait:
+            with self.reader() as conn:
+                hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+            if hw >= high_water:
+                return
+            time.sleep(0.002)
+
+    def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False, nonce=None,
+                     recorded=None, behind: bool = False) -> dict:
         now = self.now()
         E, Tm = models.events, models.terminals
         first, last = events[0]["seq"], events[-1]["seq"]
         with self.tx() as conn:
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+            if behind and first > hw + 1:
+                raise _Ahead(hw + 1)
+            if nonce is not None:
+                self._record_nonce(conn, terminal_id, nonce, now)
             duplicates = 0
             if first <= hw:
                 stored = dict(conn.execute(
@@ -856,6 +937,8 @@ class ProvinceServer:
             found = conn.execute(
                 select(C).where(C.c.terminal_id == terminal_id, C.c.seq.between(first, last)).order_by(C.c.id)
             ).all() if (duplicates or ctx.conflicts) else []
+        if recorded is not None:
+            recorded[0] = True  # committed with the batch
         return {
             "acked_through": hw,
             "applied": len(rows),
@@ -1019,6 +1102,12 @@ class ProvinceServer:
 
 _ticket_values = ProvinceServer._ticket_values
 _sold_seat_text = feed.sold_seat_text
+
+
+class _Ahead(Exception):
+    def __init__(self, expected: int):
+        super().__init__(expected)
+        self.expected = expected
 
 
 class _SeqReuse(Exception):

@@ -75,7 +75,7 @@ class ServerThread:
     def __init__(self, db_url: str | None = None, *, admin_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, province: dict | str | Path | None = None, empty: bool = False,
                  settings: Settings | None = None, clock=None, server: ProvinceServer | None = None,
-                 web_token: str | None = None, sweep_interval: float | None = 15.0):
+                 web_token: str | None = None, sweep_interval: float | None = 15.0, upload_workers: int = 0):
         import uvicorn
 
         from sync.server.app import create_app
@@ -88,7 +88,7 @@ class ServerThread:
         prepare(self.server, province=province, empty=empty)
         self.admin_token = admin_token or new_admin_token()
         self.app = create_app(server=self.server, admin_token=self.admin_token, web_token=web_token,
-                              sweep_interval=sweep_interval)
+                              sweep_interval=sweep_interval, upload_workers=upload_workers)
         self.host = host
         self._sock = listening_socket(host, port)
         self.port = self._sock.getsockname()[1]
@@ -133,7 +133,7 @@ class ServerThread:
 
 def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token: str | None = None,
           province: str | Path | None = None, empty: bool = False, settings: Settings | None = None,
-          on_ready=None) -> None:
+          on_ready=None, upload_workers: int = 0) -> None:
     """Run in the foreground until interrupted (Ctrl-C stops it cleanly)."""
     import uvicorn
 
@@ -142,7 +142,7 @@ def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token
     server = ProvinceServer(db_url, settings=settings)
     loaded = prepare(server, province=province, empty=empty)
     token = admin_token or new_admin_token()
-    app = create_app(server=server, admin_token=token)
+    app = create_app(server=server, admin_token=token, upload_workers=upload_workers)
     sock = listening_socket(host, port)
     bound = sock.getsockname()[1]
     if on_ready:
