@@ -142,6 +142,21 @@ def _batch_body(rows) -> bytes:
     return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
+def _behind(body: bytes) -> bytes:
+    """The same batch marked as sent behind another still unanswered (docs/protocol.md § Upload)."""
+    return b'{"behind":true,' + body[1:]
+
+
+def _wait_out(future) -> None:
+    """A request whose answer will not be used: wait for it to end, so none is still on the wire
+    when the caller moves on. What it did on the server is idempotent (by seq)."""
+    if future is not None and not future.cancel():
+        try:
+            future.result()
+        except BaseException:  # noqa: BLE001 - the outcome of an abandoned request is moot
+            log.debug("an abandoned upload request ended badly", exc_info=True)
+
+
 def _broken_row(rows) -> int | None:
     """The seq of the first stored payload that is not a JSON object (a damaged outbox), if any."""
     for r in rows:
@@ -204,6 +219,11 @@ class SyncClient:
         self.transport = Transport(self.server_url, creds, timeout=timeout, clock=clock)
         # The seat map asks from the GUI thread while the worker syncs: its own connection pool.
         self._seat_transport = Transport(self.server_url, creds, timeout=seat_request_timeout, clock=clock)
+        # Two upload batches may be on the wire at once, each on a connection of its own (a
+        # Transport serves one request at a time): they take turns.
+        self._wires = (self.transport, Transport(self.server_url, creds, timeout=timeout, clock=clock))
+        self._wire_turn = 0
+        self._frontier = False  # the last answer applied its whole batch fresh: a batch may go behind it
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
         self._cycle_lock = threading.Lock()
@@ -372,6 +392,7 @@ class SyncClient:
         bad_signatures = 0
         pool = None
         prepared = None  # (after_seq, batch, rows, body, request or None): the next batch, read (and perhaps sent) early
+        self._frontier = False
         try:
             while True:
                 outcome = self._upload_step(report, batch, bad_signatures, prepared, pool)
@@ -379,6 +400,8 @@ class SyncClient:
                     return
                 batch, bad_signatures, prepared, pool = outcome
         finally:
+            if prepared is not None:
+                _wait_out(prepared[4])
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
@@ -423,6 +446,18 @@ class SyncClient:
         rows = self._read(read)
         return rows, (_batch_body(rows) if rows else b"")
 
+    def _send(self, pool, body: bytes, *, behind: bool = False):
+        """One upload request on the wire, on the connection the request before it is not using."""
+        wire = self._wires[self._wire_turn]
+        self._wire_turn ^= 1
+        wire.offset = self.transport.offset  # measured on the main connection
+        timeout = None
+        if behind:
+            # The server applies it after the batch ahead: its answer may take two batches' time.
+            connect, read = self.transport.timeout
+            timeout = (connect, 2 * read)
+        return pool.submit(wire.call, "POST", protocol.API_PREFIX + "/events", raw=body, timeout=timeout)
+
     def _upload_step(self, report, batch, bad_signatures, prepared, pool):
         """One batch. Returns the loop's next state, or None when nothing is left to send."""
         acked = self.acked_seq()
@@ -430,24 +465,40 @@ class SyncClient:
         if prepared is not None and prepared[0] == acked and prepared[1] == batch:
             rows, body, future = prepared[2], prepared[3], prepared[4]
         else:
+            if prepared is not None:
+                _wait_out(prepared[4])
             rows, body = self._read_batch(acked, batch)
         prepared = None
         if not rows:
             return None
         if pool is None and len(rows) == batch:
             # A backlog: read and encode the next batch while this one is on the wire.
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"upload-{self.terminal_id}")
+            pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"upload-{self.terminal_id}")
         path = protocol.API_PREFIX + "/events"
         try:
             if pool is not None:
                 if future is None:
-                    future = pool.submit(self.transport.call, "POST", path, raw=body)
+                    future = self._send(pool, body)
                 after = rows[-1][1]
-                prepared = (after, batch, *self._read_batch(after, batch), None)
-                answer = future.result()
+                next_rows, next_body = self._read_batch(after, batch)
+                behind = None
+                if self._frontier and next_rows and len(rows) == batch:
+                    # At the server's frontier (the last batch went in whole and fresh), a backlog
+                    # keeps two batches on the wire: the server checks the next while it writes
+                    # this one. Before that, a batch could still meet the server's history (a gap,
+                    # a SEQ_REUSE), and nothing may wait behind it.
+                    behind = self._send(pool, _behind(next_body), behind=True)
+                prepared = (after, batch, next_rows, next_body, behind)
+                try:
+                    answer = future.result()
+                except BaseException:
+                    _wait_out(behind)
+                    prepared = None
+                    raise
             else:
                 answer = self.transport.call("POST", path, raw=body)
         except ProtocolError as exc:
+            self._frontier = False
             if exc.code == "SEQ_GAP":
                 expected = exc.details.get("expected_seq")
                 if not isinstance(expected, int) or expected < 1:
@@ -484,11 +535,14 @@ class SyncClient:
             raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
         conflicts = answer.get("conflicts") or []
         now = self.now()
-        if prepared is not None and acked_through == last and len(rows) == batch and prepared[2]:
+        self._frontier = (acked_through == last and answer.get("applied") == len(rows)
+                          and not answer.get("duplicates"))
+        if prepared is not None and prepared[4] is None and acked_through == last and len(rows) == batch \
+                and prepared[2]:
             # The next batch goes on the wire before this answer is saved: the server works on it
             # while this file commits. Sending before saving is safe, as resending always is (an
             # acknowledged duplicate); what was acknowledged is still only what `save` records.
-            prepared = (*prepared[:4], pool.submit(self.transport.call, "POST", path, raw=prepared[3]))
+            prepared = (*prepared[:4], self._send(pool, prepared[3]))
 
         def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
             self._put(cur, CURSOR_ACKED, str(acked_through))
@@ -800,6 +854,7 @@ class SyncClient:
         self.stop()
         self.transport.close()
         self._seat_transport.close()
+        self._wires[1].close()
 
     def drain(self, timeout: float = 60.0, *, poll: float = 0.05) -> bool:
         """Cycle until nothing is pending (for tools and tests); False on timeout or alarm."""

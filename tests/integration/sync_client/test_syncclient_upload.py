@@ -12,6 +12,7 @@ from app.cli import main
 from app.errors import RuleViolation
 from app.store.engine import backup_file, open_database
 from sync.client import SyncClient, make_terminal
+from sync.protocol import ProtocolError
 from tests.integration.sync_client.helpers import check_invariants, departure_ids, server_events
 
 
@@ -192,9 +193,9 @@ def _first_seqs_uploaded(server, monkeypatch) -> list[int]:
     seen: list[int] = []
     upload = server.server.upload
 
-    def recording(terminal_id, events):
+    def recording(terminal_id, events, **how):
         seen.append(events[0]["seq"] if events and isinstance(events[0], dict) else None)
-        return upload(terminal_id, events)
+        return upload(terminal_id, events, **how)
 
     monkeypatch.setattr(server.server, "upload", recording)
     return seen
@@ -219,6 +220,60 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
     assert seen == [3, 1, 3, 5, 7]
     assert server_events(server, rig.client.terminal_id) == rig.outbox()
     assert rig.client.pending_events() == 0
+    check_invariants(server, [rig])
+
+
+def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) -> list[tuple[int, bool]]:
+    """(first seq, sent behind another) of every batch the server is handed."""
+    seen: list[tuple[int, bool]] = []
+    upload = server.server.upload
+    refused = []
+
+    def recording(terminal_id, events, **how):
+        seen.append((events[0]["seq"], how.get("behind", False)))
+        if events[0]["seq"] == refuse_once_at and not refused:
+            refused.append(True)
+            time.sleep(0.3)  # long enough for the terminal to send the next batch behind this one
+            raise ProtocolError("BUSY", "refused once by the test")
+        return upload(terminal_id, events, **how)
+
+    monkeypatch.setattr(server.server, "upload", recording)
+    return seen
+
+
+def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, monkeypatch):
+    rig = rigs(batch_size=2)
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    for dep in departure_ids()[:6] * 2:
+        rig.sell(dep)
+    seen = _batches_uploaded(server, monkeypatch)
+    assert rig.client.run_once().ok
+    # The first batch of the cycle goes alone; once an answer shows the server's frontier, each
+    # next batch is sent behind the one still unanswered.
+    assert seen[0] == (1, False)
+    assert sorted(first for first, _ in seen) == [1, 3, 5, 7, 9, 11, 13]
+    assert sum(behind for _, behind in seen) >= 4
+    assert server_events(server, rig.client.terminal_id) == rig.outbox()
+    assert rig.client.pending_events() == 0
+    check_invariants(server, [rig])
+
+
+def test_a_batch_behind_a_refused_one_is_waited_out_and_sent_again(server, rigs, monkeypatch):
+    server.server.settings.batch_turn_wait = 0.3
+    rig = rigs(batch_size=2)
+    assert rig.client.run_once().ok
+    rig.open_shift()
+    for dep in departure_ids()[:6]:
+        rig.sell(dep)
+    seen = _batches_uploaded(server, monkeypatch, refuse_once_at=5)
+    first = rig.client.run_once()
+    assert not first.ok and "BUSY" in first.error
+    # The batch behind the refused one waited for it on the server and was refused in turn.
+    assert (7, True) in seen
+    assert rig.client.pending_events() == 3
+    assert rig.client.drain(timeout=20)
+    assert server_events(server, rig.client.terminal_id) == rig.outbox()
     check_invariants(server, [rig])
 
 
