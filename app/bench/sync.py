@@ -27,6 +27,7 @@ from app.bench.harness import Figure
 
 UPLOAD_EVENTS = 20_000
 UPLOAD_BATCH = 1000
+UPLOAD_WORKERS = 2  # the server as a province runs it for backlog drains (kezhan server --upload-workers)
 BASELINE_RUNS = 3
 GOAL_UPLOAD_RATE = 5000.0
 GOAL_UPLOAD_RATIO = 0.5
@@ -39,7 +40,7 @@ class _ServerProcess:
     """``kezhan server`` in a process of its own, as in production: the uploader and the server do not
     share an interpreter lock, so the figure is the pipeline's, not the sum of both sides' CPU."""
 
-    def __init__(self, folder: Path, doc: dict):
+    def __init__(self, folder: Path, doc: dict, extra: tuple[str, ...] = ()):
         import subprocess
         import sys
 
@@ -49,7 +50,7 @@ class _ServerProcess:
         root = Path(__file__).resolve().parents[2]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "server", "--db", str(folder / "server.sqlite3"), "--host", "127.0.0.1",
-             "--port", "0", "--admin-token", ADMIN, "--province", str(province)],
+             "--port", "0", "--admin-token", ADMIN, "--province", str(province), *extra],
             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**__import__("os").environ, "KEZHAN_HOME": str(folder / "home")},
         )
@@ -199,7 +200,7 @@ def sync_upload(n: int = UPLOAD_EVENTS, batch: int = UPLOAD_BATCH, workdir: Path
     try:
         today = datetime.now(ZONE).date() + timedelta(days=1)
         doc = generate_province(start_date=today, days=2, departures_per_day=300, destinations=None)
-        srv = _ServerProcess(folder, doc)
+        srv = _ServerProcess(folder, doc, ("--upload-workers", str(UPLOAD_WORKERS)))
         try:
             db = _enrolled_terminal(srv, folder / "terminal.sqlite3")
             client = SyncClient(db, batch_size=batch, timeout=(5.0, 120.0))
