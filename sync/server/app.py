@@ -125,6 +125,8 @@ class Event(_Strict):
 
 class UploadRequest(_Strict):
     events: list[Event]
+    behind: bool = Field(False, description="sent while the terminal's batch before it is still unanswered: "
+                                            "wait for that one instead of answering SEQ_GAP at once")
 
 
 class LeaseWant(_Strict):

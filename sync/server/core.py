@@ -797,11 +797,16 @@ class ProvinceServer:
         with bulk_allocation():
             try:
                 body = jsonbody.loads(raw)
-            except ValueError:
+                if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+                    raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
+                                        errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
+            except (ValueError, ProtocolError) as exc:
+                if nonce is not None:  # refused before any batch: the request still may not be replayed
+                    with contextlib.suppress(ProtocolError):
+                        self._record_nonce_alone(terminal_id, nonce, self.now())
+                if isinstance(exc, ProtocolError):
+                    raise
                 raise ProtocolError("MALFORMED_JSON") from None
-            if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-                raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
-                                    errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
             try:
                 return self.upload(terminal_id, body["events"], nonce=nonce, behind=body.get("behind") is True)
             finally:

@@ -146,8 +146,10 @@ def test_upload_worker_refusals_arrive_whole(worker_server):
     r = t.call("POST", "/v1/events", raw=_body([t.sale(dep, 1)]))
     assert (r.status_code, r.json()["error"], r.json()["expected_seq"], r.json()["message_zh"]) == (
         409, "SEQ_GAP", 1, protocol.ERRORS["SEQ_GAP"].zh)
-    r = t.call("POST", "/v1/events", raw=b'{"events": [')
+    garbled = t.prepare("POST", "/v1/events", raw=b'{"events": [')
+    r = t.send(garbled)
     assert (r.status_code, r.json()["error"]) == (400, "MALFORMED_JSON")
+    assert t.send(garbled).json()["error"] == "REPLAYED_NONCE"
     t.seq = 0
     req = t.prepare("POST", "/v1/events", raw=_body([t.sale(dep, 1)]))
     assert t.send(req).status_code == 200
