@@ -391,7 +391,9 @@ class SyncClient:
         batch = self.batch_size
         bad_signatures = 0
         pool = None
-        prepared = None  # (after_seq, batch, rows, body, request or None): the next batch, read (and perhaps sent) early
+        # The next batch, read (and perhaps sent) early: (after_seq, batch, rows, body, request or
+        # None, sent behind another).
+        prepared = None
         self._frontier = False
         try:
             while True:
@@ -453,17 +455,19 @@ class SyncClient:
         wire.offset = self.transport.offset  # measured on the main connection
         timeout = None
         if behind:
-            # The server applies it after the batch ahead: its answer may take two batches' time.
+            # The server applies it after the batch ahead: its answer may take two batches' time,
+            # and that wait says nothing about the clocks.
             connect, read = self.transport.timeout
             timeout = (connect, 2 * read)
-        return pool.submit(wire.call, "POST", protocol.API_PREFIX + "/events", raw=body, timeout=timeout)
+        return pool.submit(wire.call, "POST", protocol.API_PREFIX + "/events", raw=body, timeout=timeout,
+                           measure_clock=not behind)
 
     def _upload_step(self, report, batch, bad_signatures, prepared, pool):
         """One batch. Returns the loop's next state, or None when nothing is left to send."""
         acked = self.acked_seq()
-        future = None
+        future, sent_behind = None, False
         if prepared is not None and prepared[0] == acked and prepared[1] == batch:
-            rows, body, future = prepared[2], prepared[3], prepared[4]
+            rows, body, future, sent_behind = prepared[2], prepared[3], prepared[4], prepared[5]
         else:
             if prepared is not None:
                 _wait_out(prepared[4])
@@ -488,7 +492,7 @@ class SyncClient:
                     # this one. Before that, a batch could still meet the server's history (a gap,
                     # a SEQ_REUSE), and nothing may wait behind it.
                     behind = self._send(pool, _behind(next_body), behind=True)
-                prepared = (after, batch, next_rows, next_body, behind)
+                prepared = (after, batch, next_rows, next_body, behind, behind is not None)
                 try:
                     answer = future.result()
                 except BaseException:
@@ -499,6 +503,11 @@ class SyncClient:
                 answer = self.transport.call("POST", path, raw=body)
         except ProtocolError as exc:
             self._frontier = False
+            if exc.code == "SEQ_GAP" and sent_behind:
+                # The batch ahead of it did not reach the server in time (its answer was taken
+                # first, so it did reach it since): news about the wire, not about the server.
+                log.info("batch at seq %d, sent behind another, came too early; sending it again", rows[0][1])
+                return batch, bad_signatures, None, pool
             if exc.code == "SEQ_GAP":
                 expected = exc.details.get("expected_seq")
                 if not isinstance(expected, int) or expected < 1:
@@ -542,7 +551,7 @@ class SyncClient:
             # The next batch goes on the wire before this answer is saved: the server works on it
             # while this file commits. Sending before saving is safe, as resending always is (an
             # acknowledged duplicate); what was acknowledged is still only what `save` records.
-            prepared = (*prepared[:4], self._send(pool, prepared[3]))
+            prepared = (*prepared[:4], self._send(pool, prepared[3]), False)
 
         def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
             self._put(cur, CURSOR_ACKED, str(acked_through))

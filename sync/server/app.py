@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol
 from sync.protocol import ProtocolError
-from sync.server.core import ProvinceServer
+from sync.server.core import BatchAhead, ProvinceServer
 from sync.server.upload_workers import UploadWorkers
 
 log = logging.getLogger("kezhan.server.http")
@@ -340,10 +340,23 @@ def create_app(
         # Parsed and checked by hand (ProvinceServer.upload checks every field strictly): the
         # hot path of a backlog drain, where a model round trip per event costs more than the
         # database work.
-        raw = await request.body()
-        if upload_workers is not None:
-            return await upload_workers.upload(t["terminal_id"], raw, t["nonce"])
-        return await run_in_threadpool(server.upload_body, t["terminal_id"], raw, nonce=t["nonce"])
+        terminal_id, nonce, raw = t["terminal_id"], t["nonce"], await request.body()
+        deadline = None
+        while True:
+            try:
+                if upload_workers is not None:
+                    return await upload_workers.upload(terminal_id, raw, nonce)
+                return await run_in_threadpool(server.upload_body, terminal_id, raw, nonce=nonce)
+            except BatchAhead as ahead:
+                # Sent behind a batch of this terminal not applied yet: wait for it here, on the
+                # event loop, holding no worker or thread the batch ahead may need; then again.
+                loop = asyncio.get_running_loop()
+                deadline = deadline or loop.time() + server.settings.batch_turn_wait
+                while await run_in_threadpool(server.high_water, terminal_id) < ahead.first - 1:
+                    if loop.time() >= deadline:
+                        await run_in_threadpool(server.record_nonce, terminal_id, nonce)
+                        raise ProtocolError("SEQ_GAP", expected_seq=ahead.expected, got_seq=ahead.first) from None
+                    await asyncio.sleep(0.002)
 
     @app.get("/v1/changes", tags=["terminal"])
     def changes(t: Signed, cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None):

@@ -13,7 +13,6 @@ import json
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,7 +116,7 @@ class Settings:
     max_batch: int = 1000
     # A batch a terminal sent behind another still unanswered ("behind": true) waits this long for
     # the one ahead of it to be applied before it is answered SEQ_GAP.
-    batch_turn_wait: float = 5.0
+    batch_turn_wait: float = 10.0
     feed_page_max: int = 5000
     tombstone_retention: timedelta = timedelta(days=7)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -775,11 +774,16 @@ class ProvinceServer:
         """Applies a batch. ``nonce``: the request's, checked but not yet recorded by
         ``authenticate(record_nonce=False)``; it is recorded in the batch's own transaction, or on
         its own when the batch is refused. ``behind``: the terminal sent it behind a batch still
-        unanswered, so a gap before it may be that batch, on its way or being applied."""
+        unanswered, so a gap before it may be that batch, on its way or being applied: that raises
+        ``BatchAhead`` (nothing applied, the nonce not recorded) for the caller to wait and retry,
+        holding no thread or worker meanwhile (app.py)."""
         with bulk_allocation():
             recorded = [nonce is None]
             try:
                 return self._upload(terminal_id, events, nonce, recorded, behind)
+            except BatchAhead:
+                recorded[0] = True  # not refused: the caller sends it again once the batch ahead is in
+                raise
             except ProtocolError as exc:
                 if exc.code == "REPLAYED_NONCE":
                     recorded[0] = True
@@ -853,18 +857,10 @@ class ProvinceServer:
             raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
 
         attempt = 0
-        waited_since = None
         while True:
             try:
                 return self._apply_batch(terminal_id, events, careful=attempt > 0, nonce=nonce, recorded=recorded,
                                          behind=behind)
-            except _Ahead as ahead:
-                # Sent behind a batch not applied yet: wait for it, outside the write lock.
-                now = time.monotonic()
-                waited_since = waited_since or now
-                if now - waited_since > self.settings.batch_turn_wait:
-                    raise ProtocolError("SEQ_GAP", expected_seq=ahead.expected, got_seq=events[0]["seq"]) from None
-                self._wait_for_high_water(terminal_id, ahead.expected - 1, waited_since)
             except IntegrityError as exc:
                 attempt += 1
                 # A ticket id the server already holds (the first attempt trusts the primary key to
@@ -882,16 +878,17 @@ class ProvinceServer:
                 raise ProtocolError("SEQ_REUSE", seq=reuse.seq, stored_hash=reuse.stored,
                                     uploaded_hash=reuse.given, expected_seq=reuse.expected) from None
 
-    def _wait_for_high_water(self, terminal_id: str, high_water: int, since: float) -> None:
-        """Until the terminal's high-water mark reaches ``high_water`` or the turn wait is over;
-        reads only, so the batch ahead is not kept from its write lock."""
+    def high_water(self, terminal_id: str) -> int:
+        """The highest seq applied for the terminal (a read: never waits for a writer)."""
         Tm = models.terminals
-        while time.monotonic() - since <= self.settings.batch_turn_wait:
-            with self.reader() as conn:
-                hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
-            if hw >= high_water:
-                return
-            time.sleep(0.002)
+        with self.reader() as conn:
+            return conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+
+    def record_nonce(self, terminal_id: str, nonce: str) -> None:
+        """For an upload that ends without reaching ``upload`` (refused while waiting its turn, a
+        worker lost): the request still may not be replayed."""
+        with contextlib.suppress(ProtocolError):
+            self._record_nonce_alone(terminal_id, nonce, self.now())
 
     def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False, nonce=None,
                      recorded=None, behind: bool = False) -> dict:
@@ -901,7 +898,7 @@ class ProvinceServer:
         with self.tx() as conn:
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
             if behind and first > hw + 1:
-                raise _Ahead(hw + 1)
+                raise BatchAhead(hw + 1, first)
             if nonce is not None:
                 self._record_nonce(conn, terminal_id, nonce, now)
             duplicates = 0
@@ -1109,10 +1106,13 @@ _ticket_values = ProvinceServer._ticket_values
 _sold_seat_text = feed.sold_seat_text
 
 
-class _Ahead(Exception):
-    def __init__(self, expected: int):
-        super().__init__(expected)
-        self.expected = expected
+class BatchAhead(Exception):
+    """A batch sent behind another that is not applied yet: ``expected`` is the seq the server
+    needs next, ``first`` the batch's own first seq. Plain arguments, so it crosses processes."""
+
+    def __init__(self, expected: int, first: int):
+        super().__init__(expected, first)
+        self.expected, self.first = expected, first
 
 
 class _SeqReuse(Exception):

@@ -7,7 +7,9 @@ import itertools
 import operator
 import os
 import secrets
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 try:
@@ -18,12 +20,19 @@ except ImportError:  # Windows: SQLite's own lock (with its polling) orders the 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
+from sync.protocol import ProtocolError
 from sync.server import models
 
 READ_ONLY = "kezhan_read_only"
-# SQLite's default limit on bound values in one statement since 3.32 (builds may raise it).
-_SQLITE_MAX_VARIABLES = 32766
 _MULTI_ROW_MAX = 500
+
+
+def _variable_limit(conn) -> int:
+    dbapi = conn.connection.dbapi_connection
+    try:
+        return dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except (AttributeError, sqlite3.Error):  # not the stdlib driver: SQLite's lowest default
+        return 999
 
 
 def normalise_url(db: str) -> str:
@@ -69,33 +78,57 @@ class _WriterLock:
     SQLite has its own write lock, but a writer that finds it taken polls with sleeps of 1, 2, 5,
     10 ms and more, so it starts late — by several milliseconds per batch when uploads queue up
     behind each other. This lock is taken before ``BEGIN IMMEDIATE``: a thread lock within the
-    process and, where the platform has it, ``flock`` on a file beside the database across processes
-    (upload workers, the server's own CLI). Re-entrant in one thread."""
+    process (handed over at once) and, where the platform has it, ``flock`` on a file beside the
+    database across processes (upload workers, the server's own CLI), tried every half millisecond.
+    Re-entrant in one thread. A holder that never lets go (a hung process) makes the others give up
+    after ``timeout`` seconds, as SQLite's own busy timeout did: BUSY, and the terminal retries."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, timeout: float = 30.0):
         self._thread_lock = threading.RLock()
         self._path = path
+        self._timeout = timeout
         self._fd: int | None = None
         self._depth = 0
 
     def __enter__(self):
-        self._thread_lock.acquire()
+        if not self._thread_lock.acquire(timeout=self._timeout):
+            raise ProtocolError("BUSY", "the database is held by another writer; retry")
+        try:
+            if self._depth == 0 and self._path is not None and fcntl is not None:
+                self._lock_file()
+        except BaseException:
+            self._thread_lock.release()
+            raise
         self._depth += 1
-        if self._depth == 1 and self._path is not None and fcntl is not None:
-            try:
-                if self._fd is None:
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-            except OSError:  # a read-only folder: SQLite's own lock still orders the writers
-                self._fd = None
         return self
+
+    def _lock_file(self) -> None:
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # a read-only folder: SQLite's own lock still orders the writers
+            return
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ProtocolError("BUSY", "the database is held by another writer; retry") from None
+                time.sleep(0.0005)
+            except OSError:  # the file went away under us: SQLite's own lock still orders the writers
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
+                return
 
     def __exit__(self, *exc):
         try:
-            if self._depth == 1 and self._fd is not None:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
-            self._depth -= 1
             self._thread_lock.release()
 
 
@@ -166,11 +199,14 @@ class BulkInsert:
         self.multi_row = None
         if dialect.name == "sqlite" and self.positional and " VALUES " in self.sql:
             head, row = self.sql.rsplit(" VALUES ", 1)
-            self.multi_row = (head + " VALUES ", row, max(1, min(_MULTI_ROW_MAX, _SQLITE_MAX_VARIABLES // len(keys))))
+            self.multi_row = (head + " VALUES ", row)
             self._multi_sql: dict[int, str] = {}
 
     def run_multi_row(self, conn, params) -> None:
-        head, row, per = self.multi_row
+        head, row = self.multi_row
+        # The connection's own limit on bound values: 32766 since SQLite 3.32, 999 before, and
+        # whatever a build set.
+        per = max(1, min(_MULTI_ROW_MAX, _variable_limit(conn) // len(self.order)))
         chain = itertools.chain.from_iterable
         for start in range(0, len(params), per):
             chunk = params[start:start + per]

@@ -4,6 +4,7 @@ restored from an older backup must raise."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pytest
@@ -223,21 +224,37 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
     check_invariants(server, [rig])
 
 
-def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) -> list[tuple[int, bool]]:
+class _Seen(list):
+    most_at_once: list[int]
+
+
+def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) -> _Seen:
     """(first seq, sent behind another) of every batch the server is handed."""
-    seen: list[tuple[int, bool]] = []
+    seen = _Seen()
     upload = server.server.upload
     refused = []
+    at_once = [0, 0]  # batches in the server now, most at any time
+    lock = threading.Lock()
 
     def recording(terminal_id, events, **how):
-        seen.append((events[0]["seq"], how.get("behind", False)))
-        if events[0]["seq"] == refuse_once_at and not refused:
-            refused.append(True)
-            time.sleep(0.3)  # long enough for the terminal to send the next batch behind this one
-            raise ProtocolError("BUSY", "refused once by the test")
-        return upload(terminal_id, events, **how)
+        with lock:
+            seen.append((events[0]["seq"], how.get("behind", False)))
+            at_once[0] += 1
+            at_once[1] = max(at_once)
+        try:
+            if events[0]["seq"] == refuse_once_at and not refused:
+                refused.append(True)
+                time.sleep(0.3)  # long enough for the terminal to send the next batch behind this one
+                raise ProtocolError("BUSY", "refused once by the test")
+            if how.get("behind") is False and refuse_once_at is None:
+                time.sleep(0.05)  # slow enough that the batch behind arrives while this one is here
+            return upload(terminal_id, events, **how)
+        finally:
+            with lock:
+                at_once[0] -= 1
 
     monkeypatch.setattr(server.server, "upload", recording)
+    seen.most_at_once = at_once
     return seen
 
 
@@ -252,8 +269,11 @@ def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, m
     # The first batch of the cycle goes alone; once an answer shows the server's frontier, each
     # next batch is sent behind the one still unanswered.
     assert seen[0] == (1, False)
-    assert sorted(first for first, _ in seen) == [1, 3, 5, 7, 9, 11, 13]
+    # (A batch that reached the server before the one ahead of it was applied is handed over again.)
+    assert sorted({first for first, _ in seen}) == [1, 3, 5, 7, 9, 11, 13]
     assert sum(behind for _, behind in seen) >= 4
+    # Behind in fact: two of the terminal's batches were in the server at once.
+    assert seen.most_at_once[1] == 2
     assert server_events(server, rig.client.terminal_id) == rig.outbox()
     assert rig.client.pending_events() == 0
     check_invariants(server, [rig])
@@ -269,9 +289,11 @@ def test_a_batch_behind_a_refused_one_is_waited_out_and_sent_again(server, rigs,
     seen = _batches_uploaded(server, monkeypatch, refuse_once_at=5)
     first = rig.client.run_once()
     assert not first.ok and "BUSY" in first.error
-    # The batch behind the refused one waited for it on the server and was refused in turn.
+    # The batch behind the refused one waited for it on the server and was refused in turn:
+    # nothing past the refused batch was applied.
     assert (7, True) in seen
     assert rig.client.pending_events() == 3
+    assert len(server_events(server, rig.client.terminal_id)) == 4
     assert rig.client.drain(timeout=20)
     assert server_events(server, rig.client.terminal_id) == rig.outbox()
     check_invariants(server, [rig])

@@ -4,6 +4,7 @@ columns' own conversions (aware datetimes, booleans, NULLs)."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,4 +58,21 @@ def test_sqlite_inserts_hundreds_of_rows_per_statement(tmp_path):
     with engine.begin() as conn:
         server_db.BulkInsert.run_tuples(conn, models.changes, feed._FEED_COLUMNS, _rows(1000))
     assert statements == [False] * -(-1000 // server_db._MULTI_ROW_MAX)
+    assert len(_stored(engine)) == 1000
+
+
+def test_a_sqlite_built_with_a_low_limit_on_bound_values_still_takes_a_whole_batch(tmp_path):
+    """SQLite before 3.32 allows 999 bound values per statement (builds may set any limit): a batch
+    of events (9 columns) is cut into statements the connection accepts."""
+    engine = server_db.make_engine(str(tmp_path / "s.sqlite3"))
+    server_db.init_schema(engine)
+
+    @event.listens_for(engine, "connect")
+    def _low_limit(dbapi_connection, _record):
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    engine.dispose()  # connections made from now on have the low limit
+    with engine.begin() as conn:
+        assert conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) == 999
+        server_db.BulkInsert.run_tuples(conn, models.changes, feed._FEED_COLUMNS, _rows(1000))
     assert len(_stored(engine)) == 1000

@@ -34,19 +34,29 @@ def _count(engine, table, **where) -> int:
         return conn.execute(q).scalar_one()
 
 
-def test_a_batch_sent_behind_waits_for_the_one_ahead(server):
+def test_a_batch_sent_behind_waits_for_the_one_ahead(server, monkeypatch):
+    attempts = []
+    apply_batch = server.srv.server._apply_batch
+
+    def counting(terminal_id, events, **how):
+        attempts.append(events[0]["seq"])
+        return apply_batch(terminal_id, events, **how)
+
+    monkeypatch.setattr(server.srv.server, "_apply_batch", counting)
     t = server.terminal()
     ahead = [t.sale(TOMORROW, 1), t.sale(TOMORROW, 2)]
     later = [t.sale(TOMORROW, 3), t.sale(TOMORROW, 4)]
     with ThreadPoolExecutor(1) as pool:
-        behind = pool.submit(t.call, "POST", "/v1/events", raw=_body(later, behind=True))
-        time.sleep(0.3)
+        behind = pool.submit(_terminal_copy(t).call, "POST", "/v1/events", raw=_body(later, behind=True))
+        time.sleep(0.5)
         assert not behind.done()  # waiting for seqs 1-2, not refused
         first = t.call("POST", "/v1/events", raw=_body(ahead))
         second = behind.result(timeout=10)
     assert (first.status_code, first.json()["acked_through"]) == (200, 2), first.text
     assert (second.status_code, second.json()["acked_through"], second.json()["applied"]) == (200, 4, 2), second.text
     assert _count(server.srv.server.engine, models.tickets, departure_id=TOMORROW) == 4
+    # It waited by reading the high-water mark, not by trying its transaction again and again.
+    assert attempts.count(3) == 2 and attempts.count(1) == 1
 
 
 def test_a_batch_behind_one_that_never_comes_is_answered_with_a_gap(server):
@@ -103,11 +113,14 @@ class _RealClock(Clock):
 
 
 @pytest.fixture
-def worker_server(tmp_path):
-    """Worker processes run on the real clock: the departure is the day after tomorrow's."""
+def worker_server(tmp_path, request):
+    """Worker processes (two, or as the test's parameter says) run on the real clock: the departure
+    is the day after tomorrow's."""
     day = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
     doc = line_province([departure(day, "09:00", 40)], seats=40)
-    srv = ServerThread(server_db(tmp_path), admin_token=ADMIN, province=doc, sweep_interval=None, upload_workers=2)
+    workers = getattr(request, "param", 2)
+    srv = ServerThread(server_db(tmp_path), admin_token=ADMIN, province=doc, sweep_interval=None,
+                       upload_workers=workers)
     srv.start(timeout=60)
     yield Harness(srv, _RealClock()), doc["departures"][0]["id"]
     srv.stop()
@@ -174,3 +187,22 @@ def test_a_killed_upload_worker_is_replaced_and_nothing_is_lost(worker_server):
     assert r.json()["acked_through"] == 3
     assert _count(harness.srv.server.engine, models.tickets, departure_id=dep) == 3
     assert len(workers.pids) == 2
+
+
+@pytest.mark.parametrize("worker_server", [1], indirect=True)
+def test_a_batch_waiting_its_turn_holds_no_worker(worker_server):
+    """With one worker, a batch sent behind and arriving first must not keep the batch it waits for
+    from the only worker."""
+    harness, dep = worker_server
+    t = harness.terminal()
+    ahead = [t.sale(dep, 1), t.sale(dep, 2)]
+    later = [t.sale(dep, 3)]
+    with ThreadPoolExecutor(1) as pool:
+        behind = pool.submit(_terminal_copy(t).call, "POST", "/v1/events", raw=_body(later, behind=True))
+        time.sleep(0.5)
+        started = time.monotonic()
+        first = t.call("POST", "/v1/events", raw=_body(ahead))
+        took = time.monotonic() - started
+        second = behind.result(timeout=20)
+    assert (first.status_code, second.status_code, second.json()["acked_through"]) == (200, 200, 3)
+    assert took < harness.srv.server.settings.batch_turn_wait / 2

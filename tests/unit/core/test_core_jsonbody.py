@@ -133,3 +133,14 @@ def test_without_orjson_the_contract_encoder_hashes(monkeypatch):
     ev = uploaded({"seat_no": 3, "name": "客站"})
     monkeypatch.setattr(jsonbody, "orjson", None)
     assert jsonbody.event_hash_and_payload_text(ev) == (ev["hash"], '{"name":"客站","seat_no":3}')
+
+
+def test_a_sale_as_terminals_send_it_takes_the_fast_path(monkeypatch):
+    """The contract encoder is not run for an event whose orjson text hashes right: that is the
+    whole point of the fast path (about three times less work per event on the server)."""
+    ev = uploaded({"order_id": "O1", "tickets": [{"ticket_id": "T1", "seat_no": 3, "passenger": {"name": "客站"}}]})
+    calls = []
+    monkeypatch.setattr(protocol, "event_hash_and_payload_text", lambda e: calls.append(e) or ("", ""))
+    digest, text = jsonbody.event_hash_and_payload_text(ev)
+    assert calls == [] and digest == ev["hash"]
+    assert text == canonical_json(ev["payload"])
