@@ -133,7 +133,7 @@ class Backoff:
 def _batch_body(rows) -> bytes:
     """The upload body, built around the payload text exactly as stored: the outbox already holds
     canonical JSON, so decoding and re-encoding thousands of payloads would only cost time."""
-    dumps = json.dumps
+    dumps = json.encoder.encode_basestring_ascii  # json.dumps of a str, without the encoder set-up per call
     parts = [
         f'{{"created_at":{dumps(r[4])},"event_id":{dumps(r[2])},"hash":{dumps(r[6])},"payload":{r[5]},'
         f'"seq":{int(r[1])},"terminal_id":{dumps(r[0])},"type":{dumps(r[3])}}}'

@@ -895,6 +895,12 @@ class ProvinceServer:
         now = self.now()
         E, Tm = models.events, models.terminals
         first, last = events[0]["seq"], events[-1]["seq"]
+        # Rows built before the write lock, from the events alone: with upload workers another
+        # batch is being written meanwhile, and only what needs the database waits for it.
+        days: dict = {}
+        event_rows = [(terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
+                       ev["_payload_text"], self._event_day(ev, days), now) for ev in events]
+        sales = _prepare_sales(events, terminal_id, now)
         with self.tx() as conn:
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
             if behind and first > hw + 1:
@@ -915,10 +921,8 @@ class ProvinceServer:
             fresh = [ev for ev in events if ev["seq"] > hw]
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
-            ctx = _BatchContext(self, conn, terminal_id, now)
+            ctx = _BatchContext(self, conn, terminal_id, now, sales)
             ctx.prefetch(fresh, known_ids=careful)
-            rows = []
-            days: dict = {}
             for ev in fresh:
                 try:
                     ctx.apply(ev)
@@ -927,8 +931,7 @@ class ProvinceServer:
                     # (rolled back) and say which event, instead of a bare 500 retried forever.
                     raise ProtocolError("INVALID_REQUEST", f"event {ev['seq']} ({ev['type']}): payload not "
                                         f"as documented: {type(exc).__name__}: {exc}", seq=ev["seq"]) from None
-                rows.append((terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
-                             ev["_payload_text"], self._event_day(ev, days), now))
+            rows = event_rows[len(events) - len(fresh):]  # the fresh events are the batch's tail
             if rows:
                 dbmod.BulkInsert.run_tuples(conn, E, _EVENT_COLUMNS, rows)
                 hw = fresh[-1]["seq"]
@@ -1106,6 +1109,37 @@ _ticket_values = ProvinceServer._ticket_values
 _sold_seat_text = feed.sold_seat_text
 
 
+def _sale_fields(ev: dict, p: dict) -> tuple:
+    """(order id or None, sold at, clerk, shift) of a ticket.sold event, as its tickets are stored."""
+    get = p.get
+    return get("order_id"), get("sold_at") or ev["created_at"], get("clerk"), get("shift_id")
+
+
+def _prepare_sales(events: list[dict], terminal_id: str, now: datetime) -> dict:
+    """The rows a sale's tickets get when nothing stands in their way — their ticket row as active and
+    the feed row of the sold seat — built from the events alone, keyed by ``id()`` of the ticket (never
+    by a key in the payload, which the terminal wrote). A ticket that meets a problem, or whose event
+    has not the documented shape, is built again in ``_BatchContext.sell``."""
+    out = {}
+    for ev in events:
+        if ev["type"] != "ticket.sold":
+            continue
+        try:
+            p = ev["payload"]
+            order_id, sold_at, clerk, shift_id = _sale_fields(ev, p)
+            for t in p.get("tickets", []):
+                departure_id, seat, ticket_id = t["departure_id"], t.get("seat_no"), t["ticket_id"]
+                row = _ticket_values(t, "terminal", terminal_id, order_id or ticket_id, sold_at, clerk, shift_id,
+                                     ev["seq"], "active")
+                seat_row = None if seat is None else (
+                    "seat", f"{departure_id}/{seat}", None, False,
+                    _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), now)
+                out[id(t)] = (row, seat_row)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            continue  # applying the event says what is wrong with it
+    return out
+
+
 class BatchAhead(Exception):
     """A batch sent behind another that is not applied yet: ``expected`` is the seq the server
     needs next, ``first`` the batch's own first seq. Plain arguments, so it crosses processes."""
@@ -1127,8 +1161,9 @@ class _BatchContext:
     executemany each (in order, before anything reads them back), so a batch of hundreds of
     sales costs a handful of statements rather than several per sale."""
 
-    def __init__(self, server: ProvinceServer, conn, terminal_id: str, now: datetime):
+    def __init__(self, server: ProvinceServer, conn, terminal_id: str, now: datetime, sales: dict | None = None):
         self.s, self.conn, self.terminal_id, self.now = server, conn, terminal_id, now
+        self.sales = sales or {}  # _prepare_sales: id(ticket) -> its active row and sold-seat text
         self.deps: dict[str, object] = {}
         self.maps: dict[str, tuple[dict, dict, dict]] = {}
         self.lease_touched: set[tuple[str, str]] = set()
@@ -1239,10 +1274,9 @@ class _BatchContext:
         p = ev["payload"]
         kind = ev["type"]
         if kind == "ticket.sold":
-            get = p.get
-            sold_at, clerk, shift_id = get("sold_at") or ev["created_at"], get("clerk"), get("shift_id")
-            for t in get("tickets", []):
-                self.sell(t, get("order_id") or t["ticket_id"], sold_at, clerk, shift_id)
+            order_id, sold_at, clerk, shift_id = _sale_fields(ev, p)
+            for t in p.get("tickets", []):
+                self.sell(t, order_id or t["ticket_id"], sold_at, clerk, shift_id)
         elif kind in ("ticket.refunded", "ticket.voided"):
             self.close(p.get("ticket_id"), "refunded" if kind == "ticket.refunded" else "voided",
                        p.get("refunded_at") or p.get("voided_at") or ev["created_at"])
@@ -1288,8 +1322,11 @@ class _BatchContext:
                 problem = ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
             elif seat in leased and leased[seat][0] != terminal_id:
                 problem = ("SEAT_LEASED", "seat leased to another terminal")
-        self.ticket_rows.append(_ticket_values(t, "terminal", terminal_id, order_id, sold_at, clerk, shift_id,
-                                               self.seq, "conflict" if problem else "active"))
+        ready = self.sales.pop(id(t), None)
+        if ready is None or problem:
+            ready = (_ticket_values(t, "terminal", terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
+                                    "conflict" if problem else "active"), None)
+        self.ticket_rows.append(ready[0])
         if problem:
             self.flush()
             self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
@@ -1304,8 +1341,9 @@ class _BatchContext:
         if holder is not None:
             self.lease_deletes.append({"d": departure_id, "s": seat})
             self.lease_touched.add((departure_id, holder))
-        self.feed_rows.append(("seat", f"{departure_id}/{seat}", None, False,
-                               _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), self.now))
+        self.feed_rows.append(ready[1] or ("seat", f"{departure_id}/{seat}", None, False,
+                                           _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id),
+                                           self.now))
 
     def _publish_leased(self, departure_id: str, seat_no: int, terminal_id: str) -> None:
         for r in self.s._leased_seat_rows(departure_id, [seat_no], terminal_id):

@@ -218,7 +218,10 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
     report = rig.client.run_once()
     assert report.ok, report
     # 3-4 went out with 5-6 read ahead; the gap answer sends 1-2 next, never the batch read ahead.
-    assert seen == [3, 1, 3, 5, 7]
+    # (Later batches go two on the wire; one that reaches the server before the batch ahead of it is
+    # applied is handed over again once it is: a repeated seq there is that, not a resend.)
+    assert seen[:3] == [3, 1, 3]
+    assert list(dict.fromkeys(seen[3:])) == [5, 7]
     assert server_events(server, rig.client.terminal_id) == rig.outbox()
     assert rig.client.pending_events() == 0
     check_invariants(server, [rig])
