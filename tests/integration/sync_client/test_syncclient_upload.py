@@ -190,49 +190,13 @@ def test_the_start_up_probe_is_harmless_for_a_healthy_terminal(server, proxy, ri
     check_invariants(server, [rig])
 
 
-def _first_seqs_uploaded(server, monkeypatch) -> list[int]:
-    seen: list[int] = []
-    upload = server.server.upload
-
-    def recording(terminal_id, events, **how):
-        seen.append(events[0]["seq"] if events and isinstance(events[0], dict) else None)
-        return upload(terminal_id, events, **how)
-
-    monkeypatch.setattr(server.server, "upload", recording)
-    return seen
-
-
-def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rigs, monkeypatch):
-    rig = rigs(batch_size=2)
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    for dep in departure_ids()[:6]:
-        rig.sell(dep)
-    assert rig.client.pending_events() == 7
-    with rig.db.transaction() as session:
-        from sqlalchemy import text
-
-        session.execute(text("INSERT INTO sync_cursors (name, value) VALUES ('upload_acked', '2') "
-                             "ON CONFLICT (name) DO UPDATE SET value = '2'"))
-    seen = _first_seqs_uploaded(server, monkeypatch)
-    report = rig.client.run_once()
-    assert report.ok, report
-    # 3-4 went out with 5-6 read ahead; the gap answer sends 1-2 next, never the batch read ahead.
-    # (Later batches go two on the wire; one that reaches the server before the batch ahead of it is
-    # applied is handed over again once it is: a repeated seq there is that, not a resend.)
-    assert seen[:3] == [3, 1, 3]
-    assert list(dict.fromkeys(seen[3:])) == [5, 7]
-    assert server_events(server, rig.client.terminal_id) == rig.outbox()
-    assert rig.client.pending_events() == 0
-    check_invariants(server, [rig])
-
-
 class _Seen(list):
     most_at_once: list[int]
 
 
-def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) -> _Seen:
-    """(first seq, sent behind another) of every batch the server is handed."""
+def _batches_uploaded(server, monkeypatch, *, refuse_once_at: int | None = None, hold: float = 0.0) -> _Seen:
+    """(first seq, sent behind another) of every batch the server is handed; ``hold``: seconds a batch
+    not sent behind stays in the server before it is applied, so the next one arrives meanwhile."""
     seen = _Seen()
     upload = server.server.upload
     refused = []
@@ -249,8 +213,8 @@ def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) ->
                 refused.append(True)
                 time.sleep(0.3)  # long enough for the terminal to send the next batch behind this one
                 raise ProtocolError("BUSY", "refused once by the test")
-            if how.get("behind") is False and refuse_once_at is None:
-                time.sleep(0.05)  # slow enough that the batch behind arrives while this one is here
+            if not how.get("behind"):
+                time.sleep(hold)
             return upload(terminal_id, events, **how)
         finally:
             with lock:
@@ -261,13 +225,41 @@ def _batches_uploaded(server, monkeypatch, refuse_once_at: int | None = None) ->
     return seen
 
 
-def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, monkeypatch):
+def _selling_rig(rigs, departures):
+    """A terminal with batches of two, synced, then a shift opened and a sale on each departure."""
     rig = rigs(batch_size=2)
     assert rig.client.run_once().ok
     rig.open_shift()
-    for dep in departure_ids()[:6] * 2:
+    for dep in departures:
         rig.sell(dep)
-    seen = _batches_uploaded(server, monkeypatch)
+    return rig
+
+
+def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rigs, monkeypatch):
+    rig = _selling_rig(rigs, departure_ids()[:6])
+    assert rig.client.pending_events() == 7
+    with rig.db.transaction() as session:
+        from sqlalchemy import text
+
+        session.execute(text("INSERT INTO sync_cursors (name, value) VALUES ('upload_acked', '2') "
+                             "ON CONFLICT (name) DO UPDATE SET value = '2'"))
+    uploaded = _batches_uploaded(server, monkeypatch)
+    report = rig.client.run_once()
+    assert report.ok, report
+    seen = [first for first, _ in uploaded]
+    # 3-4 went out with 5-6 read ahead; the gap answer sends 1-2 next, never the batch read ahead.
+    # (Later batches go two on the wire; one that reaches the server before the batch ahead of it is
+    # applied is handed over again once it is: a repeated seq there is that, not a resend.)
+    assert seen[:3] == [3, 1, 3]
+    assert list(dict.fromkeys(seen[3:])) == [5, 7]
+    assert server_events(server, rig.client.terminal_id) == rig.outbox()
+    assert rig.client.pending_events() == 0
+    check_invariants(server, [rig])
+
+
+def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, monkeypatch):
+    rig = _selling_rig(rigs, departure_ids()[:6] * 2)
+    seen = _batches_uploaded(server, monkeypatch, hold=0.05)
     assert rig.client.run_once().ok
     # The first batch of the cycle goes alone; once an answer shows the server's frontier, each
     # next batch is sent behind the one still unanswered.
@@ -284,11 +276,7 @@ def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, m
 
 def test_a_batch_behind_a_refused_one_is_waited_out_and_sent_again(server, rigs, monkeypatch):
     server.server.settings.batch_turn_wait = 0.3
-    rig = rigs(batch_size=2)
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    for dep in departure_ids()[:6]:
-        rig.sell(dep)
+    rig = _selling_rig(rigs, departure_ids()[:6])
     seen = _batches_uploaded(server, monkeypatch, refuse_once_at=5)
     first = rig.client.run_once()
     assert not first.ok and "BUSY" in first.error
@@ -303,11 +291,7 @@ def test_a_batch_behind_a_refused_one_is_waited_out_and_sent_again(server, rigs,
 
 
 def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, monkeypatch):
-    rig = rigs(batch_size=2)
-    assert rig.client.run_once().ok
-    rig.open_shift()
-    for dep in departure_ids()[:3]:
-        rig.sell(dep)
+    rig = _selling_rig(rigs, departure_ids()[:3])
     assert rig.client.run_once().ok and rig.client.pending_events() == 0
     for dep in departure_ids()[3:6]:
         rig.sell(dep)
@@ -326,10 +310,10 @@ def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, 
         session.execute(text("UPDATE sync_cursors SET value = '2' WHERE name = 'upload_acked'"))
         session.execute(text("UPDATE outbox SET created_at = :c, hash = :h WHERE seq = 3"),
                         {"c": ev["created_at"], "h": event_hash(ev)})
-    seen = _first_seqs_uploaded(server, monkeypatch)
+    seen = _batches_uploaded(server, monkeypatch)
     report = rig.client.run_once()
     assert not report.ok
-    assert seen == [3]
+    assert [first for first, _ in seen] == [3]
     assert rig.client.alarm()["code"] == "SEQ_REUSE"
 
 
