@@ -790,9 +790,7 @@ class ProvinceServer:
                 raise
             finally:
                 if not recorded[0]:
-                    # Refused, or failed: the request still may not be replayed.
-                    with contextlib.suppress(ProtocolError):
-                        self._record_nonce_alone(terminal_id, nonce, self.now())
+                    self.record_nonce(terminal_id, nonce)  # refused, or failed: still not to be replayed
 
     def upload_body(self, terminal_id: str, raw: bytes, *, nonce: str | None = None) -> dict:
         """``upload`` of a request body as received: ``{"events": [...], "behind": true?}``."""
@@ -806,8 +804,7 @@ class ProvinceServer:
                                         errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
             except (ValueError, ProtocolError) as exc:
                 if nonce is not None:  # refused before any batch: the request still may not be replayed
-                    with contextlib.suppress(ProtocolError):
-                        self._record_nonce_alone(terminal_id, nonce, self.now())
+                    self.record_nonce(terminal_id, nonce)
                 if isinstance(exc, ProtocolError):
                     raise
                 raise ProtocolError("MALFORMED_JSON") from None
@@ -885,8 +882,8 @@ class ProvinceServer:
             return conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
 
     def record_nonce(self, terminal_id: str, nonce: str) -> None:
-        """For an upload that ends without reaching ``upload`` (refused while waiting its turn, a
-        worker lost): the request still may not be replayed."""
+        """For an upload refused or lost outside its batch's transaction (a garbled body, a refusal,
+        its turn never come, a worker lost): the request still may not be replayed."""
         with contextlib.suppress(ProtocolError):
             self._record_nonce_alone(terminal_id, nonce, self.now())
 

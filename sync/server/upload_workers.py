@@ -3,8 +3,9 @@
 One interpreter runs one thread of Python at a time, and applying a batch is mostly Python: decoding
 the body, re-encoding every event for its hash, building rows. A worker process decodes and checks
 the next batch while another writes the one before it; the write itself stays one at a time (the
-writer lock in ``db.py`` and, for one terminal, seq order: ``ProvinceServer.upload`` with
-``behind``). The event loop process keeps the HTTP, the signatures and everything else.
+writer lock in ``db.py``), and one terminal's batches in seq order (a batch sent behind another
+comes back as ``BatchAhead`` and waits on the event loop, in ``app.py``, for the one ahead). The
+event loop process keeps the HTTP, the signatures and everything else.
 
 Each worker has its own ``ProvinceServer`` on the same database, with the same settings, on the real
 clock (a server built on another clock, as tests do, keeps its uploads in process).
