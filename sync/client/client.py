@@ -381,7 +381,7 @@ class SyncClient:
             # ROLLED_BACK. A clean upload means the server agrees, and the counter may sell again.
             self._probed = False
         if not self._probed:
-            self._probe()
+            self._probe(restored=restored)
         self._upload_all(report)
         if restored:
             self.clear_alarm()
@@ -407,18 +407,25 @@ class SyncClient:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
-    def _probe(self) -> None:
+    def _probe(self, *, restored: bool = False) -> None:
         """Once per start: with nothing pending, send the last acknowledged event again. The server
         answers a duplicate with its high-water mark, so a file restored from an older backup is
-        caught at start-up, before it sells under numbers the server already holds."""
+        caught at start-up, before it sells under numbers the server already holds. A file
+        `kezhan db restore` put back with no event ever written asks with an empty batch instead;
+        a new terminal does not (its first cycle needs no request the link could lose to learn
+        what enrolment already told it)."""
         acked, last = self.acked_seq(), self.last_seq()
-        if last == 0 or acked < last:
+        if acked < last or (last == 0 and not restored):
             self._probed = True  # the upload itself will meet the server's high-water mark
             return
-        rows, body = self._read_batch(last - 1, 1)
+        body = self._read_batch(last - 1, 1)[1] if last else b'{"events":[]}'
         try:
             answer = self.transport.call("POST", protocol.API_PREFIX + "/events", raw=body)
         except ProtocolError as exc:
+            if not last and exc.code == "INVALID_REQUEST":
+                # A server from before empty batches were a question: nothing to learn from it.
+                self._probed = True
+                return
             if exc.code in ALARM_CODES:
                 self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
                 raise _Stop(exc.code) from None

@@ -815,7 +815,10 @@ class ProvinceServer:
 
     def _upload(self, terminal_id: str, events: list[dict], nonce=None, recorded=None, behind=False) -> dict:
         if not events:
-            raise ProtocolError("INVALID_REQUEST", "empty batch")
+            # A probe: the terminal asks how far the server has it (a file restored from before
+            # its first event has nothing to resend). Nothing to apply; the nonce is recorded alone.
+            return {"acked_through": self.high_water(terminal_id), "applied": 0, "duplicates": 0, "conflicts": [],
+                    "server_time": iso(self.now())}
         if len(events) > self.settings.max_batch:
             raise ProtocolError("INVALID_REQUEST", f"at most {self.settings.max_batch} events per batch",
                                 max_batch=self.settings.max_batch)

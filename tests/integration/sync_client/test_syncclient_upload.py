@@ -363,3 +363,40 @@ def test_a_restored_older_file_turns_the_restore_alarm_into_a_rollback_alarm(ser
         rig.sell(deps[2])
     assert refused.value.code == "SYNC_ALARM"
     assert server_events(server, rig.client.terminal_id) == before
+
+
+def test_a_file_restored_from_before_its_first_event_is_caught_too(server, rigs, tmp_path):
+    """Nothing in the restored outbox to send again: the probe asks with an empty batch, and the
+    events the server holds for this terminal make it a rollback, before a ticket number is reused."""
+    rig = rigs()
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "enrolled.sqlite3")
+    rig.open_shift()
+    deps = departure_ids()
+    rig.sell(deps[0])
+    assert rig.client.run_once().ok
+    before = server_events(server, rig.client.terminal_id)
+    assert len(before) == 2
+    _restore_with_kezhan(rig, backup, server)
+    assert rig.client.last_seq() == 0
+    report = rig.client.run_once()
+    assert not report.ok and report.error_kind == "alarm"
+    assert rig.client.alarm()["code"] == "ROLLED_BACK"
+    assert rig.client.alarm()["server_high_water"] == 2
+    with pytest.raises(RuleViolation) as refused:
+        rig.sell(deps[1])
+    assert refused.value.code == "SYNC_ALARM"
+    assert server_events(server, rig.client.terminal_id) == before
+
+
+def test_a_file_restored_from_before_its_first_event_sells_again_where_the_server_has_nothing(server, rigs, tmp_path):
+    rig = rigs()
+    assert rig.client.run_once().ok
+    backup = backup_file(rig.path, tmp_path / "enrolled.sqlite3")
+    _restore_with_kezhan(rig, backup, server)
+    assert rig.client.run_once().ok
+    assert rig.client.alarm() is None
+    rig.open_shift()
+    rig.sell(departure_ids()[0])
+    assert rig.client.drain(timeout=10)
+    check_invariants(server, [rig])

@@ -31,8 +31,18 @@ def test_well_formed_but_wrong_shape_is_422(server):
     r = t.call("POST", "/v1/events", {"events": [ev]})
     assert (r.status_code, r.json()["error"]) == (422, "INVALID_REQUEST")
     assert r.json()["errors"][0]["loc"][-1] == "seq"
+
+
+def test_an_empty_batch_is_answered_with_the_high_water_mark(server):
+    """How a terminal with nothing to resend asks how far the server has it (a file restored from
+    before its first event)."""
+    t = server.terminal()
     r = t.call("POST", "/v1/events", {"events": []})
-    assert (r.status_code, r.json()["error"]) == (422, "INVALID_REQUEST")
+    assert (r.status_code, r.json()["acked_through"], r.json()["applied"]) == (200, 0, 0), r.text
+    t.upload([t.sale(TOMORROW, 1), t.sale(TOMORROW, 2)])
+    req = t.prepare("POST", "/v1/events", {"events": []})
+    assert t.send(req).json()["acked_through"] == 2
+    assert t.send(req).json()["error"] == "REPLAYED_NONCE"
 
 
 def test_payload_of_the_wrong_shape_refuses_the_batch_and_names_the_event(server):
