@@ -259,7 +259,7 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
 
 def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, monkeypatch):
     rig = _selling_rig(rigs, departure_ids()[:6] * 2)
-    seen = _batches_uploaded(server, monkeypatch, hold=0.05)
+    seen = _batches_uploaded(server, monkeypatch, hold=0.2)
     assert rig.client.run_once().ok
     # The first batch of the cycle goes alone; once an answer shows the server's frontier, each
     # next batch is sent behind the one still unanswered.
