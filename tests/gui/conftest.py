@@ -186,6 +186,21 @@ def sign_in(keys, code=CLERK, password=CLERK_PASSWORD, stock=FIRST_STOCK) -> Non
     assert keys.window.selling(), keys.window.loginView.messageLabel.text() or keys.window.shiftView.messageLabel.text()
 
 
+def take_passenger(keys, id_number: str, name: str) -> None:
+    """The real-name step of a walk-up sale, typed: ID number, Enter, name, Enter."""
+    keys.type(id_number)
+    keys.enter()
+    keys.type(name)
+    keys.enter()
+
+
+def sell_for_cash(keys, id_number: str, name: str) -> None:
+    """A walk-up sale of the picked departure, exact cash: the passenger, then Enter to pay, Enter to confirm."""
+    take_passenger(keys, id_number, name)
+    keys.enter()
+    keys.enter()
+
+
 def valid_id(serial: int, birth: str = "19900101", region: str = "330102") -> str:
     """A resident ID number that passes GB 11643 (the check character from the domain)."""
     from app.domain.identity import check_char

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui.conftest import Keyboard, sign_in, valid_id
+from tests.gui.conftest import Keyboard, sell_for_cash, sign_in, take_passenger, valid_id
 from tests.gui.line_server import CLERK, CLERK_PW, enrolled_window
 
 pytestmark = pytest.mark.gui
@@ -55,10 +55,7 @@ def test_an_alarm_stops_sales_until_the_technician_clears_it(qtbot, station, cap
     # The clerk is half-way through a sale when the sync client finds the file went back in time.
     pick_departure(keys)
     assert view.departure is not None, view.messageLabel.text()
-    keys.type(valid_id(811))
-    keys.enter()
-    keys.type("吴十")
-    keys.enter()
+    take_passenger(keys, valid_id(811), "吴十")
     client._raise_alarm("SEQ_REUSE", seq=2)  # how the uploader stores it on a SEQ_REUSE answer
     qtbot.waitUntil(lambda: window.linkLabel.text().startswith("链路告警"), timeout=10000)
     assert window.linkLabel.property("state") == "bad"
@@ -97,12 +94,7 @@ def test_an_alarm_stops_sales_until_the_technician_clears_it(qtbot, station, cap
     keys.press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     pick_departure(keys)
     assert view.departure is not None, view.messageLabel.text()
-    keys.type(valid_id(812))
-    keys.enter()
-    keys.type("郑十一")
-    keys.enter()
-    keys.enter()
-    keys.enter()
+    sell_for_cash(keys, valid_id(812), "郑十一")
     assert "已售 1 张" in view.lastSaleLabel.text(), view.messageLabel.text()
     assert sold_tickets(db) == 1
     qtbot.waitUntil(lambda: window.pendingLabel.text() == "待上传：0", timeout=10000)

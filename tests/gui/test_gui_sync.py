@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui.conftest import Keyboard, sign_in, valid_id
+from tests.gui.conftest import Keyboard, sell_for_cash, sign_in, valid_id
 from tests.gui.line_server import CLERK, CLERK_PW, enrolled_window, issue_code, server_events
 
 pytestmark = pytest.mark.gui
@@ -26,12 +26,7 @@ def test_status_bar_follows_the_link(qtbot, server, tmp_path):
         keys.press(Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
         keys.enter()
         assert view.departure is not None, view.messageLabel.text()
-        keys.type(valid_id(801))
-        keys.enter()
-        keys.type("周九")
-        keys.enter()
-        keys.enter()
-        keys.enter()
+        sell_for_cash(keys, valid_id(801), "周九")
         assert "已售 1 张" in view.lastSaleLabel.text()
         # The sale nudged the uploader: the queue drains to the server.
         qtbot.waitUntil(lambda: window.pendingLabel.text() == "待上传：0", timeout=10000)
