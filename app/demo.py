@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,8 +211,12 @@ def _departures(station: DemoStation, now: datetime, count: int = 6) -> list[tup
     return rows
 
 
-def run_scripted_day(station: DemoStation, out: Path, *, screens: bool = True) -> dict:
-    """A day at the counter through the services, written to ``out`` (see module doc)."""
+def run_scripted_day(station: DemoStation, out: Path, *,
+                     screenshots: Callable[[DemoStation, Path], list[Path]] | None = None) -> dict:
+    """A day at the counter through the services, written to ``out`` (see module doc).
+
+    ``screenshots(station, folder)`` saves the main screens; the caller that may start Qt hands it in
+    (``app.commands.demo``), so this module stays importable and runnable where Qt is not."""
     from app.printing import print_jobs
     from app.services import aftersale, sales, shifts
     from app.services.sales import PassengerIn, PaymentIn
@@ -315,10 +320,10 @@ def run_scripted_day(station: DemoStation, out: Path, *, screens: bool = True) -
     note("offline sale and drain", **offline)
 
     screen_files = []
-    if screens:
+    if screenshots is not None:
         # Taken before the shift closes, so the settlement screen shows the day's figures; the
         # screenshots make one sale of their own on this database, synced like any other.
-        screen_files = save_screens(station, out / "screens")
+        screen_files = screenshots(station, out / "screens")
 
     # 9. Shift close with the cash counted.
     preview = shifts.preview_settlement(db, terminal, clerk=CLERK)
@@ -400,21 +405,6 @@ def _leased_departure(station: DemoStation):
             (datetime.now(UTC).isoformat(),),
         )
         return cur.fetchone()
-
-
-def save_screens(station: DemoStation, folder: Path) -> list[Path]:
-    """Screenshots of the main screens, offscreen; none (with a log line) where Qt cannot start."""
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        from app.ui.app import route_qt_messages
-        from app.ui.app import save_screens as ui_save_screens
-    except ImportError as exc:
-        log.warning("no screenshots: %s", exc)
-        return []
-    route_qt_messages()  # the offscreen platform's chatter goes to the log, not the newcomer's console
-    return ui_save_screens(folder, station.db, terminal=station.terminal, clerk=CLERK, password=CLERK_PASSWORD)
 
 
 def print_settlement(station: DemoStation, closed, stem: Path) -> str:

@@ -3,6 +3,7 @@
 When Qt cannot load its platform plugin (an X server without libxcb-cursor0, say) it aborts the
 whole process — no exception to catch. So the window commands first start a short-lived
 ``kezhan gui --probe`` and read its fate: a clear line for the technician instead of a core dump.
+The child's side, which does import Qt, is ``app.ui.probe``; this side never does.
 """
 
 from __future__ import annotations
@@ -39,11 +40,3 @@ def display_problem(timeout: float = 30.0) -> str | None:
     lines = [ln.strip() for ln in (result.stderr or "").splitlines() if ln.strip()]
     hint = next((ln for ln in lines if "needed" in ln or "Could not" in ln), lines[0] if lines else "")
     return hint or f"exit status {result.returncode}"
-
-
-def probe() -> int:
-    """The child's side: open Qt's GUI platform and leave."""
-    from PySide6.QtGui import QGuiApplication
-
-    QGuiApplication([])
-    return 0

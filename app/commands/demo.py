@@ -51,7 +51,7 @@ def run(args) -> int:
 
 
 def _headless(demo, station, out: Path, *, screens: bool) -> int:
-    summary = demo.run_scripted_day(station, out, screens=screens)
+    summary = demo.run_scripted_day(station, out, screenshots=_save_screens if screens else None)
     for step in summary["steps"]:
         details = ", ".join(f"{k}={v}" for k, v in step.items() if k != "step")
         print(f"  ✓ {step['step']}: {details}")
@@ -62,3 +62,22 @@ def _headless(demo, station, out: Path, *, screens: bool) -> int:
           f"pending events: {summary['pending_events']}")
     print(f"summary: {out / 'summary.json'}")
     return 0
+
+
+def _save_screens(station, folder: Path) -> list[Path]:
+    """The demo day's screenshot hook: the main screens, offscreen; none (with a log line) where Qt
+    cannot start. Only the commands start the UI, so the demo itself never imports it."""
+    import logging
+    import os
+
+    from app import demo
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from app.ui.app import route_qt_messages, save_screens
+    except ImportError as exc:
+        logging.getLogger("kezhan.demo").warning("no screenshots: %s", exc)
+        return []
+    route_qt_messages()  # the offscreen platform's chatter goes to the log, not the newcomer's console
+    return save_screens(folder, station.db, terminal=station.terminal, clerk=demo.CLERK,
+                        password=demo.CLERK_PASSWORD)

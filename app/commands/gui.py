@@ -22,7 +22,9 @@ def run(args) -> int:
     from app.errors import ConfigError
 
     if args.probe:
-        return qtprobe.probe()
+        from app.ui.probe import probe
+
+        return probe()
     config = config_module.load()
     if args.language:
         config.terminal.language = args.language
