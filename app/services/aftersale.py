@@ -31,11 +31,11 @@ from app.services.context import (
     utc_text,
 )
 from app.services.sales import (
-    PAYMENT_METHODS,
     DepartureInfo,
     PaymentIn,
     PrintJob,
     check_documents_free,
+    check_payment_method,
     choose_seats,
     fetch_departure,
     free_seat,
@@ -58,6 +58,7 @@ from app.services.tasks import (
     refuse_while_task_open,
     release_ticket_seat,
 )
+from app.store import tickets as ticket_store
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -67,15 +68,8 @@ def _violation(code: str, zh: str, en: str, **details) -> RuleViolation:
 
 
 def _sale_method(cur, order_id: str) -> str:
-    cur.execute("SELECT method FROM payments WHERE order_id = ? AND kind = 'sale' LIMIT 1", (order_id,))
-    row = cur.fetchone()
     # A ticket sold by another channel was paid there; what the counter hands back is cash.
-    return row[0] if row else "cash"
-
-
-def _carried_children(cur, ticket_id: str) -> list[str]:
-    cur.execute("SELECT id FROM tickets WHERE carried_by = ? AND status = 'active' ORDER BY id", (ticket_id,))
-    return [row[0] for row in cur.fetchall()]
+    return ticket_store.sale_method(cur, order_id) or "cash"
 
 
 def approve(db: Database, terminal: Terminal, supervisor: str, password: str, *, now: datetime) -> str:
@@ -152,7 +146,7 @@ def _plan_refund(
         refuse_while_task_open(cur, ticket_id)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
-    tickets = [t] + [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    tickets = [t] + [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
     # A carried child goes home with its adult: its own money comes back without a fee.
     fees = [rule.fee] + [0] * (len(tickets) - 1)
     lines = tuple(
@@ -276,14 +270,12 @@ def _refund_one(
 ) -> int:
     fee, amount = line.fee, line.amount
     at = utc_text(now)
-    cur.execute("UPDATE tickets SET status = 'refunded', closed_at = ? WHERE id = ?", (at, t["id"]))
+    ticket_store.close_ticket(cur, t["id"], "refunded", at)
     # A conflict refund does not give the refused seat back to sale (release_ticket_seat says why).
     release_ticket_seat(cur, task if task is not None and task.ticket_id == t["id"] else None,
                         t["departure_id"], t["seat_no"])
-    cur.execute(
-        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'refund', ?, ?, ?, ?)",
-        (t["order_id"], t["id"], method, -amount, shift.id, at),
-    )
+    ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=t["id"], kind="refund", method=method,
+                                amount=-amount, shift_id=shift.id, at=at)
     return emit(
         cur,
         terminal,
@@ -360,7 +352,7 @@ def _void_plan(cur, terminal: Terminal, *, clerk: str, ticket_id: str, now: date
             f"Too late to void (within {window} minutes of sale); refund it instead",
             window_minutes=window,
         )
-    children = [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    children = [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
     amount = sum(row["price"] + row["insurance"] for row in (t, *children))
     quote = VoidQuote(ticket_id, t["stock_no"], amount, [c["id"] for c in children])
     return shift, t, children, quote
@@ -393,14 +385,12 @@ def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: d
 
 def _void_one(cur, terminal, shift, t: dict, method: str, clerk: str, now) -> int:
     at = utc_text(now)
-    cur.execute("UPDATE tickets SET status = 'voided', closed_at = ? WHERE id = ?", (at, t["id"]))
+    ticket_store.close_ticket(cur, t["id"], "voided", at)
     free_seat(cur, t["departure_id"], t["seat_no"])
     if t["stock_no"]:
         spoil_stock(cur, terminal, shift, t["stock_no"], "void", t["id"], now)
-    cur.execute(
-        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'void', ?, ?, ?, ?)",
-        (t["order_id"], t["id"], method, -(t["price"] + t["insurance"]), shift.id, at),
-    )
+    ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=t["id"], kind="void", method=method,
+                                amount=-(t["price"] + t["insurance"]), shift_id=shift.id, at=at)
     return emit(
         cur,
         terminal,
@@ -471,7 +461,7 @@ def _plan_change(
     refuse_while_task_open(cur, ticket_id)
     if t["departure_id"] == new_departure_id:
         raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
-    if _carried_children(cur, ticket_id):
+    if ticket_store.carried_children(cur, ticket_id):
         raise _violation(
             "CARRIES_FREE_CHILD",
             "该乘客携带免票儿童，请先退掉儿童票再改签",
@@ -533,12 +523,7 @@ def change(
     """Move a live ticket to another departure: a new ticket and stock number; the old one is changed."""
     now = require_now(now)
     payment = payment or PaymentIn()
-    if payment.method not in PAYMENT_METHODS:
-        raise _violation(
-            "BAD_PAYMENT_METHOD",
-            f"不支持的付款方式：{payment.method}",
-            f"Unknown payment method: {payment.method}",
-        )
+    check_payment_method(payment)
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
@@ -549,7 +534,7 @@ def change(
         [new_id] = next_ticket_ids(cur, terminal, 1)
         [stock_no] = take_stock(cur, shift, 1)
         at = utc_text(now)
-        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, ticket_id))
+        ticket_store.close_ticket(cur, ticket_id, "changed", at)
         free_seat(cur, t["departure_id"], t["seat_no"])
         new = {
             **t,
@@ -571,11 +556,8 @@ def change(
         if new_seat is not None:
             take_seats(cur, new_departure_id, [(new_seat, new_id)])
         method = payment.method
-        cur.execute(
-            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, reference, shift_id, at) "
-            "VALUES (?, ?, 'change', ?, ?, ?, ?, ?)",
-            (t["order_id"], new_id, method, quote.due, payment.reference, shift.id, at),
-        )
+        ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=new_id, kind="change", method=method,
+                                    amount=quote.due, reference=payment.reference, shift_id=shift.id, at=at)
         seq = emit(
             cur,
             terminal,
@@ -649,7 +631,7 @@ def reseat(
         [new_id] = next_ticket_ids(cur, terminal, 1)
         [stock_no] = take_stock(cur, shift, 1)
         at = utc_text(now)
-        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, t["id"]))
+        ticket_store.close_ticket(cur, t["id"], "changed", at)
         # The refused seat is the other party's, not ours to sell again (release_ticket_seat).
         release_ticket_seat(cur, task, dep.id, t["seat_no"])
         new = {**t, "id": new_id, "seat_no": new_seat, "stock_no": stock_no, "changed_from": t["id"],
@@ -658,11 +640,8 @@ def reseat(
         take_seats(cur, dep.id, [(new_seat, new_id)])
         method = _sale_method(cur, t["order_id"])
         # A zero payment row: the settlement counts the reseat among the changes, as the events do.
-        cur.execute(
-            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) "
-            "VALUES (?, ?, 'change', ?, 0, ?, ?)",
-            (t["order_id"], new_id, method, shift.id, at),
-        )
+        ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=new_id, kind="change", method=method,
+                                    amount=0, shift_id=shift.id, at=at)
         seq = emit(
             cur,
             terminal,

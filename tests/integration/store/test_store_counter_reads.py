@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from app.store.engine import open_database
-from app.store.leases import grant_lease, release_lease
+from app.store.seats import grant_lease, release_lease
 from app.store.models import OutboxEvent, SyncCursor
 from app.store.province import load_province
 from app.store.queries import leased_seats_left, pending_events, seat_map
