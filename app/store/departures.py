@@ -117,15 +117,34 @@ def station_initials(cur, *, besides: str) -> list[str]:
 
 @dataclass(frozen=True)
 class SaleTarget:
+    """A departure and the last stop of its route: somewhere the bench and the demo can sell to."""
+
     departure_id: str
     last_stop: str
+    route: str
 
 
-def sale_targets(cur, date: str) -> list[SaleTarget]:
-    """Normal departures of ``date`` with the last stop of their route (the bench sells to it)."""
+_LAST_STOP = "(SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1)"
+
+
+def sale_targets(cur, date: str, *, not_before: str = "00:00", by_time: bool = False) -> list[SaleTarget]:
+    """Normal departures of ``date`` leaving at ``not_before`` or later, by id (or by time, then id)."""
+    order = "d.time, d.id" if by_time else "d.id"
     cur.execute(
-        "SELECT d.id, (SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1) "
-        "FROM departures d WHERE d.status = 'normal' AND d.date = ? ORDER BY d.id",
-        (date,),
+        f"SELECT d.id, {_LAST_STOP}, d.route FROM departures d "
+        f"WHERE d.date = ? AND d.status = 'normal' AND d.time >= ? ORDER BY {order}",
+        (date, not_before),
     )
     return [SaleTarget(*row) for row in cur.fetchall()]
+
+
+def first_leased_target(cur, after: str) -> SaleTarget | None:
+    """The earliest normal departure with a seat under a lease of ours expiring after ``after``."""
+    cur.execute(
+        f"SELECT s.departure_id, {_LAST_STOP}, d.route"
+        " FROM seats s JOIN departures d ON d.id = s.departure_id JOIN seat_leases l ON l.id = s.lease_id"
+        " WHERE s.state = 'leased' AND l.expires_at > ? AND d.status = 'normal' ORDER BY d.departs_at LIMIT 1",
+        (after,),
+    )
+    row = cur.fetchone()
+    return None if row is None else SaleTarget(*row)

@@ -105,3 +105,9 @@ def release_lease(session: Session, lease_id: str) -> None:
     )
     cur.execute("UPDATE seats SET lease_id = NULL WHERE lease_id = ?", (lease_id,))
     cur.execute("DELETE FROM seat_leases WHERE id = ?", (lease_id,))
+
+
+def seat_count(cur) -> int:
+    """Seat rows in the file, every departure and state (the initial pull's bench counts them)."""
+    cur.execute("SELECT COUNT(*) FROM seats")
+    return cur.fetchone()[0]

@@ -206,3 +206,40 @@ def awaiting_pickup_by_document(cur, doc_hash: str, after: str) -> list[str]:
 def ticket_count(cur) -> int:
     cur.execute("SELECT count(*) FROM tickets")
     return cur.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class ExportedTicket:
+    """A ticket as ``kezhan export tickets`` writes it (web orders are the server's to export)."""
+
+    ticket_id: str
+    order_id: str
+    departure_id: str
+    seat_no: int | None
+    status: str
+    ticket_type: str
+    fare: int
+    price: int
+    insurance: int
+    stop: str
+    name: str | None
+    doc_type: str | None
+    doc_masked: str | None
+    doc_hash: str | None
+    carried_by: str | None
+    stock_no: str | None
+    clerk: str | None
+    shift_id: str | None
+    sold_at: str
+    closed_at: str | None
+
+
+def exported_tickets(cur) -> list[ExportedTicket]:
+    """Every ticket but the web channel's, oldest sale first."""
+    cur.execute(
+        "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
+        "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, t.clerk, "
+        "t.shift_id, t.sold_at, t.closed_at FROM tickets t JOIN orders o ON o.id = t.order_id "
+        "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel != 'web' ORDER BY t.sold_at, t.id"
+    )
+    return [ExportedTicket(*row) for row in cur.fetchall()]
