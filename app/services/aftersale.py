@@ -530,48 +530,14 @@ def change(
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         plan = _plan_change(cur, terminal, rules, ticket_id, new_departure_id, now, stop, seat_no)
-        quote, t, dep, new_seat = plan.quote, plan.ticket, plan.departure, plan.seat_no
-        [new_id] = next_ticket_ids(cur, terminal, 1)
-        [stock_no] = take_stock(cur, shift, 1)
-        at = utc_text(now)
-        ticket_store.close_ticket(cur, ticket_id, "changed", at)
-        free_seat(cur, t["departure_id"], t["seat_no"])
-        new = {
-            **t,
-            "id": new_id,
-            "departure_id": new_departure_id,
-            "seat_no": new_seat,
-            "stock_no": stock_no,
-            "fare": plan.full_fare,
-            "price": quote.new_price,
-            "stop": quote.stop,
-            "carried_by": None,
-            "times_changed": t["times_changed"] + 1,
-            "changed_from": ticket_id,
-            "clerk": clerk,
-            "shift_id": shift.id,
-            "sold_at": at,
-        }
-        insert_tickets(cur, [new], t["order_id"])
-        if new_seat is not None:
-            take_seats(cur, new_departure_id, [(new_seat, new_id)])
+        quote, t = plan.quote, plan.ticket
         method = payment.method
-        ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=new_id, kind="change", method=method,
-                                    amount=quote.due, reference=payment.reference, shift_id=shift.id, at=at)
-        seq = emit(
-            cur,
-            terminal,
-            "ticket.changed",
-            {
-                "old_ticket_id": ticket_id,
-                "new_ticket": ticket_payload(new),
-                "fare_difference": quote.fare_difference,
-                "fee": quote.fee,
-                "changed_at": at,
-                "clerk": clerk,
-                "shift_id": shift.id,
-            },
-            now,
+        new, seq = _reissue(
+            cur, terminal, shift, t,
+            {"departure_id": new_departure_id, "seat_no": plan.seat_no, "fare": plan.full_fare,
+             "price": quote.new_price, "stop": quote.stop, "times_changed": t["times_changed"] + 1},
+            clerk=clerk, now=now, method=method, due=quote.due, reference=payment.reference,
+            fare_difference=quote.fare_difference, fee=quote.fee,
         )
         audit(
             cur,
@@ -579,11 +545,61 @@ def change(
             clerk,
             "change",
             ticket_id,
-            {"new_ticket": new_id, "departure": new_departure_id, "due": quote.due, "stock_no": stock_no},
+            {"new_ticket": new["id"], "departure": new_departure_id, "due": quote.due, "stock_no": new["stock_no"]},
             now,
         )
-    job = make_print_job("change", new, dep, rules, terminal, now)
-    return ChangeResult(ticket_id, new_id, quote.fare_difference, quote.fee, quote.due, method, seq, job)
+    job = make_print_job("change", new, plan.departure, rules, terminal, now)
+    return ChangeResult(ticket_id, new["id"], quote.fare_difference, quote.fee, quote.due, method, seq, job)
+
+
+def _reissue(
+    cur,
+    terminal: Terminal,
+    shift,
+    old: dict,
+    changes: dict,
+    *,
+    clerk: str,
+    now: datetime,
+    method: str,
+    due: int,
+    reference: str | None = None,
+    fare_difference: int = 0,
+    fee: int = 0,
+    task: TaskView | None = None,
+) -> tuple[dict, int]:
+    """What a change and a reseat share: the old ticket becomes ``changed`` and gives its seat back
+    (``release_ticket_seat``: not the seat a task's conflict names), a new ticket with ``changes``
+    takes the next id and blank, the money due is one ``change`` payment row, and the whole travels
+    as one ``ticket.changed`` event. Returns the new ticket row and the event's seq."""
+    [new_id] = next_ticket_ids(cur, terminal, 1)
+    [stock_no] = take_stock(cur, shift, 1)
+    at = utc_text(now)
+    ticket_store.close_ticket(cur, old["id"], "changed", at)
+    release_ticket_seat(cur, task, old["departure_id"], old["seat_no"])
+    new = {**old, **changes, "id": new_id, "stock_no": stock_no, "carried_by": None, "changed_from": old["id"],
+           "clerk": clerk, "shift_id": shift.id, "sold_at": at}
+    insert_tickets(cur, [new], old["order_id"])
+    if new["seat_no"] is not None:
+        take_seats(cur, new["departure_id"], [(new["seat_no"], new_id)])
+    ticket_store.insert_payment(cur, order_id=old["order_id"], ticket_id=new_id, kind="change", method=method,
+                                amount=due, reference=reference, shift_id=shift.id, at=at)
+    seq = emit(
+        cur,
+        terminal,
+        "ticket.changed",
+        {
+            "old_ticket_id": old["id"],
+            "new_ticket": ticket_payload(new),
+            "fare_difference": fare_difference,
+            "fee": fee,
+            "changed_at": at,
+            "clerk": clerk,
+            "shift_id": shift.id,
+        },
+        now,
+    )
+    return new, seq
 
 
 # --- reseat (a conflict task) --------------------------------------------------------------------------
@@ -628,35 +644,12 @@ def reseat(
         check_sellable(dep.status, dep.departs_at, 0, now)
         available = sellable_seats(cur, terminal, rules, dep.id, now)
         [new_seat] = choose_seats(available, [seat_no], terminal.online)
-        [new_id] = next_ticket_ids(cur, terminal, 1)
-        [stock_no] = take_stock(cur, shift, 1)
-        at = utc_text(now)
-        ticket_store.close_ticket(cur, t["id"], "changed", at)
-        # The refused seat is the other party's, not ours to sell again (release_ticket_seat).
-        release_ticket_seat(cur, task, dep.id, t["seat_no"])
-        new = {**t, "id": new_id, "seat_no": new_seat, "stock_no": stock_no, "changed_from": t["id"],
-               "carried_by": None, "clerk": clerk, "shift_id": shift.id, "sold_at": at}
-        insert_tickets(cur, [new], t["order_id"])
-        take_seats(cur, dep.id, [(new_seat, new_id)])
         method = _sale_method(cur, t["order_id"])
-        # A zero payment row: the settlement counts the reseat among the changes, as the events do.
-        ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=new_id, kind="change", method=method,
-                                    amount=0, shift_id=shift.id, at=at)
-        seq = emit(
-            cur,
-            terminal,
-            "ticket.changed",
-            {
-                "old_ticket_id": t["id"],
-                "new_ticket": ticket_payload(new),
-                "fare_difference": 0,
-                "fee": 0,
-                "changed_at": at,
-                "clerk": clerk,
-                "shift_id": shift.id,
-            },
-            now,
-        )
+        # The refused seat is the other party's, not ours to sell again (release_ticket_seat); a zero
+        # payment row, so the settlement counts the reseat among the changes, as the events do.
+        new, seq = _reissue(cur, terminal, shift, t, {"seat_no": new_seat}, clerk=clerk, now=now, method=method,
+                            due=0, task=task)
+        new_id, stock_no = new["id"], new["stock_no"]
         finish_task(cur, task, clerk=clerk, now=now, outcome=f"reseat {new_id} seat {new_seat}")
         audit(
             cur,
