@@ -739,21 +739,7 @@ def pickup(
         refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
-        if ticket_id:
-            found = ticket_store.awaiting_pickup(cur, ticket_id)
-        else:
-            found = ticket_store.awaiting_pickup_by_document(cur, doc_hash, utc_text(now))
-        if not found:
-            if ticket_id:
-                t = get_ticket_row(cur, ticket_id)  # UNKNOWN_TICKET when there is none at all
-                if t["stock_no"]:
-                    raise _violation(
-                        "ALREADY_PICKED_UP", "该票已取过，如需补打请用重打", "Already picked up; use reprint"
-                    )
-                raise not_active(t)
-            raise _violation(
-                "NOTHING_TO_PICK_UP", "该证件没有待取的车票", "No tickets to pick up for this document"
-            )
+        found = _waiting_for_pickup(cur, ticket_id, doc_hash, now)
         jobs = []
         stock = take_stock(cur, shift, len(found))
         at = utc_text(now)
@@ -780,6 +766,23 @@ def pickup(
             audit(cur, terminal, clerk, "pickup", tid, {"stock_no": stock_no}, now)
             jobs.append(make_print_job("pickup", {**t, "clerk": clerk}, dep, rules, terminal, now))
     return jobs
+
+
+def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: datetime) -> list[str]:
+    """The ticket (or the document's tickets on departures still to leave) sold elsewhere and never
+    printed; a refusal that says why when there is none."""
+    if ticket_id:
+        found = ticket_store.awaiting_pickup(cur, ticket_id)
+    else:
+        found = ticket_store.awaiting_pickup_by_document(cur, doc_hash, utc_text(now))
+    if found:
+        return found
+    if ticket_id:
+        t = get_ticket_row(cur, ticket_id)  # UNKNOWN_TICKET when there is none at all
+        if t["stock_no"]:
+            raise _violation("ALREADY_PICKED_UP", "该票已取过，如需补打请用重打", "Already picked up; use reprint")
+        raise not_active(t)
+    raise _violation("NOTHING_TO_PICK_UP", "该证件没有待取的车票", "No tickets to pick up for this document")
 
 
 def not_active(t: dict) -> RuleViolation:

@@ -64,27 +64,7 @@ def open_shift(
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
-        user = user_store.user_ref(cur, clerk)
-        if user is None or not user.active:
-            raise RuleViolation(f"没有这个售票员：{clerk}", en=f"No such clerk: {clerk}", code="UNKNOWN_USER")
-        if user.role not in ("clerk", "supervisor"):
-            raise RuleViolation(
-                "该账号不能售票", en="This account may not sell tickets", code="NOT_AUTHORISED"
-            )
-        if shift_store.has_open_shift(cur, clerk, terminal.terminal_id):
-            raise RuleViolation(
-                "该售票员已在本机开班",
-                en="This clerk already has an open shift here",
-                code="SHIFT_ALREADY_OPEN",
-            )
-        used = shift_store.first_used_stock_no(cur, first_text, last_text)
-        if used:
-            raise RuleViolation(
-                f"票号 {used} 已使用过，请核对票卷起始号",
-                en=f"Stock number {used} was already used; check the roll's first number",
-                code="STOCK_USED",
-                stock_no=used,
-            )
+        _check_may_open(cur, terminal, clerk, first_text, last_text)
         shift_id = f"{terminal.terminal_id}-S{bump(cur, f'shift_seq:{terminal.terminal_id}'):06d}"
         opened = utc_text(now)
         shift_store.insert_shift(cur, shift_id=shift_id, clerk=clerk, terminal_id=terminal.terminal_id,
@@ -106,6 +86,31 @@ def open_shift(
             now,
         )
     return ShiftInfo(shift_id, clerk, first_text, last_text, now, seq)
+
+
+def _check_may_open(cur, terminal: Terminal, clerk: str, first: str, last: str) -> None:
+    """A clerk or supervisor with no open shift here, and a roll none of whose numbers were used."""
+    user = user_store.user_ref(cur, clerk)
+    if user is None or not user.active:
+        raise RuleViolation(f"没有这个售票员：{clerk}", en=f"No such clerk: {clerk}", code="UNKNOWN_USER")
+    if user.role not in ("clerk", "supervisor"):
+        raise RuleViolation(
+            "该账号不能售票", en="This account may not sell tickets", code="NOT_AUTHORISED"
+        )
+    if shift_store.has_open_shift(cur, clerk, terminal.terminal_id):
+        raise RuleViolation(
+            "该售票员已在本机开班",
+            en="This clerk already has an open shift here",
+            code="SHIFT_ALREADY_OPEN",
+        )
+    used = shift_store.first_used_stock_no(cur, first, last)
+    if used:
+        raise RuleViolation(
+            f"票号 {used} 已使用过，请核对票卷起始号",
+            en=f"Stock number {used} was already used; check the roll's first number",
+            code="STOCK_USED",
+            stock_no=used,
+        )
 
 
 def _section(lines: list[MoneyLine]) -> dict:
