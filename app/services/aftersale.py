@@ -213,18 +213,7 @@ def refund(
     the refund policy's ``conflict_fee`` (0) at any time, no supervisor, and the task is marked done
     by ``clerk`` in the same transaction."""
     now = require_now(now)
-    approved_by = None
-    if forced and task_id is not None:
-        raise _violation("TASK_WRONG_ACTION", "冲突退票不是强退，无需站长授权",
-                         "A conflict refund is not a forced refund; it needs no supervisor")
-    if forced:
-        if not supervisor or supervisor_password is None:
-            raise _violation(
-                "APPROVAL_REQUIRED",
-                "强制退票需要值班站长授权",
-                "A forced refund needs a supervisor's approval",
-            )
-        approved_by = approve(db, terminal, supervisor, supervisor_password, now=now)
+    approved_by = _forced_refund_approval(db, terminal, forced, task_id, supervisor, supervisor_password, now)
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
@@ -262,6 +251,26 @@ def refund(
         quote.also_refunded,
         quote.total,
     )
+
+
+def _forced_refund_approval(
+    db: Database, terminal: Terminal, forced: bool, task_id: int | None, supervisor: str | None,
+    password: str | None, now: datetime,
+) -> str | None:
+    """The supervisor who approved a forced refund (None for any other refund), checked and
+    committed before the refund's own transaction so a wrong password counts towards the lock."""
+    if forced and task_id is not None:
+        raise _violation("TASK_WRONG_ACTION", "冲突退票不是强退，无需站长授权",
+                         "A conflict refund is not a forced refund; it needs no supervisor")
+    if not forced:
+        return None
+    if not supervisor or password is None:
+        raise _violation(
+            "APPROVAL_REQUIRED",
+            "强制退票需要值班站长授权",
+            "A forced refund needs a supervisor's approval",
+        )
+    return approve(db, terminal, supervisor, password, now=now)
 
 
 def _refund_one(

@@ -417,22 +417,8 @@ def sell(
         _record_sale(cur, order_id, tickets, payment, total=total, tendered=tendered, change=change, shift=shift)
         seq = emit(cur, terminal, "ticket.sold", _sold_payload(order_id, tickets, payment, total, tendered, change),
                    now)
-        audit(
-            cur,
-            terminal,
-            clerk,
-            "sell",
-            order_id,
-            {
-                "departure": departure_id,
-                "stop": stop,
-                "tickets": ids,
-                "stock": stock,
-                "total": total,
-                "method": payment.method,
-            },
-            now,
-        )
+        audit(cur, terminal, clerk, "sell", order_id, {"departure": departure_id, "stop": stop, "tickets": ids,
+                                                      "stock": stock, "total": total, "method": payment.method}, now)
     # Signed after the commit: the write lock is not held while the codes are computed.
     jobs = [make_print_job("sale", t, dep, rules, terminal, now) for t in tickets]
     return SaleResult(order_id, ids, total, payment.method, tendered, change, seq, jobs)
