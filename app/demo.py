@@ -192,20 +192,12 @@ def _demo_card() -> dict:
 # --- the scripted day --------------------------------------------------------------------------------
 
 
-def _departures(station: DemoStation, now: datetime, count: int = 6) -> list[tuple[str, str, str]]:
-    """(departure id, stop, route) of tomorrow's normal departures with plenty of time to go."""
-    from app.services.context import cursor
+def _departures(station: DemoStation, now: datetime, count: int = 6) -> list:
+    """Tomorrow's normal departures with plenty of time to go, each with the last stop of its route."""
+    from app.services.station import sale_targets
 
     tomorrow = (now.astimezone(station.terminal.zone) + timedelta(days=1)).date().isoformat()
-    with station.db.read() as session:
-        cur = cursor(session)
-        cur.execute(
-            "SELECT d.id, (SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1),"
-            " d.route FROM departures d WHERE d.date = ? AND d.status = 'normal' AND d.time >= '09:00'"
-            " ORDER BY d.time, d.id",
-            (tomorrow,),
-        )
-        rows = cur.fetchall()
+    rows = sale_targets(station.db, tomorrow, not_before="09:00", by_time=True)
     if len(rows) < count:
         raise KezhanError("演示省份数据不足", en="the demo province has too few departures tomorrow")
     return rows
@@ -241,7 +233,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     note("shift opened", clerk=CLERK, first_stock_no=FIRST_STOCK_NO, shift_id=shift.shift_id)
 
     people = [(name, id_number(first14, i, male=i % 2 == 0)) for i, (name, first14) in enumerate(PASSENGERS)]
-    (dep_a, stop_a, _), (dep_b, stop_b, _), (dep_c, stop_c, _) = deps[0], deps[1], deps[2]
+    (dep_a, stop_a), (dep_b, stop_b), (dep_c, stop_c) = ((d.departure_id, d.last_stop) for d in deps[:3])
 
     # 1. A walk-up sale: the passenger taps the ID card on the reader.
     if station.reader_port:
@@ -283,11 +275,11 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     refund = aftersale.refund(db, terminal, clerk=CLERK, ticket_id=to_refund, now=now)
     note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount)
 
-    target = next((d for d in deps[3:] if d[1] == stop_a), None) or deps[3]
-    changed = aftersale.change(db, terminal, clerk=CLERK, ticket_id=to_change, new_departure_id=target[0],
-                               stop=target[1], now=now)
+    target = next((d for d in deps[3:] if d.last_stop == stop_a), None) or deps[3]
+    changed = aftersale.change(db, terminal, clerk=CLERK, ticket_id=to_change, new_departure_id=target.departure_id,
+                               stop=target.last_stop, now=now)
     emit_print([changed.print_job], "change")
-    note("change", ticket=to_change, to_departure=target[0], fare_difference=changed.fare_difference, fee=changed.fee)
+    note("change", ticket=to_change, to_departure=target.departure_id, fare_difference=changed.fare_difference, fee=changed.fee)
 
     voided = aftersale.void(db, terminal, clerk=CLERK, ticket_id=to_void, now=now)
     note("void", ticket=to_void, stock_no_spoiled=voided.stock_no, refunded=voided.refund_amount)
@@ -298,7 +290,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
 
     # 5. A passenger who bought online picks the ticket up with the ID card.
     web_number = id_number("33010519930415", 12, male=False)
-    (dep_w, stop_w, _) = deps[4]
+    dep_w, stop_w = deps[4].departure_id, deps[4].last_stop
     order = station.server.server.web_order(dep_w, stop_w, [{"ticket_type": "full", "name": "何静",
                                                               "doc_type": "resident_id", "doc_number": web_number}])
     client.run_once()  # the web sale reaches this terminal through the change feed
@@ -393,43 +385,26 @@ def offline_round(station: DemoStation, now: datetime, people) -> dict:
             "pending_after": client.current_status().pending_events}
 
 
-def _leased_departure(station: DemoStation):
-    from app.services.context import cursor
+def _leased_departure(station: DemoStation) -> tuple[str, str] | None:
+    """(departure id, stop) of the earliest departure with a seat leased to this terminal, unexpired."""
+    from app.services.station import first_leased_target
 
-    with station.db.read() as session:
-        cur = cursor(session)
-        cur.execute(
-            "SELECT s.departure_id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1)"
-            " FROM seats s JOIN departures d ON d.id = s.departure_id JOIN seat_leases l ON l.id = s.lease_id"
-            " WHERE s.state = 'leased' AND l.expires_at > ? AND d.status = 'normal' ORDER BY d.departs_at LIMIT 1",
-            (datetime.now(UTC).isoformat(),),
-        )
-        return cur.fetchone()
+    target = first_leased_target(station.db, datetime.now(UTC).isoformat())
+    return None if target is None else (target.departure_id, target.last_stop)
 
 
 def print_settlement(station: DemoStation, closed, stem: Path) -> str:
     """The settlement slip, laid out as the counter window prints it, kept as .bin and .png."""
     from app.printing import render_png, send, settlement_bytes
-    from app.services.context import cursor, load_rules
+    from app.services.station import rules_of, station_name
     from app.settlement import settlement_view
 
-    with station.db.read() as session:
-        rules = load_rules(cursor(session))
+    rules = rules_of(station.db)
     opened = datetime.fromisoformat(closed.report["opened_at"].replace("Z", "+00:00")).astimezone(ZONE)
     view = settlement_view(closed.report, rules.ticket_types, opened_at=f"{opened:%Y-%m-%d %H:%M}")
-    station_name = _station_name(station)
-    data = settlement_bytes(view, closed, station=station_name, closed_at=f"{datetime.now(ZONE):%Y-%m-%d %H:%M}")
+    name = station_name(station.db, station.terminal.station_code)
+    data = settlement_bytes(view, closed, station=name, closed_at=f"{datetime.now(ZONE):%Y-%m-%d %H:%M}")
     stem.with_suffix(".bin").write_bytes(data)
     stem.with_suffix(".png").write_bytes(render_png(data))
     send(station.printer.target, data)
     return str(stem.with_suffix(".png"))
-
-
-def _station_name(station: DemoStation) -> str:
-    from app.services.context import cursor
-
-    with station.db.read() as session:
-        cur = cursor(session)
-        cur.execute("SELECT name FROM stations WHERE code = ?", (station.terminal.station_code,))
-        row = cur.fetchone()
-    return row[0] if row else station.terminal.station_code

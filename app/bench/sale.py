@@ -67,6 +67,7 @@ def sale_commit(n: int = 600, warmup: int = 20, workdir: Path | None = None) -> 
     from app.services.context import Terminal
     from app.services.sales import PassengerIn, PaymentIn, sell
     from app.services.shifts import open_shift
+    from app.services.station import sale_targets
     from app.store.engine import open_database
     from app.store.province import get_setting
     from app.store.users import ensure_user
@@ -84,11 +85,7 @@ def sale_commit(n: int = 600, warmup: int = 20, workdir: Path | None = None) -> 
         terminal = Terminal(station_code=station, terminal_id=f"{station}-T01",
                             signing_key=Ed25519PrivateKey.generate(), doc_hash_key=b"bench-doc-hash-key")
         open_shift(db, terminal, clerk="1001", first_stock_no=1, last_stock_no=n + warmup + 100, now=now)
-        with db.read() as session:
-            targets = session.connection().exec_driver_sql(
-                "SELECT d.id, (SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1) "
-                "FROM departures d WHERE d.status = 'normal' AND d.date = '2026-01-02' ORDER BY d.id"
-            ).all()
+        targets = sale_targets(db, "2026-01-02")
         db.dispose()
 
         # The baseline's copy: the same file as it stands before the first sale.
@@ -105,11 +102,11 @@ def sale_commit(n: int = 600, warmup: int = 20, workdir: Path | None = None) -> 
         samples, baseline = [], []
         clock = time.perf_counter_ns
         for i in range(n + warmup):
-            dep_id, stop = targets[i % len(targets)]
+            target = targets[i % len(targets)]
             passenger = PassengerIn(ticket_type="full", name="测试旅客", doc_number=people[i])
             recorder.take()
             start = clock()
-            sell(db, terminal, clerk="1001", departure_id=dep_id, stop=stop, passengers=[passenger],
+            sell(db, terminal, clerk="1001", departure_id=target.departure_id, stop=target.last_stop, passengers=[passenger],
                  payment=PaymentIn(method="cash"), now=now)
             sale_ms = (clock() - start) / 1e6
             statements = recorder.take()

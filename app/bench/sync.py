@@ -246,8 +246,10 @@ def sync_upload(n: int = UPLOAD_EVENTS, batch: int = UPLOAD_BATCH, workdir: Path
 def sync_initial_pull(workdir: Path | None = None, scale: dict | None = None) -> Figure:
     from app.bench.dataset import LARGE, START
     from app.demodata import generate_province
+    from app.services.context import cursor
     from app.store.engine import open_database
     from app.store.province import load_province
+    from app.store.seats import seat_count
     from sync.client import SyncClient
     from sync.client.client import CycleReport
 
@@ -266,7 +268,7 @@ def sync_initial_pull(workdir: Path | None = None, scale: dict | None = None) ->
             seconds = time.perf_counter() - start
             client.close()
             with db.read() as session:
-                seats = session.connection().exec_driver_sql("SELECT COUNT(*) FROM seats").scalar_one()
+                seats = seat_count(cursor(session))
             db.dispose()
         finally:
             srv.stop()

@@ -24,31 +24,23 @@ def export_tickets(db, *, day: str | None = None, zone=None) -> dict:
     import hashlib
     from zoneinfo import ZoneInfo
 
+    from app.services.station import exported_tickets
     from app.store.models import parse_utc
 
     zone = zone or ZoneInfo("Asia/Shanghai")
-    with db.read() as session:
-        cur = session.connection().connection.dbapi_connection.cursor()
-        cur.execute("SELECT terminal_id FROM sync_identity")
-        row = cur.fetchone()
-        terminal_id = row[0] if row else None
-        cur.execute(
-            "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
-            "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, t.clerk, "
-            "t.shift_id, t.sold_at, t.closed_at FROM tickets t JOIN orders o ON o.id = t.order_id "
-            "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel != 'web' ORDER BY t.sold_at, t.id"
-        )
-        rows = cur.fetchall()
+    terminal_id, rows = exported_tickets(db)
     tickets = []
     for r in rows:
-        if day and parse_utc(r[18]).astimezone(zone).date().isoformat() != day:
+        if day and parse_utc(r.sold_at).astimezone(zone).date().isoformat() != day:
             continue
         tickets.append({
-            "ticket_id": r[0], "order_id": r[1], "terminal_id": terminal_id, "departure_id": r[2], "seat_no": r[3],
-            "status": r[4], "ticket_type": r[5], "fare": r[6], "price": r[7], "insurance": r[8], "stop": r[9],
-            "passenger": {"name": r[10], "doc_type": r[11] or None, "doc_masked": r[12], "doc_hash": r[13]},
-            "carried_by": r[14], "stock_no": r[15], "clerk": r[16], "shift_id": r[17], "sold_at": r[18],
-            "closed_at": r[19],
+            "ticket_id": r.ticket_id, "order_id": r.order_id, "terminal_id": terminal_id,
+            "departure_id": r.departure_id, "seat_no": r.seat_no, "status": r.status, "ticket_type": r.ticket_type,
+            "fare": r.fare, "price": r.price, "insurance": r.insurance, "stop": r.stop,
+            "passenger": {"name": r.name, "doc_type": r.doc_type or None, "doc_masked": r.doc_masked,
+                          "doc_hash": r.doc_hash},
+            "carried_by": r.carried_by, "stock_no": r.stock_no, "clerk": r.clerk, "shift_id": r.shift_id,
+            "sold_at": r.sold_at, "closed_at": r.closed_at,
         })
     digest = hashlib.sha256("\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()).hexdigest()
     money = sum(t["price"] + t["insurance"] for t in tickets if t["status"] == "active")

@@ -158,14 +158,11 @@ def run_enrol(args) -> int:
 def run_tasks(args) -> int:
     db = _open(args)
     try:
-        with db.read() as session:
-            cur = session.connection().connection.dbapi_connection.cursor()
-            where = "" if args.all else " WHERE status = 'open'"
-            cur.execute("SELECT id, kind, conflict, ticket_id, departure_id, seat_no, detail, status, created_at, "
-                        f"resolved_at, done_by, done_at, outcome FROM sync_tasks{where} ORDER BY id")
-            keys = ("id", "kind", "conflict", "ticket_id", "departure_id", "seat_no", "detail", "status", "created_at",
-                    "resolved_at", "done_by", "done_at", "outcome")
-            tasks = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+        from dataclasses import asdict
+
+        from app.services.station import task_records
+
+        tasks = [asdict(task) for task in task_records(db, include_closed=args.all)]
     finally:
         db.dispose()
 

@@ -31,11 +31,11 @@ from app.services.context import (
     utc_text,
 )
 from app.services.sales import (
-    PAYMENT_METHODS,
     DepartureInfo,
     PaymentIn,
     PrintJob,
     check_documents_free,
+    check_payment_method,
     choose_seats,
     fetch_departure,
     free_seat,
@@ -58,6 +58,7 @@ from app.services.tasks import (
     refuse_while_task_open,
     release_ticket_seat,
 )
+from app.store import tickets as ticket_store
 from app.store.engine import Database
 from app.store.models import parse_utc
 
@@ -67,15 +68,8 @@ def _violation(code: str, zh: str, en: str, **details) -> RuleViolation:
 
 
 def _sale_method(cur, order_id: str) -> str:
-    cur.execute("SELECT method FROM payments WHERE order_id = ? AND kind = 'sale' LIMIT 1", (order_id,))
-    row = cur.fetchone()
     # A ticket sold by another channel was paid there; what the counter hands back is cash.
-    return row[0] if row else "cash"
-
-
-def _carried_children(cur, ticket_id: str) -> list[str]:
-    cur.execute("SELECT id FROM tickets WHERE carried_by = ? AND status = 'active' ORDER BY id", (ticket_id,))
-    return [row[0] for row in cur.fetchall()]
+    return ticket_store.sale_method(cur, order_id) or "cash"
 
 
 def approve(db: Database, terminal: Terminal, supervisor: str, password: str, *, now: datetime) -> str:
@@ -152,7 +146,7 @@ def _plan_refund(
         refuse_while_task_open(cur, ticket_id)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
-    tickets = [t] + [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    tickets = [t] + [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
     # A carried child goes home with its adult: its own money comes back without a fee.
     fees = [rule.fee] + [0] * (len(tickets) - 1)
     lines = tuple(
@@ -219,18 +213,7 @@ def refund(
     the refund policy's ``conflict_fee`` (0) at any time, no supervisor, and the task is marked done
     by ``clerk`` in the same transaction."""
     now = require_now(now)
-    approved_by = None
-    if forced and task_id is not None:
-        raise _violation("TASK_WRONG_ACTION", "冲突退票不是强退，无需站长授权",
-                         "A conflict refund is not a forced refund; it needs no supervisor")
-    if forced:
-        if not supervisor or supervisor_password is None:
-            raise _violation(
-                "APPROVAL_REQUIRED",
-                "强制退票需要值班站长授权",
-                "A forced refund needs a supervisor's approval",
-            )
-        approved_by = approve(db, terminal, supervisor, supervisor_password, now=now)
+    approved_by = _forced_refund_approval(db, terminal, forced, task_id, supervisor, supervisor_password, now)
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
@@ -270,20 +253,38 @@ def refund(
     )
 
 
+def _forced_refund_approval(
+    db: Database, terminal: Terminal, forced: bool, task_id: int | None, supervisor: str | None,
+    password: str | None, now: datetime,
+) -> str | None:
+    """The supervisor who approved a forced refund (None for any other refund), checked and
+    committed before the refund's own transaction so a wrong password counts towards the lock."""
+    if forced and task_id is not None:
+        raise _violation("TASK_WRONG_ACTION", "冲突退票不是强退，无需站长授权",
+                         "A conflict refund is not a forced refund; it needs no supervisor")
+    if not forced:
+        return None
+    if not supervisor or password is None:
+        raise _violation(
+            "APPROVAL_REQUIRED",
+            "强制退票需要值班站长授权",
+            "A forced refund needs a supervisor's approval",
+        )
+    return approve(db, terminal, supervisor, password, now=now)
+
+
 def _refund_one(
     cur, terminal, shift, t: dict, line: RefundLine, forced: bool, approved_by, method, clerk, now,
     task: TaskView | None = None,
 ) -> int:
     fee, amount = line.fee, line.amount
     at = utc_text(now)
-    cur.execute("UPDATE tickets SET status = 'refunded', closed_at = ? WHERE id = ?", (at, t["id"]))
+    ticket_store.close_ticket(cur, t["id"], "refunded", at)
     # A conflict refund does not give the refused seat back to sale (release_ticket_seat says why).
     release_ticket_seat(cur, task if task is not None and task.ticket_id == t["id"] else None,
                         t["departure_id"], t["seat_no"])
-    cur.execute(
-        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'refund', ?, ?, ?, ?)",
-        (t["order_id"], t["id"], method, -amount, shift.id, at),
-    )
+    ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=t["id"], kind="refund", method=method,
+                                amount=-amount, shift_id=shift.id, at=at)
     return emit(
         cur,
         terminal,
@@ -360,7 +361,7 @@ def _void_plan(cur, terminal: Terminal, *, clerk: str, ticket_id: str, now: date
             f"Too late to void (within {window} minutes of sale); refund it instead",
             window_minutes=window,
         )
-    children = [get_ticket_row(cur, child_id) for child_id in _carried_children(cur, ticket_id)]
+    children = [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
     amount = sum(row["price"] + row["insurance"] for row in (t, *children))
     quote = VoidQuote(ticket_id, t["stock_no"], amount, [c["id"] for c in children])
     return shift, t, children, quote
@@ -393,14 +394,12 @@ def void(db: Database, terminal: Terminal, *, clerk: str, ticket_id: str, now: d
 
 def _void_one(cur, terminal, shift, t: dict, method: str, clerk: str, now) -> int:
     at = utc_text(now)
-    cur.execute("UPDATE tickets SET status = 'voided', closed_at = ? WHERE id = ?", (at, t["id"]))
+    ticket_store.close_ticket(cur, t["id"], "voided", at)
     free_seat(cur, t["departure_id"], t["seat_no"])
     if t["stock_no"]:
         spoil_stock(cur, terminal, shift, t["stock_no"], "void", t["id"], now)
-    cur.execute(
-        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) VALUES (?, ?, 'void', ?, ?, ?, ?)",
-        (t["order_id"], t["id"], method, -(t["price"] + t["insurance"]), shift.id, at),
-    )
+    ticket_store.insert_payment(cur, order_id=t["order_id"], ticket_id=t["id"], kind="void", method=method,
+                                amount=-(t["price"] + t["insurance"]), shift_id=shift.id, at=at)
     return emit(
         cur,
         terminal,
@@ -471,7 +470,7 @@ def _plan_change(
     refuse_while_task_open(cur, ticket_id)
     if t["departure_id"] == new_departure_id:
         raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
-    if _carried_children(cur, ticket_id):
+    if ticket_store.carried_children(cur, ticket_id):
         raise _violation(
             "CARRIES_FREE_CHILD",
             "该乘客携带免票儿童，请先退掉儿童票再改签",
@@ -533,63 +532,21 @@ def change(
     """Move a live ticket to another departure: a new ticket and stock number; the old one is changed."""
     now = require_now(now)
     payment = payment or PaymentIn()
-    if payment.method not in PAYMENT_METHODS:
-        raise _violation(
-            "BAD_PAYMENT_METHOD",
-            f"不支持的付款方式：{payment.method}",
-            f"Unknown payment method: {payment.method}",
-        )
+    check_payment_method(payment)
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
         plan = _plan_change(cur, terminal, rules, ticket_id, new_departure_id, now, stop, seat_no)
-        quote, t, dep, new_seat = plan.quote, plan.ticket, plan.departure, plan.seat_no
-        [new_id] = next_ticket_ids(cur, terminal, 1)
-        [stock_no] = take_stock(cur, shift, 1)
-        at = utc_text(now)
-        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, ticket_id))
-        free_seat(cur, t["departure_id"], t["seat_no"])
-        new = {
-            **t,
-            "id": new_id,
-            "departure_id": new_departure_id,
-            "seat_no": new_seat,
-            "stock_no": stock_no,
-            "fare": plan.full_fare,
-            "price": quote.new_price,
-            "stop": quote.stop,
-            "carried_by": None,
-            "times_changed": t["times_changed"] + 1,
-            "changed_from": ticket_id,
-            "clerk": clerk,
-            "shift_id": shift.id,
-            "sold_at": at,
-        }
-        insert_tickets(cur, [new], t["order_id"])
-        if new_seat is not None:
-            take_seats(cur, new_departure_id, [(new_seat, new_id)])
+        quote, t = plan.quote, plan.ticket
         method = payment.method
-        cur.execute(
-            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, reference, shift_id, at) "
-            "VALUES (?, ?, 'change', ?, ?, ?, ?, ?)",
-            (t["order_id"], new_id, method, quote.due, payment.reference, shift.id, at),
-        )
-        seq = emit(
-            cur,
-            terminal,
-            "ticket.changed",
-            {
-                "old_ticket_id": ticket_id,
-                "new_ticket": ticket_payload(new),
-                "fare_difference": quote.fare_difference,
-                "fee": quote.fee,
-                "changed_at": at,
-                "clerk": clerk,
-                "shift_id": shift.id,
-            },
-            now,
+        new, seq = _reissue(
+            cur, terminal, shift, t,
+            {"departure_id": new_departure_id, "seat_no": plan.seat_no, "fare": plan.full_fare,
+             "price": quote.new_price, "stop": quote.stop, "times_changed": t["times_changed"] + 1},
+            clerk=clerk, now=now, method=method, due=quote.due, reference=payment.reference,
+            fare_difference=quote.fare_difference, fee=quote.fee,
         )
         audit(
             cur,
@@ -597,11 +554,61 @@ def change(
             clerk,
             "change",
             ticket_id,
-            {"new_ticket": new_id, "departure": new_departure_id, "due": quote.due, "stock_no": stock_no},
+            {"new_ticket": new["id"], "departure": new_departure_id, "due": quote.due, "stock_no": new["stock_no"]},
             now,
         )
-    job = make_print_job("change", new, dep, rules, terminal, now)
-    return ChangeResult(ticket_id, new_id, quote.fare_difference, quote.fee, quote.due, method, seq, job)
+    job = make_print_job("change", new, plan.departure, rules, terminal, now)
+    return ChangeResult(ticket_id, new["id"], quote.fare_difference, quote.fee, quote.due, method, seq, job)
+
+
+def _reissue(
+    cur,
+    terminal: Terminal,
+    shift,
+    old: dict,
+    changes: dict,
+    *,
+    clerk: str,
+    now: datetime,
+    method: str,
+    due: int,
+    reference: str | None = None,
+    fare_difference: int = 0,
+    fee: int = 0,
+    task: TaskView | None = None,
+) -> tuple[dict, int]:
+    """What a change and a reseat share: the old ticket becomes ``changed`` and gives its seat back
+    (``release_ticket_seat``: not the seat a task's conflict names), a new ticket with ``changes``
+    takes the next id and blank, the money due is one ``change`` payment row, and the whole travels
+    as one ``ticket.changed`` event. Returns the new ticket row and the event's seq."""
+    [new_id] = next_ticket_ids(cur, terminal, 1)
+    [stock_no] = take_stock(cur, shift, 1)
+    at = utc_text(now)
+    ticket_store.close_ticket(cur, old["id"], "changed", at)
+    release_ticket_seat(cur, task, old["departure_id"], old["seat_no"])
+    new = {**old, **changes, "id": new_id, "stock_no": stock_no, "carried_by": None, "changed_from": old["id"],
+           "clerk": clerk, "shift_id": shift.id, "sold_at": at}
+    insert_tickets(cur, [new], old["order_id"])
+    if new["seat_no"] is not None:
+        take_seats(cur, new["departure_id"], [(new["seat_no"], new_id)])
+    ticket_store.insert_payment(cur, order_id=old["order_id"], ticket_id=new_id, kind="change", method=method,
+                                amount=due, reference=reference, shift_id=shift.id, at=at)
+    seq = emit(
+        cur,
+        terminal,
+        "ticket.changed",
+        {
+            "old_ticket_id": old["id"],
+            "new_ticket": ticket_payload(new),
+            "fare_difference": fare_difference,
+            "fee": fee,
+            "changed_at": at,
+            "clerk": clerk,
+            "shift_id": shift.id,
+        },
+        now,
+    )
+    return new, seq
 
 
 # --- reseat (a conflict task) --------------------------------------------------------------------------
@@ -646,38 +653,12 @@ def reseat(
         check_sellable(dep.status, dep.departs_at, 0, now)
         available = sellable_seats(cur, terminal, rules, dep.id, now)
         [new_seat] = choose_seats(available, [seat_no], terminal.online)
-        [new_id] = next_ticket_ids(cur, terminal, 1)
-        [stock_no] = take_stock(cur, shift, 1)
-        at = utc_text(now)
-        cur.execute("UPDATE tickets SET status = 'changed', closed_at = ? WHERE id = ?", (at, t["id"]))
-        # The refused seat is the other party's, not ours to sell again (release_ticket_seat).
-        release_ticket_seat(cur, task, dep.id, t["seat_no"])
-        new = {**t, "id": new_id, "seat_no": new_seat, "stock_no": stock_no, "changed_from": t["id"],
-               "carried_by": None, "clerk": clerk, "shift_id": shift.id, "sold_at": at}
-        insert_tickets(cur, [new], t["order_id"])
-        take_seats(cur, dep.id, [(new_seat, new_id)])
         method = _sale_method(cur, t["order_id"])
-        # A zero payment row: the settlement counts the reseat among the changes, as the events do.
-        cur.execute(
-            "INSERT INTO payments (order_id, ticket_id, kind, method, amount, shift_id, at) "
-            "VALUES (?, ?, 'change', ?, 0, ?, ?)",
-            (t["order_id"], new_id, method, shift.id, at),
-        )
-        seq = emit(
-            cur,
-            terminal,
-            "ticket.changed",
-            {
-                "old_ticket_id": t["id"],
-                "new_ticket": ticket_payload(new),
-                "fare_difference": 0,
-                "fee": 0,
-                "changed_at": at,
-                "clerk": clerk,
-                "shift_id": shift.id,
-            },
-            now,
-        )
+        # The refused seat is the other party's, not ours to sell again (release_ticket_seat); a zero
+        # payment row, so the settlement counts the reseat among the changes, as the events do.
+        new, seq = _reissue(cur, terminal, shift, t, {"seat_no": new_seat}, clerk=clerk, now=now, method=method,
+                            due=0, task=task)
+        new_id, stock_no = new["id"], new["stock_no"]
         finish_task(cur, task, clerk=clerk, now=now, outcome=f"reseat {new_id} seat {new_seat}")
         audit(
             cur,

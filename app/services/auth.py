@@ -7,6 +7,7 @@ from datetime import datetime
 
 from app.errors import RuleViolation
 from app.services.context import Terminal, audit, cursor, require_now
+from app.store import users as user_store
 from app.store.engine import Database
 from app.store.users import verify_password
 
@@ -25,39 +26,32 @@ def _bad_login() -> RuleViolation:
     return RuleViolation("工号或密码错误", en="Wrong user code or password", code="BAD_LOGIN")
 
 
-def check_credentials(cur, code: str, password: str, *, role: str | None = None) -> SignedIn:
+def check_credentials(cur, code: str, password: str, *, role: str | None = None) -> SignedIn | None:
     """Verify a password inside the caller's transaction, counting failures and locking the account
     after MAX_FAILED_ATTEMPTS. The failure counter is written even though the caller's operation is
     refused, so callers commit before raising (see :func:`login`)."""
-    cur.execute(
-        "SELECT code, name, role, password_hash, failed_attempts, locked, active FROM users WHERE code = ?",
-        (code,),
-    )
-    row = cur.fetchone()
-    if row is None or not row[6]:
+    user = user_store.credentials(cur, code)
+    if user is None or not user.active:
         raise _bad_login()
-    if row[5]:
+    if user.locked:
         raise RuleViolation(
             "账号已锁定，请联系技术员解锁",
             en="This account is locked; ask a technician to unlock it",
             code="ACCOUNT_LOCKED",
         )
-    if not verify_password(password, row[3]):
-        failed = row[4] + 1
-        cur.execute(
-            "UPDATE users SET failed_attempts = ?, locked = ? WHERE code = ?",
-            (failed, failed >= MAX_FAILED_ATTEMPTS, code),
-        )
+    if not verify_password(password, user.password_hash):
+        failed = user.failed_attempts + 1
+        user_store.set_failed_attempts(cur, code, failed, locked=failed >= MAX_FAILED_ATTEMPTS)
         return None
-    if row[4]:
-        cur.execute("UPDATE users SET failed_attempts = 0 WHERE code = ?", (code,))
-    if role is not None and row[2] != role:
+    if user.failed_attempts:
+        user_store.clear_failed_attempts(cur, code)
+    if role is not None and user.role != role:
         raise RuleViolation(
             "该账号无权批准此操作（需要值班站长）",
             en="This account may not approve this (a supervisor is needed)",
             code="NOT_AUTHORISED",
         )
-    return SignedIn(row[0], row[1], row[2])
+    return SignedIn(user.code, user.name, user.role)
 
 
 def login(db: Database, terminal: Terminal, code: str, password: str, *, now: datetime) -> SignedIn:
@@ -76,5 +70,5 @@ def unlock(db: Database, terminal: Terminal, *, technician: str, code: str, now:
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
-        cur.execute("UPDATE users SET failed_attempts = 0, locked = 0 WHERE code = ?", (code,))
+        user_store.unlock_user(cur, code)
         audit(cur, terminal, technician, "unlock", code, {}, now)

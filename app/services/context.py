@@ -1,8 +1,9 @@
 """What every counter operation shares: the terminal it runs on, the outbox, the audit log, the rules.
 
 Operations write through the sqlite3 cursor of the session's connection, inside the session's one
-``BEGIN IMMEDIATE`` transaction: a sale is a dozen short statements and one fsync, which is what
-keeps it within a small multiple of a bare insert+commit.
+``BEGIN IMMEDIATE`` transaction, by calling the store (``app.store.*``) with that cursor: a sale is
+a dozen short statements and one fsync, which is what keeps it within a small multiple of a bare
+insert+commit.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from app.domain.refund import RefundPolicy
 from app.domain.stock import make_ticket_id, parse_terminal_id
 from app.domain.ticket_types import TicketTypeTable
 from app.errors import RuleViolation
+from app.store import audit as audit_log
+from app.store import outbox, sync_state
+from app.store import shifts as shift_store
 from app.store.models import iso_utc
+from app.store.shifts import OpenShift
 
 VOID_WINDOW_MINUTES = 10
 OFFLINE_BUDGET_MINUTES = 240
@@ -111,32 +116,25 @@ RESTORED_TEXT = (
 
 def mark_restored(cur, at: datetime) -> bool:
     """Raise the RESTORED alarm in an enrolled file (True), or do nothing in one never enrolled."""
-    cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_identity', 'sync_cursors')")
-    if len(cur.fetchall()) < 2:
-        return False
-    cur.execute("SELECT COUNT(*) FROM sync_identity")
-    if not cur.fetchone()[0]:
+    if not sync_state.is_enrolled(cur):
         return False
     value = json.dumps({"code": RESTORED_ALARM, "message": RESTORED_TEXT[0], "en": RESTORED_TEXT[1],
                         "at": iso_utc(at)}, ensure_ascii=False)
-    cur.execute("INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (ALARM_CURSOR, value, iso_utc(at)))
+    sync_state.put_cursor_value(cur, ALARM_CURSOR, value, iso_utc(at))
     return True
 
 
 def standing_alarm(cur) -> dict | None:
     """The sync alarm stored in this file, or None. A row that cannot be read still counts: an
     unreadable alarm is no reason to go on selling."""
-    cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (ALARM_CURSOR,))
-    row = cur.fetchone()
-    if row is None or not row[0]:
+    value = sync_state.cursor_value(cur, ALARM_CURSOR)
+    if not value:
         return None
     try:
-        alarm = json.loads(row[0])
+        alarm = json.loads(value)
     except ValueError:
         alarm = None
-    return alarm if isinstance(alarm, dict) else {"code": "ALARM", "message": str(row[0]), "en": str(row[0])}
+    return alarm if isinstance(alarm, dict) else {"code": "ALARM", "message": str(value), "en": str(value)}
 
 
 def alarm_refusal(alarm: dict) -> RuleViolation:
@@ -168,12 +166,7 @@ def refuse_while_alarm(cur) -> None:
 
 def bump(cur, name: str, by: int = 1) -> int:
     """Advance a named counter inside the current transaction and return its new value."""
-    cur.execute(
-        "INSERT INTO counters (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
-        (name, by),
-    )
-    return cur.fetchone()[0]
+    return outbox.bump_counter(cur, name, by)
 
 
 def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> int:
@@ -184,10 +177,8 @@ def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> i
     body = canonical_json(payload)
     digest = event_hash({"terminal_id": terminal.terminal_id, "seq": seq, "event_id": event_id, "type": type_,
                          "created_at": created_at, "payload": payload})
-    cur.execute(
-        "INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (terminal.terminal_id, seq, event_id, type_, created_at, body, digest),
-    )
+    outbox.append_event(cur, terminal_id=terminal.terminal_id, seq=seq, event_id=event_id, type_=type_,
+                        created_at=created_at, payload=body, digest=digest)
     return seq
 
 
@@ -195,10 +186,8 @@ def audit(
     cur, terminal: Terminal, actor: str, action: str, subject: str, detail: dict, now: datetime
 ) -> None:
     """Who did what, when. Callers never put an ID number in ``detail`` (masked or hashed only)."""
-    cur.execute(
-        "INSERT INTO audit_log (at, actor, terminal_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (utc_text(now), actor, terminal.terminal_id, action, subject, canonical_json(detail)),
-    )
+    audit_log.append_audit(cur, at=utc_text(now), actor=actor, terminal_id=terminal.terminal_id, action=action,
+                           subject=subject, detail=canonical_json(detail))
 
 
 def next_ticket_ids(cur, terminal: Terminal, count: int) -> list[str]:
@@ -235,10 +224,7 @@ _rules_cache: dict[tuple, Rules] = {}
 
 
 def load_rules(cur) -> Rules:
-    cur.execute(
-        f"SELECT key, value FROM settings WHERE key IN ({','.join('?' * len(_RULE_KEYS))})", _RULE_KEYS
-    )
-    raw = dict(cur.fetchall())
+    raw = sync_state.settings_text(cur, _RULE_KEYS)
     cache_key = tuple(raw.get(k) for k in _RULE_KEYS)
     rules = _rules_cache.get(cache_key)
     if rules is None:
@@ -268,31 +254,13 @@ def load_rules(cur) -> Rules:
 # --- shifts -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class OpenShift:
-    id: str
-    clerk: str
-    roll_id: int
-    first_no: int
-    last_no: int | None
-    next_no: int
-
-
 def open_shift_of(cur, terminal: Terminal, clerk: str) -> OpenShift:
     """The clerk's open shift on this terminal and its stock roll (``NO_OPEN_SHIFT`` if none)."""
-    cur.execute(
-        "SELECT s.id, s.clerk, r.id, r.first_no, r.last_no, r.next_no FROM shifts s "
-        "JOIN stock_rolls r ON r.shift_id = s.id AND r.active = 1 "
-        "WHERE s.clerk = ? AND s.terminal_id = ? AND s.closed_at IS NULL ORDER BY s.opened_at DESC LIMIT 1",
-        (clerk, terminal.terminal_id),
-    )
-    row = cur.fetchone()
-    if row is None:
+    shift = shift_store.open_shift_of(cur, clerk, terminal.terminal_id)
+    if shift is None:
         raise RuleViolation(
             "未开班：请先开班并登记票号",
             en="No open shift: open a shift and register the ticket stock first",
             code="NO_OPEN_SHIFT",
         )
-    return OpenShift(
-        row[0], row[1], row[2], int(row[3]), None if row[4] is None else int(row[4]), int(row[5])
-    )
+    return shift

@@ -34,8 +34,13 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.store import departures as departure_store
+from app.store import seats as seat_store
+from app.store import shifts as shift_store
+from app.store import tickets as ticket_store
+from app.store.departures import DepartureInfo
 from app.store.engine import Database
-from app.store.models import parse_utc
+from app.store.tickets import TicketView
 
 PAYMENT_METHODS = ("cash", "epay")
 
@@ -113,63 +118,13 @@ def _violation(code: str, zh: str, en: str, **details) -> RuleViolation:
 
 # --- departures ----------------------------------------------------------------------------------------
 
-_DEPARTURE_SQL = (
-    "SELECT d.id, d.schedule_code, d.route, d.date, d.time, d.departs_at, d.vehicle_class, v.name, d.seats, "
-    "d.gate, d.status, d.stop_sale_minutes, f.full_fare, sb.name, ss.name "
-    "FROM departures d JOIN vehicle_classes v ON v.code = d.vehicle_class "
-    "LEFT JOIN fares f ON f.route = d.route AND f.from_station = ? AND f.to_station = ? "
-    "AND f.vehicle_class = d.vehicle_class "
-    "LEFT JOIN stations sb ON sb.code = ? LEFT JOIN stations ss ON ss.code = ? WHERE d.id = ?"
-)
-
-
-@dataclass
-class DepartureInfo:
-    id: str
-    schedule_code: str
-    route: str
-    date: str
-    time: str
-    departs_at: datetime
-    vehicle_class: str
-    vehicle_class_name: str
-    seats: int
-    gate: str
-    status: str
-    stop_sale_minutes: int
-    full_fare: int | None
-    board: str
-    board_name: str
-    stop: str
-    stop_name: str
-
-
 def fetch_departure(cur, departure_id: str, board: str, stop: str) -> DepartureInfo:
-    cur.execute(_DEPARTURE_SQL, (board, stop, board, stop, departure_id))
-    row = cur.fetchone()
-    if row is None:
+    dep = departure_store.departure_with_fare(cur, departure_id, board, stop)
+    if dep is None:
         raise _violation(
             "UNKNOWN_DEPARTURE", f"没有这个班次：{departure_id}", f"No such departure: {departure_id}"
         )
-    return DepartureInfo(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        parse_utc(row[5]),
-        row[6],
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        board,
-        row[13] or board,
-        stop,
-        row[14] or stop,
-    )
+    return dep
 
 
 def require_fare(dep: DepartureInfo) -> int:
@@ -204,19 +159,14 @@ class SellableSeats:
 def sellable_seats(cur, terminal: Terminal, rules: Rules, departure_id: str, now: datetime) -> SellableSeats:
     """Seats this terminal may sell now: online, free or leased to us; offline, only seats under an
     unexpired lease, and only within the offline budget."""
-    cur.execute(
-        "SELECT s.seat_no, s.state, l.expires_at FROM seats s LEFT JOIN seat_leases l ON l.id = s.lease_id "
-        "WHERE s.departure_id = ? AND s.state IN ('free', 'leased')",
-        (departure_id,),
-    )
     now = terminal.server_time(now)
     now_text = utc_text(now)
     pool, leased = set(), set()
-    for seat_no, state, expires_at in cur.fetchall():
-        if state == "leased" and expires_at is not None and expires_at > now_text:
-            leased.add(seat_no)
+    for seat in seat_store.open_seats(cur, departure_id):
+        if seat.state == "leased" and seat.lease_expires_at is not None and seat.lease_expires_at > now_text:
+            leased.add(seat.seat_no)
         else:
-            pool.add(seat_no)
+            pool.add(seat.seat_no)
     if terminal.online:
         return SellableSeats(frozenset(leased), frozenset(pool))
     rules.offline_budget.check(terminal.offline_since or now, now, len(leased))
@@ -260,9 +210,7 @@ def take_stock(cur, shift: OpenShift, count: int) -> list[str]:
     """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end)."""
     roll = StockRoll(shift.first_no, shift.last_no, shift.next_no)
     numbers = [format_stock_no(roll.take()) for _ in range(count)]
-    cur.execute(
-        "UPDATE stock_rolls SET next_no = ? WHERE id = ?", (format_stock_no(roll.next_number), shift.roll_id)
-    )
+    shift_store.set_roll_next(cur, shift.roll_id, format_stock_no(roll.next_number))
     shift.next_no = roll.next_number
     return numbers
 
@@ -270,10 +218,8 @@ def take_stock(cur, shift: OpenShift, count: int) -> list[str]:
 def spoil_stock(
     cur, terminal: Terminal, shift: OpenShift, stock_no: str, reason: str, ticket_id: str | None, now
 ):
-    cur.execute(
-        "INSERT INTO spoiled_stock (stock_no, shift_id, clerk, reason, ticket_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-        (stock_no, shift.id, shift.clerk, reason, ticket_id, utc_text(now)),
-    )
+    shift_store.insert_spoiled(cur, stock_no=stock_no, shift_id=shift.id, clerk=shift.clerk, reason=reason,
+                               ticket_id=ticket_id, at=utc_text(now))
 
 
 # --- tickets -------------------------------------------------------------------------------------------
@@ -308,59 +254,19 @@ def ticket_payload(t: dict) -> dict:
     }
 
 
-_TICKET_INSERT = (
-    "INSERT INTO tickets (id, order_id, departure_id, seat_no, stock_no, status, ticket_type, fare, price, insurance, "
-    "board, stop, carried_by, doc_hash, times_changed, changed_from, clerk, shift_id, sold_at) "
-    "VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_PASSENGER_INSERT = "INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) VALUES (?, ?, ?, ?, ?, ?)"
-
-
 def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
     try:
-        cur.executemany(
-            _TICKET_INSERT,
-            [
-                (
-                    t["id"],
-                    order_id,
-                    t["departure_id"],
-                    t["seat_no"],
-                    t["stock_no"],
-                    t["ticket_type"],
-                    t["fare"],
-                    t["price"],
-                    t["insurance"],
-                    t["board"],
-                    t["stop"],
-                    t["carried_by"],
-                    t["doc_hash"],
-                    t.get("times_changed", 0),
-                    t.get("changed_from"),
-                    t["clerk"],
-                    t["shift_id"],
-                    t["sold_at"],
-                )
-                for t in tickets
-            ],
-        )
+        ticket_store.insert_tickets(cur, tickets, order_id)
     except sqlite3.IntegrityError as exc:
         if "doc_hash" in str(exc):
             raise duplicate_document() from None
         raise
-    cur.executemany(
-        _PASSENGER_INSERT,
-        [
-            (
-                t["id"],
-                t["name"],
-                t["doc_type"] or "",
-                mask(t["doc_number"] or ""),
-                t["doc_hash"],
-                t["doc_number"],
-            )
+    ticket_store.insert_passengers(
+        cur,
+        (
+            (t["id"], t["name"], t["doc_type"] or "", mask(t["doc_number"] or ""), t["doc_hash"], t["doc_number"])
             for t in tickets
-        ],
+        ),
     )
 
 
@@ -377,24 +283,13 @@ def check_documents_free(cur, departure_id: str, hashes: dict[str, str]) -> None
     """``hashes``: doc_hash -> passenger name. Refuses a document already on the departure."""
     if not hashes:
         return
-    keys = list(hashes)
-    cur.execute(
-        f"SELECT doc_hash FROM tickets WHERE departure_id = ? AND status = 'active' AND doc_hash IN "
-        f"({','.join('?' * len(keys))}) LIMIT 1",
-        [departure_id, *keys],
-    )
-    row = cur.fetchone()
-    if row:
-        raise duplicate_document(hashes[row[0]])
+    taken = ticket_store.document_on_departure(cur, departure_id, list(hashes))
+    if taken:
+        raise duplicate_document(hashes[taken])
 
 
 def take_seats(cur, departure_id: str, seats: list[tuple[int, str]]) -> None:
-    cur.executemany(
-        "UPDATE seats SET state = 'sold', ticket_id = ? WHERE departure_id = ? AND seat_no = ? "
-        "AND state IN ('free', 'leased')",
-        [(ticket_id, departure_id, seat_no) for seat_no, ticket_id in seats],
-    )
-    if cur.rowcount != len(seats):
+    if seat_store.mark_sold(cur, departure_id, seats) != len(seats):
         raise _violation("SEAT_TAKEN", "座位刚被占用，请重新选座", "A seat was just taken; choose again")
 
 
@@ -402,11 +297,7 @@ def free_seat(cur, departure_id: str, seat_no: int | None) -> None:
     """Give a seat back: to this terminal's lease if it came from one, else to the pool."""
     if seat_no is None:
         return
-    cur.execute(
-        "UPDATE seats SET ticket_id = NULL, state = CASE WHEN lease_id IS NULL THEN 'free' ELSE 'leased' END "
-        "WHERE departure_id = ? AND seat_no = ?",
-        (departure_id, seat_no),
-    )
+    seat_store.give_back(cur, departure_id, seat_no)
 
 
 def make_print_job(
@@ -475,6 +366,15 @@ def _prepare_passengers(terminal: Terminal, passengers: Sequence[PassengerIn], n
     return out
 
 
+def check_payment_method(payment: PaymentIn) -> None:
+    if payment.method not in PAYMENT_METHODS:
+        raise _violation(
+            "BAD_PAYMENT_METHOD",
+            f"不支持的付款方式：{payment.method}",
+            f"Unknown payment method: {payment.method}",
+        )
+
+
 def sell(
     db: Database,
     terminal: Terminal,
@@ -490,12 +390,7 @@ def sell(
     """Sell one to nine tickets on one departure from the home station to ``stop``."""
     now = require_now(now)
     payment = payment or PaymentIn()
-    if payment.method not in PAYMENT_METHODS:
-        raise _violation(
-            "BAD_PAYMENT_METHOD",
-            f"不支持的付款方式：{payment.method}",
-            f"Unknown payment method: {payment.method}",
-        )
+    check_payment_method(payment)
     if payment.method == "epay" and not (payment.reference or "").strip():
         raise _violation("PAYMENT_REFERENCE_MISSING", "请填写电子支付流水号", "Enter the e-payment reference")
     party = _prepare_passengers(terminal, passengers, now)
@@ -503,158 +398,183 @@ def sell(
         cur = cursor(session)
         refuse_while_alarm(cur)
         rules = load_rules(cur)
-        types = rules.ticket_types
         shift = open_shift_of(cur, terminal, clerk)
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
         check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
         full_fare = require_fare(dep)
-
-        counts = Counter(entry["in"].ticket_type for entry in party)
-        capped_codes = [t.code for t in types if t.counts_free_child_cap]
-        already = 0
-        if any(counts.get(code) for code in capped_codes):
-            cur.execute(
-                f"SELECT count(*) FROM tickets WHERE departure_id = ? AND status = 'active' "
-                f"AND ticket_type IN ({','.join('?' * len(capped_codes))})",
-                [departure_id, *capped_codes],
-            )
-            already = cur.fetchone()[0]
-        types.check_party(dict(counts), already, dep.seats)
-
-        hashes: dict[str, str] = {}
-        for entry in party:
-            ttype = types.get(entry["in"].ticket_type)
-            if ttype.document_required and not entry["doc_hash"]:
-                raise _violation(
-                    "DOCUMENT_REQUIRED",
-                    f"第 {entry['index'] + 1} 位乘客需要有效证件（实名制）",
-                    f"Passenger {entry['index'] + 1} needs an identity document (real-name rule)",
-                )
-            if ttype.document_required and not entry["name"]:
-                raise _violation(
-                    "NAME_REQUIRED",
-                    f"第 {entry['index'] + 1} 位乘客请填写姓名",
-                    f"Passenger {entry['index'] + 1}: enter the name",
-                )
-            if entry["doc_hash"]:
-                if entry["doc_hash"] in hashes:
-                    raise duplicate_document(entry["name"])
-                hashes[entry["doc_hash"]] = entry["name"]
-            if not entry["name"]:
-                entry["name"] = ttype.name
-        check_documents_free(cur, departure_id, hashes)
-
-        seated = [e for e in party if types.get(e["in"].ticket_type).needs_seat]
-        available = sellable_seats(cur, terminal, rules, departure_id, now)
-        seat_numbers = choose_seats(available, [e["in"].seat_no for e in seated], terminal.online)
-        for entry, seat in zip(seated, seat_numbers, strict=True):
-            entry["seat_no"] = seat
-
+        _check_party(cur, rules, party, dep)
+        _check_documents(cur, rules, party, departure_id)
+        _seat_party(cur, terminal, rules, party, departure_id, now)
         ids = next_ticket_ids(cur, terminal, len(party))
         stock = take_stock(cur, shift, len(party))
-        order_id = "O" + ids[0]
-        carriers = [e for e in party if types.get(e["in"].ticket_type).can_carry]
-        taken_carriers: set[int] = set()
-        sold_at = utc_text(now)
-        tickets = []
-        for entry, ticket_id in zip(party, ids, strict=True):
-            entry["id"] = ticket_id
-        for entry, stock_no in zip(party, stock, strict=True):
-            p = entry["in"]
-            ttype = types.get(p.ticket_type)
-            carried_by = None
-            if ttype.needs_adult:
-                carrier = _carrier_for(p, party, carriers, taken_carriers, types)
-                carried_by = carrier["id"]
-            price = ttype.price(full_fare)
-            tickets.append(
-                {
-                    "id": entry["id"],
-                    "departure_id": departure_id,
-                    "seat_no": entry.get("seat_no"),
-                    "stock_no": stock_no,
-                    "ticket_type": p.ticket_type,
-                    "fare": full_fare,
-                    "price": price,
-                    "insurance": rules.insurance_price if insurance else 0,
-                    "board": board,
-                    "stop": stop,
-                    "carried_by": carried_by,
-                    "doc_hash": entry["doc_hash"],
-                    "doc_type": entry["doc_type"],
-                    "doc_number": entry["doc_number"],
-                    "name": entry["name"],
-                    "clerk": clerk,
-                    "shift_id": shift.id,
-                    "sold_at": sold_at,
-                }
-            )
+        tickets = _ticket_rows(
+            rules, party, ids, stock, dep, full_fare, insurance=insurance, clerk=clerk, shift=shift, now=now
+        )
         total = sum(t["price"] + t["insurance"] for t in tickets)
-        if payment.method == "cash":
-            tendered = total if payment.tendered is None else payment.tendered
-            if tendered < total:
-                raise _violation(
-                    "INSUFFICIENT_PAYMENT",
-                    f"实收金额不足：应收 {total / 100:.2f} 元，实收 {tendered / 100:.2f} 元",
-                    f"Not enough cash: {total / 100:.2f} due, {tendered / 100:.2f} tendered",
-                    total=total,
-                    tendered=tendered,
-                )
-        else:
-            tendered = total
-        change = tendered - total
-
-        cur.execute(
-            "INSERT INTO orders (id, clerk, shift_id, channel, created_at, total) VALUES (?, ?, ?, 'counter', ?, ?)",
-            (order_id, clerk, shift.id, sold_at, total),
-        )
-        insert_tickets(cur, tickets, order_id)
-        take_seats(cur, departure_id, [(t["seat_no"], t["id"]) for t in tickets if t["seat_no"] is not None])
-        cur.execute(
-            "INSERT INTO payments (order_id, kind, method, amount, tendered, change_given, reference, shift_id, at) "
-            "VALUES (?, 'sale', ?, ?, ?, ?, ?, ?, ?)",
-            (order_id, payment.method, total, tendered, change, payment.reference, shift.id, sold_at),
-        )
-        seq = emit(
-            cur,
-            terminal,
-            "ticket.sold",
-            {
-                "order_id": order_id,
-                "clerk": clerk,
-                "shift_id": shift.id,
-                "sold_at": sold_at,
-                "payment": {
-                    "method": payment.method,
-                    "amount": total,
-                    "tendered": tendered,
-                    "change": change,
-                    "reference": payment.reference,
-                },
-                "tickets": [ticket_payload(t) for t in tickets],
-            },
-            now,
-        )
-        audit(
-            cur,
-            terminal,
-            clerk,
-            "sell",
-            order_id,
-            {
-                "departure": departure_id,
-                "stop": stop,
-                "tickets": ids,
-                "stock": stock,
-                "total": total,
-                "method": payment.method,
-            },
-            now,
-        )
+        tendered, change = _cash_change(payment, total)
+        order_id = "O" + ids[0]
+        _record_sale(cur, order_id, tickets, payment, total=total, tendered=tendered, change=change, shift=shift)
+        seq = emit(cur, terminal, "ticket.sold", _sold_payload(order_id, tickets, payment, total, tendered, change),
+                   now)
+        audit(cur, terminal, clerk, "sell", order_id, {"departure": departure_id, "stop": stop, "tickets": ids,
+                                                      "stock": stock, "total": total, "method": payment.method}, now)
     # Signed after the commit: the write lock is not held while the codes are computed.
     jobs = [make_print_job("sale", t, dep, rules, terminal, now) for t in tickets]
     return SaleResult(order_id, ids, total, payment.method, tendered, change, seq, jobs)
+
+
+def _check_party(cur, rules: Rules, party: list[dict], dep: DepartureInfo) -> None:
+    """The party's make-up (ticket types, free children against the departure's cap, its size)."""
+    types = rules.ticket_types
+    counts = Counter(entry["in"].ticket_type for entry in party)
+    capped_codes = [t.code for t in types if t.counts_free_child_cap]
+    already = 0
+    if any(counts.get(code) for code in capped_codes):
+        already = ticket_store.active_of_types(cur, dep.id, capped_codes)
+    types.check_party(dict(counts), already, dep.seats)
+
+
+def _check_documents(cur, rules: Rules, party: list[dict], departure_id: str) -> None:
+    """Real-name rules: a document and a name where the type needs them, one seat per document (in
+    the party and on the departure). A passenger without a name gets the ticket type's."""
+    types = rules.ticket_types
+    hashes: dict[str, str] = {}
+    for entry in party:
+        ttype = types.get(entry["in"].ticket_type)
+        if ttype.document_required and not entry["doc_hash"]:
+            raise _violation(
+                "DOCUMENT_REQUIRED",
+                f"第 {entry['index'] + 1} 位乘客需要有效证件（实名制）",
+                f"Passenger {entry['index'] + 1} needs an identity document (real-name rule)",
+            )
+        if ttype.document_required and not entry["name"]:
+            raise _violation(
+                "NAME_REQUIRED",
+                f"第 {entry['index'] + 1} 位乘客请填写姓名",
+                f"Passenger {entry['index'] + 1}: enter the name",
+            )
+        if entry["doc_hash"]:
+            if entry["doc_hash"] in hashes:
+                raise duplicate_document(entry["name"])
+            hashes[entry["doc_hash"]] = entry["name"]
+        if not entry["name"]:
+            entry["name"] = ttype.name
+    check_documents_free(cur, departure_id, hashes)
+
+
+def _seat_party(cur, terminal: Terminal, rules: Rules, party: list[dict], departure_id: str, now: datetime) -> None:
+    """A seat for every member whose ticket type takes one (``entry["seat_no"]``)."""
+    types = rules.ticket_types
+    seated = [e for e in party if types.get(e["in"].ticket_type).needs_seat]
+    available = sellable_seats(cur, terminal, rules, departure_id, now)
+    seat_numbers = choose_seats(available, [e["in"].seat_no for e in seated], terminal.online)
+    for entry, seat in zip(seated, seat_numbers, strict=True):
+        entry["seat_no"] = seat
+
+
+def _ticket_rows(
+    rules: Rules,
+    party: list[dict],
+    ids: list[str],
+    stock: list[str],
+    dep: DepartureInfo,
+    full_fare: int,
+    *,
+    insurance: bool,
+    clerk: str,
+    shift: OpenShift,
+    now: datetime,
+) -> list[dict]:
+    """One ticket row per member, priced by its type, each free child on the adult who carries it."""
+    types = rules.ticket_types
+    carriers = [e for e in party if types.get(e["in"].ticket_type).can_carry]
+    taken_carriers: set[int] = set()
+    sold_at = utc_text(now)
+    for entry, ticket_id in zip(party, ids, strict=True):
+        entry["id"] = ticket_id
+    tickets = []
+    for entry, stock_no in zip(party, stock, strict=True):
+        p = entry["in"]
+        ttype = types.get(p.ticket_type)
+        carried_by = None
+        if ttype.needs_adult:
+            carried_by = _carrier_for(p, party, carriers, taken_carriers, types)["id"]
+        tickets.append(
+            {
+                "id": entry["id"],
+                "departure_id": dep.id,
+                "seat_no": entry.get("seat_no"),
+                "stock_no": stock_no,
+                "ticket_type": p.ticket_type,
+                "fare": full_fare,
+                "price": ttype.price(full_fare),
+                "insurance": rules.insurance_price if insurance else 0,
+                "board": dep.board,
+                "stop": dep.stop,
+                "carried_by": carried_by,
+                "doc_hash": entry["doc_hash"],
+                "doc_type": entry["doc_type"],
+                "doc_number": entry["doc_number"],
+                "name": entry["name"],
+                "clerk": clerk,
+                "shift_id": shift.id,
+                "sold_at": sold_at,
+            }
+        )
+    return tickets
+
+
+def _cash_change(payment: PaymentIn, total: int) -> tuple[int, int]:
+    """(tendered, change handed back); an e-payment is exactly the total."""
+    if payment.method != "cash":
+        return total, 0
+    tendered = total if payment.tendered is None else payment.tendered
+    if tendered < total:
+        raise _violation(
+            "INSUFFICIENT_PAYMENT",
+            f"实收金额不足：应收 {total / 100:.2f} 元，实收 {tendered / 100:.2f} 元",
+            f"Not enough cash: {total / 100:.2f} due, {tendered / 100:.2f} tendered",
+            total=total,
+            tendered=tendered,
+        )
+    return tendered, tendered - total
+
+
+def _record_sale(
+    cur, order_id: str, tickets: list[dict], payment: PaymentIn, *, total: int, tendered: int, change: int,
+    shift: OpenShift,
+) -> None:
+    """The order, its tickets and passengers, the seats they take and the money taken in."""
+    sold_at = tickets[0]["sold_at"]
+    clerk = tickets[0]["clerk"]
+    ticket_store.insert_order(cur, order_id=order_id, clerk=clerk, shift_id=shift.id, created_at=sold_at, total=total)
+    insert_tickets(cur, tickets, order_id)
+    take_seats(cur, tickets[0]["departure_id"],
+               [(t["seat_no"], t["id"]) for t in tickets if t["seat_no"] is not None])
+    ticket_store.insert_payment(cur, order_id=order_id, kind="sale", method=payment.method, amount=total,
+                                tendered=tendered, change_given=change, reference=payment.reference,
+                                shift_id=shift.id, at=sold_at)
+
+
+def _sold_payload(
+    order_id: str, tickets: list[dict], payment: PaymentIn, total: int, tendered: int, change: int
+) -> dict:
+    """The ``ticket.sold`` event of docs/architecture.md."""
+    return {
+        "order_id": order_id,
+        "clerk": tickets[0]["clerk"],
+        "shift_id": tickets[0]["shift_id"],
+        "sold_at": tickets[0]["sold_at"],
+        "payment": {
+            "method": payment.method,
+            "amount": total,
+            "tendered": tendered,
+            "change": change,
+            "reference": payment.reference,
+        },
+        "tickets": [ticket_payload(t) for t in tickets],
+    }
 
 
 def _carrier_for(p: PassengerIn, party, carriers, taken: set[int], types) -> dict:
@@ -688,66 +608,10 @@ def _carrier_for(p: PassengerIn, party, carriers, taken: set[int], types) -> dic
 # --- lookups -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TicketView:
-    ticket_id: str
-    order_id: str
-    departure_id: str
-    seat_no: int | None
-    stock_no: str | None
-    status: str
-    ticket_type: str
-    fare: int
-    price: int
-    insurance: int
-    board: str
-    stop: str
-    carried_by: str | None
-    times_changed: int
-    changed_from: str | None
-    clerk: str | None
-    shift_id: str | None
-    sold_at: datetime
-    passenger_name: str
-    doc_type: str
-    doc_masked: str
-    doc_hash: str | None
-
-
-_TICKET_VIEW = (
-    "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
-    "t.insurance, t.board, t.stop, t.carried_by, t.times_changed, t.changed_from, t.clerk, t.shift_id, t.sold_at, "
-    "p.name, p.doc_type, p.doc_masked, t.doc_hash FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
-)
-
-
-def _views(cur, where: str, args) -> list[TicketView]:
-    cur.execute(_TICKET_VIEW + where + " ORDER BY t.sold_at, t.id", args)
-    out = []
-    for row in cur.fetchall():
-        row = list(row)
-        row[17] = parse_utc(row[17])
-        out.append(TicketView(*row))
-    return out
-
-
 def get_ticket_row(cur, ticket_id: str) -> dict:
-    cur.execute(
-        "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
-        "t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.times_changed, t.changed_from, t.clerk, "
-        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number "
-        "FROM tickets t JOIN passengers p ON p.ticket_id = t.id WHERE t.id = ?",
-        (ticket_id,),
-    )
-    row = cur.fetchone()
-    if row is None:
+    t = ticket_store.ticket_row(cur, ticket_id)
+    if t is None:
         raise _violation("UNKNOWN_TICKET", f"没有这张票：{ticket_id}", f"No such ticket: {ticket_id}")
-    keys = (
-        "id order_id departure_id seat_no stock_no status ticket_type fare price insurance board stop carried_by "
-        "doc_hash times_changed changed_from clerk shift_id sold_at name doc_type doc_number"
-    ).split()
-    t = dict(zip(keys, row, strict=True))
-    t["doc_type"] = t["doc_type"] or None
     return t
 
 
@@ -770,11 +634,11 @@ def find_tickets(
     with db.read() as session:
         cur = cursor(session)
         if ticket_id:
-            return _views(cur, "WHERE t.id = ?", (ticket_id.strip(),))
+            return ticket_store.ticket_views(cur, "ticket_id", ticket_id.strip())
         if stock_no:
-            return _views(cur, "WHERE t.stock_no = ?", (format_stock_no(parse_stock_no(stock_no)),))
+            return ticket_store.ticket_views(cur, "stock_no", format_stock_no(parse_stock_no(stock_no)))
         if doc_hash:
-            return _views(cur, "WHERE t.doc_hash = ?", (doc_hash,))
+            return ticket_store.ticket_views(cur, "doc_hash", doc_hash)
     raise _violation(
         "NO_SEARCH_KEY",
         "请输入票号、车票编号、票码或证件",
@@ -809,7 +673,7 @@ def reprint(
         old = t["stock_no"]
         [new] = take_stock(cur, shift, 1)
         spoil_stock(cur, terminal, shift, old, reason, ticket_id, now)
-        cur.execute("UPDATE tickets SET stock_no = ? WHERE id = ?", (new, ticket_id))
+        ticket_store.set_stock_no(cur, ticket_id, new)
         t["stock_no"] = new
         at = utc_text(now)
         emit(
@@ -861,28 +725,7 @@ def pickup(
         refuse_while_alarm(cur)
         rules = load_rules(cur)
         shift = open_shift_of(cur, terminal, clerk)
-        if ticket_id:
-            cur.execute(
-                "SELECT id FROM tickets WHERE id = ? AND status = 'active' AND stock_no IS NULL", (ticket_id,)
-            )
-        else:
-            cur.execute(
-                "SELECT t.id FROM tickets t JOIN departures d ON d.id = t.departure_id WHERE t.doc_hash = ? "
-                "AND t.status = 'active' AND t.stock_no IS NULL AND d.departs_at > ? ORDER BY d.departs_at, t.id",
-                (doc_hash, utc_text(now)),
-            )
-        found = [row[0] for row in cur.fetchall()]
-        if not found:
-            if ticket_id:
-                t = get_ticket_row(cur, ticket_id)  # UNKNOWN_TICKET when there is none at all
-                if t["stock_no"]:
-                    raise _violation(
-                        "ALREADY_PICKED_UP", "该票已取过，如需补打请用重打", "Already picked up; use reprint"
-                    )
-                raise not_active(t)
-            raise _violation(
-                "NOTHING_TO_PICK_UP", "该证件没有待取的车票", "No tickets to pick up for this document"
-            )
+        found = _waiting_for_pickup(cur, ticket_id, doc_hash, now)
         jobs = []
         stock = take_stock(cur, shift, len(found))
         at = utc_text(now)
@@ -891,7 +734,7 @@ def pickup(
             dep = _departure_for_ticket(cur, t)
             if dep.status == "departed" or now >= dep.departs_at:
                 raise _violation("DEPARTED", "该班次已发车", "This departure has left")
-            cur.execute("UPDATE tickets SET stock_no = ? WHERE id = ?", (stock_no, tid))
+            ticket_store.set_stock_no(cur, tid, stock_no)
             t["stock_no"] = stock_no
             emit(
                 cur,
@@ -909,6 +752,23 @@ def pickup(
             audit(cur, terminal, clerk, "pickup", tid, {"stock_no": stock_no}, now)
             jobs.append(make_print_job("pickup", {**t, "clerk": clerk}, dep, rules, terminal, now))
     return jobs
+
+
+def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: datetime) -> list[str]:
+    """The ticket (or the document's tickets on departures still to leave) sold elsewhere and never
+    printed; a refusal that says why when there is none."""
+    if ticket_id:
+        found = ticket_store.awaiting_pickup(cur, ticket_id)
+    else:
+        found = ticket_store.awaiting_pickup_by_document(cur, doc_hash, utc_text(now))
+    if found:
+        return found
+    if ticket_id:
+        t = get_ticket_row(cur, ticket_id)  # UNKNOWN_TICKET when there is none at all
+        if t["stock_no"]:
+            raise _violation("ALREADY_PICKED_UP", "该票已取过，如需补打请用重打", "Already picked up; use reprint")
+        raise not_active(t)
+    raise _violation("NOTHING_TO_PICK_UP", "该证件没有待取的车票", "No tickets to pick up for this document")
 
 
 def not_active(t: dict) -> RuleViolation:

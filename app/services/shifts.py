@@ -24,7 +24,11 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.store import outbox
+from app.store import shifts as shift_store
+from app.store import users as user_store
 from app.store.engine import Database
+from app.store.shifts import MoneyLine
 
 DEFAULT_ROLL_SIZE = 1000
 
@@ -60,47 +64,11 @@ def open_shift(
     with db.transaction() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
-        cur.execute("SELECT role, active FROM users WHERE code = ?", (clerk,))
-        row = cur.fetchone()
-        if row is None or not row[1]:
-            raise RuleViolation(f"没有这个售票员：{clerk}", en=f"No such clerk: {clerk}", code="UNKNOWN_USER")
-        if row[0] not in ("clerk", "supervisor"):
-            raise RuleViolation(
-                "该账号不能售票", en="This account may not sell tickets", code="NOT_AUTHORISED"
-            )
-        cur.execute(
-            "SELECT id FROM shifts WHERE clerk = ? AND terminal_id = ? AND closed_at IS NULL",
-            (clerk, terminal.terminal_id),
-        )
-        if cur.fetchone():
-            raise RuleViolation(
-                "该售票员已在本机开班",
-                en="This clerk already has an open shift here",
-                code="SHIFT_ALREADY_OPEN",
-            )
-        cur.execute(
-            "SELECT stock_no FROM tickets WHERE stock_no BETWEEN ? AND ? "
-            "UNION SELECT stock_no FROM spoiled_stock WHERE stock_no BETWEEN ? AND ? LIMIT 1",
-            (first_text, last_text, first_text, last_text),
-        )
-        used = cur.fetchone()
-        if used:
-            raise RuleViolation(
-                f"票号 {used[0]} 已使用过，请核对票卷起始号",
-                en=f"Stock number {used[0]} was already used; check the roll's first number",
-                code="STOCK_USED",
-                stock_no=used[0],
-            )
+        _check_may_open(cur, terminal, clerk, first_text, last_text)
         shift_id = f"{terminal.terminal_id}-S{bump(cur, f'shift_seq:{terminal.terminal_id}'):06d}"
         opened = utc_text(now)
-        cur.execute(
-            "INSERT INTO shifts (id, clerk, terminal_id, opened_at) VALUES (?, ?, ?, ?)",
-            (shift_id, clerk, terminal.terminal_id, opened),
-        )
-        cur.execute(
-            "INSERT INTO stock_rolls (shift_id, first_no, last_no, next_no, active) VALUES (?, ?, ?, ?, 1)",
-            (shift_id, first_text, last_text, first_text),
-        )
+        shift_store.insert_shift(cur, shift_id=shift_id, clerk=clerk, terminal_id=terminal.terminal_id,
+                                 opened_at=opened, first=first_text, last=last_text)
         seq = emit(
             cur,
             terminal,
@@ -120,107 +88,96 @@ def open_shift(
     return ShiftInfo(shift_id, clerk, first_text, last_text, now, seq)
 
 
-def _group(rows, key_index: int) -> dict:
-    out: dict = {}
-    for row in rows:
-        slot = out.setdefault(row[key_index], {"count": 0, "amount": 0})
-        slot["count"] += row[-2]
-        slot["amount"] += row[-1]
-    return out
+def _check_may_open(cur, terminal: Terminal, clerk: str, first: str, last: str) -> None:
+    """A clerk or supervisor with no open shift here, and a roll none of whose numbers were used."""
+    user = user_store.user_ref(cur, clerk)
+    if user is None or not user.active:
+        raise RuleViolation(f"没有这个售票员：{clerk}", en=f"No such clerk: {clerk}", code="UNKNOWN_USER")
+    if user.role not in ("clerk", "supervisor"):
+        raise RuleViolation(
+            "该账号不能售票", en="This account may not sell tickets", code="NOT_AUTHORISED"
+        )
+    if shift_store.has_open_shift(cur, clerk, terminal.terminal_id):
+        raise RuleViolation(
+            "该售票员已在本机开班",
+            en="This clerk already has an open shift here",
+            code="SHIFT_ALREADY_OPEN",
+        )
+    used = shift_store.first_used_stock_no(cur, first, last)
+    if used:
+        raise RuleViolation(
+            f"票号 {used} 已使用过，请核对票卷起始号",
+            en=f"Stock number {used} was already used; check the roll's first number",
+            code="STOCK_USED",
+            stock_no=used,
+        )
 
 
-def _section(cur, sql: str, args) -> dict:
-    """rows of (ticket_type, method, count, amount) -> totals by type and by method."""
-    cur.execute(sql, args)
-    rows = cur.fetchall()
+def _section(lines: list[MoneyLine]) -> dict:
+    """Totals of a section, and by ticket type and by payment method."""
+    by_type: dict = {}
+    by_method: dict = {}
+    for line in lines:
+        for group, key in ((by_type, line.ticket_type), (by_method, line.method)):
+            slot = group.setdefault(key, {"count": 0, "amount": 0})
+            slot["count"] += line.count
+            slot["amount"] += line.amount
     return {
-        "count": sum(r[2] for r in rows),
-        "amount": sum(r[3] for r in rows),
-        "by_type": _group(rows, 0),
-        "by_method": _group(rows, 1),
+        "count": sum(line.count for line in lines),
+        "amount": sum(line.amount for line in lines),
+        "by_type": by_type,
+        "by_method": by_method,
+    }
+
+
+def _stock_report(cur, shift_id: str) -> dict:
+    """The blanks the shift's rolls gave out, those printed, those spoiled."""
+    issued: list[str] = []
+    rolls = []
+    for row in shift_store.rolls_of(cur, shift_id):
+        roll = StockRoll(int(row.first_no), int(row.last_no), int(row.next_no))
+        rolls.append({"first": row.first_no, "last": row.last_no, "next": row.next_no, "remaining": roll.remaining})
+        issued.extend(format_stock_no(n) for n in range(roll.first, roll.next_number))
+    spoiled = [{"stock_no": s.stock_no, "reason": s.reason, "ticket_id": s.ticket_id}
+               for s in shift_store.spoiled_of(cur, shift_id)]
+    spoiled_numbers = {s["stock_no"] for s in spoiled}
+    return {
+        "rolls": rolls,
+        "issued": issued,
+        "issued_count": len(issued),
+        "printed": [n for n in issued if n not in spoiled_numbers],
+        "printed_count": len(issued) - len(spoiled_numbers & set(issued)),
+        "spoiled": spoiled,
+        "spoiled_count": len(spoiled),
     }
 
 
 def compute_settlement(cur, shift_id: str) -> dict:
-    cur.execute(
-        "SELECT clerk, terminal_id, opened_at, closed_at, cash_counted FROM shifts WHERE id = ?", (shift_id,)
-    )
-    clerk, terminal_id, opened_at, closed_at, _cash = cur.fetchone()
-    sold = _section(
-        cur,
-        "SELECT t.ticket_type, p.method, count(*), sum(t.price + t.insurance) FROM tickets t "
-        "JOIN payments p ON p.order_id = t.order_id AND p.kind = 'sale' "
-        "WHERE t.shift_id = ? AND t.changed_from IS NULL GROUP BY 1, 2",
-        (shift_id,),
-    )
-    cur.execute(
-        "SELECT coalesce(sum(insurance), 0) FROM tickets WHERE shift_id = ? AND changed_from IS NULL",
-        (shift_id,),
-    )
-    insurance = cur.fetchone()[0]
-    sections = {}
-    for kind in ("refund", "void", "change"):
-        sections[kind] = _section(
-            cur,
-            "SELECT t.ticket_type, p.method, count(*), -sum(p.amount) FROM payments p JOIN tickets t ON t.id = p.ticket_id "
-            "WHERE p.shift_id = ? AND p.kind = ? GROUP BY 1, 2",
-            (shift_id, kind),
-        )
+    header = shift_store.shift_header(cur, shift_id)
+    sold = _section(shift_store.sold_lines(cur, shift_id))
+    sections = {kind: _section(shift_store.paid_out_lines(cur, shift_id, kind)) for kind in ("refund", "void", "change")}
     changed = sections["change"]
     changed["amount"] = -changed["amount"]  # a change brings money in (the passenger pays the difference)
     for group in (changed["by_type"], changed["by_method"]):
         for slot in group.values():
             slot["amount"] = -slot["amount"]
-    fees = {}
-    for event_type in ("ticket.refunded", "ticket.changed"):
-        cur.execute(
-            "SELECT coalesce(sum(json_extract(payload, '$.fee')), 0) FROM outbox "
-            "WHERE type = ? AND json_extract(payload, '$.shift_id') = ?",
-            (event_type, shift_id),
-        )
-        fees[event_type] = cur.fetchone()[0]
-    cur.execute(
-        "SELECT method, coalesce(sum(amount), 0) FROM payments WHERE shift_id = ? GROUP BY method",
-        (shift_id,),
-    )
-    net = {"cash": 0, "epay": 0, **dict(cur.fetchall())}
-    cur.execute(
-        "SELECT first_no, last_no, next_no FROM stock_rolls WHERE shift_id = ? ORDER BY id", (shift_id,)
-    )
-    issued: list[str] = []
-    rolls = []
-    for first_no, last_no, next_no in cur.fetchall():
-        roll = StockRoll(int(first_no), int(last_no), int(next_no))
-        rolls.append({"first": first_no, "last": last_no, "next": next_no, "remaining": roll.remaining})
-        issued.extend(format_stock_no(n) for n in range(roll.first, roll.next_number))
-    cur.execute(
-        "SELECT stock_no, reason, ticket_id FROM spoiled_stock WHERE shift_id = ? ORDER BY stock_no",
-        (shift_id,),
-    )
-    spoiled = [{"stock_no": s, "reason": r, "ticket_id": t} for s, r, t in cur.fetchall()]
-    spoiled_numbers = {s["stock_no"] for s in spoiled}
+    fees = {event_type: outbox.fee_total(cur, event_type, shift_id)
+            for event_type in ("ticket.refunded", "ticket.changed")}
+    net = {"cash": 0, "epay": 0, **shift_store.net_by_method(cur, shift_id)}
     return {
         "shift_id": shift_id,
-        "clerk": clerk,
-        "terminal_id": terminal_id,
-        "opened_at": opened_at,
-        "closed_at": closed_at,
+        "clerk": header.clerk,
+        "terminal_id": header.terminal_id,
+        "opened_at": header.opened_at,
+        "closed_at": header.closed_at,
         "sold": sold,
         "refunded": {**sections["refund"], "fees": fees["ticket.refunded"]},
         "voided": sections["void"],
         "changed": {**changed, "fees": fees["ticket.changed"]},
-        "insurance": insurance,
+        "insurance": shift_store.insurance_sold(cur, shift_id),
         "refund_fees": fees["ticket.refunded"],
         "payments": net,
-        "stock": {
-            "rolls": rolls,
-            "issued": issued,
-            "issued_count": len(issued),
-            "printed": [n for n in issued if n not in spoiled_numbers],
-            "printed_count": len(issued) - len(spoiled_numbers & set(issued)),
-            "spoiled": spoiled,
-            "spoiled_count": len(spoiled),
-        },
+        "stock": _stock_report(cur, shift_id),
         # 应交款: the cash the drawer must hold from this shift; e-payments settle with the bank.
         "amount_due": net["cash"],
     }
@@ -259,17 +216,11 @@ def close_shift(
         refuse_while_alarm(cur)
         shift = open_shift_of(cur, terminal, clerk)
         closed = utc_text(now)
-        cur.execute(
-            "UPDATE shifts SET closed_at = ?, cash_counted = ? WHERE id = ?", (closed, cash_counted, shift.id)
-        )
-        cur.execute("UPDATE stock_rolls SET active = 0 WHERE shift_id = ?", (shift.id,))
+        shift_store.close_shift_rows(cur, shift.id, closed_at=closed, cash_counted=cash_counted)
         report = compute_settlement(cur, shift.id)
         report["cash_counted"] = cash_counted
         report["difference"] = None if cash_counted is None else cash_counted - report["amount_due"]
-        cur.execute(
-            "UPDATE shifts SET settlement = ? WHERE id = ?",
-            (json.dumps(report, ensure_ascii=False, sort_keys=True), shift.id),
-        )
+        shift_store.store_settlement(cur, shift.id, json.dumps(report, ensure_ascii=False, sort_keys=True))
         seq = emit(
             cur,
             terminal,

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from app.errors import RuleViolation
 from app.services.context import Terminal, audit, cursor, require_now, utc_text
 from app.services.sales import free_seat
+from app.store import seats as seat_store
+from app.store import sync_state
+from app.store import tasks as task_store
 from app.store.engine import Database
+from app.store.tasks import TaskRow
 
 # What each kind of task asks of the clerk, and the operations that settle it.
 SETTLED_BY = {"reseat": ("reseat", "refund"), "refund": ("refund",), "review": ("close",)}
@@ -63,35 +67,20 @@ class TaskView:
         return SETTLED_BY.get(self.kind, ("close",))
 
 
-_SELECT = (
-    "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "
-    "t.status, coalesce(d.date, ''), coalesce(d.time, ''), coalesce(d.schedule_code, ''), "
-    "coalesce(s.name, t.stop, ''), coalesce(p.name, ''), coalesce(p.doc_masked, ''), coalesce(t.price, 0), "
-    "t.stock_no, k.done_by, k.done_at, k.outcome, "
-    "EXISTS (SELECT 1 FROM tickets c WHERE c.carried_by = t.id AND c.status = 'active') "
-    "FROM sync_tasks k LEFT JOIN tickets t ON t.id = k.ticket_id "
-    "LEFT JOIN departures d ON d.id = coalesce(t.departure_id, k.departure_id) "
-    "LEFT JOIN stations s ON s.code = t.stop LEFT JOIN passengers p ON p.ticket_id = t.id"
-)
-
-
-def _view(row) -> TaskView:
-    (id_, kind, conflict, status, detail, created, ticket_id, departure_id, seat_no, ticket_status, date, time,
-     schedule, destination, name, doc, price, stock_no, done_by, done_at, outcome, carries) = row
-    return TaskView(
-        int(id_), kind, conflict, status, detail or "", created, ticket_id, departure_id, seat_no, ticket_status,
-        date, time, schedule, destination, name, doc, int(price), stock_no, done_by, done_at,
-        outcome, bool(carries),
-    )
+def _view(row: TaskRow) -> TaskView:
+    return TaskView(**asdict(row))
 
 
 def list_tasks(db: Database, *, include_closed: bool = False) -> list[TaskView]:
     """Open tasks, oldest first (with ``include_closed``, done and resolved ones after them)."""
     with db.read() as session:
-        cur = cursor(session)
-        where = "" if include_closed else " WHERE k.status = 'open'"
-        cur.execute(f"{_SELECT}{where} ORDER BY k.status != 'open', k.id")
-        return [_view(row) for row in cur.fetchall()]
+        return [_view(row) for row in task_store.task_rows(cursor(session), include_closed=include_closed)]
+
+
+def open_task_count(db: Database) -> int:
+    """Conflicts the server resolved that wait for the clerk (counted from the file, like the outbox)."""
+    with db.read() as session:
+        return task_store.open_task_count(cursor(session))
 
 
 def get_task(db: Database, task_id: int) -> TaskView:
@@ -100,8 +89,7 @@ def get_task(db: Database, task_id: int) -> TaskView:
 
 
 def load_task(cur, task_id: int) -> TaskView:
-    cur.execute(f"{_SELECT} WHERE k.id = ?", (task_id,))
-    row = cur.fetchone()
+    row = task_store.task_row(cur, task_id)
     if row is None:
         raise RuleViolation(f"没有这个冲突任务：{task_id}", en=f"No such conflict task: {task_id}",
                             code="UNKNOWN_TASK")
@@ -128,20 +116,17 @@ def refuse_while_task_open(cur, ticket_id: str) -> None:
     seat or departure, so the passenger is owed a fee-free reseat or refund at F11, not a refund with
     the tier's fee at F3, a change that uses up the one the rules allow, or a void. A review task does
     not stand in the way: it asks the clerk only to look."""
-    cur.execute("SELECT id, kind FROM sync_tasks WHERE ticket_id = ? AND status = 'open' "
-                "AND kind IN ('reseat', 'refund') ORDER BY id LIMIT 1", (ticket_id,))
-    row = cur.fetchone()
-    if row is not None:
+    task = task_store.open_task_on_ticket(cur, ticket_id)
+    if task is not None:
         raise RuleViolation("这张票有待处理冲突，请按 F11 处理",
                             en="This ticket has an open conflict task: settle it with F11",
-                            code="TASK_OPEN", task=int(row[0]), kind=row[1], ticket_id=ticket_id)
+                            code="TASK_OPEN", task=task.id, kind=task.kind, ticket_id=ticket_id)
 
 
 def finish_task(cur, task: TaskView, *, clerk: str, now: datetime, outcome: str) -> None:
     """Mark the task done inside the caller's transaction (the one that refunded or reseated)."""
-    cur.execute("UPDATE sync_tasks SET status = 'done', done_by = ?, done_at = ?, outcome = ? "
-                "WHERE id = ? AND status = 'open'", (clerk, utc_text(now), outcome, task.id))
-    if cur.rowcount != 1:  # settled by someone else between our read and this write
+    if not task_store.mark_done(cur, task.id, clerk=clerk, at=utc_text(now), outcome=outcome):
+        # settled by someone else between our read and this write
         raise RuleViolation("该冲突任务已处理", en="This conflict task is already settled", code="TASK_NOT_OPEN")
 
 
@@ -162,23 +147,18 @@ def release_ticket_seat(cur, task: TaskView | None, departure_id: str, seat_no: 
         free_seat(cur, departure_id, seat_no)
         return
     key = f"{departure_id}/{seat_no}"
-    cur.execute("SELECT deleted, data FROM sync_deferred WHERE kind = 'seat' AND key = ?", (key,))
-    parked = cur.fetchone()
+    parked = sync_state.take_deferred_seat(cur, key)
     if parked is not None:
-        cur.execute("DELETE FROM sync_deferred WHERE kind = 'seat' AND key = ?", (key,))
-        deleted, data = bool(parked[0]), json.loads(parked[1]) if parked[1] else {}
-        if deleted:
+        if parked.deleted:
             # The server let the seat go since (the other ticket refunded): it is free again.
-            cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL, lease_id = NULL "
-                        "WHERE departure_id = ? AND seat_no = ?", (departure_id, seat_no))
+            seat_store.free_outright(cur, departure_id, seat_no)
             return
-        holder = data.get("ticket_id")
+        holder = (json.loads(parked.data) if parked.data else {}).get("ticket_id")
     else:
         match = _OTHER_TICKET.search(task.detail)
         holder = match.group(1) if match else None
     # Out of our lease too: the server no longer counts it among the seats leased to us.
-    cur.execute("UPDATE seats SET state = 'held', ticket_id = ?, lease_id = NULL WHERE departure_id = ? AND seat_no = ?",
-                (holder, departure_id, seat_no))
+    seat_store.hold(cur, departure_id, seat_no, holder)
 
 
 def close_task(db: Database, terminal: Terminal, *, clerk: str, task_id: int, now: datetime) -> TaskView:

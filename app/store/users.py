@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -55,3 +56,62 @@ def ensure_user(session: Session, code: str, name: str, role: str, password: str
         user.failed_attempts, user.locked, user.active = 0, False, True
     session.flush()
     return user
+
+
+# --- read and written through the operation's cursor, inside its transaction --------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    code: str
+    name: str
+    role: str
+    password_hash: str
+    failed_attempts: int
+    locked: bool
+    active: bool
+
+
+def credentials(cur, code: str) -> Credentials | None:
+    cur.execute(
+        "SELECT code, name, role, password_hash, failed_attempts, locked, active FROM users WHERE code = ?",
+        (code,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    code, name, role, password_hash, failed, locked, active = row
+    return Credentials(code, name, role, password_hash, failed, bool(locked), bool(active))
+
+
+def set_failed_attempts(cur, code: str, failed: int, *, locked: bool) -> None:
+    cur.execute("UPDATE users SET failed_attempts = ?, locked = ? WHERE code = ?", (failed, locked, code))
+
+
+def clear_failed_attempts(cur, code: str) -> None:
+    cur.execute("UPDATE users SET failed_attempts = 0 WHERE code = ?", (code,))
+
+
+def unlock_user(cur, code: str) -> None:
+    cur.execute("UPDATE users SET failed_attempts = 0, locked = 0 WHERE code = ?", (code,))
+
+
+@dataclass(frozen=True)
+class UserRef:
+    code: str
+    name: str
+    role: str
+    active: bool
+
+
+def user_ref(cur, code: str) -> UserRef | None:
+    cur.execute("SELECT code, name, role, active FROM users WHERE code = ?", (code,))
+    row = cur.fetchone()
+    return None if row is None else UserRef(row[0], row[1], row[2], bool(row[3]))
+
+
+def first_active_clerk(cur) -> UserRef | None:
+    """The clerk with the lowest code (screenshots sign in as them)."""
+    cur.execute("SELECT code, name, role, active FROM users WHERE role = 'clerk' AND active = 1 ORDER BY code LIMIT 1")
+    row = cur.fetchone()
+    return None if row is None else UserRef(row[0], row[1], row[2], bool(row[3]))

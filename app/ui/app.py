@@ -92,7 +92,7 @@ def build_window(backend, *, width: int = 1366, printer_target: str | None = Non
 def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     """Open the counter window on the configured database; returns the exit code."""
     from app.errors import StorageError
-    from app.store.engine import open_database
+    from app.services.station import open_station
     from app.ui import theme
     from app.ui.backend import Backend
 
@@ -107,7 +107,7 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         raise StorageError(f"数据库文件不存在：{path}（请先运行 kezhan demo 或 kezhan db migrate）",
                            en=f"no database at {path} (run kezhan demo or kezhan db migrate first)",
                            code="NO_DATABASE")
-    db = open_database(path)
+    db = open_station(path)
     terminal = demo.terminal
     if terminal is None:
         from sync.client.identity import make_terminal
@@ -196,14 +196,13 @@ def save_screens(out_dir: str | Path, database, *, terminal=None, clerk: str | N
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from app.services.auth import SignedIn
-    from app.store.engine import Database, open_database
+    from app.services.station import Database, open_station
     from app.ui import theme
     from app.ui.backend import Backend
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    db = database if isinstance(database, Database) else open_database(Path(database))
+    db = database if isinstance(database, Database) else open_station(database)
     if terminal is None:
         from sync.client.identity import make_terminal
 
@@ -213,15 +212,10 @@ def save_screens(out_dir: str | Path, database, *, terminal=None, clerk: str | N
     if clerk and password is not None:
         backend.login(clerk, password)
     else:
-        with db.read() as session:
-            from app.services.context import cursor
-
-            cur = cursor(session)
-            cur.execute("SELECT code, name, role FROM users WHERE role = 'clerk' AND active = 1 ORDER BY code LIMIT 1")
-            row = cur.fetchone()
-        if row is None:
+        clerk_user = backend.first_clerk()
+        if clerk_user is None:
             raise ValueError("the database has no clerk to take screenshots as")
-        backend.user = SignedIn(*row)
+        backend.user = clerk_user
     if backend.current_shift() is None:
         backend.open_shift(first_stock_no)
 
@@ -289,18 +283,7 @@ def _grab(widget, path: Path) -> Path:
 
 def _busy_destination(backend) -> str:
     """Pinyin initials of a destination with departures today (the first suggestion taken)."""
-    with backend.db.read() as session:
-        from app.services.context import cursor
-
-        cur = cursor(session)
-        cur.execute(
-            "SELECT s.pinyin FROM route_stops rs JOIN departures d ON d.route = rs.route AND d.date = ? "
-            "JOIN stations s ON s.code = rs.station WHERE rs.seq > 0 GROUP BY s.code "
-            "ORDER BY count(*) DESC, s.code LIMIT 1",
-            (backend.today().isoformat(),),
-        )
-        row = cur.fetchone()
-    return row[0] if row else "HZ"
+    return backend.busiest_destination(backend.today()) or "HZ"
 
 
 def _sample_sale(window, backend) -> str | None:
@@ -328,11 +311,6 @@ def _sample_id(backend) -> str:
     """A valid resident ID number not yet used on this database (the check digit computed by the domain)."""
     from app.domain.identity import check_char
 
-    with backend.db.read() as session:
-        from app.services.context import cursor
-
-        cur = cursor(session)
-        cur.execute("SELECT count(*) FROM tickets")
-        n = cur.fetchone()[0]
+    n = backend.ticket_count()
     first17 = f"33010219900101{(n % 900) + 100:03d}"
     return first17 + check_char(first17)

@@ -27,19 +27,17 @@ def ui_keystroke(n: int = 600, db_path=None, *, quiet: bool = True):
     from app.bench.dataset import START, large_station_db
     from app.bench.harness import latency_figure, percentile, time_each
     from app.services.context import Terminal
-    from app.store.engine import open_database
-    from app.store.province import get_setting
+    from app.services.station import home_station, open_station
     from app.ui import theme
     from app.ui.app import application, route_qt_messages
     from app.ui.backend import Backend
     from app.ui.sale_view import SaleView
 
     path = db_path or large_station_db()
-    db = open_database(path, upgrade=False)
+    db = open_station(path, upgrade=False)
     raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        with db.read() as session:
-            home = get_setting(session, "home_station")
+        home = home_station(db)
         terminal = Terminal(station_code=home, terminal_id=f"{home}-T01", signing_key=os.urandom(32),
                             doc_hash_key=os.urandom(32))
         day = START
@@ -54,7 +52,7 @@ def ui_keystroke(n: int = 600, db_path=None, *, quiet: bool = True):
         view.show()
         app.processEvents()
 
-        initials = [r[0] for r in raw.execute("SELECT pinyin FROM stations WHERE pinyin != '' AND code != ?", (home,))]
+        initials = backend.destination_initials()
         words = _keystrokes(initials, n)
         keys = [(w, k) for w in words for k in range(len(w))][:n]
 
@@ -65,6 +63,7 @@ def ui_keystroke(n: int = 600, db_path=None, *, quiet: bool = True):
             QTest.keyClick(view.destinationEdit, word[k])
             app.processEvents()  # the repaint of the list and the table
 
+        # The baseline: the same two reads on a bare sqlite3 connection, no store, no Qt.
         bare_search = "SELECT code FROM stations WHERE pinyin >= ? AND pinyin < ? ORDER BY pinyin, code LIMIT 13"
         bare_departures = (
             "SELECT d.id, d.time, d.schedule_code, f.full_fare, "

@@ -1,0 +1,76 @@
+"""The station's database as the tools see it (the window, the demo, the bench, the commands):
+opening it, and the few reads they need beside the counter operations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.services.context import Rules, cursor, load_rules
+from app.store import departures as departure_store
+from app.store import sync_state
+from app.store import tasks as task_store
+from app.store import tickets as ticket_store
+from app.store.departures import SaleTarget
+from app.store.engine import Database, open_database
+from app.store.province import get_setting
+from app.store.tasks import TaskRecord
+from app.store.tickets import ExportedTicket
+
+__all__ = [
+    "Database",
+    "SaleTarget",
+    "exported_tickets",
+    "first_leased_target",
+    "home_station",
+    "open_station",
+    "rules_of",
+    "sale_targets",
+    "station_name",
+    "task_records",
+]
+
+
+def open_station(path: str | Path, *, upgrade: bool = True) -> Database:
+    """The station's database file, migrated first unless ``upgrade`` is False."""
+    return open_database(Path(path), upgrade=upgrade)
+
+
+def home_station(db: Database) -> str:
+    with db.read() as session:
+        return get_setting(session, "home_station")
+
+
+def rules_of(db: Database) -> Rules:
+    """The province's rules as the operations apply them."""
+    with db.read() as session:
+        return load_rules(cursor(session))
+
+
+def station_name(db: Database, code: str) -> str:
+    """The station's name, its code when the province does not know it."""
+    with db.read() as session:
+        return departure_store.station_name(cursor(session), code) or code
+
+
+def sale_targets(db: Database, date: str, *, not_before: str = "00:00", by_time: bool = False) -> list[SaleTarget]:
+    """Normal departures of ``date`` (local) with the last stop of each route."""
+    with db.read() as session:
+        return departure_store.sale_targets(cursor(session), date, not_before=not_before, by_time=by_time)
+
+
+def first_leased_target(db: Database, after: str) -> SaleTarget | None:
+    """The earliest departure with a seat this terminal could sell offline (a lease unexpired at ``after``)."""
+    with db.read() as session:
+        return departure_store.first_leased_target(cursor(session), after)
+
+
+def exported_tickets(db: Database) -> tuple[str | None, list[ExportedTicket]]:
+    """(this terminal's id if enrolled, every ticket sold here or by another terminal)."""
+    with db.read() as session:
+        cur = cursor(session)
+        return sync_state.enrolled_terminal_id(cur), ticket_store.exported_tickets(cur)
+
+
+def task_records(db: Database, *, include_closed: bool = False) -> list[TaskRecord]:
+    with db.read() as session:
+        return task_store.task_records(cursor(session), include_closed=include_closed)

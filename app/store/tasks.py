@@ -1,0 +1,117 @@
+"""Sync tasks: the conflicts the server resolved against this terminal's sales, as the counter
+reads and settles them (the sync client writes them; docs/sync-client.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task with what the counter shows of its ticket (empty strings when the ticket is not here)."""
+
+    id: int
+    kind: str
+    conflict: str
+    status: str
+    detail: str
+    created_at: str
+    ticket_id: str | None
+    departure_id: str | None
+    seat_no: int | None
+    ticket_status: str | None
+    date: str
+    time: str
+    schedule_code: str
+    destination: str
+    passenger: str
+    doc_masked: str
+    price: int
+    stock_no: str | None
+    done_by: str | None
+    done_at: str | None
+    outcome: str | None
+    carries_child: bool
+
+
+_SELECT = (
+    "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "
+    "t.status, coalesce(d.date, ''), coalesce(d.time, ''), coalesce(d.schedule_code, ''), "
+    "coalesce(s.name, t.stop, ''), coalesce(p.name, ''), coalesce(p.doc_masked, ''), coalesce(t.price, 0), "
+    "t.stock_no, k.done_by, k.done_at, k.outcome, "
+    "EXISTS (SELECT 1 FROM tickets c WHERE c.carried_by = t.id AND c.status = 'active') "
+    "FROM sync_tasks k LEFT JOIN tickets t ON t.id = k.ticket_id "
+    "LEFT JOIN departures d ON d.id = coalesce(t.departure_id, k.departure_id) "
+    "LEFT JOIN stations s ON s.code = t.stop LEFT JOIN passengers p ON p.ticket_id = t.id"
+)
+
+
+def _row(values) -> TaskRow:
+    fields = list(values)
+    fields[0], fields[4], fields[16], fields[21] = int(fields[0]), fields[4] or "", int(fields[16]), bool(fields[21])
+    return TaskRow(*fields)
+
+
+def task_rows(cur, *, include_closed: bool = False) -> list[TaskRow]:
+    """Open tasks, oldest first (with ``include_closed``, done and resolved ones after them)."""
+    where = "" if include_closed else " WHERE k.status = 'open'"
+    cur.execute(f"{_SELECT}{where} ORDER BY k.status != 'open', k.id")
+    return [_row(values) for values in cur.fetchall()]
+
+
+def task_row(cur, task_id: int) -> TaskRow | None:
+    cur.execute(f"{_SELECT} WHERE k.id = ?", (task_id,))
+    values = cur.fetchone()
+    return None if values is None else _row(values)
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    id: int
+    kind: str
+
+
+def open_task_on_ticket(cur, ticket_id: str) -> TaskRef | None:
+    """The oldest open reseat or refund task naming the ticket."""
+    cur.execute("SELECT id, kind FROM sync_tasks WHERE ticket_id = ? AND status = 'open' "
+                "AND kind IN ('reseat', 'refund') ORDER BY id LIMIT 1", (ticket_id,))
+    row = cur.fetchone()
+    return None if row is None else TaskRef(int(row[0]), row[1])
+
+
+def mark_done(cur, task_id: int, *, clerk: str, at: str, outcome: str) -> bool:
+    """False when the task was no longer open (settled by someone else meanwhile)."""
+    cur.execute("UPDATE sync_tasks SET status = 'done', done_by = ?, done_at = ?, outcome = ? "
+                "WHERE id = ? AND status = 'open'", (clerk, at, outcome, task_id))
+    return cur.rowcount == 1
+
+
+def open_task_count(cur) -> int:
+    cur.execute("SELECT count(*) FROM sync_tasks WHERE status = 'open'")
+    return cur.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task as ``kezhan sync tasks`` lists it: the row itself, nothing joined."""
+
+    id: int
+    kind: str
+    conflict: str
+    ticket_id: str | None
+    departure_id: str | None
+    seat_no: int | None
+    detail: str | None
+    status: str
+    created_at: str
+    resolved_at: str | None
+    done_by: str | None
+    done_at: str | None
+    outcome: str | None
+
+
+def task_records(cur, *, include_closed: bool) -> list[TaskRecord]:
+    where = "" if include_closed else " WHERE status = 'open'"
+    cur.execute("SELECT id, kind, conflict, ticket_id, departure_id, seat_no, detail, status, created_at, "
+                f"resolved_at, done_by, done_at, outcome FROM sync_tasks{where} ORDER BY id")
+    return [TaskRecord(*row) for row in cur.fetchall()]

@@ -1,0 +1,245 @@
+"""Tickets, their passengers, orders and payments.
+
+The sale path writes these through the sqlite3 cursor of its ``BEGIN IMMEDIATE`` transaction with
+``executemany``: a party of nine is still two statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.store.models import parse_utc
+
+
+@dataclass(frozen=True)
+class TicketView:
+    ticket_id: str
+    order_id: str
+    departure_id: str
+    seat_no: int | None
+    stock_no: str | None
+    status: str
+    ticket_type: str
+    fare: int
+    price: int
+    insurance: int
+    board: str
+    stop: str
+    carried_by: str | None
+    times_changed: int
+    changed_from: str | None
+    clerk: str | None
+    shift_id: str | None
+    sold_at: datetime
+    passenger_name: str
+    doc_type: str
+    doc_masked: str
+    doc_hash: str | None
+
+
+_TICKET_VIEW = (
+    "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
+    "t.insurance, t.board, t.stop, t.carried_by, t.times_changed, t.changed_from, t.clerk, t.shift_id, t.sold_at, "
+    "p.name, p.doc_type, p.doc_masked, t.doc_hash FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+)
+# The lookups a clerk has, each on an indexed column.
+_VIEW_KEYS = {"ticket_id": "t.id", "stock_no": "t.stock_no", "doc_hash": "t.doc_hash"}
+
+
+def ticket_views(cur, by: str, value: str) -> list[TicketView]:
+    """Tickets whose ``by`` (``ticket_id``, ``stock_no`` or ``doc_hash``) is ``value``, oldest sale first."""
+    cur.execute(f"{_TICKET_VIEW}WHERE {_VIEW_KEYS[by]} = ? ORDER BY t.sold_at, t.id", (value,))
+    out = []
+    for row in cur.fetchall():
+        fields = list(row)
+        fields[17] = parse_utc(fields[17])
+        out.append(TicketView(*fields))
+    return out
+
+
+# The keys of a ticket row as the operations pass it around (and as ``insert_tickets`` takes it).
+TICKET_KEYS = (
+    "id", "order_id", "departure_id", "seat_no", "stock_no", "status", "ticket_type", "fare", "price", "insurance",
+    "board", "stop", "carried_by", "doc_hash", "times_changed", "changed_from", "clerk", "shift_id", "sold_at",
+    "name", "doc_type", "doc_number",
+)
+
+
+def ticket_row(cur, ticket_id: str) -> dict | None:
+    """The ticket and its passenger by name (``TICKET_KEYS``); ``doc_type`` None when there is none."""
+    cur.execute(
+        "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
+        "t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.times_changed, t.changed_from, t.clerk, "
+        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number "
+        "FROM tickets t JOIN passengers p ON p.ticket_id = t.id WHERE t.id = ?",
+        (ticket_id,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    t = dict(zip(TICKET_KEYS, row, strict=True))
+    t["doc_type"] = t["doc_type"] or None
+    return t
+
+
+_TICKET_INSERT = (
+    "INSERT INTO tickets (id, order_id, departure_id, seat_no, stock_no, status, ticket_type, fare, price, insurance, "
+    "board, stop, carried_by, doc_hash, times_changed, changed_from, clerk, shift_id, sold_at) "
+    "VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_PASSENGER_INSERT = (
+    "INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
+    """Active tickets of ``order_id``. A document already on the departure raises sqlite3's
+    IntegrityError naming ``doc_hash`` (the file's own 一证一座 index)."""
+    cur.executemany(
+        _TICKET_INSERT,
+        [
+            (
+                t["id"], order_id, t["departure_id"], t["seat_no"], t["stock_no"], t["ticket_type"], t["fare"],
+                t["price"], t["insurance"], t["board"], t["stop"], t["carried_by"], t["doc_hash"],
+                t.get("times_changed", 0), t.get("changed_from"), t["clerk"], t["shift_id"], t["sold_at"],
+            )
+            for t in tickets
+        ],
+    )
+
+
+def insert_passengers(cur, passengers: Iterable[tuple[str, str, str, str, str | None, str | None]]) -> None:
+    """``passengers``: (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number)."""
+    cur.executemany(_PASSENGER_INSERT, list(passengers))
+
+
+def insert_order(cur, *, order_id: str, clerk: str, shift_id: str, created_at: str, total: int) -> None:
+    cur.execute(
+        "INSERT INTO orders (id, clerk, shift_id, channel, created_at, total) VALUES (?, ?, ?, 'counter', ?, ?)",
+        (order_id, clerk, shift_id, created_at, total),
+    )
+
+
+def insert_payment(
+    cur,
+    *,
+    order_id: str,
+    kind: str,
+    method: str,
+    amount: int,
+    shift_id: str,
+    at: str,
+    ticket_id: str | None = None,
+    tendered: int | None = None,
+    change_given: int | None = None,
+    reference: str | None = None,
+) -> None:
+    """Money in (positive) or out (negative): ``kind`` is sale, refund, void or change."""
+    cur.execute(
+        "INSERT INTO payments (order_id, ticket_id, kind, method, amount, tendered, change_given, reference, "
+        "shift_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (order_id, ticket_id, kind, method, amount, tendered, change_given, reference, shift_id, at),
+    )
+
+
+def active_of_types(cur, departure_id: str, ticket_types: list[str]) -> int:
+    """Live tickets of the given types on the departure (the free-child cap counts them)."""
+    cur.execute(
+        f"SELECT count(*) FROM tickets WHERE departure_id = ? AND status = 'active' "
+        f"AND ticket_type IN ({','.join('?' * len(ticket_types))})",
+        [departure_id, *ticket_types],
+    )
+    return cur.fetchone()[0]
+
+
+def document_on_departure(cur, departure_id: str, doc_hashes: list[str]) -> str | None:
+    """One of ``doc_hashes`` that already holds a live ticket on the departure, if any."""
+    cur.execute(
+        f"SELECT doc_hash FROM tickets WHERE departure_id = ? AND status = 'active' AND doc_hash IN "
+        f"({','.join('?' * len(doc_hashes))}) LIMIT 1",
+        [departure_id, *doc_hashes],
+    )
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def close_ticket(cur, ticket_id: str, status: str, closed_at: str) -> None:
+    """Refunded, changed or voided: nothing is deleted."""
+    cur.execute("UPDATE tickets SET status = ?, closed_at = ? WHERE id = ?", (status, closed_at, ticket_id))
+
+
+def set_stock_no(cur, ticket_id: str, stock_no: str) -> None:
+    cur.execute("UPDATE tickets SET stock_no = ? WHERE id = ?", (stock_no, ticket_id))
+
+
+def sale_method(cur, order_id: str) -> str | None:
+    """How the order was paid at the counter (None: paid through another channel)."""
+    cur.execute("SELECT method FROM payments WHERE order_id = ? AND kind = 'sale' LIMIT 1", (order_id,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def carried_children(cur, ticket_id: str) -> list[str]:
+    """Live free children carried by the ticket's passenger."""
+    cur.execute("SELECT id FROM tickets WHERE carried_by = ? AND status = 'active' ORDER BY id", (ticket_id,))
+    return [child for (child,) in cur.fetchall()]
+
+
+def awaiting_pickup(cur, ticket_id: str) -> list[str]:
+    """The ticket, if it is live and was never printed (sold by another channel)."""
+    cur.execute("SELECT id FROM tickets WHERE id = ? AND status = 'active' AND stock_no IS NULL", (ticket_id,))
+    return [found for (found,) in cur.fetchall()]
+
+
+def awaiting_pickup_by_document(cur, doc_hash: str, after: str) -> list[str]:
+    """Live unprinted tickets of a document on departures leaving after ``after``, earliest first."""
+    cur.execute(
+        "SELECT t.id FROM tickets t JOIN departures d ON d.id = t.departure_id WHERE t.doc_hash = ? "
+        "AND t.status = 'active' AND t.stock_no IS NULL AND d.departs_at > ? ORDER BY d.departs_at, t.id",
+        (doc_hash, after),
+    )
+    return [found for (found,) in cur.fetchall()]
+
+
+def ticket_count(cur) -> int:
+    cur.execute("SELECT count(*) FROM tickets")
+    return cur.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class ExportedTicket:
+    """A ticket as ``kezhan export tickets`` writes it (web orders are the server's to export)."""
+
+    ticket_id: str
+    order_id: str
+    departure_id: str
+    seat_no: int | None
+    status: str
+    ticket_type: str
+    fare: int
+    price: int
+    insurance: int
+    stop: str
+    name: str | None
+    doc_type: str | None
+    doc_masked: str | None
+    doc_hash: str | None
+    carried_by: str | None
+    stock_no: str | None
+    clerk: str | None
+    shift_id: str | None
+    sold_at: str
+    closed_at: str | None
+
+
+def exported_tickets(cur) -> list[ExportedTicket]:
+    """Every ticket but the web channel's, oldest sale first."""
+    cur.execute(
+        "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
+        "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, t.clerk, "
+        "t.shift_id, t.sold_at, t.closed_at FROM tickets t JOIN orders o ON o.id = t.order_id "
+        "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel != 'web' ORDER BY t.sold_at, t.id"
+    )
+    return [ExportedTicket(*row) for row in cur.fetchall()]
