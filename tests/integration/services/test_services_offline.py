@@ -8,7 +8,7 @@ import pytest
 
 from app.errors import RuleViolation
 from app.services import PassengerIn, refund, sell
-from app.store.leases import grant_lease
+from app.store.seats import grant_lease
 from tests.integration.services.conftest import CLERK
 from tests.integration.services.helpers import seat_state
 from tests.integration.store.tiny_province import D_0800, D_1400, ID_A, ID_B, NINGBO, NOW

@@ -11,7 +11,7 @@ import pytest
 
 from app.errors import RuleViolation
 from app.services import PassengerIn, change, sell
-from app.store.leases import grant_lease
+from app.store.seats import grant_lease
 from tests.integration.services.conftest import CLERK
 from tests.integration.services.helpers import seat_state
 from tests.integration.store.tiny_province import (

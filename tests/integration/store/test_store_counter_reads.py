@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from app.store.engine import open_database
-from app.store.leases import grant_lease, release_lease
 from app.store.models import OutboxEvent, SyncCursor
 from app.store.province import load_province
 from app.store.queries import leased_seats_left, pending_events, seat_map
+from app.store.seats import grant_lease, release_lease
 from sync.client.client import CURSOR_ACKED
 from tests.integration.store.tiny_province import D_0800, D_1000_SMALL, D_1400, HOME, NOW, tiny_province
 
