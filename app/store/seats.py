@@ -131,12 +131,14 @@ def seat_state(cur, departure_id: str, seat_no: int) -> SeatState | None:
     return None if row is None else SeatState(*row)
 
 
-def hold_seat(cur, departure_id: str, seat_no: int, ticket_id: str | None) -> None:
+def set_held(cur, departure_id: str, seat_no: int, ticket_id: str | None) -> None:
+    """Held by another channel, as the feed says; whatever lease id the seat has stays."""
     cur.execute("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
                 (ticket_id, departure_id, seat_no))
 
 
-def free_seat(cur, departure_id: str, seat_no: int) -> None:
+def set_free(cur, departure_id: str, seat_no: int) -> None:
+    """Back in the pool, as the feed says; whatever lease id the seat has stays."""
     cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE departure_id = ? AND seat_no = ?",
                 (departure_id, seat_no))
 

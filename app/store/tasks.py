@@ -28,8 +28,8 @@ def upsert_task(cur, key: str, kind: str, conflict: dict, now: datetime) -> bool
     return False
 
 
-def count_open_tasks(cur) -> int:
-    cur.execute("SELECT COUNT(*) FROM sync_tasks WHERE status = 'open'")
+def open_task_count(cur) -> int:
+    cur.execute("SELECT count(*) FROM sync_tasks WHERE status = 'open'")
     return cur.fetchone()[0]
 
 

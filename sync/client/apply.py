@@ -262,9 +262,9 @@ class FeedApplier:
                 continue
             if c.get("deleted"):
                 if here.state == "held":
-                    seats.free_seat(self.cur, departure_id, seat_no)
+                    seats.set_free(self.cur, departure_id, seat_no)
             else:
-                seats.hold_seat(self.cur, departure_id, seat_no, data.get("ticket_id"))
+                seats.set_held(self.cur, departure_id, seat_no, data.get("ticket_id"))
 
     def _apply_web_ticket(self, rows):
         for c in rows:

@@ -640,7 +640,7 @@ class SyncClient:
     def current_status(self) -> SyncStatus:
         def q(cur):
             return (self._pending(cur), self._get(cur, CURSOR_LAST_SYNC), self._get(cur, CURSOR_ALARM),
-                    tasks.count_open_tasks(cur))
+                    tasks.open_task_count(cur))
 
         pending, last, alarm_raw, open_tasks = self._read(q)
         alarm = json.loads(alarm_raw) if alarm_raw else None
