@@ -1,16 +1,24 @@
-"""Departures, fares, stations and routes as the counter reads them.
+"""Departures, fares, stations, routes and vehicle classes: what the counter reads of the
+timetable, and the upserts that bring it in.
 
-Each read here is one statement on the sqlite3 cursor the caller passes: the sale and after-sale
-operations run them inside their own transaction.
+Each read is one statement on the sqlite3 cursor the caller passes: the sale and after-sale
+operations run them inside their own transaction. The province loader (a whole document) and the
+sync client's feed (a page of changed rows) write the timetable through the same upserts, handing
+over rows in the province document's shape, with ``executemany``: a large station's first load is
+tens of thousands of rows and ~675k seats.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from app.store.models import parse_utc
+from app.domain.schedule import departure_instant
+from app.store.models import iso_utc, parse_utc
 
 
 @dataclass
@@ -35,7 +43,6 @@ class DepartureInfo:
     board_name: str
     stop: str
     stop_name: str
-
 
 _DEPARTURE_WITH_FARE = (
     "SELECT d.id, d.schedule_code, d.route, d.date, d.time, d.departs_at, d.vehicle_class, v.name, d.seats, "
@@ -123,7 +130,6 @@ class SaleTarget:
     last_stop: str
     route: str
 
-
 _LAST_STOP = "(SELECT station FROM route_stops s WHERE s.route = d.route ORDER BY seq DESC LIMIT 1)"
 
 
@@ -148,3 +154,170 @@ def first_leased_target(cur, after: str) -> SaleTarget | None:
     )
     row = cur.fetchone()
     return None if row is None else SaleTarget(*row)
+
+
+def _via_text(route: dict) -> str:
+    via = route.get("via", "")
+    return via if isinstance(via, str) else "、".join(via)
+
+
+def upsert_stations(cur, stations: Iterable[dict]) -> None:
+    cur.executemany(
+        "INSERT INTO stations (code, name, pinyin, region_code, city) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, pinyin = excluded.pinyin, "
+        "region_code = excluded.region_code, city = excluded.city",
+        [(s["code"], s["name"], str(s.get("pinyin", "")).upper(), s.get("region_code") or s["code"][:6],
+          s.get("city", "")) for s in stations],
+    )
+
+
+def upsert_vehicle_classes(cur, classes: Iterable[dict]) -> None:
+    cur.executemany(
+        "INSERT INTO vehicle_classes (code, name, seats) VALUES (?, ?, ?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, seats = excluded.seats",
+        [(v["code"], v["name"], int(v["seats"])) for v in classes],
+    )
+
+
+def upsert_routes(cur, routes: Iterable[dict]) -> None:
+    """Routes with their stops: a route's stops are replaced by the ones given."""
+    routes = list(routes)
+    cur.executemany(
+        "INSERT INTO routes (code, name, origin, via) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, origin = excluded.origin, via = excluded.via",
+        [(r["code"], r["name"], r["origin"], _via_text(r)) for r in routes],
+    )
+    cur.executemany("DELETE FROM route_stops WHERE route = ?", [(r["code"],) for r in routes])
+    cur.executemany(
+        "INSERT INTO route_stops (route, seq, station, km) VALUES (?, ?, ?, ?)",
+        [(r["code"], int(s["seq"]), s["station"], int(s["km"])) for r in routes for s in r.get("stops", ())],
+    )
+
+
+def upsert_fares(cur, fares: Iterable[dict]) -> None:
+    cur.executemany(
+        "INSERT INTO fares (route, from_station, to_station, vehicle_class, full_fare) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (route, from_station, to_station, vehicle_class) DO UPDATE SET full_fare = excluded.full_fare",
+        [(f["route"], f["from"], f["to"], f["vehicle_class"], int(f["full_fare"])) for f in fares],
+    )
+
+
+def upsert_departures(cur, departures: Iterable[dict], zone: ZoneInfo) -> int:
+    """Departures and their seat maps. Seats that exist keep their state: an update of the timetable
+    never frees a sold seat. Returns the number of seats the departures have."""
+    departures = list(departures)
+    cur.executemany(
+        "INSERT INTO departures (id, schedule_code, route, date, time, departs_at, vehicle_class, seats, gate, "
+        "status, extra, stop_sale_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET schedule_code = excluded.schedule_code, route = excluded.route, "
+        "date = excluded.date, time = excluded.time, departs_at = excluded.departs_at, "
+        "vehicle_class = excluded.vehicle_class, seats = excluded.seats, gate = excluded.gate, "
+        "status = excluded.status, extra = excluded.extra, stop_sale_minutes = excluded.stop_sale_minutes",
+        [(d["id"], d.get("schedule_code", ""), d["route"], d["date"], d["time"],
+          iso_utc(departure_instant(d["date"], d["time"], zone)), d["vehicle_class"], int(d["seats"]),
+          str(d.get("gate", "")), d.get("status", "normal"), 1 if d.get("extra") else 0,
+          int(d.get("stop_sale_minutes") or 0)) for d in departures],
+    )
+    # The seat numbers are generated inside SQLite: one statement per departure instead of one per seat.
+    cur.executemany(
+        "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) "
+        "INSERT INTO seats (departure_id, seat_no, state) SELECT ?, n, 'free' FROM s WHERE true "
+        "ON CONFLICT DO NOTHING",
+        [(int(d["seats"]), d["id"]) for d in departures if int(d["seats"]) > 0],
+    )
+    return sum(max(0, int(d["seats"])) for d in departures)
+
+
+def add_missing_stations(cur, codes: Iterable[str]) -> None:
+    """A station named by a row that arrived before the station's own row: a stand-in named by its
+    code, replaced when the station's row comes."""
+    codes = {c for c in codes if c}
+    if codes:
+        cur.executemany(
+            "INSERT OR IGNORE INTO stations (code, name, pinyin, region_code, city) VALUES (?, ?, '', ?, '')",
+            [(c, c, c[:6]) for c in codes],
+        )
+
+
+def add_missing_vehicle_classes(cur, codes: Iterable[str]) -> None:
+    codes = {c for c in codes if c}
+    if codes:
+        cur.executemany("INSERT OR IGNORE INTO vehicle_classes (code, name, seats) VALUES (?, ?, 0)",
+                        [(c, c) for c in codes])
+
+
+def add_missing_routes(cur, codes: Iterable[str], origin: str) -> None:
+    """Stand-in routes from ``origin`` (when that station is known)."""
+    codes = {c for c in codes if c}
+    if codes:
+        cur.executemany(
+            "INSERT OR IGNORE INTO routes (code, name, origin, via) SELECT ?, ?, code, '' FROM stations WHERE code = ?",
+            [(c, c, origin) for c in codes],
+        )
+
+
+def _delete_unless_referenced(cur, sql: str, keys: Iterable) -> None:
+    for key in keys:
+        try:
+            cur.execute(sql, key if isinstance(key, tuple) else (key,))
+        except sqlite3.IntegrityError:
+            # Still referenced (a route by a departure with tickets...): keep the row, harmless.
+            pass
+
+
+def delete_stations(cur, codes: Iterable[str]) -> None:
+    _delete_unless_referenced(cur, "DELETE FROM stations WHERE code = ?", codes)
+
+
+def delete_vehicle_classes(cur, codes: Iterable[str]) -> None:
+    _delete_unless_referenced(cur, "DELETE FROM vehicle_classes WHERE code = ?", codes)
+
+
+def delete_routes(cur, codes: Iterable[str]) -> None:
+    """Routes no departure runs on, with their fares and stops; a route still in use stays."""
+    for code in codes:
+        cur.execute("SELECT 1 FROM departures WHERE route = ? LIMIT 1", (code,))
+        if cur.fetchone() is None:
+            cur.execute("DELETE FROM fares WHERE route = ?", (code,))
+            cur.execute("DELETE FROM route_stops WHERE route = ?", (code,))
+            _delete_unless_referenced(cur, "DELETE FROM routes WHERE code = ?", [code])
+
+
+def delete_fares(cur, keys: Iterable[tuple[str, str, str, str]]) -> None:
+    """Fares by (route, from, to, vehicle class)."""
+    cur.executemany(
+        "DELETE FROM fares WHERE route = ? AND from_station = ? AND to_station = ? AND vehicle_class = ?", list(keys)
+    )
+
+
+def delete_departures(cur, ids: Iterable[str]) -> None:
+    """Departures no ticket was sold on, with their seats; one with tickets stays."""
+    for departure_id in ids:
+        cur.execute("SELECT 1 FROM tickets WHERE departure_id = ? LIMIT 1", (departure_id,))
+        if cur.fetchone() is None:
+            cur.execute("DELETE FROM seats WHERE departure_id = ?", (departure_id,))
+            _delete_unless_referenced(cur, "DELETE FROM departures WHERE id = ?", [departure_id])
+
+
+def departure_exists(cur, departure_id: str) -> bool:
+    cur.execute("SELECT 1 FROM departures WHERE id = ?", (departure_id,))
+    return cur.fetchone() is not None
+
+
+@dataclass(frozen=True)
+class OpenDeparture:
+    departure_id: str
+    last_stop: str | None  # the last stop of its route; None for a route without stops
+
+
+def departures_with_seats(cur, *, after: str, min_seats: int, limit: int) -> list[OpenDeparture]:
+    """Normal departures leaving after ``after`` (UTC text) with at least ``min_seats`` seats free or
+    leased here, soonest first."""
+    cur.execute(
+        "SELECT d.id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1) "
+        "FROM departures d WHERE d.departs_at > ? AND d.status = 'normal' "
+        "AND (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state IN ('free', 'leased')) >= ? "
+        "ORDER BY d.departs_at, d.id LIMIT ?",
+        (after, min_seats, limit),
+    )
+    return [OpenDeparture(*row) for row in cur.fetchall()]

@@ -1,10 +1,14 @@
 """The outbox (every event this terminal owes the server) and the named counters behind its seq.
 
-Written through the sqlite3 cursor of the operation's own transaction: the event and the rows it
-describes commit together or not at all.
+The counter appends through the sqlite3 cursor of the operation's own transaction, so the event and
+the rows it describes commit together or not at all. The uploader reads it here too; the outbox keeps
+every event for ever, and what was acknowledged is the sync cursor's business (app.store.sync_state),
+so those reads take the acknowledged seq as an argument.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 
 def bump_counter(cur, name: str, by: int = 1) -> int:
@@ -36,3 +40,50 @@ def fee_total(cur, event_type: str, shift_id: str) -> int:
         (event_type, shift_id),
     )
     return cur.fetchone()[0]
+
+
+class OutboxRow(NamedTuple):
+    """One stored event; ``payload`` is its canonical JSON text exactly as stored."""
+
+    terminal_id: str
+    seq: int
+    event_id: str
+    type: str
+    created_at: str
+    payload: str
+    hash: str
+
+
+def events_after(cur, terminal_id: str, after_seq: int, limit: int) -> list[OutboxRow]:
+    """The next ``limit`` events of ``terminal_id`` after ``after_seq``, in seq order."""
+    cur.execute(
+        "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
+        "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (terminal_id, after_seq, limit),
+    )
+    return list(map(OutboxRow._make, cur.fetchall()))
+
+
+def last_seq(cur, terminal_id: str) -> int:
+    """The seq of the newest event of ``terminal_id`` (0 when it has none)."""
+    cur.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE terminal_id = ?", (terminal_id,))
+    return cur.fetchone()[0]
+
+
+def count_events_after(cur, terminal_id: str, after_seq: int) -> int:
+    cur.execute("SELECT COUNT(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (terminal_id, after_seq))
+    return cur.fetchone()[0]
+
+
+def ticket_payloads_after(cur, terminal_id: str, after_seq: int) -> list[str]:
+    """The payload text of every ``ticket.*`` event of ``terminal_id`` after ``after_seq``."""
+    cur.execute(
+        "SELECT payload FROM outbox WHERE terminal_id = ? AND seq > ? AND type LIKE 'ticket.%'",
+        (terminal_id, after_seq),
+    )
+    return [payload for (payload,) in cur.fetchall()]
+
+
+def payloads_of_type(cur, type_: str) -> list[str]:
+    cur.execute("SELECT payload FROM outbox WHERE type = ?", (type_,))
+    return [payload for (payload,) in cur.fetchall()]

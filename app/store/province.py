@@ -2,30 +2,24 @@
 
 Loading is an upsert: stations, routes, fares and departures are replaced by what the document says,
 while seats that already exist keep their state — reloading a document never frees a sold seat.
-The seat map is the bulk of the work (≈675k rows at a large station), so rows go in through the
-sqlite3 driver's ``executemany`` inside the caller's transaction.
+The rows go in through the upserts of :mod:`app.store.departures`, the ones the sync client's feed
+uses too.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from app.errors import StorageError
-from app.store.models import Setting, iso_utc
+from app.store import departures
+from app.store.models import Setting
 
 FORMAT = "kezhan-province/1"
 RULE_KEYS = ("ticket_types", "refund_policy", "change_policy", "insurance")
 DEPARTURE_STATUSES = {"normal", "cancelled", "delayed", "boarding", "departed"}
-
-
-def departure_instant(date: str, time: str, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a schedule's local date and time."""
-    local = datetime.fromisoformat(f"{date}T{time}").replace(tzinfo=zone)
-    return local.astimezone(UTC)
 
 
 def _bad(what: str) -> StorageError:
@@ -40,97 +34,33 @@ def load_province(session: Session, doc: dict, *, zone: ZoneInfo | None = None) 
         raise _bad(f"format must be {FORMAT!r}")
     zone = zone or ZoneInfo("Asia/Shanghai")
     try:
+        _check(doc)
         return _load(session, doc, zone)
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad(f"{type(exc).__name__}: {exc}") from None
 
 
+def _check(doc: dict) -> None:
+    """What the upserts would not refuse by themselves (the feed may leave these out; a document may not)."""
+    for r in doc["routes"]:
+        if "stops" not in r:
+            raise KeyError(f"route {r['code']}: stops")
+    for d in doc["departures"]:
+        if "schedule_code" not in d:
+            raise KeyError(f"departure {d['id']}: schedule_code")
+        status = d.get("status", "normal")
+        if status not in DEPARTURE_STATUSES:
+            raise ValueError(f"departure {d['id']}: unknown status {status!r}")
+
+
 def _load(session: Session, doc: dict, zone: ZoneInfo) -> dict:
     cur = session.connection().connection.dbapi_connection.cursor()
     try:
-        cur.executemany(
-            "INSERT INTO stations (code, name, pinyin, region_code, city) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, pinyin = excluded.pinyin, "
-            "region_code = excluded.region_code, city = excluded.city",
-            [
-                (
-                    s["code"],
-                    s["name"],
-                    str(s.get("pinyin", "")).upper(),
-                    s.get("region_code", s["code"][:6]),
-                    s.get("city", ""),
-                )
-                for s in doc["stations"]
-            ],
-        )
-        cur.executemany(
-            "INSERT INTO vehicle_classes (code, name, seats) VALUES (?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, seats = excluded.seats",
-            [(v["code"], v["name"], int(v["seats"])) for v in doc["vehicle_classes"]],
-        )
-        cur.executemany(
-            "INSERT INTO routes (code, name, origin, via) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, origin = excluded.origin, via = excluded.via",
-            [
-                (
-                    r["code"],
-                    r["name"],
-                    r["origin"],
-                    r.get("via", "") if isinstance(r.get("via", ""), str) else "、".join(r["via"]),
-                )
-                for r in doc["routes"]
-            ],
-        )
-        cur.executemany(
-            "INSERT INTO route_stops (route, seq, station, km) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (route, seq) DO UPDATE SET station = excluded.station, km = excluded.km",
-            [
-                (r["code"], int(s["seq"]), s["station"], int(s["km"]))
-                for r in doc["routes"]
-                for s in r["stops"]
-            ],
-        )
-        cur.executemany(
-            "INSERT INTO fares (route, from_station, to_station, vehicle_class, full_fare) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (route, from_station, to_station, vehicle_class) DO UPDATE SET full_fare = excluded.full_fare",
-            [(f["route"], f["from"], f["to"], f["vehicle_class"], int(f["full_fare"])) for f in doc["fares"]],
-        )
-        departures = []
-        seats = []
-        for d in doc["departures"]:
-            status = d.get("status", "normal")
-            if status not in DEPARTURE_STATUSES:
-                raise ValueError(f"departure {d['id']}: unknown status {status!r}")
-            departures.append(
-                (
-                    d["id"],
-                    d["schedule_code"],
-                    d["route"],
-                    d["date"],
-                    d["time"],
-                    iso_utc(departure_instant(d["date"], d["time"], zone)),
-                    d["vehicle_class"],
-                    int(d["seats"]),
-                    str(d.get("gate", "")),
-                    status,
-                    1 if d.get("extra") else 0,
-                    int(d.get("stop_sale_minutes", 0)),
-                )
-            )
-            seats.extend((d["id"], n) for n in range(1, int(d["seats"]) + 1))
-        cur.executemany(
-            "INSERT INTO departures (id, schedule_code, route, date, time, departs_at, vehicle_class, seats, gate, "
-            "status, extra, stop_sale_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET schedule_code = excluded.schedule_code, route = excluded.route, "
-            "date = excluded.date, time = excluded.time, departs_at = excluded.departs_at, "
-            "vehicle_class = excluded.vehicle_class, seats = excluded.seats, gate = excluded.gate, "
-            "status = excluded.status, extra = excluded.extra, stop_sale_minutes = excluded.stop_sale_minutes",
-            departures,
-        )
-        cur.executemany(
-            "INSERT INTO seats (departure_id, seat_no, state) VALUES (?, ?, 'free') ON CONFLICT DO NOTHING",
-            seats,
-        )
+        departures.upsert_stations(cur, doc["stations"])
+        departures.upsert_vehicle_classes(cur, doc["vehicle_classes"])
+        departures.upsert_routes(cur, doc["routes"])
+        departures.upsert_fares(cur, doc["fares"])
+        seats = departures.upsert_departures(cur, doc["departures"], zone)
     finally:
         cur.close()
     settings = {key: doc[key] for key in RULE_KEYS if key in doc}
@@ -143,8 +73,8 @@ def _load(session: Session, doc: dict, zone: ZoneInfo) -> dict:
         "stations": len(doc["stations"]),
         "routes": len(doc["routes"]),
         "fares": len(doc["fares"]),
-        "departures": len(departures),
-        "seats": len(seats),
+        "departures": len(doc["departures"]),
+        "seats": seats,
     }
 
 

@@ -1,13 +1,16 @@
-"""Seats and the seat leases the provincial server grants.
+"""Seats and the seat leases the provincial server grants this terminal.
 
-A seat is ``free`` in the pool, ``leased`` to this terminal, ``held`` by another terminal or
-channel, or ``sold`` here. Whether this terminal may sell a seat now is the services' call
-(``app.services.sales.sellable_seats``); the rows it decides on come from here.
+A seat is ``free`` (the provincial pool), ``leased`` (to this terminal, sellable offline until the
+lease expires), ``held`` (sold or held by another channel) or ``sold`` (here). Whether this terminal
+may sell a seat now is the services' call (``app.services.sales.sellable_seats``); the rows it decides
+on come from here. The feed and the lease keeper write through the sqlite3 cursor of the caller's
+transaction.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,9 +72,6 @@ def hold(cur, departure_id: str, seat_no: int, holder: str | None) -> None:
     )
 
 
-# --- leases (the sync client records them) ---------------------------------------------------------------
-
-
 def grant_lease(
     session: Session,
     lease_id: str,
@@ -111,3 +111,92 @@ def seat_count(cur) -> int:
     """Seat rows in the file, every departure and state (the initial pull's bench counts them)."""
     cur.execute("SELECT COUNT(*) FROM seats")
     return cur.fetchone()[0]
+
+
+def record_lease(cur, lease_id: str, departure_id: str, seat_nos: Iterable[int], granted_at: datetime,
+                 expires_at: datetime, *, keep_existing: bool = False) -> None:
+    """One local lease row. A row of the same id gets the new seat list, unless ``keep_existing``."""
+    on_conflict = "DO NOTHING" if keep_existing else "DO UPDATE SET seats = excluded.seats"
+    cur.execute(
+        "INSERT INTO seat_leases (id, departure_id, seats, granted_at, expires_at) VALUES (?, ?, ?, ?, ?) "
+        f"ON CONFLICT (id) {on_conflict}",
+        (lease_id, departure_id, json.dumps(sorted(seat_nos)), iso_utc(granted_at), iso_utc(expires_at)),
+    )
+
+
+def lease_seats(cur, lease_id: str, departure_id: str, seat_nos: Iterable[int]) -> None:
+    """The seats leased to this terminal under ``lease_id``; a seat sold here stays sold."""
+    cur.executemany(
+        "UPDATE seats SET state = 'leased', lease_id = ? WHERE departure_id = ? AND seat_no = ? "
+        "AND state IN ('free', 'leased', 'held')",
+        [(lease_id, departure_id, s) for s in seat_nos],
+    )
+
+
+def free_leased_seats(cur, departure_id: str) -> None:
+    """Every seat of the departure leased here and not sold goes back to the pool."""
+    cur.execute(
+        "UPDATE seats SET state = 'free', lease_id = NULL WHERE departure_id = ? AND state = 'leased'",
+        (departure_id,),
+    )
+
+
+def leased_departure_ids(cur) -> list[str]:
+    cur.execute("SELECT DISTINCT departure_id FROM seats WHERE state = 'leased'")
+    return [departure_id for (departure_id,) in cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class LeaseHolding:
+    """What this terminal holds of one departure: unexpired leased seats, the first of their expiries,
+    and the seats still free in the pool."""
+
+    departure_id: str
+    leased: int
+    first_expiry: str | None  # UTC text, as stored
+    free: int
+
+
+def lease_holdings(cur, now: datetime, *, departs_after: datetime, departs_by: datetime) -> list[LeaseHolding]:
+    """Departures still selling (normal or delayed) that leave in (departs_after, departs_by], soonest first."""
+    now_text = iso_utc(now)
+    cur.execute(
+        "SELECT d.id, "
+        " (SELECT COUNT(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id WHERE s.departure_id = d.id "
+        "  AND s.state = 'leased' AND l.expires_at > ?), "
+        " (SELECT MIN(l.expires_at) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
+        "  WHERE s.departure_id = d.id AND s.state = 'leased' AND l.expires_at > ?), "
+        " (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state = 'free') "
+        "FROM departures d WHERE d.departs_at > ? AND d.departs_at <= ? AND d.status IN ('normal', 'delayed') "
+        "ORDER BY d.departs_at",
+        (now_text, now_text, iso_utc(departs_after), iso_utc(departs_by)),
+    )
+    return [LeaseHolding(*row) for row in cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class SeatState:
+    state: str
+    ticket_id: str | None
+
+
+def seat_state(cur, departure_id: str, seat_no: int) -> SeatState | None:
+    cur.execute("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?", (departure_id, seat_no))
+    row = cur.fetchone()
+    return None if row is None else SeatState(*row)
+
+
+def set_held(cur, departure_id: str, seat_no: int, ticket_id: str | None) -> None:
+    """Held by another channel, as the feed says; whatever lease id the seat has stays."""
+    cur.execute("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
+                (ticket_id, departure_id, seat_no))
+
+
+def set_free(cur, departure_id: str, seat_no: int) -> None:
+    """Back in the pool, as the feed says; whatever lease id the seat has stays."""
+    cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE departure_id = ? AND seat_no = ?",
+                (departure_id, seat_no))
+
+
+def free_all_held_seats(cur) -> None:
+    cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")

@@ -1,9 +1,13 @@
-"""Sync tasks: the conflicts the server resolved against this terminal's sales, as the counter
-reads and settles them (the sync client writes them; docs/sync-client.md)."""
+"""Sync tasks: the conflicts the server resolved against this terminal's sales, one task per
+conflict. The sync client writes them (docs/sync-client.md); the counter reads and settles them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from app.store.models import iso_utc
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,6 @@ class TaskRow:
     done_at: str | None
     outcome: str | None
     carries_child: bool
-
 
 _SELECT = (
     "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "
@@ -115,3 +118,30 @@ def task_records(cur, *, include_closed: bool) -> list[TaskRecord]:
     cur.execute("SELECT id, kind, conflict, ticket_id, departure_id, seat_no, detail, status, created_at, "
                 f"resolved_at, done_by, done_at, outcome FROM sync_tasks{where} ORDER BY id")
     return [TaskRecord(*row) for row in cur.fetchall()]
+
+
+def upsert_task(cur, key: str, kind: str, conflict: dict, now: datetime) -> bool:
+    """One task per server conflict (``key``); a conflict reported again (upload answer, then feed) is
+    not a second task. A conflict the server marks resolved closes its open task. True when new."""
+    status = conflict.get("status") or "open"
+    cur.execute("SELECT status FROM sync_tasks WHERE key = ?", (key,))
+    row = cur.fetchone()
+    if row is None:
+        cur.execute(
+            "INSERT INTO sync_tasks (key, kind, conflict, seq, ticket_id, departure_id, seat_no, detail, status, "
+            "created_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, kind, str(conflict.get("kind")), conflict.get("seq"),
+             conflict.get("ticket_id"), conflict.get("departure_id"), conflict.get("seat_no"),
+             str(conflict.get("detail") or ""), "resolved" if status == "resolved" else "open", iso_utc(now),
+             iso_utc(now) if status == "resolved" else None),
+        )
+        return True
+    if status == "resolved" and row[0] == "open":
+        cur.execute("UPDATE sync_tasks SET status = 'resolved', resolved_at = ? WHERE key = ?", (iso_utc(now), key))
+    return False
+
+
+def task_kinds(cur) -> dict[str, str]:
+    """Every task's kind, by its conflict key."""
+    cur.execute("SELECT key, kind FROM sync_tasks")
+    return dict(cur.fetchall())

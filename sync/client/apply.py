@@ -6,8 +6,9 @@ a web ticket with an unsent pickup keeps its local state. Such feed rows are par
 ``sync_deferred`` and tried again on every pull, so they land once the local change is acknowledged
 (or the clerk resolves the conflict).
 
-Pages are applied with the sqlite3 cursor and ``executemany``: the first pull of a large station is
-tens of thousands of feed rows and ~675k seat rows.
+Pages are applied with the sqlite3 cursor through the store's functions (the timetable through the
+very upserts the province loader uses): the first pull of a large station is tens of thousands of
+feed rows and ~675k seat rows.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import json
 import logging
 import sqlite3
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from app.store import departures, seats, sync_state, tasks, tickets
 from app.store.models import iso_utc, parse_utc
+from app.store.outbox import ticket_payloads_after
 
 log = logging.getLogger("kezhan.sync")
 
@@ -52,22 +55,7 @@ def task_kind(conflict: str) -> str:
 def record_task(cur, key: str, conflict: dict, now: datetime) -> bool:
     """One task per server conflict (``key``); a conflict reported again (upload answer, then feed) is
     not a second task. A conflict the server marks resolved closes its task. True when new."""
-    status = conflict.get("status") or "open"
-    cur.execute("SELECT status FROM sync_tasks WHERE key = ?", (key,))
-    row = cur.fetchone()
-    if row is None:
-        cur.execute(
-            "INSERT INTO sync_tasks (key, kind, conflict, seq, ticket_id, departure_id, seat_no, detail, status, "
-            "created_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, task_kind(str(conflict.get("kind"))), str(conflict.get("kind")), conflict.get("seq"),
-             conflict.get("ticket_id"), conflict.get("departure_id"), conflict.get("seat_no"),
-             str(conflict.get("detail") or ""), "resolved" if status == "resolved" else "open", iso_utc(now),
-             iso_utc(now) if status == "resolved" else None),
-        )
-        return True
-    if status == "resolved" and row[0] == "open":
-        cur.execute("UPDATE sync_tasks SET status = 'resolved', resolved_at = ? WHERE key = ?", (iso_utc(now), key))
-    return False
+    return tasks.upsert_task(cur, key, task_kind(str(conflict.get("kind"))), conflict, now)
 
 
 class FeedApplier:
@@ -91,12 +79,8 @@ class FeedApplier:
 
     def pending_tickets(self) -> set[str]:
         if self._pending is None:
-            self.cur.execute(
-                "SELECT payload FROM outbox WHERE terminal_id = ? AND seq > ? AND type LIKE 'ticket.%'",
-                (self.terminal_id, self.acked_seq),
-            )
             ids: set[str] = set()
-            for (payload,) in self.cur.fetchall():
+            for payload in ticket_payloads_after(self.cur, self.terminal_id, self.acked_seq):
                 p = json.loads(payload)
                 for key in ("ticket_id", "old_ticket_id"):
                     if p.get(key):
@@ -109,31 +93,24 @@ class FeedApplier:
         return self._pending
 
     def defer(self, change: dict) -> None:
-        self.cur.execute(
-            "INSERT INTO sync_deferred (kind, key, deleted, data) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (kind, key) DO UPDATE SET deleted = excluded.deleted, data = excluded.data",
-            (change["kind"], change["key"], 1 if change.get("deleted") else 0,
-             None if change.get("data") is None else _json(change["data"])),
-        )
+        sync_state.defer_row(self.cur, sync_state.DeferredRow(
+            change["kind"], change["key"], bool(change.get("deleted")),
+            None if change.get("data") is None else _json(change["data"])))
         self.deferred += 1
 
     def home_station(self) -> str:
         if self._home is None:
-            self.cur.execute("SELECT value FROM settings WHERE key = 'home_station'")
-            row = self.cur.fetchone()
-            self._home = json.loads(row[0]) if row else ""
+            self._home = sync_state.setting_value(self.cur, "home_station", "")
         return self._home
 
     # ------------------------------------------------------------------ entry points
 
     def retry_deferred(self) -> int:
-        self.cur.execute("SELECT kind, key, deleted, data FROM sync_deferred")
-        rows = self.cur.fetchall()
+        rows = sync_state.take_deferred_rows(self.cur)
         if not rows:
             return 0
-        self.cur.execute("DELETE FROM sync_deferred")
-        changes = [{"kind": k, "key": key, "deleted": bool(d), "data": None if data is None else json.loads(data)}
-                   for k, key, d, data in rows]
+        changes = [{"kind": r.kind, "key": r.key, "deleted": r.deleted,
+                    "data": None if r.data is None else json.loads(r.data)} for r in rows]
         before = self.deferred
         self.apply(changes, count=False)
         return len(rows) - (self.deferred - before)
@@ -177,187 +154,75 @@ class FeedApplier:
             if c["key"] not in SETTING_KEYS:
                 continue
             if c.get("deleted"):
-                self.cur.execute("DELETE FROM settings WHERE key = ?", (c["key"],))
+                sync_state.delete_setting(self.cur, c["key"])
             else:
-                self.cur.execute(
-                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (c["key"], _json(c["data"])),
-                )
+                sync_state.put_setting_value(self.cur, c["key"], c["data"])
             if c["key"] == "home_station":
                 self._home = None
 
-    def _stub_stations(self, codes) -> None:
-        codes = {c for c in codes if c}
-        if codes:
-            self.cur.executemany(
-                "INSERT OR IGNORE INTO stations (code, name, pinyin, region_code, city) VALUES (?, ?, '', ?, '')",
-                [(c, c, c[:6]) for c in codes],
-            )
-
-    def _stub_classes(self, codes) -> None:
-        codes = {c for c in codes if c}
-        if codes:
-            self.cur.executemany("INSERT OR IGNORE INTO vehicle_classes (code, name, seats) VALUES (?, ?, 0)",
-                                 [(c, c) for c in codes])
-
-    def _stub_routes(self, codes) -> None:
-        codes = {c for c in codes if c}
-        if not codes:
-            return
-        self.cur.executemany(
-            "INSERT OR IGNORE INTO routes (code, name, origin, via) "
-            "SELECT ?, ?, code, '' FROM stations WHERE code = ?",
-            [(c, c, self.home_station()) for c in codes],
-        )
-
-    def _delete(self, sql: str, keys) -> None:
-        for key in keys:
-            try:
-                self.cur.execute(sql, key if isinstance(key, tuple) else (key,))
-            except sqlite3.IntegrityError:
-                # Still referenced (a route by a departure with tickets...): keep the row, harmless.
-                pass
-
     def _apply_station(self, rows):
-        live = [c["data"] for c in rows if not c.get("deleted")]
-        self.cur.executemany(
-            "INSERT INTO stations (code, name, pinyin, region_code, city) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, pinyin = excluded.pinyin, "
-            "region_code = excluded.region_code, city = excluded.city",
-            [(s["code"], s["name"], str(s.get("pinyin", "")).upper(), s.get("region_code") or s["code"][:6],
-              s.get("city", "")) for s in live],
-        )
-        self._delete("DELETE FROM stations WHERE code = ?", [c["key"] for c in rows if c.get("deleted")])
+        departures.upsert_stations(self.cur, [c["data"] for c in rows if not c.get("deleted")])
+        departures.delete_stations(self.cur, [c["key"] for c in rows if c.get("deleted")])
 
     def _apply_vehicle_class(self, rows):
-        live = [c["data"] for c in rows if not c.get("deleted")]
-        self.cur.executemany(
-            "INSERT INTO vehicle_classes (code, name, seats) VALUES (?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, seats = excluded.seats",
-            [(v["code"], v["name"], int(v["seats"])) for v in live],
-        )
-        self._delete("DELETE FROM vehicle_classes WHERE code = ?", [c["key"] for c in rows if c.get("deleted")])
+        departures.upsert_vehicle_classes(self.cur, [c["data"] for c in rows if not c.get("deleted")])
+        departures.delete_vehicle_classes(self.cur, [c["key"] for c in rows if c.get("deleted")])
 
     def _apply_route(self, rows):
         live = [c["data"] for c in rows if not c.get("deleted")]
-        self._stub_stations({r["origin"] for r in live} | {s["station"] for r in live for s in r.get("stops", ())})
-        self.cur.executemany(
-            "INSERT INTO routes (code, name, origin, via) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, origin = excluded.origin, via = excluded.via",
-            [(r["code"], r["name"], r["origin"],
-              r.get("via", "") if isinstance(r.get("via", ""), str) else "、".join(r["via"])) for r in live],
-        )
-        self.cur.executemany("DELETE FROM route_stops WHERE route = ?", [(r["code"],) for r in live])
-        self.cur.executemany(
-            "INSERT INTO route_stops (route, seq, station, km) VALUES (?, ?, ?, ?)",
-            [(r["code"], int(s["seq"]), s["station"], int(s["km"])) for r in live for s in r.get("stops", ())],
-        )
-        gone = [c["key"] for c in rows if c.get("deleted")]
-        for code in gone:
-            self.cur.execute("SELECT 1 FROM departures WHERE route = ? LIMIT 1", (code,))
-            if self.cur.fetchone() is None:
-                self.cur.execute("DELETE FROM fares WHERE route = ?", (code,))
-                self.cur.execute("DELETE FROM route_stops WHERE route = ?", (code,))
-                self._delete("DELETE FROM routes WHERE code = ?", [code])
+        departures.add_missing_stations(
+            self.cur, {r["origin"] for r in live} | {s["station"] for r in live for s in r.get("stops", ())})
+        departures.upsert_routes(self.cur, live)
+        departures.delete_routes(self.cur, [c["key"] for c in rows if c.get("deleted")])
 
     def _apply_fare(self, rows):
         live = [c["data"] for c in rows if not c.get("deleted")]
-        self._stub_stations({f["from"] for f in live} | {f["to"] for f in live})
-        self._stub_classes({f["vehicle_class"] for f in live})
-        self._stub_routes({f["route"] for f in live})
-        self.cur.executemany(
-            "INSERT INTO fares (route, from_station, to_station, vehicle_class, full_fare) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (route, from_station, to_station, vehicle_class) DO UPDATE SET full_fare = excluded.full_fare",
-            [(f["route"], f["from"], f["to"], f["vehicle_class"], int(f["full_fare"])) for f in live],
-        )
+        departures.add_missing_stations(self.cur, {f["from"] for f in live} | {f["to"] for f in live})
+        departures.add_missing_vehicle_classes(self.cur, {f["vehicle_class"] for f in live})
+        departures.add_missing_routes(self.cur, {f["route"] for f in live}, self.home_station())
+        departures.upsert_fares(self.cur, live)
         gone = []
         for c in rows:
             if c.get("deleted"):
                 parts = c["key"].split("/")
                 if len(parts) == 4:
                     gone.append(tuple(parts))
-        self.cur.executemany(
-            "DELETE FROM fares WHERE route = ? AND from_station = ? AND to_station = ? AND vehicle_class = ?", gone
-        )
+        departures.delete_fares(self.cur, gone)
 
     def _apply_departure(self, rows):
         live = [c["data"] for c in rows if not c.get("deleted")]
-        self._stub_classes({d["vehicle_class"] for d in live})
-        self._stub_routes({d["route"] for d in live})
-        deps = []
-        for d in live:
-            local = datetime.fromisoformat(f"{d['date']}T{d['time']}").replace(tzinfo=self.zone)
-            deps.append((
-                d["id"], d.get("schedule_code", ""), d["route"], d["date"], d["time"], iso_utc(local.astimezone(UTC)),
-                d["vehicle_class"], int(d["seats"]), str(d.get("gate", "")), d.get("status", "normal"),
-                1 if d.get("extra") else 0, int(d.get("stop_sale_minutes") or 0),
-            ))
-        self.cur.executemany(
-            "INSERT INTO departures (id, schedule_code, route, date, time, departs_at, vehicle_class, seats, gate, "
-            "status, extra, stop_sale_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET schedule_code = excluded.schedule_code, route = excluded.route, "
-            "date = excluded.date, time = excluded.time, departs_at = excluded.departs_at, "
-            "vehicle_class = excluded.vehicle_class, seats = excluded.seats, gate = excluded.gate, "
-            "status = excluded.status, extra = excluded.extra, stop_sale_minutes = excluded.stop_sale_minutes",
-            deps,
-        )
-        # Existing seats keep their state: a departure update never frees a sold seat. The seat numbers
-        # are generated inside SQLite: one statement per departure instead of one per seat.
-        self.cur.executemany(
-            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) "
-            "INSERT INTO seats (departure_id, seat_no, state) SELECT ?, n, 'free' FROM s WHERE true "
-            "ON CONFLICT DO NOTHING",
-            [(int(d["seats"]), d["id"]) for d in live if int(d["seats"]) > 0],
-        )
-        for c in rows:
-            if c.get("deleted"):
-                self.cur.execute("SELECT 1 FROM tickets WHERE departure_id = ? LIMIT 1", (c["key"],))
-                if self.cur.fetchone() is None:
-                    self.cur.execute("DELETE FROM seats WHERE departure_id = ?", (c["key"],))
-                    self._delete("DELETE FROM departures WHERE id = ?", [c["key"]])
+        departures.add_missing_vehicle_classes(self.cur, {d["vehicle_class"] for d in live})
+        departures.add_missing_routes(self.cur, {d["route"] for d in live}, self.home_station())
+        departures.upsert_departures(self.cur, live, self.zone)
+        departures.delete_departures(self.cur, [c["key"] for c in rows if c.get("deleted")])
 
     def _apply_ticket_type(self, rows):
-        self.cur.execute("SELECT value FROM settings WHERE key = 'ticket_types'")
-        row = self.cur.fetchone()
-        table = {t["code"]: t for t in (json.loads(row[0]) if row else [])}
+        table = {t["code"]: t for t in sync_state.setting_value(self.cur, "ticket_types", [])}
         for c in rows:
             if c.get("deleted"):
                 table.pop(c["key"], None)
             else:
                 table[c["key"]] = c["data"]
-        self.cur.execute(
-            "INSERT INTO settings (key, value) VALUES ('ticket_types', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (_json(list(table.values())),),
-        )
+        sync_state.put_setting_value(self.cur, "ticket_types", list(table.values()))
 
     def _apply_ticket_key(self, rows):
         for c in rows:
             if c.get("deleted"):
-                self.cur.execute("UPDATE ticket_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                                 (iso_utc(self.now), c["key"]))
+                sync_state.revoke_ticket_key(self.cur, c["key"], iso_utc(self.now))
                 continue
             k = c["data"]
-            self.cur.execute(
-                "INSERT INTO ticket_keys (key_id, terminal_id, public_key, revoked_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key_id) DO UPDATE SET terminal_id = excluded.terminal_id, "
-                "public_key = excluded.public_key, revoked_at = excluded.revoked_at",
-                (k["key_id"], k["terminal_id"], k["public_key"], k.get("revoked_at")),
-            )
+            sync_state.upsert_ticket_key(self.cur, k["key_id"], k["terminal_id"], k["public_key"], k.get("revoked_at"))
 
     # ------------------------------------------------------------------ seats, leases, tickets
 
     def _apply_lease(self, rows):
         for c in rows:
             departure_id = c["key"]
-            self.cur.execute("SELECT 1 FROM departures WHERE id = ?", (departure_id,))
-            if self.cur.fetchone() is None:
+            if not departures.departure_exists(self.cur, departure_id):
                 self.defer(c)  # the departure's own row has not arrived yet
                 continue
             # Seats leased here and not sold: the lease row says which stay leased.
-            self.cur.execute(
-                "UPDATE seats SET state = 'free', lease_id = NULL WHERE departure_id = ? AND state = 'leased'",
-                (departure_id,),
-            )
+            seats.free_leased_seats(self.cur, departure_id)
             if c.get("deleted"):
                 continue
             lease = c["data"]
@@ -369,17 +234,8 @@ class FeedApplier:
                 # One local lease row per expiry: a seat held for two minutes must not look like one
                 # held for thirty.
                 local_id = f"{lease['lease_id']}@{expires_at}"
-                granted = iso_utc(self.now)
-                self.cur.execute(
-                    "INSERT INTO seat_leases (id, departure_id, seats, granted_at, expires_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET seats = excluded.seats",
-                    (local_id, departure_id, json.dumps(sorted(seat_nos)), granted, iso_utc(parse_utc(expires_at))),
-                )
-                self.cur.executemany(
-                    "UPDATE seats SET state = 'leased', lease_id = ? WHERE departure_id = ? AND seat_no = ? "
-                    "AND state IN ('free', 'leased', 'held')",
-                    [(local_id, departure_id, s) for s in seat_nos],
-                )
+                seats.record_lease(self.cur, local_id, departure_id, seat_nos, self.now, parse_utc(expires_at))
+                seats.lease_seats(self.cur, local_id, departure_id, seat_nos)
 
     def _apply_seat(self, rows):
         for c in rows:
@@ -387,37 +243,28 @@ class FeedApplier:
             if not seat_text.isdigit():
                 continue
             seat_no = int(seat_text)
-            self.cur.execute("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?",
-                             (departure_id, seat_no))
-            row = self.cur.fetchone()
-            if row is None:
+            here = seats.seat_state(self.cur, departure_id, seat_no)
+            if here is None:
                 self.defer(c)  # departure not here yet
                 continue
-            state, local_ticket = row
             data = c.get("data") or {}
             if not c.get("deleted") and data.get("terminal_id") == self.terminal_id and data.get("channel") == "terminal":
                 continue  # our own sale or lease: the local record and our lease rows are the truth about it
-            if state == "leased" and not c.get("deleted") and data.get("state") == "leased":
+            if here.state == "leased" and not c.get("deleted") and data.get("state") == "leased":
                 # Another terminal's lease on a seat leased here is older than our lease row: the server
                 # republishes a holder's lease before the seat can go to anyone else, and a page applies
                 # lease rows before seat rows.
                 continue
-            if state == "sold":
-                if not c.get("deleted") and data.get("ticket_id") == local_ticket:
+            if here.state == "sold":
+                if not c.get("deleted") and data.get("ticket_id") == here.ticket_id:
                     continue
                 self.defer(c)
                 continue
             if c.get("deleted"):
-                if state == "held":
-                    self.cur.execute(
-                        "UPDATE seats SET state = 'free', ticket_id = NULL WHERE departure_id = ? AND seat_no = ?",
-                        (departure_id, seat_no),
-                    )
+                if here.state == "held":
+                    seats.set_free(self.cur, departure_id, seat_no)
             else:
-                self.cur.execute(
-                    "UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
-                    (data.get("ticket_id"), departure_id, seat_no),
-                )
+                seats.set_held(self.cur, departure_id, seat_no, data.get("ticket_id"))
 
     def _apply_web_ticket(self, rows):
         for c in rows:
@@ -425,57 +272,40 @@ class FeedApplier:
                 continue
             t = c["data"]
             ticket_id = t["ticket_id"]
-            self.cur.execute("SELECT status, stock_no FROM tickets WHERE id = ?", (ticket_id,))
-            row = self.cur.fetchone()
-            if row is not None and ticket_id in self.pending_tickets():
+            local = tickets.ticket_state(self.cur, ticket_id)
+            if local is not None and ticket_id in self.pending_tickets():
                 self.defer(c)
                 continue
             status = t.get("status") if t.get("status") in TICKET_STATUSES else "active"
             ours = t.get("picked_up_by") == self.terminal_id
             stock_no = None if ours else t.get("stock_no")
-            p = t.get("passenger") or {}
             try:
-                if row is None:
-                    self.cur.execute("SELECT 1 FROM departures WHERE id = ?", (t["departure_id"],))
-                    if self.cur.fetchone() is None:
+                if local is None:
+                    if not departures.departure_exists(self.cur, t["departure_id"]):
                         self.defer(c)
                         continue
-                    self.cur.execute(
-                        "INSERT OR IGNORE INTO orders (id, clerk, shift_id, channel, created_at, total) "
-                        "VALUES (?, NULL, NULL, 'web', ?, 0)",
-                        (t["order_id"], t["sold_at"]),
-                    )
-                    self.cur.execute("UPDATE orders SET total = total + ? WHERE id = ?",
-                                     (int(t.get("price") or 0) + int(t.get("insurance") or 0), t["order_id"]))
-                    self._stub_stations([t.get("stop"), self.home_station()])
-                    self.cur.execute(
-                        "INSERT INTO tickets (id, order_id, departure_id, seat_no, stock_no, status, ticket_type, fare, "
-                        "price, insurance, board, stop, carried_by, doc_hash, times_changed, changed_from, clerk, "
-                        "shift_id, sold_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, "
-                        "NULL, ?, ?)",
-                        (ticket_id, t["order_id"], t["departure_id"], t.get("seat_no"), stock_no, status,
-                         t.get("ticket_type") or "full", int(t.get("fare") or 0), int(t.get("price") or 0),
-                         int(t.get("insurance") or 0), self.home_station(), t.get("stop") or "", t.get("carried_by"),
-                         p.get("doc_hash"), t["sold_at"], t.get("closed_at")),
-                    )
-                    self.cur.execute(
-                        "INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) "
-                        "VALUES (?, ?, ?, ?, ?, NULL)",
-                        (ticket_id, p.get("name") or "", p.get("doc_type") or "", p.get("doc_masked") or "",
-                         p.get("doc_hash")),
-                    )
+                    departures.add_missing_stations(self.cur, [t.get("stop"), self.home_station()])
+                    tickets.add_web_ticket(self.cur, self._web_ticket(t, status, stock_no))
                 else:
-                    local_stock = row[1]
-                    self.cur.execute(
-                        "UPDATE tickets SET status = ?, closed_at = ?, stock_no = ? WHERE id = ?",
-                        (status, t.get("closed_at"), local_stock if ours or stock_no is None else stock_no, ticket_id),
-                    )
+                    tickets.update_ticket_status(self.cur, ticket_id, status, t.get("closed_at"),
+                                                 local.stock_no if ours or stock_no is None else stock_no)
             except sqlite3.IntegrityError as exc:
                 # Another ticket here holds the same document on that bus, or the same paper number:
                 # a person must look at it.
                 self.new_tasks += record_task(self.cur, f"web/{ticket_id}", {
                     "kind": "WEB_TICKET_CLASH", "ticket_id": ticket_id, "departure_id": t.get("departure_id"),
                     "seat_no": t.get("seat_no"), "detail": str(exc)}, self.now)
+
+    def _web_ticket(self, t: dict, status: str, stock_no: str | None) -> tickets.WebTicket:
+        p = t.get("passenger") or {}
+        return tickets.WebTicket(
+            ticket_id=t["ticket_id"], order_id=t["order_id"], departure_id=t["departure_id"],
+            seat_no=t.get("seat_no"), stock_no=stock_no, status=status, ticket_type=t.get("ticket_type") or "full",
+            fare=int(t.get("fare") or 0), price=int(t.get("price") or 0), insurance=int(t.get("insurance") or 0),
+            board=self.home_station(), stop=t.get("stop") or "", carried_by=t.get("carried_by"),
+            sold_at=t["sold_at"], closed_at=t.get("closed_at"), passenger_name=p.get("name") or "",
+            doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "", doc_hash=p.get("doc_hash"),
+        )
 
     def _apply_conflict(self, rows):
         for c in rows:

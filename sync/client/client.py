@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 from app.domain.leases import OfflineBudget
 from app.errors import SyncError
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
+from app.store import outbox, seats, sync_state, tasks
 from app.store.engine import Database
 from app.store.models import iso_utc, parse_utc
+from app.store.queries import leased_seats_left
 from sync import protocol
 from sync.protocol import ProtocolError
 
@@ -38,6 +40,8 @@ CURSOR_FEED = "feed"
 CURSOR_ACKED = "upload_acked"
 CURSOR_ALARM = "alarm"
 CURSOR_LAST_SYNC = "last_sync"
+
+EVENTS_PATH = protocol.API_PREFIX + "/events"
 
 # Codes after which uploading stops until a technician looks: continuing could only make it worse.
 ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
@@ -130,41 +134,26 @@ class Backoff:
         return self.rng.uniform(0, ceiling)
 
 
-def _batch_body(rows) -> bytes:
+def _batch_body(rows: list[outbox.OutboxRow]) -> bytes:
     """The upload body, built around the payload text exactly as stored: the outbox already holds
     canonical JSON, so decoding and re-encoding thousands of payloads would only cost time."""
     dumps = json.encoder.encode_basestring_ascii  # json.dumps of a str, without the encoder set-up per call
     parts = [
-        f'{{"created_at":{dumps(r[4])},"event_id":{dumps(r[2])},"hash":{dumps(r[6])},"payload":{r[5]},'
-        f'"seq":{int(r[1])},"terminal_id":{dumps(r[0])},"type":{dumps(r[3])}}}'
+        f'{{"created_at":{dumps(r.created_at)},"event_id":{dumps(r.event_id)},"hash":{dumps(r.hash)},'
+        f'"payload":{r.payload},"seq":{int(r.seq)},"terminal_id":{dumps(r.terminal_id)},"type":{dumps(r.type)}}}'
         for r in rows
     ]
     return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
-def _behind(body: bytes) -> bytes:
-    """The same batch marked as sent behind another still unanswered (docs/protocol.md § Upload)."""
-    return b'{"behind":true,' + body[1:]
-
-
-def _wait_out(future) -> None:
-    """A request whose answer will not be used: wait for it to end, so none is still on the wire
-    when the caller moves on. What it did on the server is idempotent (by seq)."""
-    if future is not None and not future.cancel():
-        try:
-            future.result()
-        except BaseException:  # noqa: BLE001 - the outcome of an abandoned request is moot
-            log.debug("an abandoned upload request ended badly", exc_info=True)
-
-
-def _broken_row(rows) -> int | None:
+def _broken_row(rows: list[outbox.OutboxRow]) -> int | None:
     """The seq of the first stored payload that is not a JSON object (a damaged outbox), if any."""
     for r in rows:
         try:
-            if not isinstance(json.loads(r[5]), dict):
-                return r[1]
+            if not isinstance(json.loads(r.payload), dict):
+                return r.seq
         except ValueError:
-            return r[1]
+            return r.seq
     return None
 
 
@@ -219,11 +208,6 @@ class SyncClient:
         self.transport = Transport(self.server_url, creds, timeout=timeout, clock=clock)
         # The seat map asks from the GUI thread while the worker syncs: its own connection pool.
         self._seat_transport = Transport(self.server_url, creds, timeout=seat_request_timeout, clock=clock)
-        # Two upload batches may be on the wire at once, each on a connection of its own (a
-        # Transport serves one request at a time): they take turns.
-        self._wires = (self.transport, Transport(self.server_url, creds, timeout=timeout, clock=clock))
-        self._wire_turn = 0
-        self._frontier = False  # the last answer applied its whole batch fresh: a batch may go behind it
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
         self._cycle_lock = threading.Lock()
@@ -252,19 +236,13 @@ class SyncClient:
 
     @staticmethod
     def _get(cur, name: str) -> str | None:
-        cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (name,))
-        row = cur.fetchone()
-        return row[0] if row else None
+        return sync_state.cursor_value(cur, name)
 
     def _put(self, cur, name: str, value: str | None) -> None:
         if value is None:
-            cur.execute("DELETE FROM sync_cursors WHERE name = ?", (name,))
-            return
-        cur.execute(
-            "INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (name, value, iso_utc(self.now())),
-        )
+            sync_state.delete_cursor(cur, name)
+        else:
+            sync_state.put_cursor_value(cur, name, value, iso_utc(self.now()))
 
     def _read(self, fn):
         with self.db.read() as session:
@@ -278,19 +256,13 @@ class SyncClient:
         return int(self._read(lambda cur: self._get(cur, CURSOR_ACKED)) or 0)
 
     def last_seq(self) -> int:
-        def q(cur):
-            cur.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE terminal_id = ?", (self.terminal_id,))
-            return cur.fetchone()[0]
+        return self._read(lambda cur: outbox.last_seq(cur, self.terminal_id))
 
-        return self._read(q)
+    def _pending(self, cur) -> int:
+        return outbox.count_events_after(cur, self.terminal_id, int(self._get(cur, CURSOR_ACKED) or 0))
 
     def pending_events(self) -> int:
-        def q(cur):
-            acked = int(self._get(cur, CURSOR_ACKED) or 0)
-            cur.execute("SELECT COUNT(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (self.terminal_id, acked))
-            return cur.fetchone()[0]
-
-        return self._read(q)
+        return self._read(self._pending)
 
     def alarm(self) -> dict | None:
         raw = self._read(lambda cur: self._get(cur, CURSOR_ALARM))
@@ -388,24 +360,21 @@ class SyncClient:
             log.info("restored database checked with the server: the RESTORED alarm is cleared")
 
     def _upload_all(self, report: CycleReport) -> None:
-        batch = self.batch_size
-        bad_signatures = 0
-        pool = None
-        # The next batch, read (and perhaps sent) early: (after_seq, batch, rows, body, request or
-        # None, sent behind another).
-        prepared = None
-        self._frontier = False
-        try:
-            while True:
-                outcome = self._upload_step(report, batch, bad_signatures, prepared, pool)
-                if outcome is None:
-                    return
-                batch, bad_signatures, prepared, pool = outcome
-        finally:
-            if prepared is not None:
-                _wait_out(prepared[4])
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        """Batches in seq order, one on the wire at a time, until none is left or one is refused."""
+        batch, bad_signatures = self.batch_size, 0
+        while True:
+            acked = self.acked_seq()
+            rows = self._read_batch(acked, batch)
+            if not rows:
+                return
+            try:
+                answer = self.transport.call("POST", EVENTS_PATH, raw=_batch_body(rows))
+            except ProtocolError as exc:
+                batch, bad_signatures = self._after_refusal(exc, rows, acked, batch, bad_signatures)
+                continue
+            self._save_answer(answer, self._acknowledged(answer, rows), report)
+            if len(rows) < batch:
+                return
 
     def _probe(self, *, restored: bool = False) -> None:
         """Once per start: with nothing pending, send the last acknowledged event again. The server
@@ -418,9 +387,9 @@ class SyncClient:
         if acked < last or (last == 0 and not restored):
             self._probed = True  # the upload itself will meet the server's high-water mark
             return
-        body = self._read_batch(last - 1, 1)[1] if last else b'{"events":[]}'
+        body = _batch_body(self._read_batch(last - 1, 1)) if last else b'{"events":[]}'
         try:
-            answer = self.transport.call("POST", protocol.API_PREFIX + "/events", raw=body)
+            answer = self.transport.call("POST", EVENTS_PATH, raw=body)
         except ProtocolError as exc:
             if not last and exc.code == "INVALID_REQUEST":
                 # A server from before empty batches were a question: nothing to learn from it.
@@ -443,105 +412,43 @@ class SyncClient:
             raise _Stop("ROLLED_BACK")
         self._probed = True
 
-    def _read_batch(self, after: int, batch: int):
-        def read(cur):
-            cur.execute(
-                "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
-                "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (self.terminal_id, after, batch),
-            )
-            return cur.fetchall()
+    def _read_batch(self, after: int, batch: int) -> list[outbox.OutboxRow]:
+        return self._read(lambda cur: outbox.events_after(cur, self.terminal_id, after, batch))
 
-        rows = self._read(read)
-        return rows, (_batch_body(rows) if rows else b"")
+    def _after_refusal(self, exc: ProtocolError, rows, acked: int, batch: int,
+                       bad_signatures: int) -> tuple[int, int]:
+        """What a refused batch means: the (batch size, signature retries) to go on with, or it raises
+        (an alarm stops uploading; anything else ends the cycle)."""
+        if exc.code == "SEQ_GAP":
+            expected = exc.details.get("expected_seq")
+            if not isinstance(expected, int) or expected < 1:
+                raise exc
+            if expected - 1 > self.last_seq():
+                self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
+                raise _Stop("ROLLED_BACK") from None
+            log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
+            self._write(lambda cur: self._put(cur, CURSOR_ACKED, str(expected - 1)))
+            return batch, bad_signatures
+        if exc.code in ALARM_CODES:
+            self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
+            raise _Stop(exc.code) from None
+        if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
+            self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
+            raise _Stop("EVENT_HASH_MISMATCH") from None
+        if exc.code == "BODY_TOO_LARGE" and batch > 1:
+            return max(1, batch // 2), bad_signatures
+        if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
+            return max(1, min(batch // 2, exc.details["max_batch"])), bad_signatures
+        if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
+            return batch, bad_signatures + 1
+        raise exc
 
-    def _send(self, pool, body: bytes, *, behind: bool = False):
-        """One upload request on the wire, on the connection the request before it is not using."""
-        wire = self._wires[self._wire_turn]
-        self._wire_turn ^= 1
-        wire.offset = self.transport.offset  # measured on the main connection
-        timeout = None
-        if behind:
-            # The server applies it after the batch ahead: its answer may take two batches' time,
-            # and that wait says nothing about the clocks.
-            connect, read = self.transport.timeout
-            timeout = (connect, 2 * read)
-        return pool.submit(wire.call, "POST", protocol.API_PREFIX + "/events", raw=body, timeout=timeout,
-                           measure_clock=not behind)
-
-    def _upload_step(self, report, batch, bad_signatures, prepared, pool):
-        """One batch. Returns the loop's next state, or None when nothing is left to send."""
-        acked = self.acked_seq()
-        future, sent_behind = None, False
-        if prepared is not None and prepared[0] == acked and prepared[1] == batch:
-            rows, body, future, sent_behind = prepared[2], prepared[3], prepared[4], prepared[5]
-        else:
-            if prepared is not None:
-                _wait_out(prepared[4])
-            rows, body = self._read_batch(acked, batch)
-        prepared = None
-        if not rows:
-            return None
-        if pool is None and len(rows) == batch:
-            # A backlog: read and encode the next batch while this one is on the wire.
-            pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"upload-{self.terminal_id}")
-        path = protocol.API_PREFIX + "/events"
-        try:
-            if pool is not None:
-                if future is None:
-                    future = self._send(pool, body)
-                after = rows[-1][1]
-                next_rows, next_body = self._read_batch(after, batch)
-                behind = None
-                if self._frontier and next_rows and len(rows) == batch:
-                    # At the server's frontier (the last batch went in whole and fresh), a backlog
-                    # keeps two batches on the wire: the server checks the next while it writes
-                    # this one. Before that, a batch could still meet the server's history (a gap,
-                    # a SEQ_REUSE), and nothing may wait behind it.
-                    behind = self._send(pool, _behind(next_body), behind=True)
-                prepared = (after, batch, next_rows, next_body, behind, behind is not None)
-                try:
-                    answer = future.result()
-                except BaseException:
-                    _wait_out(behind)
-                    prepared = None
-                    raise
-            else:
-                answer = self.transport.call("POST", path, raw=body)
-        except ProtocolError as exc:
-            self._frontier = False
-            if exc.code == "SEQ_GAP" and sent_behind:
-                # The batch ahead of it did not reach the server in time (its answer was taken
-                # first, so it did reach it since): news about the wire, not about the server.
-                log.info("batch at seq %d, sent behind another, came too early; sending it again", rows[0][1])
-                return batch, bad_signatures, None, pool
-            if exc.code == "SEQ_GAP":
-                expected = exc.details.get("expected_seq")
-                if not isinstance(expected, int) or expected < 1:
-                    raise
-                if expected - 1 > self.last_seq():
-                    self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
-                    raise _Stop("ROLLED_BACK") from None
-                log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
-                self._write(lambda cur, e=expected: self._put(cur, CURSOR_ACKED, str(e - 1)))
-                return batch, bad_signatures, None, pool
-            if exc.code in ALARM_CODES:
-                self._raise_alarm(exc.code, seq=exc.details.get("seq"), server=exc.details)
-                raise _Stop(exc.code) from None
-            if exc.code in ("MALFORMED_JSON", "INVALID_REQUEST") and _broken_row(rows) is not None:
-                self._raise_alarm("EVENT_HASH_MISMATCH", seq=_broken_row(rows), server=exc.details)
-                raise _Stop("EVENT_HASH_MISMATCH") from None
-            if exc.code == "BODY_TOO_LARGE" and batch > 1:
-                return max(1, batch // 2), bad_signatures, None, pool
-            if exc.code == "INVALID_REQUEST" and isinstance(exc.details.get("max_batch"), int) and batch > 1:
-                return max(1, min(batch // 2, exc.details["max_batch"])), bad_signatures, None, pool
-            if exc.code in ("BAD_SIGNATURE", "REPLAYED_NONCE") and bad_signatures < 1:
-                return batch, bad_signatures + 1, None, pool
-            raise
+    def _acknowledged(self, answer: dict, rows) -> int:
+        """The last seq of the batch the server acknowledged, checked against what this file holds."""
         acked_through = answer.get("acked_through")
         if not isinstance(acked_through, int):
             raise BadAnswer("shape", "upload answer without acked_through")
-        first, last = rows[0][1], rows[-1][1]
+        first, last = rows[0].seq, rows[-1].seq
         if acked_through > last and acked_through > self.last_seq():
             # The server holds events past everything this file has ever written.
             self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
@@ -549,18 +456,14 @@ class SyncClient:
         acked_through = min(acked_through, last)
         if acked_through < first - 1:
             raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
+        return acked_through
+
+    def _save_answer(self, answer: dict, acked_through: int, report: CycleReport) -> None:
+        """The acknowledged seq and a task for each conflict the answer lists, in one transaction."""
         conflicts = answer.get("conflicts") or []
         now = self.now()
-        self._frontier = (acked_through == last and answer.get("applied") == len(rows)
-                          and not answer.get("duplicates"))
-        if prepared is not None and prepared[4] is None and acked_through == last and len(rows) == batch \
-                and prepared[2]:
-            # The next batch goes on the wire before this answer is saved: the server works on it
-            # while this file commits. Sending before saving is safe, as resending always is (an
-            # acknowledged duplicate); what was acknowledged is still only what `save` records.
-            prepared = (*prepared[:4], self._send(pool, prepared[3]), False)
 
-        def save(cur, acked_through=acked_through, conflicts=conflicts, now=now):
+        def save(cur):
             self._put(cur, CURSOR_ACKED, str(acked_through))
             new = 0
             for c in conflicts:
@@ -571,9 +474,6 @@ class SyncClient:
         report.new_tasks += self._write(save)
         report.uploaded += int(answer.get("applied") or 0)
         report.duplicates += int(answer.get("duplicates") or 0)
-        if len(rows) < batch:
-            return None
-        return batch, bad_signatures, prepared, pool
 
     # ------------------------------------------------------------------ pull
 
@@ -617,7 +517,7 @@ class SyncClient:
             if reset and first:
                 # A snapshot lists what is sold now, not what stopped being sold while we were
                 # away: seats other channels held go back to free and the snapshot re-holds them.
-                cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")
+                seats.free_all_held_seats(cur)
             if first:
                 applier.retry_deferred()
             applier.apply(changes)
@@ -637,40 +537,27 @@ class SyncClient:
 
     # ------------------------------------------------------------------ leases
 
-    def _lease_rows(self, cur, now: datetime):
-        lo = iso_utc(now + self.lease_cutoff)
-        hi = iso_utc(now + self.lease_horizon)
-        now_text = iso_utc(now)
-        cur.execute(
-            "SELECT d.id, "
-            " (SELECT COUNT(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id WHERE s.departure_id = d.id "
-            "  AND s.state = 'leased' AND l.expires_at > ?), "
-            " (SELECT MIN(l.expires_at) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
-            "  WHERE s.departure_id = d.id AND s.state = 'leased' AND l.expires_at > ?), "
-            " (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state = 'free') "
-            "FROM departures d WHERE d.departs_at > ? AND d.departs_at <= ? AND d.status IN ('normal', 'delayed') "
-            "ORDER BY d.departs_at",
-            (now_text, now_text, lo, hi),
-        )
-        return cur.fetchall()
+    def _lease_rows(self, cur, now: datetime) -> list[seats.LeaseHolding]:
+        return seats.lease_holdings(cur, now, departs_after=now + self.lease_cutoff,
+                                    departs_by=now + self.lease_horizon)
 
     def lease_coverage(self) -> LeaseCoverage:
         rows = self._read(lambda cur: self._lease_rows(cur, self.now()))
-        return LeaseCoverage(departures=len(rows), covered=sum(1 for r in rows if r[1] > 0),
-                             seats=sum(r[1] for r in rows))
+        return LeaseCoverage(departures=len(rows), covered=sum(1 for r in rows if r.leased > 0),
+                             seats=sum(r.leased for r in rows))
 
     def _keep_leases(self, report: CycleReport) -> None:
         now = self.now()
         renew_by = iso_utc(now + self.lease_renew_before)
         mono = time.monotonic()
         wants = []
-        for departure_id, leased, first_expiry, free in self._read(lambda cur: self._lease_rows(cur, now)):
-            if self._sold_out.get(departure_id, 0) > mono:
+        for held in self._read(lambda cur: self._lease_rows(cur, now)):
+            if self._sold_out.get(held.departure_id, 0) > mono:
                 continue
-            short = leased < self.lease_threshold and (free > 0 or leased > 0)
-            expiring = leased > 0 and first_expiry is not None and first_expiry < renew_by
+            short = held.leased < self.lease_threshold and (held.free > 0 or held.leased > 0)
+            expiring = held.leased > 0 and held.first_expiry is not None and held.first_expiry < renew_by
             if short or expiring:
-                wants.append({"departure_id": departure_id, "seats": self.lease_target})
+                wants.append({"departure_id": held.departure_id, "seats": self.lease_target})
         for i in range(0, len(wants), 200):
             chunk = wants[i:i + 200]
             answer = self.transport.call("POST", protocol.API_PREFIX + "/leases", body={"want": chunk})
@@ -710,16 +597,8 @@ class SyncClient:
 
         def apply(cur):
             local_id = f"{lease_id}@{expires_at}"
-            cur.execute(
-                "INSERT INTO seat_leases (id, departure_id, seats, granted_at, expires_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING",
-                (local_id, departure_id, json.dumps([seat]), iso_utc(now), iso_utc(parse_utc(expires_at))),
-            )
-            cur.execute(
-                "UPDATE seats SET state = 'leased', lease_id = ? WHERE departure_id = ? AND seat_no = ? "
-                "AND state IN ('free', 'leased', 'held')",
-                (local_id, departure_id, seat),
-            )
+            seats.record_lease(cur, local_id, departure_id, [seat], now, parse_utc(expires_at), keep_existing=True)
+            seats.lease_seats(cur, local_id, departure_id, [seat])
 
         self._write(apply)
         return answer
@@ -727,13 +606,9 @@ class SyncClient:
     def release_leases(self) -> int:
         """Give every unsold leased seat back to the pool (a terminal taken out of service, the end of a
         simulation). Returns how many seats the server took back."""
-        def leased(cur):
-            cur.execute("SELECT DISTINCT departure_id FROM seats WHERE state = 'leased'")
-            return [r[0] for r in cur.fetchall()]
-
         returned = 0
         with self._cycle_lock:
-            departures = self._read(leased)
+            departures = self._read(seats.leased_departure_ids)
         for departure_id in departures:
             with self._cycle_lock:
                 answer = self.transport.call("POST", protocol.API_PREFIX + "/leases/release",
@@ -749,38 +624,25 @@ class SyncClient:
     def budget(self) -> OfflineBudget:
         if self.offline_budget is not None:
             return self.offline_budget
-        raw = self._read(lambda cur: (cur.execute("SELECT value FROM settings WHERE key = 'offline_budget_minutes'"),
-                                      cur.fetchone())[1])
-        return OfflineBudget(int(json.loads(raw[0]))) if raw else OfflineBudget()
+        minutes = self._read(lambda cur: sync_state.setting_value(cur, "offline_budget_minutes"))
+        return OfflineBudget(int(minutes)) if minutes is not None else OfflineBudget()
 
     def check_can_sell(self, departure_id: str) -> None:
         """Raise the domain's refusal when selling on ``departure_id`` now would break the offline budget."""
         now = self.now()
 
-        def leased(cur):
-            cur.execute(
-                "SELECT COUNT(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id WHERE s.departure_id = ? "
-                "AND s.state = 'leased' AND l.expires_at > ?",
-                (departure_id, iso_utc(now)),
-            )
-            return cur.fetchone()[0]
-
-        self.budget().check(None if self.online else (self.offline_since or now), now, self._read(leased))
+        with self.db.read() as session:
+            leased = leased_seats_left(session, [departure_id], now)[departure_id]
+        self.budget().check(None if self.online else (self.offline_since or now), now, leased)
 
     # ------------------------------------------------------------------ status
 
     def current_status(self) -> SyncStatus:
         def q(cur):
-            acked = int(self._get(cur, CURSOR_ACKED) or 0)
-            cur.execute("SELECT COUNT(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (self.terminal_id, acked))
-            pending = cur.fetchone()[0]
-            last = self._get(cur, CURSOR_LAST_SYNC)
-            alarm = self._get(cur, CURSOR_ALARM)
-            cur.execute("SELECT COUNT(*) FROM sync_tasks WHERE status = 'open'")
-            tasks = cur.fetchone()[0]
-            return pending, last, alarm, tasks
+            return (self._pending(cur), self._get(cur, CURSOR_LAST_SYNC), self._get(cur, CURSOR_ALARM),
+                    tasks.open_task_count(cur))
 
-        pending, last, alarm_raw, tasks = self._read(q)
+        pending, last, alarm_raw, open_tasks = self._read(q)
         alarm = json.loads(alarm_raw) if alarm_raw else None
         now = self.now()
         remaining = None
@@ -800,7 +662,7 @@ class SyncClient:
             problem=self.problem,
             problem_kind=self.problem_kind,
             clock_offset=self.transport.offset,
-            open_tasks=tasks,
+            open_tasks=open_tasks,
             offline_budget_left=remaining,
             terminal_id=self.terminal_id,
         )
@@ -870,7 +732,6 @@ class SyncClient:
         self.stop()
         self.transport.close()
         self._seat_transport.close()
-        self._wires[1].close()
 
     def drain(self, timeout: float = 60.0, *, poll: float = 0.05) -> bool:
         """Cycle until nothing is pending (for tools and tests); False on timeout or alarm."""

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import re
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
 
 from app.errors import SyncError
+from app.store import sync_state
 from app.store.engine import Database
-from app.store.models import Setting, SyncIdentity, TicketKey
+from app.store.models import SyncIdentity
+from app.store.province import get_setting
 from sync import protocol
 from sync.protocol import ProtocolError
 
@@ -44,7 +44,7 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 
 def load_identity(db: Database) -> SyncIdentity | None:
     with db.read() as session:
-        return session.scalars(select(SyncIdentity)).first()
+        return sync_state.sync_identity(session)
 
 
 def require_identity(db: Database) -> SyncIdentity:
@@ -88,13 +88,10 @@ def enrol(db: Database, server_url: str, code: str, *, label: str = "", transpor
         raise SyncError("省平台的注册回复缺少字段", en=f"enrolment answer lacks a field: {exc}", code="BAD_ANSWER") from None
     now = datetime.now(UTC)
     with db.transaction() as session:
-        session.add(SyncIdentity(
+        sync_state.record_enrolment(session, SyncIdentity(
             terminal_id=terminal_id, station_code=station_code, server_url=server_url.rstrip("/"), secret=secret,
             signing_key=base64.b64encode(_raw_private(key)).decode("ascii"), key_id=key_id, enrolled_at=now,
-        ))
-        session.merge(TicketKey(key_id=key_id, terminal_id=terminal_id, public_key=public, revoked_at=None))
-        if answer.get("doc_hash_key"):
-            session.merge(Setting(key=DOC_HASH_KEY_SETTING, value=json.dumps(str(answer["doc_hash_key"]))))
+        ), public, str(answer["doc_hash_key"]) if answer.get("doc_hash_key") else None)
     log.info("enrolled as %s at %s (key %s)", terminal_id, server_url, key_id)
     return {"terminal_id": terminal_id, "station": station_code, "key_id": key_id, "server": server_url}
 
@@ -106,7 +103,7 @@ def credentials(ident: SyncIdentity) -> Credentials:
 def public_keys(db: Database) -> dict[str, Ed25519PublicKey]:
     """Every terminal's ticket-code public key this terminal knows (its own and the feed's)."""
     with db.read() as session:
-        rows = session.scalars(select(TicketKey)).all()
+        rows = sync_state.ticket_keys(session)
     out = {}
     for row in rows:
         try:
@@ -120,16 +117,16 @@ def doc_hash_key(db: Database, ident: SyncIdentity) -> bytes:
     """The province-wide key of document hashes: the server's when it sent one; otherwise one derived from
     the province code, so that every terminal of the province at least agrees."""
     with db.read() as session:
-        row = session.get(Setting, DOC_HASH_KEY_SETTING)
-        province = session.get(Setting, "province")
-    if row is not None:
-        text = str(json.loads(row.value))
+        key = get_setting(session, DOC_HASH_KEY_SETTING)
+        province = get_setting(session, "province")
+    if key is not None:
+        text = str(key)
         try:
             raw = base64.b64decode(text, validate=True)
         except ValueError:
             raw = b""
         return raw if len(raw) >= 16 else text.encode("utf-8")
-    code = (json.loads(province.value) or {}).get("code", "") if province is not None else ""
+    code = (province or {}).get("code", "")
     return hashlib.sha256(f"kezhan-doc-hash/{code or ident.station_code[:2]}".encode()).digest()
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import socket
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -119,6 +118,17 @@ class SimTerminal:
     refused: Counter = field(default_factory=Counter)
 
 
+@contextlib.contextmanager
+def _cursor(t: SimTerminal):
+    """A read of a simulated terminal's store, on the sqlite3 cursor the store functions take."""
+    with t.db.read() as session:
+        cur = session.connection().connection.dbapi_connection.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+
 def _resident_id(rng: random.Random) -> str:
     from app.domain.identity import check_char
 
@@ -205,20 +215,13 @@ class Simulation:
 
     def targets(self, t: SimTerminal) -> list[tuple[str, str]]:
         """(departure, stop) pairs open for leases now, nearest first: where the contention is."""
+        from app.store.departures import departures_with_seats
+
         cutoff = (self.now(t) + timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        con = sqlite3.connect(t.path)
-        try:
-            rows = con.execute(
-                "SELECT d.id, (SELECT station FROM route_stops r WHERE r.route = d.route ORDER BY seq DESC LIMIT 1) "
-                "FROM departures d WHERE d.departs_at > ? AND d.status = 'normal' "
-                "AND (SELECT COUNT(*) FROM seats s WHERE s.departure_id = d.id AND s.state IN ('free', 'leased')) >= 10 "
-                "ORDER BY d.departs_at, d.id LIMIT 200",
-                (cutoff,),
-            ).fetchall()
-        finally:
-            con.close()
+        with _cursor(t) as cur:
+            rows = departures_with_seats(cur, after=cutoff, min_seats=10, limit=200)
         wanted = max(2, (self.n_terminals * self.sales + self.web_sales) // 20 + 1)
-        return [r for r in rows if r[1]][:wanted]
+        return [(r.departure_id, r.last_stop) for r in rows if r.last_stop][:wanted]
 
     # ------------------------------------------------------------------ selling
 
@@ -333,6 +336,11 @@ class Simulation:
         return False
 
     def report(self, targets) -> dict:
+        from app.store.outbox import last_seq as last_outbox_seq
+        from app.store.outbox import payloads_of_type
+        from app.store.tasks import task_kinds
+        from app.store.tickets import live_counter_tickets
+
         server_tickets = self._admin("GET", "/v1/admin/tickets")["tickets"]
         ids = Counter(tk["ticket_id"] for tk in server_tickets)
         live = Counter((tk["departure_id"], tk["seat_no"]) for tk in server_tickets
@@ -343,19 +351,14 @@ class Simulation:
         local_live: dict[tuple, set] = {}
         for t in self.terminals:
             tid = t.client.terminal_id
-            con = sqlite3.connect(t.path)
-            try:
+            with _cursor(t) as cur:
                 sold_here = set()
-                for (payload,) in con.execute("SELECT payload FROM outbox WHERE type = 'ticket.sold'"):
+                for payload in payloads_of_type(cur, "ticket.sold"):
                     sold_here.update(tk["ticket_id"] for tk in json.loads(payload)["tickets"])
-                last_seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
-                tasks = {row[0]: row[1] for row in con.execute("SELECT key, kind FROM sync_tasks")}
-                for dep, seat, ticket in con.execute(
-                        "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
-                        "WHERE o.channel != 'web' AND t.status = 'active' AND t.seat_no IS NOT NULL"):
-                    local_live.setdefault((dep, seat), set()).add(ticket)
-            finally:
-                con.close()
+                last_seq = last_outbox_seq(cur, tid)
+                tasks = task_kinds(cur)
+                for held in live_counter_tickets(cur):
+                    local_live.setdefault((held.departure_id, held.seat_no), set()).add(held.ticket_id)
             lost = sorted(sold_here - set(ids))
             missing.extend(lost)
             conflicts = self._admin("GET", "/v1/admin/conflicts", params={"terminal": tid})["conflicts"]

@@ -4,7 +4,6 @@ restored from an older backup must raise."""
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 import pytest
@@ -13,7 +12,6 @@ from app.cli import main
 from app.errors import RuleViolation
 from app.store.engine import backup_file, open_database
 from sync.client import SyncClient, make_terminal
-from sync.protocol import ProtocolError
 from tests.integration.sync_client.helpers import check_invariants, departure_ids, server_events
 
 
@@ -190,45 +188,17 @@ def test_the_start_up_probe_is_harmless_for_a_healthy_terminal(server, proxy, ri
     check_invariants(server, [rig])
 
 
-def _batches_uploaded(server, monkeypatch, *, refuse_once_at: int | None = None,
-                      hold: float = 0.0) -> list[tuple[int, bool]]:
-    """(first seq, sent behind another) of every batch the server is handed; ``hold``: seconds a batch
-    not sent behind stays in the server before it is applied, so the next one is sent meanwhile."""
-    seen: list[tuple[int, bool]] = []
+def _batches_uploaded(server, monkeypatch) -> list[int]:
+    """The first seq of every batch the server is handed."""
+    seen: list[int] = []
     upload = server.server.upload
-    refused = []
 
     def recording(terminal_id, events, **how):
-        seen.append((events[0]["seq"], how.get("behind", False)))
-        if events[0]["seq"] == refuse_once_at and not refused:
-            refused.append(True)
-            time.sleep(0.3)  # long enough for the terminal to send the next batch behind this one
-            raise ProtocolError("BUSY", "refused once by the test")
-        if not how.get("behind"):
-            time.sleep(hold)
+        seen.append(events[0]["seq"])
         return upload(terminal_id, events, **how)
 
     monkeypatch.setattr(server.server, "upload", recording)
     return seen
-
-
-def _requests_at_once(client) -> list[int]:
-    """[upload requests on the wire now, most at any time], counted on the terminal's connections."""
-    at_once = [0, 0]
-    lock = threading.Lock()
-    for wire in client._wires:
-        def call(*args, _call=wire.call, **kw):
-            with lock:
-                at_once[0] += 1
-                at_once[1] = max(at_once)
-            try:
-                return _call(*args, **kw)
-            finally:
-                with lock:
-                    at_once[0] -= 1
-
-        wire.call = call
-    return at_once
 
 
 def _selling_rig(rigs, departures):
@@ -249,52 +219,14 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
 
         session.execute(text("INSERT INTO sync_cursors (name, value) VALUES ('upload_acked', '2') "
                              "ON CONFLICT (name) DO UPDATE SET value = '2'"))
-    uploaded = _batches_uploaded(server, monkeypatch)
+    seen = _batches_uploaded(server, monkeypatch)
     report = rig.client.run_once()
     assert report.ok, report
-    seen = [first for first, _ in uploaded]
-    # 3-4 went out with 5-6 read ahead; the gap answer sends 1-2 next, never the batch read ahead.
-    # (Later batches go two on the wire; one that reaches the server before the batch ahead of it is
-    # applied is handed over again once it is: a repeated seq there is that, not a resend.)
+    # 3-4 went out first; the gap answer sends 1-2 next, never a batch after 3-4.
     assert seen[:3] == [3, 1, 3]
     assert list(dict.fromkeys(seen[3:])) == [5, 7]
     assert server_events(server, rig.client.terminal_id) == rig.outbox()
     assert rig.client.pending_events() == 0
-    check_invariants(server, [rig])
-
-
-def test_a_backlog_at_the_frontier_keeps_two_batches_on_the_wire(server, rigs, monkeypatch):
-    rig = _selling_rig(rigs, departure_ids()[:6] * 2)
-    seen = _batches_uploaded(server, monkeypatch, hold=0.2)
-    at_once = _requests_at_once(rig.client)
-    assert rig.client.run_once().ok
-    # The first batch of the cycle goes alone; once an answer shows the server's frontier, each
-    # next batch is sent behind the one still unanswered.
-    assert seen[0] == (1, False)
-    # (A batch that reached the server before the one ahead of it was applied is handed over again.)
-    assert sorted({first for first, _ in seen}) == [1, 3, 5, 7, 9, 11, 13]
-    assert sum(behind for _, behind in seen) >= 4
-    # Behind in fact: two of the terminal's batches were on the wire at once (each on its own
-    # connection; which of them reaches the server first is up to the network).
-    assert at_once[1] == 2
-    assert server_events(server, rig.client.terminal_id) == rig.outbox()
-    assert rig.client.pending_events() == 0
-    check_invariants(server, [rig])
-
-
-def test_a_batch_behind_a_refused_one_is_waited_out_and_sent_again(server, rigs, monkeypatch):
-    server.server.settings.batch_turn_wait = 0.3
-    rig = _selling_rig(rigs, departure_ids()[:6])
-    seen = _batches_uploaded(server, monkeypatch, refuse_once_at=5)
-    first = rig.client.run_once()
-    assert not first.ok and "BUSY" in first.error
-    # The batch behind the refused one waited for it on the server and was refused in turn:
-    # nothing past the refused batch was applied.
-    assert (7, True) in seen
-    assert rig.client.pending_events() == 3
-    assert len(server_events(server, rig.client.terminal_id)) == 4
-    assert rig.client.drain(timeout=20)
-    assert server_events(server, rig.client.terminal_id) == rig.outbox()
     check_invariants(server, [rig])
 
 
@@ -321,7 +253,7 @@ def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, 
     seen = _batches_uploaded(server, monkeypatch)
     report = rig.client.run_once()
     assert not report.ok
-    assert [first for first, _ in seen] == [3]
+    assert seen == [3]
     assert rig.client.alarm()["code"] == "SEQ_REUSE"
 
 
