@@ -163,8 +163,8 @@ class Tokenizer:
             length = self._variable(data, pos, b, c, need)
             if length is None:
                 raise RenderError(
-                    f"unknown command {kind.upper()} 0x{c:02x} at byte {pos}",
                     f"无法识别的打印指令（第 {pos} 字节）",
+                    en=f"unknown command {kind.upper()} 0x{c:02x} at byte {pos}",
                     code="PRINTER_RENDER_UNKNOWN",
                 )
             return Token(kind, pos, pos + length, c, bytes(data[pos + 2 : pos + length]))
@@ -179,8 +179,8 @@ class Tokenizer:
                 k = {1: 3, 2: 3, 7: 2, 8: 8}.get(m)
                 if k is None:
                     raise RenderError(
-                        f"unknown DLE DC4 function {m} at byte {pos}",
                         f"无法识别的打印指令（第 {pos} 字节）",
+                        en=f"unknown DLE DC4 function {m} at byte {pos}",
                         code="PRINTER_RENDER_UNKNOWN",
                     )
             else:
@@ -245,7 +245,7 @@ class Tokenizer:
                 if len(data) < pos + 2 + 33:
                     raise Incomplete(pos)
                 raise RenderError(
-                    f"unterminated ESC D at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unterminated ESC D at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("&"):  # ESC & y c1 c2 [x d1..d(y*x)]...
                 need(5)
@@ -273,7 +273,7 @@ class Tokenizer:
                     if len(data) < pos + 3 + 256:
                         raise Incomplete(pos)
                     raise RenderError(
-                        f"unterminated GS k at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                        "打印指令格式错误", en=f"unterminated GS k at byte {pos}", code="PRINTER_RENDER_BAD"
                     )
                 if 65 <= m <= 79:
                     need(4)
@@ -281,7 +281,7 @@ class Tokenizer:
                     need(4 + k)
                     return 4 + k
                 raise RenderError(
-                    f"unknown barcode system {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unknown barcode system {m} at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("V"):
                 need(3)
@@ -292,7 +292,7 @@ class Tokenizer:
                     need(4)
                     return 4
                 raise RenderError(
-                    f"unknown cut mode {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unknown cut mode {m} at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("*"):  # GS * x y d(x*y*8)
                 need(4)
@@ -399,7 +399,7 @@ class Renderer:
     def __init__(self, width: int = DEFAULT_WIDTH, font_path: str | None = None):
         if not 8 <= width <= MAX_WIDTH:
             raise RenderError(
-                f"paper width {width} dots is out of range", "纸宽设置无效", code="PRINTER_RENDER_BAD"
+                "纸宽设置无效", en=f"paper width {width} dots is out of range", code="PRINTER_RENDER_BAD"
             )
         self.width = width
         self.font_path = font_path
@@ -420,8 +420,8 @@ class Renderer:
         self.y += max(0, dots)
         if self.y > MAX_HEIGHT:
             raise RenderError(
-                f"output longer than {MAX_HEIGHT} dots; not a receipt",
                 "打印内容过长，无法预览",
+                en=f"output longer than {MAX_HEIGHT} dots; not a receipt",
                 code="PRINTER_RENDER_TOO_LONG",
             )
 
@@ -474,7 +474,7 @@ class Renderer:
         self._advance(0)
         if self.y + img.height > MAX_HEIGHT:
             raise RenderError(
-                "output too long to render", "打印内容过长，无法预览", code="PRINTER_RENDER_TOO_LONG"
+                "打印内容过长，无法预览", en="output too long to render", code="PRINTER_RENDER_TOO_LONG"
             )
         self.ops.append(("mask", x, self.y, img))
         self.ink = True
@@ -511,8 +511,8 @@ class Renderer:
                 t = tok.next(data, pos)
             except Incomplete as exc:
                 raise RenderError(
-                    f"command at byte {exc.pos} is cut off at the end of the data",
                     f"打印数据不完整（第 {exc.pos} 字节的指令被截断）",
+                    en=f"command at byte {exc.pos} is cut off at the end of the data",
                     code="PRINTER_RENDER_TRUNCATED",
                 ) from None
             self._execute(t)
@@ -655,7 +655,7 @@ class Renderer:
         if wb == 0 or h == 0:
             return
         if wb * 8 > MAX_WIDTH * 4 or h > MAX_HEIGHT:
-            raise RenderError("raster image too large", "图像过大，无法预览", code="PRINTER_RENDER_BAD")
+            raise RenderError("图像过大，无法预览", en="raster image too large", code="PRINTER_RENDER_BAD")
         img = Image.frombytes("1", (wb * 8, h), bits)
         sx = 2 if m in (1, 3, 49, 51) else 1
         sy = 2 if m in (2, 3, 50, 51) else 1
@@ -776,7 +776,7 @@ class Renderer:
 def render_image(data: bytes, *, width: int = DEFAULT_WIDTH, font_path: str | None = None):
     """The paper as a Pillow image (mode "1", white paper, black ink)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise RenderError("render input must be bytes", "打印数据必须为字节串", code="PRINTER_RENDER_BAD")
+        raise RenderError("打印数据必须为字节串", en="render input must be bytes", code="PRINTER_RENDER_BAD")
     r = Renderer(width, font_path)
     r.feed(bytes(data))
     return r.finish()
@@ -819,7 +819,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
     """Epson GS k 73 data (``{A``/``{B``/``{C`` code set prefixes) → symbol values and HRI text."""
     if len(payload) < 2 or payload[0] != ord("{") or payload[1] not in b"ABC":
         raise RenderError(
-            "Code128 data must start with {A, {B or {C", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+            "条码数据格式错误", en="Code128 data must start with {A, {B or {C", code="PRINTER_RENDER_BAD"
         )
     cset = chr(payload[1])
     values = [{"A": 103, "B": 104, "C": 105}[cset]]
@@ -830,7 +830,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
         b = payload[i]
         if b == ord("{"):
             if i + 1 >= len(payload):
-                raise RenderError("Code128 data ends in '{'", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError("条码数据格式错误", en="Code128 data ends in '{'", code="PRINTER_RENDER_BAD")
             f = chr(payload[i + 1])
             i += 2
             if f in "ABC" and f != cset:
@@ -838,7 +838,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 cset = f
             elif f in "ABC":
                 raise RenderError(
-                    "Code128 switches to the code set it is in", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 switches to the code set it is in", code="PRINTER_RENDER_BAD"
                 )
             elif f == "S" and cset in "AB":
                 values.append(98)
@@ -855,7 +855,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 values.append(ord("{") - 32)
                 hri.append("{")
             else:
-                raise RenderError(f"bad Code128 escape {{{f}", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError("条码数据格式错误", en=f"bad Code128 escape {{{f}", code="PRINTER_RENDER_BAD")
             continue
         active = cset
         if shift:
@@ -864,14 +864,14 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
         if active == "C":
             if b > 99:
                 raise RenderError(
-                    "Code128 code set C takes bytes 0..99", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set C takes bytes 0..99", code="PRINTER_RENDER_BAD"
                 )
             values.append(b)
             hri.append(f"{b:02d}")
         elif active == "B":
             if not 0x20 <= b <= 0x7F:
                 raise RenderError(
-                    "Code128 code set B takes bytes 32..127", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set B takes bytes 32..127", code="PRINTER_RENDER_BAD"
                 )
             values.append(b - 32)
             hri.append(chr(b) if b < 0x7F else " ")
@@ -884,11 +884,11 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 hri.append(chr(b))
             else:
                 raise RenderError(
-                    "Code128 code set A takes bytes 0..95", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set A takes bytes 0..95", code="PRINTER_RENDER_BAD"
                 )
         i += 1
     if len(values) < 2:
-        raise RenderError("empty Code128", "条码数据为空", code="PRINTER_RENDER_BAD")
+        raise RenderError("条码数据为空", en="empty Code128", code="PRINTER_RENDER_BAD")
     check = (values[0] + sum(i * v for i, v in enumerate(values[1:], start=1))) % 103
     values.append(check)
     return values, "".join(hri)
