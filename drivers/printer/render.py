@@ -395,6 +395,13 @@ class _State:
     tabs: list[int] = field(default_factory=lambda: [8 * i for i in range(1, 33)])
 
 
+# The commands each step of Renderer._execute handles, by their byte after the prefix.
+_ESC_PRINT_MODE = frozenset(b"!EG-aM")
+_ESC_MOTION = frozenset(b"dJ32 $\\D")
+_GS_PRINT_MODE = frozenset(b"!BLW")
+_GS_BARCODE_SETTINGS = frozenset(b"hwHf")
+
+
 class Renderer:
     def __init__(self, width: int = DEFAULT_WIDTH, font_path: str | None = None):
         if not 8 <= width <= MAX_WIDTH:
@@ -519,125 +526,159 @@ class Renderer:
             pos = t.end
 
     def _execute(self, t: Token) -> None:
-        st = self.st
+        """Apply one token to the paper: a character, a control code or a command by prefix."""
         if t.kind == "char":
-            if t.char in ("\x00",):
-                return
-            self._add_char(t.char, t.wide)
-            return
-        if t.kind == "ctl":
-            if t.code == 0x0A:
-                self._flush(None)
-            elif t.code == 0x0C:  # FF: print the buffer
-                self._flush_if_any()
-            elif t.code == 0x09:
-                cell = 9 if st.font_b else 12
-                for stop in st.tabs:
-                    if stop * cell > self.cursor:
-                        self.cursor = min(stop * cell, self._area())
-                        break
-            return
-        p = t.params
-        c = t.code
-        if t.kind == "esc":
-            if c == ord("@"):
-                self.line = []
-                self.cursor = 0
-                self.line_positioned = False
-                self.st = _State(area_width=self.width)
-            elif c == ord("!"):
-                m = p[0]
-                st.font_b = bool(m & 0x01)
-                st.bold = bool(m & 0x08)
-                st.ascii_h = 2 if m & 0x10 else 1
-                st.ascii_w = 2 if m & 0x20 else 1
-                st.underline = 1 if m & 0x80 else 0
-            elif c in (ord("E"), ord("G")):
-                st.bold = bool(p[0] & 1)
-            elif c == ord("-"):
-                st.underline = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.underline)
-            elif c == ord("a"):
-                v = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.align)
-                st.align = v
-                if not self.line:
-                    self.line_align = v
-            elif c == ord("M"):
-                st.font_b = p[0] in (1, 49)
-            elif c == ord("d"):
-                if self.line:
-                    self._flush(None)
-                    self._advance(st.line_spacing * max(0, p[0] - 1))
-                else:
-                    self._advance(st.line_spacing * p[0])
-            elif c == ord("J"):
-                self._flush(p[0])
-            elif c == ord("3"):
-                st.line_spacing = p[0]
-            elif c == ord("2"):
-                st.line_spacing = LINE_SPACING
-            elif c == ord(" "):
-                st.char_spacing = p[0]
-            elif c == ord("$"):
-                x = p[0] | p[1] << 8
-                if x < self._area():
-                    self.cursor = x
-                    self.line_positioned = True
-                    if not self.line:
-                        self.line_align = st.align
-            elif c == ord("\\"):
-                dx = p[0] | p[1] << 8
-                if dx >= 0x8000:
-                    dx -= 0x10000
-                x = self.cursor + dx
-                if 0 <= x < self._area():
-                    self.cursor = x
-                    self.line_positioned = True
-            elif c == ord("D"):
-                st.tabs = [v for v in p[:-1] if v] or st.tabs
-            elif c in (ord("i"), ord("m")):
-                self._cut("partial", 0)
-            # everything else: code pages, drawer, beeper, page mode … no mark on the preview
-            return
-        if t.kind == "gs":
-            if c == ord("!"):
-                st.ascii_w = st.cjk_w = ((p[0] >> 4) & 0x07) + 1
-                st.ascii_h = st.cjk_h = (p[0] & 0x07) + 1
-            elif c == ord("B"):
-                st.reverse = bool(p[0] & 1)
-            elif c == ord("L"):
-                if not self.line:
-                    st.left_margin = min(p[0] | p[1] << 8, self.width - 1)
-            elif c == ord("W"):
-                if not self.line:
-                    st.area_width = max(1, p[0] | p[1] << 8)
-            elif c == ord("h"):
-                st.barcode_height = max(1, p[0])
-            elif c == ord("w"):
-                if 1 <= p[0] <= 6:
-                    st.barcode_module = p[0]
-            elif c == ord("H"):
-                st.hri = p[0] & 0x03
-            elif c == ord("f"):
-                st.hri_font_b = p[0] in (1, 49)
-            elif c == ord("V"):
-                m = p[0]
-                kind = "full" if m in (0, 48, 65, 97, 103) else "partial"
-                feed = p[1] if len(p) > 1 else 0
-                self._cut(kind, feed)
-            elif c == ord("v"):
-                self._raster(p)
-            elif c == ord("k"):
-                self._barcode(p)
-            elif c == ord("("):
-                if p[0] == ord("k"):
-                    self._qr(p[3:])
-            return
-        if t.kind == "fs":
-            if c == ord("!"):
-                st.cjk_w = 2 if p[0] & 0x04 else 1
-                st.cjk_h = 2 if p[0] & 0x08 else 1
-            return
+            if t.char != "\x00":
+                self._add_char(t.char, t.wide)
+        elif t.kind == "ctl":
+            self._control(t.code)
+        elif t.kind == "esc":
+            self._esc(t.code, t.params)
+        elif t.kind == "gs":
+            self._gs(t.code, t.params)
+        elif t.kind == "fs":
+            self._fs(t.code, t.params)
         # dle: real-time requests leave no mark
+
+    def _control(self, code: int) -> None:
+        if code == 0x0A:
+            self._flush(None)
+        elif code == 0x0C:  # FF: print the buffer
+            self._flush_if_any()
+        elif code == 0x09:
+            self._tab()
+
+    def _tab(self) -> None:
+        cell = 9 if self.st.font_b else 12
+        for stop in self.st.tabs:
+            if stop * cell > self.cursor:
+                self.cursor = min(stop * cell, self._area())
+                break
+
+    def _esc(self, c: int, p: bytes) -> None:
+        if c == ord("@"):
+            self._initialise()
+        elif c in _ESC_PRINT_MODE:
+            self._esc_print_mode(c, p)
+        elif c in _ESC_MOTION:
+            self._esc_motion(c, p)
+        elif c in (ord("i"), ord("m")):
+            self._cut("partial", 0)
+        # everything else: code pages, drawer, beeper, page mode … no mark on the preview
+
+    def _initialise(self) -> None:
+        """ESC @: the printer's power-on state; what is in the line buffer is dropped."""
+        self.line = []
+        self.cursor = 0
+        self.line_positioned = False
+        self.st = _State(area_width=self.width)
+
+    def _esc_print_mode(self, c: int, p: bytes) -> None:
+        """How the next characters look: font, bold, size, underline, alignment."""
+        st = self.st
+        if c == ord("!"):
+            m = p[0]
+            st.font_b = bool(m & 0x01)
+            st.bold = bool(m & 0x08)
+            st.ascii_h = 2 if m & 0x10 else 1
+            st.ascii_w = 2 if m & 0x20 else 1
+            st.underline = 1 if m & 0x80 else 0
+        elif c in (ord("E"), ord("G")):
+            st.bold = bool(p[0] & 1)
+        elif c == ord("-"):
+            st.underline = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.underline)
+        elif c == ord("a"):
+            v = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.align)
+            st.align = v
+            if not self.line:
+                self.line_align = v
+        elif c == ord("M"):
+            st.font_b = p[0] in (1, 49)
+
+    def _esc_motion(self, c: int, p: bytes) -> None:
+        """Where the next character goes: feeds, line and character spacing, positions, tabs."""
+        st = self.st
+        if c == ord("d"):
+            if self.line:
+                self._flush(None)
+                self._advance(st.line_spacing * max(0, p[0] - 1))
+            else:
+                self._advance(st.line_spacing * p[0])
+        elif c == ord("J"):
+            self._flush(p[0])
+        elif c == ord("3"):
+            st.line_spacing = p[0]
+        elif c == ord("2"):
+            st.line_spacing = LINE_SPACING
+        elif c == ord(" "):
+            st.char_spacing = p[0]
+        elif c == ord("$"):
+            x = p[0] | p[1] << 8
+            if x < self._area():
+                self.cursor = x
+                self.line_positioned = True
+                if not self.line:
+                    self.line_align = st.align
+        elif c == ord("\\"):
+            dx = p[0] | p[1] << 8
+            if dx >= 0x8000:
+                dx -= 0x10000
+            x = self.cursor + dx
+            if 0 <= x < self._area():
+                self.cursor = x
+                self.line_positioned = True
+        elif c == ord("D"):
+            st.tabs = [v for v in p[:-1] if v] or st.tabs
+
+    def _gs(self, c: int, p: bytes) -> None:
+        if c in _GS_PRINT_MODE:
+            self._gs_print_mode(c, p)
+        elif c in _GS_BARCODE_SETTINGS:
+            self._gs_barcode_settings(c, p)
+        elif c == ord("V"):
+            m = p[0]
+            kind = "full" if m in (0, 48, 65, 97, 103) else "partial"
+            feed = p[1] if len(p) > 1 else 0
+            self._cut(kind, feed)
+        elif c == ord("v"):
+            self._raster(p)
+        elif c == ord("k"):
+            self._barcode(p)
+        elif c == ord("(") and p[0] == ord("k"):
+            self._qr(p[3:])
+
+    def _gs_print_mode(self, c: int, p: bytes) -> None:
+        """Character size, reverse printing and the print area."""
+        st = self.st
+        if c == ord("!"):
+            st.ascii_w = st.cjk_w = ((p[0] >> 4) & 0x07) + 1
+            st.ascii_h = st.cjk_h = (p[0] & 0x07) + 1
+        elif c == ord("B"):
+            st.reverse = bool(p[0] & 1)
+        elif c == ord("L"):
+            if not self.line:
+                st.left_margin = min(p[0] | p[1] << 8, self.width - 1)
+        elif c == ord("W"):
+            if not self.line:
+                st.area_width = max(1, p[0] | p[1] << 8)
+
+    def _gs_barcode_settings(self, c: int, p: bytes) -> None:
+        """Height, module width and the human-readable line of the next barcode."""
+        st = self.st
+        if c == ord("h"):
+            st.barcode_height = max(1, p[0])
+        elif c == ord("w"):
+            if 1 <= p[0] <= 6:
+                st.barcode_module = p[0]
+        elif c == ord("H"):
+            st.hri = p[0] & 0x03
+        elif c == ord("f"):
+            st.hri_font_b = p[0] in (1, 49)
+
+    def _fs(self, c: int, p: bytes) -> None:
+        if c == ord("!"):  # the size of Chinese characters
+            self.st.cjk_w = 2 if p[0] & 0x04 else 1
+            self.st.cjk_h = 2 if p[0] & 0x08 else 1
 
     def _cut(self, kind: str, feed: int) -> None:
         self._flush_if_any()
