@@ -14,6 +14,7 @@ import logging
 import sys
 
 from app import __version__
+from app.domain.errors import DEFAULT_LANGUAGE
 from app.errors import KezhanError
 
 # Order is the order of `kezhan --help`.
@@ -53,21 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _choose_language() -> None:
-    """Messages speak the terminal's configured language; a broken config is reported later by
-    the command that needs it, not here."""
+def _language() -> str:
+    """The language an error is printed in: ``KEZHAN_LANG``, else the terminal's configured
+    language, else Chinese. A broken config is reported by the command that needs it, not here."""
     import os
 
     from app import config
-    from app.errors import set_language
 
     language = os.environ.get("KEZHAN_LANG")
     if not language:
         try:
             language = config.load().terminal.language
         except KezhanError:
-            return
-    set_language(language)
+            return DEFAULT_LANGUAGE
+    return language
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,11 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     from app import logsetup
 
     logsetup.configure(verbose=args.verbose)
-    _choose_language()
     try:
         result = args.func(args)
     except KezhanError as exc:
-        print(f"kezhan: {exc}", file=sys.stderr)
+        print(f"kezhan: {exc.text(_language())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("kezhan: interrupted", file=sys.stderr)

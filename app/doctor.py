@@ -151,7 +151,7 @@ def check_font(ctx: Context) -> Check:
     try:
         return Check("font", OK, f"CJK font for previews: {find_cjk_font()}")
     except FontNotFoundError as exc:
-        return Check("font", FAIL, f"{exc} — print previews cannot show Chinese (install fonts-wqy-microhei)")
+        return Check("font", FAIL, f"{exc.en} — print previews cannot show Chinese (install fonts-wqy-microhei)")
 
 
 def check_printer(ctx: Context) -> Check:

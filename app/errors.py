@@ -7,5 +7,4 @@ from app.domain.errors import (  # noqa: F401
     RuleViolation,
     StorageError,
     SyncError,
-    set_language,
 )

@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 from app.errors import DeviceError
 
 
-def _driver_error(exc: Exception) -> DeviceError:
-    zh = getattr(exc, "zh", "") or str(exc)
-    en = getattr(exc, "en", "") or str(exc)
-    return DeviceError(zh, en=en, code=getattr(exc, "code", None) or "PRINTER")
+def _driver_error(exc) -> DeviceError:
+    """A driver's error (``drivers.errors.DriverError``) as the application's: same fields."""
+    return DeviceError(exc.message, en=exc.en, code=exc.code or "PRINTER", **exc.details)
 
 
 def ticket_fields(job, zone: ZoneInfo | None = None) -> dict:

@@ -1,8 +1,9 @@
 """The terminal <-> provincial server protocol: what both sides must compute identically.
 
-Pure: no I/O, no network; of ``app`` only the event contract (``app.domain.events``), which the
-terminal's outbox hashes with the same code. The terminal client and the reference server (and any
-other implementation) share these helpers, and ``docs/protocol.md`` is their prose.
+Pure: no I/O, no network; of ``app`` only the error shape (``app.domain.errors``) and the event
+contract (``app.domain.events``), which the terminal's outbox hashes with the same code. The
+terminal client and the reference server (and any other implementation) share these helpers, and
+``docs/protocol.md`` is their prose.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.errors import KezhanError, SyncError
 from app.domain.events import EVENT_FIELDS, EVENT_TYPES, event_hash  # noqa: F401 - part of this module's API
 from app.domain.events import canonical_json as _canonical_encode
 
@@ -255,15 +257,27 @@ def error_body(code: str, message: str | None = None, **details: Any) -> dict:
     return body
 
 
-class ProtocolError(Exception):
-    """An error response, on either side: the code decides what happens next."""
+class ProtocolError(KezhanError):
+    """An error response, on either side: the code decides what happens next.
+
+    The application's error shape (``code``, Chinese ``message``, ``en``, ``details``,
+    ``text(language)``), built from the code: the table above gives both texts, so a raiser names
+    the code and, at most, a more precise English ``message``. ``str()`` is that English text,
+    the one an answer carries in its ``message`` field.
+    """
+
+    exit_code = SyncError.exit_code
 
     def __init__(self, code: str, message: str | None = None, *, status: int | None = None, **details: Any):
         spec = ERRORS.get(code)
-        super().__init__(message or (spec.en if spec else code))
-        self.code = code
-        self.status = status or (spec.status if spec else 500)
+        en = message or (spec.en if spec else code)
+        super().__init__(spec.zh if spec else en, en=en, code=code)
+        # Set after: a detail may be called "message" or "en", which the base class would take.
         self.details = details
+        self.status = status or (spec.status if spec else 500)
+
+    def __str__(self) -> str:
+        return self.en
 
     def __reduce__(self):
         # Crosses process boundaries whole (the server's upload workers): code, message, status, details.

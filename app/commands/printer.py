@@ -55,7 +55,7 @@ def register(subparsers) -> None:
 def _device_error(exc):
     from app.errors import DeviceError
 
-    return DeviceError(exc.zh, en=exc.en, code=f"printer.{exc.code}")
+    return DeviceError(exc.message, en=exc.en, code=f"printer.{exc.code}")
 
 
 def _target(args) -> str:

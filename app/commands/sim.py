@@ -63,7 +63,7 @@ def cmd_printer_sim(args) -> int:
     try:
         sim.start()
     except PrinterError as exc:
-        raise DeviceError(exc.zh, en=exc.en, code=f"sim.{exc.code}") from exc
+        raise DeviceError(exc.message, en=exc.en, code=f"sim.{exc.code}") from exc
     print(f"printer simulator listening on {sim.target}", flush=True)
     print(
         f"jobs → {sim.out_dir}; conditions: write them to {sim.state_file} "

@@ -1,10 +1,17 @@
 """Errors a user can cause or meet, as opposed to bugs.
 
-Every layer raises a subclass of :class:`KezhanError` for something a person can act on. The
-message is Simplified Chinese (what the clerk reads); ``en`` carries the English text for the
-English UI and for technicians. ``code`` is stable (tests and the UI key on it). The CLI prints
-``str(error)`` as one line and exits with ``exit_code``; the UI shows it in a dialog. Anything else
-is a bug: logged with its traceback and shown as one line pointing at the log.
+Every layer raises a subclass of :class:`KezhanError` for something a person can act on. An
+error carries a stable ``code`` (tests and the UI key on it), a Simplified Chinese ``message``
+(what the clerk reads), an English ``en`` text (the English UI, technicians) and ``details``.
+
+The error does not choose its language: whoever shows it does. The window calls
+``error.text(language)`` with its current language; the CLI prints ``error.text()`` in the
+configured language. ``str(error)`` is the Chinese message, for logs and tracebacks. Anything
+that is not a KezhanError is a bug: logged with its traceback and shown as one line pointing at
+the log.
+
+The drivers import nothing of the project, so ``drivers.errors.DriverError`` repeats this shape
+(same constructor, same attributes); a face that shows either reads them the same way.
 
 This module lives in the domain because the domain imports nothing of the project; every other
 layer reaches it through ``app.errors``.
@@ -12,13 +19,12 @@ layer reaches it through ``app.errors``.
 
 from __future__ import annotations
 
-_language = "zh_CN"
+DEFAULT_LANGUAGE = "zh_CN"
 
 
-def set_language(language: str) -> None:
-    """Choose the language ``str(error)`` speaks: "zh_CN" (default) or "en"."""
-    global _language
-    _language = "en" if language.startswith("en") else "zh_CN"
+def is_english(language: str | None) -> bool:
+    """The two languages the terminal speaks: "en…" is English, anything else Chinese."""
+    return bool(language) and language.startswith("en")
 
 
 class KezhanError(Exception):
@@ -31,12 +37,12 @@ class KezhanError(Exception):
         self.code = code or type(self).__name__
         self.details = details
 
-    def text(self, language: str | None = None) -> str:
-        language = language or _language
-        return self.en if language.startswith("en") else self.message
+    def text(self, language: str | None = DEFAULT_LANGUAGE) -> str:
+        """The message in ``language`` ("zh_CN" or "en"; a face passes the one it shows)."""
+        return self.en if is_english(language) else self.message
 
     def __str__(self) -> str:
-        return self.text()
+        return self.message
 
 
 class ConfigError(KezhanError):

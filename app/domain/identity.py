@@ -71,9 +71,6 @@ GB11643_TYPES = frozenset(
     }
 )
 
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARS = "10X98765432"
-
 #: GB/T 2260 province-level prefixes (71 Taiwan, 81 Hong Kong, 82 Macau, 83 for Taiwan residents'
 #: residence permits).
 PROVINCE_CODES = frozenset(
@@ -109,10 +106,14 @@ class IdInfo:
 
 
 def check_char(first17: str) -> str:
-    """The GB 11643 check character of 17 digits."""
+    """The GB 11643 check character of 17 digits: ISO 7064 MOD 11-2, "0"-"9" or "X"."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("need exactly 17 ASCII digits")
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    # Imported here: python-stdnum's package loads pydoc and ssl (~25 ms), which the window's
+    # start-up does not need before the first number is typed.
+    from stdnum.iso7064 import mod_11_2
+
+    return mod_11_2.calc_check_digit(first17)
 
 
 def _clean(number: str) -> str:

@@ -17,7 +17,6 @@ from app.errors import StorageError
 from app.store import departures
 from app.store.models import Setting
 
-FORMAT = "kezhan-province/1"
 RULE_KEYS = ("ticket_types", "refund_policy", "change_policy", "insurance")
 DEPARTURE_STATUSES = {"normal", "cancelled", "delayed", "boarding", "departed"}
 
@@ -30,8 +29,13 @@ def _bad(what: str) -> StorageError:
 
 def load_province(session: Session, doc: dict, *, zone: ZoneInfo | None = None) -> dict:
     """Load ``doc`` into the session's transaction (the caller commits). Returns row counts."""
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise _bad(f"format must be {FORMAT!r}")
+    # Imported here: the schema loads pydantic, which the window's start-up does not need.
+    from app.domain.province import ProvinceDocumentError, validate_province
+
+    try:
+        validate_province(doc)
+    except ProvinceDocumentError as exc:
+        raise _bad(str(exc)) from None
     zone = zone or ZoneInfo("Asia/Shanghai")
     try:
         _check(doc)

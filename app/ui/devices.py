@@ -14,7 +14,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 
 from app.domain.identity import DocumentType
+from app.ui import theme
 from app.ui.workers import WorkerThread
+from drivers.errors import DriverError
 
 log = logging.getLogger("kezhan.ui.devices")
 
@@ -25,6 +27,12 @@ CARD_DOCUMENT = {
     "foreign_permanent_2017": DocumentType.FOREIGNER_2017.value,
     "foreign_permanent_2023": DocumentType.FOREIGNER_2023.value,
 }
+
+
+def _error_text(exc: BaseException) -> str:
+    """A device's error in the window's language; anything else (a bug, an OS error the driver
+    did not wrap) as its own one line."""
+    return exc.text(theme.language()) if isinstance(exc, DriverError) else str(exc)
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class PrinterDevice(QObject):
         try:
             status = query_status(self.target, timeout=2.0)
         except PrinterError as exc:
-            return [("status", ("offline", getattr(exc, "zh", "") or str(exc)))]
+            return [("status", ("offline", _error_text(exc)))]
         return [("status", (self._classify(status), status.message("zh")))]
 
     @staticmethod
@@ -128,7 +136,7 @@ class PrinterDevice(QObject):
         self.printed.emit(bool(result.ok), result.reason_zh or result.reason)
 
     def _job_failed(self, exc: Exception) -> None:
-        message = getattr(exc, "zh", "") or str(exc)
+        message = _error_text(exc)
         self._on_event("status", ("offline", message))
         self.printed.emit(False, message)
 
@@ -173,7 +181,7 @@ class ReaderDevice(QObject):
             self.status_changed.emit(self.state, self.message)
         elif event.kind == poller.READER_LOST:
             self.state = "lost"
-            self.message = str(event.error) if event.error is not None else ""
+            self.message = _error_text(event.error) if event.error is not None else ""
             self.status_changed.emit(self.state, self.message)
 
     def stop(self) -> None:
@@ -212,7 +220,7 @@ class ScannerDevice(QObject):
             return [] if scan is None else [("scan", scan)]
 
         self.thread.submit(open_it, lambda _ok: self.thread.poll(read_some, 20),
-                           lambda exc: self.scan_failed.emit(getattr(exc, "message", str(exc))))
+                           lambda exc: self.scan_failed.emit(_error_text(exc)))
         self.thread.event.connect(self._on_event)
 
     def _on_event(self, kind: str, payload) -> None:

@@ -109,10 +109,21 @@ class SaleView(QWidget):
     # --- construction -------------------------------------------------------------------------
 
     def _build(self) -> None:
+        """One builder per panel, then the keys that move between them."""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 4)
         outer.setSpacing(6)
+        outer.addLayout(self._build_header())
+        outer.addLayout(self._build_departures(), 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self._build_passengers(), 3)
+        bottom.addWidget(self._build_payment(), 2)
+        outer.addLayout(bottom, 1)
+        self.epayEdit.hide()
+        self._route_keys()
 
+    def _build_header(self) -> QHBoxLayout:
+        """The date, the destination being typed, and the last sale."""
         header = QHBoxLayout()
         self.dateCaption = label(role="section")
         self.dateLabel = label(role="date", name="dateLabel")
@@ -133,8 +144,10 @@ class SaleView(QWidget):
         header.addWidget(self.destinationName)
         header.addStretch(1)
         header.addWidget(self.lastSaleLabel)
-        outer.addLayout(header)
+        return header
 
+    def _build_departures(self) -> QHBoxLayout:
+        """The destination suggestions beside the departures to them."""
         middle = QHBoxLayout()
         self.suggestionList = QListWidget()
         self.suggestionList.setObjectName("suggestionList")
@@ -157,13 +170,33 @@ class SaleView(QWidget):
         hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         middle.addWidget(self.suggestionList)
         middle.addWidget(self.departuresTable, 1)
-        outer.addLayout(middle, 1)
+        return middle
 
-        bottom = QHBoxLayout()
+    def _build_passengers(self) -> QGroupBox:
+        """How many of each ticket type, the document being entered, the passengers so far."""
         self.passengerBox = QGroupBox()
         self.passengerBox.setObjectName("passengerBox")
         pgrid = QVBoxLayout(self.passengerBox)
         pgrid.setSpacing(4)
+        pgrid.addLayout(self._build_counts())
+        pgrid.addLayout(self._build_document_row())
+        self.docHint = label(role="hint", name="docHint")
+        pgrid.addWidget(self.docHint)
+
+        self.passengersTable = QTableWidget(0, 5)
+        self.passengersTable.setObjectName("passengersTable")
+        self.passengersTable.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.passengersTable.verticalHeader().setVisible(False)
+        self.passengersTable.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        phdr = self.passengersTable.horizontalHeader()
+        phdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        phdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        pgrid.addWidget(self.passengersTable, 1)
+        self.seatsLabel = label(role="hint", name="seatsLabel")
+        pgrid.addWidget(self.seatsLabel)
+        return self.passengerBox
+
+    def _build_counts(self) -> QHBoxLayout:
         counts = QHBoxLayout()
         self.countSpins: dict[str, QSpinBox] = {}
         self.countLabels: dict[str, QLabel] = {}
@@ -180,8 +213,9 @@ class SaleView(QWidget):
             counts.addWidget(caption)
             counts.addWidget(spin)
         counts.addStretch(1)
-        pgrid.addLayout(counts)
+        return counts
 
+    def _build_document_row(self) -> QHBoxLayout:
         docs = QHBoxLayout()
         self.docTypeCombo = QComboBox()
         self.docTypeCombo.setObjectName("docTypeCombo")
@@ -197,23 +231,10 @@ class SaleView(QWidget):
         docs.addWidget(self.docTypeCombo)
         docs.addWidget(self.docNumberEdit, 1)
         docs.addWidget(self.nameEdit)
-        pgrid.addLayout(docs)
-        self.docHint = label(role="hint", name="docHint")
-        pgrid.addWidget(self.docHint)
+        return docs
 
-        self.passengersTable = QTableWidget(0, 5)
-        self.passengersTable.setObjectName("passengersTable")
-        self.passengersTable.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.passengersTable.verticalHeader().setVisible(False)
-        self.passengersTable.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        phdr = self.passengersTable.horizontalHeader()
-        phdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        phdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        pgrid.addWidget(self.passengersTable, 1)
-        self.seatsLabel = label(role="hint", name="seatsLabel")
-        pgrid.addWidget(self.seatsLabel)
-        bottom.addWidget(self.passengerBox, 3)
-
+    def _build_payment(self) -> QGroupBox:
+        """The total, cash tendered or an e-payment reference, the change, and confirm."""
         self.paymentBox = QGroupBox()
         self.paymentBox.setObjectName("paymentBox")
         pay = QGridLayout(self.paymentBox)
@@ -250,11 +271,9 @@ class SaleView(QWidget):
         pay.addWidget(self.confirmButton, 3, 0, 1, 2)
         pay.addWidget(self.messageLabel, 4, 0, 1, 2)
         pay.setColumnStretch(1, 1)
-        bottom.addWidget(self.paymentBox, 2)
-        outer.addLayout(bottom, 1)
+        return self.paymentBox
 
-        self.epayEdit.hide()
-
+    def _route_keys(self) -> None:
         # Keyboard routing: Enter moves forward, Esc backs out, arrows reach the suggestions.
         self.destinationEdit.textEdited.connect(self.update_suggestions)
         self.destinationEdit.installEventFilter(_KeyFilter(self, {

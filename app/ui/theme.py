@@ -118,7 +118,6 @@ def qm_file(language: str) -> Path | None:
 def set_language(language: str) -> bool:
     """Switch the UI language ("zh_CN" or "en"). Widgets retranslate on LanguageChange."""
     global _translator, _language
-    from app.errors import set_language as set_error_language
 
     app = QCoreApplication.instance()
     if _translator is not None:
@@ -140,7 +139,6 @@ def set_language(language: str) -> bool:
     # language before the next key is handled.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.LanguageChange)
     QLocale.setDefault(QLocale(QLocale.Language.English if language == "en" else QLocale.Language.Chinese))
-    set_error_language(language)
     return ok
 
 

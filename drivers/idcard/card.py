@@ -91,7 +91,7 @@ def _field(text: bytes, offset: int, size: int) -> str:
     try:
         value = text[offset : offset + size].decode("utf-16-le")
     except UnicodeDecodeError as exc:
-        raise CardDataError("证件信息无法识别，请重新放置证件", f"text field at {offset} is not UTF-16LE") from exc
+        raise CardDataError("证件信息无法识别，请重新放置证件", en=f"text field at {offset} is not UTF-16LE") from exc
     return value.replace("\x00", " ").strip()
 
 
@@ -99,7 +99,7 @@ def _raw(text: bytes, offset: int, size: int) -> str:
     try:
         return text[offset : offset + size].decode("utf-16-le").replace("\x00", " ")
     except UnicodeDecodeError as exc:
-        raise CardDataError("证件信息无法识别，请重新放置证件", f"text field at {offset} is not UTF-16LE") from exc
+        raise CardDataError("证件信息无法识别，请重新放置证件", en=f"text field at {offset} is not UTF-16LE") from exc
 
 
 def _date(value: str, what: str, *, long_term: bool = False) -> str:
@@ -111,16 +111,16 @@ def _date(value: str, what: str, *, long_term: bool = False) -> str:
         return _dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
     except ValueError as exc:
         raise CardDataError(
-            "证件上的日期无法识别，请重新放置证件", f"the {what} field is not a YYYYMMDD date"
+            "证件上的日期无法识别，请重新放置证件", en=f"the {what} field is not a YYYYMMDD date"
         ) from exc
 
 
 def card_type_of(text: bytes) -> str:
     if len(text) < TEXT_SIZE:
-        raise CardDataError("证件信息不完整，请重新放置证件", f"text block has {len(text)} bytes, expected 256")
+        raise CardDataError("证件信息不完整，请重新放置证件", en=f"text block has {len(text)} bytes, expected 256")
     kind = TYPE_BYTES.get(text[248])
     if kind is None:
-        raise CardDataError("无法识别的证件类型", f"unknown card type byte {text[248]:#04x}", code="unknown_card_type")
+        raise CardDataError("无法识别的证件类型", en=f"unknown card type byte {text[248]:#04x}", code="unknown_card_type")
     return kind
 
 
@@ -211,17 +211,17 @@ def parse_read_response(data: bytes, *, with_fingerprint: bool = False) -> CardD
     """The data part (after SW1-3) of a 30 01 / 30 10 reply."""
     lengths = 6 if with_fingerprint else 4
     if len(data) < lengths:
-        raise CardDataError("证件信息不完整，请重新放置证件", "read reply too short for its length fields")
+        raise CardDataError("证件信息不完整，请重新放置证件", en="read reply too short for its length fields")
     text_len = int.from_bytes(data[0:2], "big")
     photo_len = int.from_bytes(data[2:4], "big")
     finger_len = int.from_bytes(data[4:6], "big") if with_fingerprint else 0
     if len(data) != lengths + text_len + photo_len + finger_len:
         raise CardDataError(
             "证件信息不完整，请重新放置证件",
-            f"read reply holds {len(data)} bytes, its lengths announce {lengths + text_len + photo_len + finger_len}",
+            en=f"read reply holds {len(data)} bytes, its lengths announce {lengths + text_len + photo_len + finger_len}",
         )
     if text_len < TEXT_SIZE:
-        raise CardDataError("证件信息不完整，请重新放置证件", f"text block of {text_len} bytes, expected 256")
+        raise CardDataError("证件信息不完整，请重新放置证件", en=f"text block of {text_len} bytes, expected 256")
     text = data[lengths : lengths + text_len]
     photo = data[lengths + text_len : lengths + text_len + photo_len]
     fingerprint = data[lengths + text_len + photo_len :]

@@ -1,25 +1,16 @@
-"""Errors of the ID card reader driver.
+"""Errors of the ID card reader driver, in the drivers' shape (``drivers.errors.DriverError``).
 
-The driver imports nothing of the project, so it carries its own error types. Each has a stable
-``code`` (tests and the UI key on it), a Simplified Chinese ``message`` written for the clerk at the
-window, and an English ``en`` text for technicians and the English UI.
+Each has a stable ``code`` (tests and the UI key on it), a Simplified Chinese ``message`` written
+for the clerk at the window, and an English ``en`` text for technicians and the English UI.
 """
 
 from __future__ import annotations
 
+from drivers.errors import DriverError
 
-class ReaderError(Exception):
+
+class ReaderError(DriverError):
     code = "reader_error"
-
-    def __init__(self, message: str, en: str | None = None, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.en = en or message
-        if code:
-            self.code = code
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class PortError(ReaderError):
@@ -52,7 +43,7 @@ class StatusError(ReaderError):
     code = "reader_status"
 
     def __init__(self, sw3: int, message: str, en: str):
-        super().__init__(message, en, code=f"sw3_{sw3:02x}")
+        super().__init__(message, en=en, code=f"sw3_{sw3:02x}", sw3=sw3)
         self.sw3 = sw3
 
 

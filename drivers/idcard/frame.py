@@ -56,7 +56,7 @@ class Frame:
     @property
     def sw3(self) -> int:
         if len(self.body) < 3:
-            raise FrameError("读卡器回应不完整", "response frame shorter than its status bytes")
+            raise FrameError("读卡器回应不完整", en="response frame shorter than its status bytes")
         return self.body[2]
 
     @property
@@ -80,18 +80,18 @@ def parse(data: bytes) -> Frame:
     """Exactly one whole frame, or :class:`FrameError`/:class:`ChecksumError`."""
     data = bytes(data)
     if len(data) < HEAD_SIZE:
-        raise FrameError("读卡器回应不完整", f"frame too short ({len(data)} bytes)")
+        raise FrameError("读卡器回应不完整", en=f"frame too short ({len(data)} bytes)")
     if data[: len(PREAMBLE)] != PREAMBLE:
-        raise FrameError("读卡器回应格式错误", "frame does not start with the preamble AA AA AA 96 69")
+        raise FrameError("读卡器回应格式错误", en="frame does not start with the preamble AA AA AA 96 69")
     length = int.from_bytes(data[5:7], "big")
     if not MIN_LEN <= length <= MAX_LEN:
-        raise FrameError("读卡器回应格式错误", f"implausible frame length {length}")
+        raise FrameError("读卡器回应格式错误", en=f"implausible frame length {length}")
     if len(data) != HEAD_SIZE + length:
         raise FrameError(
-            "读卡器回应不完整", f"frame length says {HEAD_SIZE + length} bytes, got {len(data)}"
+            "读卡器回应不完整", en=f"frame length says {HEAD_SIZE + length} bytes, got {len(data)}"
         )
     if checksum(data[5:-1]) != data[-1]:
-        raise ChecksumError("读卡器回应校验错误，请重试", "response checksum mismatch")
+        raise ChecksumError("读卡器回应校验错误，请重试", en="response checksum mismatch")
     return Frame(data[HEAD_SIZE:-1])
 
 
@@ -176,10 +176,10 @@ def read_frame(port, deadline: float) -> Frame:
             if decoder.pending:
                 raise ReaderTimeout(
                     "读卡器回应不完整，请检查连接线",
-                    f"incomplete reply: {decoder.pending} bytes of a frame before the deadline",
+                    en=f"incomplete reply: {decoder.pending} bytes of a frame before the deadline",
                     code="incomplete_reply",
                 )
-            raise ReaderTimeout("读卡器没有回应，请检查读卡器电源和连接线", "the reader did not answer")
+            raise ReaderTimeout("读卡器没有回应，请检查读卡器电源和连接线", en="the reader did not answer")
         port.timeout = remaining
         chunk = port.read(decoder.needed())
         if chunk:

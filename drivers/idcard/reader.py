@@ -49,7 +49,7 @@ def open_port(url: str, baudrate: int = 115200) -> serial.Serial:
         port.open()
         return port
     except (serial.SerialException, OSError, ValueError) as exc:
-        raise PortError(f"无法打开读卡器端口 {url}，请检查连接线和端口设置", f"cannot open {url}: {exc}") from exc
+        raise PortError(f"无法打开读卡器端口 {url}，请检查连接线和端口设置", en=f"cannot open {url}: {exc}") from exc
 
 
 class Reader:
@@ -120,12 +120,12 @@ class Reader:
             return rate
         raise NoReaderError(
             f"端口 {self.url} 上没有读卡器回应，请检查读卡器电源、连接线和端口",
-            f"no reader answers on {self.url} at {', '.join(map(str, rates))} baud",
+            en=f"no reader answers on {self.url} at {', '.join(map(str, rates))} baud",
         )
 
     def _require_port(self) -> serial.Serial:
         if self._port is None:
-            raise PortError("读卡器端口未打开", "the reader port is not open", code="port_closed")
+            raise PortError("读卡器端口未打开", en="the reader port is not open", code="port_closed")
         return self._port
 
     # -- commands ----------------------------------------------------------------------------
@@ -141,9 +141,9 @@ class Reader:
             port.flush()
             return frame.read_frame(port, deadline)
         except serial.SerialException as exc:
-            raise PortError("读卡器连接已断开，请检查连接线", f"serial port error: {exc}", code="port_lost") from exc
+            raise PortError("读卡器连接已断开，请检查连接线", en=f"serial port error: {exc}", code="port_lost") from exc
         except OSError as exc:
-            raise PortError("读卡器连接已断开，请检查连接线", f"serial port error: {exc}", code="port_lost") from exc
+            raise PortError("读卡器连接已断开，请检查连接线", en=f"serial port error: {exc}", code="port_lost") from exc
 
     def command(self, command: tuple[int, int], *expected: int) -> frame.Frame:
         """Send ``command``, return the reply; an SW3 not in ``expected`` raises :class:`StatusError`."""
@@ -240,11 +240,11 @@ class Reader:
                 if card_seen:
                     raise CardLiftedError(
                         "证件被移开，读卡未完成，请重新放置并保持不动",
-                        "a card was found but moved away before it was read",
+                        en="a card was found but moved away before it was read",
                     ) from last_error
-                raise NoCardError("等待刷证超时，未检测到证件", f"no card placed within {timeout:g} s")
+                raise NoCardError("等待刷证超时，未检测到证件", en=f"no card placed within {timeout:g} s")
             if stop is not None:
                 if stop.wait(poll_interval):
-                    raise NoCardError("已取消读卡", "reading was cancelled", code="cancelled")
+                    raise NoCardError("已取消读卡", en="reading was cancelled", code="cancelled")
             else:
                 time.sleep(poll_interval)

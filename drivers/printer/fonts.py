@@ -59,18 +59,18 @@ def find_cjk_font() -> str:
         if Path(explicit).is_file():
             return explicit
         raise FontNotFoundError(
-            f"{FONT_ENV}={explicit} is not a font file",
             f"环境变量 {FONT_ENV} 指定的字体文件不存在：{explicit}",
+            en=f"{FONT_ENV}={explicit} is not a font file",
         )
     candidates = (_windows_candidates() if sys.platform == "win32" else []) + KNOWN_FONTS + _fc_list()
     for path in candidates:
         if Path(path).is_file():
             return path
     raise FontNotFoundError(
-        "no font with Chinese glyphs found (looked in fontconfig and "
+        f"找不到中文字体，无法生成打印预览；请安装文泉驿微米黑（fonts-wqy-microhei）或设置 {FONT_ENV}",
+        en="no font with Chinese glyphs found (looked in fontconfig and "
         + ", ".join(KNOWN_FONTS[:2] + [r"C:\Windows\Fonts\msyh.ttc"])
         + f"); install fonts-wqy-microhei or set {FONT_ENV}",
-        f"找不到中文字体，无法生成打印预览；请安装文泉驿微米黑（fonts-wqy-microhei）或设置 {FONT_ENV}",
     )
 
 
@@ -92,5 +92,5 @@ def load_font(size: int, path: str | None = None):
         if not path.lower().endswith(".ttc"):
             break
     if best is None:
-        raise FontNotFoundError(f"cannot load font {path}", f"无法加载字体 {path}")
+        raise FontNotFoundError(f"无法加载字体 {path}", en=f"cannot load font {path}")
     return best

@@ -61,15 +61,15 @@ def get_profile(profile: str | Profile, **overrides: Any) -> Profile:
             base = PROFILES[profile]
         except KeyError:
             raise TemplateError(
-                f"unknown printer profile {profile!r}; known: {', '.join(PROFILES)}",
                 f"未知的打印机配置 {profile!r}",
+                en=f"unknown printer profile {profile!r}; known: {', '.join(PROFILES)}",
                 code="PRINTER_BAD_PROFILE",
             ) from None
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides.get("qr") not in (None, "native", "image"):
-        raise TemplateError(f"qr must be native or image, not {overrides['qr']!r}", "二维码方式无效")
+        raise TemplateError("二维码方式无效", en=f"qr must be native or image, not {overrides['qr']!r}")
     if overrides.get("cut") not in (None, "full", "partial"):
-        raise TemplateError(f"cut must be full or partial, not {overrides['cut']!r}", "切纸方式无效")
+        raise TemplateError("切纸方式无效", en=f"cut must be full or partial, not {overrides['cut']!r}")
     return replace(base, **overrides) if overrides else base
 
 
@@ -106,7 +106,7 @@ def money(fen: Any) -> str:
     """Integer fen → ``￥12.50`` (the full-width sign every printer font has)."""
     if isinstance(fen, bool) or not isinstance(fen, int):
         raise TemplateError(
-            f"money must be integer fen, got {fen!r}", "金额必须为整数（分）", code="PRINTER_BAD_FIELD"
+            "金额必须为整数（分）", en=f"money must be integer fen, got {fen!r}", code="PRINTER_BAD_FIELD"
         )
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
@@ -116,12 +116,12 @@ def money(fen: Any) -> str:
 def ticket_values(fields: dict) -> dict[str, str]:
     """The ticket's fields formatted for print (money as ￥, seat as 05 or 无座)."""
     if not isinstance(fields, dict):
-        raise TemplateError("ticket fields must be a dict", "车票数据格式错误", code="PRINTER_BAD_FIELD")
+        raise TemplateError("车票数据格式错误", en="ticket fields must be a dict", code="PRINTER_BAD_FIELD")
     missing = [k for k in REQUIRED_FIELDS if k not in fields]
     if missing:
         raise TemplateError(
-            f"ticket fields missing: {', '.join(missing)}",
             f"车票缺少字段：{', '.join(missing)}",
+            en=f"ticket fields missing: {', '.join(missing)}",
             code="PRINTER_MISSING_FIELD",
         )
     values: dict[str, str] = {}
@@ -156,11 +156,11 @@ def _fill(text: str, values: dict[str, str]) -> str:
     try:
         names = [f for _, f, _, _ in string.Formatter().parse(text) if f]
     except ValueError as exc:
-        raise TemplateError(f"bad template text {text!r}: {exc}", "票面模板格式错误") from exc
+        raise TemplateError("票面模板格式错误", en=f"bad template text {text!r}: {exc}") from exc
     for name in names:
         if name not in values:
             raise TemplateError(
-                f"template field {{{name}}} is not a ticket field", f"票面模板字段 {name} 未知"
+                f"票面模板字段 {name} 未知", en=f"template field {{{name}}} is not a ticket field"
             )
     return text.format_map(values)
 
@@ -174,9 +174,9 @@ def load_template(path: str | Path | None = None) -> dict:
     try:
         template = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TemplateError(f"ticket template not found: {p}", f"找不到票面模板：{p}") from None
+        raise TemplateError(f"找不到票面模板：{p}", en=f"ticket template not found: {p}") from None
     except (OSError, ValueError) as exc:
-        raise TemplateError(f"cannot read ticket template {p}: {exc}", f"票面模板无法读取：{p}") from exc
+        raise TemplateError(f"票面模板无法读取：{p}", en=f"cannot read ticket template {p}: {exc}") from exc
     check_template(template)
     return template
 
@@ -204,28 +204,28 @@ _PRE_KEYS = {"text", "qr", "x", "y", "size", "bold", "when", "module", "ec", "pr
 
 def check_template(template: dict) -> None:
     if not isinstance(template, dict) or template.get("format") != TEMPLATE_FORMAT:
-        raise TemplateError(f"not a {TEMPLATE_FORMAT} template", "票面模板格式不符")
+        raise TemplateError("票面模板格式不符", en=f"not a {TEMPLATE_FORMAT} template")
     roll = template.get("roll")
     if not isinstance(roll, list):
-        raise TemplateError("template has no roll layout", "票面模板缺少卷纸版式")
+        raise TemplateError("票面模板缺少卷纸版式", en="template has no roll layout")
     for i, item in enumerate(roll):
         if not isinstance(item, dict) or set(item) - _ROLL_KEYS:
-            raise TemplateError(f"roll item {i} has unknown keys: {item!r}", f"票面模板第 {i} 项无效")
+            raise TemplateError(f"票面模板第 {i} 项无效", en=f"roll item {i} has unknown keys: {item!r}")
         if "size" in item and item["size"] not in codes.SIZES:
-            raise TemplateError(f"roll item {i}: unknown size {item['size']!r}", f"票面模板第 {i} 项字号无效")
+            raise TemplateError(f"票面模板第 {i} 项字号无效", en=f"roll item {i}: unknown size {item['size']!r}")
         if "align" in item and item["align"] not in codes.ALIGNMENTS:
             raise TemplateError(
-                f"roll item {i}: unknown align {item['align']!r}", f"票面模板第 {i} 项对齐无效"
+                f"票面模板第 {i} 项对齐无效", en=f"roll item {i}: unknown align {item['align']!r}"
             )
     pre = template.get("preprinted")
     if pre is not None:
         if not isinstance(pre, dict) or not isinstance(pre.get("items"), list):
-            raise TemplateError("preprinted layout needs items", "票面模板套打版式无效")
+            raise TemplateError("票面模板套打版式无效", en="preprinted layout needs items")
         for i, item in enumerate(pre["items"]):
             if not isinstance(item, dict) or set(item) - _PRE_KEYS or "x" not in item or "y" not in item:
-                raise TemplateError(f"preprinted item {i} is invalid: {item!r}", f"套打版式第 {i} 项无效")
+                raise TemplateError(f"套打版式第 {i} 项无效", en=f"preprinted item {i} is invalid: {item!r}")
             if "size" in item and item["size"] not in codes.SIZES:
-                raise TemplateError(f"preprinted item {i}: unknown size", f"套打版式第 {i} 项字号无效")
+                raise TemplateError(f"套打版式第 {i} 项字号无效", en=f"preprinted item {i}: unknown size")
 
 
 # --- the roll writer -------------------------------------------------------------------------
@@ -309,7 +309,7 @@ class RollWriter:
             try:
                 w, h, rows = qr_raster(payload, module, ec)
             except RenderError as exc:
-                raise TemplateError(exc.en, exc.zh, code=exc.code) from exc
+                raise TemplateError(exc.message, en=exc.en, code=exc.code) from exc
             self.out += codes.raster(w, h, rows)
         self.out += codes.LF
 
@@ -317,7 +317,7 @@ class RollWriter:
         try:
             cmd = codes.code128(data, height=height, module=module)
         except ValueError as exc:
-            raise TemplateError(f"cannot print {data!r} as Code128: {exc}", "条码内容无法打印") from exc
+            raise TemplateError("条码内容无法打印", en=f"cannot print {data!r} as Code128: {exc}") from exc
         self._set(align, "normal", False)
         self.out += cmd + codes.LF
         self.lines.append(data)
@@ -404,7 +404,7 @@ def _size_name(code: int) -> str:
 def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile) -> tuple[bytes, list[str]]:
     pre = template.get("preprinted")
     if not pre:
-        raise TemplateError("template has no preprinted layout", "票面模板缺少套打版式")
+        raise TemplateError("票面模板缺少套打版式", en="template has no preprinted layout")
     out = bytearray(codes.INIT + codes.CHINESE_OFF + codes.align("left"))
     lines: list[str] = []
     items = [it for it in pre["items"] if _wanted(it, values, profile)]
@@ -417,13 +417,13 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
     for row_y in sorted(rows):
         if row_y < below:
             raise TemplateError(
-                f"preprinted row at {row_y / DOTS_PER_MM:g} mm overlaps the row above",
                 "套打版式中两行重叠",
+                en=f"preprinted row at {row_y / DOTS_PER_MM:g} mm overlaps the row above",
             )
         row = sorted(rows[row_y], key=lambda it: float(it["x"]))
         qrs = [it for it in row if "qr" in it]
         if qrs and len(row) > 1:
-            raise TemplateError("a QR needs a row of its own on a line printer", "套打版式中二维码须单独占行")
+            raise TemplateError("套打版式中二维码须单独占行", en="a QR needs a row of its own on a line printer")
         out += codes.feed_dots(row_y - y)
         y = row_y
         if qrs:
@@ -464,7 +464,7 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
         below = row_y + row_h
     form = round(float(pre.get("form_length_mm", 100)) * DOTS_PER_MM)
     if form < below:
-        raise TemplateError("preprinted items run past the form length", "套打内容超出票面长度")
+        raise TemplateError("套打内容超出票面长度", en="preprinted items run past the form length")
     # The final feed prints the last row and brings the next form's top to the print line.
     out += codes.feed_dots(max(form - y, 1))
     out += codes.cut(profile.cut, profile.cut_feed)
@@ -541,7 +541,7 @@ def _slip(title: str, rows: list[Row], profile: Profile, *, subtitle: str = "", 
                 bold=bool(row.get("bold", False)),
             )
         else:
-            raise TemplateError(f"bad slip row {row!r}", "单据行格式错误")
+            raise TemplateError("单据行格式错误", en=f"bad slip row {row!r}")
     w.feed(1)
     return w.finish(cut), w.lines
 
@@ -598,7 +598,7 @@ def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
             rows.append(("打印时间", bill["printed_at"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise TemplateError(
-            f"road bill data incomplete: {exc!r}", "路单数据不完整", code="PRINTER_BAD_FIELD"
+            "路单数据不完整", en=f"road bill data incomplete: {exc!r}", code="PRINTER_BAD_FIELD"
         ) from exc
     return f"{bill.get('station', '')} 路单".strip(), rows
 
@@ -630,7 +630,7 @@ def settlement_rows(s: dict) -> tuple[str, list[Row]]:
         rows += ["", "售票员签字：", "", "收款人签字：", ""]
     except (KeyError, TypeError, ValueError) as exc:
         raise TemplateError(
-            f"settlement data incomplete: {exc!r}", "交班结算数据不完整", code="PRINTER_BAD_FIELD"
+            "交班结算数据不完整", en=f"settlement data incomplete: {exc!r}", code="PRINTER_BAD_FIELD"
         ) from exc
     return f"{s.get('station', '')} 交班结算单".strip(), rows
 

@@ -14,10 +14,10 @@ def qr_matrix(data: bytes, ec: str = "M") -> list[list[bool]]:
     from qrcode.exceptions import DataOverflowError
 
     if not data:
-        raise RenderError("empty QR data", "二维码内容为空", code="PRINTER_QR_EMPTY")
+        raise RenderError("二维码内容为空", en="empty QR data", code="PRINTER_QR_EMPTY")
     if len(data) > MAX_QR_BYTES:
         raise RenderError(
-            f"QR data of {len(data)} bytes is too long", "二维码内容过长", code="PRINTER_QR_TOO_LONG"
+            "二维码内容过长", en=f"QR data of {len(data)} bytes is too long", code="PRINTER_QR_TOO_LONG"
         )
     qr = qrcode.QRCode(version=None, error_correction=_EC[ec], box_size=1, border=0)
     # One byte-mode segment: how printers encode GS ( k data, and what we print as an image.
@@ -26,7 +26,7 @@ def qr_matrix(data: bytes, ec: str = "M") -> list[list[bool]]:
         qr.make(fit=True)
     except DataOverflowError as exc:
         raise RenderError(
-            "QR data too long for level " + ec, "二维码内容过长", code="PRINTER_QR_TOO_LONG"
+            "二维码内容过长", en="QR data too long for level " + ec, code="PRINTER_QR_TOO_LONG"
         ) from exc
     return [list(map(bool, row)) for row in qr.get_matrix()]
 

@@ -163,8 +163,8 @@ class Tokenizer:
             length = self._variable(data, pos, b, c, need)
             if length is None:
                 raise RenderError(
-                    f"unknown command {kind.upper()} 0x{c:02x} at byte {pos}",
                     f"无法识别的打印指令（第 {pos} 字节）",
+                    en=f"unknown command {kind.upper()} 0x{c:02x} at byte {pos}",
                     code="PRINTER_RENDER_UNKNOWN",
                 )
             return Token(kind, pos, pos + length, c, bytes(data[pos + 2 : pos + length]))
@@ -179,8 +179,8 @@ class Tokenizer:
                 k = {1: 3, 2: 3, 7: 2, 8: 8}.get(m)
                 if k is None:
                     raise RenderError(
-                        f"unknown DLE DC4 function {m} at byte {pos}",
                         f"无法识别的打印指令（第 {pos} 字节）",
+                        en=f"unknown DLE DC4 function {m} at byte {pos}",
                         code="PRINTER_RENDER_UNKNOWN",
                     )
             else:
@@ -245,7 +245,7 @@ class Tokenizer:
                 if len(data) < pos + 2 + 33:
                     raise Incomplete(pos)
                 raise RenderError(
-                    f"unterminated ESC D at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unterminated ESC D at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("&"):  # ESC & y c1 c2 [x d1..d(y*x)]...
                 need(5)
@@ -273,7 +273,7 @@ class Tokenizer:
                     if len(data) < pos + 3 + 256:
                         raise Incomplete(pos)
                     raise RenderError(
-                        f"unterminated GS k at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                        "打印指令格式错误", en=f"unterminated GS k at byte {pos}", code="PRINTER_RENDER_BAD"
                     )
                 if 65 <= m <= 79:
                     need(4)
@@ -281,7 +281,7 @@ class Tokenizer:
                     need(4 + k)
                     return 4 + k
                 raise RenderError(
-                    f"unknown barcode system {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unknown barcode system {m} at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("V"):
                 need(3)
@@ -292,7 +292,7 @@ class Tokenizer:
                     need(4)
                     return 4
                 raise RenderError(
-                    f"unknown cut mode {m} at byte {pos}", "打印指令格式错误", code="PRINTER_RENDER_BAD"
+                    "打印指令格式错误", en=f"unknown cut mode {m} at byte {pos}", code="PRINTER_RENDER_BAD"
                 )
             if c == ord("*"):  # GS * x y d(x*y*8)
                 need(4)
@@ -395,11 +395,18 @@ class _State:
     tabs: list[int] = field(default_factory=lambda: [8 * i for i in range(1, 33)])
 
 
+# The commands each step of Renderer._execute handles, by their byte after the prefix.
+_ESC_PRINT_MODE = frozenset(b"!EG-aM")
+_ESC_MOTION = frozenset(b"dJ32 $\\D")
+_GS_PRINT_MODE = frozenset(b"!BLW")
+_GS_BARCODE_SETTINGS = frozenset(b"hwHf")
+
+
 class Renderer:
     def __init__(self, width: int = DEFAULT_WIDTH, font_path: str | None = None):
         if not 8 <= width <= MAX_WIDTH:
             raise RenderError(
-                f"paper width {width} dots is out of range", "纸宽设置无效", code="PRINTER_RENDER_BAD"
+                "纸宽设置无效", en=f"paper width {width} dots is out of range", code="PRINTER_RENDER_BAD"
             )
         self.width = width
         self.font_path = font_path
@@ -420,8 +427,8 @@ class Renderer:
         self.y += max(0, dots)
         if self.y > MAX_HEIGHT:
             raise RenderError(
-                f"output longer than {MAX_HEIGHT} dots; not a receipt",
                 "打印内容过长，无法预览",
+                en=f"output longer than {MAX_HEIGHT} dots; not a receipt",
                 code="PRINTER_RENDER_TOO_LONG",
             )
 
@@ -474,7 +481,7 @@ class Renderer:
         self._advance(0)
         if self.y + img.height > MAX_HEIGHT:
             raise RenderError(
-                "output too long to render", "打印内容过长，无法预览", code="PRINTER_RENDER_TOO_LONG"
+                "打印内容过长，无法预览", en="output too long to render", code="PRINTER_RENDER_TOO_LONG"
             )
         self.ops.append(("mask", x, self.y, img))
         self.ink = True
@@ -511,133 +518,167 @@ class Renderer:
                 t = tok.next(data, pos)
             except Incomplete as exc:
                 raise RenderError(
-                    f"command at byte {exc.pos} is cut off at the end of the data",
                     f"打印数据不完整（第 {exc.pos} 字节的指令被截断）",
+                    en=f"command at byte {exc.pos} is cut off at the end of the data",
                     code="PRINTER_RENDER_TRUNCATED",
                 ) from None
             self._execute(t)
             pos = t.end
 
     def _execute(self, t: Token) -> None:
-        st = self.st
+        """Apply one token to the paper: a character, a control code or a command by prefix."""
         if t.kind == "char":
-            if t.char in ("\x00",):
-                return
-            self._add_char(t.char, t.wide)
-            return
-        if t.kind == "ctl":
-            if t.code == 0x0A:
-                self._flush(None)
-            elif t.code == 0x0C:  # FF: print the buffer
-                self._flush_if_any()
-            elif t.code == 0x09:
-                cell = 9 if st.font_b else 12
-                for stop in st.tabs:
-                    if stop * cell > self.cursor:
-                        self.cursor = min(stop * cell, self._area())
-                        break
-            return
-        p = t.params
-        c = t.code
-        if t.kind == "esc":
-            if c == ord("@"):
-                self.line = []
-                self.cursor = 0
-                self.line_positioned = False
-                self.st = _State(area_width=self.width)
-            elif c == ord("!"):
-                m = p[0]
-                st.font_b = bool(m & 0x01)
-                st.bold = bool(m & 0x08)
-                st.ascii_h = 2 if m & 0x10 else 1
-                st.ascii_w = 2 if m & 0x20 else 1
-                st.underline = 1 if m & 0x80 else 0
-            elif c in (ord("E"), ord("G")):
-                st.bold = bool(p[0] & 1)
-            elif c == ord("-"):
-                st.underline = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.underline)
-            elif c == ord("a"):
-                v = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.align)
-                st.align = v
-                if not self.line:
-                    self.line_align = v
-            elif c == ord("M"):
-                st.font_b = p[0] in (1, 49)
-            elif c == ord("d"):
-                if self.line:
-                    self._flush(None)
-                    self._advance(st.line_spacing * max(0, p[0] - 1))
-                else:
-                    self._advance(st.line_spacing * p[0])
-            elif c == ord("J"):
-                self._flush(p[0])
-            elif c == ord("3"):
-                st.line_spacing = p[0]
-            elif c == ord("2"):
-                st.line_spacing = LINE_SPACING
-            elif c == ord(" "):
-                st.char_spacing = p[0]
-            elif c == ord("$"):
-                x = p[0] | p[1] << 8
-                if x < self._area():
-                    self.cursor = x
-                    self.line_positioned = True
-                    if not self.line:
-                        self.line_align = st.align
-            elif c == ord("\\"):
-                dx = p[0] | p[1] << 8
-                if dx >= 0x8000:
-                    dx -= 0x10000
-                x = self.cursor + dx
-                if 0 <= x < self._area():
-                    self.cursor = x
-                    self.line_positioned = True
-            elif c == ord("D"):
-                st.tabs = [v for v in p[:-1] if v] or st.tabs
-            elif c in (ord("i"), ord("m")):
-                self._cut("partial", 0)
-            # everything else: code pages, drawer, beeper, page mode … no mark on the preview
-            return
-        if t.kind == "gs":
-            if c == ord("!"):
-                st.ascii_w = st.cjk_w = ((p[0] >> 4) & 0x07) + 1
-                st.ascii_h = st.cjk_h = (p[0] & 0x07) + 1
-            elif c == ord("B"):
-                st.reverse = bool(p[0] & 1)
-            elif c == ord("L"):
-                if not self.line:
-                    st.left_margin = min(p[0] | p[1] << 8, self.width - 1)
-            elif c == ord("W"):
-                if not self.line:
-                    st.area_width = max(1, p[0] | p[1] << 8)
-            elif c == ord("h"):
-                st.barcode_height = max(1, p[0])
-            elif c == ord("w"):
-                if 1 <= p[0] <= 6:
-                    st.barcode_module = p[0]
-            elif c == ord("H"):
-                st.hri = p[0] & 0x03
-            elif c == ord("f"):
-                st.hri_font_b = p[0] in (1, 49)
-            elif c == ord("V"):
-                m = p[0]
-                kind = "full" if m in (0, 48, 65, 97, 103) else "partial"
-                feed = p[1] if len(p) > 1 else 0
-                self._cut(kind, feed)
-            elif c == ord("v"):
-                self._raster(p)
-            elif c == ord("k"):
-                self._barcode(p)
-            elif c == ord("("):
-                if p[0] == ord("k"):
-                    self._qr(p[3:])
-            return
-        if t.kind == "fs":
-            if c == ord("!"):
-                st.cjk_w = 2 if p[0] & 0x04 else 1
-                st.cjk_h = 2 if p[0] & 0x08 else 1
-            return
+            if t.char != "\x00":
+                self._add_char(t.char, t.wide)
+        elif t.kind == "ctl":
+            self._control(t.code)
+        elif t.kind == "esc":
+            self._esc(t.code, t.params)
+        elif t.kind == "gs":
+            self._gs(t.code, t.params)
+        elif t.kind == "fs":
+            self._fs(t.code, t.params)
         # dle: real-time requests leave no mark
+
+    def _control(self, code: int) -> None:
+        if code == 0x0A:
+            self._flush(None)
+        elif code == 0x0C:  # FF: print the buffer
+            self._flush_if_any()
+        elif code == 0x09:
+            self._tab()
+
+    def _tab(self) -> None:
+        cell = 9 if self.st.font_b else 12
+        for stop in self.st.tabs:
+            if stop * cell > self.cursor:
+                self.cursor = min(stop * cell, self._area())
+                break
+
+    def _esc(self, c: int, p: bytes) -> None:
+        if c == ord("@"):
+            self._initialise()
+        elif c in _ESC_PRINT_MODE:
+            self._esc_print_mode(c, p)
+        elif c in _ESC_MOTION:
+            self._esc_motion(c, p)
+        elif c in (ord("i"), ord("m")):
+            self._cut("partial", 0)
+        # everything else: code pages, drawer, beeper, page mode … no mark on the preview
+
+    def _initialise(self) -> None:
+        """ESC @: the printer's power-on state; what is in the line buffer is dropped."""
+        self.line = []
+        self.cursor = 0
+        self.line_positioned = False
+        self.st = _State(area_width=self.width)
+
+    def _esc_print_mode(self, c: int, p: bytes) -> None:
+        """How the next characters look: font, bold, size, underline, alignment."""
+        st = self.st
+        if c == ord("!"):
+            m = p[0]
+            st.font_b = bool(m & 0x01)
+            st.bold = bool(m & 0x08)
+            st.ascii_h = 2 if m & 0x10 else 1
+            st.ascii_w = 2 if m & 0x20 else 1
+            st.underline = 1 if m & 0x80 else 0
+        elif c in (ord("E"), ord("G")):
+            st.bold = bool(p[0] & 1)
+        elif c == ord("-"):
+            st.underline = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.underline)
+        elif c == ord("a"):
+            v = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}.get(p[0], st.align)
+            st.align = v
+            if not self.line:
+                self.line_align = v
+        elif c == ord("M"):
+            st.font_b = p[0] in (1, 49)
+
+    def _esc_motion(self, c: int, p: bytes) -> None:
+        """Where the next character goes: feeds, line and character spacing, positions, tabs."""
+        st = self.st
+        if c == ord("d"):
+            if self.line:
+                self._flush(None)
+                self._advance(st.line_spacing * max(0, p[0] - 1))
+            else:
+                self._advance(st.line_spacing * p[0])
+        elif c == ord("J"):
+            self._flush(p[0])
+        elif c == ord("3"):
+            st.line_spacing = p[0]
+        elif c == ord("2"):
+            st.line_spacing = LINE_SPACING
+        elif c == ord(" "):
+            st.char_spacing = p[0]
+        elif c == ord("$"):
+            x = p[0] | p[1] << 8
+            if x < self._area():
+                self.cursor = x
+                self.line_positioned = True
+                if not self.line:
+                    self.line_align = st.align
+        elif c == ord("\\"):
+            dx = p[0] | p[1] << 8
+            if dx >= 0x8000:
+                dx -= 0x10000
+            x = self.cursor + dx
+            if 0 <= x < self._area():
+                self.cursor = x
+                self.line_positioned = True
+        elif c == ord("D"):
+            st.tabs = [v for v in p[:-1] if v] or st.tabs
+
+    def _gs(self, c: int, p: bytes) -> None:
+        if c in _GS_PRINT_MODE:
+            self._gs_print_mode(c, p)
+        elif c in _GS_BARCODE_SETTINGS:
+            self._gs_barcode_settings(c, p)
+        elif c == ord("V"):
+            m = p[0]
+            kind = "full" if m in (0, 48, 65, 97, 103) else "partial"
+            feed = p[1] if len(p) > 1 else 0
+            self._cut(kind, feed)
+        elif c == ord("v"):
+            self._raster(p)
+        elif c == ord("k"):
+            self._barcode(p)
+        elif c == ord("(") and p[0] == ord("k"):
+            self._qr(p[3:])
+
+    def _gs_print_mode(self, c: int, p: bytes) -> None:
+        """Character size, reverse printing and the print area."""
+        st = self.st
+        if c == ord("!"):
+            st.ascii_w = st.cjk_w = ((p[0] >> 4) & 0x07) + 1
+            st.ascii_h = st.cjk_h = (p[0] & 0x07) + 1
+        elif c == ord("B"):
+            st.reverse = bool(p[0] & 1)
+        elif c == ord("L"):
+            if not self.line:
+                st.left_margin = min(p[0] | p[1] << 8, self.width - 1)
+        elif c == ord("W"):
+            if not self.line:
+                st.area_width = max(1, p[0] | p[1] << 8)
+
+    def _gs_barcode_settings(self, c: int, p: bytes) -> None:
+        """Height, module width and the human-readable line of the next barcode."""
+        st = self.st
+        if c == ord("h"):
+            st.barcode_height = max(1, p[0])
+        elif c == ord("w"):
+            if 1 <= p[0] <= 6:
+                st.barcode_module = p[0]
+        elif c == ord("H"):
+            st.hri = p[0] & 0x03
+        elif c == ord("f"):
+            st.hri_font_b = p[0] in (1, 49)
+
+    def _fs(self, c: int, p: bytes) -> None:
+        if c == ord("!"):  # the size of Chinese characters
+            self.st.cjk_w = 2 if p[0] & 0x04 else 1
+            self.st.cjk_h = 2 if p[0] & 0x08 else 1
 
     def _cut(self, kind: str, feed: int) -> None:
         self._flush_if_any()
@@ -655,7 +696,7 @@ class Renderer:
         if wb == 0 or h == 0:
             return
         if wb * 8 > MAX_WIDTH * 4 or h > MAX_HEIGHT:
-            raise RenderError("raster image too large", "图像过大，无法预览", code="PRINTER_RENDER_BAD")
+            raise RenderError("图像过大，无法预览", en="raster image too large", code="PRINTER_RENDER_BAD")
         img = Image.frombytes("1", (wb * 8, h), bits)
         sx = 2 if m in (1, 3, 49, 51) else 1
         sy = 2 if m in (2, 3, 50, 51) else 1
@@ -776,7 +817,7 @@ class Renderer:
 def render_image(data: bytes, *, width: int = DEFAULT_WIDTH, font_path: str | None = None):
     """The paper as a Pillow image (mode "1", white paper, black ink)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise RenderError("render input must be bytes", "打印数据必须为字节串", code="PRINTER_RENDER_BAD")
+        raise RenderError("打印数据必须为字节串", en="render input must be bytes", code="PRINTER_RENDER_BAD")
     r = Renderer(width, font_path)
     r.feed(bytes(data))
     return r.finish()
@@ -819,7 +860,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
     """Epson GS k 73 data (``{A``/``{B``/``{C`` code set prefixes) → symbol values and HRI text."""
     if len(payload) < 2 or payload[0] != ord("{") or payload[1] not in b"ABC":
         raise RenderError(
-            "Code128 data must start with {A, {B or {C", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+            "条码数据格式错误", en="Code128 data must start with {A, {B or {C", code="PRINTER_RENDER_BAD"
         )
     cset = chr(payload[1])
     values = [{"A": 103, "B": 104, "C": 105}[cset]]
@@ -830,7 +871,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
         b = payload[i]
         if b == ord("{"):
             if i + 1 >= len(payload):
-                raise RenderError("Code128 data ends in '{'", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError("条码数据格式错误", en="Code128 data ends in '{'", code="PRINTER_RENDER_BAD")
             f = chr(payload[i + 1])
             i += 2
             if f in "ABC" and f != cset:
@@ -838,7 +879,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 cset = f
             elif f in "ABC":
                 raise RenderError(
-                    "Code128 switches to the code set it is in", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 switches to the code set it is in", code="PRINTER_RENDER_BAD"
                 )
             elif f == "S" and cset in "AB":
                 values.append(98)
@@ -855,7 +896,7 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 values.append(ord("{") - 32)
                 hri.append("{")
             else:
-                raise RenderError(f"bad Code128 escape {{{f}", "条码数据格式错误", code="PRINTER_RENDER_BAD")
+                raise RenderError("条码数据格式错误", en=f"bad Code128 escape {{{f}", code="PRINTER_RENDER_BAD")
             continue
         active = cset
         if shift:
@@ -864,14 +905,14 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
         if active == "C":
             if b > 99:
                 raise RenderError(
-                    "Code128 code set C takes bytes 0..99", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set C takes bytes 0..99", code="PRINTER_RENDER_BAD"
                 )
             values.append(b)
             hri.append(f"{b:02d}")
         elif active == "B":
             if not 0x20 <= b <= 0x7F:
                 raise RenderError(
-                    "Code128 code set B takes bytes 32..127", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set B takes bytes 32..127", code="PRINTER_RENDER_BAD"
                 )
             values.append(b - 32)
             hri.append(chr(b) if b < 0x7F else " ")
@@ -884,11 +925,11 @@ def code128_values(payload: bytes) -> tuple[list[int], str]:
                 hri.append(chr(b))
             else:
                 raise RenderError(
-                    "Code128 code set A takes bytes 0..95", "条码数据格式错误", code="PRINTER_RENDER_BAD"
+                    "条码数据格式错误", en="Code128 code set A takes bytes 0..95", code="PRINTER_RENDER_BAD"
                 )
         i += 1
     if len(values) < 2:
-        raise RenderError("empty Code128", "条码数据为空", code="PRINTER_RENDER_BAD")
+        raise RenderError("条码数据为空", en="empty Code128", code="PRINTER_RENDER_BAD")
     check = (values[0] + sum(i * v for i, v in enumerate(values[1:], start=1))) % 103
     values.append(check)
     return values, "".join(hri)

@@ -98,8 +98,8 @@ class PrinterSimulator:
         except OSError as exc:
             srv.close()
             raise PrinterError(
-                f"simulator cannot listen on {self.host}:{self.requested_port}: {exc}",
                 f"打印机模拟器无法监听 {self.host}:{self.requested_port}",
+                en=f"simulator cannot listen on {self.host}:{self.requested_port}: {exc}",
                 code="PRINTER_SIM_PORT",
             ) from exc
         srv.listen(8)

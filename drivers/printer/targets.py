@@ -51,9 +51,9 @@ class Target:
 
 def _bad(text: str, why_en: str, why_zh: str) -> TargetError:
     return TargetError(
-        f"bad printer target {text!r}: {why_en}. Use usb:VID:PID, serial:PORT[@BAUD], "
-        "tcp:HOST[:PORT], win:PRINTER NAME, file:PATH or dummy",
         f"打印机地址 {text!r} 无效：{why_zh}",
+        en=f"bad printer target {text!r}: {why_en}. Use usb:VID:PID, serial:PORT[@BAUD], "
+        "tcp:HOST[:PORT], win:PRINTER NAME, file:PATH or dummy",
     )
 
 

@@ -47,8 +47,8 @@ def import_escpos_printer():
             import escpos.printer as printer
         except ImportError as exc:  # pragma: no cover - a broken install
             raise PrinterError(
-                f"python-escpos is not installed: {exc}",
                 "缺少打印机驱动组件 python-escpos",
+                en=f"python-escpos is not installed: {exc}",
                 code="PRINTER_NO_ESCPOS",
             ) from exc
     return printer
@@ -71,7 +71,7 @@ def _run_with_deadline(fn, timeout: float, what: str):
     t.start()
     t.join(timeout)
     if t.is_alive():
-        raise PrinterTimeout(f"printer {what} did not finish within {timeout:g} s", f"打印机{what}超时")
+        raise PrinterTimeout(f"打印机{what}超时", en=f"printer {what} did not finish within {timeout:g} s")
     if "error" in box:
         raise box["error"]
     return box.get("result")
@@ -135,34 +135,34 @@ class Transport:
             _discard(self._p)
             self._p = None
             raise PrinterError(
-                f"cannot open printer {t}: {type(exc).__name__}: {_one_line(exc)}",
                 f"无法连接打印机 {t}",
+                en=f"cannot open printer {t}: {type(exc).__name__}: {_one_line(exc)}",
                 code="PRINTER_UNREACHABLE",
             ) from exc
         if self._p is None or (t.kind != "dummy" and not self._p._device):
             _discard(self._p)
             self._p = None
-            raise PrinterError(f"cannot open printer {t}", f"无法连接打印机 {t}", code="PRINTER_UNREACHABLE")
+            raise PrinterError(f"无法连接打印机 {t}", en=f"cannot open printer {t}", code="PRINTER_UNREACHABLE")
         return self
 
     def _check_usable(self, ep) -> None:
         kind = self.target.kind
         if kind == "usb" and not ep.Usb.is_usable():
             raise PrinterError(
-                "usb: targets need pyusb and a libusb backend; install them, or print through the "
-                "Windows spooler (win:NAME) or the printer's virtual COM port (serial:COMn)",
                 "USB 直连打印需要安装 pyusb 和 libusb；也可改用 Windows 打印队列（win:名称）或虚拟串口（serial:COMn）",
+                en="usb: targets need pyusb and a libusb backend; install them, or print through the "
+                "Windows spooler (win:NAME) or the printer's virtual COM port (serial:COMn)",
                 code="PRINTER_USB_UNAVAILABLE",
             )
         if kind == "win" and not ep.Win32Raw.is_usable():
             raise PrinterError(
-                "win: targets need Windows with pywin32",
                 "win: 打印队列仅在装有 pywin32 的 Windows 上可用",
+                en="win: targets need Windows with pywin32",
                 code="PRINTER_WIN_UNAVAILABLE",
             )
         if kind == "serial" and not ep.Serial.is_usable():
             raise PrinterError(
-                "serial: targets need pyserial", "串口打印需要 pyserial", code="PRINTER_SERIAL_UNAVAILABLE"
+                "串口打印需要 pyserial", en="serial: targets need pyserial", code="PRINTER_SERIAL_UNAVAILABLE"
             )
 
     def close(self) -> None:
@@ -192,7 +192,7 @@ class Transport:
 
     def write(self, data: bytes) -> None:
         if self._p is None:
-            raise PrinterError("printer is not open", "打印机未连接", code="PRINTER_NOT_OPEN")
+            raise PrinterError("打印机未连接", en="printer is not open", code="PRINTER_NOT_OPEN")
         t = self.target
         try:
             if t.kind == "tcp":
@@ -212,17 +212,17 @@ class Transport:
             raise
         except TimeoutError as exc:
             raise PrinterTimeout(
-                f"printer {t} did not take the data within {self.timeout:g} s", f"向打印机 {t} 发送数据超时"
+                f"向打印机 {t} 发送数据超时", en=f"printer {t} did not take the data within {self.timeout:g} s"
             ) from exc
         except Exception as exc:
             if type(exc).__name__ in ("SerialTimeoutException", "USBTimeoutError"):
                 raise PrinterTimeout(
-                    f"printer {t} did not take the data within {self.timeout:g} s",
                     f"向打印机 {t} 发送数据超时",
+                    en=f"printer {t} did not take the data within {self.timeout:g} s",
                 ) from exc
             raise PrinterError(
-                f"writing to printer {t} failed: {type(exc).__name__}: {_one_line(exc)}",
                 f"向打印机 {t} 发送数据失败",
+                en=f"writing to printer {t} failed: {type(exc).__name__}: {_one_line(exc)}",
                 code="PRINTER_WRITE_FAILED",
             ) from exc
 
@@ -275,8 +275,8 @@ class Transport:
                     raise
         except (ConnectionError, OSError) as exc:
             raise PrinterError(
-                f"reading from printer {t} failed: {_one_line(exc)}",
                 f"读取打印机 {t} 状态失败",
+                en=f"reading from printer {t} failed: {_one_line(exc)}",
                 code="PRINTER_READ_FAILED",
             ) from exc
         return b""

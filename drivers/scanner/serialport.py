@@ -13,15 +13,17 @@ import time
 
 import serial
 
+from drivers.errors import DriverError
+
 from .scan import Scan, bad, good, printable
 
 SOURCE = "serial"
 
 
-class ScannerError(Exception):
-    def __init__(self, message: str, en: str, code: str = "scanner_error"):
-        super().__init__(message)
-        self.message, self.en, self.code = message, en, code
+class ScannerError(DriverError):
+    """The scanner's port cannot be opened, or vanished while in use."""
+
+    code = "scanner_error"
 
 
 class LineAssembler:
@@ -121,8 +123,8 @@ class SerialScanner:
         try:
             self._port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=0.02)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise ScannerError(f"无法打开扫码枪端口 {self.url}", f"cannot open {self.url}: {exc}",
-                               "port_unavailable") from exc
+            raise ScannerError(f"无法打开扫码枪端口 {self.url}", en=f"cannot open {self.url}: {exc}",
+                               code="port_unavailable") from exc
         return self
 
     def close(self) -> None:
@@ -149,7 +151,7 @@ class SerialScanner:
             try:
                 chunk = self._port.read(self._port.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
-                raise ScannerError("扫码枪连接已断开", f"scanner port error: {exc}", "port_lost") from exc
+                raise ScannerError("扫码枪连接已断开", en=f"scanner port error: {exc}", code="port_lost") from exc
             now = time.monotonic()
             self._pending += self.assembler.feed(chunk, now) if chunk else self.assembler.expire(now)
             if self._pending:

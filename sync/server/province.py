@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
+from app.domain.province import FORMAT, province_problems
 from sync import protocol
 from sync.server import feed, models
 
-FORMAT = "kezhan-province/1"
 SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insurance")
 
 
 class ProvinceFormatError(ValueError):
-    pass
+    """A document the schema (``app.domain.province``) refuses; the message names the bad fields."""
 
 
 def departure_instant(dep: dict, zone: ZoneInfo) -> datetime:
@@ -26,27 +26,25 @@ def departure_instant(dep: dict, zone: ZoneInfo) -> datetime:
 
 def master_rows(doc: dict) -> dict[tuple[str, str], object]:
     """(kind, key) -> data for everything the document carries."""
-    if doc.get("format") != FORMAT:
-        raise ProvinceFormatError(f"not a {FORMAT} document (format={doc.get('format')!r})")
+    problems = province_problems(doc)
+    if problems:
+        raise ProvinceFormatError(f"not a valid {FORMAT} document: {'; '.join(problems)}")
     out: dict[tuple[str, str], object] = {}
-    try:
-        for name in SETTINGS:
-            if name in doc and doc[name] is not None:
-                out[("setting", name)] = doc[name]
-        for s in doc.get("stations", []):
-            out[("station", s["code"])] = s
-        for v in doc.get("vehicle_classes", []):
-            out[("vehicle_class", v["code"])] = v
-        for r in doc.get("routes", []):
-            out[("route", r["code"])] = r
-        for f in doc.get("fares", []):
-            out[("fare", fare_key(f["route"], f["from"], f["to"], f["vehicle_class"]))] = f
-        for d in doc.get("departures", []):
-            out[("departure", d["id"])] = d
-        for t in doc.get("ticket_types", []):
-            out[("ticket_type", t["code"])] = t
-    except (KeyError, TypeError) as exc:
-        raise ProvinceFormatError(f"province document is missing a field: {exc}") from exc
+    for name in SETTINGS:
+        if name in doc and doc[name] is not None:
+            out[("setting", name)] = doc[name]
+    for s in doc.get("stations", []):
+        out[("station", s["code"])] = s
+    for v in doc.get("vehicle_classes", []):
+        out[("vehicle_class", v["code"])] = v
+    for r in doc.get("routes", []):
+        out[("route", r["code"])] = r
+    for f in doc.get("fares", []):
+        out[("fare", fare_key(f["route"], f["from"], f["to"], f["vehicle_class"]))] = f
+    for d in doc.get("departures", []):
+        out[("departure", d["id"])] = d
+    for t in doc.get("ticket_types", []):
+        out[("ticket_type", t["code"])] = t
     return out
 
 

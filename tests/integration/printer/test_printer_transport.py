@@ -117,7 +117,7 @@ def test_nobody_listening_is_a_clear_error():
     with pytest.raises(PrinterError) as err:
         print_bytes(f"tcp:127.0.0.1:{port}", b"x", timeout=1)
     assert err.value.code == "PRINTER_UNREACHABLE"
-    assert "无法连接打印机" in err.value.zh
+    assert "无法连接打印机" in err.value.message
 
 
 def test_file_and_dummy_targets_send_without_status(tmp_path):

@@ -109,18 +109,21 @@ def test_template_errors_are_caught_before_printing():
     tpl = load_template()
     bad = copy.deepcopy(tpl)
     bad["roll"].append({"text": "{no_such_field}"})
-    with pytest.raises(TemplateError, match="no_such_field"):
+    with pytest.raises(TemplateError) as err:
         render_ticket(SAMPLE_TICKET, template=bad)
+    assert "no_such_field" in err.value.en
     bad = copy.deepcopy(tpl)
     bad["roll"][0]["size"] = "huge"
-    with pytest.raises(TemplateError, match="size"):
+    with pytest.raises(TemplateError) as err:
         render_ticket(SAMPLE_TICKET, template=bad)
+    assert "size" in err.value.en
     bad = copy.deepcopy(tpl)
     bad["preprinted"]["items"].append(
         {"text": "{gate}", "x": 6, "y": 12}
     )  # under the double-height origin row
-    with pytest.raises(TemplateError, match="overlaps"):
+    with pytest.raises(TemplateError) as err:
         render_ticket(SAMPLE_TICKET, "preprinted", template=bad)
+    assert "overlaps" in err.value.en
 
 
 def test_a_template_file_can_replace_the_layout(tmp_path):

@@ -74,7 +74,7 @@ def test_bad_targets_say_what_is_wrong(text, hint):
         parse_target(text)
     assert hint in err.value.en
     assert err.value.code == "PRINTER_BAD_TARGET"
-    assert "打印机地址" in err.value.zh
+    assert "打印机地址" in err.value.message
 
 
 def test_only_wired_transports_can_answer_status():
