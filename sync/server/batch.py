@@ -200,33 +200,40 @@ class BatchContext:
                           detail="ticket id already on the server")
             return
         known.add(ticket_id)
-        deps, maps, terminal_id = self.deps, self.maps, self.terminal_id
-        dep = deps[departure_id] if departure_id in deps else self.dep(departure_id)
-        problem = None
-        if dep is None:
-            problem = ("UNKNOWN_DEPARTURE", "departure not known to the server")
-        elif seat is not None:
-            sold, leased, rows = maps[departure_id] if departure_id in maps else self.seat_map(departure_id)
-            if not 1 <= seat <= dep.seats:
-                problem = ("SEAT_INVALID", f"bus has {dep.seats} seats")
-            elif seat in sold:
-                other = self.ticket(sold[seat])
-                by = "web" if other is not None and other.channel == "web" else (other.terminal_id if other else "?")
-                problem = ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
-            elif seat in leased and leased[seat][0] != terminal_id:
-                problem = ("SEAT_LEASED", "seat leased to another terminal")
+        problem = self._sale_problem(departure_id, seat)
         ready = self.sales.pop(id(t), None)
         if ready is None or problem:
-            ready = (ticket_values(t, "terminal", terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
-                                    "conflict" if problem else "active"), None)
+            ready = (ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
+                                   "conflict" if problem else "active"), None)
         self.ticket_rows.append(ready[0])
         if problem:
             self.flush()
             self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
-            return
+        elif seat is not None:
+            self._take_seat(departure_id, seat, ticket_id, ready[1])
+
+    def _sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
+        """(conflict kind, detail) when the sale cannot stand as the terminal made it, else None."""
+        dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
+        if dep is None:
+            return ("UNKNOWN_DEPARTURE", "departure not known to the server")
         if seat is None:
-            return
+            return None
+        sold, leased, _ = self.maps[departure_id] if departure_id in self.maps else self.seat_map(departure_id)
+        if not 1 <= seat <= dep.seats:
+            return ("SEAT_INVALID", f"bus has {dep.seats} seats")
+        if seat in sold:
+            other = self.ticket(sold[seat])
+            by = "web" if other is not None and other.channel == "web" else (other.terminal_id if other else "?")
+            return ("SEAT_TAKEN", f"sold to ticket {sold[seat]} by {by}")
+        if seat in leased and leased[seat][0] != self.terminal_id:
+            return ("SEAT_LEASED", "seat leased to another terminal")
+        return None
+
+    def _take_seat(self, departure_id: str, seat: int, ticket_id: str, seat_row: tuple | None) -> None:
+        """The seat sold to ``ticket_id``: out of the seat maps and its lease, into the feed."""
+        sold, leased, rows = self.maps[departure_id]
         sold[seat] = ticket_id
         leased.pop(seat, None)
         # The seat leaves whichever lease row it sat in: this terminal's, or a dead one.
@@ -234,9 +241,9 @@ class BatchContext:
         if holder is not None:
             self.lease_deletes.append({"d": departure_id, "s": seat})
             self.lease_touched.add((departure_id, holder))
-        self.feed_rows.append(ready[1] or ("seat", f"{departure_id}/{seat}", None, False,
-                                           _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id),
-                                           self.now))
+        self.feed_rows.append(seat_row or ("seat", f"{departure_id}/{seat}", None, False,
+                                           _sold_seat_text(departure_id, seat, "terminal", self.terminal_id,
+                                                           ticket_id), self.now))
 
     def _publish_leased(self, departure_id: str, seat_no: int, terminal_id: str) -> None:
         for r in leased_seat_rows(departure_id, [seat_no], terminal_id):

@@ -37,25 +37,39 @@ class ProtocolMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        async def reply(code: str, **details):
-            err = ProtocolError(code, **details)
+        async def reply(err: ProtocolError):
             await JSONResponse(err.body(), status_code=err.status)(scope, receive, send_stamped)
 
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            return await reply(refusal)
+        counting_receive = self._counting(scope, receive)
+        try:
+            await self.app(scope, counting_receive, send_stamped)
+        except _BodyTooLarge:
+            if not started:
+                await reply(ProtocolError("BODY_TOO_LARGE", max_bytes=self.max_body))
+
+    def _refusal(self, scope) -> ProtocolError | None:
+        """What the headers alone refuse: a protocol version not spoken, a body declared too large."""
         path = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if path.startswith(protocol.API_PREFIX + "/") and path not in UNVERSIONED:
             version = headers.get(protocol.H_PROTOCOL.lower())
             if version not in protocol.SUPPORTED_VERSIONS:
-                return await reply("PROTOCOL_VERSION", got=version, supported=list(protocol.SUPPORTED_VERSIONS))
+                return ProtocolError("PROTOCOL_VERSION", got=version, supported=list(protocol.SUPPORTED_VERSIONS))
         declared = headers.get("content-length")
         if declared is not None:
             try:
                 too_big = int(declared) > self.max_body
             except ValueError:
-                return await reply("INVALID_REQUEST", "bad Content-Length")
+                return ProtocolError("INVALID_REQUEST", "bad Content-Length")
             if too_big:
-                return await reply("BODY_TOO_LARGE", max_bytes=self.max_body)
+                return ProtocolError("BODY_TOO_LARGE", max_bytes=self.max_body)
+        return None
 
+    def _counting(self, scope, receive):
+        """``receive`` that stops a body growing past the limit (a chunked body declares no length)."""
         seen = 0
 
         async def counting_receive():
@@ -70,8 +84,4 @@ class ProtocolMiddleware:
                     raise _BodyTooLarge()
             return message
 
-        try:
-            await self.app(scope, counting_receive, send_stamped)
-        except _BodyTooLarge:
-            if not started:
-                await reply("BODY_TOO_LARGE", max_bytes=self.max_body)
+        return counting_receive
