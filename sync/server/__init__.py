@@ -10,7 +10,8 @@ In-process use::
 FastAPI and uvicorn are the ``server`` extra, imported only when an app is built.
 """
 
-from sync.server.core import ProvinceServer, Settings
+from sync.server.core import ProvinceServer
+from sync.server.settings import Settings
 
 __all__ = ["ProvinceServer", "Settings", "ServerThread", "create_app", "serve"]
 

@@ -5,18 +5,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
-import os
 import secrets
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own lock (with its polling) orders the writers
-    fcntl = None
-
+from filelock import FileLock, Timeout
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
@@ -72,75 +66,62 @@ def make_engine(db: str) -> Engine:
     return engine
 
 
-class _WriterLock:
+class WriterLock:
     """One writer at a time on an SQLite file, handed over the moment it is released.
 
-    SQLite has its own write lock, but a writer that finds it taken polls with sleeps of 1, 2, 5,
-    10 ms and more, so it starts late — by several milliseconds per batch when uploads queue up
-    behind each other. This lock is taken before ``BEGIN IMMEDIATE``: a thread lock within the
-    process (handed over at once) and, where the platform has it, ``flock`` on a file beside the
-    database across processes (upload workers, the server's own CLI), tried every half millisecond.
-    Re-entrant in one thread. A holder that never lets go (a hung process) makes the others give up
-    after ``timeout`` seconds, as SQLite's own busy timeout did: BUSY, and the terminal retries."""
+    SQLite orders writers by itself, but a writer that finds its lock taken polls with sleeps of
+    1, 2, 5, 10 ms and more, so under load each queued batch starts late. This lock is taken before
+    ``BEGIN IMMEDIATE``: a thread lock within the process, handed over at once, and a ``filelock``
+    on ``<database>.writer-lock`` across the processes that write the same file (upload workers, the
+    CLI's admin commands), polled every half millisecond. Re-entrant in one thread. A holder that
+    never lets go (a hung process) makes the others give up after ``timeout`` seconds, as SQLite's
+    own busy timeout would: BUSY, and the terminal retries."""
 
     def __init__(self, path: Path | None, timeout: float = 30.0):
         self._thread_lock = threading.RLock()
-        self._path = path
         self._timeout = timeout
-        self._fd: int | None = None
-        self._depth = 0
+        # thread_local=False: the thread lock already lets one thread of this process at a time in.
+        self._file = None if path is None else FileLock(path, thread_local=False)
+        self._held: list[bool] = []  # per nesting level: whether this level took the file lock
 
     def __enter__(self):
         if not self._thread_lock.acquire(timeout=self._timeout):
             raise ProtocolError("BUSY", "the database is held by another writer; retry")
         try:
-            if self._depth == 0 and self._path is not None and fcntl is not None:
-                self._lock_file()
+            self._held.append(self._lock_file() if not self._held else False)
         except BaseException:
             self._thread_lock.release()
             raise
-        self._depth += 1
         return self
 
-    def _lock_file(self) -> None:
+    def _lock_file(self) -> bool:
+        if self._file is None:
+            return False
         try:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._file.acquire(timeout=self._timeout, poll_interval=0.0005)
+        except Timeout:
+            raise ProtocolError("BUSY", "the database is held by another writer; retry") from None
         except OSError:  # a read-only folder: SQLite's own lock still orders the writers
-            return
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ProtocolError("BUSY", "the database is held by another writer; retry") from None
-                time.sleep(0.0005)
-            except OSError:  # the file went away under us: SQLite's own lock still orders the writers
-                with contextlib.suppress(OSError):
-                    os.close(self._fd)
-                self._fd = None
-                return
+            return False
+        return True
 
     def __exit__(self, *exc):
         try:
-            self._depth -= 1
-            if self._depth == 0 and self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._held.pop():
+                self._file.release()
         finally:
             self._thread_lock.release()
 
 
 def writer_lock(engine: Engine):
-    """The lock ``ProvinceServer.tx`` takes around every write transaction: ``_WriterLock`` for an
+    """The lock ``ServerContext.tx`` takes around every write transaction: ``WriterLock`` for an
     SQLite file, none elsewhere (PostgreSQL orders its writers with an advisory lock)."""
     url = engine.url
     if url.get_backend_name() != "sqlite":
         return contextlib.nullcontext()
     if not url.database or url.database == ":memory:":
-        return _WriterLock(None)
-    return _WriterLock(Path(url.database + ".writer-lock"))
+        return WriterLock(None)
+    return WriterLock(Path(url.database + ".writer-lock"))
 
 
 def init_schema(engine: Engine) -> bool:

@@ -75,18 +75,8 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = 
     floor = int(get_meta(conn, "feed_floor", "0"))
     head = conn.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
     parsed = protocol.parse_cursor(cursor)
-    reset = False
-    reason = None
-    if parsed is None:
-        reset, reason = True, "no cursor" if not cursor else "unreadable cursor"
-    elif parsed[0] != epoch:
-        reset, reason = True, "cursor from another server database"
-    elif parsed[2] is not None and parsed[2] != floor:
-        reset, reason = True, "snapshot interrupted by compaction"
-    elif parsed[2] is None and parsed[1] < floor:
-        reset, reason = True, "cursor older than the feed keeps"
-    elif parsed[1] > head:
-        reset, reason = True, "cursor ahead of the feed"
+    reason = _reset_reason(cursor, parsed, epoch, floor, head)
+    reset = reason is not None
     after = 0 if reset else parsed[1]
     in_snapshot = reset or (parsed is not None and parsed[2] is not None)
 
@@ -112,21 +102,40 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = 
         "more": more,
     }
     if raw:
-        # The stored data is canonical JSON already: splice it in rather than decode and
-        # re-encode every row (the initial pull of a large station is tens of thousands of rows).
-        dump = json.dumps
-        parts = [
-            f'{{"id":{int(r.id)},"kind":{dump(r.kind, ensure_ascii=False)},"key":{dump(r.key, ensure_ascii=False)},'
-            f'"deleted":{"true" if r.deleted else "false"},"data":{"null" if r.data is None else r.data}}}'
-            for r in rows
-        ]
-        return {**head_fields, "changes_json": "[" + ",".join(parts) + "]"}
+        return {**head_fields, "changes_json": _changes_json(rows)}
     changes = [
         {"id": r.id, "kind": r.kind, "key": r.key, "deleted": bool(r.deleted),
          "data": None if r.data is None else json.loads(r.data)}
         for r in rows
     ]
     return {**head_fields, "changes": changes}
+
+
+def _reset_reason(cursor: str | None, parsed, epoch: str, floor: int, head: int) -> str | None:
+    """Why a pull must start again from a full snapshot, or None when the cursor can go on."""
+    if parsed is None:
+        return "no cursor" if not cursor else "unreadable cursor"
+    if parsed[0] != epoch:
+        return "cursor from another server database"
+    if parsed[2] is not None and parsed[2] != floor:
+        return "snapshot interrupted by compaction"
+    if parsed[2] is None and parsed[1] < floor:
+        return "cursor older than the feed keeps"
+    if parsed[1] > head:
+        return "cursor ahead of the feed"
+    return None
+
+
+def _changes_json(rows) -> str:
+    # The stored data is canonical JSON already: splice it in rather than decode and
+    # re-encode every row (the initial pull of a large station is tens of thousands of rows).
+    dump = json.dumps
+    parts = [
+        f'{{"id":{int(r.id)},"kind":{dump(r.kind, ensure_ascii=False)},"key":{dump(r.key, ensure_ascii=False)},'
+        f'"deleted":{"true" if r.deleted else "false"},"data":{"null" if r.data is None else r.data}}}'
+        for r in rows
+    ]
+    return "[" + ",".join(parts) + "]"
 
 
 def compact(conn, now: datetime, tombstone_retention: timedelta) -> dict:

@@ -3,9 +3,9 @@
 One interpreter runs one thread of Python at a time, and applying a batch is mostly Python: decoding
 the body, re-encoding every event for its hash, building rows. A worker process decodes and checks
 the next batch while another writes the one before it; the write itself stays one at a time (the
-writer lock in ``db.py``), and one terminal's batches in seq order (a batch sent behind another
-comes back as ``BatchAhead`` and waits on the event loop, in ``app.py``, for the one ahead). The
-event loop process keeps the HTTP, the signatures and everything else.
+writer lock in ``db.py``). The event loop process keeps the HTTP, the signatures and everything
+else, so a web order or a seat request is not queued behind the Python of backlog drains
+(docs/protocol.md § Running the reference server has the measurement).
 
 Each worker has its own ``ProvinceServer`` on the same database, with the same settings, on the real
 clock (a server built on another clock, as tests do, keeps its uploads in process).
@@ -25,7 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from sync.protocol import ProtocolError
-from sync.server.core import ProvinceServer, Settings, utcnow
+from sync.server.clock import utcnow
+from sync.server.core import ProvinceServer
+from sync.server.settings import Settings
 
 log = logging.getLogger("kezhan.server")
 

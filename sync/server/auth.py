@@ -1,0 +1,84 @@
+"""Signed requests: the terminal a request comes from, its signature, its clock and its nonce."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from sync import protocol
+from sync.protocol import ProtocolError
+from sync.server import models
+from sync.server.context import ServerContext
+
+
+class Authenticator:
+    def __init__(self, ctx: ServerContext):
+        self.ctx = ctx
+        self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
+
+    def authenticate(self, *, terminal_id: str | None, method: str, path_qs: str, body: bytes,
+                     timestamp: str | None, nonce: str | None, sig: str | None, record_nonce: bool = True) -> dict:
+        """The terminal a signed request comes from. ``record_nonce=False`` (uploads) only checks the
+        nonce is new and leaves recording it to the caller's own transaction: ``upload(nonce=...)``
+        writes it with the batch, so checking a batch never waits for the batch ahead of it to commit."""
+        if not (terminal_id and timestamp and nonce and sig):
+            raise ProtocolError("AUTH_MISSING")
+        if not protocol.NONCE_PATTERN.match(nonce):
+            raise ProtocolError("AUTH_MISSING", "nonce must be 16-64 characters of [A-Za-z0-9_-]")
+        row = self._active_terminal(terminal_id)
+        if not protocol.verify_signature(secret=row.secret, terminal_id=terminal_id, method=method, path_qs=path_qs,
+                                         body=body, timestamp=timestamp, nonce=nonce, given=sig):
+            raise ProtocolError("BAD_SIGNATURE")
+        now = self.ctx.now()
+        if not protocol.timestamp_ok(timestamp, now.timestamp()):
+            raise ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
+                                max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
+        if record_nonce:
+            self.record_nonce_alone(terminal_id, nonce, now)
+        else:
+            self._check_nonce_unseen(terminal_id, nonce)
+        return {"terminal_id": row.id, "station": row.station, "nonce": nonce}
+
+    def _active_terminal(self, terminal_id: str):
+        Tm = models.terminals
+        with self.ctx.reader() as conn:
+            row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status)
+                               .where(Tm.c.id == terminal_id)).first()
+        if row is None:
+            raise ProtocolError("UNKNOWN_TERMINAL")
+        if row.status == "revoked":
+            raise ProtocolError("TERMINAL_REVOKED")
+        return row
+
+    def _check_nonce_unseen(self, terminal_id: str, nonce: str) -> None:
+        N = models.nonces
+        with self.ctx.reader() as conn:
+            seen = conn.execute(select(N.c.nonce).where(N.c.terminal_id == terminal_id, N.c.nonce == nonce)).first()
+        if seen is not None:
+            raise ProtocolError("REPLAYED_NONCE")
+
+    def record_nonce_in(self, conn, terminal_id: str, nonce: str, now: datetime) -> None:
+        """Inside the caller's transaction; a nonce seen before raises REPLAYED_NONCE (and the
+        transaction must then be given up)."""
+        N = models.nonces
+        try:
+            conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
+        except IntegrityError:
+            raise ProtocolError("REPLAYED_NONCE") from None
+        conn.execute(models.terminals.update().where(models.terminals.c.id == terminal_id).values(last_seen_at=now))
+        if now - self._last_nonce_purge > timedelta(seconds=60):
+            self._last_nonce_purge = now
+            conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
+
+    def record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime) -> None:
+        with self.ctx.tx() as conn:
+            self.record_nonce_in(conn, terminal_id, nonce, now)
+
+    def record_nonce(self, terminal_id: str, nonce: str) -> None:
+        """For an upload refused or lost outside its batch's transaction (a garbled body, a refusal,
+        a worker lost): the request still may not be replayed."""
+        with contextlib.suppress(ProtocolError):
+            self.record_nonce_alone(terminal_id, nonce, self.ctx.now())

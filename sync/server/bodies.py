@@ -1,0 +1,84 @@
+"""The request bodies of the protocol as pydantic models: FastAPI checks them and the OpenAPI document
+shows them. No ``from __future__ import annotations``: pydantic reads the annotations at run time."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    # Strict: "7" is not 7. An event's hash covers its JSON exactly as the terminal wrote it.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class EnrolRequest(_Strict):
+    code: str = Field(description="one-time enrolment code issued by the station admin, e.g. ABCD-EFGH-JKMN")
+    public_key: str = Field(description="the terminal's Ed25519 ticket-code public key, base64 of 32 raw bytes")
+    label: str = Field("", description="free text shown to admins, e.g. the window number")
+
+
+class Event(_Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    terminal_id: str
+    seq: int
+    event_id: str
+    type: str
+    created_at: str
+    payload: dict[str, Any]
+    hash: str
+
+
+class UploadRequest(_Strict):
+    # Other members are ignored: terminals of an earlier release mark a batch "behind": true.
+    model_config = ConfigDict(strict=True, extra="ignore")
+    events: list[Event]
+
+
+class LeaseWant(_Strict):
+    departure_id: str
+    seats: int | None = Field(None, ge=0, description="unsold seats the terminal wants to hold (top-up target)")
+
+
+class LeaseRequest(_Strict):
+    want: list[LeaseWant]
+
+
+class ReleaseRequest(_Strict):
+    departure_id: str
+    seats: list[int] | None = None
+
+
+class SeatRequest(_Strict):
+    departure_id: str
+    seat_no: int | None = Field(None, description="a specific seat, or null for any free seat")
+
+
+class KeyRequest(_Strict):
+    public_key: str
+
+
+class CodeRequest(_Strict):
+    station: str
+    label: str = ""
+    ttl_hours: float | None = None
+
+
+class StatusRequest(_Strict):
+    status: Literal["normal", "cancelled", "delayed", "boarding", "departed"]
+
+
+class WebPassenger(_Strict):
+    name: str
+    doc_type: str = "resident_id"
+    doc_number: str | None = None
+    doc_hash: str | None = None
+    ticket_type: str = "full"
+    seat_no: int | None = None
+    insurance: int = 0
+
+
+class WebOrder(_Strict):
+    departure_id: str
+    stop: str
+    passengers: list[WebPassenger]
+    payment: dict[str, Any] | None = None

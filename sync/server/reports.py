@@ -1,0 +1,144 @@
+"""What the province reads back: a terminal's day reconciled, tickets exported, conflicts and alarms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select
+
+from sync import protocol
+from sync.server import models
+from sync.server.clock import iso, parse_instant
+from sync.server.context import ServerContext
+from sync.server.tickets import ticket_dict
+
+
+def conflict_dict(c) -> dict:
+    return {"id": c.id, "seq": c.seq, "kind": c.kind, "ticket_id": c.ticket_id, "departure_id": c.departure_id,
+            "seat_no": c.seat_no, "detail": c.detail, "status": c.status, "created_at": iso(c.created_at),
+            "resolved_at": iso(c.resolved_at), "resolution": c.resolution}
+
+
+class _DayTally:
+    """A terminal's events of one day added up: counts by type, money, the tickets they touched."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {t: 0 for t in protocol.EVENT_TYPES}
+        self.money = {"sales": 0, "refunds": 0, "refund_fees": 0, "voids": 0, "change_differences": 0,
+                      "change_fees": 0, "by_method": {}}
+        self.ticket_ids: list[str] = []
+        self.tickets_sold = 0
+
+    def add(self, conn, kind: str, p: dict) -> None:
+        money, ids = self.money, self.ticket_ids
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind == "ticket.sold":
+            self._add_sale(p)
+        elif kind == "ticket.refunded":
+            money["refunds"] += int(p.get("refund_amount") or 0)
+            money["refund_fees"] += int(p.get("fee") or 0)
+            ids.append(p.get("ticket_id"))
+        elif kind == "ticket.changed":
+            money["change_differences"] += int(p.get("fare_difference") or 0)
+            money["change_fees"] += int(p.get("fee") or 0)
+            ids.append(p.get("old_ticket_id"))
+            ids.append((p.get("new_ticket") or {}).get("ticket_id"))
+        elif kind == "ticket.voided":
+            Tk = models.tickets
+            r = conn.execute(select(Tk.c.price, Tk.c.insurance).where(Tk.c.ticket_id == p.get("ticket_id"))).first()
+            if r:
+                money["voids"] += r.price + r.insurance
+            ids.append(p.get("ticket_id"))
+        elif kind in ("ticket.picked_up", "ticket.reprinted"):
+            ids.append(p.get("ticket_id"))
+
+    def _add_sale(self, p: dict) -> None:
+        money = self.money
+        for t in p.get("tickets", []):
+            self.tickets_sold += 1
+            money["sales"] += int(t.get("price") or 0) + int(t.get("insurance") or 0)
+            self.ticket_ids.append(t["ticket_id"])
+        pay = p.get("payment") or {}
+        method = pay.get("method") or "unknown"
+        money["by_method"][method] = money["by_method"].get(method, 0) + int(pay.get("amount") or 0)
+
+    def net(self) -> int:
+        m = self.money
+        return m["sales"] - m["refunds"] - m["voids"] + m["change_differences"] + m["change_fees"]
+
+    def touched(self) -> list[str]:
+        """The tickets touched, each once, in the order first touched."""
+        return [t for t in dict.fromkeys(self.ticket_ids) if t]
+
+
+def _tickets_by_id(conn, ids: list[str]) -> list[dict]:
+    Tk = models.tickets
+    rows = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(Tk).where(Tk.c.ticket_id.in_(ids[i:i + 500]))):
+            rows[r.ticket_id] = r
+    return [ticket_dict(rows[t]) for t in ids if t in rows]
+
+
+class Reports:
+    def __init__(self, ctx: ServerContext):
+        self.ctx = ctx
+
+    def reconcile(self, terminal_id: str, day: str) -> dict:
+        E = models.events
+        tally = _DayTally()
+        with self.ctx.reader() as conn:
+            evs = conn.execute(
+                select(E.c.seq, E.c.type, E.c.payload).where(E.c.terminal_id == terminal_id, E.c.day == day)
+                .order_by(E.c.seq)
+            ).all()
+            for ev in evs:
+                tally.add(conn, ev.type, json.loads(ev.payload))
+            tickets = _tickets_by_id(conn, tally.touched())
+        tally.money["net"] = tally.net()
+        digest = hashlib.sha256(
+            "\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()
+        ).hexdigest()
+        return {
+            "terminal_id": terminal_id,
+            "date": day,
+            "events": {"count": len(evs), "first_seq": evs[0].seq if evs else None,
+                       "last_seq": evs[-1].seq if evs else None},
+            "counts": {**tally.counts, "tickets_sold": tally.tickets_sold},
+            "money": tally.money,
+            "tickets": tickets,
+            "digest": digest,
+        }
+
+    def export_tickets(self, *, terminal_id: str | None = None, day: str | None = None,
+                       channel: str | None = None) -> list[dict]:
+        Tk = models.tickets
+        q = select(Tk)
+        if terminal_id:
+            q = q.where(Tk.c.terminal_id == terminal_id)
+        if channel:
+            q = q.where(Tk.c.channel == channel)
+        with self.ctx.reader() as conn:
+            rows = conn.execute(q.order_by(Tk.c.sold_at, Tk.c.ticket_id)).all()
+        return [ticket_dict(r, full=True) for r in rows if not day or self._sold_on(r, day)]
+
+    def _sold_on(self, r, day: str) -> bool:
+        try:
+            return self.ctx.local_day(parse_instant(r.sold_at)) == day
+        except ValueError:
+            return False
+
+    def conflicts_of(self, terminal_id: str, status: str | None = None) -> list[dict]:
+        C = models.conflicts
+        q = select(C).where(C.c.terminal_id == terminal_id)
+        if status:
+            q = q.where(C.c.status == status)
+        with self.ctx.reader() as conn:
+            return [conflict_dict(c) for c in conn.execute(q.order_by(C.c.id))]
+
+    def alarms(self) -> list[dict]:
+        A = models.alarms
+        with self.ctx.reader() as conn:
+            return [{"id": a.id, "terminal_id": a.terminal_id, "kind": a.kind, "seq": a.seq, "detail": a.detail,
+                     "created_at": iso(a.created_at)} for a in conn.execute(select(A).order_by(A.c.id))]

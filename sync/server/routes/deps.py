@@ -1,0 +1,64 @@
+"""What routes ask FastAPI for: the server, the signed terminal a request comes from, the admin
+and web-channel tokens. No ``from __future__ import annotations``: FastAPI reads these at run time."""
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from sync import protocol
+from sync.protocol import ProtocolError
+from sync.server.core import ProvinceServer
+
+
+async def _server(request: Request) -> ProvinceServer:
+    return request.app.state.server
+
+
+async def _authenticate(request: Request, *, record_nonce: bool) -> dict:
+    body = await request.body()
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    path_qs = raw_path.decode("latin-1")
+    query = request.scope.get("query_string", b"")
+    if query:
+        path_qs += "?" + query.decode("latin-1")
+    h = request.headers
+    return await run_in_threadpool(
+        request.app.state.server.authenticate,
+        terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
+        timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
+        record_nonce=record_nonce,
+    )
+
+
+async def _terminal(request: Request) -> dict:
+    return await _authenticate(request, record_nonce=True)
+
+
+async def _uploading_terminal(request: Request) -> dict:
+    # The nonce goes into the batch's own transaction (Uploads.upload).
+    return await _authenticate(request, record_nonce=False)
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+
+
+async def admin(request: Request) -> None:
+    if not hmac.compare_digest(_bearer(request).encode(), request.app.state.admin_token.encode()):
+        raise ProtocolError("ADMIN_TOKEN_INVALID")
+
+
+async def web(request: Request) -> None:
+    if not hmac.compare_digest(_bearer(request).encode(), request.app.state.web_token.encode()):
+        raise ProtocolError("ADMIN_TOKEN_INVALID", "web channel token missing or wrong")
+
+
+Server = Annotated[ProvinceServer, Depends(_server)]
+Signed = Annotated[dict, Depends(_terminal)]
+SignedUpload = Annotated[dict, Depends(_uploading_terminal)]
+Day = Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="local date at the station, YYYY-MM-DD")]
+ADMIN = [Depends(admin)]
+WEB = [Depends(web)]

@@ -1,0 +1,37 @@
+"""Conflicts, reconciliation, the ticket export and the alarms."""
+
+from fastapi import APIRouter
+
+from sync.server.routes.deps import ADMIN, Day, Server, Signed
+
+router = APIRouter()
+
+
+@router.get("/v1/conflicts", tags=["terminal"])
+def conflicts(t: Signed, server: Server, status: str | None = None):
+    return {"conflicts": server.conflicts_of(t["terminal_id"], status)}
+
+
+@router.get("/v1/reconciliation", tags=["terminal"])
+def reconciliation(t: Signed, date: Day, server: Server):
+    return server.reconcile(t["terminal_id"], date)
+
+
+@router.get("/v1/admin/tickets", tags=["admin"], dependencies=ADMIN)
+def export(server: Server, terminal: str | None = None, date: str | None = None, channel: str | None = None):
+    return {"tickets": server.export_tickets(terminal_id=terminal, day=date, channel=channel)}
+
+
+@router.get("/v1/admin/reconciliation", tags=["admin"], dependencies=ADMIN)
+def admin_reconciliation(terminal: str, date: Day, server: Server):
+    return server.reconcile(terminal, date)
+
+
+@router.get("/v1/admin/alarms", tags=["admin"], dependencies=ADMIN)
+def alarms(server: Server):
+    return {"alarms": server.alarms()}
+
+
+@router.get("/v1/admin/conflicts", tags=["admin"], dependencies=ADMIN)
+def admin_conflicts(terminal: str, server: Server, status: str | None = None):
+    return {"conflicts": server.conflicts_of(terminal, status)}

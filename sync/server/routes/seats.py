@@ -1,0 +1,38 @@
+"""Leases and seats: top-ups, releases, single-seat requests, seat states, the admin's sweep."""
+
+from fastapi import APIRouter
+
+from sync.server.bodies import LeaseRequest, ReleaseRequest, SeatRequest
+from sync.server.routes.deps import ADMIN, Server, Signed
+
+router = APIRouter()
+
+
+@router.post("/v1/leases", tags=["terminal"])
+def leases(req: LeaseRequest, t: Signed, server: Server):
+    return server.top_up(t["terminal_id"], [w.model_dump() for w in req.want])
+
+
+@router.get("/v1/leases", tags=["terminal"])
+def my_leases(t: Signed, server: Server):
+    return {"leases": server.leases_of(t["terminal_id"])}
+
+
+@router.post("/v1/leases/release", tags=["terminal"])
+def release(req: ReleaseRequest, t: Signed, server: Server):
+    return server.release(t["terminal_id"], req.departure_id, req.seats)
+
+
+@router.post("/v1/seats/request", tags=["terminal"])
+def seat_request(req: SeatRequest, t: Signed, server: Server):
+    return server.seat_request(t["terminal_id"], req.departure_id, req.seat_no)
+
+
+@router.get("/v1/departures/{departure_id}/seats", tags=["terminal"])
+def seats(departure_id: str, t: Signed, server: Server):
+    return server.seat_states(departure_id)
+
+
+@router.post("/v1/admin/sweep", tags=["admin"], dependencies=ADMIN)
+def sweep(server: Server):
+    return server.sweep()

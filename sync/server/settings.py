@@ -1,0 +1,21 @@
+"""The numbers docs/protocol.md quotes: lease sizes and lifetimes, code validity, batch and page limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass
+class Settings:
+    zone: str = "Asia/Shanghai"
+    lease_ttl: timedelta = timedelta(minutes=30)
+    lease_block: int = 5  # seats a top-up aims at when the terminal names no number
+    lease_max: int = 20  # most unsold seats one terminal may hold on one departure
+    lease_cutoff: timedelta = timedelta(minutes=30)  # leases end this long before departure
+    seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
+    enrol_code_ttl: timedelta = timedelta(hours=24)
+    max_batch: int = 1000
+    feed_page_max: int = 5000
+    tombstone_retention: timedelta = timedelta(days=7)
+    max_body_bytes: int = 8 * 1024 * 1024

@@ -1,0 +1,259 @@
+"""Upload: a terminal's outbox events, applied exactly once in effect, in seq order, one
+transaction per batch (docs/protocol.md § Upload)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from sync import protocol
+from sync.protocol import ProtocolError
+from sync.server import db as dbmod
+from sync.server import jsonbody, models
+from sync.server.auth import Authenticator
+from sync.server.batch import BatchContext, prepare_sales
+from sync.server.clock import iso, parse_instant
+from sync.server.context import ServerContext
+from sync.server.reports import conflict_dict
+
+log = logging.getLogger("kezhan.server")
+
+EVENT_COLUMNS = ("terminal_id", "seq", "event_id", "type", "created_at", "hash", "payload", "day", "received_at")
+OP_TIME_FIELD = {
+    "shift.opened": "opened_at",
+    "ticket.sold": "sold_at",
+    "ticket.refunded": "refunded_at",
+    "ticket.changed": "changed_at",
+    "ticket.voided": "voided_at",
+    "ticket.reprinted": "reprinted_at",
+    "ticket.picked_up": "picked_up_at",
+    "stock.spoiled": "at",
+    "shift.closed": "closed_at",
+}
+_UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
+_UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
+_EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
+_APPLY_ATTEMPTS = 3
+
+
+class SeqReuse(Exception):
+    def __init__(self, seq, stored, given, expected):
+        super().__init__(seq)
+        self.seq, self.stored, self.given, self.expected = seq, stored, given, expected
+
+
+def check_event(ev, terminal_id: str) -> None:
+    """Refuses an event without the documented fields and types, from another terminal, or whose
+    hash is not its own; keeps its payload's canonical text for storing (``_payload_text``)."""
+    if not isinstance(ev, dict):
+        raise ProtocolError("INVALID_REQUEST", "an event must be an object")
+    if not ev.keys() >= _UPLOAD_FIELD_SET:
+        missing = [k for k in _UPLOAD_FIELDS if k not in ev]
+        raise ProtocolError("INVALID_REQUEST", f"event lacks {', '.join(missing)}", seq=ev.get("seq"))
+    seq = ev["seq"]
+    # Strict types: "7" is not 7, and the hash covers the JSON exactly as sent.
+    if type(seq) is not int or seq < 1:
+        raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=seq,
+                            errors=[{"loc": ["events", "seq"], "msg": "not a positive integer"}])
+    for name in ("terminal_id", "event_id", "type", "created_at", "hash"):
+        if not isinstance(ev[name], str):
+            raise ProtocolError("INVALID_REQUEST", f"{name} must be a string", seq=seq,
+                                errors=[{"loc": ["events", name], "msg": "not a string"}])
+    if ev["terminal_id"] != terminal_id:
+        raise ProtocolError("TERMINAL_MISMATCH", seq=seq, event_terminal=ev["terminal_id"])
+    if ev["type"] not in _EVENT_TYPES:
+        raise ProtocolError("INVALID_REQUEST", f"unknown event type {ev['type']!r}", seq=seq)
+    if not isinstance(ev["payload"], dict):
+        raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq)
+    try:
+        computed, text = jsonbody.event_hash_and_payload_text(ev)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
+    if computed != ev["hash"]:
+        raise ProtocolError("EVENT_HASH_MISMATCH", seq=seq, computed=computed)
+    ev["_payload_text"] = text
+
+
+def check_batch(events: list, terminal_id: str, max_batch: int) -> None:
+    if len(events) > max_batch:
+        raise ProtocolError("INVALID_REQUEST", f"at most {max_batch} events per batch", max_batch=max_batch)
+    for ev in events:
+        check_event(ev, terminal_id)
+    seqs = [ev["seq"] for ev in events]
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+        raise ProtocolError("BATCH_NOT_CONTIGUOUS", first_seq=seqs[0])
+
+
+class Uploads:
+    def __init__(self, ctx: ServerContext, auth: Authenticator):
+        self.ctx, self.auth = ctx, auth
+
+    def events_of_body(self, terminal_id: str, raw: bytes, nonce: str | None) -> list:
+        """The events of a request body as received: ``{"events": [...]}`` (other members ignored)."""
+        try:
+            body = jsonbody.loads(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+                raise ProtocolError("INVALID_REQUEST", 'the body must be {"events": [...]}',
+                                    errors=[{"loc": ["body", "events"], "msg": "a list of events is required"}])
+        except (ValueError, ProtocolError) as exc:
+            if nonce is not None:  # refused before any batch: the request still may not be replayed
+                self.auth.record_nonce(terminal_id, nonce)
+            if isinstance(exc, ProtocolError):
+                raise
+            raise ProtocolError("MALFORMED_JSON") from None
+        return body["events"]
+
+    def upload(self, terminal_id: str, events: list[dict], *, nonce: str | None = None) -> dict:
+        """Applies a batch. ``nonce``: the request's, checked but not yet recorded by
+        ``authenticate(record_nonce=False)``; it is recorded in the batch's own transaction, or on
+        its own when the batch is refused."""
+        recorded = nonce is None
+        try:
+            answer, recorded = self._upload(terminal_id, events, nonce)
+            return answer
+        except ProtocolError as exc:
+            recorded = recorded or exc.code == "REPLAYED_NONCE"
+            raise
+        finally:
+            if not recorded:
+                self.auth.record_nonce(terminal_id, nonce)  # refused, or failed: still not to be replayed
+
+    def _upload(self, terminal_id: str, events: list[dict], nonce: str | None) -> tuple[dict, bool]:
+        """The answer, and whether the nonce went in with the batch."""
+        if not events:
+            # A probe: the terminal asks how far the server has it (a file restored from before
+            # its first event has nothing to resend). Nothing to apply; the nonce is recorded alone.
+            return {"acked_through": self.high_water(terminal_id), "applied": 0, "duplicates": 0, "conflicts": [],
+                    "server_time": iso(self.ctx.now())}, nonce is None
+        check_batch(events, terminal_id, self.ctx.settings.max_batch)
+        try:
+            return self._apply_with_retries(terminal_id, events, nonce), True
+        except SeqReuse as reuse:
+            self._alarm_seq_reuse(terminal_id, reuse)
+            raise ProtocolError("SEQ_REUSE", seq=reuse.seq, stored_hash=reuse.stored,
+                                uploaded_hash=reuse.given, expected_seq=reuse.expected) from None
+
+    def _apply_with_retries(self, terminal_id: str, events: list[dict], nonce: str | None) -> dict:
+        for attempt in range(_APPLY_ATTEMPTS):
+            try:
+                return self._apply_batch(terminal_id, events, careful=attempt > 0, nonce=nonce)
+            except IntegrityError as exc:
+                # A ticket id the server already holds (the first attempt trusts the primary key to
+                # find those), or another writer took a seat between our read and our insert
+                # (possible on PostgreSQL): run the batch again, carefully, and it becomes a conflict.
+                log.info("batch from %s hit a constraint (attempt %d): %s", terminal_id, attempt + 1, exc.orig)
+                if attempt + 1 == _APPLY_ATTEMPTS:
+                    raise ProtocolError("BUSY", "batch could not be applied; retry") from exc
+        raise AssertionError("unreachable")
+
+    def _alarm_seq_reuse(self, terminal_id: str, reuse: SeqReuse) -> None:
+        with self.ctx.tx() as conn:
+            conn.execute(models.alarms.insert().values(
+                terminal_id=terminal_id, kind="SEQ_REUSE", seq=reuse.seq,
+                detail=f"stored hash {reuse.stored}, uploaded {reuse.given}", created_at=self.ctx.now()))
+        log.error("SEQ_REUSE from %s at seq %d", terminal_id, reuse.seq)
+
+    def high_water(self, terminal_id: str) -> int:
+        """The highest seq applied for the terminal (a read: never waits for a writer)."""
+        Tm = models.terminals
+        with self.ctx.reader() as conn:
+            return conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+
+    def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False, nonce=None) -> dict:
+        now = self.ctx.now()
+        Tm = models.terminals
+        first, last = events[0]["seq"], events[-1]["seq"]
+        # Rows built before the write lock, from the events alone: only what needs the database
+        # waits for the writer ahead.
+        days: dict = {}
+        event_rows = [(terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
+                       ev["_payload_text"], self.event_day(ev, days), now) for ev in events]
+        sales = prepare_sales(events, terminal_id, now)
+        with self.ctx.tx() as conn:
+            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+            if nonce is not None:
+                self.auth.record_nonce_in(conn, terminal_id, nonce, now)
+            duplicates = self._acknowledge_duplicates(conn, terminal_id, events, hw)
+            fresh = events[duplicates:]
+            if fresh and fresh[0]["seq"] != hw + 1:
+                raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
+            ctx = BatchContext(conn, terminal_id, now, sales)
+            ctx.prefetch(fresh, known_ids=careful)
+            _apply_events(ctx, fresh)
+            rows = event_rows[duplicates:]  # the fresh events are the batch's tail
+            if rows:
+                dbmod.BulkInsert.run_tuples(conn, models.events, EVENT_COLUMNS, rows)
+                hw = fresh[-1]["seq"]
+                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(high_water=hw))
+            ctx.finish()
+            # Conflicts of these seqs exist only if this batch recorded some or it resends old events.
+            found = _conflicts_of_seqs(conn, terminal_id, first, last) if (duplicates or ctx.conflicts) else []
+        return {
+            "acked_through": hw,
+            "applied": len(rows),
+            "duplicates": duplicates,
+            "conflicts": [conflict_dict(c) for c in found],
+            "server_time": iso(now),
+        }
+
+    @staticmethod
+    def _acknowledge_duplicates(conn, terminal_id: str, events: list[dict], hw: int) -> int:
+        """How many of the batch's events the server has already (a resend whose answer was lost);
+        one with another hash under a seq already applied is a SEQ_REUSE."""
+        first, last = events[0]["seq"], events[-1]["seq"]
+        if first > hw:
+            return 0
+        E = models.events
+        stored = dict(conn.execute(
+            select(E.c.seq, E.c.hash).where(E.c.terminal_id == terminal_id, E.c.seq.between(first, min(last, hw)))
+        ).all())
+        duplicates = 0
+        for ev in events:
+            if ev["seq"] > hw:
+                break
+            if stored.get(ev["seq"]) != ev["hash"]:
+                raise SeqReuse(ev["seq"], stored.get(ev["seq"]), ev["hash"], hw + 1)
+            duplicates += 1
+        return duplicates
+
+    def event_day(self, ev: dict, memo: dict | None = None) -> str:
+        """The local day an event's operation happened on (reconciliation is by day)."""
+        field_name = OP_TIME_FIELD.get(ev["type"])
+        text = ev["payload"].get(field_name) if field_name else None
+        if memo is not None and type(text) is str and len(text) > 17 and text[-1] == "Z" and text[16] == ":":
+            # A UTC instant's local day is fixed within its minute (zone offsets change on whole
+            # minutes), and a batch's operations fall in a few minutes: parse each minute once.
+            day = memo.get(text[:16])
+            if day is not None:
+                return day
+            try:
+                day = memo[text[:16]] = self.ctx.local_day(parse_instant(text))
+                return day
+            except ValueError:
+                pass
+        for candidate in (text, ev["created_at"]):
+            try:
+                return self.ctx.local_day(parse_instant(candidate))
+            except (TypeError, ValueError, AttributeError):
+                continue
+        return self.ctx.local_day(self.ctx.now())
+
+
+def _apply_events(ctx: BatchContext, fresh: list[dict]) -> None:
+    for ev in fresh:
+        try:
+            ctx.apply(ev)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # A payload without the shape docs/architecture.md gives: refuse the batch
+            # (rolled back) and say which event, instead of a bare 500 retried forever.
+            raise ProtocolError("INVALID_REQUEST", f"event {ev['seq']} ({ev['type']}): payload not "
+                                f"as documented: {type(exc).__name__}: {exc}", seq=ev["seq"]) from None
+
+
+def _conflicts_of_seqs(conn, terminal_id: str, first: int, last: int) -> list:
+    C = models.conflicts
+    return conn.execute(
+        select(C).where(C.c.terminal_id == terminal_id, C.c.seq.between(first, last)).order_by(C.c.id)
+    ).all()
