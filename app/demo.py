@@ -85,9 +85,11 @@ class DemoStation:
 
     def start_server(self) -> None:
         if self.server is None:
+            from app.demodata import demo_province_from_today
             from sync.server.runner import ServerThread
 
-            self.server = ServerThread(self._server_url(), admin_token=self.admin_token, port=self.server_port).start()
+            self.server = ServerThread(self._server_url(), admin_token=self.admin_token, port=self.server_port,
+                                       fallback_province=demo_province_from_today).start()
 
     def _server_url(self) -> str:
         return f"sqlite:///{self.root / 'province-server.sqlite3'}"
@@ -106,6 +108,7 @@ class DemoStation:
 
 def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
     """Create (or reopen) the demo station in ``root`` and start its pieces."""
+    from app.demodata import demo_province_from_today
     from app.store.engine import open_database
     from app.store.users import ensure_user
     from drivers.printer import PrinterSimulator
@@ -120,7 +123,7 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
     token_file.write_text(admin_token)
 
     server_url = f"sqlite:///{root / 'province-server.sqlite3'}"
-    server = ServerThread(server_url, admin_token=admin_token).start()
+    server = ServerThread(server_url, admin_token=admin_token, fallback_province=demo_province_from_today).start()
     db = open_database(root / "kezhan.sqlite3")
     try:
         if load_identity(db) is None:

@@ -146,6 +146,18 @@ def _protocol_error(exc) -> SyncError:
     return SyncError(zh, en=en, code=exc.code)
 
 
+def _demo_province(zone: str) -> dict:
+    """What a server with no province of its own loads (unless --empty): the demo province. Handed to
+    the server from here because the server imports nothing of the terminal, demo data included."""
+    try:
+        from app.demodata import demo_province_from_today
+    except ImportError as exc:
+        raise SyncError("演示省份数据生成器不可用；请使用 --province FILE 或 --empty",
+                        en="the demo province generator (app.demodata) is not available; use --province FILE or --empty",
+                        code="PROVINCE_UNAVAILABLE") from exc
+    return demo_province_from_today(zone)
+
+
 def run_serve(args) -> int:
     from sync.protocol import ProtocolError
     from sync.server import runner
@@ -172,10 +184,8 @@ def run_serve(args) -> int:
 
     try:
         runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
-                     empty=args.empty, on_ready=ready, upload_workers=args.upload_workers)
-    except runner.ProvinceUnavailable as exc:
-        raise SyncError("演示省份数据生成器不可用；请使用 --province FILE 或 --empty", en=str(exc),
-                        code="PROVINCE_UNAVAILABLE") from exc
+                     empty=args.empty, fallback_province=_demo_province, on_ready=ready,
+                     upload_workers=args.upload_workers)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     except ValueError as exc:  # a province document that is not one

@@ -50,6 +50,13 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _demo_home_station() -> str:
+    from app.demodata import load_recipe
+
+    spec = load_recipe()["home_station"]
+    return f"{spec['county']}{int(spec['serial']):03d}"
+
+
 def run(args) -> int:
     import shutil
     import sys
@@ -61,7 +68,7 @@ def run(args) -> int:
     folder = Path(tempfile.mkdtemp(prefix="kezhan-simulate-"))
     sim = Simulation(args.server, args.admin_token, folder, terminals=args.terminals, sales=args.sales,
                      web_sales=args.web_sales, offline_windows=args.offline_windows, seed=args.seed,
-                     station=args.station, timeout=args.timeout)
+                     station=args.station or _demo_home_station(), timeout=args.timeout)
     try:
         report = sim.run()
     finally:

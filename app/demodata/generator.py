@@ -563,3 +563,12 @@ def generate_province(
 def demo_province(start_date: date) -> dict[str, Any]:
     """The default demo: the real places only, about 120 departures a day for 15 days."""
     return generate_province(start_date=start_date)
+
+
+def demo_province_from_today(zone: str = "Asia/Shanghai") -> dict[str, Any]:
+    """The default demo from today in ``zone``: what a reference server with no province of its own
+    loads when the demo station or ``kezhan server`` hands it this as its fallback."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return demo_province(datetime.now(ZoneInfo(zone)).date())

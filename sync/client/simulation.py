@@ -139,7 +139,7 @@ def _resident_id(rng: random.Random) -> str:
 
 class Simulation:
     def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
-                 web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str | None = None,
+                 web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str,
                  timeout: float = 120.0, pace: float = 0.01):
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
@@ -170,12 +170,6 @@ class Simulation:
                               f"{body.get('message', '')}", code=str(body.get("error")), status=r.status_code, body=body)
         return body
 
-    def default_station(self) -> str:
-        from app.demodata import load_recipe
-
-        spec = load_recipe()["home_station"]
-        return f"{spec['county']}{int(spec['serial']):03d}"
-
     # ------------------------------------------------------------------ set-up
 
     def setup(self) -> None:
@@ -183,7 +177,7 @@ class Simulation:
         from app.store.users import ensure_user
         from sync.client import SyncClient, enrol, make_terminal
 
-        station = self.station or self.default_station()
+        station = self.station
         parts = urlsplit(self.server_url)
         host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
         for i in range(self.n_terminals):

@@ -9,42 +9,30 @@ import logging
 import secrets
 import socket
 import threading
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sync.server.core import ProvinceServer, Settings
 
 log = logging.getLogger("kezhan.server")
 
 
-class ProvinceUnavailable(RuntimeError):
-    pass
-
-
-def demo_document(zone: str = "Asia/Shanghai") -> dict:
-    try:
-        from app.demodata import demo_province
-    except ImportError as exc:
-        raise ProvinceUnavailable(
-            "the demo province generator (app.demodata) is not available; use --province FILE or --empty"
-        ) from exc
-    return demo_province(datetime.now(ZoneInfo(zone)).date())
-
-
 def load_document(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def prepare(server: ProvinceServer, *, province: dict | str | Path | None = None, empty: bool = False) -> dict | None:
+def prepare(server: ProvinceServer, *, province: dict | str | Path | None = None, empty: bool = False,
+            fallback: Callable[[str], dict] | None = None) -> dict | None:
     """Load master data the way ``kezhan server`` promises: a given document always (it updates
-    and publishes what changed); the demo province only into a database that has none."""
+    and publishes what changed); ``fallback(zone)`` -- the demo province, handed in by the command
+    or the demo station, since the server imports nothing of the terminal -- only into a database
+    that has none."""
     if province is not None:
         doc = province if isinstance(province, dict) else load_document(province)
         return server.import_province(doc)
-    if empty or server.has_master_data():
+    if empty or fallback is None or server.has_master_data():
         return None
-    return server.import_province(demo_document(server.settings.zone))
+    return server.import_province(fallback(server.settings.zone))
 
 
 def new_admin_token() -> str:
@@ -74,6 +62,7 @@ class ServerThread:
 
     def __init__(self, db_url: str | None = None, *, admin_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, province: dict | str | Path | None = None, empty: bool = False,
+                 fallback_province: Callable[[str], dict] | None = None,
                  settings: Settings | None = None, clock=None, server: ProvinceServer | None = None,
                  web_token: str | None = None, sweep_interval: float | None = 15.0, upload_workers: int = 0):
         import uvicorn
@@ -85,7 +74,7 @@ class ServerThread:
             kwargs["clock"] = clock
         self.db_url = db_url
         self.server = server or ProvinceServer(db_url, settings=settings, **kwargs)
-        prepare(self.server, province=province, empty=empty)
+        prepare(self.server, province=province, empty=empty, fallback=fallback_province)
         self.admin_token = admin_token or new_admin_token()
         self.app = create_app(server=self.server, admin_token=self.admin_token, web_token=web_token,
                               sweep_interval=sweep_interval, upload_workers=upload_workers)
@@ -133,6 +122,7 @@ class ServerThread:
 
 def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token: str | None = None,
           province: str | Path | None = None, empty: bool = False, settings: Settings | None = None,
+          fallback_province: Callable[[str], dict] | None = None,
           on_ready=None, upload_workers: int = 0) -> None:
     """Run in the foreground until interrupted (Ctrl-C stops it cleanly)."""
     import uvicorn
@@ -140,7 +130,7 @@ def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token
     from sync.server.app import create_app
 
     server = ProvinceServer(db_url, settings=settings)
-    loaded = prepare(server, province=province, empty=empty)
+    loaded = prepare(server, province=province, empty=empty, fallback=fallback_province)
     token = admin_token or new_admin_token()
     app = create_app(server=server, admin_token=token, upload_workers=upload_workers)
     sock = listening_socket(host, port)

@@ -44,4 +44,4 @@ def test_the_contracts_see_the_imports_they_allow():
     assert graph.direct_import_exists(importer="app.commands.gui", imported="app.ui.app")
     assert graph.direct_import_exists(importer="sync.server", imported="app.domain", as_packages=True)
     assert set(contracts()) == {"domain-alone", "drivers-alone", "qt-in-ui", "ui-on-top", "ui-through-services",
-                                "core-layers", "core-below-the-edges", "server-apart"}
+                                "core-layers", "core-below-the-edges", "client-on-the-core", "server-apart"}
