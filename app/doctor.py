@@ -50,7 +50,7 @@ def check_config(ctx: Context) -> Check:
     try:
         ctx.config = config_mod.load()
     except KezhanError as exc:
-        return Check("config", FAIL, str(exc))
+        return Check("config", FAIL, exc.en)
     source = ctx.config.source
     if source is None or not Path(source).exists():
         return Check("config", WARN, f"no config file at {source}: using defaults (see README § Configuration)")
@@ -225,7 +225,7 @@ def run_checks(checks: list[CheckFn] | None = None) -> list[Check]:
         try:
             results.append(fn(ctx))
         except KezhanError as exc:
-            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, str(exc)))
+            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, exc.en))
         except Exception as exc:
             log.exception("doctor check %s failed", fn.__name__)
             results.append(Check(fn.__name__.removeprefix("check_"), FAIL, f"check crashed: {type(exc).__name__}: {exc}"))

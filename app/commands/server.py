@@ -137,12 +137,9 @@ def _open_existing(db: str | None):
 
 
 def _protocol_error(exc) -> SyncError:
-    from sync.protocol import ERRORS
-
-    spec = ERRORS.get(exc.code)
     details = " ".join(f"{k}={v}" for k, v in exc.details.items())
-    zh = (spec.zh if spec else str(exc)) + (f"（{details}）" if details else "")
-    en = str(exc) + (f" ({details})" if details else "")
+    zh = exc.message + (f"（{details}）" if details else "")
+    en = exc.en + (f" ({details})" if details else "")
     return SyncError(zh, en=en, code=exc.code)
 
 

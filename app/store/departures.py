@@ -215,7 +215,7 @@ def upsert_departures(cur, departures: Iterable[dict], zone: ZoneInfo) -> int:
         "status = excluded.status, extra = excluded.extra, stop_sale_minutes = excluded.stop_sale_minutes",
         [(d["id"], d.get("schedule_code", ""), d["route"], d["date"], d["time"],
           iso_utc(departure_instant(d["date"], d["time"], zone)), d["vehicle_class"], int(d["seats"]),
-          str(d.get("gate", "")), d.get("status", "normal"), 1 if d.get("extra") else 0,
+          str(d.get("gate") or ""), d.get("status", "normal"), 1 if d.get("extra") else 0,
           int(d.get("stop_sale_minutes") or 0)) for d in departures],
     )
     # The seat numbers are generated inside SQLite: one statement per departure instead of one per seat.

@@ -86,7 +86,7 @@ class PrinterDevice(QObject):
             status = query_status(self.target, timeout=2.0)
         except PrinterError as exc:
             return [("status", ("offline", _error_text(exc)))]
-        return [("status", (self._classify(status), status.message("zh")))]
+        return [("status", (self._classify(status), status.text(theme.language())))]
 
     @staticmethod
     def _classify(status) -> str:
@@ -132,8 +132,8 @@ class PrinterDevice(QObject):
     def _job_done(self, result) -> None:
         state = self._classify(result.status) if result.status is not None else self.state
         if result.status is not None:
-            self._on_event("status", (state, result.status.message("zh")))
-        self.printed.emit(bool(result.ok), result.reason_zh or result.reason)
+            self._on_event("status", (state, result.status.text(theme.language())))
+        self.printed.emit(bool(result.ok), result.text(theme.language()))
 
     def _job_failed(self, exc: Exception) -> None:
         message = _error_text(exc)

@@ -90,14 +90,18 @@ class PrinterStatus:
         return found
 
     def message(self, language: str = "en") -> str:
+        english = language.startswith("en")
         if self.ready:
-            base = ("ready", "打印机就绪")
-            parts = [base[0] if language == "en" else base[1]]
+            parts = ["ready" if english else "打印机就绪"]
             if self.paper_near_end:
-                parts.append(_MESSAGES["paper_near_end"][0 if language == "en" else 1])
-            return ", ".join(parts) if language == "en" else "，".join(parts)
-        texts = [_MESSAGES[c][0 if language == "en" else 1] for c in self.conditions]
-        return ", ".join(texts) if language == "en" else "，".join(texts)
+                parts.append(_MESSAGES["paper_near_end"][0 if english else 1])
+        else:
+            parts = [_MESSAGES[c][0 if english else 1] for c in self.conditions]
+        return ", ".join(parts) if english else "，".join(parts)
+
+    def text(self, language: str = "zh_CN") -> str:
+        """The status in ``language``, as errors give theirs (Chinese unless it starts with "en")."""
+        return self.message(language)
 
     def to_dict(self) -> dict:
         return {

@@ -352,6 +352,12 @@ class PrintResult:
     def confirmed(self) -> bool:
         return bool(self.status and self.status.answered)
 
+    def text(self, language: str = "zh_CN") -> str:
+        """What happened, in ``language`` (Chinese unless it starts with "en"), as errors give theirs."""
+        if language.startswith("en"):
+            return self.reason or self.reason_zh
+        return self.reason_zh or self.reason
+
     def to_dict(self) -> dict:
         return {
             "ok": self.ok,

@@ -590,8 +590,7 @@ class SyncClient:
                             en=f"cannot ask the server for a seat (offline: {exc}); pick a leased seat",
                             code="OFFLINE") from None
         except ProtocolError as exc:
-            spec = protocol.ERRORS.get(exc.code)
-            raise SyncError(spec.zh if spec else str(exc), en=str(exc), code=exc.code, **exc.details) from None
+            raise SyncError(exc.message, en=exc.en, code=exc.code, **exc.details) from None
         seat, lease_id, expires_at = int(answer["seat_no"]), answer["lease_id"], answer["expires_at"]
         now = self.now()
 

@@ -122,20 +122,16 @@ class Transport:
         query: dict | None = None,
         signed: bool = True,
         headers: dict | None = None,
-        timeout: tuple[float, float] | None = None,
-        measure_clock: bool = True,
     ) -> dict:
         """One request; returns the decoded JSON object of a 2xx answer.
 
         A ``STALE_TIMESTAMP`` refusal re-measures the clock from the refusal itself and is retried
         once with a fresh nonce: a terminal whose clock is off by an hour still gets through.
-        ``measure_clock=False`` for an answer the server may have held back on purpose (an upload
-        batch sent behind another): its round trip says nothing about the clocks.
         """
         for attempt in (1, 2):
             try:
                 return self._call_once(method, path, body=body, raw=raw, query=query, signed=signed,
-                                       headers=headers, timeout=timeout, measure_clock=measure_clock)
+                                       headers=headers)
             except ProtocolError as exc:
                 if exc.code == "STALE_TIMESTAMP" and attempt == 1 and signed:
                     server_time = exc.details.get("server_time")
@@ -146,7 +142,7 @@ class Transport:
                 raise
         raise AssertionError("unreachable")
 
-    def _call_once(self, method, path, *, body, raw, query, signed, headers, timeout, measure_clock=True) -> dict:
+    def _call_once(self, method, path, *, body, raw, query, signed, headers) -> dict:
         path_qs = self._prefix + path
         encoded = urlencode({k: v for k, v in (query or {}).items() if v is not None})
         if encoded:  # "?" alone would be dropped on the wire and break the signature
@@ -175,7 +171,7 @@ class Transport:
         self._last_sent = sent
         try:
             response = self._session.request(
-                method, url, data=data or None, headers=send, timeout=timeout or self.timeout, stream=True,
+                method, url, data=data or None, headers=send, timeout=self.timeout, stream=True,
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
@@ -187,8 +183,7 @@ class Transport:
         received = self.clock()
         self._last_received = received
         self.rtt = received - sent
-        if measure_clock:
-            self._measure(response, sent, received)
+        self._measure(response, sent, received)
         return self._decode(response, raw)
 
     def _read_body(self, response) -> bytes:

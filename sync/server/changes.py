@@ -17,16 +17,11 @@ class ChangeFeed:
         most = self.ctx.settings.feed_page_max
         return max(1, min(int(limit or most), most))
 
-    def pull(self, terminal_id: str, cursor: str | None, limit: int | None) -> dict:
+    def pull_json(self, terminal_id: str, cursor: str | None, limit: int | None) -> bytes:
+        """One page of the feed after ``cursor``, as the response body itself: the changes are
+        spliced in as the JSON text the feed stores, never decoded and encoded again."""
         with self.ctx.reader() as conn:
             out = feed.pull(conn, terminal_id, cursor, self._limit(limit))
-        out["server_time"] = iso(self.ctx.now())
-        return out
-
-    def pull_json(self, terminal_id: str, cursor: str | None, limit: int | None) -> bytes:
-        """The same page as :meth:`pull`, as the response body itself."""
-        with self.ctx.reader() as conn:
-            out = feed.pull(conn, terminal_id, cursor, self._limit(limit), raw=True)
         changes = out.pop("changes_json")
         out["server_time"] = iso(self.ctx.now())
         head = json.dumps(out, ensure_ascii=False)

@@ -50,20 +50,11 @@ class ProvinceServer:
     def now(self) -> datetime:
         return self.ctx.now()
 
-    def tx(self):
-        return self.ctx.tx()
-
     def reader(self):
         return self.ctx.reader()
 
-    def local_day(self, instant: datetime) -> str:
-        return self.ctx.local_day(instant)
-
     def close(self) -> None:
         self.ctx.close()
-
-    def doc_hash_key_b64(self) -> str:
-        return self.documents.b64()
 
     # ------------------------------------------------------------------ province
 
@@ -145,13 +136,7 @@ class ProvinceServer:
         """``upload`` of a request body as received."""
         return self.upload(terminal_id, self.uploads.events_of_body(terminal_id, raw, nonce), nonce=nonce)
 
-    def high_water(self, terminal_id: str) -> int:
-        return self.uploads.high_water(terminal_id)
-
     # ------------------------------------------------------------------ feed
-
-    def pull(self, terminal_id: str, cursor: str | None, limit: int | None) -> dict:
-        return self.changes.pull(terminal_id, cursor, limit)
 
     def pull_json(self, terminal_id: str, cursor: str | None, limit: int | None) -> bytes:
         return self.changes.pull_json(terminal_id, cursor, limit)

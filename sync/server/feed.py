@@ -69,8 +69,8 @@ def sold_seat_text(departure_id: str, seat_no: int, channel: str, terminal_id: s
             f'"ticket_id":{_str(ticket_id)}}}')
 
 
-def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = False) -> dict:
-    """One page of the feed. With ``raw`` the changes come as one JSON text (``changes_json``)."""
+def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
+    """One page of the feed, its changes as one JSON text (``changes_json``)."""
     epoch = get_meta(conn, "epoch")
     floor = int(get_meta(conn, "feed_floor", "0"))
     head = conn.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
@@ -101,14 +101,7 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int, *, raw: bool = 
         "reset_reason": reason,
         "more": more,
     }
-    if raw:
-        return {**head_fields, "changes_json": _changes_json(rows)}
-    changes = [
-        {"id": r.id, "kind": r.kind, "key": r.key, "deleted": bool(r.deleted),
-         "data": None if r.data is None else json.loads(r.data)}
-        for r in rows
-    ]
-    return {**head_fields, "changes": changes}
+    return {**head_fields, "changes_json": _changes_json(rows)}
 
 
 def _reset_reason(cursor: str | None, parsed, epoch: str, floor: int, head: int) -> str | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
 from app.domain.province import FORMAT, province_problems
+from app.domain.schedule import departure_instant
 from sync import protocol
 from sync.server import feed, models
 
@@ -17,11 +18,6 @@ SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insur
 
 class ProvinceFormatError(ValueError):
     """A document the schema (``app.domain.province``) refuses; the message names the bad fields."""
-
-
-def departure_instant(dep: dict, zone: ZoneInfo) -> datetime:
-    local = datetime.combine(date.fromisoformat(dep["date"]), time.fromisoformat(dep["time"]), tzinfo=zone)
-    return local.astimezone(UTC)
 
 
 def master_rows(doc: dict) -> dict[tuple[str, str], object]:
@@ -59,7 +55,7 @@ def _departure_row(dep: dict, routes: dict, zone: ZoneInfo) -> dict:
         "route": dep["route"],
         "origin": route.get("origin", ""),
         "vehicle_class": dep["vehicle_class"],
-        "departs_at": departure_instant(dep, zone),
+        "departs_at": departure_instant(dep["date"], dep["time"], zone),
         "seats": int(dep["seats"]),
         "status": dep.get("status", "normal"),
         "stop_sale_minutes": int(dep.get("stop_sale_minutes") or 0),

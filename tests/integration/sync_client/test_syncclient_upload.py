@@ -211,7 +211,7 @@ def _selling_rig(rigs, departures):
     return rig
 
 
-def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rigs, monkeypatch):
+def test_a_gap_answer_sends_the_missing_batches_before_any_later_one(server, rigs, monkeypatch):
     rig = _selling_rig(rigs, departure_ids()[:6])
     assert rig.client.pending_events() == 7
     with rig.db.transaction() as session:
@@ -230,7 +230,7 @@ def test_a_batch_read_ahead_is_dropped_when_the_server_answers_a_gap(server, rig
     check_invariants(server, [rig])
 
 
-def test_a_batch_read_ahead_is_never_sent_after_a_seq_reuse_alarm(server, rigs, monkeypatch):
+def test_no_batch_goes_after_a_seq_reuse_alarm(server, rigs, monkeypatch):
     rig = _selling_rig(rigs, departure_ids()[:3])
     assert rig.client.run_once().ok and rig.client.pending_events() == 0
     for dep in departure_ids()[3:6]:
