@@ -6,6 +6,10 @@ Each simulator adds its own sub-command: ``add_printer_sim`` (the 9100 printer) 
 
 from __future__ import annotations
 
+import sys
+import time
+from contextlib import contextmanager
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sim", help="device simulators: printer, ID card reader")
@@ -13,6 +17,22 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
     add_printer_sim(sub)
     add_idcard_sim(sub)
+
+
+@contextmanager
+def _serving(sim):
+    """Run a simulator until Ctrl-C (or whatever else ends the block), then stop it cleanly."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        sim.stop()
+
+
+def _idle() -> None:
+    while True:
+        time.sleep(0.5)
 
 
 # --- printer ---------------------------------------------------------------------------------
@@ -37,8 +57,6 @@ def add_printer_sim(sub) -> None:
 
 def cmd_printer_sim(args) -> int:
     import signal
-    import sys
-    import time
 
     from app.errors import ConfigError, DeviceError
     from drivers.printer import PrinterError, PrinterSimulator, get_profile
@@ -76,13 +94,8 @@ def cmd_printer_sim(args) -> int:
 
     # A supervisor (or a test) stops us with SIGTERM; shut down as cleanly as on Ctrl-C.
     signal.signal(signal.SIGTERM, stop_on_term)
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-    finally:
-        sim.stop()
+    with _serving(sim):
+        _idle()
     return 0
 
 
@@ -111,8 +124,6 @@ def add_idcard_sim(sub) -> None:
     def run(args) -> int:
         import json
         import os
-        import sys
-        import time
 
         from app.errors import ConfigError, DeviceError
         from drivers.idcard.simulator import ReaderSimulator, load_card
@@ -150,7 +161,7 @@ def add_idcard_sim(sub) -> None:
             file=sys.stderr,
             flush=True,
         )
-        try:
+        with _serving(sim):
             for line in sys.stdin:
                 words = line.split()
                 if not words:
@@ -171,12 +182,7 @@ def add_idcard_sim(sub) -> None:
                     print(f"unknown command: {words[0]}", file=sys.stderr, flush=True)
                     continue
                 print(f"ok: {' '.join(words)}", file=sys.stderr, flush=True)
-            while True:  # stdin closed (run in the background): serve until interrupted
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            print("stopped", file=sys.stderr)
-        finally:
-            sim.stop()
+            _idle()  # stdin closed (run in the background): serve until interrupted
         return 0
 
     p.set_defaults(func=run)

@@ -21,6 +21,7 @@ from app.services.auth import check_credentials
 from app.services.context import (
     Terminal,
     audit,
+    counter_write,
     cursor,
     emit,
     load_rules,
@@ -214,11 +215,7 @@ def refund(
     by ``clerk`` in the same transaction."""
     now = require_now(now)
     approved_by = _forced_refund_approval(db, terminal, forced, task_id, supervisor, supervisor_password, now)
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         task = open_task(cur, task_id, "refund") if task_id is not None else None
         if task is not None:
             ticket_id = _task_ticket(task, ticket_id)
@@ -533,11 +530,7 @@ def change(
     now = require_now(now)
     payment = payment or PaymentIn()
     check_payment_method(payment)
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         plan = _plan_change(cur, terminal, rules, ticket_id, new_departure_id, now, stop, seat_no)
         quote, t = plan.quote, plan.ticket
         method = payment.method
@@ -634,11 +627,7 @@ def reseat(
     child on the ticket that carried it and the event has no way to move it, so the pair is refunded
     in full (the conflict refund) and sold again."""
     now = require_now(now)
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         task = load_task(cur, task_id)
         if task.status == "open" and task.kind == "reseat" and task.carries_child:
             raise _violation(

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -26,6 +29,7 @@ from app.errors import RuleViolation
 from app.store import audit as audit_log
 from app.store import outbox, sync_state
 from app.store import shifts as shift_store
+from app.store.engine import Database
 from app.store.models import iso_utc
 from app.store.shifts import OpenShift
 
@@ -264,3 +268,21 @@ def open_shift_of(cur, terminal: Terminal, clerk: str) -> OpenShift:
             code="NO_OPEN_SHIFT",
         )
     return shift
+
+
+class CounterWrite(NamedTuple):
+    """What a clerk's ticket or money operation works with inside its one transaction."""
+
+    cur: Any
+    rules: Rules
+    shift: OpenShift
+
+
+@contextmanager
+def counter_write(db: Database, terminal: Terminal, clerk: str) -> Iterator[CounterWrite]:
+    """The one write transaction of a sale, refund, change, reseat, reprint or pickup: refused while
+    the standing alarm is up, and only in the clerk's open shift (``NO_OPEN_SHIFT``)."""
+    with db.transaction() as session:
+        cur = cursor(session)
+        refuse_while_alarm(cur)
+        yield CounterWrite(cur, load_rules(cur), open_shift_of(cur, terminal, clerk))

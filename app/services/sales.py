@@ -25,9 +25,9 @@ from app.services.context import (
     Rules,
     Terminal,
     audit,
+    counter_write,
     cursor,
     emit,
-    load_rules,
     next_ticket_ids,
     open_shift_of,
     refuse_while_alarm,
@@ -394,11 +394,7 @@ def sell(
     if payment.method == "epay" and not (payment.reference or "").strip():
         raise _violation("PAYMENT_REFERENCE_MISSING", "请填写电子支付流水号", "Enter the e-payment reference")
     party = _prepare_passengers(terminal, passengers, now)
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
         check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
@@ -658,11 +654,7 @@ def reprint(
 ) -> PrintJob:
     """Print a live ticket again on the next blank; the old number is recorded spoiled."""
     now = require_now(now)
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         t = get_ticket_row(cur, ticket_id)
         if t["status"] != "active":
             raise not_active(t)
@@ -720,11 +712,7 @@ def pickup(
         doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
     if not ticket_id and not doc_hash:
         raise _violation("NO_SEARCH_KEY", "请输入车票编号或证件", "Enter a ticket id or a document")
-    with db.transaction() as session:
-        cur = cursor(session)
-        refuse_while_alarm(cur)
-        rules = load_rules(cur)
-        shift = open_shift_of(cur, terminal, clerk)
+    with counter_write(db, terminal, clerk) as (cur, rules, shift):
         found = _waiting_for_pickup(cur, ticket_id, doc_hash, now)
         jobs = []
         stock = take_stock(cur, shift, len(found))

@@ -30,29 +30,8 @@ SETTLED_BY = {"reseat": ("reseat", "refund"), "refund": ("refund",), "review": (
 
 
 @dataclass(frozen=True)
-class TaskView:
-    id: int
-    kind: str  # reseat | refund | review
-    conflict: str  # the server's code, e.g. SEAT_TAKEN
-    status: str  # open | done | resolved
-    detail: str
-    created_at: str
-    ticket_id: str | None
-    departure_id: str | None
-    seat_no: int | None  # the seat the server refused
-    ticket_status: str | None  # the ticket here: active | refunded | changed | voided (None: not here)
-    date: str
-    time: str
-    schedule_code: str
-    destination: str
-    passenger: str
-    doc_masked: str
-    price: int
-    stock_no: str | None
-    done_by: str | None
-    done_at: str | None
-    outcome: str | None
-    carries_child: bool = False  # the ticket's passenger carries a free child (no reseat: see aftersale.reseat)
+class TaskView(TaskRow):
+    """A task as the counter settles it: the stored row, and what the clerk may do with it now."""
 
     @property
     def actions(self) -> tuple[str, ...]:

@@ -82,35 +82,46 @@ def _quiet_rollback(session: Session) -> None:
         pass
 
 
+# What a technician is told, by the first of these phrases found in SQLite's message (lower case):
+# (phrases, code, Chinese, English); ``{path}`` is the database file, ``{text}`` SQLite's own words.
+_STORAGE_FAILURES = (
+    (
+        ("database or disk is full",),
+        "DISK_FULL",
+        "磁盘已满，操作未保存（已回滚）：{path}",
+        "the disk is full; nothing was saved (rolled back): {path}",
+    ),
+    (
+        ("malformed", "not a database", "file is encrypted"),
+        "DB_CORRUPT",
+        "数据库文件已损坏：{path}。请用 kezhan db restore 从备份恢复。",
+        "the database file is damaged: {path}. Restore a backup with `kezhan db restore`.",
+    ),
+    (
+        ("locked", "busy"),
+        "DB_LOCKED",
+        "数据库被其他程序占用：{path}",
+        "the database is locked by another program: {path}",
+    ),
+    (
+        ("readonly", "unable to open", "disk i/o"),
+        "DB_IO",
+        "无法写入数据库文件：{path}（{text}）",
+        "cannot write the database file: {path} ({text})",
+    ),
+)
+
+
 def storage_error(exc: BaseException, path: Path | str) -> StorageError:
     """Turn a sqlite3 / SQLAlchemy database error into a message a technician can act on."""
     orig = getattr(exc, "orig", exc)
     text = str(orig)
     low = text.lower()
-    if "database or disk is full" in low or getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL":
-        return StorageError(
-            f"磁盘已满，操作未保存（已回滚）：{path}",
-            en=f"the disk is full; nothing was saved (rolled back): {path}",
-            code="DISK_FULL",
-        )
-    if "malformed" in low or "not a database" in low or "file is encrypted" in low:
-        return StorageError(
-            f"数据库文件已损坏：{path}。请用 kezhan db restore 从备份恢复。",
-            en=f"the database file is damaged: {path}. Restore a backup with `kezhan db restore`.",
-            code="DB_CORRUPT",
-        )
-    if "locked" in low or "busy" in low:
-        return StorageError(
-            f"数据库被其他程序占用：{path}",
-            en=f"the database is locked by another program: {path}",
-            code="DB_LOCKED",
-        )
-    if "readonly" in low or "unable to open" in low or "disk i/o" in low:
-        return StorageError(
-            f"无法写入数据库文件：{path}（{text}）",
-            en=f"cannot write the database file: {path} ({text})",
-            code="DB_IO",
-        )
+    # A full disk is known by its error name too, whatever the message's wording.
+    full = getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL"
+    for phrases, code, zh, en in _STORAGE_FAILURES:
+        if any(phrase in low for phrase in phrases) or (full and code == "DISK_FULL"):
+            return StorageError(zh.format(path=path, text=text), en=en.format(path=path, text=text), code=code)
     return StorageError(
         f"数据库错误：{text}（{path}）", en=f"database error: {text} ({path})", code="DB_ERROR"
     )

@@ -15,15 +15,15 @@ class TaskRow:
     """A task with what the counter shows of its ticket (empty strings when the ticket is not here)."""
 
     id: int
-    kind: str
-    conflict: str
-    status: str
+    kind: str  # reseat | refund | review
+    conflict: str  # the server's code, e.g. SEAT_TAKEN
+    status: str  # open | done | resolved
     detail: str
     created_at: str
     ticket_id: str | None
     departure_id: str | None
-    seat_no: int | None
-    ticket_status: str | None
+    seat_no: int | None  # the seat the server refused
+    ticket_status: str | None  # the ticket here: active | refunded | changed | voided (None: not here)
     date: str
     time: str
     schedule_code: str
@@ -35,7 +35,8 @@ class TaskRow:
     done_by: str | None
     done_at: str | None
     outcome: str | None
-    carries_child: bool
+    carries_child: bool  # the ticket's passenger carries a free child (no reseat: see aftersale.reseat)
+
 
 _SELECT = (
     "SELECT k.id, k.kind, k.conflict, k.status, k.detail, k.created_at, k.ticket_id, k.departure_id, k.seat_no, "

@@ -15,7 +15,9 @@ from app.store.models import parse_utc
 
 
 @dataclass(frozen=True)
-class TicketView:
+class TicketColumns:
+    """The ticket's own columns, first in every view of a ticket with its passenger."""
+
     ticket_id: str
     order_id: str
     departure_id: str
@@ -29,6 +31,10 @@ class TicketView:
     board: str
     stop: str
     carried_by: str | None
+
+
+@dataclass(frozen=True)
+class TicketView(TicketColumns):
     times_changed: int
     changed_from: str | None
     clerk: str | None
@@ -258,22 +264,9 @@ def ticket_state(cur, ticket_id: str) -> TicketState | None:
 
 
 @dataclass(frozen=True)
-class WebTicket:
+class WebTicket(TicketColumns):
     """A ticket sold on the web channel, with its passenger (no clerk, no shift, never changed here)."""
 
-    ticket_id: str
-    order_id: str
-    departure_id: str
-    seat_no: int | None
-    stock_no: str | None
-    status: str
-    ticket_type: str
-    fare: int
-    price: int
-    insurance: int
-    board: str
-    stop: str
-    carried_by: str | None
     sold_at: str
     closed_at: str | None
     passenger_name: str

@@ -67,6 +67,26 @@ def _quote_and_message(layout) -> tuple:
     return quote, message
 
 
+def _confirm_and_close(dialog: QDialog, layout, *, role: str) -> tuple[QPushButton, QPushButton]:
+    """The right-aligned confirm and close buttons that end an operation dialog. Neither is an
+    auto-default, so Enter does only what the dialog's key filters make it do."""
+    confirm = QPushButton()
+    confirm.setObjectName("confirmButton")
+    confirm.setProperty("role", role)
+    confirm.setAutoDefault(False)
+    confirm.clicked.connect(dialog.confirm)
+    close = QPushButton()
+    close.setObjectName("closeButton")
+    close.setAutoDefault(False)
+    close.clicked.connect(dialog.reject)
+    buttons = QHBoxLayout()
+    buttons.addStretch(1)
+    buttons.addWidget(confirm)
+    buttons.addWidget(close)
+    layout.addLayout(buttons)
+    return confirm, close
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, cells in enumerate(rows):
@@ -151,21 +171,10 @@ class TicketDialog(QDialog):
         self.supervisorBox.hide()
 
         self.quoteLabel, self.messageLabel = _quote_and_message(layout)
-        buttons = QHBoxLayout()
-        self.confirmButton = QPushButton()
-        self.confirmButton.setObjectName("confirmButton")
-        self.confirmButton.setProperty("role", "danger" if self.kind in ("refund", "void") else "primary")
-        self.confirmButton.setAutoDefault(False)
+        self.confirmButton, self.closeButton = _confirm_and_close(
+            self, layout, role="danger" if self.kind in ("refund", "void") else "primary"
+        )
         self.confirmButton.setEnabled(False)
-        self.confirmButton.clicked.connect(self.confirm)
-        self.closeButton = QPushButton()
-        self.closeButton.setObjectName("closeButton")
-        self.closeButton.setAutoDefault(False)
-        self.closeButton.clicked.connect(self.reject)
-        buttons.addStretch(1)
-        buttons.addWidget(self.confirmButton)
-        buttons.addWidget(self.closeButton)
-        layout.addLayout(buttons)
 
         self.searchEdit.installEventFilter(_KeyFilter(self, {k: self.find for k in ENTER}))
         self.ticketsTable.installEventFilter(_KeyFilter(self, {k: self._ticket_entered for k in ENTER}))
@@ -590,20 +599,7 @@ class ShiftCloseDialog(QDialog):
         self.messageLabel = label(role="error", name="dialogMessage")
         self.messageLabel.setWordWrap(True)
         layout.addWidget(self.messageLabel)
-        buttons = QHBoxLayout()
-        self.confirmButton = QPushButton()
-        self.confirmButton.setObjectName("confirmButton")
-        self.confirmButton.setProperty("role", "primary")
-        self.confirmButton.setAutoDefault(False)
-        self.confirmButton.clicked.connect(self.confirm)
-        self.closeButton = QPushButton()
-        self.closeButton.setObjectName("closeButton")
-        self.closeButton.setAutoDefault(False)
-        self.closeButton.clicked.connect(self.reject)
-        buttons.addStretch(1)
-        buttons.addWidget(self.confirmButton)
-        buttons.addWidget(self.closeButton)
-        layout.addLayout(buttons)
+        self.confirmButton, self.closeButton = _confirm_and_close(self, layout, role="primary")
         self.countedEdit.installEventFilter(_KeyFilter(self, {k: self._counted_entered for k in ENTER}))
         self.confirmButton.installEventFilter(_KeyFilter(self, {k: self.confirm for k in ENTER}))
         self.retranslate()

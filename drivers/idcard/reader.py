@@ -8,6 +8,8 @@ import time
 
 import serial
 
+from drivers.serial_device import SerialDevice
+
 from . import frame, status
 from .card import CardData, parse_read_response
 from .errors import (
@@ -52,7 +54,7 @@ def open_port(url: str, baudrate: int = 115200) -> serial.Serial:
         raise PortError(f"无法打开读卡器端口 {url}，请检查连接线和端口设置", en=f"cannot open {url}: {exc}") from exc
 
 
-class Reader:
+class Reader(SerialDevice):
     """One SAM reader on one port. Not thread-safe: one thread talks to it (see :mod:`.poller`).
 
     ``baud="auto"`` probes the rates the module can be set to and keeps the first that answers
@@ -84,20 +86,6 @@ class Reader:
             self.baudrate = int(self.requested_baud)
             self._port = open_port(self.url, self.baudrate)
         return self
-
-    def close(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except (serial.SerialException, OSError):
-                pass
-
-    def __enter__(self) -> Reader:
-        return self.open()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @property
     def is_open(self) -> bool:

@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from drivers.pseudoterminal import close_fds, open_raw_pty
+
 from . import frame, status
 from .reader import FIND, READ, READ_ADDRESS, READ_WITH_FINGERPRINT, RESET_SAM, SAM_ID, SAM_STATUS, SELECT
 
@@ -272,13 +274,7 @@ class ReaderSimulator:
             self._server.listen(1)
             self.url = f"socket://127.0.0.1:{self._server.getsockname()[1]}"
         else:
-            import pty
-            import tty
-
-            self._master, self._slave = pty.openpty()
-            # Raw mode before any client opens it: no echo, no CR/LF translation of binary frames.
-            tty.setraw(self._slave)
-            self.url = os.ttyname(self._slave)
+            self._master, self._slave, self.url = open_raw_pty()
         self._thread = threading.Thread(target=self._serve, name="idcard-simulator", daemon=True)
         self._thread.start()
         return self.url
@@ -293,12 +289,7 @@ class ReaderSimulator:
                     closer.close()
                 except OSError:
                     pass
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
         self._conn = self._server = None
 

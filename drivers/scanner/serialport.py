@@ -14,6 +14,7 @@ import time
 import serial
 
 from drivers.errors import DriverError
+from drivers.serial_device import SerialDevice
 
 from .scan import Scan, bad, good, printable
 
@@ -100,7 +101,7 @@ class LineAssembler:
         return good(text, SOURCE)
 
 
-class SerialScanner:
+class SerialScanner(SerialDevice):
     """A scanner on a serial port (``COM4``, ``/dev/ttyACM0``, a pyserial URL).
 
     Use :meth:`read` from your own loop, or :meth:`start` a thread that puts scans on ``scans``
@@ -126,17 +127,6 @@ class SerialScanner:
             raise ScannerError(f"无法打开扫码枪端口 {self.url}", en=f"cannot open {self.url}: {exc}",
                                code="port_unavailable") from exc
         return self
-
-    def close(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except (serial.SerialException, OSError):
-                pass
-
-    def __enter__(self) -> SerialScanner:
-        return self.open()
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import time
 
+from drivers.pseudoterminal import close_fds, open_raw_pty
+
 
 class ScannerSimulator:
     def __init__(self, *, suffix: bytes = b"\r\n", encoding: str = "utf-8"):
@@ -22,12 +24,7 @@ class ScannerSimulator:
         self._slave: int | None = None
 
     def start(self) -> str:
-        import pty
-        import tty
-
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)  # binary-clean: no echo, no CR/LF translation
-        self.path = os.ttyname(self._slave)
+        self._master, self._slave, self.path = open_raw_pty()
         return self.path
 
     def send(self, data: bytes) -> None:
@@ -43,12 +40,7 @@ class ScannerSimulator:
                 time.sleep(gap)
 
     def stop(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def __enter__(self) -> ScannerSimulator:

@@ -30,11 +30,12 @@ log = logging.getLogger("kezhan.simulate")
 CLERK, CLERK_PASSWORD = "8001", "simulated-clerk"
 
 
-class LinkRelay:
-    """A TCP relay on loopback in front of the server; ``cut()`` drops every connection and refuses new
-    ones until ``restore()`` — the terminal's view of a cable pulled out."""
+class CuttableListener:
+    """A listener on loopback in front of the server whose ``cut()`` drops every connection it serves
+    and refuses new ones until ``restore()`` — the terminal's view of a cable pulled out. A subclass
+    says what serving an accepted connection is (``_serve_connection``)."""
 
-    def __init__(self, upstream_host: str, upstream_port: int):
+    def __init__(self, upstream_host: str, upstream_port: int, *, thread_name: str):
         self.upstream = (upstream_host, upstream_port)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -46,7 +47,7 @@ class LinkRelay:
         self._socks: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True, name=f"relay-{self.port}").start()
+        threading.Thread(target=self._accept, daemon=True, name=f"{thread_name}-{self.port}").start()
 
     def cut(self) -> None:
         self.is_cut = True
@@ -78,15 +79,28 @@ class LinkRelay:
                 with contextlib.suppress(OSError):
                     client.close()
                 continue
-            try:
-                upstream = socket.create_connection(self.upstream, timeout=10)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._socks.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            self._serve_connection(client)
+
+    def _serve_connection(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class LinkRelay(CuttableListener):
+    """A TCP relay: every byte passes both ways untouched while the link is up."""
+
+    def __init__(self, upstream_host: str, upstream_port: int):
+        super().__init__(upstream_host, upstream_port, thread_name="relay")
+
+    def _serve_connection(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(self.upstream, timeout=10)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._socks.update((client, upstream))
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:

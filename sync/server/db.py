@@ -155,6 +155,20 @@ def set_meta(conn, key: str, value: str) -> None:
         conn.execute(models.meta.insert().values(key=key, value=value))
 
 
+def _convert_column(rows: list, at, convert) -> None:
+    """Apply a bind processor to column ``at`` (a list index or a dict key) of every row, in place."""
+    # A batch stamps every row with the same instant: convert each distinct value once.
+    # Keyed by type too, so True and 1 (equal, same hash) are never confused.
+    done: dict = {}
+    for r in rows:
+        v = r[at]
+        memo = (v.__class__, v)
+        out = done.get(memo, done)
+        if out is done:
+            out = done[memo] = convert(v)
+        r[at] = out
+
+
 class BulkInsert:
     """An INSERT for many rows straight through the driver's executemany.
 
@@ -214,15 +228,7 @@ class BulkInsert:
         if op.procs:
             rows = [list(r) for r in rows]
             for k, f in op.procs:
-                i = keys.index(k)
-                done: dict = {}
-                for r in rows:
-                    v = r[i]
-                    memo = (v.__class__, v)
-                    out = done.get(memo, done)
-                    if out is done:
-                        out = done[memo] = f(v)
-                    r[i] = out
+                _convert_column(rows, keys.index(k), f)
             rows = [tuple(r) for r in rows]
         if not op.positional:
             params = [dict(zip(keys, r, strict=True)) for r in rows]
@@ -245,16 +251,7 @@ class BulkInsert:
         if op.procs:
             rows = [dict(r) for r in rows]
             for k, f in op.procs:
-                # A batch stamps every row with the same instant: convert each distinct value once.
-                # Keyed by type too, so True and 1 (equal, same hash) are never confused.
-                done: dict = {}
-                for r in rows:
-                    v = r[k]
-                    memo = (v.__class__, v)
-                    out = done.get(memo, done)
-                    if out is done:
-                        out = done[memo] = f(v)
-                    r[k] = out
+                _convert_column(rows, k, f)
         if op.positional:
             pick = operator.itemgetter(*op.order)
             params = [pick(r) for r in rows] if len(op.order) > 1 else [(pick(r),) for r in rows]

@@ -162,6 +162,16 @@ def test_a_sale_of_each_ticket_type_by_keyboard(qtbot, window, keys, backend):
     assert set(types) <= {r for r in _sold_types(backend)}
 
 
+def _at_first_departure(keys, backend):
+    """Sign in, type a destination that has departures and take its first one: the sale waits for
+    its passengers."""
+    sign_in(keys)
+    _, initials = destination_with_departures(backend)
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+
+
 def _sold_types(backend):
     with backend.db.read() as session:
         from app.services.context import cursor
@@ -172,12 +182,8 @@ def _sold_types(backend):
 
 
 def test_an_invalid_id_number_is_refused_as_typed(qtbot, window, keys, backend):
-    sign_in(keys)
+    _at_first_departure(keys, backend)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
     good = valid_id(7)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")  # wrong check character
     keys.type(bad[:10])
@@ -244,12 +250,8 @@ def test_date_keys_step_through_the_presale_days(qtbot, window, keys, backend):
 def test_seats_chosen_on_the_seat_map_by_keyboard(qtbot, window, keys, backend):
     from tests.gui.conftest import has_focus
 
-    sign_in(keys)
+    _at_first_departure(keys, backend)
     view = window.saleView
-    station, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
     keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     keys.type("2")  # two full-fare passengers
     keys.enter()
@@ -279,12 +281,8 @@ def test_seats_chosen_on_the_seat_map_by_keyboard(qtbot, window, keys, backend):
 
 
 def test_e_payment_needs_its_reference(qtbot, window, keys, backend):
-    sign_in(keys)
+    _at_first_departure(keys, backend)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
     keys.type(valid_id(601))
     keys.enter()
     keys.type("孙八")
@@ -343,12 +341,8 @@ def test_cursor_keys_reach_every_part_of_the_sale(qtbot, window, keys, backend):
     from tests.gui.conftest import has_focus
 
     ctrl = Qt.KeyboardModifier.ControlModifier
-    sign_in(keys)
+    _at_first_departure(keys, backend)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
     keys.press(Qt.Key.Key_M, ctrl)
     assert has_focus(view.tenderedEdit)
     keys.press(Qt.Key.Key_P, ctrl)

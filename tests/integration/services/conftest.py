@@ -51,13 +51,6 @@ def db_path(template_db, tmp_path):
 
 
 @pytest.fixture
-def db(db_path):
-    database = open_database(db_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def terminal():
     return Terminal(station_code=HOME, terminal_id=TERMINAL_ID, signing_key=SIGNING_KEY, doc_hash_key=DOC_KEY)
 

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from app.errors import RuleViolation
+from tests.integration.store.tiny_province import NOW
+
+# The instant most operations run at: just after the tiny province's NOW, when the shift is open.
+LATER = NOW + timedelta(minutes=1)
+
+
+def refusal_code(fn, *args, **kw):
+    """The code of the RuleViolation ``fn`` raises (the test fails if it raises none)."""
+    with pytest.raises(RuleViolation) as info:
+        fn(*args, **kw)
+    return info.value.code
 
 
 def rows(path, sql, *args):

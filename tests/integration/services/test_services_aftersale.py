@@ -10,7 +10,7 @@ from app.domain.ticket_code import decode_ticket_code
 from app.errors import RuleViolation
 from app.services import PassengerIn, PaymentIn, change, open_shift, refund, sell, void
 from tests.integration.services.conftest import CLERK, CLERK2, SUPERVISOR, SUPERVISOR_PW
-from tests.integration.services.helpers import events, rows, seat_state, ticket_status
+from tests.integration.services.helpers import LATER, events, refusal_code, rows, seat_state, ticket_status
 from tests.integration.store.tiny_province import (
     D_0620,
     D_0800,
@@ -25,15 +25,6 @@ from tests.integration.store.tiny_province import (
     NOW,
     SHAOXING,
 )
-
-LATER = NOW + timedelta(minutes=1)
-
-
-def _code(fn, *args, **kw):
-    with pytest.raises(RuleViolation) as info:
-        fn(*args, **kw)
-    return info.value.code
-
 
 # --- refund --------------------------------------------------------------------------------------------
 
@@ -61,7 +52,7 @@ def test_refund_within_two_hours_costs_twenty_percent(db, terminal, sale):
 
 
 def test_refund_long_after_departure_is_refused(db, db_path, terminal, sale):
-    assert _code(refund, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0],
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0],
                  now=NOW + timedelta(hours=2, minutes=31)) == "REFUND_TOO_LATE"
     assert ticket_status(db_path, sale.ticket_ids[0]) == "active"
 
@@ -74,7 +65,7 @@ def test_refund_twice_is_refused(db, terminal, sale):
 
 
 def test_refund_of_an_unknown_ticket(db, terminal, shift):
-    assert _code(refund, db, terminal, clerk=CLERK, ticket_id="330102001001999", now=LATER) == "UNKNOWN_TICKET"
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id="330102001001999", now=LATER) == "UNKNOWN_TICKET"
 
 
 def test_forced_refund_is_free_and_names_the_supervisor(db, db_path, terminal, sale):
@@ -87,12 +78,12 @@ def test_forced_refund_is_free_and_names_the_supervisor(db, db_path, terminal, s
 
 def test_forced_refund_needs_a_real_supervisor(db, db_path, terminal, sale):
     ticket = sale.ticket_ids[0]
-    assert _code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True) == "APPROVAL_REQUIRED"
-    assert _code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True,
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True) == "APPROVAL_REQUIRED"
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True,
                  supervisor=SUPERVISOR, supervisor_password="wrong") == "BAD_APPROVAL"
     from tests.integration.services.conftest import CLERK2_PW
 
-    assert _code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True,
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id=ticket, now=LATER, forced=True,
                  supervisor=CLERK2, supervisor_password=CLERK2_PW) == "NOT_AUTHORISED"
     assert ticket_status(db_path, ticket) == "active"
     # The wrong password counted against the supervisor's account even though the refund was refused.
@@ -135,7 +126,7 @@ def test_void_after_the_window_is_refused(db, terminal, sale):
 
 def test_only_the_selling_clerk_may_void(db, terminal, sale):
     open_shift(db, terminal, clerk=CLERK2, first_stock_no="00200001", now=NOW)
-    assert _code(void, db, terminal, clerk=CLERK2, ticket_id=sale.ticket_ids[0], now=LATER) == "VOID_NOT_SELLER"
+    assert refusal_code(void, db, terminal, clerk=CLERK2, ticket_id=sale.ticket_ids[0], now=LATER) == "VOID_NOT_SELLER"
 
 
 def test_void_only_in_the_same_shift(db, terminal, sale):
@@ -143,7 +134,7 @@ def test_void_only_in_the_same_shift(db, terminal, sale):
 
     close_shift(db, terminal, clerk=CLERK, now=LATER)
     open_shift(db, terminal, clerk=CLERK, first_stock_no="00300001", now=LATER)
-    assert _code(void, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER) == "VOID_OTHER_SHIFT"
+    assert refusal_code(void, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER) == "VOID_OTHER_SHIFT"
 
 
 # --- change --------------------------------------------------------------------------------------------
@@ -181,40 +172,40 @@ def test_change_to_a_shorter_trip_hands_money_back(db, terminal, sale):
 
 def test_change_only_once(db, terminal, sale):
     first = change(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400, now=LATER)
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=first.new_ticket_id, new_departure_id=D_0800,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=first.new_ticket_id, new_departure_id=D_0800,
                  now=LATER) == "CHANGE_LIMIT"
 
 
 def test_change_after_the_cutoff_is_refused(db, db_path, terminal, sale):
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
                  now=NOW + timedelta(minutes=95)) == "CHANGE_CUTOFF"
     assert ticket_status(db_path, sale.ticket_ids[0]) == "active"
     assert [e["type"] for e in events(db_path)] == ["shift.opened", "ticket.sold"]
 
 
 def test_change_to_a_bus_that_cannot_be_sold(db, terminal, sale):
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0900_CANCELLED,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0900_CANCELLED,
                  stop="330381001", now=LATER) == "CANCELLED"
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0800,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0800,
                  now=LATER) == "SAME_DEPARTURE"
 
 
 def test_change_onto_a_bus_the_document_already_rides(db, terminal, sale):
     sell(db, terminal, clerk=CLERK, departure_id=D_1400, stop=NINGBO,
          passengers=[PassengerIn("full", "张三", doc_number=ID_A)], now=LATER)
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
                  now=LATER) == "DUPLICATE_DOCUMENT"
 
 
 def test_change_of_an_adult_carrying_a_child_is_refused(db, terminal, shift):
     sale = sell(db, terminal, clerk=CLERK, departure_id=D_0800, stop=NINGBO,
                 passengers=[PassengerIn("full", "妈妈", doc_number=ID_B), PassengerIn("free_child", "")], now=LATER)
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_1400,
                  now=LATER) == "CARRIES_FREE_CHILD"
 
 
 def test_a_departed_bus_cannot_take_a_change(db, terminal, shift):
     sale = sell(db, terminal, clerk=CLERK, departure_id=D_1400, stop=NINGBO,
                 passengers=[PassengerIn("full", "张三", doc_number=ID_A)], now=LATER)
-    assert _code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0620,
+    assert refusal_code(change, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], new_departure_id=D_0620,
                  now=NOW + timedelta(minutes=15)) == "STOP_SALE"

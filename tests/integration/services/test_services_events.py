@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import timedelta
 
 from app.services import (
     PassengerIn,
@@ -21,10 +20,9 @@ from app.services import (
     void,
 )
 from tests.integration.services.conftest import CLERK, TERMINAL_ID
+from tests.integration.services.helpers import LATER
 from tests.integration.services.test_services_tickets import ONLINE_ID, _online_ticket
-from tests.integration.store.tiny_province import D_0800, D_1400, ID_A, ID_C, NINGBO, NOW
-
-LATER = NOW + timedelta(minutes=1)
+from tests.integration.store.tiny_province import D_0800, D_1400, ID_A, ID_C, NINGBO
 
 TICKET_KEYS = {"ticket_id", "departure_id", "seat_no", "ticket_type", "fare", "price", "insurance", "stop",
                "passenger", "carried_by", "stock_no"}

@@ -10,10 +10,8 @@ from app.errors import RuleViolation
 from app.services import PassengerIn, refund, sell
 from app.store.seats import grant_lease
 from tests.integration.services.conftest import CLERK
-from tests.integration.services.helpers import seat_state
+from tests.integration.services.helpers import LATER, refusal_code, seat_state
 from tests.integration.store.tiny_province import D_0800, D_1400, ID_A, ID_B, NINGBO, NOW
-
-LATER = NOW + timedelta(minutes=1)
 
 
 def _sell(db, terminal, doc=ID_A, seat=None, departure=D_0800, now=LATER):
@@ -27,17 +25,11 @@ def leased(db):
         grant_lease(session, "L1", D_0800, [20, 21, 22], NOW, NOW + timedelta(hours=1))
 
 
-def _code(fn, *args, **kw):
-    with pytest.raises(RuleViolation) as info:
-        fn(*args, **kw)
-    return info.value.code
-
-
 def test_offline_sells_only_leased_seats(db, db_path, terminal, shift, leased):
     terminal.go_offline(NOW)
     result = _sell(db, terminal)
     assert result.print_jobs[0].seat_no == 20
-    assert _code(_sell, db, terminal, ID_B, seat=5) == "SEAT_NOT_LEASED"
+    assert refusal_code(_sell, db, terminal, ID_B, seat=5) == "SEAT_NOT_LEASED"
 
 
 def test_a_refunded_leased_seat_goes_back_to_the_lease(db, db_path, terminal, shift, leased):
@@ -49,12 +41,12 @@ def test_a_refunded_leased_seat_goes_back_to_the_lease(db, db_path, terminal, sh
 
 def test_offline_without_a_lease_is_refused(db, terminal, shift, leased):
     terminal.go_offline(NOW)
-    assert _code(_sell, db, terminal, departure=D_1400) == "NO_LEASED_SEATS"
+    assert refusal_code(_sell, db, terminal, departure=D_1400) == "NO_LEASED_SEATS"
 
 
 def test_an_expired_lease_does_not_count(db, terminal, shift, leased):
     terminal.go_offline(NOW)
-    assert _code(_sell, db, terminal, now=NOW + timedelta(hours=1, minutes=1)) == "NO_LEASED_SEATS"
+    assert refusal_code(_sell, db, terminal, now=NOW + timedelta(hours=1, minutes=1)) == "NO_LEASED_SEATS"
 
 
 def test_the_offline_budget_stops_selling(db, terminal, shift):
@@ -75,7 +67,7 @@ def test_lease_expiry_is_judged_by_the_servers_clock_not_a_slow_terminal_clock(d
     # has 15 minutes left, by the server's it ended 5 minutes ago and the seats went back.
     terminal.server_offset = timedelta(minutes=20)
     terminal.go_offline(NOW)
-    assert _code(_sell, db, terminal, now=NOW + timedelta(minutes=45)) == "NO_LEASED_SEATS"
+    assert refusal_code(_sell, db, terminal, now=NOW + timedelta(minutes=45)) == "NO_LEASED_SEATS"
     # Measured the other way round (a fast clock), the lease still counts for the server.
     terminal.server_offset = timedelta(minutes=-20)
     assert _sell(db, terminal, now=NOW + timedelta(hours=1, minutes=10)).print_jobs[0].seat_no == 20

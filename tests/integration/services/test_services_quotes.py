@@ -10,7 +10,7 @@ import pytest
 from app.errors import RuleViolation
 from app.services import PassengerIn, change, quote_change, quote_refund, refund, sell
 from tests.integration.services.conftest import CLERK, SUPERVISOR, SUPERVISOR_PW
-from tests.integration.services.helpers import audit_actions, events, rows, ticket_status
+from tests.integration.services.helpers import LATER, audit_actions, events, rows, ticket_status
 from tests.integration.store.tiny_province import (
     D_0800,
     D_1400,
@@ -23,7 +23,6 @@ from tests.integration.store.tiny_province import (
     SHAOXING,
 )
 
-LATER = NOW + timedelta(minutes=1)
 INSURANCE = 300  # the tiny province's 乘意险
 
 

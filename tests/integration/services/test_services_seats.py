@@ -13,7 +13,7 @@ from app.errors import RuleViolation
 from app.services import PassengerIn, change, sell
 from app.store.seats import grant_lease
 from tests.integration.services.conftest import CLERK
-from tests.integration.services.helpers import seat_state
+from tests.integration.services.helpers import LATER, seat_state
 from tests.integration.store.tiny_province import (
     D_0800,
     D_1000_SMALL,
@@ -27,7 +27,6 @@ from tests.integration.store.tiny_province import (
     resident_id,
 )
 
-LATER = NOW + timedelta(minutes=1)
 PEOPLE = [("张三", ID_A), ("李四", ID_B), ("王五", ID_C), ("赵六", ID_D)]
 
 

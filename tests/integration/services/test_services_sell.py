@@ -13,7 +13,7 @@ from app.domain.ticket_code import decode_ticket_code
 from app.errors import RuleViolation
 from app.services import PassengerIn, PaymentIn, sell
 from tests.integration.services.conftest import CLERK, CLERK2
-from tests.integration.services.helpers import audit_actions, events, rows, seat_state
+from tests.integration.services.helpers import LATER, audit_actions, events, rows, seat_state
 from tests.integration.store.tiny_province import (
     CIXI,
     D_0610_DEPARTED,
@@ -34,8 +34,6 @@ from tests.integration.store.tiny_province import (
     SHAOXING,
     resident_id,
 )
-
-LATER = NOW + timedelta(minutes=1)
 
 
 def _sell(db, terminal, passengers, departure=D_0800, stop=NINGBO, payment=None, now=LATER, **kw):

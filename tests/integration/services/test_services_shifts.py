@@ -21,7 +21,7 @@ from app.services import (
     void,
 )
 from tests.integration.services.conftest import CLERK, CLERK_PW, GATE
-from tests.integration.services.helpers import events, rows
+from tests.integration.services.helpers import LATER, events, refusal_code, rows
 from tests.integration.store.tiny_province import (
     D_0800,
     D_1400,
@@ -35,14 +35,6 @@ from tests.integration.store.tiny_province import (
     SHAOXING,
 )
 
-LATER = NOW + timedelta(minutes=1)
-
-
-def _code(fn, *args, **kw):
-    with pytest.raises(RuleViolation) as info:
-        fn(*args, **kw)
-    return info.value.code
-
 
 def test_open_shift_writes_its_event(db, db_path, terminal, shift):
     assert shift.first_stock_no == "00100001" and shift.last_stock_no == "00100500"
@@ -53,11 +45,11 @@ def test_open_shift_writes_its_event(db, db_path, terminal, shift):
 
 
 def test_open_shift_refusals(db, terminal, shift):
-    assert _code(open_shift, db, terminal, clerk=CLERK, first_stock_no="00900001", now=NOW) == "SHIFT_ALREADY_OPEN"
-    assert _code(open_shift, db, terminal, clerk="nobody", first_stock_no="00900001", now=NOW) == "UNKNOWN_USER"
-    assert _code(open_shift, db, terminal, clerk=GATE, first_stock_no="00900001", now=NOW) == "NOT_AUTHORISED"
-    assert _code(open_shift, db, terminal, clerk="1002", first_stock_no="12a", now=NOW) == "BAD_STOCK_NO"
-    assert _code(open_shift, db, terminal, clerk="1002", first_stock_no="20", last_stock_no="10", now=NOW) == "BAD_STOCK_RANGE"
+    assert refusal_code(open_shift, db, terminal, clerk=CLERK, first_stock_no="00900001", now=NOW) == "SHIFT_ALREADY_OPEN"
+    assert refusal_code(open_shift, db, terminal, clerk="nobody", first_stock_no="00900001", now=NOW) == "UNKNOWN_USER"
+    assert refusal_code(open_shift, db, terminal, clerk=GATE, first_stock_no="00900001", now=NOW) == "NOT_AUTHORISED"
+    assert refusal_code(open_shift, db, terminal, clerk="1002", first_stock_no="12a", now=NOW) == "BAD_STOCK_NO"
+    assert refusal_code(open_shift, db, terminal, clerk="1002", first_stock_no="20", last_stock_no="10", now=NOW) == "BAD_STOCK_RANGE"
 
 
 def test_a_roll_that_overlaps_used_numbers_is_refused(db, terminal, sale):
@@ -108,19 +100,19 @@ def test_the_settlement_adds_up(db, db_path, terminal, shift):
 
     closed = events(db_path, "shift.closed")[0]["payload"]
     assert closed["settlement"]["amount_due"] == cash_in and closed["settlement"]["difference"] == 18000 - cash_in
-    assert _code(sell, db, terminal, clerk=CLERK, departure_id=D_1400, stop=NINGBO,
+    assert refusal_code(sell, db, terminal, clerk=CLERK, departure_id=D_1400, stop=NINGBO,
                  passengers=[PassengerIn("full", "丁", doc_number=ID_C)], now=LATER) == "NO_OPEN_SHIFT"
 
 
 def test_closing_without_a_shift(db, terminal):
-    assert _code(close_shift, db, terminal, clerk=CLERK, now=NOW) == "NO_OPEN_SHIFT"
+    assert refusal_code(close_shift, db, terminal, clerk=CLERK, now=NOW) == "NO_OPEN_SHIFT"
 
 
 def test_login_locks_after_five_wrong_passwords(db, db_path, terminal):
     assert login(db, terminal, CLERK, CLERK_PW, now=NOW).role == "clerk"
     for _ in range(5):
-        assert _code(login, db, terminal, CLERK, "wrong", now=NOW) == "BAD_LOGIN"
-    assert _code(login, db, terminal, CLERK, CLERK_PW, now=NOW) == "ACCOUNT_LOCKED"
+        assert refusal_code(login, db, terminal, CLERK, "wrong", now=NOW) == "BAD_LOGIN"
+    assert refusal_code(login, db, terminal, CLERK, CLERK_PW, now=NOW) == "ACCOUNT_LOCKED"
     assert rows(db_path, "SELECT action FROM audit_log WHERE action LIKE 'login%'")[-1] == ("login_failed",)
     from app.services import unlock
 

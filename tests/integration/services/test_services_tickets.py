@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
-
-import pytest
 
 from app.domain.identity import document_hash
-from app.errors import RuleViolation
 from app.services import PassengerIn, find_tickets, pickup, refund, reprint, sell, spoil_blank
 from tests.integration.services.conftest import CLERK, DOC_KEY
-from tests.integration.services.helpers import events, rows
+from tests.integration.services.helpers import LATER, events, refusal_code, rows
 from tests.integration.store.tiny_province import (
     D_0610_DEPARTED,
     D_0800,
@@ -20,17 +16,9 @@ from tests.integration.store.tiny_province import (
     ID_A,
     ID_B,
     NINGBO,
-    NOW,
 )
 
-LATER = NOW + timedelta(minutes=1)
 ONLINE_ID = "3301020019990000000001"
-
-
-def _code(fn, *args, **kw):
-    with pytest.raises(RuleViolation) as info:
-        fn(*args, **kw)
-    return info.value.code
 
 
 def _online_ticket(path, ticket_id=ONLINE_ID, departure=D_1400, doc=ID_B, seat=30):
@@ -64,7 +52,7 @@ def test_reprint_takes_a_new_number_and_spoils_the_old(db, db_path, terminal, sa
 
 def test_reprint_of_a_refunded_ticket_is_refused(db, terminal, sale):
     refund(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER)
-    assert _code(reprint, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER) == "TICKET_NOT_ACTIVE"
+    assert refusal_code(reprint, db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER) == "TICKET_NOT_ACTIVE"
 
 
 def test_pickup_by_ticket_id(db, db_path, terminal, shift):
@@ -74,7 +62,7 @@ def test_pickup_by_ticket_id(db, db_path, terminal, shift):
     assert job.passenger_name == "李四" and job.destination_name == "宁波"
     payload = events(db_path, "ticket.picked_up")[0]["payload"]
     assert payload["ticket_id"] == ONLINE_ID and payload["stock_no"] == "00100001"
-    assert _code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "ALREADY_PICKED_UP"
+    assert refusal_code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "ALREADY_PICKED_UP"
 
 
 def test_pickup_by_id_card_prints_every_waiting_ticket(db, db_path, terminal, shift):
@@ -82,12 +70,12 @@ def test_pickup_by_id_card_prints_every_waiting_ticket(db, db_path, terminal, sh
     _online_ticket(db_path, "3301020019990000000002", departure=D_0800, seat=31)
     jobs = pickup(db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER)
     assert [j.ticket_id for j in jobs] == ["3301020019990000000002", ONLINE_ID]  # earliest departure first
-    assert _code(pickup, db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER) == "NOTHING_TO_PICK_UP"
+    assert refusal_code(pickup, db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER) == "NOTHING_TO_PICK_UP"
 
 
 def test_pickup_after_departure_is_refused(db, db_path, terminal, shift):
     _online_ticket(db_path, departure=D_0610_DEPARTED)
-    assert _code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "DEPARTED"
+    assert refusal_code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "DEPARTED"
     assert rows(db_path, "SELECT stock_no FROM tickets WHERE id = ?", ONLINE_ID) == [(None,)]
 
 
@@ -117,4 +105,4 @@ def test_find_by_id_stock_number_code_and_document(db, terminal, sale):
 def test_a_forged_code_finds_nothing(db, terminal, sale):
     code = sale.print_jobs[0].ticket_code
     forged = code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB")
-    assert _code(find_tickets, db, terminal, code=forged) in ("CODE_FORGED", "CODE_GARBLED")
+    assert refusal_code(find_tickets, db, terminal, code=forged) in ("CODE_FORGED", "CODE_GARBLED")

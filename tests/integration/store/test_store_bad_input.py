@@ -16,6 +16,7 @@ from app.store import maintenance
 from app.store.engine import migrate, open_database
 from app.store.province import load_province
 from app.store.queries import departures_to
+from tests.integration.store.helpers import tiny_database
 from tests.integration.store.tiny_province import tiny_province
 
 
@@ -73,11 +74,7 @@ def test_a_damaged_file_is_refused(tmp_path):
 
 
 def test_damage_in_the_data_is_found_by_check(tmp_path):
-    path = tmp_path / "k.sqlite3"
-    db = open_database(path)
-    with db.transaction() as session:
-        load_province(session, tiny_province())
-    db.dispose()
+    path = tiny_database(tmp_path / "k.sqlite3")
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'seats'").fetchone()[0]

@@ -8,32 +8,19 @@ from datetime import timedelta
 
 import pytest
 
-from app.store.engine import open_database
 from app.store.models import OutboxEvent, SyncCursor
-from app.store.province import load_province
 from app.store.queries import leased_seats_left, pending_events, seat_map
 from app.store.seats import grant_lease, release_lease
 from sync.client.client import CURSOR_ACKED
-from tests.integration.store.tiny_province import D_0800, D_1000_SMALL, D_1400, HOME, NOW, tiny_province
+from tests.integration.store.helpers import tiny_database
+from tests.integration.store.tiny_province import D_0800, D_1000_SMALL, D_1400, HOME, NOW
 
 TERMINAL = f"{HOME}-T01"
 
 
 @pytest.fixture
 def db_path(tmp_path):
-    path = tmp_path / "k.sqlite3"
-    database = open_database(path)
-    with database.transaction() as session:
-        load_province(session, tiny_province())
-    database.dispose()
-    return path
-
-
-@pytest.fixture
-def db(db_path):
-    database = open_database(db_path)
-    yield database
-    database.dispose()
+    return tiny_database(tmp_path / "k.sqlite3")
 
 
 def _set_seats(db_path, departure, state, seats):

@@ -9,19 +9,12 @@ import pytest
 from app import paths
 from app.errors import StorageError
 from app.store import maintenance
-from app.store.engine import open_database
-from app.store.province import load_province
-from tests.integration.store.tiny_province import tiny_province
+from tests.integration.store.helpers import tiny_database
 
 
 @pytest.fixture
 def loaded(tmp_path):
-    path = tmp_path / "k.sqlite3"
-    db = open_database(path)
-    with db.transaction() as session:
-        load_province(session, tiny_province())
-    db.dispose()
-    return path
+    return tiny_database(tmp_path / "k.sqlite3")
 
 
 def _outbox(path, *seqs):

@@ -23,6 +23,8 @@ import threading
 import time
 from collections import deque
 
+from sync.client.simulation import CuttableListener
+
 
 def _read_message(sock: socket.socket, buf: bytearray) -> bytes | None:
     """One HTTP message (head + Content-Length body) from ``sock``; None on EOF before a full head."""
@@ -54,67 +56,27 @@ def http_answer(status: int, body: bytes, content_type: str = "application/json"
     return head.encode("latin-1") + body
 
 
-class FaultProxy:
+class FaultProxy(CuttableListener):
     def __init__(self, upstream_port: int, host: str = "127.0.0.1"):
-        self.upstream = (host, upstream_port)
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
         self.plan: deque = deque()  # per-request faults, used in order: (fault, arg) or None
         self.mode: tuple[str, object] | None = None  # a fault for every request
         self.chooser = None  # or a function of the request line choosing each request's fault
         self.match: str | None = None  # only requests whose first line contains this get faults
-        self.is_cut = False
         self.log: list[tuple[str, str]] = []
         self.requests_seen: list[bytes] = []
-        self._conns: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._thread = threading.Thread(target=self._accept, daemon=True, name=f"proxy-{self.port}")
-        self._thread.start()
+        super().__init__(host, upstream_port, thread_name="proxy")
 
     # ------------------------------------------------------------------ control
-
-    def cut(self) -> None:
-        self.is_cut = True
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def restore(self) -> None:
-        self.is_cut = False
-
-    def close(self) -> None:
-        self._closed = True
-        self.cut()
-        with contextlib.suppress(OSError):
-            self.listener.close()
 
     def faults(self, *items) -> None:
         self.plan.extend(items)
 
     # ------------------------------------------------------------------ plumbing
 
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.is_cut:
-                with contextlib.suppress(OSError):
-                    conn.close()
-                continue
-            with self._lock:
-                self._conns.add(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _serve_connection(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._socks.add(conn)
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _next_fault(self, first_line: str):
         if self.match and self.match not in first_line:
@@ -170,7 +132,7 @@ class FaultProxy:
             return
         finally:
             with self._lock:
-                self._conns.discard(client)
+                self._socks.discard(client)
             for s in (client, upstream):
                 if s is not None:
                     with contextlib.suppress(OSError):

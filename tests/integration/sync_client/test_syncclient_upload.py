@@ -111,6 +111,15 @@ def _restore(rig, backup, server, **kw):
                             **kw)
 
 
+def _restore_one_sale_back(rig, server, tmp_path):
+    """A backup after the first uploaded sale, a second sale uploaded, then that backup restored:
+    the file stands one acknowledged sale behind the server."""
+    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
+    rig.sell(deps[1])
+    assert rig.client.run_once().ok
+    _restore(rig, backup, server)
+
+
 def test_database_restored_from_an_older_backup_is_detected_not_merged(server, rigs, tmp_path):
     rig = rigs()
     deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
@@ -143,11 +152,8 @@ def test_database_restored_from_an_older_backup_is_detected_not_merged(server, r
 
 def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_path):
     rig = rigs()
-    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
-    rig.sell(deps[1])
-    assert rig.client.run_once().ok
+    _restore_one_sale_back(rig, server, tmp_path)
     # Put the acknowledged cursor back a step too, as if the backup predated the last upload.
-    _restore(rig, backup, server)
     with rig.db.transaction() as session:
         from sqlalchemy import text
 
@@ -160,10 +166,7 @@ def test_restored_backup_is_detected_before_it_sells_again(server, rigs, tmp_pat
 def test_restored_backup_is_caught_at_start_up_even_with_nothing_to_send(server, rigs, tmp_path):
     rig = rigs()
     # Everything acknowledged: the backup holds a clean state.
-    deps, backup = _synced_sale_and_backup(rig, tmp_path / "older.sqlite3")
-    rig.sell(deps[1])
-    assert rig.client.run_once().ok
-    _restore(rig, backup, server)
+    _restore_one_sale_back(rig, server, tmp_path)
     assert rig.client.pending_events() == 0
     report = rig.client.run_once()
     assert report.error_kind == "alarm"
