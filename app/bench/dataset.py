@@ -1,6 +1,8 @@
 """The large-station data set the benchmarks run on: 1,000 departures a day × 15 days, 3,000
 destinations. Building it takes a while, so it is cached by its parameters in the data directory
-and reused by later runs (a cached file is re-checked for its schema revision before use)."""
+and reused by later runs (a cached file is re-checked for its schema revision before use). And a
+year of a busy counter's history (``write_year_history``), for the benchmarks that must not grow
+with the file's age."""
 
 from __future__ import annotations
 

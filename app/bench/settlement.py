@@ -92,7 +92,7 @@ def year_file(year: dict) -> tuple[Path, dict]:
     return path, counts
 
 
-class _Counter:
+class _CounterFile:
     """One file worked shift after shift; each shift's settlement preview and close are timed."""
 
     def __init__(self, path: Path, people: list[str]):
@@ -161,7 +161,7 @@ def shift_settlement(n: int = 30, warmup: int = 3, workdir: Path | None = None, 
         shutil.copyfile(cached, year_path)
         people = id_numbers((n + warmup) * SALES_PER_SHIFT)
         now = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)  # 08:30 local; the shifts sell for the next day
-        fresh, aged = _Counter(fresh_path, people), _Counter(year_path, people)
+        fresh, aged = _CounterFile(fresh_path, people), _CounterFile(year_path, people)
         reports = {}
         try:
             for i in range(n + warmup):
