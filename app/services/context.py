@@ -182,7 +182,7 @@ def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> i
     digest = event_hash({"terminal_id": terminal.terminal_id, "seq": seq, "event_id": event_id, "type": type_,
                          "created_at": created_at, "payload": payload})
     outbox.append_event(cur, terminal_id=terminal.terminal_id, seq=seq, event_id=event_id, type_=type_,
-                        created_at=created_at, payload=body, digest=digest)
+                        created_at=created_at, payload=body, digest=digest, shift_id=payload.get("shift_id"))
     return seq
 
 

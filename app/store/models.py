@@ -198,6 +198,11 @@ class Shift(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     cash_counted: Mapped[int | None] = mapped_column(Integer, default=None)
     settlement: Mapped[str | None] = mapped_column(Text, default=None)  # JSON, written at close
+    __table_args__ = (
+        # Every operation looks up the clerk's open shift: the index holds only the open ones, so the
+        # lookup does not walk the clerk's closed shifts of years past.
+        Index("ix_shifts_open", "clerk", "terminal_id", sqlite_where=text("closed_at IS NULL")),
+    )
 
 
 class StockRoll(Base):
@@ -313,7 +318,7 @@ class Passenger(Base):
 
 
 class OutboxEvent(Base):
-    """Exactly the event of docs/architecture.md § Outbox events."""
+    """Exactly the event of docs/architecture.md § Outbox events, plus the shift it belongs to."""
 
     __tablename__ = "outbox"
     terminal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -323,6 +328,9 @@ class OutboxEvent(Base):
     created_at: Mapped[str] = mapped_column(String(32))  # UTC ISO-8601 with Z, exactly as hashed
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as hashed
     hash: Mapped[str] = mapped_column(String(64))
+    # The payload's shift_id, kept beside it so a shift's settlement reads its own events by index
+    # instead of parsing every payload the terminal ever wrote. Not part of the event or its hash.
+    shift_id: Mapped[str | None] = mapped_column(String(48), default=None, index=True)
 
 
 class Counter(Base):

@@ -23,23 +23,35 @@ def bump_counter(cur, name: str, by: int = 1) -> int:
 
 
 def append_event(
-    cur, *, terminal_id: str, seq: int, event_id: str, type_: str, created_at: str, payload: str, digest: str
+    cur,
+    *,
+    terminal_id: str,
+    seq: int,
+    event_id: str,
+    type_: str,
+    created_at: str,
+    payload: str,
+    digest: str,
+    shift_id: str | None = None,
 ) -> None:
-    """One outbox row; ``payload`` is the canonical JSON that ``digest`` was computed over."""
+    """One outbox row; ``payload`` is the canonical JSON that ``digest`` was computed over, and
+    ``shift_id`` the payload's own (kept beside it for the settlement, outside the hash)."""
     cur.execute(
-        "INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (terminal_id, seq, event_id, type_, created_at, payload, digest),
+        "INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash, shift_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (terminal_id, seq, event_id, type_, created_at, payload, digest, shift_id),
     )
 
 
-def fee_total(cur, event_type: str, shift_id: str) -> int:
-    """The fees of one shift's events of one type (the settlement's refund and change fees)."""
+def fee_totals(cur, shift_id: str, event_types: tuple[str, ...]) -> dict[str, int]:
+    """The fees in one shift's events, by event type (the settlement's refund and change fees).
+    Only the shift's own events are read, through the ``shift_id`` index."""
     cur.execute(
-        "SELECT coalesce(sum(json_extract(payload, '$.fee')), 0) FROM outbox "
-        "WHERE type = ? AND json_extract(payload, '$.shift_id') = ?",
-        (event_type, shift_id),
+        "SELECT type, coalesce(sum(json_extract(payload, '$.fee')), 0) FROM outbox "
+        f"WHERE shift_id = ? AND type IN ({', '.join('?' * len(event_types))}) GROUP BY type",
+        (shift_id, *event_types),
     )
-    return cur.fetchone()[0]
+    return {event_type: 0 for event_type in event_types} | dict(cur.fetchall())
 
 
 class OutboxRow(NamedTuple):

@@ -59,3 +59,45 @@ def test_bench_json_lists_every_field(capsys, monkeypatch):
     assert main(["bench", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name", "value", "unit", "baseline", "ratio", "n", "p50", "p99"} <= set(rows[0])
+
+
+def test_shift_settlement_compares_the_same_shift_on_a_fresh_and_an_aged_file(tmp_path):
+    from app.bench.settlement import shift_settlement
+
+    figure = shift_settlement(n=3, warmup=1, workdir=tmp_path, year={"days": 2, "tickets_per_day": 200}).to_json()
+    assert figure["name"] == "shift_settlement" and figure["n"] == 3 and figure["unit"] == "ms"
+    assert figure["value"] > 0 and figure["baseline"] > 0
+    notes = figure["notes"]
+    # The aged file really holds the history, and the shift came out the same on both files.
+    assert notes["year"]["tickets"] == 400 and notes["year"]["shifts"] == 8 and notes["year"]["events"] > 400
+    assert notes["same_figures_on_both_files"] is True
+    assert set(notes["preview_ms"]) == {"year", "fresh", "ratio"} == set(notes["close_ms"])
+
+
+def test_the_year_history_settles_like_the_shifts_it_wrote(tmp_path):
+    """Each closed shift of the history carries the settlement of its own rows."""
+    import json
+
+    from app.bench.dataset import write_year_history
+    from app.bench.settlement import CLERK, _station_file, _terminal
+    from app.store.engine import open_database
+
+    path = tmp_path / "year.sqlite3"
+    _station_file(path)
+    db = open_database(path)
+    try:
+        counts = write_year_history(db, _terminal(db), days=1, tickets_per_day=800, clerk=CLERK)
+    finally:
+        db.dispose()
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    settlements = [json.loads(s) for (s,) in con.execute("SELECT settlement FROM shifts ORDER BY id")]
+    con.close()
+    assert counts["shifts"] == 4 and counts["tickets"] == 800
+    assert [s["sold"]["count"] for s in settlements] == [200, 200, 200, 200]
+    # 3 % refunded at 3.50 yuan fee, 2 % changed at 2 yuan, 0.5 % voided, over the 800 tickets.
+    assert sum(s["refunded"]["count"] for s in settlements) == 24
+    assert sum(s["refund_fees"] for s in settlements) == 24 * 350
+    assert sum(s["changed"]["fees"] for s in settlements) == 16 * 200
+    assert sum(s["voided"]["count"] for s in settlements) == 4

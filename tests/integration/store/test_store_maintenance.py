@@ -20,7 +20,8 @@ def loaded(tmp_path):
 def _outbox(path, *seqs):
     con = sqlite3.connect(path)
     for seq in seqs:
-        con.execute("INSERT INTO outbox VALUES ('T', ?, ?, 'x', 'now', '{}', 'h')", (seq, f"e{seq}"))
+        con.execute("INSERT INTO outbox (terminal_id, seq, event_id, type, created_at, payload, hash) "
+                    "VALUES ('T', ?, ?, 'x', 'now', '{}', 'h')", (seq, f"e{seq}"))
     con.commit()
     con.close()
 

@@ -119,3 +119,30 @@ def test_a_file_of_the_previous_release_is_upgraded_after_a_backup(tmp_path):
     assert "ix_stations_pinyin_code" in indexes and "ix_stations_pinyin" not in indexes
     assert con.execute("SELECT value FROM settings").fetchone() == ('"330102001"',)
     con.close()
+
+
+def test_outbox_events_of_a_0004_file_get_their_shift_on_upgrade(tmp_path):
+    path = tmp_path / "0004.sqlite3"
+    engine = make_engine(path)
+    with engine.connect() as con:
+        config = _alembic_config()
+        config.attributes["connection"] = con
+        command.upgrade(config, "0004")
+        con.commit()
+        for seq, type_, payload in ((1, "shift.opened", '{"shift_id":"T01-S000001"}'),
+                                    (2, "ticket.refunded", '{"fee":200,"shift_id":"T01-S000001"}'),
+                                    (3, "other", '{"note":"no shift"}')):
+            con.execute(text("INSERT INTO outbox VALUES ('T01', :seq, :id, :type, 'now', :payload, 'h')"),
+                        {"seq": seq, "id": f"e{seq}", "type": type_, "payload": payload})
+        con.commit()
+    engine.dispose()
+    migrate(path)
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT seq, shift_id FROM outbox ORDER BY seq").fetchall() == [
+        (1, "T01-S000001"), (2, "T01-S000001"), (3, None)]
+    # The payloads the hashes were computed over are untouched.
+    assert con.execute("SELECT payload FROM outbox WHERE seq = 2").fetchone() == ('{"fee":200,"shift_id":"T01-S000001"}',)
+    plan = " ".join(r[-1] for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT payload FROM outbox WHERE shift_id = 'T01-S000001'"))
+    assert "ix_outbox_shift_id" in plan
+    con.close()
