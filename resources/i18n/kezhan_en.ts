@@ -1017,6 +1017,10 @@
         <source>演示：断开 / 恢复省平台</source>
         <translation>Demo: cut / restore the provincial server</translation>
     </message>
+    <message>
+        <source>演示：下一位乘客刷身份证</source>
+        <translation>Demo: the next passenger taps an ID card</translation>
+    </message>
 </context>
 <context>
     <name>widgets</name>
@@ -1034,6 +1038,10 @@
     <message>
         <source>演示：省平台已断开，本机凭租用座位继续售票</source>
         <translation>Demo: the provincial server is cut off; this counter sells on from its leased seats</translation>
+    </message>
+    <message>
+        <source>演示：%1 的身份证已放上读卡器</source>
+        <translation>Demo: %1's ID card is on the reader</translation>
     </message>
 </context>
 </TS>
