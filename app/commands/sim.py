@@ -130,7 +130,7 @@ def add_idcard_sim(sub) -> None:
                 return load_card(name)
             except (ValueError, OSError, json.JSONDecodeError) as exc:
                 raise ConfigError(
-                    f"无法载入模拟证件：{name}", en=f"cannot load card {name!r}: {exc}", code="sim.bad_card"
+                    f"无法载入模拟证件：{name}", en=f"cannot load card “{name}”: {exc}", code="sim.bad_card"
                 ) from exc
 
         if args.tcp is None and os.name != "posix":

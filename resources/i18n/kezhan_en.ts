@@ -12,16 +12,16 @@
         <translation>Keyboard shortcuts</translation>
     </message>
     <message>
-        <source>Esc 关闭</source>
-        <translation>Esc closes</translation>
-    </message>
-    <message>
         <source>按键</source>
         <translation>Key</translation>
     </message>
     <message>
         <source>功能</source>
         <translation>Action</translation>
+    </message>
+    <message>
+        <source>Esc 关闭　Home / End / PgUp / PgDn 翻看</source>
+        <translation>Esc closes  Home / End / PgUp / PgDn page through</translation>
     </message>
 </context>
 <context>
@@ -640,7 +640,7 @@
         <translation>%1: %2 (%3). Passenger %4 %5, price %6. To do: %7</translation>
     </message>
     <message>
-        <source>该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票</source>
+        <source>该乘客带有免票携童，换座带不走携童：请全额退票后重新售票</source>
         <translation>This passenger carries a free child, whom a reseat cannot take along: refund in full, then sell again</translation>
     </message>
     <message>
