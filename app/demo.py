@@ -335,7 +335,8 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     to_refund, to_change, to_void = extra.ticket_ids
 
     refund = aftersale.refund(db, terminal, clerk=CLERK, ticket_id=to_refund, now=now)
-    note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount)
+    slip = print_refund_slip(station, refund, now, out / "tickets" / f"refund-{to_refund}")
+    note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount, slip=slip)
 
     target = next((d for d in deps[3:] if d.last_stop == stop_a), None) or deps[3]
     changed = aftersale.change(db, terminal, clerk=CLERK, ticket_id=to_change, new_departure_id=target.departure_id,
@@ -453,6 +454,27 @@ def _leased_departure(station: DemoStation) -> tuple[str, str] | None:
 
     target = first_leased_target(station.db, datetime.now(UTC).isoformat())
     return None if target is None else (target.departure_id, target.last_stop)
+
+
+def print_refund_slip(station: DemoStation, refund, now: datetime, stem: Path) -> str:
+    """The refund slip (退票凭证) handed over with the money, as the counter window prints it."""
+    from app.printing import refund_slip_bytes, render_png, send
+    from app.services.sales import find_tickets
+    from app.services.station import station_name
+
+    (ticket,) = find_tickets(station.db, station.terminal, ticket_id=refund.ticket_id)
+    data = refund_slip_bytes({
+        "station": station_name(station.db, station.terminal.station_code), "ticket_id": refund.ticket_id,
+        "stock_no": ticket.stock_no, "passenger": ticket.passenger_name, "passenger_doc": ticket.doc_masked,
+        "price": ticket.price, "insurance": ticket.insurance, "fee": refund.fee, "total": refund.total,
+        "tier": refund.tier, "forced": refund.forced, "approved_by": refund.approved_by, "method": refund.method,
+        "also_refunded": list(refund.also_refunded), "clerk": CLERK,
+        "refunded_at": f"{now.astimezone(ZONE):%Y-%m-%d %H:%M}",
+    })
+    stem.with_suffix(".bin").write_bytes(data)
+    stem.with_suffix(".png").write_bytes(render_png(data))
+    send(station.printer.target, data)
+    return str(stem.with_suffix(".png"))
 
 
 def print_settlement(station: DemoStation, closed, stem: Path) -> str:
