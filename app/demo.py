@@ -75,6 +75,14 @@ class DemoStation:
     admin_token: str
     server_port: int
     started: list = field(default_factory=list)
+    cards: DemoCards | None = None
+
+    def tap_next_card(self) -> dict | None:
+        """Put the next demo passenger's ID card on the simulated reader, as a passenger would tap
+        it at the window; None when the station runs without a reader."""
+        if self.cards is None:
+            return None
+        return self.cards.tap_next()
 
     # --- the embedded server can be stopped and started again, to show offline selling --------------
 
@@ -140,9 +148,10 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
         terminal = make_terminal(db)
         client.terminal = terminal
         printer = PrinterSimulator(root / "printer", port=0).start()
-        reader, reader_port = None, None
+        reader, reader_port, cards = None, None, None
         if with_reader:
             reader, reader_port = _start_reader()
+            cards = DemoCards(reader, root / "next-card")
     except BaseException:
         server.stop()
         db.dispose()
@@ -158,7 +167,7 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
     config_mod.save(cfg)
     return DemoStation(root=root, config=cfg, server=server, db=db, terminal=terminal, client=client,
                        printer=printer, reader=reader, reader_port=reader_port, admin_token=admin_token,
-                       server_port=server.port)
+                       server_port=server.port, cards=cards)
 
 
 def _home_station(server) -> str:
@@ -172,24 +181,73 @@ def _home_station(server) -> str:
 
 
 def _start_reader():
-    """The ID card reader simulator: a pseudo-terminal where there is one, loopback TCP elsewhere."""
+    """The ID card reader simulator: a pseudo-terminal where there is one, loopback TCP elsewhere.
+
+    It starts empty: a card put on it now would be read at the log-in screen, where nothing takes
+    it, and stay there unread for the sale. Cards are placed when a passenger comes to the window
+    (:class:`DemoCards`), and a loopback control port lets ``kezhan sim idcard-ctl`` place one too."""
     from drivers.idcard.simulator import ReaderSimulator
 
-    card = _demo_card()
     if sys.platform.startswith("win"):
-        sim = ReaderSimulator(card, tcp_port=0, rearm=True)
+        sim = ReaderSimulator(None, tcp_port=0, rearm=True)
     else:
-        sim = ReaderSimulator(card, rearm=True)
-    return sim, sim.start()
+        sim = ReaderSimulator(None, rearm=True)
+    url = sim.start()
+    try:
+        sim.serve_control(0)
+    except OSError as exc:  # the demo works without it: the window's demo key places cards too
+        log.warning("no control port for the reader simulator: %s", exc)
+    return sim, url
 
 
-def _demo_card() -> dict:
-    from drivers.idcard.simulator import SAMPLE_CARDS
+# People who come to the demo window with a resident ID card: (name, sex, the first 14 digits).
+WALK_UPS = [
+    ("马云飞", "1", "33010619880808"),
+    ("许晴", "2", "33010219910523"),
+    ("杨光", "1", "33028219790311"),
+    ("蒋丽", "2", "33038219950727"),
+    ("曹志远", "1", "33060219831102"),
+    ("韩雪", "2", "33078219970214"),
+]
 
-    card = dict(SAMPLE_CARDS["resident"])
-    card.update(name="马云飞", number=id_number("33010619880808", 31, male=True), sex="1", birth="19880808",
-                address="浙江省杭州市西湖区文三路90号", authority="杭州市公安局西湖分局")
-    return card
+
+class DemoCards:
+    """The next demo passenger's card, placed on the simulated reader at any moment.
+
+    Each tap is a different person with a different valid number, so a demo clerk can sell one
+    after another on the same departure (one document, one seat). The position in the list is kept
+    in ``counter_file`` so a restarted demo does not hand the same numbers out again."""
+
+    def __init__(self, reader, counter_file: Path | None = None) -> None:
+        self.reader = reader
+        self.counter_file = counter_file
+        self.taps = 0
+        if counter_file is not None and counter_file.exists():
+            try:
+                self.taps = int(counter_file.read_text(encoding="utf-8").strip() or 0)
+            except ValueError:
+                self.taps = 0
+
+    def card(self, n: int) -> dict:
+        from drivers.idcard.simulator import SAMPLE_CARDS
+
+        name, sex, first14 = WALK_UPS[n % len(WALK_UPS)]
+        serial = 31 + n // len(WALK_UPS)
+        card = dict(SAMPLE_CARDS["resident"])
+        card.update(name=name, sex=sex, number=id_number(first14, serial, male=sex == "1"),
+                    birth=first14[6:14], address="浙江省杭州市西湖区文三路90号", authority="杭州市公安局西湖分局")
+        return card
+
+    def tap_next(self) -> dict:
+        card = self.card(self.taps)
+        self.taps += 1
+        if self.counter_file is not None:
+            try:
+                self.counter_file.write_text(str(self.taps), encoding="utf-8")
+            except OSError as exc:  # only the next run's numbers depend on it
+                log.warning("cannot keep the demo card counter: %s", exc)
+        self.reader.place(card)
+        return card
 
 
 # --- the scripted day --------------------------------------------------------------------------------
@@ -240,6 +298,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
 
     # 1. A walk-up sale: the passenger taps the ID card on the reader.
     if station.reader_port:
+        station.tap_next_card()
         with Reader(station.reader_port, timeout=1.0) as reader:
             card = reader.read_card(timeout=5)
         tapped = PassengerIn("full", card.name, "resident_id", card.id_number)
@@ -276,7 +335,8 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     to_refund, to_change, to_void = extra.ticket_ids
 
     refund = aftersale.refund(db, terminal, clerk=CLERK, ticket_id=to_refund, now=now)
-    note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount)
+    slip = print_refund_slip(station, refund, now, out / "tickets" / f"refund-{to_refund}")
+    note("refund", ticket=to_refund, fee=refund.fee, refunded=refund.refund_amount, slip=slip)
 
     target = next((d for d in deps[3:] if d.last_stop == stop_a), None) or deps[3]
     changed = aftersale.change(db, terminal, clerk=CLERK, ticket_id=to_change, new_departure_id=target.departure_id,
@@ -394,6 +454,27 @@ def _leased_departure(station: DemoStation) -> tuple[str, str] | None:
 
     target = first_leased_target(station.db, datetime.now(UTC).isoformat())
     return None if target is None else (target.departure_id, target.last_stop)
+
+
+def print_refund_slip(station: DemoStation, refund, now: datetime, stem: Path) -> str:
+    """The refund slip (退票凭证) handed over with the money, as the counter window prints it."""
+    from app.printing import refund_slip_bytes, render_png, send
+    from app.services.sales import find_tickets
+    from app.services.station import station_name
+
+    (ticket,) = find_tickets(station.db, station.terminal, ticket_id=refund.ticket_id)
+    data = refund_slip_bytes({
+        "station": station_name(station.db, station.terminal.station_code), "ticket_id": refund.ticket_id,
+        "stock_no": ticket.stock_no, "passenger": ticket.passenger_name, "passenger_doc": ticket.doc_masked,
+        "price": ticket.price, "insurance": ticket.insurance, "fee": refund.fee, "total": refund.total,
+        "tier": refund.tier, "forced": refund.forced, "approved_by": refund.approved_by, "method": refund.method,
+        "also_refunded": list(refund.also_refunded), "clerk": CLERK,
+        "refunded_at": f"{now.astimezone(ZONE):%Y-%m-%d %H:%M}",
+    })
+    stem.with_suffix(".bin").write_bytes(data)
+    stem.with_suffix(".png").write_bytes(render_png(data))
+    send(station.printer.target, data)
+    return str(stem.with_suffix(".png"))
 
 
 def print_settlement(station: DemoStation, closed, stem: Path) -> str:

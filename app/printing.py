@@ -81,6 +81,17 @@ def settlement_bytes(view, settlement, *, station: str, closed_at: str, profile:
         raise _driver_error(exc) from None
 
 
+def refund_slip_bytes(fields: dict, profile: str = "80mm") -> bytes:
+    """The refund slip (退票凭证): ``fields`` as ``drivers.printer.layout.refund_rows`` reads them."""
+    from drivers.printer import layout
+    from drivers.printer.errors import PrinterError
+
+    try:
+        return layout.render_refund_slip(fields, profile)
+    except PrinterError as exc:
+        raise _driver_error(exc) from None
+
+
 def render_png(data: bytes) -> bytes:
     from drivers.printer.errors import PrinterError
     from drivers.printer.render import render_png as render

@@ -36,6 +36,10 @@ def run(args) -> int:
         print(f"  provincial server  {station.server.url}  (admin token in {home / 'admin-token'})")
         print(f"  printer simulator  {station.printer.target}  (jobs rendered to {home / 'printer'})")
         print(f"  ID card reader     {station.reader_port or 'none'}")
+        control = getattr(station.reader, "control_port", None)
+        if control and not headless:
+            print(f"    a passenger taps a card: Ctrl+Shift+F11 in the window, "
+                  f"or kezhan sim idcard-ctl --port {control} place [resident|hmt|foreign2017|foreign2023]")
         print(f"  terminal           {station.terminal.terminal_id}, database {station.config.db_path}")
         print("  sign in as clerk 1001 / 1234 (supervisor 9001 / 9001)")
         if headless:

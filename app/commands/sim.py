@@ -6,6 +6,7 @@ Each simulator adds its own sub-command: ``add_printer_sim`` (the 9100 printer) 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -120,6 +121,12 @@ def add_idcard_sim(sub) -> None:
     p.add_argument(
         "--baud", type=int, default=115200, help="the rate the simulated module is set to (pty only)"
     )
+    p.add_argument(
+        "--control",
+        type=int,
+        metavar="PORT",
+        help="also take commands on 127.0.0.1:PORT (0: any free port), for `kezhan sim idcard-ctl`",
+    )
 
     def run(args) -> int:
         import json
@@ -133,7 +140,7 @@ def add_idcard_sim(sub) -> None:
                 return load_card(name)
             except (ValueError, OSError, json.JSONDecodeError) as exc:
                 raise ConfigError(
-                    f"无法载入模拟证件：{name}", en=f"cannot load card {name!r}: {exc}", code="sim.bad_card"
+                    f"无法载入模拟证件：{name}", en=f"cannot load card “{name}”: {exc}", code="sim.bad_card"
                 ) from exc
 
         if args.tcp is None and os.name != "posix":
@@ -153,10 +160,24 @@ def add_idcard_sim(sub) -> None:
                 en=f"cannot start the reader simulator: {exc}",
                 code="sim.idcard_start",
             ) from exc
+        control = None
+        if args.control is not None:
+            try:
+                control = sim.serve_control(args.control)
+            except OSError as exc:
+                sim.stop()
+                raise DeviceError(
+                    f"无法打开读卡器模拟器的控制端口 {args.control}",
+                    en=f"cannot open the control port {args.control}: {exc}",
+                    code="sim.idcard_control",
+                ) from exc
         # The path first and alone on its line: scripts and tests read it from there.
         print(url, flush=True)
+        if control is not None:
+            print(f"control port 127.0.0.1:{control} (kezhan sim idcard-ctl --port {control} place|lift|…)",
+                  file=sys.stderr, flush=True)
         print(
-            "commands: place [resident|hmt|foreign2017|foreign2023|FILE.json] · lift · silent · speak · "
+            "commands: place [resident|hmt|foreign2017|foreign2023|FILE.json] · lift · silent · speak · status · "
             "quit (Ctrl-C stops)",
             file=sys.stderr,
             flush=True,
@@ -166,23 +187,44 @@ def add_idcard_sim(sub) -> None:
                 words = line.split()
                 if not words:
                     continue
-                if words[0] == "place":
-                    try:
-                        sim.place(card_spec(words[1] if len(words) > 1 else args.card))
-                    except ConfigError as exc:
-                        print(exc, file=sys.stderr, flush=True)
-                        continue
-                elif words[0] == "lift":
-                    sim.lift()
-                elif words[0] in ("silent", "speak"):
-                    sim.silent = words[0] == "silent"
-                elif words[0] in ("quit", "exit"):
+                if words[0] in ("quit", "exit"):
                     return 0
-                else:
-                    print(f"unknown command: {words[0]}", file=sys.stderr, flush=True)
-                    continue
-                print(f"ok: {' '.join(words)}", file=sys.stderr, flush=True)
+                if words[0] == "place" and len(words) == 1:
+                    words.append(args.card if args.card != "none" else "resident")
+                print(sim.command(" ".join(words)), file=sys.stderr, flush=True)
             _idle()  # stdin closed (run in the background): serve until interrupted
         return 0
 
     p.set_defaults(func=run)
+
+    c = sub.add_parser(
+        "idcard-ctl", help="place or lift a card on a running ID card reader simulator (its control port)"
+    )
+    c.add_argument("--port", type=int, required=True, help="the simulator's control port (127.0.0.1)")
+    c.add_argument(
+        "words",
+        nargs="+",
+        metavar="COMMAND",
+        help="place [resident|hmt|foreign2017|foreign2023|FILE.json] · lift · silent · speak · status",
+    )
+
+    def control(args) -> int:
+        from app.errors import DeviceError
+        from drivers.idcard.simulator import send_command
+
+        line = " ".join(args.words)
+        if args.words[0] == "place" and len(args.words) > 1 and os.path.isfile(line[len("place "):]):
+            # A file named here is read by the simulator, which may run in another folder.
+            line = "place " + os.path.abspath(line[len("place "):])
+        try:
+            answer = send_command(args.port, line)
+        except OSError as exc:
+            raise DeviceError(
+                f"读卡器模拟器的控制端口 {args.port} 没有应答",
+                en=f"no reader simulator answers on control port {args.port}: {exc}",
+                code="sim.idcard_control",
+            ) from exc
+        print(answer)
+        return 0 if answer.startswith("ok") else 1
+
+    c.set_defaults(func=control)

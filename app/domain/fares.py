@@ -52,8 +52,8 @@ class FareTable:
         where = f"第 {index + 1} 行" if index is not None else str(key)
         if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
             raise ConfigError(
-                f"票价表{where}票价不是非负整数（分）：{fen!r}",
-                en=f"Fare {where if index is None else f'row {index + 1}'} is not a non-negative integer of fen: {fen!r}",
+                f"票价表{where}票价不是非负整数（分）：「{fen}」",
+                en=f"Fare {where if index is None else f'row {index + 1}'} is not a non-negative integer of fen: “{fen}”",
                 code="BAD_FARE_ROW",
                 row=index,
             )

@@ -84,8 +84,8 @@ def parse_yuan(text: str, *, allow_negative: bool = False) -> int:
 
 def _bad_amount(text) -> RuleViolation:
     return RuleViolation(
-        f"金额格式不正确：{text!r}（例如 12 或 12.50）",
-        en=f"Not an amount: {text!r} (for example 12 or 12.50)",
+        f"金额格式不正确：「{text}」（例如 12 或 12.50）",
+        en=f"Not an amount: “{text}” (for example 12 or 12.50)",
         code="BAD_AMOUNT",
         text=str(text),
     )

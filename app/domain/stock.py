@@ -28,7 +28,7 @@ def parse_stock_no(text: str) -> int:
     cleaned = text.strip() if isinstance(text, str) else ""
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12:
         raise RuleViolation(
-            f"票号格式不正确：{text!r}", en=f"Not a stock number: {text!r}", code="BAD_STOCK_NO"
+            f"票号格式不正确：「{text}」", en=f"Not a stock number: “{text}”", code="BAD_STOCK_NO"
         )
     return int(cleaned)
 
@@ -51,7 +51,7 @@ class StockRoll:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise RuleViolation(
-                    f"票号不正确：{value!r}", en=f"Not a stock number: {value!r}", code="BAD_STOCK_NO"
+                    f"票号不正确：「{value}」", en=f"Not a stock number: “{value}”", code="BAD_STOCK_NO"
                 )
         if self.first > self.last:
             raise RuleViolation(
@@ -175,7 +175,7 @@ def parse_ticket_id(text: str) -> TicketId:
     match = _TICKET_ID.match(text.strip()) if isinstance(text, str) else None
     if not match or int(match.group(2)) == 0 or int(match.group(3)) == 0:
         raise RuleViolation(
-            f"票据编号格式不正确：{text!r}", en=f"Not a ticket id: {text!r}", code="BAD_TICKET_ID"
+            f"票据编号格式不正确：「{text}」", en=f"Not a ticket id: “{text}”", code="BAD_TICKET_ID"
         )
     return TicketId(match.group(1), int(match.group(2)), int(match.group(3)))
 

@@ -461,18 +461,9 @@ def _plan_change(
     seat_no: int | None,
 ) -> _ChangePlan:
     """The one place a change is checked and priced: ``quote_change`` shows it, ``change`` does it."""
-    t = get_ticket_row(cur, ticket_id)
-    if t["status"] != "active":
-        raise not_active(t)
-    refuse_while_task_open(cur, ticket_id)
+    t = _changeable_ticket(cur, ticket_id)
     if t["departure_id"] == new_departure_id:
         raise _violation("SAME_DEPARTURE", "请选择另一个班次", "Choose another departure")
-    if ticket_store.carried_children(cur, ticket_id):
-        raise _violation(
-            "CARRIES_FREE_CHILD",
-            "该乘客携带免票儿童，请先退掉儿童票再改签",
-            "This passenger carries a free child; refund the child's ticket before changing",
-        )
     old_dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     new_stop = stop or t["stop"]
     dep = fetch_departure(cur, new_departure_id, t["board"], new_stop)
@@ -493,6 +484,32 @@ def _plan_change(
         ticket_id, new_departure_id, new_stop, t["price"], new_price, rule.fare_difference, rule.fee, rule.due
     )
     return _ChangePlan(quote, t, dep, full_fare, new_seat)
+
+
+def _changeable_ticket(cur, ticket_id: str) -> dict:
+    """The ticket, or the refusal that holds whatever departure it would go to."""
+    t = get_ticket_row(cur, ticket_id)
+    if t["status"] != "active":
+        raise not_active(t)
+    refuse_while_task_open(cur, ticket_id)
+    if ticket_store.carried_children(cur, ticket_id):
+        # Worded for the free carried child (携童), not the paid child ticket (儿童票) a family
+        # may also hold: the change cannot take the carried child along.
+        raise _violation(
+            "CARRIES_FREE_CHILD",
+            "该乘客带有免票携童，改签带不走携童：请先退掉携童（免票），再改签",
+            "This passenger carries a free child on their ticket, which a change cannot take along: "
+            "refund the carried child's free ticket first, then change",
+        )
+    return t
+
+
+def check_changeable(db: Database, *, ticket_id: str) -> None:
+    """The refusals of ``change`` that do not depend on the new departure (not active, an open
+    conflict task, a carried free child), so the counter says them before the clerk picks one.
+    Reads only."""
+    with db.read() as session:
+        _changeable_ticket(cursor(session), ticket_id)
 
 
 def quote_change(
@@ -632,7 +649,7 @@ def reseat(
         if task.status == "open" and task.kind == "reseat" and task.carries_child:
             raise _violation(
                 "CARRIES_FREE_CHILD",
-                "该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票",
+                "该乘客带有免票携童，换座带不走携童：请全额退票后重新售票",
                 "This passenger carries a free child, whom a reseat cannot take along: refund in full, then sell again",
             )
         task = open_task(cur, task_id, "reseat")

@@ -393,6 +393,12 @@ class Counter:
         return aftersale.quote_change(self.db, self.terminal, ticket_id=ticket.ticket_id,
                                       new_departure_id=departure.id, now=self.now())
 
+    def change_check(self, ticket: TicketRow) -> None:
+        """Refuses, before a departure is picked, a ticket no departure could take (a carried free
+        child, an open conflict task, not active here)."""
+        self._require_status(ticket, ("active",))
+        aftersale.check_changeable(self.db, ticket_id=ticket.ticket_id)
+
     def change(self, ticket: TicketRow, departure: DepartureView) -> OperationOutcome:
         r = aftersale.change(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id,
                              new_departure_id=departure.id, now=self.now())

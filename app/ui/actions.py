@@ -64,6 +64,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("logout", ("Ctrl+Shift+L",), QT_TRANSLATE_NOOP("actions", "锁屏 / 注销"), "window"),
     # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
     Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
+    # Bound by `kezhan demo` only: the next demo passenger taps an ID card on the simulated reader.
+    Action("demo_card", ("Ctrl+Shift+F11",), QT_TRANSLATE_NOOP("actions", "演示：下一位乘客刷身份证"), "demo"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}

@@ -133,6 +133,8 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     station = demo.extra.get("station")
     if station is not None:
         bind_demo_link(window, station, sync)
+        if station.cards is not None:
+            bind_demo_card(window, station.cards)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
@@ -169,14 +171,55 @@ def bind_demo_link(window, station, sync) -> None:
         return False
 
     def done(up: bool) -> None:
-        text = "演示：省平台已恢复，待上传事件开始上传" if up else "演示：省平台已断开，本机凭租用座位继续售票"
-        window.statusBar().showMessage(QCoreApplication.translate("demo", text), 8000)
+        show_demo_message(window, QCoreApplication.translate("demo", "演示：省平台已恢复，待上传事件开始上传") if up
+                          else QCoreApplication.translate("demo", "演示：省平台已断开，本机凭租用座位继续售票"))
         if sync is not None:
             sync.nudge()
 
     window.actions.update(actions.bind(window, {"demo_link": lambda: worker.submit(flip, on_done=done)},
                                        where=("demo",)))
     window.demoLinkWorker = worker  # stopped with the window's devices when it closes
+
+
+def bind_demo_card(window, cards) -> None:
+    """Ctrl+Shift+F11 in the demo: the next demo passenger's ID card goes on the simulated reader
+    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+
+    def tap() -> None:
+        card = cards.tap_next()
+        show_demo_message(window, QCoreApplication.translate("demo", "演示：%1 的身份证已放上读卡器")
+                          .replace("%1", card.get("name", "")))
+
+    window.actions.update(actions.bind(window, {"demo_card": tap}, where=("demo",)))
+
+
+DEMO_MESSAGE_MS = 8000
+
+
+def show_demo_message(window, text: str) -> None:
+    """A demo key's answer, in its own label at the right of the status bar.
+
+    Not ``QStatusBar.showMessage``: a temporary message covers the link and pending labels, and
+    the point of cutting and restoring the link is to watch the pending count grow and drain."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QLabel
+
+    label = window.findChild(QLabel, "demoMessage")
+    if label is None:
+        label = QLabel()
+        label.setObjectName("demoMessage")
+        label.setProperty("state", "warn")
+        window.statusBar().addPermanentWidget(label)
+        timer = QTimer(label)
+        timer.setObjectName("demoMessageTimer")
+        timer.setSingleShot(True)
+        timer.timeout.connect(label.hide)
+    label.setText(text)
+    label.show()
+    label.findChild(QTimer, "demoMessageTimer").start(DEMO_MESSAGE_MS)
 
 
 # --- screenshots ---------------------------------------------------------------------------------

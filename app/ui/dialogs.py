@@ -280,11 +280,28 @@ class TicketDialog(QDialog):
         self.confirmButton.setEnabled(False)
         if self.ticket is not None and self.kind != "change":
             self._make_quote()
+        elif self.ticket is not None:
+            self._changeable()
+
+    def _changeable(self) -> bool:
+        """Said as soon as the ticket is chosen: a refusal no new departure would lift."""
+        try:
+            self.backend.change_check(self.ticket)
+        except KezhanError as exc:
+            self.new_departures = []
+            _fill(self.newDeparturesTable, [])
+            show_message(self.messageLabel, error_text(exc))
+            return False
+        self.messageLabel.clear()
+        return True
 
     def _ticket_entered(self) -> None:
         if self.ticket is None:
             return
         if self.kind == "change":
+            if not self._changeable():
+                focus(self.searchEdit)
+                return
             self.change_date = self.ticket.date_value
             self._load_new_departures()
             self.newDeparturesTable.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -678,7 +695,13 @@ class ShiftCloseDialog(QDialog):
 
 
 class HelpDialog(QDialog):
-    """F1: every shortcut of the registry, in the UI language."""
+    """F1: every shortcut of the registry, in the UI language.
+
+    Two key/action column pairs side by side, so the whole registry fits a 1366×768 counter screen;
+    where it still does not (a smaller window, a longer registry) Home, End, PgUp and PgDn scroll it —
+    a table's own End would only move along the row."""
+
+    PAIRS = 2
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -687,24 +710,45 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         self.titleLabel = label(role="title", name="dialogTitle")
         layout.addWidget(self.titleLabel)
-        self.table = _table("shortcutTable", 2)
-        self.table.setRowCount(len(actions.ACTIONS))
+        self.table = _table("shortcutTable", 2 * self.PAIRS)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setAlternatingRowColors(False)
+        self.table.setRowCount(-(-len(actions.ACTIONS) // self.PAIRS))
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column in range(2 * self.PAIRS):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents if column % 2 == 0
+                                        else QHeaderView.ResizeMode.Stretch)
+        bar = self.table.verticalScrollBar()
+        self.table.installEventFilter(_KeyFilter(self, {
+            Qt.Key.Key_Home: lambda: bar.setValue(bar.minimum()),
+            Qt.Key.Key_End: lambda: bar.setValue(bar.maximum()),
+            Qt.Key.Key_PageUp: lambda: bar.setValue(bar.value() - bar.pageStep()),
+            Qt.Key.Key_PageDown: lambda: bar.setValue(bar.value() + bar.pageStep()),
+        }))
         layout.addWidget(self.table, 1)
         self.hintLabel = label(role="hint")
         layout.addWidget(self.hintLabel)
         self.retranslate()
         self.table.setFocus()
 
+    def cell_of(self, index: int) -> tuple[int, int]:
+        """(row, key column) of the registry's ``index``-th action: down the left pair, then the right."""
+        rows = self.table.rowCount()
+        return index % rows, 2 * (index // rows)
+
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("快捷键"))
         self.titleLabel.setText(self.tr("快捷键一览"))
-        self.hintLabel.setText(self.tr("Esc 关闭"))
-        self.table.setHorizontalHeaderLabels([self.tr("按键"), self.tr("功能")])
+        self.hintLabel.setText(self.tr("Esc 关闭　Home / End / PgUp / PgDn 翻看"))
+        self.table.setHorizontalHeaderLabels([self.tr("按键"), self.tr("功能")] * self.PAIRS)
         from PySide6.QtCore import QCoreApplication
 
-        for row, a in enumerate(actions.ACTIONS):
-            self.table.setItem(row, 0, QTableWidgetItem(actions.key_text(a.keys, theme.language())))
-            self.table.setItem(row, 1, QTableWidgetItem(QCoreApplication.translate(actions.CONTEXT, a.label)))
+        for index, a in enumerate(actions.ACTIONS):
+            row, column = self.cell_of(index)
+            self.table.setItem(row, column, QTableWidgetItem(actions.key_text(a.keys, theme.language())))
+            self.table.setItem(row, column + 1,
+                               QTableWidgetItem(QCoreApplication.translate(actions.CONTEXT, a.label)))
 
 
 class PreviewDialog(QDialog):

@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
         ticket_ids = getattr(result, "print_ticket_ids", None)
         if ticket_ids:
             self._print(self.backend.ticket_bytes(ticket_ids))
+        self._print(self.backend.operation_slip_bytes(kind, result))  # a refund's 退票凭证
         self.backend.after_local_event()
         self.refresh_status()
 

@@ -191,7 +191,7 @@ class TasksDialog(QDialog):
             return
         if action == "reseat" and task.kind == "reseat" and task.carries_child:
             # The services refuse it (CARRIES_FREE_CHILD); said here before the seat map opens.
-            show_message(self.messageLabel, self.tr("该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票"))
+            show_message(self.messageLabel, self.tr("该乘客带有免票携童，换座带不走携童：请全额退票后重新售票"))
             return
         if action not in task.actions:
             show_message(self.messageLabel, {"reseat": self.tr("该任务不需要换座"),

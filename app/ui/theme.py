@@ -62,6 +62,12 @@ def style_sheet(width: int = 1366) -> str:
         "BIG": sizes.big,
         "FIELD": sizes.field,
         "GROUPTOP": sizes.base,
+        "SPIN": sizes.base + 9,
+        "SPINW": sizes.base * 2 + sizes.base + 9,
+        "ARROWW": sizes.base - 3,
+        "ARROWH": (sizes.base - 3) * 7 // 12,
+        "STYLES": (paths.resources_dir() / "styles").as_posix(),
+        "MESSAGE": 2 * (sizes.base + 8),
     }.items():
         text = text.replace(f"@{name}@", str(value))
     return text

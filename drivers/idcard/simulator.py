@@ -10,6 +10,11 @@ fixed baud rate that answers garbage at any other rate.
     url = sim.start()          # "/dev/pts/7" or "socket://127.0.0.1:40123"
     ...
     sim.stop()
+
+A running simulator also takes line commands (``place [CARD]``, ``lift``, ``silent``, ``speak``):
+from its caller (:meth:`ReaderSimulator.command`, what ``kezhan sim idcard`` reads from stdin) or
+from another process over a loopback control port (:meth:`ReaderSimulator.serve_control`;
+:func:`send_command` is the other end, ``kezhan sim idcard-ctl`` its command line).
 """
 
 from __future__ import annotations
@@ -155,6 +160,20 @@ def read_reply_data(card: dict, *, fingerprint: bytes | None = None) -> bytes:
     return lengths + len(fingerprint).to_bytes(2, "big") + text + photo + fingerprint
 
 
+def send_command(port: int, line: str, *, host: str = "127.0.0.1", timeout: float = 3.0) -> str:
+    """Send one command to a simulator's control port (:meth:`ReaderSimulator.serve_control`) and
+    return its one-line answer. Raises ``OSError`` when nothing answers there."""
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(line.strip().encode("utf-8") + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = conn.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode("utf-8", "replace").strip()
+
+
 # -- the simulated reader ----------------------------------------------------------------------
 
 COMMAND_NAMES = {"reset": RESET_SAM, "status": SAM_STATUS, "sam_id": SAM_ID, "find": FIND, "select": SELECT,
@@ -205,6 +224,8 @@ class ReaderSimulator:
         self._slave: int | None = None
         self._server: socket.socket | None = None
         self._conn: socket.socket | None = None
+        self._control: socket.socket | None = None
+        self.control_port: int | None = None
         self._speeds = _speeds()
         if card is not None:
             self.place(card)
@@ -283,7 +304,7 @@ class ReaderSimulator:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        for closer in (self._conn, self._server):
+        for closer in (self._conn, self._server, self._control):
             if closer is not None:
                 try:
                     closer.close()
@@ -291,7 +312,72 @@ class ReaderSimulator:
                     pass
         close_fds(self._master, self._slave)
         self._master = self._slave = None
-        self._conn = self._server = None
+        self._conn = self._server = self._control = None
+
+    # -- control -----------------------------------------------------------------------------------
+    def command(self, line: str) -> str:
+        """Carry out one control command; the answer is ``ok: …`` or ``error: …`` (one line).
+
+        ``place [CARD]`` (a sample name or a JSON file; the card given at start, else ``resident``)
+        · ``lift`` · ``silent`` (a dead reader) · ``speak`` (alive again) · ``status``.
+        """
+        words = line.split()
+        if not words:
+            return "error: empty command"
+        verb, rest = words[0].lower(), words[1:]
+        if verb == "place":
+            spec = " ".join(rest) if rest else (self._card or "resident")
+            try:
+                self.place(spec)
+            except (ValueError, OSError, KeyError) as exc:
+                return f"error: cannot place {' '.join(rest)}: {exc}"
+        elif verb == "lift":
+            self.lift()
+        elif verb in ("silent", "speak"):
+            self.silent = verb == "silent"
+        elif verb == "status":
+            return f"ok: {'card' if self.card_present else 'no card'}{' · silent' if self.silent else ''}"
+        else:
+            return f"error: unknown command {verb} (place, lift, silent, speak, status)"
+        return f"ok: {' '.join(words)}"
+
+    def serve_control(self, port: int = 0) -> int:
+        """Take commands from other processes on 127.0.0.1:``port`` (0: any free port), one per
+        line, each answered with one line; returns the port. Loopback only: whoever can reach it
+        can put any card on the reader."""
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen(4)
+        self._control = server
+        self.control_port = server.getsockname()[1]
+        threading.Thread(target=self._serve_control, args=(server,), name="idcard-sim-control", daemon=True).start()
+        return self.control_port
+
+    def _serve_control(self, server: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                readable, _, _ = select.select([server], [], [], 0.1)
+                if not readable:
+                    continue
+                conn, _ = server.accept()
+            except (OSError, ValueError):  # closed by stop()
+                return
+            with conn:
+                conn.settimeout(2.0)
+                buffer = b""
+                try:
+                    while not self._stop.is_set():
+                        chunk = conn.recv(1024)
+                        if not chunk:
+                            break
+                        buffer += chunk
+                        while b"\n" in buffer:
+                            line, buffer = buffer.split(b"\n", 1)
+                            answer = self.command(line.decode("utf-8", "replace"))
+                            conn.sendall(answer.encode("utf-8") + b"\n")
+                except OSError:
+                    continue
 
     def __enter__(self) -> ReaderSimulator:
         self.start()

@@ -61,8 +61,8 @@ def get_profile(profile: str | Profile, **overrides: Any) -> Profile:
             base = PROFILES[profile]
         except KeyError:
             raise TemplateError(
-                f"未知的打印机配置 {profile!r}",
-                en=f"unknown printer profile {profile!r}; known: {', '.join(PROFILES)}",
+                f"未知的打印机配置「{profile}」",
+                en=f"unknown printer profile “{profile}”; known: {', '.join(PROFILES)}",
                 code="PRINTER_BAD_PROFILE",
             ) from None
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -637,6 +637,50 @@ def settlement_rows(s: dict) -> tuple[str, list[Row]]:
 
 def render_settlement(settlement: dict, profile: str | Profile = "80mm") -> bytes:
     title, rows = settlement_rows(settlement)
+    return render_slip(title, rows, profile)
+
+
+def refund_rows(r: dict) -> tuple[str, list[Row]]:
+    """The refund slip (退票凭证) handed to the passenger with the money. Keys: ticket_id, price,
+    fee, total (fen), refunded_at, clerk; optional station, stock_no, passenger, passenger_doc, insurance,
+    date, time, schedule_code, destination, ticket_type, tier, forced, approved_by, method,
+    also_refunded (ticket ids of carried free children refunded with it)."""
+    try:
+        rows: list[Row] = [("票号", r["ticket_id"])]
+        if r.get("stock_no"):
+            rows.append(("纸票号", r["stock_no"]))
+        if r.get("passenger"):
+            rows.append(("乘客", f"{r['passenger']} {r.get('passenger_doc', '')}".strip()))
+        if r.get("schedule_code"):
+            rows.append(("车次", f"{r['schedule_code']}  {r.get('date', '')} {r.get('time', '')}".strip()))
+        if r.get("destination"):
+            rows.append(("到站", r["destination"]))
+        if r.get("ticket_type"):
+            rows.append(("票种", r["ticket_type"]))
+        rows.append(None)
+        rows.append(("票价", money(int(r["price"]))))
+        fee_note = "强退免收" if r.get("forced") else str(r.get("tier", "") or "")
+        rows.append(("退票手续费", f"{money(int(r['fee']))}" + (f"（{fee_note}）" if fee_note else "")))
+        if r.get("insurance"):
+            rows.append(("保险费（退还）", money(int(r["insurance"]))))
+        if r.get("forced") and r.get("approved_by"):
+            rows.append(("强退授权", r["approved_by"]))
+        for child in r.get("also_refunded") or []:
+            rows.append(("随同退票（携童）", child))
+        if r.get("method"):
+            rows.append(("退款方式", {"cash": "现金", "epay": "原路退回（电子支付）"}.get(r["method"], r["method"])))
+        rows.append(None)
+        rows.append({"text": f"实退金额  {money(int(r['total']))}", "size": "double_height", "bold": True})
+        rows += [None, ("经办", r["clerk"]), ("退票时间", r["refunded_at"]), "", "乘客签字：", ""]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TemplateError(
+            "退票凭证数据不完整", en=f"refund slip data incomplete: {exc}", code="PRINTER_BAD_FIELD"
+        ) from exc
+    return f"{r.get('station', '')} 退票凭证".strip(), rows
+
+
+def render_refund_slip(refund: dict, profile: str | Profile = "80mm") -> bytes:
+    title, rows = refund_rows(refund)
     return render_slip(title, rows, profile)
 
 

@@ -51,8 +51,8 @@ class Target:
 
 def _bad(text: str, why_en: str, why_zh: str) -> TargetError:
     return TargetError(
-        f"打印机地址 {text!r} 无效：{why_zh}",
-        en=f"bad printer target {text!r}: {why_en}. Use usb:VID:PID, serial:PORT[@BAUD], "
+        f"打印机地址「{text}」无效：{why_zh}",
+        en=f"bad printer target “{text}”: {why_en}. Use usb:VID:PID, serial:PORT[@BAUD], "
         "tcp:HOST[:PORT], win:PRINTER NAME, file:PATH or dummy",
     )
 
@@ -62,7 +62,7 @@ def _hex_id(text: str, part: str) -> int:
     if p.startswith("0x"):
         p = p[2:]
     if not p or len(p) > 4 or any(c not in "0123456789abcdef" for c in p):
-        raise _bad(text, f"{part!r} is not a 16-bit hex USB id", f"{part!r} 不是十六进制 USB 编号")
+        raise _bad(text, f"“{part}” is not a 16-bit hex USB id", f"「{part}」不是十六进制 USB 编号")
     return int(p, 16)
 
 
@@ -75,7 +75,7 @@ def parse_target(text: str) -> Target:
     kind, sep, rest = raw.partition(":")
     kind = kind.lower()
     if not sep or kind not in KINDS:
-        raise _bad(raw, f"unknown kind {kind!r}", f"未知类型 {kind!r}")
+        raise _bad(raw, f"unknown kind “{kind}”", f"未知类型「{kind}」")
     if kind == "dummy":
         raise _bad(raw, "dummy takes no argument", "dummy 不带参数")
     if not rest.strip():
@@ -95,8 +95,8 @@ def parse_target(text: str) -> Target:
             if not baud.isdigit() or not 300 <= int(baud) <= 4_000_000:
                 raise _bad(
                     raw,
-                    f"baud rate {baud!r} is not a number between 300 and 4000000",
-                    f"波特率 {baud!r} 无效",
+                    f"baud rate “{baud}” is not a number between 300 and 4000000",
+                    f"波特率「{baud}」无效",
                 )
             rate = int(baud)
         return Target("serial", device=port, baudrate=rate)
@@ -120,7 +120,7 @@ def parse_target(text: str) -> Target:
         port = DEFAULT_TCP_PORT
         if port_text:
             if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-                raise _bad(raw, f"port {port_text!r} is not 1..65535", f"端口 {port_text!r} 无效")
+                raise _bad(raw, f"port “{port_text}” is not 1..65535", f"端口「{port_text}」无效")
             port = int(port_text)
         return Target("tcp", host=host, port=port)
     # win: spooler names may hold spaces and colons; file: paths may be Windows drive paths.

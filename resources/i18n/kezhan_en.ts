@@ -12,16 +12,16 @@
         <translation>Keyboard shortcuts</translation>
     </message>
     <message>
-        <source>Esc 关闭</source>
-        <translation>Esc closes</translation>
-    </message>
-    <message>
         <source>按键</source>
         <translation>Key</translation>
     </message>
     <message>
         <source>功能</source>
         <translation>Action</translation>
+    </message>
+    <message>
+        <source>Esc 关闭　Home / End / PgUp / PgDn 翻看</source>
+        <translation>Esc closes  Home / End / PgUp / PgDn page through</translation>
     </message>
 </context>
 <context>
@@ -640,7 +640,7 @@
         <translation>%1: %2 (%3). Passenger %4 %5, price %6. To do: %7</translation>
     </message>
     <message>
-        <source>该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票</source>
+        <source>该乘客带有免票携童，换座带不走携童：请全额退票后重新售票</source>
         <translation>This passenger carries a free child, whom a reseat cannot take along: refund in full, then sell again</translation>
     </message>
     <message>
@@ -1017,6 +1017,10 @@
         <source>演示：断开 / 恢复省平台</source>
         <translation>Demo: cut / restore the provincial server</translation>
     </message>
+    <message>
+        <source>演示：下一位乘客刷身份证</source>
+        <translation>Demo: the next passenger taps an ID card</translation>
+    </message>
 </context>
 <context>
     <name>widgets</name>
@@ -1034,6 +1038,10 @@
     <message>
         <source>演示：省平台已断开，本机凭租用座位继续售票</source>
         <translation>Demo: the provincial server is cut off; this counter sells on from its leased seats</translation>
+    </message>
+    <message>
+        <source>演示：%1 的身份证已放上读卡器</source>
+        <translation>Demo: %1's ID card is on the reader</translation>
     </message>
 </context>
 </TS>

@@ -76,6 +76,11 @@ def test_tickets_were_printed_as_escpos_with_previews(demo_day):
     # The printer simulator received the same jobs over TCP and rendered them too.
     jobs = sorted((out / "station" / "printer").glob("job-*.png"))
     assert len(jobs) >= len(printed)
+    # The refund's slip (退票凭证) too, beside the tickets.
+    refund = next(s for s in summary["steps"] if s["step"] == "refund")
+    slip = Image.open(refund["slip"])
+    assert slip.width == 576 and slip.height > 300
+    assert open(refund["slip"].replace(".png", ".bin"), "rb").read().startswith(b"\x1b@")
 
 
 def test_gate_check_accepts_the_signed_code_and_refuses_a_tampered_one(demo_day):

@@ -184,7 +184,7 @@ def test_a_reseat_task_of_a_passenger_carrying_a_free_child_offers_only_the_refu
     dialog = window.dialog
     assert not dialog.seatButton.isEnabled() and dialog.refundButton.isEnabled()
     keys.press(Qt.Key.Key_F9)
-    assert dialog.messageLabel.text() == "该乘客携带免票儿童，换座带不上儿童票：请全额退票后重新售票"
+    assert dialog.messageLabel.text() == "该乘客带有免票携童，换座带不走携童：请全额退票后重新售票"
     assert dialog.seatDialog is None
     keys.enter()  # what the task offers: the full refund of the passenger and the child
     keys.enter()

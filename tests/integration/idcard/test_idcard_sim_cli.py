@@ -63,3 +63,41 @@ def test_sim_refuses_an_unknown_card(run_sim):
     assert first == ""
     assert proc.wait(5) != 0
     assert "nonsense" in proc.stderr.read()
+
+
+def ctl(port, *words):
+    return subprocess.run([sys.executable, "-m", "app", "sim", "idcard-ctl", "--port", str(port), *words],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_a_running_simulator_takes_cards_from_another_process_on_its_control_port(run_sim):
+    # Started in the background with nothing on its stdin, as a technician runs it beside `kezhan gui`.
+    proc, url = run_sim("--card", "none", "--tcp", "0", "--control", "0")
+    line = proc.stderr.readline()
+    assert line.startswith("control port 127.0.0.1:"), line
+    port = int(line.split(":")[1].split()[0])
+    with Reader(url, 115200, timeout=0.5) as reader:
+        with pytest.raises(NoCardError):
+            reader.read_card(timeout=0.2)
+        done = ctl(port, "place", "hmt")
+        assert (done.returncode, done.stdout.strip()) == (0, "ok: place hmt")
+        assert reader.read_card(timeout=2).card_type == "hmt_residence"
+        assert ctl(port, "status").stdout.strip() == "ok: card"
+        assert ctl(port, "lift").returncode == 0
+        with pytest.raises(NoCardError):
+            reader.read_card(timeout=0.3)
+        assert ctl(port, "status").stdout.strip() == "ok: no card"
+        wrong = ctl(port, "place", "nonsense")
+        assert wrong.returncode == 1 and wrong.stdout.startswith("error:") and "nonsense" in wrong.stdout
+
+
+def test_the_control_command_says_so_in_one_line_when_no_simulator_answers():
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    done = ctl(port, "lift")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and str(port) in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -62,7 +62,7 @@ def test_printer_status_of_a_silent_printer_is_one_line_and_non_zero(sim, capsys
 def test_bad_target_is_one_line(capsys):
     assert main(["printer", "status", "--target", "lpt1"]) == 5
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "打印机地址 'lpt1' 无效" in err[0]
+    assert len(err) == 1 and "打印机地址「lpt1」无效" in err[0] and "'" not in err[0]
 
 
 def test_render_writes_a_png(tmp_path, capsys):

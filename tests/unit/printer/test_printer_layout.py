@@ -206,3 +206,21 @@ def test_settlement_slip():
     assert title == "交班结算单"
     assert ("现金收入", "￥4123.00") in rows and ("售出 全票", "64 张") in rows
     assert encode_text("应交款  ￥4135.70") in render_settlement(s)
+
+
+def test_refund_slip_shows_the_fee_and_what_goes_back():
+    from drivers.printer.layout import refund_rows, render_refund_slip
+
+    r = {"station": "杭州汽车客运中心站", "ticket_id": "330102001-T01-000123", "stock_no": "00100007",
+         "passenger": "王小明", "passenger_doc": "110101********0011", "price": 4550, "insurance": 200,
+         "fee": 455, "total": 4295, "tier": "发车前 2 小时以上", "method": "cash",
+         "also_refunded": ["330102001-T01-000124"], "clerk": "1001", "refunded_at": "2026-11-24 09:41"}
+    title, rows = refund_rows(r)
+    assert title == "杭州汽车客运中心站 退票凭证"
+    assert ("退票手续费", "￥4.55（发车前 2 小时以上）") in rows and ("票价", "￥45.50") in rows
+    assert ("保险费（退还）", "￥2.00") in rows and ("随同退票（携童）", "330102001-T01-000124") in rows
+    assert encode_text("实退金额  ￥42.95") in render_refund_slip(r)
+    forced = refund_rows({**r, "forced": True, "fee": 0, "approved_by": "9001", "tier": ""})[1]
+    assert ("退票手续费", "￥0.00（强退免收）") in forced and ("强退授权", "9001") in forced
+    with pytest.raises(TemplateError):
+        render_refund_slip({k: v for k, v in r.items() if k != "fee"})
