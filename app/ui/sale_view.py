@@ -337,7 +337,7 @@ class SaleView(QWidget):
         self.nameEdit.installEventFilter(_KeyFilter(self, {
             Qt.Key.Key_Return: self._name_entered,
             Qt.Key.Key_Enter: self._name_entered,
-            Qt.Key.Key_Escape: lambda: focus(self.docNumberEdit),
+            Qt.Key.Key_Escape: self._name_back,
         }))
         for spin in self.countSpins.values():
             spin.installEventFilter(_KeyFilter(self, {
@@ -613,7 +613,8 @@ class SaleView(QWidget):
     def _typed_on_departures(self, text: str) -> None:
         """Typing on the departures: the first digit of an ID number takes the highlighted bus (the
         Enter is implied) and starts the number; anything else is refused aloud, never searched."""
-        if text.isdigit() and 0 <= self.departuresTable.currentRow() < len(self.departures):
+        # Only while no bus is chosen yet: back on the table mid-sale, a digit must not swap the bus.
+        if text.isdigit() and self.departure is None and 0 <= self.departuresTable.currentRow() < len(self.departures):
             self.choose_departure()
             if self.departure is not None and self.next_open_slot() is not None:
                 focus(self.docNumberEdit)
@@ -624,7 +625,7 @@ class SaleView(QWidget):
             else None
 
         def hint() -> str:
-            text = self.tr("班次表不接受字母：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地")
+            text = self.tr("班次表不接受文字：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地")
             return f"{refused.reason_in(theme.language())} — {text}" if refused and refused.reason else text
 
         show_message(self.messageLabel, hint, kind="departure")
@@ -750,7 +751,8 @@ class SaleView(QWidget):
             clear_message(self.messageLabel, "document")
             set_valid(self.docNumberEdit, True)
             self.docHint.setText(self.tr("证件号码有效"))
-            if not self._validating and self.docNumberEdit.hasFocus() and not self.nameEdit.text().strip():
+            typing = self.window().focusWidget() is self.docNumberEdit
+            if not self._validating and typing and not self.nameEdit.text().strip():
                 self._name_pending = True
                 focus(self.nameEdit)
             return
@@ -799,6 +801,10 @@ class SaleView(QWidget):
         clear_message(self.messageLabel)
         self._fill_passengers()
         self._next_needed_field()
+
+    def _name_back(self) -> None:
+        self._name_pending = False
+        focus(self.docNumberEdit)
 
     def _next_after_counts(self) -> None:
         self._next_needed_field()

@@ -400,8 +400,8 @@
         <translation>No lease</translation>
     </message>
     <message>
-        <source>班次表不接受字母：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地</source>
-        <translation>The departures take no letters: ↑↓ picks a bus, Enter takes it, Ctrl+D for another destination</translation>
+        <source>班次表不接受文字：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地</source>
+        <translation>No typing on the departures: ↑↓ picks a bus, Enter takes it, Ctrl+D for another destination</translation>
     </message>
     <message>
         <source>该证件已是第 %1 位乘客（一证一座）</source>

@@ -96,6 +96,22 @@ def test_typing_after_a_refused_departure_never_moves_the_selected_bus(qtbot, wi
     assert has_focus(view.docNumberEdit)
 
 
+def test_back_on_the_departures_mid_sale_a_digit_does_not_swap_the_bus(qtbot, window, keys, backend):
+    sign_in(keys)
+    view = window.saleView
+    _, initials = destination_with_departures(backend, minimum=2)
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    chosen = view.departure
+    keys.press(Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)  # back to the departures
+    assert has_focus(view.departuresTable)
+    keys.press(Qt.Key.Key_Down)
+    keys.type("3")
+    assert view.departure is chosen and view.docNumberEdit.text() == ""
+    assert "不接受文字" in view.messageLabel.text()
+
+
 # --- 2. one document, one seat ----------------------------------------------------------------------
 
 
