@@ -872,6 +872,7 @@ class SaleView(QWidget):
             self.changeLabel.setText("—")
             set_valid(self.tenderedEdit, False)
             self._set_short(True)
+            clear_message(self.messageLabel, "short")  # it named an amount no longer in the field
             return
         set_valid(self.tenderedEdit, None if change >= 0 else False)
         self._set_short(change < 0)

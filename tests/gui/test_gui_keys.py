@@ -189,6 +189,13 @@ def test_offline_without_leased_seats_says_so_instead_of_sold_out(qtbot, window,
         assert "售完" not in message
         assert "本机无租座（离线）" in message and f"省平台余 {dep.pool_left}（上次同步）" in message
         assert dep.pool_left == dep.seats_left
+        # A bus with nothing left in the pool either is sold out, offline as online.
+        with backend.db.transaction() as session:
+            from app.services.context import cursor
+
+            cursor(session).execute("UPDATE seats SET state = 'held' WHERE departure_id = ?", (dep.id,))
+        [again] = [d for d in backend.departures(station, backend.today()) if d.id == dep.id]
+        assert again.status == "sold_out" and again.reason_in("zh_CN") == "该班次已售完"
     finally:
         backend.terminal.go_online()
 
