@@ -309,7 +309,7 @@ class TicketDialog(QDialog):
     def _departure_status(self, d) -> str:
         return {"normal": self.tr("正常"), "stopped": self.tr("停售"), "boarding": self.tr("检票中"),
                 "delayed": self.tr("晚点"), "cancelled": self.tr("停班"), "departed": self.tr("已发车"),
-                "sold_out": self.tr("售完")}.get(d.status, d.status)
+                "sold_out": self.tr("售完"), "no_lease": self.tr("无租座")}.get(d.status, d.status)
 
     def new_departure(self):
         row = self.newDeparturesTable.currentRow()

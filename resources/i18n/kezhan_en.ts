@@ -922,6 +922,10 @@
         <source>已取票，纸票 %1</source>
         <translation>Picked up on blank %1</translation>
     </message>
+    <message>
+        <source>无租座</source>
+        <translation>No lease</translation>
+    </message>
 </context>
 <context>
     <name>actions</name>
