@@ -21,9 +21,42 @@ class SignedIn:
     role: str
 
 
-def _bad_login() -> RuleViolation:
-    # One message for an unknown user and a wrong password: no hint which one was wrong.
-    return RuleViolation("工号或密码错误", en="Wrong user code or password", code="BAD_LOGIN")
+def _bad_login(tries_left: int | None = None) -> RuleViolation:
+    # One message for an unknown user and a wrong password: no hint which one was wrong. A known
+    # account's clerk is told how many tries remain before it locks, so the last one is not
+    # wasted on a guess.
+    if tries_left is None:
+        return RuleViolation("工号或密码错误", en="Wrong user code or password", code="BAD_LOGIN")
+    if tries_left <= 0:
+        return RuleViolation(
+            "工号或密码错误，账号已锁定，请联系技术员解锁",
+            en="Wrong user code or password; the account is now locked: ask a technician to unlock it",
+            code="BAD_LOGIN",
+            tries_left=0,
+        )
+    return RuleViolation(
+        f"工号或密码错误，还可再试 {tries_left} 次（之后账号锁定）",
+        en=f"Wrong user code or password; {tries_left} {'try' if tries_left == 1 else 'tries'} left "
+           "before the account locks",
+        code="BAD_LOGIN",
+        tries_left=tries_left,
+    )
+
+
+def _locked() -> RuleViolation:
+    return RuleViolation(
+        "账号已锁定，请联系技术员解锁",
+        en="This account is locked; ask a technician to unlock it",
+        code="ACCOUNT_LOCKED",
+    )
+
+
+def tries_left(cur, code: str) -> int | None:
+    """Wrong passwords an existing account may still take before it locks (None: no such account)."""
+    user = user_store.credentials(cur, code)
+    if user is None or not user.active:
+        return None
+    return 0 if user.locked else max(MAX_FAILED_ATTEMPTS - user.failed_attempts, 0)
 
 
 def check_credentials(cur, code: str, password: str, *, role: str | None = None) -> SignedIn | None:
@@ -34,11 +67,7 @@ def check_credentials(cur, code: str, password: str, *, role: str | None = None)
     if user is None or not user.active:
         raise _bad_login()
     if user.locked:
-        raise RuleViolation(
-            "账号已锁定，请联系技术员解锁",
-            en="This account is locked; ask a technician to unlock it",
-            code="ACCOUNT_LOCKED",
-        )
+        raise _locked()
     if not verify_password(password, user.password_hash):
         failed = user.failed_attempts + 1
         user_store.set_failed_attempts(cur, code, failed, locked=failed >= MAX_FAILED_ATTEMPTS)
@@ -55,14 +84,16 @@ def check_credentials(cur, code: str, password: str, *, role: str | None = None)
 
 
 def login(db: Database, terminal: Terminal, code: str, password: str, *, now: datetime) -> SignedIn:
-    """Sign a user in. Refusals: ``BAD_LOGIN``, ``ACCOUNT_LOCKED`` (after five wrong passwords)."""
+    """Sign a user in. Refusals: ``BAD_LOGIN`` (with ``tries_left`` for an existing account),
+    ``ACCOUNT_LOCKED`` (once five wrong passwords have locked it; the fifth says so itself)."""
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
         user = check_credentials(cur, code, password)
         audit(cur, terminal, code, "login" if user else "login_failed", code, {}, now)
+        left = None if user else tries_left(cur, code)
     if user is None:
-        raise _bad_login()
+        raise _bad_login(left)
     return user
 
 

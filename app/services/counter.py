@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from app.domain.identity import DocumentType, mask, validate_document
+from app.domain.identity import GB11643_TYPES, DocumentType, mask, validate_document
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
@@ -53,9 +53,15 @@ class DepartureView:
     prices: dict[str, int]
     seats_left: int
     offline_left: int
-    status: str  # normal | stopped | boarding | delayed | cancelled | departed | sold_out
+    status: str  # normal | stopped | boarding | delayed | cancelled | departed | sold_out | no_lease
     sellable: bool
     reason: str  # why not, in the UI language
+    reasons: tuple[str, str] = ("", "")  # why not, (Chinese, English): a language switch re-reads it
+    pool_left: int = 0  # free in the provincial pool at the last sync (what the province could still sell)
+
+    def reason_in(self, language: str) -> str:
+        zh, en = self.reasons
+        return (en if language.startswith("en") else zh) or self.reason
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,24 @@ class Counter:
             return exc.text(self.language())
         return None
 
+    def document_complete(self, doc_type: str, number: str) -> bool:
+        """The number is whole and valid for a type of fixed length (the 18-character GB 11643
+        numbers): the window can move on to the name without waiting for Enter."""
+        try:
+            return DocumentType(doc_type) in GB11643_TYPES and self.check_document(doc_type, number) is None
+        except ValueError:
+            return False
+
+    def document_refusal(self, departure_id: str, doc_type: str, number: str) -> KezhanError | None:
+        """Why this document cannot be sold a seat on the departure, asked as soon as the number is
+        known: the one-document-one-seat rule names the ticket already holding the seat."""
+        try:
+            validate_document(doc_type, number, self.today())
+        except KezhanError as exc:
+            return exc
+        return sales.document_holder(self.db, self.terminal, departure_id=departure_id, doc_type=doc_type,
+                                     doc_number=number)
+
     def suggest(self, text: str, limit: int = 12) -> list[queries.StationHit]:
         with self.db.read() as session:
             hits = queries.search_destinations(session, text, limit + 1)
@@ -236,31 +260,42 @@ class Counter:
             alarm = standing_alarm(cursor(session))
         # With a sync alarm standing the sale would be refused at the confirm key: say so on Enter,
         # before the clerk takes the passenger's details and money.
-        blocked = alarm_refusal(alarm).text(self.language()) if alarm else ""
+        refusal = alarm_refusal(alarm) if alarm else None
+        blocked = (refusal.text("zh"), refusal.text("en")) if refusal else None
         types = self.rules.ticket_types
         out = []
         for r in rows:
             prices = {t.code: t.price(r.full_fare) for t in types}
-            status, sellable, reason = r.status, True, ""
+            status, sellable, reasons = r.status, True, ("", "")
             try:
                 check_sellable(r.status, r.departs_at, r.stop_sale_minutes, now)
             except RuleViolation as exc:
-                sellable, reason = False, exc.text(self.language())
+                sellable, reasons = False, (exc.text("zh"), exc.text("en"))
                 if r.status == "normal" or (exc.code == "STOP_SALE" and r.status == "delayed"):
                     status = "departed" if exc.code == "DEPARTED" else "stopped"
-            available = r.seats_left if self.terminal.online else leased.get(r.id, 0)
+            ours = leased.get(r.id, 0)
+            # Seats left counts the pool as of the last sync plus the seats leased here.
+            pool = max(r.seats_left - ours, 0)
+            available = r.seats_left if self.terminal.online else ours
             if sellable and blocked:
-                sellable, reason = False, blocked
+                sellable, reasons = False, blocked
             if sellable and available == 0:
                 sellable = False
-                status = "sold_out" if status == "normal" else status
-                reason = ("Sold out" if self.en() else "该班次已售完") if self.terminal.online else (
-                    "No seats leased to this terminal (offline)" if self.en() else "离线：本机没有该班次的可售座位")
+                if self.terminal.online or pool == 0:
+                    status = "sold_out" if status == "normal" else status
+                    reasons = ("该班次已售完", "Sold out")
+                else:
+                    # Not sold out: the province had seats at the last sync, only none are leased
+                    # here, and a clerk told 售完 turns the passenger away.
+                    status = "no_lease" if status == "normal" else status
+                    reasons = (f"本机无租座（离线）· 省平台余 {pool}（上次同步），联网后可售",
+                               f"No seats leased here while offline; {pool} free at the province at the last "
+                               "sync: sellable once online")
             out.append(DepartureView(
                 id=r.id, date=r.date, time=r.time, schedule_code=r.schedule_code, route_name=r.route_name,
                 via=vias.get(r.route, ""), vehicle_class=r.vehicle_name, gate=r.gate, full_fare=r.full_fare,
-                prices=prices, seats_left=r.seats_left, offline_left=leased.get(r.id, 0), status=status,
-                sellable=sellable, reason=reason,
+                prices=prices, seats_left=r.seats_left, offline_left=ours, status=status,
+                sellable=sellable, reason=reasons[1 if self.en() else 0], reasons=reasons, pool_left=pool,
             ))
         return out
 

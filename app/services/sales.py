@@ -270,22 +270,48 @@ def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
     )
 
 
-def duplicate_document(name: str = "") -> RuleViolation:
-    who = f"（{name}）" if name else ""
+def duplicate_document(ticket_id: str = "", seat_no: int | None = None, *, in_party: bool = False) -> RuleViolation:
+    """The document already holds a seat on the departure: name the ticket that holds it (the
+    passenger being sold may have been typed under another name), or, within one party, say so."""
+    if in_party:
+        return _violation(
+            "DUPLICATE_DOCUMENT",
+            "同一证件在本单中出现两次（一证一座）",
+            "The same document appears twice in this sale (one seat per document)",
+        )
+    if not ticket_id:
+        return _violation(
+            "DUPLICATE_DOCUMENT",
+            "该证件已持有本班次车票（一证一座）",
+            "This document already holds a ticket on this departure (one seat per document)",
+        )
+    seat_zh = f"，{seat_no} 号座" if seat_no is not None else ""
+    seat_en = f", seat {seat_no}" if seat_no is not None else ""
     return _violation(
         "DUPLICATE_DOCUMENT",
-        f"该证件{who}已购买本班次车票（一证一座）",
-        f"This document{' (' + name + ')' if name else ''} already holds a ticket on this departure",
+        f"该证件已持有本班次车票 {ticket_id}{seat_zh}（一证一座）",
+        f"This document already holds ticket {ticket_id}{seat_en} on this departure (one seat per document)",
+        ticket_id=ticket_id,
+        seat_no=seat_no,
     )
 
 
 def check_documents_free(cur, departure_id: str, hashes: dict[str, str]) -> None:
     """``hashes``: doc_hash -> passenger name. Refuses a document already on the departure."""
-    if not hashes:
-        return
-    taken = ticket_store.document_on_departure(cur, departure_id, list(hashes))
-    if taken:
-        raise duplicate_document(hashes[taken])
+    holder = ticket_store.document_holder(cur, departure_id, list(hashes))
+    if holder:
+        raise duplicate_document(holder[1], holder[2])
+
+
+def document_holder(
+    db: Database, terminal: Terminal, *, departure_id: str, doc_type: str, doc_number: str
+) -> RuleViolation | None:
+    """The refusal the sale would meet at the confirm key because this document already holds a
+    seat on the departure, asked as soon as the number is known (typed in full or read from a card)."""
+    doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
+    with db.read() as session:
+        holder = ticket_store.document_holder(cursor(session), departure_id, [doc_hash])
+    return duplicate_document(holder[1], holder[2]) if holder else None
 
 
 def take_seats(cur, departure_id: str, seats: list[tuple[int, str]]) -> None:
@@ -452,7 +478,7 @@ def _check_documents(cur, rules: Rules, party: list[dict], departure_id: str) ->
             )
         if entry["doc_hash"]:
             if entry["doc_hash"] in hashes:
-                raise duplicate_document(entry["name"])
+                raise duplicate_document(in_party=True)
             hashes[entry["doc_hash"]] = entry["name"]
         if not entry["name"]:
             entry["name"] = ttype.name

@@ -160,15 +160,18 @@ def active_of_types(cur, departure_id: str, ticket_types: list[str]) -> int:
     return cur.fetchone()[0]
 
 
-def document_on_departure(cur, departure_id: str, doc_hashes: list[str]) -> str | None:
-    """One of ``doc_hashes`` that already holds a live ticket on the departure, if any."""
+def document_holder(cur, departure_id: str, doc_hashes: list[str]) -> tuple[str, str, int | None] | None:
+    """(doc_hash, ticket id, seat) of a live ticket on the departure held by one of ``doc_hashes``:
+    what the clerk must be told when the same document is offered again."""
+    if not doc_hashes:
+        return None
     cur.execute(
-        f"SELECT doc_hash FROM tickets WHERE departure_id = ? AND status = 'active' AND doc_hash IN "
-        f"({','.join('?' * len(doc_hashes))}) LIMIT 1",
+        f"SELECT doc_hash, id, seat_no FROM tickets WHERE departure_id = ? AND status = 'active' AND doc_hash IN "
+        f"({','.join('?' * len(doc_hashes))}) ORDER BY id LIMIT 1",
         [departure_id, *doc_hashes],
     )
     row = cur.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def close_ticket(cur, ticket_id: str, status: str, closed_at: str) -> None:

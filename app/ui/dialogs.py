@@ -335,7 +335,7 @@ class TicketDialog(QDialog):
     def _departure_status(self, d) -> str:
         return {"normal": self.tr("正常"), "stopped": self.tr("停售"), "boarding": self.tr("检票中"),
                 "delayed": self.tr("晚点"), "cancelled": self.tr("停班"), "departed": self.tr("已发车"),
-                "sold_out": self.tr("售完")}.get(d.status, d.status)
+                "sold_out": self.tr("售完"), "no_lease": self.tr("无租座")}.get(d.status, d.status)
 
     def new_departure(self):
         row = self.newDeparturesTable.currentRow()
@@ -656,6 +656,7 @@ class ShiftCloseDialog(QDialog):
         set_valid(self.countedEdit, None)
         if counted is None:
             self.diffLabel.setText("—")
+            self._set_diff_state("")
             return
         diff = counted - self.settlement.cash_due
         if diff == 0:
@@ -664,6 +665,13 @@ class ShiftCloseDialog(QDialog):
             self.diffLabel.setText(self.tr("长款 %1").replace("%1", money(diff)))
         else:
             self.diffLabel.setText(self.tr("短款 %1").replace("%1", money(-diff)))
+        self._set_diff_state("" if diff == 0 else ("over" if diff > 0 else "short"))
+
+    def _set_diff_state(self, state: str) -> None:
+        # A till that is short or over must not wear the green of one that agrees.
+        if self.diffLabel.property("state") != state:
+            self.diffLabel.setProperty("state", state)
+            theme.repolish(self.diffLabel)
 
     def _counted_entered(self) -> None:
         try:
@@ -674,6 +682,12 @@ class ShiftCloseDialog(QDialog):
         if counted is None:
             show_message(self.messageLabel, self.tr("请输入实点现金"))
             return
+        if counted == self.settlement.cash_due:
+            self.confirm()  # the till agrees: one Enter hands over
+            return
+        # A difference is signed for: the first Enter says so, the second on the button closes.
+        show_message(self.messageLabel, self.tr("现金与应交款不符（%1）：核对无误后再按 Enter 交班").replace(
+            "%1", self.diffLabel.text()))
         self.confirmButton.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def confirm(self) -> None:

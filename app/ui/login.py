@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPush
 
 from app.errors import KezhanError
 from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import error_text, focus, label, line_edit, show_message
+from app.ui.widgets import clear_message, error_text, focus, label, line_edit, refresh_message, show_message
 
 log = logging.getLogger("kezhan.ui.login")
 
@@ -83,6 +83,7 @@ class LoginView(QWidget):
         self.codeCaption.setText(self.tr("工号"))
         self.passwordCaption.setText(self.tr("密码"))
         self.loginButton.setText(self.tr("登录 Enter"))
+        refresh_message(self.messageLabel)
 
     def changeEvent(self, event):  # noqa: N802
         if event.type() == QEvent.Type.LanguageChange:
@@ -100,11 +101,11 @@ class LoginView(QWidget):
             if not isinstance(exc, KezhanError):
                 log.exception("login failed")
             self.passwordEdit.clear()
-            show_message(self.messageLabel, error_text(exc))
+            show_message(self.messageLabel, lambda exc=exc: error_text(exc))
             focus(self.passwordEdit)
             return
         self.passwordEdit.clear()
-        self.messageLabel.clear()
+        clear_message(self.messageLabel)
         self.logged_in.emit(user)
 
     def start(self) -> None:
@@ -157,6 +158,7 @@ class ShiftOpenView(QWidget):
         self.stockEdit.setPlaceholderText(self.tr("票卷上第一张票的号码"))
         self.hintLabel.setText(self.tr("请核对打印机中票卷的第一张票号；之后每打印一张票自动加一。Esc 注销。"))
         self.openButton.setText(self.tr("开班 Enter"))
+        refresh_message(self.messageLabel)
         user = getattr(self.backend, "user", None)
         self.clerkLabel.setText(f"{user.code} {user.name}" if user else "")
 
@@ -174,13 +176,13 @@ class ShiftOpenView(QWidget):
     def submit(self) -> None:
         text = self.stockEdit.text().strip()
         if not text:
-            show_message(self.messageLabel, self.tr("请输入起始票号"))
+            show_message(self.messageLabel, lambda: self.tr("请输入起始票号"))
             return
         try:
             shift = self.backend.open_shift(text)
         except Exception as exc:
             if not isinstance(exc, KezhanError):
                 log.exception("shift open failed")
-            show_message(self.messageLabel, error_text(exc))
+            show_message(self.messageLabel, lambda exc=exc: error_text(exc))
             return
         self.opened.emit(shift)

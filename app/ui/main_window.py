@@ -56,7 +56,8 @@ class MainWindow(QMainWindow):
         self.scanner = scanner
         self.sync = sync
         self.dialog: QDialog | None = None
-        self.last_ticket_bytes: bytes | None = None
+        self.last_ticket_bytes: bytes | None = None  # this session's last job: what F10 shows
+        self._focus_before_dialog: QWidget | None = None
 
         central = QWidget()
         central.setObjectName("central")
@@ -185,6 +186,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _logged_in(self, user) -> None:
+        # A new session: the preview shows nothing printed for the one before.
+        self.last_ticket_bytes = None
         if self.backend.current_shift() is None:
             self.stack.setCurrentWidget(self.shiftView)
             self.shiftView.start()
@@ -218,13 +221,16 @@ class MainWindow(QMainWindow):
 
     def logout(self) -> None:
         self.backend.logout()
+        self.last_ticket_bytes = None
         if self.saleView is not None:
-            self.saleView.reset()
+            self.saleView.end_session()
         self._show_login()
 
     # --- dialogs ------------------------------------------------------------------------------
 
     def _open(self, dialog: QDialog) -> QDialog:
+        # Where the clerk was in the sale, to come back to when the dialog closes.
+        self._focus_before_dialog = self.saleView.focusWidget() if self.selling() else None
         self.dialog = dialog
         dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
         dialog.resize(min(self.width() - 80, 1200), min(self.height() - 80, 700))
@@ -242,8 +248,11 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.shiftView:
             self.shiftView.stockEdit.setFocus()  # F11 before the shift: back to the roll's number
         if self.selling():
+            before, self._focus_before_dialog = self._focus_before_dialog, None
             if isinstance(dialog, SeatMapDialog):
                 self.saleView._next_needed_field()  # back to where the sale was
+            elif before is not None and before.isVisible() and before.isEnabled() and self.saleView.isAncestorOf(before):
+                before.setFocus(Qt.FocusReason.OtherFocusReason)  # mid-sale: back where the clerk was
             else:
                 self.saleView.focus_destination()
 
@@ -261,7 +270,7 @@ class MainWindow(QMainWindow):
             return None
         view = self.saleView
         if view.departure is None:
-            show_message(view.messageLabel, self.tr("请先选择班次，再选座"))
+            show_message(view.messageLabel, lambda: self.tr("请先选择班次，再选座"))
             return None
         needed = view.seats_needed()
         if needed == 0:
@@ -282,7 +291,7 @@ class MainWindow(QMainWindow):
             dialog = ShiftCloseDialog(self.backend, self)
         except KezhanError as exc:
             if self.selling():
-                show_message(self.saleView.messageLabel, error_text(exc))
+                show_message(self.saleView.messageLabel, lambda exc=exc: error_text(exc))
             return None
         dialog.closed_shift.connect(self._shift_closed)
         self._open(dialog)
@@ -311,7 +320,7 @@ class MainWindow(QMainWindow):
         if self.dialog is not None:
             return None
         png = None
-        data = self.printer.last_job or self.last_ticket_bytes
+        data = self.last_ticket_bytes
         if data:
             try:
                 png = self.backend.render_png(data)
@@ -348,7 +357,7 @@ class MainWindow(QMainWindow):
 
     def _printed(self, ok: bool, message: str) -> None:
         if not ok and self.selling():
-            show_message(self.saleView.messageLabel, self.tr("打印失败：%1").replace("%1", message))
+            show_message(self.saleView.messageLabel, lambda: self.tr("打印失败：%1").replace("%1", message))
         self.refresh_status()
 
     # --- devices ------------------------------------------------------------------------------

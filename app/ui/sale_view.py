@@ -37,7 +37,18 @@ from PySide6.QtWidgets import (
 from app.domain.money import parse_yuan
 from app.errors import KezhanError
 from app.ui import theme
-from app.ui.widgets import error_text, focus, label, line_edit, money, set_valid, show_message
+from app.ui.widgets import (
+    clear_message,
+    error_text,
+    focus,
+    label,
+    line_edit,
+    message_kind,
+    money,
+    refresh_message,
+    set_valid,
+    show_message,
+)
 
 log = logging.getLogger("kezhan.ui.sale")
 
@@ -79,6 +90,32 @@ class _KeyFilter(QObject):
         return False
 
 
+class _DepartureTable(QTableWidget):
+    """The departures: typed letters never move the selection. Qt's keyboard search would jump to
+    the row whose first cell starts with them, unseen, and the next sale would go on that bus."""
+
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt's name
+        pass
+
+
+class _TypedText(QObject):
+    """Hands the printable characters typed into a widget to a handler (which may refuse them)."""
+
+    def __init__(self, parent: QObject, handler) -> None:
+        super().__init__(parent)
+        self.handler = handler
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            text = event.text()
+            plain = event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier,
+                                          Qt.KeyboardModifier.ShiftModifier)
+            if plain and text and text.isprintable() and not text.isspace():
+                self.handler(text)
+                return True
+        return False
+
+
 class SaleView(QWidget):
     """Emits ``sold(result)`` after a committed sale; the window prints it."""
 
@@ -100,6 +137,9 @@ class SaleView(QWidget):
         self._preview: tuple | None = None  # (station, date) whose departures the table shows
         self.suggestions: list = []
         self._waiting_cards: list = []  # tapped before a departure was chosen
+        self._name_pending = False  # the whole ID number moved the cursor on: an Enter for it is spent
+        self._validating = False
+        self.last_result = None
         self.types = backend.ticket_types()
         self.doc_types = backend.document_types()
         self._build()
@@ -154,7 +194,7 @@ class SaleView(QWidget):
         self.suggestionList.setFixedWidth(210)
         self.suggestionList.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.suggestionList.itemActivated.connect(lambda _item: self.take_suggestion())
-        self.departuresTable = QTableWidget(0, 9)
+        self.departuresTable = _DepartureTable(0, 9)
         self.departuresTable.setObjectName("departuresTable")
         self.departuresTable.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.departuresTable.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -288,6 +328,7 @@ class SaleView(QWidget):
             Qt.Key.Key_Enter: self.choose_departure,
             Qt.Key.Key_Escape: lambda: focus(self.destinationEdit),
         }))
+        self.departuresTable.installEventFilter(_TypedText(self, self._typed_on_departures))
         self.docNumberEdit.installEventFilter(_KeyFilter(self, {
             Qt.Key.Key_Return: self._document_entered,
             Qt.Key.Key_Enter: self._document_entered,
@@ -296,7 +337,7 @@ class SaleView(QWidget):
         self.nameEdit.installEventFilter(_KeyFilter(self, {
             Qt.Key.Key_Return: self._name_entered,
             Qt.Key.Key_Enter: self._name_entered,
-            Qt.Key.Key_Escape: lambda: focus(self.docNumberEdit),
+            Qt.Key.Key_Escape: self._name_back,
         }))
         for spin in self.countSpins.values():
             spin.installEventFilter(_KeyFilter(self, {
@@ -357,6 +398,15 @@ class SaleView(QWidget):
         self._fill_departures()
         self._fill_passengers()
         self._update_seats_label()
+        # What is already on show speaks the new language too.
+        self._validating = True
+        try:
+            self._validate_document()
+        finally:
+            self._validating = False
+        self._update_change()
+        refresh_message(self.messageLabel)
+        refresh_message(self.lastSaleLabel)
 
     def changeEvent(self, event):  # noqa: N802
         if event.type() == QEvent.Type.LanguageChange:
@@ -409,6 +459,16 @@ class SaleView(QWidget):
     def update_suggestions(self, text: str) -> None:
         self.suggestionList.clear()
         self.suggestions = []
+        # A new destination is being typed: what was said of the last one, and its name, go.
+        for kind in ("destination", "departure"):
+            clear_message(self.messageLabel, kind)
+        if self.destination is not None:
+            self.destination = None
+            self.destinationName.clear()
+            self.departure = None
+            self.seats = None
+            self._update_total()
+            self._update_seats_label()
         text = text.strip()
         if not text:
             return
@@ -448,12 +508,13 @@ class SaleView(QWidget):
         row = max(self.suggestionList.currentRow(), 0)
         if row >= len(self.suggestions):
             if self.destinationEdit.text().strip():
-                show_message(self.messageLabel, self.tr("没有找到这个目的地"))
+                show_message(self.messageLabel, lambda: self.tr("没有找到这个目的地"), kind="destination")
             return
         self.destination = self.suggestions[row]
         self.destinationEdit.setText(self.destination.pinyin)
         self.destinationName.setText(self.destination.name)
-        self.messageLabel.clear()
+        for kind in ("destination", "departure"):
+            clear_message(self.messageLabel, kind)
         self.load_departures(fresh=self._preview != (self.destination.code, self.date))
 
     def load_departures(self, keep_focus: bool = False, fresh: bool = True) -> None:
@@ -463,7 +524,7 @@ class SaleView(QWidget):
         self._preview = None
         self.departure = None
         if not self.departures:
-            show_message(self.messageLabel, self.tr("当天没有到该站的班次"))
+            show_message(self.messageLabel, lambda: self.tr("当天没有到该站的班次"), kind="destination")
             return
         first = next((i for i, d in enumerate(self.departures) if d.sellable), 0)
         self.departuresTable.selectRow(first)
@@ -479,6 +540,7 @@ class SaleView(QWidget):
             "cancelled": self.tr("停班"),
             "departed": self.tr("已发车"),
             "sold_out": self.tr("售完"),
+            "no_lease": self.tr("无租座"),
         }.get(d.status, d.status)
 
     @staticmethod
@@ -531,11 +593,14 @@ class SaleView(QWidget):
             return
         d = self.departures[row]
         if not d.sellable:
-            show_message(self.messageLabel, d.reason or self.tr("该班次不能售票：%1").replace("%1", self.status_text(d)))
+            show_message(self.messageLabel, lambda: d.reason_in(theme.language()) or self.tr(
+                "该班次不能售票：%1").replace("%1", self.status_text(d)), kind="departure")
+            # The clerk goes on from here: another bus with the arrows, or Ctrl+D for another place.
+            self.departuresTable.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.departure = d
         self.seats = None
-        self.messageLabel.clear()
+        clear_message(self.messageLabel)
         self._rebuild_slots()
         waiting, self._waiting_cards = self._waiting_cards, []
         for card in waiting:
@@ -544,6 +609,26 @@ class SaleView(QWidget):
 
     def _back_to_departures(self) -> None:
         self.departuresTable.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _typed_on_departures(self, text: str) -> None:
+        """Typing on the departures: the first digit of an ID number takes the highlighted bus (the
+        Enter is implied) and starts the number; anything else is refused aloud, never searched."""
+        # Only while no bus is chosen yet: back on the table mid-sale, a digit must not swap the bus.
+        if text.isdigit() and self.departure is None and 0 <= self.departuresTable.currentRow() < len(self.departures):
+            self.choose_departure()
+            if self.departure is not None and self.next_open_slot() is not None:
+                focus(self.docNumberEdit)
+                self.docNumberEdit.setText(self.docNumberEdit.text() + text)
+            return
+        row = self.departuresTable.currentRow()
+        refused = self.departures[row] if 0 <= row < len(self.departures) and not self.departures[row].sellable \
+            else None
+
+        def hint() -> str:
+            text = self.tr("班次表不接受文字：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地")
+            return f"{refused.reason_in(theme.language())} — {text}" if refused and refused.reason else text
+
+        show_message(self.messageLabel, hint, kind="departure")
 
     # --- passengers ---------------------------------------------------------------------------
 
@@ -605,7 +690,7 @@ class SaleView(QWidget):
         if self.departure is None:
             # Passengers often tap before the clerk has found the bus: keep the card for then.
             self._waiting_cards.append(card)
-            show_message(self.messageLabel, self.tr("已读卡：%1（选定班次后自动填入）").replace(
+            show_message(self.messageLabel, lambda: self.tr("已读卡：%1（选定班次后自动填入）").replace(
                 "%1", card.name), ok=True)
             return
         index = self.next_open_slot()
@@ -613,29 +698,65 @@ class SaleView(QWidget):
             # Another card with every seat filled: the clerk is adding a passenger.
             full = next((t.code for t in self.types if t.needs_seat and t.can_carry), None)
             if full is None or sum(self.counts().values()) >= 9:
-                show_message(self.messageLabel, self.tr("所有乘客都已有证件"))
+                show_message(self.messageLabel, lambda: self.tr("所有乘客都已有证件"))
                 return
             self.countSpins[full].setValue(self.countSpins[full].value() + 1)
             index = self.next_open_slot()
             if index is None:
                 return
-        problem = self.backend.check_document(card.doc_type, card.number)
-        if problem:
-            show_message(self.messageLabel, problem)
+        problem = self._document_problem(card.doc_type, card.number, index)
+        if problem is not None:
+            show_message(self.messageLabel, problem, kind="document")
             return
         s = self.slots[index]
         s.name, s.doc_type, s.doc_number, s.from_card = card.name, card.doc_type, card.number, True
-        self.messageLabel.clear()
+        clear_message(self.messageLabel)
         self._fill_passengers()
         self._next_needed_field()
+
+    def _document_problem(self, doc_type: str, number: str, index: int | None = None):
+        """What refuses this document for the passenger at ``index``, as a message in the current
+        language (None: it may be sold): a malformed number, the same document earlier in this
+        sale, or one already holding a seat on the chosen departure (一证一座, naming that ticket)."""
+        if self.backend.check_document(doc_type, number):
+            return lambda: self.backend.check_document(doc_type, number) or ""
+        wanted = number.strip().upper()
+        for i, other in enumerate(self.slots):
+            if i != index and other.doc_number.strip().upper() == wanted and other.doc_type == doc_type:
+                return lambda i=i: self.tr("该证件已是第 %1 位乘客（一证一座）").replace("%1", str(i + 1))
+        if self.departure is not None:
+            refusal = self.backend.document_refusal(self.departure.id, doc_type, number)
+            if refusal is not None:
+                return lambda: error_text(refusal)
+        return None
 
     def _validate_document(self) -> None:
         number = self.docNumberEdit.text().strip()
         if not number:
             set_valid(self.docNumberEdit, None)
             self.docHint.clear()
+            clear_message(self.messageLabel, "document")
             return
-        problem = self.backend.check_document(self.docTypeCombo.currentData(), number)
+        doc_type = self.docTypeCombo.currentData()
+        problem = self.backend.check_document(doc_type, number)
+        if problem is None and self.backend.document_complete(doc_type, number):
+            # The whole number is in: refuse a document that already holds a seat now, before the
+            # name and the money are taken, and otherwise go on to the name without an Enter.
+            refusal = self._document_problem(doc_type, number, self.next_open_slot())
+            if refusal is not None:
+                set_valid(self.docNumberEdit, False)
+                self.docHint.clear()  # the message line says why, once
+                show_message(self.messageLabel, refusal, kind="document")
+                return
+            clear_message(self.messageLabel, "document")
+            set_valid(self.docNumberEdit, True)
+            self.docHint.setText(self.tr("证件号码有效"))
+            typing = self.window().focusWidget() is self.docNumberEdit
+            if not self._validating and typing and not self.nameEdit.text().strip():
+                self._name_pending = True
+                focus(self.nameEdit)
+            return
+        clear_message(self.messageLabel, "document")
         set_valid(self.docNumberEdit, problem is None)
         self.docHint.setText(problem or self.tr("证件号码有效"))
 
@@ -645,34 +766,45 @@ class SaleView(QWidget):
             if self.next_open_slot() is None and self.departure is not None:
                 focus(self._payment_field())
             return
-        problem = self.backend.check_document(self.docTypeCombo.currentData(), number)
-        if problem:
-            show_message(self.messageLabel, problem)
+        problem = self._document_problem(self.docTypeCombo.currentData(), number, self.next_open_slot())
+        if problem is not None:
+            show_message(self.messageLabel, problem, kind="document")
             return
+        self._name_pending = False
         focus(self.nameEdit)
 
     def _name_entered(self) -> None:
         name = self.nameEdit.text().strip()
         number = self.docNumberEdit.text().strip()
         if not name:
-            show_message(self.messageLabel, self.tr("请输入乘客姓名"))
+            if self._name_pending:
+                # The number's last digit already brought the cursor here; the Enter a clerk
+                # presses out of habit after the number is spent, not refused.
+                self._name_pending = False
+                return
+            show_message(self.messageLabel, lambda: self.tr("请输入乘客姓名"))
             return
-        problem = self.backend.check_document(self.docTypeCombo.currentData(), number)
-        if problem:
-            show_message(self.messageLabel, problem)
+        self._name_pending = False
+        problem = self._document_problem(self.docTypeCombo.currentData(), number, self.next_open_slot())
+        if problem is not None:
+            show_message(self.messageLabel, problem, kind="document")
             focus(self.docNumberEdit)
             return
         index = self.next_open_slot()
         if index is None:
-            show_message(self.messageLabel, self.tr("所有乘客都已有证件"))
+            show_message(self.messageLabel, lambda: self.tr("所有乘客都已有证件"))
             return
         s = self.slots[index]
         s.name, s.doc_type, s.doc_number, s.from_card = name, self.docTypeCombo.currentData(), number, False
         self.docNumberEdit.clear()
         self.nameEdit.clear()
-        self.messageLabel.clear()
+        clear_message(self.messageLabel)
         self._fill_passengers()
         self._next_needed_field()
+
+    def _name_back(self) -> None:
+        self._name_pending = False
+        focus(self.docNumberEdit)
 
     def _next_after_counts(self) -> None:
         self._next_needed_field()
@@ -731,31 +863,61 @@ class SaleView(QWidget):
     def _update_change(self) -> None:
         if self.methodCombo.currentData() == "epay":
             self.changeLabel.setText(money(0))
+            self._set_short(False)
+            clear_message(self.messageLabel, "short")
             return
         try:
             change = self.tendered() - self.total()
         except KezhanError:
             self.changeLabel.setText("—")
             set_valid(self.tenderedEdit, False)
+            self._set_short(True)
+            clear_message(self.messageLabel, "short")  # it named an amount no longer in the field
             return
         set_valid(self.tenderedEdit, None if change >= 0 else False)
+        self._set_short(change < 0)
         self.changeLabel.setText(money(change) if change >= 0 else self.tr("不足 %1").replace("%1", money(-change)))
+        # A shortfall message follows the cash in the field: a new amount re-words it or, once
+        # enough is tendered, withdraws it.
+        if message_kind(self.messageLabel) == "short":
+            if change < 0:
+                refresh_message(self.messageLabel)
+            else:
+                clear_message(self.messageLabel)
+
+    def _set_short(self, short: bool) -> None:
+        """A shortfall must not look like change: the box turns the warning colour."""
+        state = "short" if short else ""
+        if self.changeLabel.property("state") != state:
+            self.changeLabel.setProperty("state", state)
+            theme.repolish(self.changeLabel)
+
+    def _shortfall_text(self) -> str:
+        try:
+            short = self.total() - self.tendered()
+        except KezhanError:
+            return ""
+        return self.tr("实收不足，还差 %1").replace("%1", money(short))
 
     def _tendered_entered(self) -> None:
         if self.departure is None:
-            show_message(self.messageLabel, self.tr("请先选择班次"))
+            show_message(self.messageLabel, lambda: self.tr("请先选择班次"))
             return
         if self.methodCombo.currentData() == "cash":
             try:
                 short = self.total() - self.tendered()
             except KezhanError as exc:
-                show_message(self.messageLabel, error_text(exc))
+                show_message(self.messageLabel, lambda exc=exc: error_text(exc))
                 return
             if short > 0:
-                show_message(self.messageLabel, self.tr("实收不足，还差 %1").replace("%1", money(short)))
+                show_message(self.messageLabel, self._shortfall_text, kind="short")
+                return
+            if not self.tenderedEdit.text().strip():
+                # Exact cash (the empty field): nothing to check on the change box, one Enter sells.
+                self.confirm()
                 return
         elif not self.epayEdit.text().strip():
-            show_message(self.messageLabel, self.tr("请输入电子支付流水号"))
+            show_message(self.messageLabel, lambda: self.tr("请输入电子支付流水号"))
             return
         self.confirmButton.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -763,11 +925,11 @@ class SaleView(QWidget):
 
     def confirm(self) -> None:
         if self.departure is None:
-            show_message(self.messageLabel, self.tr("请先选择班次"))
+            show_message(self.messageLabel, lambda: self.tr("请先选择班次"))
             return
         open_slot = self.next_open_slot()
         if open_slot is not None:
-            show_message(self.messageLabel, self.tr("第 %1 位乘客还没有证件").replace("%1", str(open_slot + 1)))
+            show_message(self.messageLabel, lambda: self.tr("第 %1 位乘客还没有证件").replace("%1", str(open_slot + 1)))
             focus(self.docNumberEdit)
             return
         method = self.methodCombo.currentData()
@@ -785,11 +947,14 @@ class SaleView(QWidget):
         except Exception as exc:
             if not isinstance(exc, KezhanError):
                 log.exception("sale failed")
-            show_message(self.messageLabel, error_text(exc))
+            show_message(self.messageLabel, lambda exc=exc: error_text(exc))
             return
         self.last_result = result
-        summary = self.tr("已售 %1 张 %2，找零 %3").replace("%1", str(len(result.tickets))).replace(
-            "%2", money(result.total)).replace("%3", money(result.change or 0))
+
+        def summary() -> str:
+            return self.tr("已售 %1 张 %2，找零 %3").replace("%1", str(len(result.tickets))).replace(
+                "%2", money(result.total)).replace("%3", money(result.change or 0))
+
         self.reset()
         show_message(self.lastSaleLabel, summary, ok=True)
         self.sold.emit(result)
@@ -821,10 +986,17 @@ class SaleView(QWidget):
         self.tenderedEdit.clear()
         self.epayEdit.clear()
         self.methodCombo.setCurrentIndex(0)
-        self.messageLabel.clear()
+        self._name_pending = False
+        clear_message(self.messageLabel)
         self._fill_departures()
         self._rebuild_slots()
         focus(self.destinationEdit)
+
+    def end_session(self) -> None:
+        """The clerk signed out: nothing of this session stays for the next one to see."""
+        self.reset()
+        clear_message(self.lastSaleLabel)
+        self.last_result = None
 
     def focus_payment(self) -> None:
         focus(self._payment_field())

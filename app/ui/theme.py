@@ -33,6 +33,7 @@ STATUS_COLOURS = {
     "cancelled": QColor("#b00020"),
     "departed": QColor("#6b6b6b"),
     "sold_out": QColor("#6b6b6b"),
+    "no_lease": QColor("#8a4500"),  # offline, none leased here: not sold out, the province has seats
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QWidget
 
@@ -52,10 +54,36 @@ def set_valid(widget: QWidget, valid: bool | None) -> None:
     theme.repolish(widget)
 
 
-def show_message(target: QLabel, text: str, ok: bool = False) -> None:
+Message = str | Callable[[], str]
+
+
+def show_message(target: QLabel, text: Message, ok: bool = False, kind: str = "") -> None:
+    """A message line. Given as a function (of the current language), the message is worded again
+    by :func:`refresh_message` when the clerk switches language, instead of staying in the old one.
+    ``kind`` lets the owner find and withdraw a message once what it says is no longer true."""
     target.setProperty("role", "ok" if ok else "error")
-    target.setText(text)
+    target._kz_message = (text if callable(text) else None, kind)
+    target.setText(text() if callable(text) else text)
     theme.repolish(target)
+
+
+def message_kind(target: QLabel) -> str:
+    """The kind of the message on show ("" when none, or the label was cleared since)."""
+    return getattr(target, "_kz_message", (None, ""))[1] if target.text() else ""
+
+
+def clear_message(target: QLabel, kind: str | None = None) -> None:
+    """Clear the line (only if it shows a message of ``kind``, when given)."""
+    if kind is None or message_kind(target) == kind:
+        target.clear()
+        target._kz_message = (None, "")
+
+
+def refresh_message(target: QLabel) -> None:
+    """Word the message on show again, in the language now in force."""
+    source, _kind = getattr(target, "_kz_message", (None, ""))
+    if source is not None and target.text():
+        target.setText(source())
 
 
 def error_text(exc: BaseException) -> str:

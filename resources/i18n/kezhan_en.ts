@@ -395,6 +395,18 @@
         <source>已售 %1 张 %2，找零 %3</source>
         <translation>Sold %1 ticket(s) %2, change %3</translation>
     </message>
+    <message>
+        <source>无租座</source>
+        <translation>No lease</translation>
+    </message>
+    <message>
+        <source>班次表不接受文字：↑↓ 选班次，Enter 选定，Ctrl+D 改目的地</source>
+        <translation>No typing on the departures: ↑↓ picks a bus, Enter takes it, Ctrl+D for another destination</translation>
+    </message>
+    <message>
+        <source>该证件已是第 %1 位乘客（一证一座）</source>
+        <translation>This document is already passenger %1 (one seat per document)</translation>
+    </message>
 </context>
 <context>
     <name>SeatMapDialog</name>
@@ -488,6 +500,10 @@
     <message>
         <source>请输入实点现金</source>
         <translation>Enter the cash counted</translation>
+    </message>
+    <message>
+        <source>现金与应交款不符（%1）：核对无误后再按 Enter 交班</source>
+        <translation>The cash does not match the amount due (%1): check it, then press Enter again to close the shift</translation>
     </message>
 </context>
 <context>
@@ -905,6 +921,10 @@
     <message>
         <source>已取票，纸票 %1</source>
         <translation>Picked up on blank %1</translation>
+    </message>
+    <message>
+        <source>无租座</source>
+        <translation>No lease</translation>
     </message>
 </context>
 <context>

@@ -160,12 +160,14 @@ def test_print_preview_shows_the_last_ticket(qtbot, window, keys, backend):
 
 def test_login_locks_after_repeated_failures(qtbot, window, keys):
     view = window.loginView
-    for _ in range(5):
+    for left in (4, 3, 2, 1, 0):
         keys.type(CLERK)
         keys.enter()
         keys.type("wrong")
         keys.enter()
-        assert view.messageLabel.text() == "工号或密码错误"
+        # The tries left before the lock, then the lock itself (issue 13: a warning first).
+        assert view.messageLabel.text() == (f"工号或密码错误，还可再试 {left} 次（之后账号锁定）" if left
+                                            else "工号或密码错误，账号已锁定，请联系技术员解锁")
         view.codeEdit.clear()
         view.codeEdit.setFocus()
     keys.type(CLERK)

@@ -12,6 +12,7 @@ from app.domain.events import canonical_json
 from app.domain.ticket_code import decode_ticket_code
 from app.errors import RuleViolation
 from app.services import PassengerIn, PaymentIn, sell
+from app.services.sales import document_holder, find_tickets
 from tests.integration.services.conftest import CLERK, CLERK2
 from tests.integration.services.helpers import LATER, audit_actions, events, rows, seat_state
 from tests.integration.store.tiny_province import (
@@ -163,8 +164,16 @@ def test_a_seat_already_sold_is_refused(db, terminal, sale):
 
 
 def test_one_document_per_departure(db, db_path, terminal, sale):
-    error = _refused("DUPLICATE_DOCUMENT", _sell, db, terminal, [PassengerIn("full", "张三", doc_number=ID_A)])
+    error = _refused("DUPLICATE_DOCUMENT", _sell, db, terminal, [PassengerIn("full", "王五", doc_number=ID_A)])
     assert "一证一座" in error.message
+    # It names the ticket holding the seat, not the name typed for the new sale.
+    [held] = find_tickets(db, terminal, ticket_id=sale.ticket_ids[0])
+    assert held.ticket_id in error.message and f"{held.seat_no} 号座" in error.message and "王五" not in error.message
+    assert error.details == {"ticket_id": held.ticket_id, "seat_no": held.seat_no}
+    # Asked before the sale, as the number is entered, the answer is the same refusal.
+    early = document_holder(db, terminal, departure_id=D_0800, doc_type="resident_id", doc_number=ID_A)
+    assert early is not None and early.message == error.message
+    assert document_holder(db, terminal, departure_id=D_1000_SMALL, doc_type="resident_id", doc_number=ID_A) is None
     # The same document on another departure is fine.
     _sell(db, terminal, [PassengerIn("full", "张三", doc_number=ID_A)], departure=D_1000_SMALL)
 

@@ -118,3 +118,18 @@ def test_login_locks_after_five_wrong_passwords(db, db_path, terminal):
 
     unlock(db, terminal, technician="tech", code=CLERK, now=NOW)
     assert login(db, terminal, CLERK, CLERK_PW, now=NOW).code == CLERK
+
+
+def test_a_wrong_password_says_how_many_tries_are_left(db, terminal):
+    left = []
+    for _ in range(5):
+        with pytest.raises(RuleViolation) as info:
+            login(db, terminal, CLERK, "wrong", now=NOW)
+        assert info.value.code == "BAD_LOGIN"
+        left.append(info.value.details["tries_left"])
+    assert left == [4, 3, 2, 1, 0]
+    assert "已锁定" in info.value.message
+    # An unknown code is refused in the same words, with no count that would say it does not exist.
+    with pytest.raises(RuleViolation) as info:
+        login(db, terminal, "7777", "wrong", now=NOW)
+    assert info.value.message == "工号或密码错误" and "tries_left" not in info.value.details
