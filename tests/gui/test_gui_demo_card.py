@@ -1,6 +1,6 @@
 """The demo station's card key: Ctrl+Shift+F11 puts the next demo passenger's ID card on the
 simulated reader at any moment, and the window reads it through the reader like a real tap — so the
-README's four-key walk-up can be tried in the demo."""
+README's three-key walk-up can be tried in the demo."""
 
 from __future__ import annotations
 
