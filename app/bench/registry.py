@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "ui_keystroke": "app.ui.bench:ui_keystroke",
     "sync_upload": "app.bench.sync:sync_upload",
     "sync_initial_pull": "app.bench.sync:sync_initial_pull",
+    "db_check": "app.bench.retention:db_check",
 }
 
 

@@ -3,8 +3,10 @@
 The retention window is a number of days the technician sets (``[database] keep_days``). Everything
 the counter and the gate can still act on stays: tickets whose departure is inside the window or
 later (and every other ticket of their order), open shifts and all they hold, events the server has
-not acknowledged and what they mention, the timetable from the window on. Only what is older than
-the window *and* older than the oldest open shift may move.
+not acknowledged and what they mention, the departures from the window on. Only what is older than
+the window *and* older than the oldest open shift may move — with two shorter spans for what nothing
+acts on once it is past: acknowledged events (``EVENTS_KEEP_DAYS``) and the seat maps of departures
+that have left (``SEAT_MAP_KEEP_DAYS``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ DEFAULT_KEEP_DAYS = 90
 # ten years the most a station would want to search without the archive.
 MIN_KEEP_DAYS = 7
 MAX_KEEP_DAYS = 3660
+# An acknowledged event is the server's now; nothing at the counter reads it again but its open
+# shift's settlement (an open shift holds the window back anyway). A week leaves room for an
+# uploader asked to resend from a little back.
+EVENTS_KEEP_DAYS = 7
+# Nothing is sold on a bus that has left: its seat map (most of a day's timetable) goes two days
+# after its date, while the departure itself stays for the window.
+SEAT_MAP_KEEP_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,8 @@ def window(now: datetime, keep_days: int, zone: ZoneInfo, *, oldest_open_shift: 
     """The retention window at ``now``: local midnight ``keep_days`` days ago, pulled back to the
     opening of the oldest shift still open (a shift's settlement adds up all its rows)."""
     require_aware(now=now)
-    problem = keep_days_problem(keep_days)
-    if problem:
-        raise ValueError(f"keep_days {problem}")
+    if isinstance(keep_days, bool) or not isinstance(keep_days, int) or keep_days < 0:
+        raise ValueError(f"keep_days must be a whole number of days, got {keep_days!r}")
     first: date = now.astimezone(zone).date() - timedelta(days=keep_days)
     starts_at = datetime.combine(first, time(0, 0), tzinfo=zone).astimezone(UTC)
     if oldest_open_shift is not None:

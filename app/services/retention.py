@@ -96,6 +96,8 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         state = archive_store.live_state(con, acked_cursor=acked_cursor)
         oldest_open = parse_utc(state.oldest_open_shift) if state.oldest_open_shift else None
         window = rules.window(now, keep_days, zone, oldest_open_shift=oldest_open)
+        events = rules.window(now, min(keep_days, rules.EVENTS_KEEP_DAYS), zone, oldest_open_shift=oldest_open)
+        seat_maps = rules.window(now, rules.SEAT_MAP_KEEP_DAYS, zone, oldest_open_shift=oldest_open)
         report = ArchiveReport(keep_days=keep_days, window_first_date=window.first_date,
                                window_starts_at=window.starts_at_text, enrolled=state.terminal_id is not None,
                                held_by_unacknowledged=len(state.pending_payloads),
@@ -107,10 +109,17 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         months: set[str] = set()
         # Stamped rows file under their local month; a zone with summer time is off by an hour at most.
         offset = int(window.starts_at.astimezone(zone).utcoffset().total_seconds() // 60)
-        chunk = _next_chunk(state.oldest_departure_date, window.first_date)
+        # A month at a time, oldest first, up to the last of the windows (the events' is the latest).
+        last = max(window.first_date, events.first_date, seat_maps.first_date)
+        chunk = _next_chunk(state.oldest_departure_date, last)
         while True:
-            before_at = min(window.starts_at, _local_midnight(chunk, zone))
-            plan = archive_store.plan(con, before_date=chunk, before_at=iso_utc(before_at),
+            midnight = _local_midnight(chunk, zone)
+            dropped = archive_store.drop_seat_maps(con, before_date=min(chunk, seat_maps.first_date))
+            if dropped:
+                report.moved["seat maps dropped (seats)"] = report.moved.get("seat maps dropped (seats)", 0) + dropped
+            plan = archive_store.plan(con, before_date=min(chunk, window.first_date),
+                                      before_at=iso_utc(min(window.starts_at, midnight)),
+                                      events_before_at=iso_utc(min(events.starts_at, midnight)),
                                       terminal_id=state.terminal_id, acked_seq=state.acked_seq,
                                       keep_tickets=keep_tickets, keep_shifts=keep_shifts,
                                       utc_offset_minutes=offset)
@@ -122,12 +131,12 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
                     report.moved[table] = report.moved.get(table, 0) + count
                 months.update(plan.months)
                 log.info("archived rows before %s into %s: %s", chunk, ", ".join(plan.months), deleted)
-            if chunk >= window.first_date:
+            if chunk >= last:
                 break
             if budget_s is not None and time.monotonic() - started > budget_s:
                 report.finished = False
                 break
-            chunk = _next_chunk(chunk, window.first_date)
+            chunk = _next_chunk(chunk, last)
         if compact and archive_store.free_fraction(con) >= COMPACT_FREE_FRACTION:
             archive_store.compact(con)
             report.compacted = True

@@ -121,13 +121,16 @@ class Plan:
 
 
 def plan(con: sqlite3.Connection, *, before_date: str, before_at: str, terminal_id: str | None, acked_seq: int,
-         keep_tickets: Iterable[str], keep_shifts: Iterable[str], utc_offset_minutes: int = 0) -> Plan:
+         keep_tickets: Iterable[str], keep_shifts: Iterable[str], events_before_at: str | None = None,
+         utc_offset_minutes: int = 0) -> Plan:
     """Choose what moves: departures before ``before_date`` (local) with everything sold on them, rows
     stamped before ``before_at`` (UTC ISO); never a ticket in ``keep_tickets`` (an unacknowledged
     event mentions it) nor anything of a shift still open; a shift in ``keep_shifts`` (an unacknowledged
     event names it) keeps its own row while what was sold in it may go. Months: a ticket and
     its order, passengers and payments go with its departure's date; shifts, events and audit entries
-    with their local month (the station's ``utc_offset_minutes``)."""
+    with their local month (the station's ``utc_offset_minutes``). Acknowledged events go once stamped
+    before ``events_before_at`` (default ``before_at``)."""
+    events_before_at = events_before_at or before_at
     local = f"'{int(utc_offset_minutes):+d} minutes'"
     cur = con.cursor()
     cur.execute("BEGIN")
@@ -196,10 +199,11 @@ def plan(con: sqlite3.Connection, *, before_date: str, before_at: str, terminal_
             "AND d.id NOT IN (SELECT departure_id FROM sync_tasks WHERE status = 'open' AND departure_id IS NOT NULL)",
             (before_date,))
         result = Plan(terminal_id=terminal_id)
-        # Events: a prefix of the acknowledged ones, stamped before the window. The newest acknowledged
+        # Events: a prefix of the acknowledged ones, stamped before their window. The newest acknowledged
         # event stays: the uploader sends it again at start-up to meet the server's high-water mark.
         if terminal_id is not None and acked_seq > 1:
-            cur.execute("SELECT min(seq) FROM outbox WHERE terminal_id = ? AND created_at >= ?", (terminal_id, before_at))
+            cur.execute("SELECT min(seq) FROM outbox WHERE terminal_id = ? AND created_at >= ?",
+                        (terminal_id, events_before_at))
             first_kept = cur.fetchone()[0]
             through = acked_seq - 1 if first_kept is None else min(acked_seq - 1, first_kept - 1)
             cur.execute(
@@ -226,6 +230,24 @@ def plan(con: sqlite3.Connection, *, before_date: str, before_at: str, terminal_
         _rollback(con)
         raise
     return result
+
+
+def drop_seat_maps(con: sqlite3.Connection, *, before_date: str) -> int:
+    """Delete the seat map and the leases of every departure dated before ``before_date`` (local): the
+    province's pool of a bus that has left is nobody's record, every seat sold here is on its ticket,
+    and the map is most of what a day of timetable weighs. Returns the seats deleted."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        cur = con.execute("DELETE FROM seats WHERE departure_id IN (SELECT id FROM departures WHERE date < ?)",
+                          (before_date,))
+        dropped = max(cur.rowcount, 0)
+        con.execute("DELETE FROM seat_leases WHERE departure_id IN (SELECT id FROM departures WHERE date < ?) "
+                    "AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.lease_id = seat_leases.id)", (before_date,))
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+    return dropped
 
 
 def _rollback(con: sqlite3.Connection) -> None:

@@ -114,7 +114,14 @@ def test_the_window_is_honoured(db, db_path, a_day_in_the_window):
     enrol(db_path, acked=6)
     archive(db, keep_days=120)  # 99 days old: inside a 120-day window
     assert rows(db_path, "SELECT count(*) FROM tickets") == [(3,)]
-    assert not archive_store.archive_files(db_path)
+    assert rows(db_path, "SELECT count(*) FROM departures WHERE date = ?", DAY) == [(6,)]
+    assert archived(db_path, "SELECT count(*) FROM tickets") == [(0,)]
+    # What nothing acts on once it is past goes sooner: acknowledged events after a week, the seat
+    # map of a bus that left after two days (the departure row and its tickets stay).
+    assert archived(db_path, "SELECT seq FROM outbox ORDER BY seq") == [(1,), (2,), (3,), (4,)]
+    assert rows(db_path, "SELECT count(*) FROM seats WHERE departure_id = ?", D_0800) == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM seats WHERE departure_id LIKE ?", f"%{LATER_DAY.replace('-', '')}%") \
+        == [(45,)]
     archive(db, keep_days=98)
     assert rows(db_path, "SELECT count(*) FROM tickets") == [(1,)]
 
