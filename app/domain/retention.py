@@ -5,8 +5,8 @@ the counter and the gate can still act on stays: tickets whose departure is insi
 later (and every other ticket of their order), open shifts and all they hold, events the server has
 not acknowledged and what they mention, the departures from the window on. Only what is older than
 the window *and* older than the oldest open shift may move — with two shorter spans for what nothing
-acts on once it is past: acknowledged events (``EVENTS_KEEP_DAYS``) and the seat maps of departures
-that have left (``SEAT_MAP_KEEP_DAYS``).
+acts on once it is past: acknowledged events and audit entries (``RECORDS_KEEP_DAYS``) and the seat
+maps of departures that have left (``SEAT_MAP_KEEP_DAYS``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ DEFAULT_KEEP_DAYS = 90
 # ten years the most a station would want to search without the archive.
 MIN_KEEP_DAYS = 7
 MAX_KEEP_DAYS = 3660
-# An acknowledged event is the server's now; nothing at the counter reads it again but its open
-# shift's settlement (an open shift holds the window back anyway). A week leaves room for an
-# uploader asked to resend from a little back.
-EVENTS_KEEP_DAYS = 7
+# Records nothing at the counter reads again: an acknowledged event (the server has it; only its open
+# shift's settlement adds it up, and an open shift holds every window back) and an audit entry (a
+# record for auditors, whole in the archive). A week of them stays for a look with the sqlite shell.
+RECORDS_KEEP_DAYS = 7
 # Nothing is sold on a bus that has left: its seat map (most of a day's timetable) goes two days
 # after its date, while the departure itself stays for the window.
 SEAT_MAP_KEEP_DAYS = 2

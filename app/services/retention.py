@@ -3,7 +3,7 @@ one archive file per month beside it (docs/store.md § Retention and archive).
 
 It runs on demand (``kezhan db archive``) and by itself when the counter window opens, bounded in
 time (``STARTUP_BUDGET_S``): a day's worth of old rows takes a fraction of a second, and a file that
-has a long history to hand over does it a month at a time over several start-ups, or at once with
+has a long history to hand over does it a week at a time over several start-ups, or at once with
 the command. Nothing the server has not acknowledged moves: the acknowledged seq is the sync
 client's cursor, whose name the caller passes in (services sit below ``sync``).
 """
@@ -83,7 +83,7 @@ def _file_bytes(path: Path) -> int:
 
 def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now: datetime, acked_cursor: str,
                      budget_s: float | None = None, compact: bool = False) -> ArchiveReport:
-    """Move what is older than the window and acknowledged to the monthly archive files; a month at
+    """Move what is older than the window and acknowledged to the monthly archive files; a week at
     a time, oldest first, until done or ``budget_s`` seconds have passed. ``compact``: rewrite the live
     file afterwards when a quarter of it or more is free pages."""
     problem = rules.keep_days_problem(keep_days)
@@ -96,7 +96,7 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         state = archive_store.live_state(con, acked_cursor=acked_cursor)
         oldest_open = parse_utc(state.oldest_open_shift) if state.oldest_open_shift else None
         window = rules.window(now, keep_days, zone, oldest_open_shift=oldest_open)
-        events = rules.window(now, min(keep_days, rules.EVENTS_KEEP_DAYS), zone, oldest_open_shift=oldest_open)
+        events = rules.window(now, min(keep_days, rules.RECORDS_KEEP_DAYS), zone, oldest_open_shift=oldest_open)
         seat_maps = rules.window(now, rules.SEAT_MAP_KEEP_DAYS, zone, oldest_open_shift=oldest_open)
         report = ArchiveReport(keep_days=keep_days, window_first_date=window.first_date,
                                window_starts_at=window.starts_at_text, enrolled=state.terminal_id is not None,
@@ -109,7 +109,7 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         months: set[str] = set()
         # Stamped rows file under their local month; a zone with summer time is off by an hour at most.
         offset = int(window.starts_at.astimezone(zone).utcoffset().total_seconds() // 60)
-        # A month at a time, oldest first, up to the last of the windows (the events' is the latest).
+        # A week at a time, oldest first, up to the last of the windows (the records' is the latest).
         last = max(window.first_date, events.first_date, seat_maps.first_date)
         chunk = _next_chunk(state.oldest_departure_date, last)
         while True:
@@ -158,13 +158,14 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
     return report
 
 
+CHUNK_DAYS = 7  # a week of a large station's history: a couple of seconds of write lock
+
+
 def _next_chunk(after: str | None, last: str) -> str:
-    """The next chunk's end: the first day of the month after ``after``, never past ``last``."""
+    """The next chunk's end: a week after ``after``, never past ``last``."""
     if after is None or after >= last:
         return last
-    day = date.fromisoformat(after)
-    following = (day.replace(day=1) + timedelta(days=32)).replace(day=1).isoformat()
-    return min(following, last)
+    return min((date.fromisoformat(after) + timedelta(days=CHUNK_DAYS)).isoformat(), last)
 
 
 def _local_midnight(day: str, zone: ZoneInfo) -> datetime:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.store.engine import BUSY_TIMEOUT_MS, storage_error
+from app.store.outbox import OutboxRow
 from app.store.tickets import ExportedTicket
 
 ARCHIVE_FOLDER = "archive"
@@ -128,8 +129,8 @@ def plan(con: sqlite3.Connection, *, before_date: str, before_at: str, terminal_
     event mentions it) nor anything of a shift still open; a shift in ``keep_shifts`` (an unacknowledged
     event names it) keeps its own row while what was sold in it may go. Months: a ticket and
     its order, passengers and payments go with its departure's date; shifts, events and audit entries
-    with their local month (the station's ``utc_offset_minutes``). Acknowledged events go once stamped
-    before ``events_before_at`` (default ``before_at``)."""
+    with their local month (the station's ``utc_offset_minutes``). Acknowledged events and audit entries
+    go once stamped before ``events_before_at`` (default ``before_at``)."""
     events_before_at = events_before_at or before_at
     local = f"'{int(utc_offset_minutes):+d} minutes'"
     cur = con.cursor()
@@ -211,12 +212,13 @@ def plan(con: sqlite3.Connection, *, before_date: str, before_at: str, terminal_
                 "WHERE terminal_id = ? AND seq <= ?", (terminal_id, through))
             if cur.rowcount:
                 result.outbox_through = through
-        # Audit entries: a prefix by id, stamped before the window.
-        cur.execute("SELECT min(id) FROM audit_log WHERE at >= ?", (before_at,))
+        # Audit entries: a prefix by id, stamped before the records' window (nothing in the terminal reads
+        # the audit log; it is a record, kept whole in the archive).
+        cur.execute("SELECT min(id) FROM audit_log WHERE at >= ?", (events_before_at,))
         first_kept = cur.fetchone()[0]
         cur.execute("SELECT max(id) FROM audit_log WHERE at < ? AND id < (SELECT max(id) FROM audit_log)"
                     + ("" if first_kept is None else " AND id < ?"),
-                    (before_at,) if first_kept is None else (before_at, first_kept))
+                    (events_before_at,) if first_kept is None else (events_before_at, first_kept))
         audit_through = cur.fetchone()[0]
         if audit_through is not None:
             cur.execute(f"INSERT INTO temp.mv (tbl, month, rid) SELECT 'audit_log', strftime('%Y-%m', at, {local}), id "
@@ -441,3 +443,29 @@ def compact(con: sqlite3.Connection) -> None:
     """Rewrite the live file without its free pages (it waits for, then briefly holds, the write lock)."""
     con.execute("VACUUM main")
     con.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+
+
+def archived_through(cur, terminal_id: str) -> int:
+    """The highest seq of ``terminal_id`` moved to the archive (0 when none was)."""
+    cur.execute("SELECT value FROM counters WHERE name = ?", (OUTBOX_MARK + terminal_id,))
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def archived_events(db_path: Path, terminal_id: str, after_seq: int, limit: int) -> list[OutboxRow]:
+    """The next ``limit`` archived events of ``terminal_id`` after ``after_seq``, in seq order: what
+    the uploader resends when the server asks for events from before the live outbox (a server
+    restored from its backup)."""
+    found: list[OutboxRow] = []
+    for _month, path in archive_files(Path(db_path)):
+        try:
+            con = _connect_ro(path)
+            try:
+                found += map(OutboxRow._make, con.execute(
+                    "SELECT terminal_id, seq, event_id, type, created_at, payload, hash FROM outbox "
+                    "WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT ?", (terminal_id, after_seq, limit)))
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) from None
+    return sorted(found, key=lambda row: row.seq)[:limit]
