@@ -111,7 +111,13 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         offset = int(window.starts_at.astimezone(zone).utcoffset().total_seconds() // 60)
         # A week at a time, oldest first, up to the last of the windows (the records' is the latest).
         last = max(window.first_date, events.first_date, seat_maps.first_date)
-        chunk = _next_chunk(state.oldest_departure_date, last)
+
+        def advance(after: str | None) -> str:
+            # Past the sales window only the days of records and seat maps are left: one step.
+            following = _next_chunk(after, last)
+            return last if following >= window.first_date else following
+
+        chunk = advance(state.oldest_departure_date)
         while True:
             midnight = _local_midnight(chunk, zone)
             dropped = archive_store.drop_seat_maps(con, before_date=min(chunk, seat_maps.first_date))
@@ -136,7 +142,7 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
             if budget_s is not None and time.monotonic() - started > budget_s:
                 report.finished = False
                 break
-            chunk = _next_chunk(chunk, last)
+            chunk = advance(chunk)
         if compact and archive_store.free_fraction(con) >= COMPACT_FREE_FRACTION:
             archive_store.compact(con)
             report.compacted = True
