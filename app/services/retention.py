@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -146,14 +147,8 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
         if compact and archive_store.free_fraction(con) >= COMPACT_FREE_FRACTION:
             archive_store.compact(con)
             report.compacted = True
-    except StorageError:
-        raise
-    except Exception as exc:
-        import sqlite3
-
-        if isinstance(exc, sqlite3.Error):
-            raise storage_error(exc, path) from None
-        raise
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from None
     finally:
         con.close()
     report.months = sorted(months)
