@@ -190,3 +190,28 @@ def test_the_check_knows_where_the_archived_outbox_ends(db, db_path, a_day_in_th
     report = maintenance.check(db_path)
     assert report.ok, report.problems
     assert report.outbox_archived == {TERMINAL_ID: 4} and report.mode == "quick"
+
+
+def test_a_bounded_run_stops_between_weeks_and_the_next_one_goes_on(db, db_path, a_day_in_the_window):
+    enrol(db_path, acked=6)
+    first = archive_old_rows(db, keep_days=90, zone=ZONE, now=LATER, acked_cursor=CURSOR_ACKED, budget_s=0)
+    # The first week (the 2026-12-01 sales) moved, then the budget was spent.
+    assert not first.finished and first.moved["tickets"] == 2
+    assert first.window_first_date == "2026-12-11"
+    second = archive_old_rows(db, keep_days=90, zone=ZONE, now=LATER, acked_cursor=CURSOR_ACKED, budget_s=0)
+    assert second.finished and "tickets" not in second.moved
+
+
+def test_the_start_up_run_never_stops_the_counter_from_opening(db, db_path, a_day_in_the_window, monkeypatch):
+    from app.services.retention import archive_at_startup
+
+    enrol(db_path, acked=6)
+    monkeypatch.setattr(archive_store, "BUSY_TIMEOUT_MS", 100)
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another program holds the write lock throughout
+    try:
+        assert archive_at_startup(db, keep_days=90, zone=ZONE, now=LATER, acked_cursor=CURSOR_ACKED) is None
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(3,)]
