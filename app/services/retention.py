@@ -89,7 +89,8 @@ def archive_old_rows(db: Database | Path, *, keep_days: int, zone: ZoneInfo, now
     file afterwards when a quarter of it or more is free pages."""
     problem = rules.keep_days_problem(keep_days)
     if problem:
-        raise ConfigError(f"database.keep_days {problem}", code="BAD_KEEP_DAYS")
+        raise ConfigError(f"保留天数 database.keep_days 不可用（{rules.MIN_KEEP_DAYS}..{rules.MAX_KEEP_DAYS} 天）：{keep_days!r}",
+                          en=f"database.keep_days {problem}", code="BAD_KEEP_DAYS")
     path = Path(db.path if isinstance(db, Database) else db)
     started = time.monotonic()
     con = archive_store.connect_live(path)
