@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app import paths
+from app.domain.retention import DEFAULT_KEEP_DAYS, keep_days_problem
 from app.errors import ConfigError
 
 
@@ -33,6 +34,9 @@ class TerminalConfig:
 @dataclass
 class DatabaseConfig:
     path: str = ""
+    # Days of departures (and of what was sold on them) the live file keeps; older rows the server
+    # has acknowledged move to the monthly archive files beside it (docs/store.md).
+    keep_days: int = DEFAULT_KEEP_DAYS
 
 
 @dataclass
@@ -86,6 +90,9 @@ class Config:
             raise ConfigError(f"terminal.presale_days{where}: must be 0..60, got {self.terminal.presale_days}")
         if self.terminal.language not in ("zh_CN", "en"):
             raise ConfigError(f"terminal.language{where}: must be zh_CN or en, got {self.terminal.language!r}")
+        problem = keep_days_problem(self.database.keep_days)
+        if problem:
+            raise ConfigError(f"database.keep_days{where}: {problem}")
         if self.reader.baud != "auto" and not str(self.reader.baud).isdigit():
             raise ConfigError(f"reader.baud{where}: must be 'auto' or a number, got {self.reader.baud!r}")
 

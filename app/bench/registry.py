@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "sync_upload": "app.bench.sync:sync_upload",
     "sync_initial_pull": "app.bench.sync:sync_initial_pull",
     "shift_settlement": "app.bench.settlement:shift_settlement",
+    "db_check": "app.bench.retention:db_check",
 }
 
 

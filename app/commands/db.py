@@ -1,4 +1,4 @@
-"""`kezhan db check|backup|restore|migrate`: database maintenance for the technician."""
+"""`kezhan db check|backup|restore|migrate|archive`: database maintenance for the technician."""
 
 from __future__ import annotations
 
@@ -12,9 +12,19 @@ def register(sub) -> None:
     parser.add_argument("--db", type=Path, help="the database file (default: from the config)")
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
 
-    p = actions.add_parser("check", help="integrity, foreign keys, schema version, outbox seq gaps")
+    p = actions.add_parser("check", help="quick check, schema version, outbox seq gaps (--full: every index, foreign keys)")
+    p.add_argument("--full", action="store_true",
+                   help="the full integrity_check and foreign_key_check (minutes on a large file)")
     add_json_flag(p)
     p.set_defaults(func=run_check)
+
+    p = actions.add_parser("archive", help="move old rows the server has acknowledged to the monthly archive files")
+    p.add_argument("--keep-days", type=int, metavar="N",
+                   help="days of departures the live file keeps (default: [database] keep_days, 90)")
+    p.add_argument("--no-compact", action="store_true",
+                   help="do not rewrite the file afterwards even when much of it is free")
+    add_json_flag(p)
+    p.set_defaults(func=run_archive)
 
     p = actions.add_parser("backup", help="a consistent copy of the live database")
     p.add_argument("dest", nargs="?", type=Path, help="a file or folder (default: the backups folder)")
@@ -39,15 +49,58 @@ def _db_path(args) -> Path:
     return config.load().db_path
 
 
+def _config():
+    from app import config
+
+    return config.load()
+
+
 def run_check(args) -> int:
+    from app.services.retention import retention_info
     from app.store import maintenance
 
-    report = maintenance.check(_db_path(args))
+    path = _db_path(args)
+    report = maintenance.check(path, full=args.full)
+    retention = retention_info(path, _config().database.keep_days)
+    verdict = ("integrity_check ok, foreign keys ok" if args.full
+               else "quick_check ok (kezhan db check --full for every index and the foreign keys)")
     lines = [f"{report.path}: schema {report.revision or '-'} (current {report.head})"]
-    lines += [f"  ✗ {p}" for p in report.problems] or ["  ✓ integrity ok, foreign keys ok, outbox seq without gaps"]
-    lines.append(f"  {report.outbox_events} outbox events")
-    emit(args, report.as_dict(), "\n".join(lines))
+    lines += [f"  ✗ {p}" for p in report.problems] or [f"  ✓ {verdict}, outbox seq without gaps"]
+    lines.append(f"  {report.outbox_events} outbox events"
+                 + "".join(f"; {t} through seq {s} archived" for t, s in report.outbox_archived.items()))
+    lines.append(f"  retention: {retention.line()}")
+    lines.append(f"  checked in {report.seconds:.2f} s ({report.mode})")
+    data = report.as_dict()
+    data["retention"] = {"keep_days": retention.keep_days, "archive_months": retention.archive_months,
+                         "archive_bytes": retention.archive_bytes}
+    emit(args, data, "\n".join(lines))
     return 0 if report.ok else 1
+
+
+def run_archive(args) -> int:
+    from datetime import UTC, datetime
+
+    from app.services.retention import archive_old_rows
+    from sync.client.client import CURSOR_ACKED
+
+    cfg = _config()
+    keep_days = args.keep_days if args.keep_days is not None else cfg.database.keep_days
+    report = archive_old_rows(_db_path(args), keep_days=keep_days, zone=cfg.zone, now=datetime.now(UTC),
+                              acked_cursor=CURSOR_ACKED, compact=not args.no_compact)
+    moved = ", ".join(f"{table} {count}" for table, count in sorted(report.moved.items())) or "nothing"
+    lines = [f"kept live: departures from {report.window_first_date} on, rows since {report.window_starts_at} "
+             f"({report.keep_days} days)",
+             f"moved: {moved}" + (f" -> {', '.join(report.months)}" if report.months else "")]
+    if not report.enrolled:
+        lines.append("not enrolled: the server has acknowledged nothing, so no sale or event moves")
+    elif report.held_by_unacknowledged:
+        lines.append(f"{report.held_by_unacknowledged} event(s) not yet acknowledged stay, with what they name")
+    lines.append(f"live file {report.live_bytes_before / 1e6:.1f} MB -> {report.live_bytes_after / 1e6:.1f} MB"
+                 + (" (compacted)" if report.compacted else "")
+                 + f"; archive {report.archive_files} file(s), {report.archive_bytes / 1e6:.1f} MB; "
+                 f"{report.seconds:.1f} s")
+    emit(args, report.as_dict(), "\n".join(lines))
+    return 0
 
 
 def run_backup(args) -> int:

@@ -1,7 +1,12 @@
-"""``kezhan export tickets [--date YYYY-MM-DD] [--json]``: this terminal's tickets, for reconciliation (对账).
+"""``kezhan export tickets [--date YYYY-MM-DD | --month YYYY-MM] [--json]``: this terminal's tickets,
+for reconciliation (对账).
 
 The digest is computed as the server's reconciliation computes it (sha256 over the sorted
-``ticket_id:status`` lines), so one comparison tells whether both sides agree.
+``ticket_id:status`` lines), so one comparison tells whether both sides agree. Tickets whose
+departure left before the retention window are read from the monthly archive files (a ticket is in
+the file of its departure's month, so a day's sales are in that month's file or the next three: the
+presale window is at most 60 days); a ticket in both the live file and an archive (a move
+interrupted) is taken from the live file, once.
 """
 
 from __future__ import annotations
@@ -13,25 +18,52 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="export data for reconciliation")
     sub = p.add_subparsers(dest="export_command", metavar="WHAT")
     t = sub.add_parser("tickets", help="this terminal's tickets (sold at this counter)")
-    t.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="only tickets sold on this local date")
+    when = t.add_mutually_exclusive_group()
+    when.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="only tickets sold on this local date")
+    when.add_argument("--month", default=None, metavar="YYYY-MM", help="only tickets sold in this local month")
     t.add_argument("--db", default=None, metavar="FILE", help="terminal database (default: the configured one)")
     add_json_flag(t)
     t.set_defaults(func=run_tickets)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
-def export_tickets(db, *, day: str | None = None, zone=None) -> dict:
+def _archive_months(day: str | None, month: str | None) -> list[str] | None:
+    """The archive months that can hold tickets sold on ``day`` or in ``month`` (None: all of them)."""
+    from datetime import date
+
+    from app.errors import ConfigError
+
+    if not day and not month:
+        return None
+    try:
+        first = date.fromisoformat(day) if day else date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise ConfigError(f"日期格式不正确：{day or month}", en=f"not a date: {day or month}",
+                          code="BAD_DATE") from None
+    months = []
+    for k in range(4):  # the month itself and the three a 60-day presale can reach
+        y, m = divmod(first.month - 1 + k, 12)
+        months.append(f"{first.year + y:04d}-{m + 1:02d}")
+    return months
+
+
+def export_tickets(db, *, day: str | None = None, month: str | None = None, zone=None) -> dict:
     import hashlib
     from zoneinfo import ZoneInfo
 
+    from app.services.retention import archived_tickets
     from app.services.station import exported_tickets
     from app.store.models import parse_utc
 
     zone = zone or ZoneInfo("Asia/Shanghai")
     terminal_id, rows = exported_tickets(db)
+    live = {r.ticket_id for r in rows}
+    rows = rows + [r for r in archived_tickets(db.path, _archive_months(day, month)) if r.ticket_id not in live]
+    rows.sort(key=lambda r: (r.sold_at, r.ticket_id))
     tickets = []
     for r in rows:
-        if day and parse_utc(r.sold_at).astimezone(zone).date().isoformat() != day:
+        sold = parse_utc(r.sold_at).astimezone(zone).date().isoformat()
+        if (day and sold != day) or (month and sold[:7] != month):
             continue
         tickets.append({
             "ticket_id": r.ticket_id, "order_id": r.order_id, "terminal_id": terminal_id,
@@ -44,7 +76,7 @@ def export_tickets(db, *, day: str | None = None, zone=None) -> dict:
         })
     digest = hashlib.sha256("\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()).hexdigest()
     money = sum(t["price"] + t["insurance"] for t in tickets if t["status"] == "active")
-    return {"terminal_id": terminal_id, "date": day, "count": len(tickets), "active_money": money,
+    return {"terminal_id": terminal_id, "date": day, "month": month, "count": len(tickets), "active_money": money,
             "digest": digest, "tickets": tickets}
 
 
@@ -57,7 +89,7 @@ def run_tickets(args) -> int:
     cfg = config.load()
     db = open_database(Path(args.db) if args.db else cfg.db_path)
     try:
-        data = export_tickets(db, day=args.date, zone=cfg.zone)
+        data = export_tickets(db, day=args.date, month=args.month, zone=cfg.zone)
     finally:
         db.dispose()
     text = "\n".join(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app import paths
 from app.errors import StorageError
+from app.store.archive import archived_marks
 from app.store.engine import BUSY_TIMEOUT_MS, backup_file, inspect_file, known_revisions, storage_error
 
 
@@ -28,7 +30,10 @@ class CheckReport:
     foreign_keys: list[str] = field(default_factory=list)
     outbox_gaps: list[str] = field(default_factory=list)  # "terminal: seq a..b missing"
     outbox_events: int = 0
+    outbox_archived: dict[str, int] = field(default_factory=dict)  # terminal -> highest seq in the archive
     problems: list[str] = field(default_factory=list)
+    mode: str = "quick"  # quick: PRAGMA quick_check; full: integrity_check and foreign_key_check
+    seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,22 +45,33 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return con
 
 
-def check(path: Path | str) -> CheckReport:
-    """integrity_check, foreign_key_check, schema revision and outbox seq gaps. Never raises for a bad
-    file: what is wrong goes into ``problems`` and ``ok`` is False."""
+def check(path: Path | str, *, full: bool = False) -> CheckReport:
+    """Schema revision, outbox seq gaps and the file's own check: ``PRAGMA quick_check`` by default
+    (pages, records, constraints: what the doctor runs, seconds on a large file), or with ``full``
+    ``integrity_check`` (also every index against its table) and ``foreign_key_check``. Never raises
+    for a bad file: what is wrong goes into ``problems`` and ``ok`` is False."""
+    started = time.monotonic()
     path = Path(path)
-    report = CheckReport(path=str(path))
+    report = CheckReport(path=str(path), mode="full" if full else "quick")
+    try:
+        _check(path, report, full)
+    finally:
+        report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _check(path: Path, report: CheckReport, full: bool) -> None:
     _known, report.head = known_revisions()
     if not path.exists():
         report.ok = False
         report.problems.append(f"数据库文件不存在：{path} (the database file does not exist)")
-        return report
+        return
     try:
         report.revision = inspect_file(path)
     except StorageError as exc:
         report.ok = False
         report.problems.append(exc.message + f" ({exc.en})")
-        return report
+        return
     if report.revision != report.head:
         report.ok = False
         report.problems.append(
@@ -65,22 +81,26 @@ def check(path: Path | str) -> CheckReport:
     try:
         con = _connect_ro(path)
         try:
-            report.integrity = [row[0] for row in con.execute("PRAGMA integrity_check")]
+            pragma = "integrity_check" if full else "quick_check"
+            report.integrity = [row[0] for row in con.execute(f"PRAGMA {pragma}")]
             if report.integrity != ["ok"]:
                 report.ok = False
                 report.problems.append(
-                    "完整性检查失败 (integrity_check failed): " + "; ".join(report.integrity[:5])
+                    f"完整性检查失败 ({pragma} failed): " + "; ".join(report.integrity[:5])
                 )
-            report.foreign_keys = [
-                f"{table} rowid {rowid} -> {parent}"
-                for table, rowid, parent, _fk in con.execute("PRAGMA foreign_key_check")
-            ]
+            if full:
+                report.foreign_keys = [
+                    f"{table} rowid {rowid} -> {parent}"
+                    for table, rowid, parent, _fk in con.execute("PRAGMA foreign_key_check")
+                ]
             if report.foreign_keys:
                 report.ok = False
                 report.problems.append(f"外键不一致 {len(report.foreign_keys)} 处 (foreign key violations)")
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "outbox" in tables:
-                previous: dict[str, int] = {}
+                # Events moved to the archive start the live outbox after the archived mark.
+                report.outbox_archived = archived_marks(con)
+                previous: dict[str, int] = dict(report.outbox_archived)
                 for terminal_id, seq in con.execute(
                     "SELECT terminal_id, seq FROM outbox ORDER BY terminal_id, seq"
                 ):
@@ -100,7 +120,6 @@ def check(path: Path | str) -> CheckReport:
         report.ok = False
         error = storage_error(exc, path)
         report.problems.append(f"{error.message} ({error.en})")
-    return report
 
 
 def backup(path: Path | str, dest: Path | str | None = None) -> Path:

@@ -89,6 +89,17 @@ def build_window(backend, *, width: int = 1366, printer_target: str | None = Non
     return window
 
 
+def _archive_at_startup(db, config, demo: DemoDevices) -> None:
+    """The quiet moment for retention: before anyone signs in, bounded in time (docs/store.md)."""
+    from datetime import UTC
+
+    from app.services.retention import archive_at_startup
+    from sync.client.client import CURSOR_ACKED
+
+    now = demo.clock() if demo.clock is not None else datetime.now(UTC)
+    archive_at_startup(db, keep_days=config.database.keep_days, zone=config.zone, now=now, acked_cursor=CURSOR_ACKED)
+
+
 def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     """Open the counter window on the configured database; returns the exit code."""
     from app.errors import StorageError
@@ -108,6 +119,7 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
                            en=f"no database at {path} (run kezhan demo or kezhan db migrate first)",
                            code="NO_DATABASE")
     db = open_station(path)
+    _archive_at_startup(db, config, demo)
     terminal = demo.terminal
     if terminal is None:
         from sync.client.identity import make_terminal

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from app.domain.leases import OfflineBudget
 from app.errors import SyncError
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
-from app.store import outbox, seats, sync_state, tasks
+from app.store import archive, outbox, seats, sync_state, tasks
 from app.store.engine import Database
 from app.store.models import iso_utc, parse_utc
 from app.store.queries import leased_seats_left
@@ -413,7 +413,16 @@ class SyncClient:
         self._probed = True
 
     def _read_batch(self, after: int, batch: int) -> list[outbox.OutboxRow]:
-        return self._read(lambda cur: outbox.events_after(cur, self.terminal_id, after, batch))
+        rows = self._read(lambda cur: outbox.events_after(cur, self.terminal_id, after, batch))
+        if rows and rows[0].seq == after + 1:
+            return rows
+        # The server asks for events the archive took from the live file (it was restored from a
+        # backup): they are read back from the monthly files, up to where the live outbox begins.
+        through = self._read(lambda cur: archive.archived_through(cur, self.terminal_id))
+        if after >= through:
+            return rows
+        old = archive.archived_events(self.db.path, self.terminal_id, after, min(batch, through - after))
+        return (old + rows)[:batch]
 
     def _after_refusal(self, exc: ProtocolError, rows, acked: int, batch: int,
                        bad_signatures: int) -> tuple[int, int]:

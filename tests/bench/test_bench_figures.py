@@ -101,3 +101,16 @@ def test_the_year_history_settles_like_the_shifts_it_wrote(tmp_path):
     assert sum(s["refund_fees"] for s in settlements) == 24 * 350
     assert sum(s["changed"]["fees"] for s in settlements) == 16 * 200
     assert sum(s["voided"]["count"] for s in settlements) == 4
+
+
+def test_db_check_archives_a_scaled_year_and_reports_both_sizes(tmp_path):
+    from app.bench.retention import db_check
+
+    figure = db_check(days=40, scale=0.02, keep_days=10, workdir=tmp_path).to_json()
+    notes = figure["notes"]
+    assert figure["name"] == "db_check" and figure["unit"] == "ms" and figure["baseline"] > 0
+    # The sales of the days before the window left the live file, which shrank; the archive holds them.
+    assert notes["moved"]["tickets"] > 0 and notes["archive_files"] >= 1
+    assert notes["live_mb_after"] < notes["live_mb_before"]
+    assert abs(notes["full_scale_mb_after"] * 0.02 - notes["live_mb_after"]) < 0.1
+    assert notes["departures_list_ms_before"] > 0 and notes["departures_list_ms_after"] > 0
