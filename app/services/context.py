@@ -29,7 +29,7 @@ from app.errors import RuleViolation
 from app.store import audit as audit_log
 from app.store import outbox, sync_state
 from app.store import shifts as shift_store
-from app.store.engine import Database
+from app.store.engine import Database, raw_cursor
 from app.store.models import iso_utc
 from app.store.shifts import OpenShift
 
@@ -99,7 +99,7 @@ def require_now(now: datetime) -> datetime:
 
 def cursor(session: Session):
     """The sqlite3 cursor inside the session's transaction (BEGIN IMMEDIATE already issued)."""
-    return session.connection().connection.dbapi_connection.cursor()
+    return raw_cursor(session)
 
 
 def utc_text(instant: datetime) -> str:

@@ -32,7 +32,8 @@ from app.services.context import (
 )
 from app.settlement import SettlementView, settlement_view
 from app.store import departures as departure_store
-from app.store import queries
+from app.store import outbox, queries
+from app.store import seats as seat_store
 from app.store import tickets as ticket_store
 from app.store import users as user_store
 from app.store.engine import Database
@@ -255,7 +256,7 @@ class Counter:
         with self.db.read() as session:
             rows = queries.departures_to(session, station_code, day.isoformat(),
                                          board=self.rules.home_station or None)
-            leased = queries.leased_seats_left(session, [r.id for r in rows], self.terminal.server_time(now))
+            leased = seat_store.leased_seats_left(session, [r.id for r in rows], self.terminal.server_time(now))
             vias = self._vias(session, {r.route for r in rows})
             alarm = standing_alarm(cursor(session))
         # With a sync alarm standing the sale would be refused at the confirm key: say so on Enter,
@@ -312,7 +313,7 @@ class Counter:
         with self.db.read() as session:
             cur = cursor(session)
             ours = sales.sellable_seats(cur, self.terminal, self.rules, departure_id, now)
-            states = queries.seat_map(session, departure_id)
+            states = seat_store.seat_map(session, departure_id)
         out = {}
         for seat_no, state in states.items():
             if seat_no in ours:
@@ -552,7 +553,11 @@ class Counter:
         """Outbox events above the uploader's high-water mark, kept in ``sync_cursors`` under
         ``acked_cursor`` (the sync client names it: the services do not import sync)."""
         with self.db.read() as session:
-            return queries.pending_events(session, self.terminal.terminal_id, acked_cursor=acked_cursor)
+            cur = cursor(session)
+            try:
+                return outbox.pending_count(cur, self.terminal.terminal_id, acked_cursor)
+            finally:
+                cur.close()
 
     # --- reads for the screenshots and the sample sale -----------------------------------------
 

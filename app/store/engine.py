@@ -73,6 +73,12 @@ class Database:
         self.engine.dispose()
 
 
+def raw_cursor(session: Session):
+    """The sqlite3 cursor of the session's connection, inside the transaction the session holds: the
+    counter's hot path and the bulk loaders write through it, a dozen statements for one fsync."""
+    return session.connection().connection.dbapi_connection.cursor()
+
+
 def _quiet_rollback(session: Session) -> None:
     try:
         session.rollback()

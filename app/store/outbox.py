@@ -99,3 +99,18 @@ def ticket_payloads_after(cur, terminal_id: str, after_seq: int) -> list[str]:
 def payloads_of_type(cur, type_: str) -> list[str]:
     cur.execute("SELECT payload FROM outbox WHERE type = ?", (type_,))
     return [payload for (payload,) in cur.fetchall()]
+
+
+def pending_count(cur, terminal_id: str, acked_cursor: str) -> int:
+    """Outbox events of ``terminal_id`` above the uploader's high-water mark, which the sync client
+    keeps in ``sync_cursors`` under ``acked_cursor``. The caller names the cursor: the store sits
+    below ``sync`` and does not import it."""
+    return count_events_after(cur, terminal_id, acked_seq(cur, acked_cursor))
+
+
+def acked_seq(cur, acked_cursor: str) -> int:
+    """The highest seq the server has acknowledged (0 before the first upload, or when the row holds
+    anything but a number)."""
+    cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (acked_cursor,))
+    row = cur.fetchone()
+    return int(row[0]) if row and str(row[0]).isdigit() else 0

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import StorageError
 from app.store import departures
+from app.store.engine import raw_cursor
 from app.store.models import Setting
 
 RULE_KEYS = ("ticket_types", "refund_policy", "change_policy", "insurance")
@@ -43,7 +44,7 @@ def load_province(session: Session, doc: dict, *, zone: ZoneInfo | None = None) 
 
 
 def _load(session: Session, doc: dict, zone: ZoneInfo) -> dict:
-    cur = session.connection().connection.dbapi_connection.cursor()
+    cur = raw_cursor(session)
     try:
         departures.upsert_stations(cur, doc["stations"])
         departures.upsert_vehicle_classes(cur, doc["vehicle_classes"])

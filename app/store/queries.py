@@ -6,14 +6,14 @@ Prefix searches are written as ``col >= :p AND col < :p || U+FFFF`` so SQLite wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.store.models import iso_utc, parse_utc
+from app.store.engine import raw_cursor
+from app.store.models import parse_utc
 from app.store.province import get_setting
 
 _HIGH = "\uffff"
@@ -43,7 +43,7 @@ def search_destinations(session: Session, query: str, limit: int = 10) -> list[S
     query = (query or "").strip()
     if not query:
         return []
-    cur = session.connection().connection.dbapi_connection.cursor()
+    cur = raw_cursor(session)
     try:
         if query.isascii() and query.isalpha():
             p = query.upper()
@@ -107,57 +107,3 @@ def departures_to(
         values[11] = bool(values[11])
         out.append(DepartureRow(*values))
     return out
-
-
-def _cursor(session: Session):
-    return session.connection().connection.dbapi_connection.cursor()
-
-
-def seat_map(session: Session, departure_id: str) -> dict[int, str]:
-    """Every seat of a departure and its state (``free``, ``leased``, ``held``, ``sold``), by seat
-    number. Whether this terminal may sell a seat now is the services' call
-    (``app.services.sales.sellable_seats``): it depends on the link and the lease expiries."""
-    cur = _cursor(session)
-    try:
-        cur.execute(
-            "SELECT seat_no, state FROM seats WHERE departure_id = ? ORDER BY seat_no", (departure_id,)
-        )
-        return dict(cur.fetchall())
-    finally:
-        cur.close()
-
-
-def leased_seats_left(session: Session, departure_ids: Iterable[str], now: datetime) -> dict[str, int]:
-    """Unsold seats under an unexpired lease to this terminal, per departure: what it can still sell
-    with the link down. Every departure asked about is in the answer, 0 when it has none."""
-    ids = list(dict.fromkeys(departure_ids))
-    if not ids:
-        return {}
-    out = dict.fromkeys(ids, 0)
-    cur = _cursor(session)
-    try:
-        cur.execute(
-            "SELECT s.departure_id, count(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
-            f"WHERE s.departure_id IN ({','.join('?' * len(ids))}) AND s.state = 'leased' "
-            "AND l.expires_at > ? GROUP BY s.departure_id",
-            [*ids, iso_utc(now)],
-        )
-        out.update(cur.fetchall())
-    finally:
-        cur.close()
-    return out
-
-
-def pending_events(session: Session, terminal_id: str, *, acked_cursor: str) -> int:
-    """Outbox events of ``terminal_id`` above the uploader's high-water mark, which the sync client
-    keeps in ``sync_cursors`` under ``acked_cursor``. The caller names the cursor: the store sits
-    below ``sync`` and does not import it."""
-    cur = _cursor(session)
-    try:
-        cur.execute("SELECT value FROM sync_cursors WHERE name = ?", (acked_cursor,))
-        row = cur.fetchone()
-        acked = int(row[0]) if row and str(row[0]).isdigit() else 0
-        cur.execute("SELECT count(*) FROM outbox WHERE terminal_id = ? AND seq > ?", (terminal_id, acked))
-        return cur.fetchone()[0]
-    finally:
-        cur.close()

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.store.engine import raw_cursor
 from app.store.models import iso_utc
 
 
@@ -82,7 +83,7 @@ def grant_lease(
 ) -> int:
     """Record (or extend) a lease and mark its still-unsold seats as leased to us. Returns how many
     seats became sellable offline; a seat already sold or held elsewhere is left alone."""
-    cur = session.connection().connection.dbapi_connection.cursor()
+    cur = raw_cursor(session)
     cur.execute(
         "INSERT INTO seat_leases (id, departure_id, seats, granted_at, expires_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET seats = excluded.seats, expires_at = excluded.expires_at",
@@ -98,7 +99,7 @@ def grant_lease(
 
 def release_lease(session: Session, lease_id: str) -> None:
     """Give unsold leased seats back to the pool (the lease expired or the server took it back)."""
-    cur = session.connection().connection.dbapi_connection.cursor()
+    cur = raw_cursor(session)
     cur.execute(
         "UPDATE seats SET state = 'free', lease_id = NULL WHERE lease_id = ? AND state = 'leased'",
         (lease_id,),
@@ -200,3 +201,38 @@ def set_free(cur, departure_id: str, seat_no: int) -> None:
 
 def free_all_held_seats(cur) -> None:
     cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE state = 'held'")
+
+
+def seat_map(session: Session, departure_id: str) -> dict[int, str]:
+    """Every seat of a departure and its state (``free``, ``leased``, ``held``, ``sold``), by seat
+    number. Whether this terminal may sell a seat now is the services' call
+    (``app.services.sales.sellable_seats``): it depends on the link and the lease expiries."""
+    cur = raw_cursor(session)
+    try:
+        cur.execute(
+            "SELECT seat_no, state FROM seats WHERE departure_id = ? ORDER BY seat_no", (departure_id,)
+        )
+        return dict(cur.fetchall())
+    finally:
+        cur.close()
+
+
+def leased_seats_left(session: Session, departure_ids: Iterable[str], now: datetime) -> dict[str, int]:
+    """Unsold seats under an unexpired lease to this terminal, per departure: what it can still sell
+    with the link down. Every departure asked about is in the answer, 0 when it has none."""
+    ids = list(dict.fromkeys(departure_ids))
+    if not ids:
+        return {}
+    out = dict.fromkeys(ids, 0)
+    cur = raw_cursor(session)
+    try:
+        cur.execute(
+            "SELECT s.departure_id, count(*) FROM seats s JOIN seat_leases l ON l.id = s.lease_id "
+            f"WHERE s.departure_id IN ({','.join('?' * len(ids))}) AND s.state = 'leased' "
+            "AND l.expires_at > ? GROUP BY s.departure_id",
+            [*ids, iso_utc(now)],
+        )
+        out.update(cur.fetchall())
+    finally:
+        cur.close()
+    return out

@@ -24,9 +24,9 @@ from app.domain.leases import OfflineBudget
 from app.errors import SyncError
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
 from app.store import archive, outbox, seats, sync_state, tasks
-from app.store.engine import Database
+from app.store.engine import Database, raw_cursor
 from app.store.models import iso_utc, parse_utc
-from app.store.queries import leased_seats_left
+from app.store.seats import leased_seats_left
 from sync import protocol
 from sync.protocol import ProtocolError
 
@@ -232,7 +232,7 @@ class SyncClient:
 
     @staticmethod
     def _cur(session):
-        return session.connection().connection.dbapi_connection.cursor()
+        return raw_cursor(session)
 
     @staticmethod
     def _get(cur, name: str) -> str | None:
@@ -259,7 +259,7 @@ class SyncClient:
         return self._read(lambda cur: outbox.last_seq(cur, self.terminal_id))
 
     def _pending(self, cur) -> int:
-        return outbox.count_events_after(cur, self.terminal_id, int(self._get(cur, CURSOR_ACKED) or 0))
+        return outbox.pending_count(cur, self.terminal_id, CURSOR_ACKED)
 
     def pending_events(self) -> int:
         return self._read(self._pending)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 
 from app.errors import KezhanError, RuleViolation, SyncError
+from app.store.engine import raw_cursor
 
 log = logging.getLogger("kezhan.simulate")
 
@@ -136,7 +137,7 @@ class SimTerminal:
 def _cursor(t: SimTerminal):
     """A read of a simulated terminal's store, on the sqlite3 cursor the store functions take."""
     with t.db.read() as session:
-        cur = session.connection().connection.dbapi_connection.cursor()
+        cur = raw_cursor(session)
         try:
             yield cur
         finally:

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.store.engine import raw_cursor
 from app.store.models import OutboxEvent, SyncCursor
-from app.store.queries import leased_seats_left, pending_events, seat_map
-from app.store.seats import grant_lease, release_lease
+from app.store.outbox import pending_count
+from app.store.seats import grant_lease, leased_seats_left, release_lease, seat_map
 from sync.client.client import CURSOR_ACKED
 from tests.integration.store.helpers import tiny_database
 from tests.integration.store.tiny_province import D_0800, D_1000_SMALL, D_1400, HOME, NOW
@@ -77,12 +78,12 @@ def test_pending_events_are_those_above_the_uploaders_high_water_mark(db):
     _events(db, TERMINAL, range(1, 6))
     _events(db, f"{HOME}-T02", range(1, 4))  # another terminal's rows are not ours to send
     with db.read() as session:
-        assert pending_events(session, TERMINAL, acked_cursor=CURSOR_ACKED) == 5  # nothing acknowledged yet
+        assert pending_count(raw_cursor(session), TERMINAL, CURSOR_ACKED) == 5  # nothing acknowledged yet
     with db.transaction() as session:
         session.add(SyncCursor(name=CURSOR_ACKED, value="3"))
     with db.read() as session:
-        assert pending_events(session, TERMINAL, acked_cursor=CURSOR_ACKED) == 2
+        assert pending_count(raw_cursor(session), TERMINAL, CURSOR_ACKED) == 2
     with db.transaction() as session:
         session.get(SyncCursor, CURSOR_ACKED).value = "5"
     with db.read() as session:
-        assert pending_events(session, TERMINAL, acked_cursor=CURSOR_ACKED) == 0
+        assert pending_count(raw_cursor(session), TERMINAL, CURSOR_ACKED) == 0
