@@ -184,6 +184,9 @@ def archive_at_startup(db: Database, *, keep_days: int, zone: ZoneInfo, now: dat
     except (StorageError, ConfigError) as exc:
         log.warning("archiving at start-up failed (the counter opens anyway): %s", exc.en)
         return None
+    except OSError as exc:  # a read-only or full data folder: the archive folder cannot be made or read
+        log.warning("archiving at start-up failed (the counter opens anyway): %s", exc)
+        return None
     if report.moved:
         log.info("archived at start-up in %.1f s: %s%s", report.seconds, report.moved,
                  "" if report.finished else " (more next time)")

@@ -295,15 +295,18 @@ def _detach(con: sqlite3.Connection, alias: str) -> None:
 
 
 def copy_month(con: sqlite3.Connection, db_path: Path, month: str, *, terminal_id: str | None) -> dict[str, int]:
-    """Copy the planned rows of ``month`` into its archive file, in one committed transaction of that
-    file. Copying again replaces the same rows (same primary keys): no second copy."""
+    """Copy the planned rows of ``month`` into its archive file, in one committed transaction that
+    writes (and locks) that file only. Copying again replaces the same rows (same primary keys): no second copy."""
     path = archive_file(db_path, month)
     copied: dict[str, int] = {}
     # Foreign keys are per file: the archive holds a ticket whose order may stay live a while.
     con.execute("PRAGMA foreign_keys = OFF")
     _attach(con, path, "arc")
     try:
-        con.execute("BEGIN IMMEDIATE")
+        # Deferred, not IMMEDIATE: IMMEDIATE would take the write lock of every attached file, the live
+        # one too, and the counter could not sell while a month is copied. Deferred, only the archive
+        # file is written and locked; the live file is read from its snapshot.
+        con.execute("BEGIN")
         try:
             _ensure_tables(con, "arc")
             for table in MOVED_TABLES:

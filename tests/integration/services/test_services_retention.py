@@ -231,3 +231,34 @@ def test_a_shift_left_open_keeps_its_events_so_its_settlement_does_not_change(db
 
     assert preview_settlement(db, terminal, clerk=CLERK) == before
     assert [r[0] for r in rows(db_path, "SELECT seq FROM outbox ORDER BY seq")] == [1, 2, 3]
+
+
+def test_copying_a_month_leaves_the_live_file_free_for_the_counter(db, db_path, a_day_in_the_window, monkeypatch):
+    """While a month is copied, another program (the counter) still writes to the live file at once."""
+    enrol(db_path, acked=6)
+    real_ensure, writes = archive_store._ensure_tables, []
+
+    def ensure_then_write_elsewhere(con, alias):
+        real_ensure(con, alias)  # inside the copy's transaction, the archive file now written to
+        other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO sync_cursors (name, value) VALUES ('probe', '1') "
+                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            other.execute("COMMIT")
+            writes.append("ok")
+        finally:
+            other.close()
+
+    monkeypatch.setattr(archive_store, "_ensure_tables", ensure_then_write_elsewhere)
+    report = archive(db)
+    assert writes and report.moved.get("tickets")
+
+
+def test_a_data_folder_where_the_archive_cannot_go_still_opens_the_counter(db, db_path, a_day_in_the_window):
+    from app.services.retention import archive_at_startup
+
+    enrol(db_path, acked=6)
+    archive_store.archive_file(db_path, MONTH).parent.write_text("a file where the archive folder goes")
+    assert archive_at_startup(db, keep_days=90, zone=ZONE, now=LATER, acked_cursor=CURSOR_ACKED) is None
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(3,)]  # nothing moved, nothing lost
