@@ -104,6 +104,7 @@ class _CounterFile:
         self.people = iter(people)
         self.preview_ms: list[float] = []
         self.close_ms: list[float] = []
+        self.sale_ms: list[float] = []  # each sale of the shift: whether a year's history slows selling
         self.round = 0
 
     def work_a_shift(self, now: datetime) -> None:
@@ -118,9 +119,11 @@ class _CounterFile:
         for i in range(SALES_PER_SHIFT):
             target = self.targets[(self.round * SALES_PER_SHIFT + i) % len(self.targets)]
             payment = PaymentIn("epay", reference=f"WX{i}") if i % 4 == 3 else PaymentIn("cash")
+            start = time.perf_counter_ns()
             sale = sell(self.db, self.terminal, clerk=CLERK, departure_id=target.departure_id, stop=target.last_stop,
                         passengers=[PassengerIn("full", "测试旅客", doc_number=next(self.people))],
                         payment=payment, now=now)
+            self.sale_ms.append((time.perf_counter_ns() - start) / 1e6)
             sold.append((sale.ticket_ids[0], target))
         refund(self.db, self.terminal, clerk=CLERK, ticket_id=sold[0][0], now=now)
         ticket, target = sold[1]
@@ -189,10 +192,13 @@ def shift_settlement(n: int = 30, warmup: int = 3, workdir: Path | None = None, 
 
     preview = (median(aged.preview_ms), median(fresh.preview_ms))
     close = (median(aged.close_ms), median(fresh.close_ms))
+    skip = warmup * SALES_PER_SHIFT
+    sale = (round(statistics.median(aged.sale_ms[skip:]), 3), round(statistics.median(fresh.sale_ms[skip:]), 3))
     figure = latency_figure(
         "shift_settlement", both(aged), both(fresh), goal=f"preview + close ≤ {GOAL_RATIO}× the fresh file",
         preview_ms={"year": preview[0], "fresh": preview[1], "ratio": round(preview[0] / preview[1], 2)},
         close_ms={"year": close[0], "fresh": close[1], "ratio": round(close[0] / close[1], 2)},
+        sale_p50_ms={"year": sale[0], "fresh": sale[1], "ratio": round(sale[0] / sale[1], 2)},
         year={**year, **history},
         shift={"sales": SALES_PER_SHIFT, "also": "a refund, a change, a void, a reprint, a jammed blank"},
         same_figures_on_both_files=same,

@@ -317,13 +317,10 @@ class SyncClient:
                 self._went_online()
             except LinkDown as exc:
                 report.error, report.error_kind = str(exc), "link"
-                self._went_offline("link", f"省平台连接中断：{exc.zh}（{exc}）")
+                self._went_offline("link", f"省平台连接中断：{exc.message}（{exc}）")
             except BadAnswer as exc:
                 report.error, report.error_kind = str(exc), exc.kind
-                what = {"html": "省平台返回了网页而不是协议数据", "garbage": "省平台返回了无法识别的数据",
-                        "too_large": "省平台返回的数据过大", "version": "省平台协议版本不兼容",
-                        "shape": "省平台返回的数据格式不对"}.get(exc.kind, "省平台回复异常")
-                self._went_offline(exc.kind, f"{what}：{exc}")
+                self._went_offline(exc.kind, f"{exc.message}：{exc}")
             except ProtocolError as exc:
                 report.error, report.error_kind = f"{exc.code}: {exc}", "refused"
                 if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED"):

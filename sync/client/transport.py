@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from app.errors import SyncError
 from sync import protocol
 from sync.protocol import ProtocolError
 
@@ -30,12 +31,18 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = (3.0, 15.0)  # connect, read (seconds)
 
 
-class LinkDown(Exception):
-    """No usable answer: the network, the proxy or the server is down. ``zh`` says it for the clerk."""
+class LinkDown(SyncError):
+    """No usable answer: the network, the proxy or the server is down.
 
-    def __init__(self, message: str, zh: str = "无法连接"):
-        super().__init__(message)
-        self.zh = zh
+    The application's error shape (Chinese ``message`` for the clerk, ``en``, ``code``); built cause
+    first, in English, like :class:`~sync.protocol.ProtocolError`, and ``str()`` is that English cause,
+    which the cycle report and the log carry."""
+
+    def __init__(self, en: str, zh: str = "无法连接"):
+        super().__init__(zh, en=en, code="LINK_DOWN")
+
+    def __str__(self) -> str:
+        return self.en
 
 
 def _link_down(exc: Exception, host: str) -> LinkDown:
@@ -57,12 +64,25 @@ def _link_down(exc: Exception, host: str) -> LinkDown:
     return LinkDown(f"cannot reach {host}: {type(exc).__name__}", "无法连接")
 
 
-class BadAnswer(Exception):
-    """An answer that is not the protocol (kind: html | garbage | too_large | version | shape)."""
+BAD_ANSWER_TEXT = {
+    "html": "省平台返回了网页而不是协议数据",
+    "garbage": "省平台返回了无法识别的数据",
+    "too_large": "省平台返回的数据过大",
+    "version": "省平台协议版本不兼容",
+    "shape": "省平台返回的数据格式不对",
+}
 
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
+
+class BadAnswer(SyncError):
+    """An answer that is not the protocol (kind: html | garbage | too_large | version | shape), in
+    the application's error shape; ``str()`` is the English detail, as for :class:`LinkDown`."""
+
+    def __init__(self, kind: str, en: str):
+        super().__init__(BAD_ANSWER_TEXT.get(kind, "省平台回复异常"), en=en, code="BAD_ANSWER", kind=kind)
         self.kind = kind
+
+    def __str__(self) -> str:
+        return self.en
 
 
 class Credentials:

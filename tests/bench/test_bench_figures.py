@@ -71,7 +71,7 @@ def test_shift_settlement_compares_the_same_shift_on_a_fresh_and_an_aged_file(tm
     # The aged file really holds the history, and the shift came out the same on both files.
     assert notes["year"]["tickets"] == 400 and notes["year"]["shifts"] == 8 and notes["year"]["events"] > 400
     assert notes["same_figures_on_both_files"] is True
-    assert set(notes["preview_ms"]) == {"year", "fresh", "ratio"} == set(notes["close_ms"])
+    assert set(notes["preview_ms"]) == {"year", "fresh", "ratio"} == set(notes["close_ms"]) == set(notes["sale_p50_ms"])
 
 
 def test_the_year_history_settles_like_the_shifts_it_wrote(tmp_path):
