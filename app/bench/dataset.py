@@ -37,18 +37,19 @@ def build_station_db(path: Path, *, days: int, departures_per_day: int, destinat
     return counts
 
 
-def large_station_db(scale: dict | None = None) -> Path:
-    """The cached large-station database file (built on first use)."""
+def cached_file(name: str, build, *, sidecars: tuple[str, ...] = ()) -> Path:
+    """A database file of the bench cache, reused while it holds this build's schema (and its
+    ``sidecars``, files beside it the build writes too), else built afresh: ``build(path)`` writes a
+    temporary file that is moved in place only when done, so a build cut short leaves nothing that
+    looks finished."""
     from app.store.engine import StorageError, inspect_file, known_revisions
 
-    scale = scale or LARGE
     folder = paths.data_dir() / "bench-cache"
     folder.mkdir(parents=True, exist_ok=True)
-    name = "station-{days}d-{departures_per_day}x-{destinations}dest.sqlite3".format(**scale)
     path = folder / name
     if path.exists():
         try:
-            if inspect_file(path) == known_revisions()[1]:
+            if inspect_file(path) == known_revisions()[1] and all((folder / s).exists() for s in sidecars):
                 return path
         except StorageError:
             pass
@@ -56,12 +57,22 @@ def large_station_db(scale: dict | None = None) -> Path:
     tmp = path.with_suffix(".building")
     for leftover in folder.glob(tmp.name + "*"):
         leftover.unlink()
-    log.info("building the large-station data set %s", scale)
-    build_station_db(tmp, **scale)
-    for suffix in ("-wal", "-shm"):
+    build(tmp)
+    for suffix in ("-wal", "-shm"):  # empty once the build's connections closed
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     os.replace(tmp, path)
     return path
+
+
+def large_station_db(scale: dict | None = None) -> Path:
+    """The cached large-station database file (built on first use)."""
+    scale = scale or LARGE
+
+    def build(tmp: Path) -> None:
+        log.info("building the large-station data set %s", scale)
+        build_station_db(tmp, **scale)
+
+    return cached_file("station-{days}d-{departures_per_day}x-{destinations}dest.sqlite3".format(**scale), build)
 
 
 # --- a year of counter history -------------------------------------------------------------------------

@@ -15,7 +15,6 @@ default 90-day window; the baseline is the full ``integrity_check`` of the year'
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import statistics
@@ -25,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app import paths
 from app.bench.harness import Figure, time_each
 from sync.client.client import CURSOR_ACKED as ACKED_CURSOR
 
@@ -104,24 +102,9 @@ def build_year(path: Path, *, days: int = YEAR_DAYS, scale: float = SCALE) -> di
 
 def year_db(*, days: int = YEAR_DAYS, scale: float = SCALE) -> Path:
     """The cached year file (built on first use; rebuilt when the schema moved on)."""
-    from app.store.engine import StorageError, inspect_file, known_revisions
+    from app.bench.dataset import cached_file
 
-    folder = paths.data_dir() / "bench-cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"year-{days}d-scale{scale:g}.sqlite3"
-    if path.exists():
-        try:
-            if inspect_file(path) == known_revisions()[1]:
-                return path
-        except StorageError:
-            pass
-        path.unlink()
-    tmp = path.with_suffix(".building")
-    for leftover in folder.glob(tmp.name + "*"):
-        leftover.unlink()
-    build_year(tmp, days=days, scale=scale)
-    os.replace(tmp, path)
-    return path
+    return cached_file(f"year-{days}d-scale{scale:g}.sqlite3", lambda tmp: build_year(tmp, days=days, scale=scale))
 
 
 def _departures_list_ms(path: Path, day: str, n: int = 200) -> float:

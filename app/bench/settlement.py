@@ -56,40 +56,27 @@ def year_file(year: dict) -> tuple[Path, dict]:
     """The station file with a year of history (cached by its size in the bench cache), and what the
     history holds."""
     import json
-    import os
 
-    from app import paths
-    from app.bench.dataset import write_year_history
-    from app.store.engine import StorageError, inspect_file, known_revisions, open_database
+    from app.bench.dataset import cached_file, write_year_history
+    from app.store.engine import open_database
 
-    folder = paths.data_dir() / "bench-cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "settlement-year-{days}d-{tickets_per_day}t.sqlite3".format(**year)
-    counts_path = path.with_suffix(".json")
-    if path.exists() and counts_path.exists():
+    name = "settlement-year-{days}d-{tickets_per_day}t.sqlite3".format(**year)
+    counts_name = name.removesuffix(".sqlite3") + ".json"
+
+    def build(tmp: Path) -> None:
+        _station_file(tmp)
+        db = open_database(tmp)
         try:
-            if inspect_file(path) == known_revisions()[1]:
-                return path, json.loads(counts_path.read_text(encoding="utf-8"))
-        except StorageError:
-            pass
-    path.unlink(missing_ok=True)
-    tmp = path.with_suffix(".building")
-    for leftover in folder.glob(tmp.name + "*"):
-        leftover.unlink()
-    _station_file(tmp)
-    db = open_database(tmp)
-    try:
-        start = time.perf_counter()
-        counts = write_year_history(db, _terminal(db), clerk=CLERK, **year)
-        counts["build_seconds"] = round(time.perf_counter() - start, 1)
-    finally:
-        db.dispose()
-    for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
-    counts["file_mib"] = round(tmp.stat().st_size / 2**20, 1)
-    os.replace(tmp, path)
-    counts_path.write_text(json.dumps(counts), encoding="utf-8")
-    return path, counts
+            start = time.perf_counter()
+            counts = write_year_history(db, _terminal(db), clerk=CLERK, **year)
+            counts["build_seconds"] = round(time.perf_counter() - start, 1)
+        finally:
+            db.dispose()
+        counts["file_mib"] = round(tmp.stat().st_size / 2**20, 1)
+        (tmp.parent / counts_name).write_text(json.dumps(counts), encoding="utf-8")
+
+    path = cached_file(name, build, sidecars=(counts_name,))
+    return path, json.loads((path.parent / counts_name).read_text(encoding="utf-8"))
 
 
 class _CounterFile:
