@@ -55,6 +55,17 @@ def border_colour(label) -> QColor:
     return image.pixelColor(1, image.height() // 2)
 
 
+
+def _walk_up_to_the_cash(keys, backend, n: int, name: str) -> None:
+    """A typed-ID walk-up up to the cash field: the destination's initials, Enter, the number (its
+    first digit takes the highlighted bus), the name and Enter."""
+    _, initials = destination_with_departures(backend)
+    keys.type(initials)
+    keys.enter()
+    keys.type(valid_id(n))
+    keys.type(name)
+    keys.enter()
+
 # --- 1. a refused departure -----------------------------------------------------------------------
 
 
@@ -207,12 +218,7 @@ def test_offline_without_leased_seats_says_so_instead_of_sold_out(qtbot, window,
 def test_the_next_clerk_sees_nothing_of_the_last_session(qtbot, window, keys, backend):
     sign_in(keys)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.type(valid_id(401))
-    keys.type("钱二")
-    keys.enter()
+    _walk_up_to_the_cash(keys, backend, 401, "钱二")
     keys.enter()
     assert "已售 1 张" in view.lastSaleLabel.text()
     keys.press(Qt.Key.Key_F8)
@@ -235,12 +241,7 @@ def test_the_next_clerk_sees_nothing_of_the_last_session(qtbot, window, keys, ba
 def test_a_shortfall_message_follows_the_cash_typed(qtbot, window, keys, backend):
     sign_in(keys)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.type(valid_id(501))
-    keys.type("孙三")
-    keys.enter()
+    _walk_up_to_the_cash(keys, backend, 501, "孙三")
     total = view.total()
     assert has_focus(view.tenderedEdit)
     keys.type("1")
@@ -281,12 +282,7 @@ def test_destination_messages_do_not_outlive_the_destination(qtbot, window, keys
 def test_f12_rewords_the_messages_on_show(qtbot, window, keys, backend):
     sign_in(keys)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.type(valid_id(601))
-    keys.type("周四")
-    keys.enter()
+    _walk_up_to_the_cash(keys, backend, 601, "周四")
     keys.enter()  # sold: the summary line
     keys.type("ZZZZ")
     keys.enter()
@@ -316,12 +312,7 @@ def test_f12_rewords_the_login_refusal(qtbot, window, keys):
 def test_a_shortfall_is_not_drawn_in_the_green_of_change(qtbot, window, keys, backend):
     sign_in(keys)
     view = window.saleView
-    _, initials = destination_with_departures(backend)
-    keys.type(initials)
-    keys.enter()
-    keys.type(valid_id(701))
-    keys.type("吴五")
-    keys.enter()
+    _walk_up_to_the_cash(keys, backend, 701, "吴五")
     keys.type("100")
     ok = border_colour(view.changeLabel)
     assert ok.green() > ok.red()
