@@ -161,6 +161,21 @@ def test_no_malformed_body_on_any_route_is_a_server_error(server, log_records):
             # Some spoilt members are still valid (a null seat, an empty list): those may succeed.
             if r.status_code >= 500 or (r.status_code >= 400 and r.json().get("error") not in protocol.ERRORS):
                 refused.append((path, raw[:60], r.status_code, r.text[:120]))
+    # Queries and paths of the GET routes: numbers past 64 bits, junk cursors and dates, odd bytes.
+    for path in ["/v1/changes?limit=" + "9" * 40, "/v1/changes?limit=-1", "/v1/changes?cursor=a:" + "9" * 40,
+                 "/v1/changes?cursor=a:1@" + "9" * 40, "/v1/changes?cursor=%ud800", "/v1/reconciliation?date=9999-99-99",
+                 "/v1/conflicts?status=" + "x" * 1000, "/v1/departures/" + "x" * 1000 + "/seats",
+                 "/v1/departures/%00%ff/seats", "/v1/pickup/%ED%A0%80", "/v1/pickup/" + "9" * 5000]:
+        r = t.call("GET", path)
+        tried += 1
+        if r.status_code >= 500 or (r.status_code >= 400 and r.json().get("error") not in protocol.ERRORS):
+            refused.append((path[:60], r.status_code, r.text[:120]))
+    for path in ["/v1/admin/tickets?date=9999-99-99&terminal=%00", "/v1/admin/reconciliation?terminal=x&date=9999-99-99",
+                 "/v1/admin/conflicts?terminal=" + "9" * 5000, "/v1/web/departures/%ED%A0%80/seats"]:
+        r = session.get(server.url + path, headers=server.admin, timeout=30)
+        tried += 1
+        if r.status_code >= 500 or (r.status_code >= 400 and r.json().get("error") not in protocol.ERRORS):
+            refused.append((path[:60], r.status_code, r.text[:120]))
     assert tried > 600
     assert refused == [], "\n".join(map(repr, refused))
     assert_no_traceback(log_records)
