@@ -140,10 +140,15 @@ def verify_signature(
         terminal_id=terminal_id, method=method, path_qs=path_qs, timestamp=timestamp, nonce=nonce,
         body_sha256=sha256_hex(body or b""),
     )
-    return hmac.compare_digest(signature(secret, text), (given or "").lower())
+    # Bytes: compare_digest refuses str with non-ASCII characters, and a header may hold any.
+    return hmac.compare_digest(signature(secret, text).encode(), (given or "").lower().encode("utf-8", "replace"))
 
 
 def timestamp_ok(timestamp: str, now: float) -> bool:
+    # Unix seconds in decimal digits: int() would also take "١٢", "1_000" or 4,000 digits of text.
+    if not isinstance(timestamp, str) or not timestamp.isascii() or not timestamp.lstrip("-").isdigit() \
+            or len(timestamp) > 20:
+        return False
     try:
         ts = int(timestamp)
     except (TypeError, ValueError):

@@ -3,7 +3,7 @@
     kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
     kezhan server serve ...            (the same, spelled out)
     kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
-    kezhan server revoke --db URL --terminal ID [--json]
+    kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
     kezhan server terminals --db URL [--json]
     kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
 
@@ -22,6 +22,7 @@ from app.commands.output import add_json_flag, emit
 from app.errors import SyncError
 
 DEFAULT_PORT = 8470
+DEFAULT_DRAIN_HOURS = 24.0
 SERVE_HELP = (
     "run the reference provincial server until Ctrl-C (plain `kezhan server ...` means `kezhan server serve ...`)"
 )
@@ -45,6 +46,17 @@ def _workers(text: str) -> int:
     if not 0 <= n <= 64:
         raise argparse.ArgumentTypeError(f"not a number of workers (0-64): {text!r}")
     return n
+
+
+def _hours(text: str) -> float:
+    """Hours of validity or of a drain: finite and at most ten years (NaN or 1e308 is no duration)."""
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= 24 * 3650:  # also false for NaN
+        raise argparse.ArgumentTypeError(f"not a number of hours (above 0, at most 87600): {text!r}")
+    return hours
 
 
 def _default_db() -> str:
@@ -94,13 +106,16 @@ def register(subparsers) -> None:
     _add_db(s)
     s.add_argument("--station", required=True, help="station code, e.g. 330102001")
     s.add_argument("--label", default="", help="note for the terminal it will enrol (e.g. 'window 3')")
-    s.add_argument("--ttl-hours", type=float, default=None, help="validity (default 24 h)")
+    s.add_argument("--ttl-hours", type=_hours, default=None, help="validity (default 24 h)")
     add_json_flag(s)
     s.set_defaults(func=run_issue_code)
 
     s = sub.add_parser("revoke", help="revoke an enrolled terminal (its requests are refused from now on)")
     _add_db(s)
     s.add_argument("--terminal", required=True, help="terminal id, e.g. 330102001-T01")
+    s.add_argument("--drain", nargs="?", type=_hours, const=DEFAULT_DRAIN_HOURS, default=None, metavar="HOURS",
+                   help="let it upload its unsent events first: it may only upload until its outbox is "
+                        f"empty or HOURS pass (default {DEFAULT_DRAIN_HOURS:g}), then it is revoked")
     add_json_flag(s)
     s.set_defaults(func=run_revoke)
 
@@ -216,16 +231,23 @@ def run_issue_code(args) -> int:
 
 
 def run_revoke(args) -> int:
+    from datetime import timedelta
+
     from sync.protocol import ProtocolError
 
     server = _open_existing(args.db)
     try:
-        result = server.revoke(args.terminal)
+        drain = timedelta(hours=args.drain) if args.drain else None
+        result = server.revoke(args.terminal, drain=drain)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     finally:
         server.close()
-    emit(args, result, f"终端已注销 terminal {result['terminal_id']} revoked at {result['revoked_at']}")
+    if result["status"] == "draining":
+        emit(args, result, f"终端正在上传最后的记录，之后注销 terminal {result['terminal_id']} may only upload "
+                           f"its unsent events, until its outbox is empty or {result['drain_until']}; then revoked")
+    else:
+        emit(args, result, f"终端已注销 terminal {result['terminal_id']} revoked at {result['revoked_at']}")
     return 0
 
 

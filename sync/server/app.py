@@ -13,7 +13,7 @@ from sync.server import http_errors
 from sync.server.bodies import UploadRequest
 from sync.server.core import ProvinceServer
 from sync.server.middleware import ProtocolMiddleware
-from sync.server.routes import enrolment, feed, master_data, reports, seats, upload, web
+from sync.server.routes import deps, enrolment, feed, master_data, reports, seats, upload, web
 from sync.server.upload_workers import UploadWorkers
 
 log = logging.getLogger("kezhan.server.http")
@@ -55,7 +55,10 @@ def create_app(
     app.state.upload_workers = workers
     app.state.admin_token = admin_token
     app.state.web_token = web_token or admin_token
-    app.add_middleware(ProtocolMiddleware, server=server, max_body=server.settings.max_body_bytes)
+    app.state.unverified_bodies = asyncio.Semaphore(deps.UNVERIFIED_SLOTS)
+    app.add_middleware(ProtocolMiddleware, server=server, max_body=server.settings.max_body_bytes,
+                       admin_token=admin_token, web_token=web_token or admin_token,
+                       routes=app.router.routes)  # the list the routers below are added to
     http_errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

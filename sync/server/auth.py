@@ -12,6 +12,11 @@ from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import models
 from sync.server.context import ServerContext
+from sync.server.enrolment import drain_over, finish_revocation
+
+
+def _is_upload(method: str, path_qs: str) -> bool:
+    return method.upper() == "POST" and path_qs.split("?", 1)[0] == protocol.API_PREFIX + "/events"
 
 
 class Authenticator:
@@ -28,7 +33,7 @@ class Authenticator:
             raise ProtocolError("AUTH_MISSING")
         if not protocol.NONCE_PATTERN.match(nonce):
             raise ProtocolError("AUTH_MISSING", "nonce must be 16-64 characters of [A-Za-z0-9_-]")
-        row = self._active_terminal(terminal_id)
+        row = self._active_terminal(terminal_id, method, path_qs)
         if not protocol.verify_signature(secret=row.secret, terminal_id=terminal_id, method=method, path_qs=path_qs,
                                          body=body, timestamp=timestamp, nonce=nonce, given=sig):
             raise ProtocolError("BAD_SIGNATURE")
@@ -36,20 +41,34 @@ class Authenticator:
         if not protocol.timestamp_ok(timestamp, now.timestamp()):
             raise ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                 max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
+        if row.status == "draining" and not _is_upload(method, path_qs):
+            # A draining terminal sends its whole outbox before anything else: its first other
+            # (signed, so its own) request says nothing is left, and ends the drain.
+            with self.ctx.tx() as conn:
+                finish_revocation(conn, terminal_id, now)
+            raise ProtocolError("TERMINAL_REVOKED")
         if record_nonce:
             self.record_nonce_alone(terminal_id, nonce, now)
         else:
             self._check_nonce_unseen(terminal_id, nonce)
         return {"terminal_id": row.id, "station": row.station, "nonce": nonce}
 
-    def _active_terminal(self, terminal_id: str):
+    def check_caller(self, terminal_id: str, method: str, path: str) -> None:
+        """Before the body is read: the terminal is known and may still make requests."""
+        self._active_terminal(terminal_id, method, path)
+
+    def _active_terminal(self, terminal_id: str, method: str, path_qs: str):
         Tm = models.terminals
         with self.ctx.reader() as conn:
-            row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status)
+            row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status, Tm.c.revoked_at)
                                .where(Tm.c.id == terminal_id)).first()
         if row is None:
             raise ProtocolError("UNKNOWN_TERMINAL")
         if row.status == "revoked":
+            raise ProtocolError("TERMINAL_REVOKED")
+        if drain_over(row.status, row.revoked_at, self.ctx.now()):
+            with self.ctx.tx() as conn:
+                finish_revocation(conn, terminal_id, self.ctx.now())
             raise ProtocolError("TERMINAL_REVOKED")
         return row
 

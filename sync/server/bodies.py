@@ -1,9 +1,12 @@
 """The request bodies of the protocol as pydantic models: FastAPI checks them and the OpenAPI document
 shows them. No ``from __future__ import annotations``: pydantic reads the annotations at run time."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# What a BIGINT column holds: a larger number is refused with the request, not by the database.
+_MAX_INT = 2**63 - 1
 
 
 class _Strict(BaseModel):
@@ -36,7 +39,7 @@ class UploadRequest(_Strict):
 
 class LeaseWant(_Strict):
     departure_id: str
-    seats: int | None = Field(None, ge=0, description="unsold seats the terminal wants to hold (top-up target)")
+    seats: int | None = Field(None, ge=0, le=_MAX_INT, description="unsold seats the terminal wants to hold (top-up target)")
 
 
 class LeaseRequest(_Strict):
@@ -45,12 +48,12 @@ class LeaseRequest(_Strict):
 
 class ReleaseRequest(_Strict):
     departure_id: str
-    seats: list[int] | None = None
+    seats: list[Annotated[int, Field(ge=-_MAX_INT, le=_MAX_INT)]] | None = None
 
 
 class SeatRequest(_Strict):
     departure_id: str
-    seat_no: int | None = Field(None, description="a specific seat, or null for any free seat")
+    seat_no: int | None = Field(None, ge=-_MAX_INT, le=_MAX_INT, description="a specific seat, or null for any free seat")
 
 
 class KeyRequest(_Strict):
@@ -60,7 +63,15 @@ class KeyRequest(_Strict):
 class CodeRequest(_Strict):
     station: str
     label: str = ""
-    ttl_hours: float | None = None
+    # Finite and at most ten years: NaN, infinity or 1e308 hours is no validity a code can have.
+    ttl_hours: float | None = Field(None, gt=0, le=24 * 3650, allow_inf_nan=False,
+                                    description="validity in hours (default 24)")
+
+
+class RevokeRequest(_Strict):
+    drain_hours: float | None = Field(None, gt=0, le=24 * 3650, allow_inf_nan=False,
+                                      description="let the terminal upload its unsent events first, for at most "
+                                                  "this many hours (it may only upload meanwhile)")
 
 
 class StatusRequest(_Strict):
@@ -73,8 +84,8 @@ class WebPassenger(_Strict):
     doc_number: str | None = None
     doc_hash: str | None = None
     ticket_type: str = "full"
-    seat_no: int | None = None
-    insurance: int = 0
+    seat_no: int | None = Field(None, ge=-_MAX_INT, le=_MAX_INT)
+    insurance: int = Field(0, ge=-_MAX_INT, le=_MAX_INT)
 
 
 class WebOrder(_Strict):

@@ -81,8 +81,8 @@ class ProvinceServer:
     def list_keys(self) -> list[dict]:
         return self.enrolment.list_keys()
 
-    def revoke(self, terminal_id: str) -> dict:
-        return self.enrolment.revoke(terminal_id)
+    def revoke(self, terminal_id: str, *, drain: timedelta | None = None) -> dict:
+        return self.enrolment.revoke(terminal_id, drain=drain)
 
     def list_terminals(self) -> list[dict]:
         return self.enrolment.list_terminals()
@@ -114,7 +114,9 @@ class ProvinceServer:
         return self.seats.seat_states(departure_id)
 
     def sweep(self) -> dict:
-        return self.seats.sweep()
+        drained = self.enrolment.finish_drains()
+        result = self.seats.sweep()
+        return {**result, "drains_ended": drained} if drained else result
 
     # ------------------------------------------------------------------ web channel
 

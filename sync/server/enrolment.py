@@ -55,6 +55,17 @@ def add_key(conn, terminal_id: str, public_key: str, now: datetime) -> dict:
     return data
 
 
+def finish_revocation(conn, terminal_id: str, now: datetime) -> None:
+    """From now on every request of the terminal is refused; its leased seats go back to the pool."""
+    Tm = models.terminals
+    conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(status="revoked", revoked_at=now))
+    take_back(conn, models.lease_seats.c.terminal_id == terminal_id, now)
+
+
+def drain_over(status: str, revoked_at: datetime | None, now: datetime) -> bool:
+    return status == "draining" and (revoked_at is None or revoked_at <= now)
+
+
 class Enrolment:
     def __init__(self, ctx: ServerContext, documents: DocumentKey):
         self.ctx, self.documents = ctx, documents
@@ -142,22 +153,42 @@ class Enrolment:
             return [_key_data(r.key_id, r.terminal_id, r.public_key, r.created_at, r.revoked_at)
                     for r in conn.execute(select(K).order_by(K.c.key_id))]
 
-    def revoke(self, terminal_id: str) -> dict:
+    def revoke(self, terminal_id: str, *, drain: timedelta | None = None) -> dict:
+        """Revokes a terminal at once, or, with ``drain``, lets it upload its last events first: it
+        is ``draining`` until its first request that is not an upload (a terminal sends its whole
+        outbox before anything else) or until ``drain`` has passed, whichever comes first."""
         now = self.ctx.now()
         Tm, K = models.terminals, models.ticket_keys
         with self.ctx.tx() as conn:
             row = conn.execute(select(Tm).where(Tm.c.id == terminal_id)).first()
             if row is None:
                 raise ProtocolError("UNKNOWN_TERMINAL", status=404, terminal_id=terminal_id)
-            if row.status != "revoked":
-                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(status="revoked", revoked_at=now))
-                # Tickets it signed before now stay valid at the gate; nothing signed later is.
-                for key in conn.execute(select(K).where(K.c.terminal_id == terminal_id, K.c.revoked_at.is_(None))):
-                    conn.execute(K.update().where(K.c.key_id == key.key_id).values(revoked_at=now))
-                    feed.publish(conn, "ticket_key", key.key_id,
-                                 _key_data(key.key_id, terminal_id, key.public_key, key.created_at, now), at=now)
-                take_back(conn, models.lease_seats.c.terminal_id == terminal_id, now)
-        return {"terminal_id": terminal_id, "status": "revoked", "revoked_at": iso(row.revoked_at or now)}
+            if row.status == "revoked":
+                return {"terminal_id": terminal_id, "status": "revoked", "revoked_at": iso(row.revoked_at)}
+            # Tickets it signed before now stay valid at the gate; nothing signed later is, drain or not.
+            for key in conn.execute(select(K).where(K.c.terminal_id == terminal_id, K.c.revoked_at.is_(None))):
+                conn.execute(K.update().where(K.c.key_id == key.key_id).values(revoked_at=now))
+                feed.publish(conn, "ticket_key", key.key_id,
+                             _key_data(key.key_id, terminal_id, key.public_key, key.created_at, now), at=now)
+            if drain is not None and drain > timedelta(0):
+                # While draining, revoked_at is when the drain ends at the latest. Its leases stay
+                # with it, so the seats it sold from them offline land without a conflict.
+                until = now + drain
+                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(status="draining", revoked_at=until))
+                return {"terminal_id": terminal_id, "status": "draining", "drain_until": iso(until),
+                        "high_water": row.high_water}
+            finish_revocation(conn, terminal_id, now)
+        return {"terminal_id": terminal_id, "status": "revoked", "revoked_at": iso(now)}
+
+    def finish_drains(self) -> int:
+        """Revokes the draining terminals whose drain has run out (the sweeper's round)."""
+        Tm = models.terminals
+        now = self.ctx.now()
+        with self.ctx.tx() as conn:
+            ids = conn.execute(select(Tm.c.id).where(Tm.c.status == "draining", Tm.c.revoked_at <= now)).scalars().all()
+            for terminal_id in ids:
+                finish_revocation(conn, terminal_id, now)
+        return len(ids)
 
     def list_terminals(self) -> list[dict]:
         Tm = models.terminals

@@ -57,7 +57,18 @@ def loads(raw: bytes):
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass  # the stdlib either accepts it (see above) or raises its own error
-    return json.loads(raw)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        # Thousands of nested brackets exhaust the stack: a malformed body, not a server fault.
+        raise NestedTooDeep() from None
+
+
+class NestedTooDeep(ValueError):
+    """A body nested deeper than the decoder's stack allows (a ``ValueError``, as bad JSON is)."""
+
+    def __init__(self):
+        super().__init__("JSON nested too deeply")
 
 
 def event_hash_and_payload_text(event: dict) -> tuple[str, str]:

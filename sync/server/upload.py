@@ -36,6 +36,7 @@ _UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
 _APPLY_ATTEMPTS = 3
+_MAX_SEQ = 2**63 - 1  # a BIGINT column: a larger seq is no seq a terminal ever wrote
 
 
 class SeqReuse(Exception):
@@ -54,7 +55,7 @@ def check_event(ev, terminal_id: str) -> None:
         raise ProtocolError("INVALID_REQUEST", f"event lacks {', '.join(missing)}", seq=ev.get("seq"))
     seq = ev["seq"]
     # Strict types: "7" is not 7, and the hash covers the JSON exactly as sent.
-    if type(seq) is not int or seq < 1:
+    if type(seq) is not int or not 1 <= seq <= _MAX_SEQ:
         raise ProtocolError("INVALID_REQUEST", "seq must be a positive integer", seq=seq,
                             errors=[{"loc": ["events", "seq"], "msg": "not a positive integer"}])
     for name in ("terminal_id", "event_id", "type", "created_at", "hash"):
@@ -69,8 +70,8 @@ def check_event(ev, terminal_id: str) -> None:
         raise ProtocolError("INVALID_REQUEST", "payload must be an object", seq=seq)
     try:
         computed, text = jsonbody.event_hash_and_payload_text(ev)
-    except (TypeError, ValueError) as exc:
-        raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {exc}", seq=seq) from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("INVALID_REQUEST", f"event not serialisable: {type(exc).__name__}", seq=seq) from None
     if computed != ev["hash"]:
         raise ProtocolError("EVENT_HASH_MISMATCH", seq=seq, computed=computed)
     ev["_payload_text"] = text

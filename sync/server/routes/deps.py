@@ -16,7 +16,21 @@ async def _server(request: Request) -> ProvinceServer:
     return request.app.state.server
 
 
+# Bodies above this size wait for one of a few slots before they are read, and keep it until their
+# signature is checked: however many arrive at once, only so many unverified megabytes are in memory.
+LARGE_UNVERIFIED = 1024 * 1024
+UNVERIFIED_SLOTS = 4
+
+
 async def _authenticate(request: Request, *, record_nonce: bool) -> dict:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= LARGE_UNVERIFIED:
+        return await _read_and_check(request, record_nonce)
+    async with request.app.state.unverified_bodies:
+        return await _read_and_check(request, record_nonce)
+
+
+async def _read_and_check(request: Request, record_nonce: bool) -> dict:
     body = await request.body()
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
     path_qs = raw_path.decode("latin-1")

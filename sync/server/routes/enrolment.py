@@ -5,7 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from sync import protocol
-from sync.server.bodies import CodeRequest, EnrolRequest, KeyRequest
+from sync.server.bodies import CodeRequest, EnrolRequest, KeyRequest, RevokeRequest
 from sync.server.routes.deps import ADMIN, Server, Signed
 
 router = APIRouter()
@@ -48,5 +48,7 @@ def terminals(server: Server):
 
 
 @router.post("/v1/admin/terminals/{terminal_id}/revoke", tags=["admin"], dependencies=ADMIN)
-def revoke(terminal_id: str, server: Server):
-    return server.revoke(terminal_id)
+def revoke(terminal_id: str, server: Server, req: RevokeRequest | None = None):
+    """Revokes at once, or with ``drain_hours`` lets the terminal upload its unsent events first."""
+    drain = timedelta(hours=req.drain_hours) if req and req.drain_hours else None
+    return server.revoke(terminal_id, drain=drain)
