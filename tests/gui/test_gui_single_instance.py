@@ -65,11 +65,9 @@ def test_a_second_kezhan_gui_on_one_database_is_refused_in_one_line(server, tmp_
 
 def test_kezhan_gui_refuses_a_damaged_file_with_the_way_out(server, tmp_path):
     path, env = _station(server, tmp_path)
-    for suffix in ("-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
-    data = bytearray(path.read_bytes())
-    data[4096:8192] = b"\xde\xad\xbe\xef" * 1024  # a failing disk's work on the second page
-    path.write_bytes(bytes(data))
+    from tests.integration.store.test_store_damage import _scribble
+
+    _scribble(path, "vehicle_classes")  # a page the window never reads before the first sale
     args, kw = _gui(env)
     result = subprocess.run(args, capture_output=True, timeout=90, **kw)
     assert result.returncode != 0 and "Traceback" not in result.stderr

@@ -26,12 +26,17 @@ def _settings(path) -> int:
         con.close()
 
 
-def _scribble(path) -> None:
-    """A failing disk's work on the second page: the header still says SQLite."""
+def _scribble(path, table: str = "stations") -> None:
+    """A failing disk's work on one page of a table no sale writes: the header, the schema and the
+    sale's own tables are intact, so a sale still commits into the file."""
+    con = sqlite3.connect(path)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    con.close()
     for suffix in ("-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     data = bytearray(path.read_bytes())
-    data[4096:8192] = b"\xde\xad\xbe\xef" * 1024
+    data[(root - 1) * page_size:root * page_size] = b"\xde\xad\xbe\xef" * (page_size // 4)
     path.write_bytes(bytes(data))
 
 
