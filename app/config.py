@@ -124,10 +124,22 @@ def load(path: Path | None = None) -> Config:
     if not path.exists():
         config.validate()
         return config
+    if path.is_dir():
+        raise ConfigError(
+            f"配置文件应是一个文件，但 {path} 是一个文件夹",
+            en=f"the configuration file {path} is a folder, not a file",
+            code="CONFIG_NOT_FILE",
+        )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"无法读取配置文件 {path}（{exc.strerror or exc}）",
+            en=f"cannot read the configuration file {path} ({exc.strerror or exc})",
+            code="CONFIG_UNREADABLE",
+        ) from None
     for section in fields(config):
         if section.name == "source" or section.name not in raw:
             continue

@@ -5,8 +5,34 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 
 from app import paths
+from app.errors import KezhanError
+
+
+class QuietFileHandler(logging.handlers.RotatingFileHandler):
+    """A log file that cannot be written (a full disk, a removed folder) is said once, in one line
+    on stderr; logging's default printed a traceback for every record, hundreds of lines that buried
+    the command's own answer. The records that could not be written are dropped: the log is a
+    record, not the data, and the operation goes on."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if self.failed:
+            return
+        self.failed = True
+        exc = sys.exc_info()[1]
+        cause = (getattr(exc, "strerror", None) or str(exc)) if exc else "?"
+        try:
+            sys.stderr.write(
+                f"kezhan: 无法写入日志文件，之后的日志不再写入 / cannot write the log file, "
+                f"further log records are dropped: {self.baseFilename} ({cause})\n"
+            )
+        except (OSError, ValueError):
+            pass
+
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _configured = False
@@ -20,10 +46,11 @@ def configure(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = QuietFileHandler(
             paths.log_dir() / "kezhan.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
-    except OSError:
+    except (OSError, KezhanError):
+        # No log folder (KEZHAN_HOME a file, no rights): the command says so itself, in one line.
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)

@@ -23,11 +23,11 @@ def keystroke_prefixes(initials: list[str], n: int, seed: int = 7) -> list[str]:
 
 def destination_search(n: int = 2000, db_path=None) -> Figure:
     from app.bench.dataset import large_station_db
-    from app.store.engine import open_database
+    from app.store.engine import open_database, sqlite_uri
     from app.store.queries import search_destinations
 
     path = db_path or large_station_db()
-    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    raw = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
     initials = [row[0] for row in raw.execute("SELECT pinyin FROM stations WHERE pinyin != ''")]
     stations = len(initials)
     prefixes = keystroke_prefixes(initials, n)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from app.services.context import Rules, cursor, load_rules
 from app.store import departures as departure_store
-from app.store import sync_state
+from app.store import instance, sync_state
 from app.store import tasks as task_store
 from app.store import tickets as ticket_store
 from app.store.departures import SaleTarget
 from app.store.engine import Database, open_database
+from app.store.instance import InstanceLock
 from app.store.province import get_setting
 from app.store.tasks import TaskRecord
 from app.store.tickets import ExportedTicket
@@ -20,6 +21,7 @@ __all__ = [
     "Database",
     "SaleTarget",
     "exported_tickets",
+    "hold_station",
     "first_leased_target",
     "home_station",
     "open_station",
@@ -30,9 +32,15 @@ __all__ = [
 ]
 
 
-def open_station(path: str | Path, *, upgrade: bool = True) -> Database:
-    """The station's database file, migrated first unless ``upgrade`` is False."""
-    return open_database(Path(path), upgrade=upgrade)
+def open_station(path: str | Path, *, upgrade: bool = True, verify: bool = False) -> Database:
+    """The station's database file, migrated first unless ``upgrade`` is False; with ``verify``, a
+    file that fails SQLite's quick check is refused (``DB_CORRUPT``, with the technician's way out)."""
+    return open_database(Path(path), upgrade=upgrade, verify=verify)
+
+
+def hold_station(path: str | Path, program: str) -> InstanceLock:
+    """The database's single-instance lock for ``program``; ``DB_IN_USE`` names the holder."""
+    return instance.hold(Path(path), program)
 
 
 def home_station(db: Database) -> str:

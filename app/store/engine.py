@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -155,21 +156,43 @@ def _begin(conn):
     conn.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
+def sqlite_uri(path: Path | str, **params: str) -> str:
+    """A ``file:`` URI for sqlite3's ``uri=True``: the path percent-encoded, so a folder named
+    ``a#b`` or ``50%`` is that folder and not a fragment or an escape (an f-string URI cut the
+    path at ``#`` and made a backup read an empty database)."""
+    uri = Path(path).absolute().as_uri()
+    if params:
+        uri += "?" + urlencode(params)
+    return uri
+
+
 def make_engine(path: Path, pragmas: dict[str, object] | None = None) -> Engine:
-    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
+    # The URL object keeps the path as given: a URL string would be parsed, ``#`` and ``%`` included.
+    url = URL.create("sqlite+pysqlite", database=str(path))
+    engine = create_engine(url, future=True)
     event.listen(engine, "connect", _set_pragmas(pragmas))
     event.listen(engine, "begin", _begin)
     return engine
 
 
 def open_database(
-    path: Path | str, *, upgrade: bool = True, pragmas: dict[str, object] | None = None
+    path: Path | str,
+    *,
+    upgrade: bool = True,
+    pragmas: dict[str, object] | None = None,
+    verify: bool = False,
 ) -> Database:
     """Open (and by default create or migrate) the terminal database at ``path``.
 
-    ``pragmas`` adds per-connection pragmas (e.g. ``{"cache_size": -20000}``).
+    ``pragmas`` adds per-connection pragmas (e.g. ``{"cache_size": -20000}``). A missing file is
+    created; an existing empty (0-byte) file is refused: it is a database that lost its content, and
+    only ``kezhan db migrate`` makes a fresh one there on purpose. ``verify`` runs SQLite's quick
+    check first and refuses a damaged file (what the counter window does before it sells).
     """
     path = Path(path)
+    refuse_empty(path)
+    if verify:
+        verify_intact(path)
     if upgrade:
         migrate(path)
     else:
@@ -182,6 +205,57 @@ def open_database(
         sessions=sessionmaker(engine, expire_on_commit=False),
         writes=sessionmaker(writer, expire_on_commit=False),
     )
+
+
+def refuse_empty(path: Path) -> None:
+    """A 0-byte file where a database should be: a truncated or wiped file, never a new station."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise StorageError(
+            f"数据库文件是空的（0 字节）：{path}。请用 kezhan db restore 从备份恢复；"
+            "确要在此新建数据库时，删除该文件后运行 kezhan db migrate。",
+            en=f"the database file is empty (0 bytes): {path}. Restore a backup with `kezhan db restore`; "
+            "to set up a new database here on purpose, delete the file and run `kezhan db migrate`.",
+            code="DB_EMPTY",
+        )
+
+
+DAMAGED_WAY_OUT = (
+    "技术员：运行 kezhan db check --full 查看损坏之处，用 kezhan db restore 从备份恢复，"
+    "或换一个新文件重新注册（kezhan sync enrol）。",
+    "Technician: run `kezhan db check --full` to see what is damaged, restore a backup with "
+    "`kezhan db restore`, or re-enrol on a new file (`kezhan sync enrol`).",
+)
+
+
+def quick_check(path: Path) -> list[str]:
+    """SQLite's ``PRAGMA quick_check`` on a read-only connection: the problems it names, or a
+    "not a database" style failure, as text; empty when the file is intact."""
+    try:
+        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            rows = [row[0] for row in con.execute("PRAGMA quick_check(20)")]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if rows == ["ok"] else rows
+
+
+def verify_intact(path: Path) -> None:
+    """Refuse a file that fails SQLite's quick check: a sale committed into damaged pages may be
+    unreadable afterwards. Cheap enough for a start-up (every page once, no index comparison)."""
+    if not path.is_file():
+        return
+    problems = quick_check(path)
+    if problems:
+        zh, en = DAMAGED_WAY_OUT
+        raise StorageError(
+            f"数据库文件已损坏，不能售票：{path}（{problems[0]}）。{zh}",
+            en=f"the database file is damaged; nothing can be sold into it: {path} ({problems[0]}). {en}",
+            code="DB_CORRUPT",
+            problems=problems,
+        )
 
 
 # --- migrations ------------------------------------------------------------------------------------
@@ -223,7 +297,7 @@ def inspect_file(path: Path) -> str | None:
             code="DB_FOREIGN",
         )
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
         try:
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -267,7 +341,7 @@ def backup_file(source: Path, dest: Path) -> Path:
     """Copy a live database with SQLite's online backup API (consistent even while others write)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        src = sqlite3.connect(sqlite_uri(source, mode="ro"), uri=True)
         try:
             src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             out = sqlite3.connect(dest)

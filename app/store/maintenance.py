@@ -17,7 +17,15 @@ from pathlib import Path
 from app import paths
 from app.errors import StorageError
 from app.store.archive import archived_marks
-from app.store.engine import BUSY_TIMEOUT_MS, backup_file, inspect_file, known_revisions, storage_error
+from app.store.engine import (
+    BUSY_TIMEOUT_MS,
+    backup_file,
+    inspect_file,
+    known_revisions,
+    sqlite_uri,
+    storage_error,
+)
+from app.store.instance import hold, refuse_if_open
 
 
 @dataclass
@@ -40,7 +48,7 @@ class CheckReport:
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return con
 
@@ -172,6 +180,14 @@ def restore(backup_path: Path | str, path: Path | str) -> dict:
             en=f"the backup is not usable; nothing was restored: {serious[0]}",
             code="BACKUP_INVALID",
         )
+    # A counter still selling into the old file would go on writing into a file that is gone (or
+    # into the restored one, from its stale cache): every sale after the swap would be lost.
+    refuse_if_open(path)
+    with hold(path, "kezhan db restore"):
+        return _swap_in(backup_path, path)
+
+
+def _swap_in(backup_path: Path, path: Path) -> dict:
     kept_aside = None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     if path.exists():

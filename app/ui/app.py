@@ -103,9 +103,8 @@ def _archive_at_startup(db, config, demo: DemoDevices) -> None:
 def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     """Open the counter window on the configured database; returns the exit code."""
     from app.errors import StorageError
-    from app.services.station import open_station
+    from app.services.station import hold_station
     from app.ui import theme
-    from app.ui.backend import Backend
 
     demo = demo or DemoDevices()
     app = application()
@@ -118,7 +117,22 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         raise StorageError(f"数据库文件不存在：{path}（请先运行 kezhan demo 或 kezhan db migrate）",
                            en=f"no database at {path} (run kezhan demo or kezhan db migrate first)",
                            code="NO_DATABASE")
-    db = open_station(path)
+    # One window per database: two windows on one file sell as one terminal, each with its own idea
+    # of the clerk's shift and the roll in the printer. The lock is the OS's: a crash leaves none.
+    instance = hold_station(path, "kezhan gui")
+    try:
+        return _run_window(config, demo, app, screen, width, path)
+    finally:
+        instance.release()
+
+
+def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) -> int:
+    from app.services.station import open_station
+    from app.ui import theme
+    from app.ui.backend import Backend
+
+    # A damaged file takes sales it may not give back: the window does not open on one.
+    db = open_station(path, verify=True)
     _archive_at_startup(db, config, demo)
     terminal = demo.terminal
     if terminal is None:

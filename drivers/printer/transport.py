@@ -23,6 +23,8 @@ log = logging.getLogger("kezhan.drivers.printer")
 
 DEFAULT_TIMEOUT = 5.0
 STATUS_TIMEOUT = 1.0
+# How long after the last answer a status waits for bytes nobody asked for (see Transport.status).
+SETTLE_S = 0.05
 
 
 @contextmanager
@@ -286,7 +288,7 @@ class Transport:
         """Ask DLE EOT 1, 2, 4 (and 3 after a reported error); never claims "ready" on silence."""
         if not self.can_read:
             return PrinterStatus(answered=False)
-        self.drain()
+        before = self.drain()
         replies: dict[int, int | None] = {}
         for n, query in ((1, codes.STATUS_PRINTER), (2, codes.STATUS_OFFLINE), (4, codes.STATUS_PAPER)):
             replies[n] = self._ask(query, timeout)
@@ -295,7 +297,19 @@ class Transport:
                 return parse_status(None, None, None)
         if is_reply(replies[2]) and replies[2] & 0x40:
             replies[3] = self._ask(codes.STATUS_ERROR, timeout)
+        # A printer answers each query with one byte and sends nothing else shaped like an answer
+        # (automatic status back never is). A peer that sends such bytes unasked — a stream of
+        # 0x12, an echo of every byte — answered nothing: its "all clear" would confirm a ticket
+        # that was never printed. A late answer to one earlier query is tolerated before asking.
+        after = self._settle(min(SETTLE_S, timeout))
+        if _replies_in(before) > len(replies) or _replies_in(after):
+            return PrinterStatus(answered=False, raw={**replies, 0: None})
         return parse_status(replies[1], replies[2], replies[4], replies.get(3))
+
+    def _settle(self, wait: float) -> bytes:
+        """What arrives unasked in a short window after the last answer."""
+        first = self._read(wait, 64) if wait > 0 else b""
+        return first + self.drain() if first else first
 
     def _ask(self, query: bytes, timeout: float) -> int | None:
         self.write(query)
@@ -310,6 +324,10 @@ class Transport:
             if is_reply(b):
                 return b
             # ASB or other unsolicited bytes: keep waiting for the real reply.
+
+
+def _replies_in(data: bytes) -> int:
+    return sum(1 for b in data if is_reply(b))
 
 
 def _discard(p) -> None:

@@ -164,3 +164,66 @@ def test_missing_usb_or_spooler_support_is_explained():
         with pytest.raises(PrinterError) as err:
             print_bytes("win:XP-80C", b"x")
         assert err.value.code == "PRINTER_WIN_UNAVAILABLE"
+
+
+class ChatteringPeer:
+    """Something on the printer's port that is no printer: it sends status-shaped 0x12 bytes, either
+    as a stream nobody asked for or one for every byte it receives."""
+
+    def __init__(self, mode: str):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.mode, self.stop = mode, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def target(self):
+        return f"tcp:127.0.0.1:{self.srv.getsockname()[1]}"
+
+    def _run(self):
+        conn, _ = self.srv.accept()
+        conn.settimeout(0.005)
+        try:
+            while not self.stop.is_set():
+                try:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                except TimeoutError:
+                    data = b""
+                if self.mode == "stream":
+                    conn.sendall(b"\x12" * 64)
+                elif data:
+                    conn.sendall(b"\x12" * len(data))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.srv.close()
+
+
+@pytest.mark.parametrize("mode", ["stream", "echo"])
+def test_a_peer_that_only_sends_0x12_is_no_valid_answer_not_a_print(mode):
+    peer = ChatteringPeer(mode)
+    try:
+        result = print_bytes(peer.target, b"\x1b@ticket\n\x1dVA\x00", timeout=2, status_timeout=0.5)
+        assert not result.ok and not result.confirmed
+        assert result.reason == "sent, but the printer did not answer the status query"
+        assert result.reason_zh == "已发送，但打印机无状态应答"
+    finally:
+        peer.close()
+
+
+def test_a_real_printer_that_answers_each_query_once_still_prints():
+    peer = FakePrinter(reply=bytes([0x12] * 6))
+    try:
+        result = print_bytes(peer.target, b"\x1b@ticket\n\x1dVA\x00", timeout=2)
+        assert result.ok and result.confirmed and result.reason == "printed"
+    finally:
+        peer.close()
