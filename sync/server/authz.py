@@ -35,10 +35,16 @@ VOID_WINDOW_MINUTES = 10
 _TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE"})
 
 
+# The alarm kinds a refused event is recorded under (reconciliation leaves those events out).
+REFUSAL_KINDS = frozenset({"FOREIGN_TICKET", "FOREIGN_TICKET_ID", "BAD_AMOUNT", "BAD_SALE", "BAD_EVENT",
+                           "VOID_WINDOW_PASSED"})
+
+
 class Refused(Exception):
     """An event the terminal may not have written: ``reason`` names the rule, ``detail`` the case."""
 
     def __init__(self, reason: str, detail: str, ticket_id: str | None = None):
+        assert reason in REFUSAL_KINDS, reason
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail, self.ticket_id = reason, detail, ticket_id
 

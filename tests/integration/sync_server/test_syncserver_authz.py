@@ -237,3 +237,11 @@ def test_a_change_that_hands_back_more_than_the_fare_difference_is_refused(serve
     ev = change(a, sale["payload"]["tickets"][0], stop=MID, fare=1500, price=1500, difference=-3000)
     assert refused(server, a, ev)["kind"] == "BAD_AMOUNT"
     assert _ticket(server, _tid(sale)).status == "active"
+
+
+def test_reconciliation_leaves_a_refused_sale_out_of_the_days_money(server):
+    a = server.terminal()
+    applied(a, a.sale(TOMORROW, 1))
+    refused(server, a, a.sale(TOMORROW, 2, price=100))
+    rec = a.call("GET", "/v1/reconciliation?date=2026-11-24").json()
+    assert (rec["events"]["count"], rec["counts"]["refused"], rec["money"]["sales"]) == (2, 1, 3250)
