@@ -63,6 +63,9 @@ class Authority:
         self.station, self.terminal_no = parse_terminal_id(terminal_id)
         self._rules: dict | None = None
         self._fares: dict = {}
+        self._prices: dict = {}
+        # make_ticket_id's station code and terminal number: the first 12 digits of every id it may create
+        self.id_prefix = f"{self.station}{self.terminal_no:03d}"
 
     # ------------------------------------------------------------------ the province's rules
 
@@ -123,14 +126,12 @@ class Authority:
         """A ticket this terminal creates: its id in the terminal's own id space, priced by the rules.
         A ticket without the documented fields raises KeyError: the batch is refused as malformed."""
         ticket_id, departure_id = t["ticket_id"], t["departure_id"]
+        if not (type(ticket_id) is str and ticket_id.startswith(self.id_prefix)):
+            self._foreign_id(ticket_id)
         try:
-            station, no, _ = parse_ticket_id(ticket_id)
+            parse_ticket_id(ticket_id)
         except KezhanError:
             raise Refused("FOREIGN_TICKET_ID", f"{ticket_id!r} is not a ticket id", ticket_id) from None
-        if (station, no) != (self.station, self.terminal_no):
-            raise Refused("FOREIGN_TICKET_ID",
-                          f"ticket id {ticket_id} belongs to station {station} terminal {no}, "
-                          f"not to {self.terminal_id}", ticket_id)
         fare = _amount(t.get("fare"), "fare", ticket_id)
         price = _amount(t.get("price"), "price", ticket_id)
         insurance = _amount(t.get("insurance"), "insurance", ticket_id)
@@ -147,11 +148,21 @@ class Authority:
         if fare != full:
             raise Refused("BAD_AMOUNT", f"fare {fare} is not the province's {full}", ticket_id)
         code = t.get("ticket_type")
-        if code not in rules["types"]:
-            raise Refused("BAD_AMOUNT", f"unknown ticket type {code!r}", ticket_id)
-        due = rules["types"].price(full, code)
+        due = self._prices.get((full, code))
+        if due is None:
+            if code not in rules["types"]:
+                raise Refused("BAD_AMOUNT", f"unknown ticket type {code!r}", ticket_id)
+            due = self._prices[(full, code)] = rules["types"].price(full, code)
         if price != due:
             raise Refused("BAD_AMOUNT", f"price {price} of a {code} ticket is not the rules' {due}", ticket_id)
+
+    def _foreign_id(self, ticket_id) -> None:
+        try:
+            station, no, _ = parse_ticket_id(ticket_id)
+        except KezhanError:
+            raise Refused("FOREIGN_TICKET_ID", f"{ticket_id!r} is not a ticket id", ticket_id) from None
+        raise Refused("FOREIGN_TICKET_ID", f"ticket id {ticket_id} belongs to station {station} terminal {no}, "
+                                           f"not to {self.terminal_id}", ticket_id)
 
     def _sale(self, p: dict) -> None:
         tickets = p.get("tickets")
