@@ -91,6 +91,7 @@ class WebChannel:
         now = self.ctx.now()
         if not passengers:
             raise ProtocolError("INVALID_REQUEST", "an order needs at least one passenger")
+        self._check_money(passengers, now)
         with self.ctx.tx() as conn:
             dep = departure(conn, departure_id)
             check_departure_open(dep, departure_id, now)
@@ -102,6 +103,21 @@ class WebChannel:
             result = self._publish_order(conn, departure_id, rows, now)
         total = sum(t["price"] + t["insurance"] for t in result)
         return {"order_id": order_id, "tickets": result, "amount": total, "payment": payment or {}}
+
+    def _check_money(self, passengers: list[dict], now: datetime) -> None:
+        """The order's own money (each passenger's insurance) before anything is written; a figure the
+        rules do not give is refused and recorded as an alarm for the province (terminal ``web``)."""
+        with self.ctx.reader() as conn:
+            try:
+                for p in passengers:
+                    _insurance(conn, p.get("insurance"))
+                return
+            except ProtocolError as exc:
+                refusal = exc
+        with self.ctx.tx() as conn:
+            conn.execute(models.alarms.insert().values(terminal_id="web", kind="BAD_AMOUNT", seq=None,
+                                                       detail=f"web order refused: {refusal}", created_at=now))
+        raise refusal
 
     def _ticket(self, conn, dep, stop: str, p: dict, seats: _SeatPicker, ticket_id: str, order_id: str,
                 now: datetime) -> dict:

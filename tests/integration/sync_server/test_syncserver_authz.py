@@ -144,6 +144,8 @@ def test_negative_or_odd_insurance_is_refused_on_the_web_and_at_a_terminal(serve
     r = server.post_admin("/v1/web/orders", {"departure_id": TOMORROW, "stop": DEST,
                                              "passengers": [{"name": "李四", "insurance": -1_000_000}]})
     assert (r.status_code, r.json()["error"]) == (422, "INVALID_REQUEST")
+    [alarm] = server.get_admin("/v1/admin/alarms").json()["alarms"]
+    assert (alarm["terminal_id"], alarm["kind"]) == ("web", "BAD_AMOUNT") and "-1000000" in alarm["detail"]
     r = server.post_admin("/v1/web/orders", {"departure_id": TOMORROW, "stop": DEST,
                                              "passengers": [{"name": "李四", "insurance": 1}]})
     assert r.status_code == 422
