@@ -107,13 +107,19 @@ def _enrolled_terminal(srv: _ServerProcess, path: Path):
     return db
 
 
-def _seats(doc: dict, count: int) -> list[tuple[str, int, str]]:
-    """(departure, seat, stop) for ``count`` distinct seats, spread over the departures."""
+def _seats(doc: dict, count: int) -> list[tuple[str, int, str, int]]:
+    """(departure, seat, stop, full fare) for ``count`` distinct seats, spread over the departures:
+    priced as the province prices them from the home station, which the server checks."""
     stops = {r["code"]: r["stops"][-1]["station"] for r in doc["routes"]}
+    fares = {(f["route"], f["from"], f["to"], f["vehicle_class"]): f["full_fare"] for f in doc["fares"]}
     out = []
     for d in doc["departures"]:
+        stop = stops[d["route"]]
+        fare = fares.get((d["route"], doc["home_station"], stop, d["vehicle_class"]))
+        if fare is None:
+            continue
         for seat in range(1, int(d["seats"]) + 1):
-            out.append((d["id"], seat, stops[d["route"]]))
+            out.append((d["id"], seat, stop, fare))
             if len(out) == count:
                 return out
     raise ValueError(f"the province has fewer than {count} seats")
@@ -125,14 +131,14 @@ def _sale_payloads(terminal_id: str, seats, now: datetime) -> list[tuple[str, di
     station, no = parse_terminal_id(terminal_id)
     sold_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out = []
-    for i, (departure_id, seat, stop) in enumerate(seats, start=1):
+    for i, (departure_id, seat, stop, fare) in enumerate(seats, start=1):
         ticket_id = make_ticket_id(station, no, i)
         out.append(("ticket.sold", {
             "order_id": f"O{ticket_id}", "clerk": "1001", "shift_id": f"{terminal_id}-S1", "sold_at": sold_at,
-            "payment": {"method": "cash", "amount": 3500, "tendered": 3500, "change": 0, "reference": None},
+            "payment": {"method": "cash", "amount": fare, "tendered": fare, "change": 0, "reference": None},
             "tickets": [{
                 "ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat, "ticket_type": "full",
-                "fare": 3500, "price": 3500, "insurance": 0, "stop": stop,
+                "fare": fare, "price": fare, "insurance": 0, "stop": stop,
                 "passenger": {"name": "测试旅客", "doc_type": "id_card", "doc_number": f"3301021990{i:08d}",
                               "doc_hash": uuid.uuid5(uuid.NAMESPACE_OID, str(i)).hex * 2},
                 "carried_by": None, "stock_no": f"{i:08d}",

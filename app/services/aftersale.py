@@ -44,6 +44,7 @@ from app.services.sales import (
     insert_tickets,
     make_print_job,
     not_active,
+    refuse_unless_ours,
     require_fare,
     sellable_seats,
     spoil_stock,
@@ -145,6 +146,7 @@ def _plan_refund(
         raise not_active(t)
     if not conflict:  # the conflict refund is the task's own settlement
         refuse_while_task_open(cur, ticket_id)
+    refuse_unless_ours(cur, ticket_id)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
     tickets = [t] + [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
@@ -492,6 +494,7 @@ def _changeable_ticket(cur, ticket_id: str) -> dict:
     if t["status"] != "active":
         raise not_active(t)
     refuse_while_task_open(cur, ticket_id)
+    refuse_unless_ours(cur, ticket_id)
     if ticket_store.carried_children(cur, ticket_id):
         # Worded for the free carried child (携童), not the paid child ticket (儿童票) a family
         # may also hold: the change cannot take the carried child along.

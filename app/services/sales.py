@@ -688,6 +688,7 @@ def reprint(
             raise _violation(
                 "NOT_PRINTED", "该票尚未取票，请用取票功能", "This ticket was never printed; use pickup"
             )
+        refuse_unless_ours(cur, ticket_id)
         old = t["stock_no"]
         [new] = take_stock(cur, shift, 1)
         spoil_stock(cur, terminal, shift, old, reason, ticket_id, now)
@@ -783,6 +784,20 @@ def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: d
             raise _violation("ALREADY_PICKED_UP", "该票已取过，如需补打请用重打", "Already picked up; use reprint")
         raise not_active(t)
     raise _violation("NOTHING_TO_PICK_UP", "该证件没有待取的车票", "No tickets to pick up for this document")
+
+
+def refuse_unless_ours(cur, ticket_id: str) -> None:
+    """``NOT_PICKED_UP_HERE`` for a web ticket this terminal never picked up: the provincial server
+    lets only the window that printed it refund, change or reprint it (docs/protocol.md § What a
+    terminal may do), so the counter says so before any money moves."""
+    if ticket_store.picked_up_here(cur, ticket_id) is False:
+        raise _violation(
+            "NOT_PICKED_UP_HERE",
+            "网上购买的车票只能在取票的窗口办理：未取票的请先取票，已在别的窗口取票的请到该窗口办理",
+            "A web ticket is dealt with only at the window that picked it up: pick it up here first, "
+            "or go to the window that printed it",
+            ticket_id=ticket_id,
+        )
 
 
 def not_active(t: dict) -> RuleViolation:

@@ -190,6 +190,18 @@ def sale_method(cur, order_id: str) -> str | None:
     return row[0] if row else None
 
 
+def picked_up_here(cur, ticket_id: str) -> bool | None:
+    """None for a ticket of the counter's own orders; for one sold by another channel (the web), whether a ``ticket.picked_up``
+    event of this file names it (the server lets only the terminal that picked one up touch it)."""
+    cur.execute("SELECT o.channel FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = ?", (ticket_id,))
+    row = cur.fetchone()
+    if row is None or row[0] == "counter":
+        return None
+    cur.execute("SELECT 1 FROM outbox WHERE type = 'ticket.picked_up' "
+                "AND json_extract(payload, '$.ticket_id') = ? LIMIT 1", (ticket_id,))
+    return cur.fetchone() is not None
+
+
 def carried_children(cur, ticket_id: str) -> list[str]:
     """Live free children carried by the ticket's passenger."""
     cur.execute("SELECT id FROM tickets WHERE carried_by = ? AND status = 'active' ORDER BY id", (ticket_id,))

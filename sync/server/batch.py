@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, func, select
 
 from sync.server import db as dbmod
 from sync.server import feed, models
+from sync.server.authz import Authority, Refused
 from sync.server.seats import departure, ensure_lease, leased_seat_rows, publish_lease, seat_map
 from sync.server.tickets import TICKET_COLUMNS, ticket_values, web_ticket_data
 
@@ -66,6 +67,8 @@ class BatchContext:
         self.feed_rows: list[tuple] = []  # feed.row tuples, in the order they happened
         self.conflicts = 0
         self.seq = 0
+        self.refused: list[tuple[int, str, str]] = []  # (seq, reason, detail) of the events refused
+        self.authority = Authority(self, terminal_id)
 
     def prefetch(self, events: list[dict], *, known_ids: bool = True) -> None:
         """Reads what the batch's sales are checked against. ``known_ids=False`` leaves out the ticket
@@ -145,6 +148,17 @@ class BatchContext:
                      {"seq": self.seq, "kind": kind, "ticket_id": ticket_id, "departure_id": departure_id,
                       "seat_no": seat_no, "detail": detail, "status": "open"}, scope=self.terminal_id)
 
+    def refuse(self, ev: dict, refusal: Refused) -> None:
+        """An event the terminal may not have written (``authz``): an alarm for the province, a
+        ``REFUSED`` conflict for the terminal, and nothing applied. Its event row is still stored
+        under its seq, so the terminal's queue moves on and a resend is acknowledged as a duplicate."""
+        detail = f"{ev['type']} refused: {refusal.reason}: {refusal.detail}"
+        self.refused.append((ev["seq"], refusal.reason, detail))
+        self.conn.execute(models.alarms.insert().values(
+            terminal_id=self.terminal_id, kind=refusal.reason, seq=ev["seq"], detail=detail, created_at=self.now))
+        self.flush()
+        self.conflict("REFUSED", ticket_id=refusal.ticket_id, detail=detail)
+
     def resolve(self, ticket_id: str, resolution: str) -> None:
         C = models.conflicts
         open_ = self.conn.execute(select(C).where(C.c.terminal_id == self.terminal_id, C.c.ticket_id == ticket_id,
@@ -164,6 +178,11 @@ class BatchContext:
 
     def apply(self, ev: dict) -> None:
         self.seq = ev["seq"]
+        try:
+            self.authority.check(ev)
+        except Refused as refusal:
+            self.refuse(ev, refusal)
+            return
         p = ev["payload"]
         kind = ev["type"]
         if kind == "ticket.sold":

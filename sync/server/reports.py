@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from sync import protocol
 from sync.server import models
+from sync.server.authz import REFUSAL_KINDS
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
 from sync.server.tickets import ticket_dict
@@ -93,7 +94,13 @@ class Reports:
                 select(E.c.seq, E.c.type, E.c.payload).where(E.c.terminal_id == terminal_id, E.c.day == day)
                 .order_by(E.c.seq)
             ).all()
+            A = models.alarms
+            refused = set(conn.execute(select(A.c.seq).where(
+                A.c.terminal_id == terminal_id, A.c.kind.in_(REFUSAL_KINDS),
+                A.c.seq.between(evs[0].seq, evs[-1].seq))).scalars()) if evs else set()
             for ev in evs:
+                if ev.seq in refused:
+                    continue  # never applied: its money is the alarm's, not the day's
                 tally.add(conn, ev.type, json.loads(ev.payload))
             tickets = _tickets_by_id(conn, tally.touched())
         tally.money["net"] = tally.net()
@@ -105,7 +112,7 @@ class Reports:
             "date": day,
             "events": {"count": len(evs), "first_seq": evs[0].seq if evs else None,
                        "last_seq": evs[-1].seq if evs else None},
-            "counts": {**tally.counts, "tickets_sold": tally.tickets_sold},
+            "counts": {**tally.counts, "tickets_sold": tally.tickets_sold, "refused": len(refused)},
             "money": tally.money,
             "tickets": tickets,
             "digest": digest,

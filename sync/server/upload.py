@@ -191,6 +191,8 @@ class Uploads:
             ctx.finish()
             # Conflicts of these seqs exist only if this batch recorded some or it resends old events.
             found = _conflicts_of_seqs(conn, terminal_id, first, last) if (duplicates or ctx.conflicts) else []
+        for seq, reason, detail in ctx.refused:
+            log.warning("refused event %d of %s (%s): %s", seq, terminal_id, reason, detail)
         return {
             "acked_through": hw,
             "applied": len(rows),

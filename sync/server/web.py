@@ -35,6 +35,22 @@ def price(conn, dep, stop: str, ticket_type: str) -> tuple[int, int]:
         raise ProtocolError("INVALID_REQUEST", f"ticket type {ticket_type!r} unusable: {exc}") from None
 
 
+def _insurance(conn, asked) -> int:
+    """A passenger's insurance: none, or the province's one line at its one price. Any other figure
+    (a negative one would take money off the order) is refused, not rounded into shape."""
+    if asked is None or asked is False or asked == 0:
+        return 0
+    offer = province.get_master(conn, "setting", "insurance") or {}
+    offered = offer.get("price") if isinstance(offer, dict) else None
+    if asked is True and offered:
+        return int(offered)
+    if isinstance(asked, bool) or not isinstance(asked, int) or asked != offered:
+        raise ProtocolError("INVALID_REQUEST", f"insurance {asked!r}: the province's insurance costs {offered}",
+                            errors=[{"loc": ["body", "passengers", "insurance"],
+                                     "msg": f"0 or the province's insurance price {offered}"}])
+    return asked
+
+
 def _pickup_code(conn) -> str:
     Tk = models.tickets
     while True:
@@ -75,6 +91,7 @@ class WebChannel:
         now = self.ctx.now()
         if not passengers:
             raise ProtocolError("INVALID_REQUEST", "an order needs at least one passenger")
+        self._check_money(passengers, now)
         with self.ctx.tx() as conn:
             dep = departure(conn, departure_id)
             check_departure_open(dep, departure_id, now)
@@ -87,6 +104,21 @@ class WebChannel:
         total = sum(t["price"] + t["insurance"] for t in result)
         return {"order_id": order_id, "tickets": result, "amount": total, "payment": payment or {}}
 
+    def _check_money(self, passengers: list[dict], now: datetime) -> None:
+        """The order's own money (each passenger's insurance) before anything is written; a figure the
+        rules do not give is refused and recorded as an alarm for the province (terminal ``web``)."""
+        with self.ctx.reader() as conn:
+            try:
+                for p in passengers:
+                    _insurance(conn, p.get("insurance"))
+                return
+            except ProtocolError as exc:
+                refusal = exc
+        with self.ctx.tx() as conn:
+            conn.execute(models.alarms.insert().values(terminal_id="web", kind="BAD_AMOUNT", seq=None,
+                                                       detail=f"web order refused: {refusal}", created_at=now))
+        raise refusal
+
     def _ticket(self, conn, dep, stop: str, p: dict, seats: _SeatPicker, ticket_id: str, order_id: str,
                 now: datetime) -> dict:
         """One passenger's ticket row, with its seat (unless the ticket type needs none) and price."""
@@ -95,10 +127,11 @@ class WebChannel:
         needs_seat = True if tt is None else bool(tt.get("needs_seat", True))
         seat = seats.pick(p.get("seat_no")) if needs_seat else None
         fare, amount = price(conn, dep, stop, ticket_type)
+        insurance = _insurance(conn, p.get("insurance"))
         ticket = {
             "ticket_id": ticket_id, "departure_id": dep.id, "seat_no": seat,
             "ticket_type": ticket_type, "fare": fare, "price": amount,
-            "insurance": int(p.get("insurance") or 0), "stop": stop,
+            "insurance": insurance, "stop": stop,
             "passenger": {"name": p.get("name"), "doc_type": p.get("doc_type"), "doc_number": p.get("doc_number"),
                           "doc_hash": p.get("doc_hash") or self.documents.hash(p.get("doc_type"),
                                                                                p.get("doc_number"))},

@@ -266,3 +266,26 @@ def test_shift_close_balances_with_the_services(qtbot, window, keys, backend):
     assert report["sold"]["count"] == 3 and report["refunded"]["count"] == 1
     # The settlement slip went to the printer.
     assert "交班结算单".encode("gb18030") in window.printer.last_job
+
+
+def test_a_web_ticket_not_picked_up_here_is_not_refunded_at_this_window(qtbot, window, keys, backend):
+    sign_in(keys)
+    job, departure, station = sell_one(backend, 7)
+    web_id = "3301020019990000000001"  # an id the search field takes (the web's own are found by ID card)
+    with backend.db.transaction() as session:  # what the feed stores for a web ticket: no clerk, no paper
+        cur = cursor(session)
+        cur.execute("INSERT INTO orders (id, channel, created_at, total) VALUES ('W20261124WEB0001', 'web', ?, ?)",
+                    ("2026-11-24T00:00:00.000000Z", job.price))
+        cur.execute(
+            "INSERT INTO tickets (id, order_id, departure_id, seat_no, status, ticket_type, fare, price, insurance, "
+            "board, stop, times_changed, sold_at) SELECT ?, 'W20261124WEB0001', departure_id, NULL, 'active', "
+            "ticket_type, fare, price, 0, board, stop, 0, sold_at FROM tickets WHERE id = ?", (web_id, job.ticket_id))
+        cur.execute("INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) "
+                    "VALUES (?, '李四', 'resident_id', '330102********0011', NULL, NULL)", (web_id,))
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
+    keys.type(web_id)
+    keys.enter()
+    assert not dialog.confirmButton.isEnabled()
+    assert "取票" in dialog.messageLabel.text()
+    assert ticket(backend, web_id).status == "active"
+    assert events(backend, "ticket.refunded") == []

@@ -65,6 +65,25 @@ def test_pickup_by_ticket_id(db, db_path, terminal, shift):
     assert refusal_code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "ALREADY_PICKED_UP"
 
 
+def test_an_online_ticket_is_refunded_or_reprinted_only_where_it_was_picked_up(db, db_path, terminal, shift):
+    _online_ticket(db_path)
+    # Not picked up: the provincial server would refuse the refund, so the counter says so first.
+    assert refusal_code(refund, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "NOT_PICKED_UP_HERE"
+    pickup(db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER)
+    assert refund(db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER).refund_amount > 0
+
+
+def test_an_online_ticket_picked_up_at_another_window_is_not_reprinted_here(db, db_path, terminal, shift):
+    _online_ticket(db_path)
+    con = sqlite3.connect(db_path)
+    with con:  # the feed brings the other window's paper number
+        con.execute("UPDATE tickets SET stock_no = 'B0000001' WHERE id = ?", (ONLINE_ID,))
+    con.close()
+    for operation in (reprint, refund):
+        assert refusal_code(operation, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == \
+            "NOT_PICKED_UP_HERE"
+
+
 def test_pickup_by_id_card_prints_every_waiting_ticket(db, db_path, terminal, shift):
     _online_ticket(db_path)
     _online_ticket(db_path, "3301020019990000000002", departure=D_0800, seat=31)

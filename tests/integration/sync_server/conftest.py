@@ -12,6 +12,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from app.domain.stock import make_ticket_id, parse_terminal_id
 from sync import protocol
 from sync.server import ServerThread, Settings
 from tests.integration.line_province import CHILD, DEST, FULL, HOME, MID, departure, line_province  # noqa: F401
@@ -57,6 +58,7 @@ class Terminal:
         self.base, self.terminal_id, self.secret, self.clock = base, terminal_id, secret, clock
         self.session = requests.Session()
         self.seq = 0
+        self.ticket_seq = 0
 
     def prepare(self, method: str, path: str, body=None, *, raw: bytes | None = None, timestamp=None,
                 nonce=None) -> requests.PreparedRequest:
@@ -84,9 +86,14 @@ class Terminal:
         ev["hash"] = protocol.event_hash(ev)
         return ev
 
+    def next_ticket_id(self) -> str:
+        """The next id of this terminal's own id space, as its counter would number it."""
+        self.ticket_seq += 1
+        return make_ticket_id(*parse_terminal_id(self.terminal_id), self.ticket_seq)
+
     def sale(self, departure_id: str, seat_no: int | None, *, ticket_id: str | None = None, price: int = 3250,
              stop: str = DEST, seq: int | None = None) -> dict:
-        ticket_id = ticket_id or f"{self.terminal_id}-{uuid.uuid4().hex[:10]}"
+        ticket_id = ticket_id or self.next_ticket_id()
         ticket = {"ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat_no, "ticket_type": "full",
                   "fare": price, "price": price, "insurance": 0, "stop": stop,
                   "passenger": {"name": "张三", "doc_type": "resident_id", "doc_number": "11010119900307001X",

@@ -31,7 +31,8 @@ def leased_to(terminal_id, departure_id, seat):
 
 
 def refund(t, ticket_id, at="2026-11-24T00:05:00Z"):
-    return t.event("ticket.refunded", {"ticket_id": ticket_id, "fee": 0, "refund_amount": 3250, "forced": False,
+    # The fee of the first tier (10 % of 32.50, rounded to the jiao): the server checks it.
+    return t.event("ticket.refunded", {"ticket_id": ticket_id, "fee": 330, "refund_amount": 2920, "forced": False,
                                        "approved_by": None, "refunded_at": at, "clerk": "c01", "shift_id": "S1"})
 
 

@@ -22,7 +22,7 @@ def _day_of_sales(t):
     sale at 23:30 local the evening before, which belongs to the 23rd."""
     s1, s2, s3 = t.sale(TOMORROW, 1), t.sale(TOMORROW, 2), t.sale(TOMORROW, 3)
     s2["payload"]["tickets"][0]["insurance"] = 300
-    s2["payload"]["payment"]["amount"] = 3550
+    s2["payload"]["payment"]["amount"] = s2["payload"]["payment"]["tendered"] = 3550
     s2["hash"] = protocol.event_hash(s2)
     s1["payload"]["sold_at"] = "2026-11-23T15:30:00Z"  # 23:30 on the 23rd in Asia/Shanghai
     s1["hash"] = protocol.event_hash(s1)

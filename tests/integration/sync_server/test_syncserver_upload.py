@@ -136,7 +136,8 @@ def test_seat_sold_elsewhere_comes_back_as_a_conflict_and_is_resolved(server):
     assert t.upload([sale]).json()["conflicts"][0]["id"] == conflict["id"]
     assert [c["id"] for c in t.call("GET", "/v1/conflicts?status=open").json()["conflicts"]] == [conflict["id"]]
     # The clerk reseats the passenger: a change to seat 5 resolves it.
-    new = dict(sale["payload"]["tickets"][0], ticket_id=ticket_id + "-R", seat_no=5)
+    new_id = t.next_ticket_id()
+    new = dict(sale["payload"]["tickets"][0], ticket_id=new_id, seat_no=5)
     change = t.event("ticket.changed", {"old_ticket_id": ticket_id, "new_ticket": new, "fare_difference": 0,
                                         "fee": 0, "changed_at": "2026-11-24T00:10:00Z", "clerk": "c01",
                                         "shift_id": "S1"})
@@ -144,7 +145,7 @@ def test_seat_sold_elsewhere_comes_back_as_a_conflict_and_is_resolved(server):
     assert t.call("GET", "/v1/conflicts?status=open").json()["conflicts"] == []
     resolved = t.call("GET", "/v1/conflicts").json()["conflicts"][0]
     assert (resolved["status"], resolved["resolution"]) == ("resolved", "reseated")
-    assert _tickets(server, ticket_id=ticket_id + "-R")[0].active_seat == f"{TOMORROW}#5"
+    assert _tickets(server, ticket_id=new_id)[0].active_seat == f"{TOMORROW}#5"
 
 
 def test_conflict_resolved_by_refund(server):
