@@ -569,8 +569,13 @@ class Counter:
     # --- paper owed (sold but never printed) ---------------------------------------------------
 
     def owed_paper(self) -> list[OwedRow]:
-        """This terminal's tickets whose paper never came out, on departures still to leave."""
-        owed = paper.owed_tickets(self.db, self.terminal, now=self.now())
+        """Tickets of the clerk's open shift whose paper never came out, on departures still to leave.
+        Only that shift's: their numbers are on the roll in this printer, and another clerk's roll
+        would print them on blanks that carry other numbers."""
+        shift = self.current_shift()
+        if shift is None:
+            return []
+        owed = paper.owed_tickets(self.db, self.terminal, now=self.now(), shift_id=shift.id)
         if not owed:
             return []
         with self.db.read() as session:
@@ -588,7 +593,11 @@ class Counter:
 
     def print_owed(self, ticket_ids: Iterable[str] | None = None) -> list:
         """The print jobs of the owed tickets, each on the stock number its sale took."""
-        jobs = paper.print_owed(self.db, self.terminal, clerk=self._clerk(), now=self.now(), ticket_ids=ticket_ids)
+        shift = self.current_shift()
+        if shift is None:
+            return []
+        jobs = paper.print_owed(self.db, self.terminal, clerk=self._clerk(), now=self.now(), ticket_ids=ticket_ids,
+                                shift_id=shift.id)
         for job in jobs:
             self._print_jobs[job.ticket_id] = job
         return jobs

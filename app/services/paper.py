@@ -47,12 +47,13 @@ class OwedPaper:
     doc_masked: str
 
 
-def owed_tickets(db: Database, terminal: Terminal, *, now: datetime) -> list[OwedPaper]:
+def owed_tickets(db: Database, terminal: Terminal, *, now: datetime, shift_id: str | None = None) -> list[OwedPaper]:
     """Tickets of this terminal's file whose paper is owed, on departures still to leave, in the order
-    of their stock numbers. A departure that has left is not listed: no paper can serve it."""
+    of their stock numbers; with ``shift_id``, those whose blanks came off that shift's roll. A
+    departure that has left is not listed: no paper can serve it."""
     now = require_now(now)
     with db.read() as session:
-        rows = paper_store.owed(cursor(session), utc_text(now))
+        rows = paper_store.owed(cursor(session), utc_text(now), shift_id)
     return [
         OwedPaper(r.ticket_id, r.stock_no, r.kind, r.clerk, r.shift_id, parse_utc(r.owed_at), r.departure_id,
                   r.date, r.time, r.schedule_code, r.stop, r.seat_no, r.ticket_type, r.passenger_name,
@@ -88,12 +89,14 @@ def confirm_paper(db: Database, terminal: Terminal, *, clerk: str, ticket_id: st
 
 
 def print_owed(db: Database, terminal: Terminal, *, clerk: str, now: datetime,
-               ticket_ids: Iterable[str] | None = None) -> list[PrintJob]:
-    """The print jobs of the owed tickets (all of them, or ``ticket_ids``), each on the stock number
-    its operation took. Nothing is settled until the printer has taken them (``mark_printed``)."""
+               ticket_ids: Iterable[str] | None = None, shift_id: str | None = None) -> list[PrintJob]:
+    """The print jobs of the owed tickets (all of them, or ``ticket_ids``; of ``shift_id``'s roll),
+    each on the stock number its operation took. Nothing is settled until the printer has taken
+    them (``mark_printed``)."""
     now = require_now(now)
     wanted = None if ticket_ids is None else set(ticket_ids)
-    owed = [o for o in owed_tickets(db, terminal, now=now) if wanted is None or o.ticket_id in wanted]
+    owed = [o for o in owed_tickets(db, terminal, now=now, shift_id=shift_id)
+            if wanted is None or o.ticket_id in wanted]
     if not owed:
         return []
     jobs = []

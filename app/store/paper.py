@@ -52,15 +52,17 @@ class OwedTicket:
     departs_at: str
 
 
-def owed(cur, leaving_after: str) -> list[OwedTicket]:
+def owed(cur, leaving_after: str, shift_id: str | None = None) -> list[OwedTicket]:
     """Live tickets whose paper is owed, on departures leaving after ``leaving_after`` (UTC text),
-    in stock-number order (the order the blanks come off the roll)."""
+    in stock-number order (the order the blanks come off the roll); ``shift_id``: that shift's only."""
+    shift_clause = "" if shift_id is None else "AND o.shift_id = ? "
     cur.execute(
         "SELECT o.ticket_id, o.stock_no, o.kind, o.clerk, o.shift_id, o.owed_at, t.departure_id, t.board, t.stop, "
         "t.seat_no, t.ticket_type, p.name, p.doc_masked, d.date, d.time, d.schedule_code, d.departs_at "
         "FROM paper_owed o JOIN tickets t ON t.id = o.ticket_id AND t.stock_no = o.stock_no "
         "AND t.status = 'active' JOIN passengers p ON p.ticket_id = t.id "
-        "JOIN departures d ON d.id = t.departure_id WHERE d.departs_at > ? ORDER BY o.stock_no, o.ticket_id",
-        (leaving_after,),
+        f"JOIN departures d ON d.id = t.departure_id WHERE d.departs_at > ? {shift_clause}"
+        "ORDER BY o.stock_no, o.ticket_id",
+        (leaving_after,) if shift_id is None else (leaving_after, shift_id),
     )
     return [OwedTicket(*row) for row in cur.fetchall()]

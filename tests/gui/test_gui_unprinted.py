@@ -131,3 +131,16 @@ def test_the_list_is_named_and_fits_in_both_languages(qtbot, window, keys, backe
         assert dialog.printButton.text() == "Print all  Enter"
         assert dialog.unprintedTable.horizontalHeaderItem(0).text() == "Stock no."
     dialog.grab().save(str(tmp_path / f"unprinted-{language}-{size[0]}.png"))
+
+
+def test_another_clerk_on_another_roll_is_not_offered_the_first_clerks_numbers(qtbot, window, keys, backend, clock):
+    from tests.gui.conftest import CLERK2, CLERK2_PASSWORD
+
+    shifts.open_shift(backend.db, backend.terminal, clerk=CLERK, first_stock_no=FIRST_STOCK, now=clock())
+    crashed_sale(backend, clock, 416, "郑一")
+    # The blank numbered 00100001 is on the first clerk's roll, not in the printer under the second's.
+    sign_in(keys, CLERK2, CLERK2_PASSWORD, stock="00200001")
+    assert window.dialog is None
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    sign_in(keys)
+    assert window.dialog is not None and window.dialog.unprintedTable.item(0, 2).text() == "郑一"

@@ -90,3 +90,13 @@ def test_the_clerk_may_say_the_paper_came_out(db, db_path, terminal, sale):
 def test_a_departure_that_has_left_is_not_listed(db, terminal, sale):
     assert _owed(db, terminal, now=NOW + timedelta(hours=1)) != []
     assert _owed(db, terminal, now=NOW + timedelta(hours=3)) == []
+
+
+def test_the_list_of_a_shift_holds_only_the_blanks_of_its_roll(db, terminal, sale, shift):
+    from app.services import open_shift
+    from tests.integration.services.conftest import CLERK2
+
+    other = open_shift(db, terminal, clerk=CLERK2, first_stock_no="00200001", now=LATER)
+    assert [o.ticket_id for o in owed_tickets(db, terminal, now=AFTER, shift_id=shift.shift_id)] == sale.ticket_ids
+    assert owed_tickets(db, terminal, now=AFTER, shift_id=other.shift_id) == []
+    assert print_owed(db, terminal, clerk=CLERK2, now=AFTER, shift_id=other.shift_id) == []
