@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
             "epay": lambda: self._sale_call("toggle_method"),
             "clear": lambda: self._sale_call("reset"),
             "logout": self.logout,
+            "unprinted": lambda: self.open_unprinted(asked=True),
         }
         self.actions = actions.bind(self, handlers)
         for action_id, button in self.fkeyButtons.items():
@@ -313,9 +314,10 @@ class MainWindow(QMainWindow):
         dialog.tasksTable.setFocus()
         return dialog
 
-    def open_unprinted(self) -> UnprintedDialog | None:
-        """Tickets this terminal sold whose paper never came out (a crash between the commit and the
-        print, a refused job): listed at sign-in, before anything else is sold on the roll."""
+    def open_unprinted(self, asked: bool = False) -> UnprintedDialog | None:
+        """Tickets of the clerk's shift whose paper never came out (a crash between the commit and the
+        print, a refused job): listed at sign-in, before anything else is sold on the roll, and on
+        Ctrl+Shift+P (``asked``), which says so when there are none."""
         if self.dialog is not None or self.backend.user is None:
             return None
         try:
@@ -324,6 +326,8 @@ class MainWindow(QMainWindow):
             log.warning("cannot read the tickets owed paper: %s", exc)
             return None
         if not owed:
+            if asked and self.selling():
+                show_message(self.saleView.messageLabel, lambda: self.tr("本班次没有未出票的车票"), ok=True)
             return None
         dialog = UnprintedDialog(self.backend, self)
         dialog.print_requested.connect(self._print_owed)
@@ -390,7 +394,8 @@ class MainWindow(QMainWindow):
     def _printed(self, ok: bool, message: str) -> None:
         self._last_print_message = message
         if not ok and self.selling():
-            show_message(self.saleView.messageLabel, lambda: self.tr("打印失败：%1").replace("%1", message))
+            show_message(self.saleView.messageLabel,
+                         lambda: self.tr("打印失败：%1（车票未出，Ctrl+Shift+P 重新打印）").replace("%1", message))
         self.refresh_status()
 
     def _job_finished(self, carried, ok: bool) -> None:

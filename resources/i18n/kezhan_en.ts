@@ -46,6 +46,14 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>本班次没有未出票的车票</source>
+        <translation>No ticket of this shift is waiting for its paper</translation>
+    </message>
+    <message>
+        <source>打印失败：%1（车票未出，Ctrl+Shift+P 重新打印）</source>
+        <translation>Printing failed: %1 (Ctrl+Shift+P prints it again)</translation>
+    </message>
+    <message>
         <source>客站 Kezhan — 售票窗口</source>
         <translation>Kezhan — ticket window</translation>
     </message>
@@ -1032,6 +1040,10 @@
     <message>
         <source>锁屏 / 注销</source>
         <translation>Lock / sign out</translation>
+    </message>
+    <message>
+        <source>未出票的车票（按原票号打印）</source>
+        <translation>Tickets with no paper (printed on their own numbers)</translation>
     </message>
     <message>
         <source>演示：断开 / 恢复省平台</source>

@@ -106,7 +106,22 @@ def test_a_sale_the_printer_took_leaves_nothing_owed_and_one_it_refused_stays(qt
     qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：缺纸", timeout=5000)
     typed_sale(keys, initials, valid_id(414), name="钱七")
     qtbot.waitUntil(lambda: "打印失败" in window.saleView.messageLabel.text(), timeout=5000)
+    assert "Ctrl+Shift+P" in window.saleView.messageLabel.text()
     assert [r.passenger for r in backend.owed_paper()] == ["钱七"]
+
+    # Paper loaded: the key the message names lists the ticket, Enter prints it on its own number.
+    printer_sim.set_condition("ready")
+    window.printer.refresh()
+    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
+    keys.press(Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.dialog is not None and window.dialog.unprintedTable.item(0, 2).text() == "钱七"
+    keys.enter()
+    [_, job] = printer_sim.wait_for_jobs(2)
+    assert job.printed and "钱七".encode("gb18030") in job.data
+    qtbot.waitUntil(lambda: window.dialog is None, timeout=5000)
+    assert backend.owed_paper() == []
+    keys.press(Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.dialog is None and window.saleView.messageLabel.text() == "本班次没有未出票的车票"
     window.close()
 
 
