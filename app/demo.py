@@ -272,6 +272,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     (``app.commands.demo``), so this module stays importable and runnable where Qt is not."""
     from app.printing import print_jobs
     from app.services import aftersale, sales, shifts
+    from app.services.paper import mark_printed
     from app.services.sales import PassengerIn, PaymentIn
     from drivers.idcard import Reader
 
@@ -288,7 +289,10 @@ def run_scripted_day(station: DemoStation, out: Path, *,
         log.info("demo: %s %s", step, details)
 
     def emit_print(jobs, _kind):
-        printed.extend(print_jobs(jobs, out / "tickets", target=station.printer.target, zone=terminal.zone))
+        done = print_jobs(jobs, out / "tickets", target=station.printer.target, zone=terminal.zone)
+        printed.extend(done)
+        # As the window does: the paper the printer took is no longer owed (app.services.paper).
+        mark_printed(db, terminal, [(p.ticket_id, p.stock_no) for p in done if p.printer_ok])
 
     shift = shifts.open_shift(db, terminal, clerk=CLERK, first_stock_no=FIRST_STOCK_NO, now=now)
     note("shift opened", clerk=CLERK, first_stock_no=FIRST_STOCK_NO, shift_id=shift.shift_id)

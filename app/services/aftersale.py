@@ -44,6 +44,7 @@ from app.services.sales import (
     insert_tickets,
     make_print_job,
     not_active,
+    owe_paper,
     refuse_unless_ours,
     require_fare,
     sellable_seats,
@@ -561,6 +562,7 @@ def change(
             clerk=clerk, now=now, method=method, due=quote.due, reference=payment.reference,
             fare_difference=quote.fare_difference, fee=quote.fee,
         )
+        owe_paper(cur, "change", [new], clerk=clerk, shift_id=shift.id, now=now)
         audit(
             cur,
             terminal,
@@ -667,6 +669,7 @@ def reseat(
         # payment row, so the settlement counts the reseat among the changes, as the events do.
         new, seq = _reissue(cur, terminal, shift, t, {"seat_no": new_seat}, clerk=clerk, now=now, method=method,
                             due=0, task=task)
+        owe_paper(cur, "reseat", [new], clerk=clerk, shift_id=shift.id, now=now)
         new_id, stock_no = new["id"], new["stock_no"]
         finish_task(cur, task, clerk=clerk, now=now, outcome=f"reseat {new_id} seat {new_seat}")
         audit(

@@ -20,7 +20,7 @@ from app.domain.identity import GB11643_TYPES, DocumentType, mask, validate_docu
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
-from app.services import aftersale, auth, sales, shifts, tasks
+from app.services import aftersale, auth, paper, sales, shifts, tasks
 from app.services.context import (
     Terminal,
     alarm_refusal,
@@ -86,6 +86,25 @@ class TicketRow:
     @property
     def date_value(self) -> date:
         return date.fromisoformat(self.date)
+
+
+@dataclass(frozen=True)
+class OwedRow:
+    """A ticket sold (changed, reprinted, picked up) here whose paper never came out."""
+
+    ticket_id: str
+    stock_no: str
+    kind: str
+    date: str
+    time: str
+    schedule_code: str
+    destination: str
+    seat_no: int | None
+    type_name: str
+    passenger: str
+    doc_masked: str
+    clerk: str
+    owed_at: str  # local clock text
 
 
 @dataclass(frozen=True)
@@ -546,6 +565,51 @@ class Counter:
 
     def print_jobs(self, ticket_ids: Iterable[str]) -> list:
         return [self._print_jobs[t] for t in ticket_ids if t in self._print_jobs]
+
+    # --- paper owed (sold but never printed) ---------------------------------------------------
+
+    def owed_paper(self) -> list[OwedRow]:
+        """Tickets of the clerk's open shift whose paper never came out, on departures still to leave.
+        Only that shift's: their numbers are on the roll in this printer, and another clerk's roll
+        would print them on blanks that carry other numbers."""
+        shift = self.current_shift()
+        if shift is None:
+            return []
+        owed = paper.owed_tickets(self.db, self.terminal, now=self.now(), shift_id=shift.id)
+        if not owed:
+            return []
+        with self.db.read() as session:
+            names = departure_store.station_names(cursor(session), sorted({o.stop for o in owed}))
+        types = self.rules.ticket_types
+        rows = []
+        for o in owed:
+            ttype = types.get(o.ticket_type) if o.ticket_type in types else None
+            type_name = (ttype.name_en or ttype.name) if (ttype and self.en()) else (ttype.name if ttype else o.ticket_type)
+            rows.append(OwedRow(ticket_id=o.ticket_id, stock_no=o.stock_no, kind=o.kind, date=o.date, time=o.time,
+                                schedule_code=o.schedule_code, destination=names.get(o.stop, o.stop),
+                                seat_no=o.seat_no, type_name=type_name, passenger=o.passenger_name,
+                                doc_masked=o.doc_masked, clerk=o.clerk, owed_at=self.local_clock(o.owed_at)))
+        return rows
+
+    def print_owed(self, ticket_ids: Iterable[str] | None = None) -> list:
+        """The print jobs of the owed tickets, each on the stock number its sale took."""
+        shift = self.current_shift()
+        if shift is None:
+            return []
+        jobs = paper.print_owed(self.db, self.terminal, clerk=self._clerk(), now=self.now(), ticket_ids=ticket_ids,
+                                shift_id=shift.id)
+        for job in jobs:
+            self._print_jobs[job.ticket_id] = job
+        return jobs
+
+    def mark_printed(self, printed: Iterable[tuple[str, str]]) -> int:
+        """The printer took the jobs of these (ticket_id, stock_no): their paper is no longer owed."""
+        return paper.mark_printed(self.db, self.terminal, printed)
+
+    def confirm_paper(self, row: OwedRow) -> int:
+        """The clerk says this ticket's paper did come out: off the list, without printing."""
+        return paper.confirm_paper(self.db, self.terminal, clerk=self._clerk(), ticket_id=row.ticket_id,
+                                   stock_no=row.stock_no, now=self.now())
 
     # --- sync state ---------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from app.services.context import (
     utc_text,
 )
 from app.store import departures as departure_store
+from app.store import paper as paper_store
 from app.store import seats as seat_store
 from app.store import shifts as shift_store
 from app.store import tickets as ticket_store
@@ -327,7 +328,8 @@ def free_seat(cur, departure_id: str, seat_no: int | None) -> None:
 
 
 def make_print_job(
-    kind: str, t: dict, dep: DepartureInfo, rules: Rules, terminal: Terminal, now: datetime
+    kind: str, t: dict, dep: DepartureInfo, rules: Rules, terminal: Terminal, now: datetime,
+    sold_at: datetime | None = None,
 ) -> PrintJob:
     ticket_type = rules.ticket_types.get(t["ticket_type"]) if t["ticket_type"] in rules.ticket_types else None
     return PrintJob(
@@ -358,11 +360,18 @@ def make_print_job(
         doc_type=t["doc_type"],
         doc_masked=mask(t["doc_number"] or ""),
         carried_by=t["carried_by"],
-        sold_at=now,
+        sold_at=sold_at or now,
         ticket_code=ticket_code_for(
             terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now
         ),
     )
+
+
+def owe_paper(cur, kind: str, tickets: list[dict], *, clerk: str, shift_id: str, now: datetime) -> None:
+    """The paper of these tickets is owed until the printer takes it (``app.services.paper``): written
+    in the operation's own transaction, so a crash before the print leaves the row to be found."""
+    at = utc_text(now)
+    paper_store.owe(cur, ((t["id"], t["stock_no"], kind, clerk, shift_id, at) for t in tickets if t["stock_no"]))
 
 
 # --- sell ----------------------------------------------------------------------------------------------
@@ -437,6 +446,7 @@ def sell(
         tendered, change = _cash_change(payment, total)
         order_id = "O" + ids[0]
         _record_sale(cur, order_id, tickets, payment, total=total, tendered=tendered, change=change, shift=shift)
+        owe_paper(cur, "sale", tickets, clerk=clerk, shift_id=shift.id, now=now)
         seq = emit(cur, terminal, "ticket.sold", _sold_payload(order_id, tickets, payment, total, tendered, change),
                    now)
         audit(cur, terminal, clerk, "sell", order_id, {"departure": departure_id, "stop": stop, "tickets": ids,
@@ -694,6 +704,7 @@ def reprint(
         spoil_stock(cur, terminal, shift, old, reason, ticket_id, now)
         ticket_store.set_stock_no(cur, ticket_id, new)
         t["stock_no"] = new
+        owe_paper(cur, "reprint", [t], clerk=clerk, shift_id=shift.id, now=now)
         at = utc_text(now)
         emit(
             cur,
@@ -751,6 +762,7 @@ def pickup(
                 raise _violation("DEPARTED", "该班次已发车", "This departure has left")
             ticket_store.set_stock_no(cur, tid, stock_no)
             t["stock_no"] = stock_no
+            owe_paper(cur, "pickup", [t], clerk=clerk, shift_id=shift.id, now=now)
             emit(
                 cur,
                 terminal,

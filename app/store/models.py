@@ -314,6 +314,21 @@ class Passenger(Base):
     doc_number: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
+class PaperOwed(Base):
+    """A ticket committed with a stock number whose paper has not been printed yet (migration 0007).
+
+    Written in the operation's transaction, deleted when the printer takes the job or the clerk says
+    the paper came out: a row left at the next start is a sale the crash kept from the printer."""
+
+    __tablename__ = "paper_owed"
+    ticket_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stock_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # sale | change | reseat | reprint | pickup
+    clerk: Mapped[str] = mapped_column(String(16))
+    shift_id: Mapped[str] = mapped_column(String(48))
+    owed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- sync: outbox, counters, cursors --------------------------------------------------------------
 
 

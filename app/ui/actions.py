@@ -62,6 +62,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("back", ("Esc",), QT_TRANSLATE_NOOP("actions", "返回 / 取消"), "dialog"),
     Action("next_field", ("Tab",), QT_TRANSLATE_NOOP("actions", "下一个输入项"), "dialog"),
     Action("logout", ("Ctrl+Shift+L",), QT_TRANSLATE_NOOP("actions", "锁屏 / 注销"), "window"),
+    Action("unprinted", ("Ctrl+Shift+P",), QT_TRANSLATE_NOOP("actions", "未出票的车票（按原票号打印）"), "window"),
     # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
     Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
     # Bound by `kezhan demo` only: the next demo passenger taps an ID card on the simulated reader.

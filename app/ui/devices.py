@@ -63,6 +63,9 @@ class PrinterDevice(QObject):
 
     status_changed = Signal(str, str)  # state, message (Chinese; the window words it)
     printed = Signal(bool, str)  # ok, message
+    # The same report with what the job carried (``print_job(data, paper=...)``): the tickets whose
+    # paper it was, which the window marks printed only when the printer took the job.
+    job_finished = Signal(object, bool)  # paper, ok
 
     STATUS_INTERVAL_MS = 5000
 
@@ -113,12 +116,13 @@ class PrinterDevice(QObject):
                 self.state, self.message = state, message
                 self.status_changed.emit(state, message)
 
-    def print_job(self, data: bytes) -> None:
-        """Queue one job; ``printed`` reports how it went. Without a printer the job only
-        becomes the preview."""
+    def print_job(self, data: bytes, paper: object = None) -> None:
+        """Queue one job; ``printed`` reports how it went, and ``job_finished`` with ``paper``.
+        Without a printer the job only becomes the preview."""
         self.last_job = data
         if self.target is None:
             self.printed.emit(True, "")
+            self.job_finished.emit(paper, True)
             return
         target = self.target
 
@@ -127,18 +131,21 @@ class PrinterDevice(QObject):
 
             return print_bytes(target, data, require_answer=False)
 
-        self.thread.submit(job, self._job_done, self._job_failed)
+        self.thread.submit(job, lambda result: self._job_done(result, paper),
+                           lambda exc: self._job_failed(exc, paper))
 
-    def _job_done(self, result) -> None:
+    def _job_done(self, result, paper: object = None) -> None:
         state = self._classify(result.status) if result.status is not None else self.state
         if result.status is not None:
             self._on_event("status", (state, result.status.text(theme.language())))
         self.printed.emit(bool(result.ok), result.text(theme.language()))
+        self.job_finished.emit(paper, bool(result.ok))
 
-    def _job_failed(self, exc: Exception) -> None:
+    def _job_failed(self, exc: Exception, paper: object = None) -> None:
         message = _error_text(exc)
         self._on_event("status", ("offline", message))
         self.printed.emit(False, message)
+        self.job_finished.emit(paper, False)
 
     def stop(self) -> None:
         self.thread.stop()

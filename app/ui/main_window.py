@@ -25,6 +25,7 @@ from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseD
 from app.ui.login import LoginView, ShiftOpenView
 from app.ui.sale_view import SaleView
 from app.ui.tasks_dialog import TasksDialog
+from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
 
 log = logging.getLogger("kezhan.ui.window")
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.sync = sync
         self.dialog: QDialog | None = None
         self.last_ticket_bytes: bytes | None = None  # this session's last job: what F10 shows
+        self._last_print_message = ""
         self._focus_before_dialog: QWidget | None = None
 
         central = QWidget()
@@ -132,6 +134,7 @@ class MainWindow(QMainWindow):
             "epay": lambda: self._sale_call("toggle_method"),
             "clear": lambda: self._sale_call("reset"),
             "logout": self.logout,
+            "unprinted": lambda: self.open_unprinted(asked=True),
         }
         self.actions = actions.bind(self, handlers)
         for action_id, button in self.fkeyButtons.items():
@@ -142,6 +145,7 @@ class MainWindow(QMainWindow):
         self.shiftView.cancelled.connect(self.logout)
         printer.status_changed.connect(lambda *_: self.refresh_status())
         printer.printed.connect(self._printed)
+        printer.job_finished.connect(self._job_finished)
         reader.status_changed.connect(lambda *_: self.refresh_status())
         reader.card_read.connect(self.on_card)
         scanner.scanned.connect(self.on_scan)
@@ -194,6 +198,7 @@ class MainWindow(QMainWindow):
         else:
             self._enter_sale()
         self.refresh_status()
+        self.open_unprinted()
 
     def _enter_sale(self) -> None:
         if self.saleView is None:
@@ -309,6 +314,33 @@ class MainWindow(QMainWindow):
         dialog.tasksTable.setFocus()
         return dialog
 
+    def open_unprinted(self, asked: bool = False) -> UnprintedDialog | None:
+        """Tickets of the clerk's shift whose paper never came out (a crash between the commit and the
+        print, a refused job): listed at sign-in, before anything else is sold on the roll, and on
+        Ctrl+Shift+P (``asked``), which says so when there are none."""
+        if self.dialog is not None or self.backend.user is None:
+            return None
+        try:
+            owed = self.backend.owed_paper()
+        except KezhanError as exc:
+            log.warning("cannot read the tickets owed paper: %s", exc)
+            return None
+        if not owed:
+            if asked and self.selling():
+                show_message(self.saleView.messageLabel, lambda: self.tr("本班次没有未出票的车票"), ok=True)
+            return None
+        dialog = UnprintedDialog(self.backend, self)
+        dialog.print_requested.connect(self._print_owed)
+        self._open(dialog)
+        dialog.unprintedTable.setFocus()
+        return dialog
+
+    def _print_owed(self, jobs: list) -> None:
+        # One printer job per ticket, so each is marked printed on its own report.
+        for job in jobs:
+            self._print(self.backend.ticket_bytes([job.ticket_id]), [(job.ticket_id, job.stock_no)],
+                        owed=True)
+
     def show_help(self) -> HelpDialog | None:
         if self.dialog is not None:
             return None
@@ -332,20 +364,24 @@ class MainWindow(QMainWindow):
 
     # --- results: printing --------------------------------------------------------------------
 
-    def _print(self, data: bytes | None) -> None:
+    def _print(self, data: bytes | None, paper: list[tuple[str, str]] | None = None, *, owed: bool = False) -> None:
+        """Send a job; ``paper`` (ticket id, stock number) is marked printed when the printer takes it.
+        ``owed``: the job was asked for by the list of tickets owed paper, which hears how it went."""
         if data:
             self.last_ticket_bytes = data
-            self.printer.print_job(data)
+            self.printer.print_job(data, (paper or [], owed))
 
     def _sold(self, result) -> None:
-        self._print(self.backend.ticket_bytes([t.ticket_id for t in result.tickets]))
+        self._print(self.backend.ticket_bytes([t.ticket_id for t in result.tickets]),
+                    [(t.ticket_id, t.stock_no) for t in result.tickets])
         self.backend.after_local_event()
         self.refresh_status()
 
     def _operation_done(self, kind: str, result) -> None:
         ticket_ids = getattr(result, "print_ticket_ids", None)
         if ticket_ids:
-            self._print(self.backend.ticket_bytes(ticket_ids))
+            self._print(self.backend.ticket_bytes(ticket_ids),
+                        [(job.ticket_id, job.stock_no) for job in getattr(result, "print_jobs", [])])
         self._print(self.backend.operation_slip_bytes(kind, result))  # a refund's 退票凭证
         self.backend.after_local_event()
         self.refresh_status()
@@ -356,9 +392,22 @@ class MainWindow(QMainWindow):
         self.logout()
 
     def _printed(self, ok: bool, message: str) -> None:
+        self._last_print_message = message
         if not ok and self.selling():
-            show_message(self.saleView.messageLabel, lambda: self.tr("打印失败：%1").replace("%1", message))
+            show_message(self.saleView.messageLabel,
+                         lambda: self.tr("打印失败：%1（车票未出，Ctrl+Shift+P 重新打印）").replace("%1", message))
         self.refresh_status()
+
+    def _job_finished(self, carried, ok: bool) -> None:
+        paper, owed = carried if isinstance(carried, tuple) else ([], False)
+        if ok and paper:
+            try:
+                self.backend.mark_printed(paper)
+            except KezhanError as exc:
+                # The paper is out; the worst a lost mark costs is the ticket listed at the next start.
+                log.warning("cannot mark tickets printed: %s", exc)
+        if owed and isinstance(self.dialog, UnprintedDialog):
+            self.dialog.job_reported(ok, self._last_print_message)
 
     # --- devices ------------------------------------------------------------------------------
 

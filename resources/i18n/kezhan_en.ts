@@ -46,6 +46,14 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>本班次没有未出票的车票</source>
+        <translation>No ticket of this shift is waiting for its paper</translation>
+    </message>
+    <message>
+        <source>打印失败：%1（车票未出，Ctrl+Shift+P 重新打印）</source>
+        <translation>Printing failed: %1 (Ctrl+Shift+P prints it again)</translation>
+    </message>
+    <message>
         <source>客站 Kezhan — 售票窗口</source>
         <translation>Kezhan — ticket window</translation>
     </message>
@@ -1034,6 +1042,10 @@
         <translation>Lock / sign out</translation>
     </message>
     <message>
+        <source>未出票的车票（按原票号打印）</source>
+        <translation>Tickets with no paper (printed on their own numbers)</translation>
+    </message>
+    <message>
         <source>演示：断开 / 恢复省平台</source>
         <translation>Demo: cut / restore the provincial server</translation>
     </message>
@@ -1062,6 +1074,81 @@
     <message>
         <source>演示：%1 的身份证已放上读卡器</source>
         <translation>Demo: %1's ID card is on the reader</translation>
+    </message>
+</context>
+<context>
+    <name>UnprintedDialog</name>
+    <message>
+        <source>未出票的车票</source>
+        <translation>Tickets with no paper</translation>
+    </message>
+    <message>
+        <source>已售出但未打印的车票</source>
+        <translation>Tickets sold but never printed</translation>
+    </message>
+    <message>
+        <source>这些车票已售出并记账，但打印机没有收到或没有打出（打印前断电、程序退出或打印失败）。Enter 按原票号全部打印；乘客手中已有纸票的，选中后按 Del；Esc 稍后处理（下次登录仍会列出）</source>
+        <translation>These tickets were sold and booked, but the printer never took them (the power or the program went down before the print, or the print failed). Enter prints them all on their own stock numbers; if the passenger already holds the paper, select it and press Del; Esc deals with them later (they are listed again at the next sign-in)</translation>
+    </message>
+    <message>
+        <source>票号</source>
+        <translation>Stock no.</translation>
+    </message>
+    <message>
+        <source>车票编号</source>
+        <translation>Ticket id</translation>
+    </message>
+    <message>
+        <source>乘客</source>
+        <translation>Passenger</translation>
+    </message>
+    <message>
+        <source>证件</source>
+        <translation>Document</translation>
+    </message>
+    <message>
+        <source>发车</source>
+        <translation>Departs</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>到站</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seat</translation>
+    </message>
+    <message>
+        <source>纸票已出 Del</source>
+        <translation>Paper is out  Del</translation>
+    </message>
+    <message>
+        <source>全部打印 Enter</source>
+        <translation>Print all  Enter</translation>
+    </message>
+    <message>
+        <source>稍后 Esc</source>
+        <translation>Later  Esc</translation>
+    </message>
+    <message>
+        <source>%1 号</source>
+        <translation>Seat %1</translation>
+    </message>
+    <message>
+        <source>无座</source>
+        <translation>No seat</translation>
+    </message>
+    <message>
+        <source>已送打印机：%1 张，请稍候</source>
+        <translation>Sent to the printer: %1, please wait</translation>
+    </message>
+    <message>
+        <source>打印失败：%1</source>
+        <translation>Printing failed: %1</translation>
     </message>
 </context>
 </TS>
