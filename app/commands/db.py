@@ -1,4 +1,4 @@
-"""`kezhan db check|backup|restore|migrate|archive`: database maintenance for the technician."""
+"""`kezhan db check|archive|retention|backup|restore|migrate`: database maintenance for the technician."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def register(sub) -> None:
                    help="do not rewrite the file afterwards even when much of it is free")
     add_json_flag(p)
     p.set_defaults(func=run_archive)
+
+    p = actions.add_parser("retention", help="show the retention window, or set it in kezhan.toml (--keep-days)")
+    p.add_argument("--keep-days", type=int, metavar="N",
+                   help="days of departures the live file keeps from now on, saved as [database] keep_days")
+    add_json_flag(p)
+    p.set_defaults(func=run_retention)
 
     p = actions.add_parser("backup", help="a consistent copy of the live database")
     p.add_argument("dest", nargs="?", type=Path, help="a file or folder (default: the backups folder)")
@@ -100,6 +106,30 @@ def run_archive(args) -> int:
                  + f"; archive {report.archive_files} file(s), {report.archive_bytes / 1e6:.1f} MB; "
                  f"{report.seconds:.1f} s")
     emit(args, report.as_dict(), "\n".join(lines))
+    return 0
+
+
+def run_retention(args) -> int:
+    """The technician's view of the window, and the one place that changes it: the value is checked
+    like the config's own before it is written, so a bad one never reaches kezhan.toml."""
+    from app import config as config_module
+    from app.domain.retention import MAX_KEEP_DAYS, MIN_KEEP_DAYS, keep_days_problem
+    from app.errors import ConfigError
+    from app.services.retention import retention_info
+
+    cfg = _config()
+    saved = None
+    if args.keep_days is not None:
+        problem = keep_days_problem(args.keep_days)
+        if problem:
+            raise ConfigError(f"保留天数不可用（{MIN_KEEP_DAYS}..{MAX_KEEP_DAYS} 天）：{args.keep_days}",
+                              en=f"--keep-days {problem}", code="BAD_KEEP_DAYS")
+        cfg.database.keep_days = args.keep_days
+        saved = config_module.save(cfg)
+    info = retention_info(_db_path(args), cfg.database.keep_days)
+    text = f"retention: {info.line()}" + (f"\nsaved to {saved}; the next archive run keeps it" if saved else "")
+    emit(args, {"keep_days": info.keep_days, "archive_months": info.archive_months,
+                "archive_bytes": info.archive_bytes, "saved_to": str(saved) if saved else None}, text)
     return 0
 
 

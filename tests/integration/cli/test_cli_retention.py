@@ -92,3 +92,21 @@ def test_doctor_uses_the_quick_check_and_db_check_full_reads_every_index(kezhan_
     full = kezhan(kezhan_home, "db", "check", "--full")
     assert full.returncode == 1
     assert "integrity_check failed" in full.stdout and "missing from index ix_stations_pinyin_code" in full.stdout
+
+
+def test_the_technician_sets_the_window_with_one_command(kezhan_home):
+    station(kezhan_home, keep_days=30)
+    result = kezhan(kezhan_home, "db", "retention", "--keep-days", "120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "keeps 120 days live" in result.stdout
+    assert "keep_days = 120" in (kezhan_home / "kezhan.toml").read_text()
+    assert json.loads(kezhan(kezhan_home, "db", "check", "--json").stdout)["retention"]["keep_days"] == 120
+    shown = json.loads(kezhan(kezhan_home, "db", "retention", "--json").stdout)
+    assert shown["keep_days"] == 120 and shown["saved_to"] is None
+
+
+def test_a_bad_window_is_refused_and_never_written(kezhan_home):
+    station(kezhan_home, keep_days=30)
+    result = kezhan(kezhan_home, "db", "retention", "--keep-days", "3")
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "7..3660" in result.stderr
+    assert "keep_days = 30" in (kezhan_home / "kezhan.toml").read_text()
