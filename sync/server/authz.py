@@ -25,12 +25,19 @@ from app.domain.stock import parse_terminal_id, parse_ticket_id
 from app.domain.ticket_types import TicketTypeTable
 from sync.server import models, province
 from sync.server.clock import parse_instant
+from sync.server.db import get_meta
 
 # No single amount a counter handles comes near this (100,000 yuan): anything above is forged.
 MAX_FEN = 10_000_000
 # The counter's void window (app.services.context.VOID_WINDOW_MINUTES): a void hands back the whole
 # price, so one later than this is a refund that kept no fee.
 VOID_WINDOW_MINUTES = 10
+# How long after the province changes a fare, a ticket type or a rule an amount worked out by the
+# old one is still taken from a terminal: one that sold before its next pull (offline, up to the
+# offline budget of a few hours) priced by what it knew. Such an amount is applied, never refused --
+# refusing it would drop an honest sale and free its seat for another -- and the province gets a
+# STALE_RULES alarm to look at. Past this, an amount the current rules do not give is refused.
+RULES_GRACE = timedelta(hours=24)
 # Conflicts on a terminal's own sale that make it the one to settle the ticket (reseat or refund).
 _TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE"})
 
@@ -60,6 +67,10 @@ class Authority:
 
     def __init__(self, ctx, terminal_id: str):
         self.ctx, self.terminal_id = ctx, terminal_id  # ctx: the BatchContext (tickets, departures)
+        # Amounts an event was let through with because the rules changed lately (see RULES_GRACE):
+        # (ticket id, detail), an alarm each once the event is applied.
+        self.tolerated: list[tuple[str | None, str]] = []
+        self._rules_changed_at: datetime | None = None
         self.station, self.terminal_no = parse_terminal_id(terminal_id)
         self._rules: dict | None = None
         self._fares: dict = {}
@@ -82,7 +93,10 @@ class Authority:
             self._rules = {
                 "board": settings.get("home_station") or self.station,
                 "types": TicketTypeTable.from_rows(types) if types else TicketTypeTable.default(),
-                "refund": (RefundPolicy.from_dict(settings["refund_policy"]) if settings.get("refund_policy")
+                # As the counter reads it (app.services.context.load_rules): a policy without tiers
+                # is the default one, so both sides quote the same fee.
+                "refund": (RefundPolicy.from_dict(settings["refund_policy"])
+                           if isinstance(settings.get("refund_policy"), dict) and settings["refund_policy"].get("tiers")
                            else RefundPolicy.default()),
                 "change": ChangePolicy.from_dict(settings.get("change_policy") or {}),
                 "insurance": int(insurance.get("price") or 0),
@@ -102,8 +116,11 @@ class Authority:
     # ------------------------------------------------------------------ the checks
 
     def check(self, ev: dict) -> None:
-        """Raises ``Refused`` for an event this terminal may not have written."""
+        """Raises ``Refused`` for an event this terminal may not have written; leaves in
+        :attr:`tolerated` the amounts it let through because the rules changed lately."""
         kind, p = ev["type"], ev["payload"]
+        self.tolerated = []
+        self._at = ev.get("created_at")
         if kind == "ticket.sold":
             self._sale(p)
         elif kind == "ticket.refunded":
@@ -122,9 +139,11 @@ class Authority:
         elif kind == "ticket.picked_up":
             self._pick_up(p)
 
-    def _new_ticket(self, t: dict) -> None:
+    def _new_ticket(self, t: dict, *, same_as=None) -> None:
         """A ticket this terminal creates: its id in the terminal's own id space, priced by the rules.
-        A ticket without the documented fields raises KeyError: the batch is refused as malformed."""
+        A ticket without the documented fields raises KeyError: the batch is refused as malformed.
+        ``same_as``: the ticket a reseat reissues, whose fare, price and insurance it keeps whatever
+        the rules say today."""
         ticket_id, departure_id = t["ticket_id"], t["departure_id"]
         if not (type(ticket_id) is str and ticket_id.startswith(self.id_prefix)):
             self._foreign_id(ticket_id)
@@ -136,9 +155,11 @@ class Authority:
         price = _amount(t.get("price"), "price", ticket_id)
         insurance = _amount(t.get("insurance"), "insurance", ticket_id)
         rules = self.rules()
+        if same_as is not None and (fare, price, insurance, t.get("ticket_type")) == (
+                same_as.fare, same_as.price, same_as.insurance, same_as.ticket_type):
+            return
         if insurance not in (0, rules["insurance"]):
-            raise Refused("BAD_AMOUNT", f"insurance {insurance} is neither 0 nor the province's {rules['insurance']}",
-                          ticket_id)
+            self._mismatch(f"insurance {insurance} is neither 0 nor the province's {rules['insurance']}", ticket_id)
         dep = self.ctx.dep(departure_id)
         if dep is None:
             return  # an UNKNOWN_DEPARTURE conflict: nothing to price it against, and no seat to take
@@ -146,7 +167,8 @@ class Authority:
         if full is None:
             raise Refused("BAD_AMOUNT", f"no fare to {t.get('stop')!r} on {dep.id}", ticket_id)
         if fare != full:
-            raise Refused("BAD_AMOUNT", f"fare {fare} is not the province's {full}", ticket_id)
+            self._mismatch(f"fare {fare} is not the province's {full}", ticket_id)
+            full = fare  # tolerated: the price is checked against the fare the terminal used
         code = t.get("ticket_type")
         due = self._prices.get((full, code))
         if due is None:
@@ -154,7 +176,26 @@ class Authority:
                 raise Refused("BAD_AMOUNT", f"unknown ticket type {code!r}", ticket_id)
             due = self._prices[(full, code)] = rules["types"].price(full, code)
         if price != due:
-            raise Refused("BAD_AMOUNT", f"price {price} of a {code} ticket is not the rules' {due}", ticket_id)
+            self._mismatch(f"price {price} of a {code} ticket is not the rules' {due}", ticket_id)
+
+    def _mismatch(self, detail: str, ticket_id) -> None:
+        """An amount the province's current rules do not give: refused, unless the rules changed
+        within RULES_GRACE before the event -- then the terminal may have worked it out by the old
+        ones, and it is let through with an alarm (:attr:`tolerated`)."""
+        if self._rules_changed_lately():
+            self.tolerated.append((ticket_id, detail))
+            return
+        raise Refused("BAD_AMOUNT", detail, ticket_id)
+
+    def _rules_changed_lately(self) -> bool:
+        try:
+            since = parse_instant(self._at) - RULES_GRACE
+        except (TypeError, ValueError, AttributeError):
+            return False
+        if self._rules_changed_at is None:
+            text = get_meta(self.ctx.conn, province.RULES_CHANGED_AT, "")
+            self._rules_changed_at = parse_instant(text) if text else datetime.min.replace(tzinfo=since.tzinfo)
+        return self._rules_changed_at >= since
 
     def _foreign_id(self, ticket_id) -> None:
         try:
@@ -219,9 +260,8 @@ class Authority:
         if amount != r.price - fee + r.insurance:
             raise Refused("BAD_AMOUNT", f"refund amount {amount} is not price {r.price} less fee {fee} plus "
                                         f"insurance {r.insurance}", tid)
-        if fee in self._refund_fees(r, p):
-            return
-        raise Refused("BAD_AMOUNT", f"refund fee {fee} is not one the refund policy gives", tid)
+        if fee not in self._refund_fees(r, p):
+            self._mismatch(f"refund fee {fee} is not one the refund policy gives", tid)
 
     def _refund_fees(self, r, p: dict) -> set[int]:
         """The fees a refund of ``r`` may keep: the tier's at the refund's instant, a forced refund's
@@ -251,7 +291,9 @@ class Authority:
         if not isinstance(new, dict):
             raise Refused("BAD_SALE", "a change without its new ticket")
         old = self._touchable(p.get("old_ticket_id"), "change")
-        self._new_ticket(new)
+        reseat = old is not None and new.get("departure_id") == old.departure_id and (
+            old.status == "conflict" or self._task_on(old.ticket_id))
+        self._new_ticket(new, same_as=old if reseat else None)
         if old is None:
             return
         tid = old.ticket_id
@@ -267,10 +309,10 @@ class Authority:
             raise Refused("BAD_AMOUNT", f"fare difference {difference} is not new price {new['price']} less old "
                                         f"price {old.price}", tid)
         fees = {self.rules()["change"].fee}
-        if new.get("departure_id") == old.departure_id and (old.status == "conflict" or self._task_on(tid)):
+        if reseat:
             fees.add(0)  # a reseat settling a conflict: no fee
         if fee not in fees:
-            raise Refused("BAD_AMOUNT", f"change fee {fee} is not the change policy's {sorted(fees)}", tid)
+            self._mismatch(f"change fee {fee} is not the change policy's {sorted(fees)}", tid)
 
     def _pick_up(self, p: dict) -> None:
         ticket_id = p.get("ticket_id")

@@ -183,6 +183,12 @@ class BatchContext:
         except Refused as refusal:
             self.refuse(ev, refusal)
             return
+        for _ticket_id, detail in self.authority.tolerated:
+            # Applied: priced by rules the province changed lately (authz.RULES_GRACE); the province
+            # looks at it, the terminal's sale stands and keeps its seat.
+            self.conn.execute(models.alarms.insert().values(
+                terminal_id=self.terminal_id, kind="STALE_RULES", seq=ev["seq"],
+                detail=f"{ev['type']} applied: {detail}", created_at=self.now))
         p = ev["payload"]
         kind = ev["type"]
         if kind == "ticket.sold":

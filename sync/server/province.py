@@ -12,6 +12,7 @@ from app.domain.province import FORMAT, province_problems
 from app.domain.schedule import departure_instant
 from sync import protocol
 from sync.server import feed, models
+from sync.server.db import set_meta
 
 SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insurance")
 
@@ -62,6 +63,11 @@ def _departure_row(dep: dict, routes: dict, zone: ZoneInfo) -> dict:
     }
 
 
+# The master kinds amounts are worked out by, and the meta row that says when one last changed.
+RULE_KINDS = frozenset({"fare", "ticket_type", "setting"})
+RULES_CHANGED_AT = "rules_changed_at"
+
+
 def import_document(conn, doc: dict, *, zone: ZoneInfo, now: datetime, replace: bool = True) -> dict:
     """Bring master data in line with ``doc``; every addition or change goes into the feed and
     (with ``replace``) everything the document no longer has becomes a tombstone."""
@@ -108,6 +114,11 @@ def import_document(conn, doc: dict, *, zone: ZoneInfo, now: datetime, replace: 
         if new_rows:
             conn.execute(D.insert(), new_rows)
 
+    replaced = [(r["kind"], r["key"]) for r in updates] + removed
+    if any(kind in RULE_KINDS for kind, _key in replaced):
+        # A fare, ticket type or rule that terminals may have priced by is replaced or gone: what
+        # they sold by the old one is let through for a while (sync.server.authz.RULES_GRACE).
+        set_meta(conn, RULES_CHANGED_AT, now.isoformat())
     feed.publish_many(conn, changes, at=now)
     return {
         "added": len(inserts),

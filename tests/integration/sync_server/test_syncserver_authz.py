@@ -247,3 +247,56 @@ def test_reconciliation_leaves_a_refused_sale_out_of_the_days_money(server):
     refused(server, a, a.sale(TOMORROW, 2, price=100))
     rec = a.call("GET", "/v1/reconciliation?date=2026-11-24").json()
     assert (rec["events"]["count"], rec["counts"]["refused"], rec["money"]["sales"]) == (2, 1, 3250)
+
+
+def _raise_the_fare(server, to: int = 3500) -> None:
+    """The province imports a new fare for every stop pair, as a fare rise does."""
+    from .conftest import province_doc
+
+    doc = province_doc()
+    for fare in doc["fares"]:
+        fare["full_fare"] = to
+    server.srv.server.import_province(doc)
+
+
+def _alarms_of(server, t, seq):
+    return [a["kind"] for a in server.get_admin("/v1/admin/alarms").json()["alarms"]
+            if a["terminal_id"] == t.terminal_id and a["seq"] == seq]
+
+
+def test_a_sale_priced_by_the_fare_just_replaced_stands_with_an_alarm(server):
+    """A terminal that sold before its next pull priced by the fare it knew: its sale stands and keeps
+    its seat (refusing it would sell the seat twice), and the province is told."""
+    a = server.terminal()
+    _raise_the_fare(server)
+    sale = a.sale(TOMORROW, 1)  # 32.50: the fare until a moment ago
+    applied(a, sale)
+    assert _ticket(server, _tid(sale)).status == "active"
+    assert _alarms_of(server, a, sale["seq"]) == ["STALE_RULES"]
+    # Past the grace, the old fare is no longer one a terminal can have known: refused.
+    server.clock.advance(hours=25)
+    late = a.sale(TOMORROW, 2)
+    assert refused(server, a, late)["kind"] == "BAD_AMOUNT"
+
+
+def test_a_reseat_keeps_the_price_it_was_sold_at_after_a_fare_change(server):
+    a = server.terminal()
+    web_order(server, seat_no=5)
+    sold = a.sale(TOMORROW, 5)
+    assert [c["kind"] for c in a.upload([sold]).json()["conflicts"]] == ["SEAT_TAKEN"]
+    _raise_the_fare(server)
+    server.clock.advance(hours=25)  # long after the rise: only the reseat's own rule lets it through
+    applied(a, change(a, sold["payload"]["tickets"][0], departure_id=TOMORROW, seat_no=6))
+    assert _ticket(server, _tid(sold)).status == "changed"
+
+
+def test_a_refund_policy_without_tiers_is_the_default_one_on_both_sides(server):
+    from .conftest import province_doc
+
+    doc = province_doc()
+    doc["refund_policy"] = {"minimum_fee": 100}  # no tiers: the counter quotes the default policy
+    server.srv.server.import_province(doc)
+    a = server.terminal()
+    sale = a.sale(TOMORROW, 1)
+    r = a.upload([sale])
+    assert r.status_code == 200 and r.json()["applied"] == 1, r.text
