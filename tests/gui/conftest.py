@@ -95,18 +95,27 @@ def backend(demo_db, terminal, clock):
     return Backend(db, terminal, presale_days=10, clock=clock, language=theme.language)
 
 
-@pytest.fixture
-def window(qtbot, backend):
-    """The counter window with no devices configured (jobs go to the preview only)."""
+def make_window(qtbot, backend, **devices):
+    """The counter window, shown at the counter's screen size in Chinese, with ``devices`` as
+    build_window takes them (printer_target, reader_port, ...)."""
     from app.ui import theme
     from app.ui.app import build_window
 
     theme.set_language("zh_CN")
-    win = build_window(backend, width=1366)
+    win = build_window(backend, width=1366, **devices)
     qtbot.addWidget(win)
     win.resize(1366, 768)
     win.show()
     qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, backend):
+    """The counter window with no devices configured (jobs go to the preview only)."""
+    from app.ui import theme
+
+    win = make_window(qtbot, backend)
     yield win
     win.close()
     theme.set_language("zh_CN")
@@ -167,6 +176,16 @@ def server(tmp_path):
     from tests.gui.line_server import line_server
 
     yield from line_server(tmp_path)
+
+
+@pytest.fixture
+def printer_sim(tmp_path):
+    """The TCP 9100 printer simulator, for a window given its target."""
+    from drivers.printer.simulator import PrinterSimulator
+
+    sim = PrinterSimulator(tmp_path / "printer").start()
+    yield sim
+    sim.stop()
 
 
 @pytest.fixture

@@ -8,31 +8,16 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.services import sales
-from tests.gui.conftest import Keyboard, destination_with_departures, has_focus, sign_in, valid_id
+from tests.gui.conftest import (
+    Keyboard,
+    destination_with_departures,
+    has_focus,
+    make_window,
+    sign_in,
+    valid_id,
+)
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def printer_sim(tmp_path):
-    from drivers.printer.simulator import PrinterSimulator
-
-    sim = PrinterSimulator(tmp_path / "printer").start()
-    yield sim
-    sim.stop()
-
-
-def make_window(qtbot, backend, **devices):
-    from app.ui import theme
-    from app.ui.app import build_window
-
-    theme.set_language("zh_CN")
-    win = build_window(backend, width=1366, **devices)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def typed_sale(keys, initials, number, name="赵六"):

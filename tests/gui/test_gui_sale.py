@@ -12,6 +12,7 @@ from tests.gui.conftest import (
     CLERK,
     Keyboard,
     destination_with_departures,
+    make_window,
     sign_in,
     valid_id,
 )
@@ -31,16 +32,8 @@ def reader_sim():
 
 @pytest.fixture
 def reader_window(qtbot, backend, reader_sim):
-    from app.ui import theme
-    from app.ui.app import build_window
-
-    theme.set_language("zh_CN")
     _, port = reader_sim
-    win = build_window(backend, width=1366, reader_port=port, reader_baud=115200)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
+    win = make_window(qtbot, backend, reader_port=port, reader_baud=115200)
     qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
     yield win
     win.close()

@@ -14,21 +14,12 @@ from tests.gui.conftest import (
     Keyboard,
     destination_with_departures,
     has_focus,
+    make_window,
     sign_in,
     valid_id,
 )
-from tests.gui.test_gui_devices import make_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def printer_sim(tmp_path):
-    from drivers.printer.simulator import PrinterSimulator
-
-    sim = PrinterSimulator(tmp_path / "printer").start()
-    yield sim
-    sim.stop()
 
 
 def crashed_sale(backend, clock, serial: int, name: str):
