@@ -28,6 +28,18 @@ from tests.gui.test_gui_sale import reader_sim, reader_window  # noqa: F401 - fi
 pytestmark = pytest.mark.gui
 
 
+def settlement_with_the_cash_due(window, keys, backend, serial: int):
+    """Signed in with one sale made, the settlement (F8) open and the cash due typed as the till."""
+    from tests.gui.test_gui_operations import sell_one
+
+    sign_in(keys)
+    sell_one(backend, serial)
+    keys.press(Qt.Key.Key_F8)
+    dialog = window.dialog
+    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    return dialog
+
+
 def first_sellable(view):
     return next(i for i, d in enumerate(view.departures) if d.sellable)
 
@@ -324,13 +336,7 @@ def test_a_shortfall_is_not_drawn_in_the_green_of_change(qtbot, window, keys, ba
 
 
 def test_a_short_till_is_not_drawn_in_the_green_of_a_balanced_one(qtbot, window, keys, backend):
-    from tests.gui.test_gui_operations import sell_one
-
-    sign_in(keys)
-    sell_one(backend, 720)
-    keys.press(Qt.Key.Key_F8)
-    dialog = window.dialog
-    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    dialog = settlement_with_the_cash_due(window, keys, backend, 720)
     balanced = border_colour(dialog.diffLabel)
     assert balanced.green() > balanced.red()
     keys.press(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
@@ -444,13 +450,7 @@ def test_f3_and_esc_mid_sale_return_the_cursor_where_it_was(qtbot, window, keys,
 
 
 def test_settlement_with_the_till_agreeing_takes_one_enter(qtbot, window, keys, backend):
-    from tests.gui.test_gui_operations import sell_one
-
-    sign_in(keys)
-    sell_one(backend, 810)
-    keys.press(Qt.Key.Key_F8)
-    dialog = window.dialog
-    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    settlement_with_the_cash_due(window, keys, backend, 810)
     keys.count = 0
     keys.enter()
     assert keys.count == 1
