@@ -46,7 +46,8 @@ class TasksDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        self.titleLabel, self.hintLabel, self.tasksTable = _titled_list(layout, "tasksHint", "tasksTable", self.COLUMNS)
+        self.titleLabel, self.hintLabel, self.tasksTable = _titled_list(
+            layout, "tasksHint", "tasksTable", self.COLUMNS)
         self.tasksTable.currentCellChanged.connect(lambda *_: self._task_selected())
         self.detailLabel = label(role="section", name="taskDetail")
         self.detailLabel.setWordWrap(True)

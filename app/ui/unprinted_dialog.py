@@ -45,7 +45,8 @@ class UnprintedDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        self.titleLabel, self.hintLabel, self.unprintedTable = _titled_list(layout, "unprintedHint", "unprintedTable", self.COLUMNS)
+        self.titleLabel, self.hintLabel, self.unprintedTable = _titled_list(
+            layout, "unprintedHint", "unprintedTable", self.COLUMNS)
         self.messageLabel = label(role="error", name="dialogMessage")
         self.messageLabel.setWordWrap(True)
         layout.addWidget(self.messageLabel)
