@@ -193,6 +193,35 @@ def keys(qtbot, window):
     return Keyboard(qtbot, window)
 
 
+@pytest.fixture
+def reader_sim():
+    """The ID card reader simulator on a pty: (simulator, port)."""
+    from drivers.idcard.simulator import ReaderSimulator
+
+    sim = ReaderSimulator()
+    port = sim.start()
+    yield sim, port
+    sim.stop()
+
+
+@pytest.fixture
+def reader_window(qtbot, backend, reader_sim):
+    """The counter window reading cards from ``reader_sim``, once its reader is ready."""
+    _, port = reader_sim
+    win = make_window(qtbot, backend, reader_port=port, reader_baud=115200)
+    qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def reader_keys(qtbot, reader_window):
+    """The keyboard of ``reader_window``, signed in."""
+    keys = Keyboard(qtbot, reader_window)
+    sign_in(keys)
+    return keys
+
+
 def sign_in(keys, code=CLERK, password=CLERK_PASSWORD, stock=FIRST_STOCK) -> None:
     """Log in and open the shift, by keyboard, landing in the sale view."""
     keys.type(code)

@@ -23,7 +23,6 @@ from tests.gui.conftest import (
     sign_in,
     valid_id,
 )
-from tests.gui.test_gui_sale import reader_sim, reader_window  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
 
@@ -166,13 +165,11 @@ def test_a_document_holding_a_seat_is_refused_as_its_number_is_typed(qtbot, wind
     assert view.messageLabel.text() == "" and has_focus(view.nameEdit)
 
 
-def test_a_card_holding_a_seat_is_refused_at_the_tap(qtbot, reader_window, reader_sim, backend):  # noqa: F811
+def test_a_card_holding_a_seat_is_refused_at_the_tap(qtbot, reader_window, reader_keys, reader_sim, backend):
     from drivers.idcard.simulator import SAMPLE_CARDS
 
-    window = reader_window
+    window, keys = reader_window, reader_keys
     sim, _ = reader_sim
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
     view = window.saleView
     station, initials = destination_with_departures(backend)
     departure = next(d for d in backend.departures(station, backend.today()) if d.sellable)
