@@ -249,6 +249,25 @@ def sell_for_cash(keys, id_number: str, name: str) -> None:
     keys.enter()
 
 
+def typed_sale(keys, initials: str, number: str, name: str = "赵六") -> None:
+    """A whole walk-up sale typed: the destination's initials, Enter to pick it, Enter for the first
+    departure, then the passenger paying exact cash."""
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    sell_for_cash(keys, number, name)
+
+
+def printer_window(qtbot, backend, printer_sim):
+    """The counter window printing to ``printer_sim``, once the printer reports ready, and its
+    keyboard with the clerk signed in: (window, keys)."""
+    window = make_window(qtbot, backend, printer_target=printer_sim.target)
+    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
+    keys = Keyboard(qtbot, window)
+    sign_in(keys)
+    return window, keys
+
+
 def valid_id(serial: int, birth: str = "19900101", region: str = "330102") -> str:
     """A resident ID number that passes GB 11643 (the check character from the domain)."""
     from app.domain.identity import check_char

@@ -13,30 +13,17 @@ from tests.gui.conftest import (
     destination_with_departures,
     has_focus,
     make_window,
+    printer_window,
     sign_in,
+    typed_sale,
     valid_id,
 )
 
 pytestmark = pytest.mark.gui
 
 
-def typed_sale(keys, initials, number, name="赵六"):
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
-    keys.type(number)
-    keys.enter()
-    keys.type(name)
-    keys.enter()
-    keys.enter()
-    keys.enter()
-
-
 def test_tickets_go_to_the_network_printer_and_paper_out_is_shown(qtbot, backend, printer_sim):
-    window = make_window(qtbot, backend, printer_target=printer_sim.target)
-    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
+    window, keys = printer_window(qtbot, backend, printer_sim)
     _, initials = destination_with_departures(backend)
     number = valid_id(301)
     typed_sale(keys, initials, number)
