@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,22 +60,29 @@ class InstanceLock:
         self.release()
 
 
-def hold(path: Path | str, program: str) -> InstanceLock:
-    """Take the database's lock for ``program`` ("kezhan gui"), or raise ``DB_IN_USE`` naming the
-    program that has it."""
-    path = Path(path)
+def _take_lock(path: Path, in_use: Callable[[str, str], tuple[str, str]]) -> FileLock:
+    """Take the file's lock without waiting, or raise ``DB_IN_USE`` with the words ``in_use`` makes
+    of its holder's name (Chinese, English). OSError when no lock file can be made there."""
     # A fresh FileLock per call: filelock's per-path singleton would make a second hold in this
     # process re-entrant, and a second window must be refused wherever it comes from.
     lock = FileLock(str(lock_path(path)), timeout=0, is_singleton=False, thread_local=False)
     try:
         lock.acquire()
     except Timeout:
-        zh, en = owner_text(path)
-        raise StorageError(
+        zh, en = in_use(*owner_text(path))
+        raise StorageError(zh, en=en, code="DB_IN_USE") from None
+    return lock
+
+
+def hold(path: Path | str, program: str) -> InstanceLock:
+    """Take the database's lock for ``program`` ("kezhan gui"), or raise ``DB_IN_USE`` naming the
+    program that has it."""
+    path = Path(path)
+    try:
+        lock = _take_lock(path, lambda zh, en: (
             f"该数据库已被 {zh} 打开：{path}。同一数据库只能开一个客站窗口。",
-            en=f"the database is already open in {en}: {path}. Only one counter window per database.",
-            code="DB_IN_USE",
-        ) from None
+            f"the database is already open in {en}: {path}. Only one counter window per database.",
+        ))
     except OSError as exc:
         raise StorageError(
             f"无法在数据库旁建立锁文件：{lock_path(path)}（{exc.strerror or exc}）",
@@ -96,16 +104,11 @@ def refuse_if_open(path: Path) -> None:
     """Raise ``DB_IN_USE`` when another program has the file open: the counter window's lock, or any
     SQLite connection at all (the sync loop, a script). The second is SQLite's own portable test: a
     WAL file can leave WAL mode only when no other connection has it open."""
-    probe = FileLock(str(lock_path(path)), timeout=0, is_singleton=False, thread_local=False)
     try:
-        probe.acquire()
-    except Timeout:
-        zh, en = owner_text(path)
-        raise StorageError(
+        probe = _take_lock(path, lambda zh, en: (
             f"数据库正被 {zh} 使用，未恢复：{path}。请先关闭它再恢复。",
-            en=f"the database is in use by {en}; nothing was restored: {path}. Close it first.",
-            code="DB_IN_USE",
-        ) from None
+            f"the database is in use by {en}; nothing was restored: {path}. Close it first.",
+        ))
     except OSError:
         pass  # a folder where no lock can be made: the SQLite test below still answers
     else:

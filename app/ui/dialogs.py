@@ -34,7 +34,7 @@ from app.errors import KezhanError
 from app.ui import actions, theme
 from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import error_text, focus, label, line_edit, money, set_valid, show_message
+from app.ui.widgets import error_text, focus, label, line_edit, money, push_button, set_valid, show_message
 
 log = logging.getLogger("kezhan.ui.dialogs")
 
@@ -54,6 +54,19 @@ def _table(name: str, columns: int) -> QTableWidget:
     return table
 
 
+def _titled_list(layout, hint_name: str, table_name: str, columns: int) -> tuple:
+    """The title, the wrapped hint under it and the list that fills the dialog, as the dialogs that
+    list what is waiting for the clerk (conflict tasks, owed paper) show them."""
+    title = label(role="title", name="dialogTitle")
+    layout.addWidget(title)
+    hint = label(role="hint", name=hint_name)
+    hint.setWordWrap(True)
+    layout.addWidget(hint)
+    table = _table(table_name, columns)
+    layout.addWidget(table, 1)
+    return title, hint, table
+
+
 def _quote_and_message(layout) -> tuple:
     """The big quote line (hidden until there is something to confirm) and the message line under
     it, as every operation dialog shows them."""
@@ -70,15 +83,8 @@ def _quote_and_message(layout) -> tuple:
 def _confirm_and_close(dialog: QDialog, layout, *, role: str) -> tuple[QPushButton, QPushButton]:
     """The right-aligned confirm and close buttons that end an operation dialog. Neither is an
     auto-default, so Enter does only what the dialog's key filters make it do."""
-    confirm = QPushButton()
-    confirm.setObjectName("confirmButton")
-    confirm.setProperty("role", role)
-    confirm.setAutoDefault(False)
-    confirm.clicked.connect(dialog.confirm)
-    close = QPushButton()
-    close.setObjectName("closeButton")
-    close.setAutoDefault(False)
-    close.clicked.connect(dialog.reject)
+    confirm = push_button("confirmButton", role, dialog.confirm)
+    close = push_button("closeButton", None, dialog.reject)
     buttons = QHBoxLayout()
     buttons.addStretch(1)
     buttons.addWidget(confirm)

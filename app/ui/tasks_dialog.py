@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.dialogs import SeatMapDialog, _fill, _quote_and_message, _table
+from app.ui.dialogs import SeatMapDialog, _fill, _quote_and_message, _titled_list
 from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import error_text, label, money, show_message
+from app.ui.widgets import error_text, label, money, push_button, show_message
 
 log = logging.getLogger("kezhan.ui.tasks")
 
@@ -46,26 +46,21 @@ class TasksDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        self.titleLabel = label(role="title", name="dialogTitle")
-        layout.addWidget(self.titleLabel)
-        self.hintLabel = label(role="hint", name="tasksHint")
-        self.hintLabel.setWordWrap(True)
-        layout.addWidget(self.hintLabel)
-        self.tasksTable = _table("tasksTable", self.COLUMNS)
+        self.titleLabel, self.hintLabel, self.tasksTable = _titled_list(
+            layout, "tasksHint", "tasksTable", self.COLUMNS)
         self.tasksTable.currentCellChanged.connect(lambda *_: self._task_selected())
-        layout.addWidget(self.tasksTable, 1)
         self.detailLabel = label(role="section", name="taskDetail")
         self.detailLabel.setWordWrap(True)
         layout.addWidget(self.detailLabel)
         self.quoteLabel, self.messageLabel = _quote_and_message(layout)
 
         buttons = QHBoxLayout()
-        self.seatButton = self._button("seatButton", "primary", lambda: self.prepare("reseat"))
-        self.refundButton = self._button("refundButton", "danger", lambda: self.prepare("refund"))
-        self.closeTaskButton = self._button("closeTaskButton", None, lambda: self.prepare("close"))
-        self.confirmButton = self._button("confirmButton", "primary", self.confirm)
+        self.seatButton = push_button("seatButton", "primary", lambda: self.prepare("reseat"))
+        self.refundButton = push_button("refundButton", "danger", lambda: self.prepare("refund"))
+        self.closeTaskButton = push_button("closeTaskButton", None, lambda: self.prepare("close"))
+        self.confirmButton = push_button("confirmButton", "primary", self.confirm)
         self.confirmButton.setEnabled(False)
-        self.closeButton = self._button("closeButton", None, self.reject)
+        self.closeButton = push_button("closeButton", None, self.reject)
         for button in (self.seatButton, self.refundButton, self.closeTaskButton):
             # Reached by their keys (F9, F3, Enter), so Tab goes table -> confirm -> close.
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -78,15 +73,6 @@ class TasksDialog(QDialog):
         keys = {Qt.Key.Key_F9: lambda: self.prepare("reseat"), Qt.Key.Key_F3: lambda: self.prepare("refund")}
         self.tasksTable.installEventFilter(_KeyFilter(self, {**{k: self.start for k in ENTER}, **keys}))
         self.confirmButton.installEventFilter(_KeyFilter(self, {**{k: self.confirm for k in ENTER}, **keys}))
-
-    def _button(self, name: str, role: str | None, slot) -> QPushButton:
-        button = QPushButton()
-        button.setObjectName(name)
-        if role:
-            button.setProperty("role", role)
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # --- words --------------------------------------------------------------------------------
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.dialogs import _fill, _table
+from app.ui.dialogs import _fill, _titled_list
 from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import error_text, label, show_message
+from app.ui.widgets import error_text, label, push_button, show_message
 
 log = logging.getLogger("kezhan.ui.unprinted")
 
@@ -45,25 +45,20 @@ class UnprintedDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        self.titleLabel = label(role="title", name="dialogTitle")
-        layout.addWidget(self.titleLabel)
-        self.hintLabel = label(role="hint", name="unprintedHint")
-        self.hintLabel.setWordWrap(True)
-        layout.addWidget(self.hintLabel)
-        self.unprintedTable = _table("unprintedTable", self.COLUMNS)
-        layout.addWidget(self.unprintedTable, 1)
+        self.titleLabel, self.hintLabel, self.unprintedTable = _titled_list(
+            layout, "unprintedHint", "unprintedTable", self.COLUMNS)
         self.messageLabel = label(role="error", name="dialogMessage")
         self.messageLabel.setWordWrap(True)
         layout.addWidget(self.messageLabel)
 
         buttons = QHBoxLayout()
-        self.paperOutButton = self._button("paperOutButton", None, self.paper_came_out)
+        self.paperOutButton = push_button("paperOutButton", None, self.paper_came_out)
         # Reached by its key (Del), so Tab goes table -> print -> later.
         self.paperOutButton.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         buttons.addWidget(self.paperOutButton)
         buttons.addStretch(1)
-        self.printButton = self._button("printButton", "primary", self.print_all)
-        self.laterButton = self._button("laterButton", None, self.reject)
+        self.printButton = push_button("printButton", "primary", self.print_all)
+        self.laterButton = push_button("laterButton", None, self.reject)
         buttons.addWidget(self.printButton)
         buttons.addWidget(self.laterButton)
         layout.addLayout(buttons)
@@ -71,15 +66,6 @@ class UnprintedDialog(QDialog):
         keys = {**{k: self.print_all for k in ENTER}, Qt.Key.Key_Delete: self.paper_came_out}
         self.unprintedTable.installEventFilter(_KeyFilter(self, keys))
         self.printButton.installEventFilter(_KeyFilter(self, keys))
-
-    def _button(self, name: str, role: str | None, slot) -> QPushButton:
-        button = QPushButton()
-        button.setObjectName(name)
-        if role:
-            button.setProperty("role", role)
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # --- words --------------------------------------------------------------------------------
 

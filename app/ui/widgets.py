@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.domain.money import format_price
 from app.errors import KezhanError
@@ -23,6 +23,18 @@ def label(text: str = "", role: str | None = None, name: str | None = None) -> Q
     if name:
         widget.setObjectName(name)
     return widget
+
+
+def push_button(name: str, role: str | None, slot: Callable[[], object]) -> QPushButton:
+    """A dialog button that is never an auto-default, so Enter does only what the dialog's key
+    filters make it do."""
+    button = QPushButton()
+    button.setObjectName(name)
+    if role:
+        button.setProperty("role", role)
+    button.setAutoDefault(False)
+    button.clicked.connect(slot)
+    return button
 
 
 class ClickableLabel(QLabel):

@@ -95,18 +95,27 @@ def backend(demo_db, terminal, clock):
     return Backend(db, terminal, presale_days=10, clock=clock, language=theme.language)
 
 
-@pytest.fixture
-def window(qtbot, backend):
-    """The counter window with no devices configured (jobs go to the preview only)."""
+def make_window(qtbot, backend, **devices):
+    """The counter window, shown at the counter's screen size in Chinese, with ``devices`` as
+    build_window takes them (printer_target, reader_port, ...)."""
     from app.ui import theme
     from app.ui.app import build_window
 
     theme.set_language("zh_CN")
-    win = build_window(backend, width=1366)
+    win = build_window(backend, width=1366, **devices)
     qtbot.addWidget(win)
     win.resize(1366, 768)
     win.show()
     qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, backend):
+    """The counter window with no devices configured (jobs go to the preview only)."""
+    from app.ui import theme
+
+    win = make_window(qtbot, backend)
     yield win
     win.close()
     theme.set_language("zh_CN")
@@ -170,8 +179,47 @@ def server(tmp_path):
 
 
 @pytest.fixture
+def printer_sim(tmp_path):
+    """The TCP 9100 printer simulator, for a window given its target."""
+    from drivers.printer.simulator import PrinterSimulator
+
+    sim = PrinterSimulator(tmp_path / "printer").start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
 def keys(qtbot, window):
     return Keyboard(qtbot, window)
+
+
+@pytest.fixture
+def reader_sim():
+    """The ID card reader simulator on a pty: (simulator, port)."""
+    from drivers.idcard.simulator import ReaderSimulator
+
+    sim = ReaderSimulator()
+    port = sim.start()
+    yield sim, port
+    sim.stop()
+
+
+@pytest.fixture
+def reader_window(qtbot, backend, reader_sim):
+    """The counter window reading cards from ``reader_sim``, once its reader is ready."""
+    _, port = reader_sim
+    win = make_window(qtbot, backend, reader_port=port, reader_baud=115200)
+    qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def reader_keys(qtbot, reader_window):
+    """The keyboard of ``reader_window``, signed in."""
+    keys = Keyboard(qtbot, reader_window)
+    sign_in(keys)
+    return keys
 
 
 def sign_in(keys, code=CLERK, password=CLERK_PASSWORD, stock=FIRST_STOCK) -> None:
@@ -199,6 +247,25 @@ def sell_for_cash(keys, id_number: str, name: str) -> None:
     take_passenger(keys, id_number, name)
     keys.enter()
     keys.enter()
+
+
+def typed_sale(keys, initials: str, number: str, name: str = "赵六") -> None:
+    """A whole walk-up sale typed: the destination's initials, Enter to pick it, Enter for the first
+    departure, then the passenger paying exact cash."""
+    keys.type(initials)
+    keys.enter()
+    keys.enter()
+    sell_for_cash(keys, number, name)
+
+
+def printer_window(qtbot, backend, printer_sim):
+    """The counter window printing to ``printer_sim``, once the printer reports ready, and its
+    keyboard with the clerk signed in: (window, keys)."""
+    window = make_window(qtbot, backend, printer_target=printer_sim.target)
+    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
+    keys = Keyboard(qtbot, window)
+    sign_in(keys)
+    return window, keys
 
 
 def valid_id(serial: int, birth: str = "19900101", region: str = "330102") -> str:

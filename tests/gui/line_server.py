@@ -50,23 +50,32 @@ def line_server(tmp_path):
         srv.stop()
 
 
-def enrolled_window(qtbot, server, path):
-    """A counter window on a new terminal file enrolled with ``server``, its sync client running
-    fast (short interval, backoff and timeouts). Returns (window, client, db); the caller closes."""
-    from datetime import timedelta
-
+def enrolled_station(server, path):
+    """A new terminal file at ``path`` with the clerk, enrolled with ``server``; open, for the
+    caller to use or dispose of."""
     from app.store.engine import open_database
     from app.store.users import ensure_user
-    from app.ui import theme
-    from app.ui.app import build_window
-    from app.ui.backend import Backend
-    from app.ui.sync_status import SyncStatus
-    from sync.client import SyncClient, enrol, make_terminal
+    from sync.client import enrol
 
     db = open_database(path)
     with db.transaction() as session:
         ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
     enrol(db, server.url, issue_code(server.url))
+    return db
+
+
+def enrolled_window(qtbot, server, path):
+    """A counter window on a new terminal file enrolled with ``server``, its sync client running
+    fast (short interval, backoff and timeouts). Returns (window, client, db); the caller closes."""
+    from datetime import timedelta
+
+    from app.ui import theme
+    from app.ui.app import build_window
+    from app.ui.backend import Backend
+    from app.ui.sync_status import SyncStatus
+    from sync.client import SyncClient, make_terminal
+
+    db = enrolled_station(server, path)
     terminal = make_terminal(db)
     client = SyncClient(db, server_url=server.url, terminal=terminal, interval=0.3, backoff_base=0.05,
                         backoff_cap=0.3, timeout=(0.5, 2.0), lease_horizon=timedelta(days=3))

@@ -46,9 +46,7 @@ def slip_lines(data: bytes) -> list[str]:
 def test_f4_refuses_a_ticket_carrying_a_free_child_before_a_departure_is_picked(qtbot, window, keys, backend):
     sign_in(keys)
     adult = sell_with_free_child(backend, 801)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F4)
-    keys.type(adult.ticket_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F4, adult.ticket_id)
     message = dialog.messageLabel.text()
     # Said at once, about the free carried child (携童) — not "the child ticket", which a family's
     # paid 儿童票 could be — and no departure is offered to pick.
@@ -62,9 +60,7 @@ def test_f4_refuses_a_ticket_carrying_a_free_child_before_a_departure_is_picked(
 def test_a_refund_prints_a_refund_slip_with_the_fee_shown_in_the_preview(qtbot, window, keys, backend):
     sign_in(keys)
     job, _, _ = sell_one(backend, 802)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
-    keys.type(job.ticket_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3, job.ticket_id)
     quote = dialog.quote
     assert quote is not None and quote.fee > 0
     keys.enter()
@@ -182,9 +178,7 @@ def test_the_f1_list_fits_1366x768_and_scrolls_with_end_and_home(qtbot, window, 
 
 def test_a_bad_number_is_quoted_without_python_quotes(qtbot, window, keys, backend):
     sign_in(keys)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
-    keys.type("W2026")
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3, "W2026")
     message = dialog.messageLabel.text()
     assert "「W2026」" in message and "'" not in message, message
     theme.set_language("en")

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.services import sales
-from tests.gui.conftest import Keyboard, destination_with_departures, sign_in
+from tests.gui.conftest import Keyboard, destination_with_departures, make_window, sign_in
 
 pytestmark = pytest.mark.gui
 
@@ -20,20 +20,14 @@ def demo_window(qtbot, backend, tmp_path):
     """The counter window on the demo's reader simulator (a pty, empty at start, a card left on it
     read once — as `kezhan demo` starts it) with the demo card key bound."""
     from app.demo import DemoCards
-    from app.ui import theme
-    from app.ui.app import bind_demo_card, build_window
+    from app.ui.app import bind_demo_card
     from drivers.idcard.simulator import ReaderSimulator
 
     sim = ReaderSimulator(None, rearm=True)
     port = sim.start()
     cards = DemoCards(sim, tmp_path / "next-card")
-    theme.set_language("zh_CN")
-    win = build_window(backend, width=1366, reader_port=port, reader_baud=115200)
+    win = make_window(qtbot, backend, reader_port=port, reader_baud=115200)
     bind_demo_card(win, cards)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
     qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
     yield win, sim, cards
     win.close()

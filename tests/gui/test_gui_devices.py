@@ -8,50 +8,22 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.services import sales
-from tests.gui.conftest import Keyboard, destination_with_departures, has_focus, sign_in, valid_id
+from tests.gui.conftest import (
+    Keyboard,
+    destination_with_departures,
+    has_focus,
+    make_window,
+    printer_window,
+    sign_in,
+    typed_sale,
+    valid_id,
+)
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def printer_sim(tmp_path):
-    from drivers.printer.simulator import PrinterSimulator
-
-    sim = PrinterSimulator(tmp_path / "printer").start()
-    yield sim
-    sim.stop()
-
-
-def make_window(qtbot, backend, **devices):
-    from app.ui import theme
-    from app.ui.app import build_window
-
-    theme.set_language("zh_CN")
-    win = build_window(backend, width=1366, **devices)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def typed_sale(keys, initials, number, name="赵六"):
-    keys.type(initials)
-    keys.enter()
-    keys.enter()
-    keys.type(number)
-    keys.enter()
-    keys.type(name)
-    keys.enter()
-    keys.enter()
-    keys.enter()
-
-
 def test_tickets_go_to_the_network_printer_and_paper_out_is_shown(qtbot, backend, printer_sim):
-    window = make_window(qtbot, backend, printer_target=printer_sim.target)
-    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
+    window, keys = printer_window(qtbot, backend, printer_sim)
     _, initials = destination_with_departures(backend)
     number = valid_id(301)
     typed_sale(keys, initials, number)

@@ -23,9 +23,20 @@ from tests.gui.conftest import (
     sign_in,
     valid_id,
 )
-from tests.gui.test_gui_sale import reader_sim, reader_window  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
+
+
+def settlement_with_the_cash_due(window, keys, backend, serial: int):
+    """Signed in with one sale made, the settlement (F8) open and the cash due typed as the till."""
+    from tests.gui.test_gui_operations import sell_one
+
+    sign_in(keys)
+    sell_one(backend, serial)
+    keys.press(Qt.Key.Key_F8)
+    dialog = window.dialog
+    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    return dialog
 
 
 def first_sellable(view):
@@ -154,13 +165,11 @@ def test_a_document_holding_a_seat_is_refused_as_its_number_is_typed(qtbot, wind
     assert view.messageLabel.text() == "" and has_focus(view.nameEdit)
 
 
-def test_a_card_holding_a_seat_is_refused_at_the_tap(qtbot, reader_window, reader_sim, backend):  # noqa: F811
+def test_a_card_holding_a_seat_is_refused_at_the_tap(qtbot, reader_window, reader_keys, reader_sim, backend):
     from drivers.idcard.simulator import SAMPLE_CARDS
 
-    window = reader_window
+    window, keys = reader_window, reader_keys
     sim, _ = reader_sim
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
     view = window.saleView
     station, initials = destination_with_departures(backend)
     departure = next(d for d in backend.departures(station, backend.today()) if d.sellable)
@@ -324,13 +333,7 @@ def test_a_shortfall_is_not_drawn_in_the_green_of_change(qtbot, window, keys, ba
 
 
 def test_a_short_till_is_not_drawn_in_the_green_of_a_balanced_one(qtbot, window, keys, backend):
-    from tests.gui.test_gui_operations import sell_one
-
-    sign_in(keys)
-    sell_one(backend, 720)
-    keys.press(Qt.Key.Key_F8)
-    dialog = window.dialog
-    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    dialog = settlement_with_the_cash_due(window, keys, backend, 720)
     balanced = border_colour(dialog.diffLabel)
     assert balanced.green() > balanced.red()
     keys.press(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
@@ -444,13 +447,7 @@ def test_f3_and_esc_mid_sale_return_the_cursor_where_it_was(qtbot, window, keys,
 
 
 def test_settlement_with_the_till_agreeing_takes_one_enter(qtbot, window, keys, backend):
-    from tests.gui.test_gui_operations import sell_one
-
-    sign_in(keys)
-    sell_one(backend, 810)
-    keys.press(Qt.Key.Key_F8)
-    dialog = window.dialog
-    keys.type(f"{dialog.settlement.cash_due / 100:.2f}")
+    settlement_with_the_cash_due(window, keys, backend, 810)
     keys.count = 0
     keys.enter()
     assert keys.count == 1

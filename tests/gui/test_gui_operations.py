@@ -49,20 +49,22 @@ def events(backend, type_):
         return [json.loads(r[0]) for r in cur.fetchall()]
 
 
-def open_dialog(window, keys, key) -> TicketDialog:
+def open_dialog(window, keys, key, search: str | None = None) -> TicketDialog:
+    """Open the ticket dialog ``key`` opens and, given ``search``, look it up (typed, Enter)."""
     keys.press(key)
     dialog = window.dialog
     assert isinstance(dialog, TicketDialog)
     assert has_focus(dialog.searchEdit)
+    if search is not None:
+        keys.type(search)
+        keys.enter()
     return dialog
 
 
 def test_refund_shows_the_fee_then_refunds(qtbot, window, keys, backend):
     sign_in(keys)
     job, departure, _ = sell_one(backend, 1)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
-    keys.type(job.ticket_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3, job.ticket_id)
     with backend.db.read() as session:
         cur = cursor(session)
         rules = load_rules(cur)
@@ -91,9 +93,7 @@ def test_refund_shows_the_fee_then_refunds(qtbot, window, keys, backend):
 def test_forced_refund_needs_a_supervisor(qtbot, window, keys, backend):
     sign_in(keys)
     job, _, _ = sell_one(backend, 2)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
-    keys.type(job.stock_no)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3, job.stock_no)
     assert has_focus(dialog.confirmButton)
     keys.press(Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     assert has_focus(dialog.forcedCheck)
@@ -119,9 +119,7 @@ def test_forced_refund_needs_a_supervisor(qtbot, window, keys, backend):
 def test_change_to_another_departure_shows_the_difference(qtbot, window, keys, backend):
     sign_in(keys)
     job, departure, station = sell_one(backend, 3, departure_index=-1)  # the day's last: before the cut-off
-    dialog = open_dialog(window, keys, Qt.Key.Key_F4)
-    keys.type(job.ticket_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F4, job.ticket_id)
     assert has_focus(dialog.newDeparturesTable)
     target = dialog.new_departure()
     assert target is not None and target.id != departure.id and target.sellable
@@ -172,9 +170,7 @@ def test_void_by_another_clerk_is_refused(qtbot, window, keys, backend):
     keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.stack.currentWidget() is window.loginView
     sign_in(keys, CLERK2, CLERK2_PASSWORD, stock="00200001")
-    dialog = open_dialog(window, keys, Qt.Key.Key_F5)
-    keys.type(job.ticket_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F5, job.ticket_id)
     keys.enter()
     assert ticket(backend, job.ticket_id).status == "active"
     assert "售票员" in dialog.messageLabel.text()
@@ -183,9 +179,7 @@ def test_void_by_another_clerk_is_refused(qtbot, window, keys, backend):
 def test_reprint_uses_the_next_blank(qtbot, window, keys, backend):
     sign_in(keys)
     job, _, _ = sell_one(backend, 6)
-    dialog = open_dialog(window, keys, Qt.Key.Key_F6)
-    keys.type(job.stock_no)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F6, job.stock_no)
     next_no = f"{int(job.stock_no) + 1:08d}"
     assert next_no in dialog.quoteLabel.text()
     keys.enter()
@@ -221,9 +215,7 @@ def test_pickup_of_a_ticket_bought_online_by_id_number(qtbot, window, keys, back
     sign_in(keys)
     ticket_id, number = web_ticket(backend, 7)
     assert ticket(backend, ticket_id).stock_no is None
-    dialog = open_dialog(window, keys, Qt.Key.Key_F7)
-    keys.type(number)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F7, number)
     assert [t.ticket_id for t in dialog.tickets] == [ticket_id]
     assert dialog.ticketsTable.item(0, 8).text() == "待取票"
     assert has_focus(dialog.confirmButton)
@@ -282,9 +274,7 @@ def test_a_web_ticket_not_picked_up_here_is_not_refunded_at_this_window(qtbot, w
             "ticket_type, fare, price, 0, board, stop, 0, sold_at FROM tickets WHERE id = ?", (web_id, job.ticket_id))
         cur.execute("INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) "
                     "VALUES (?, '李四', 'resident_id', '330102********0011', NULL, NULL)", (web_id,))
-    dialog = open_dialog(window, keys, Qt.Key.Key_F3)
-    keys.type(web_id)
-    keys.enter()
+    dialog = open_dialog(window, keys, Qt.Key.Key_F3, web_id)
     assert not dialog.confirmButton.isEnabled()
     assert "取票" in dialog.messageLabel.text()
     assert ticket(backend, web_id).status == "active"

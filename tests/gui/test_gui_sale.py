@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from app.services import sales
 from tests.gui.conftest import (
     CLERK,
-    Keyboard,
     destination_with_departures,
     sign_in,
     valid_id,
@@ -19,44 +18,17 @@ from tests.gui.conftest import (
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def reader_sim():
-    from drivers.idcard.simulator import ReaderSimulator
-
-    sim = ReaderSimulator()
-    port = sim.start()
-    yield sim, port
-    sim.stop()
-
-
-@pytest.fixture
-def reader_window(qtbot, backend, reader_sim):
-    from app.ui import theme
-    from app.ui.app import build_window
-
-    theme.set_language("zh_CN")
-    _, port = reader_sim
-    win = build_window(backend, width=1366, reader_port=port, reader_baud=115200)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
-    yield win
-    win.close()
-
-
 def tickets_of(backend, number, doc_type="resident_id"):
     return sales.find_tickets(backend.db, backend.terminal, doc_type=doc_type, doc_number=number)
 
 
-def test_walk_up_sale_with_a_tapped_id_card_takes_three_keystrokes(qtbot, reader_window, reader_sim, backend):
+def test_walk_up_sale_with_a_tapped_id_card_takes_three_keystrokes(
+    qtbot, reader_window, reader_keys, reader_sim, backend
+):
     from drivers.idcard.simulator import SAMPLE_CARDS
 
-    window = reader_window
+    window, keys = reader_window, reader_keys
     sim, _ = reader_sim
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
     assert "读卡器：就绪" in window.readerLabel.text()
     view = window.saleView
     station, initials = destination_with_departures(backend)
@@ -357,13 +329,13 @@ def test_cursor_keys_reach_every_part_of_the_sale(qtbot, window, keys, backend):
     assert view.departuresTable.rowCount() == 0
 
 
-def test_a_card_tapped_before_the_departure_is_kept_for_it(qtbot, reader_window, reader_sim, backend):
+def test_a_card_tapped_before_the_departure_is_kept_for_it(
+    qtbot, reader_window, reader_keys, reader_sim, backend
+):
     from drivers.idcard.simulator import SAMPLE_CARDS
 
-    window = reader_window
+    window, keys = reader_window, reader_keys
     sim, _ = reader_sim
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
     view = window.saleView
     _, initials = destination_with_departures(backend)
     keys.type(initials)

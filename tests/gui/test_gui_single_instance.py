@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.gui.line_server import CLERK, CLERK_PW, issue_code
+from tests.gui.line_server import enrolled_station
 
 pytestmark = pytest.mark.gui
 
@@ -18,16 +18,9 @@ pytestmark = pytest.mark.gui
 def _station(server, tmp_path):
     """An enrolled station file and a data folder whose kezhan.toml points at it and the server."""
     from app import config as app_config
-    from app.store.engine import open_database
-    from app.store.users import ensure_user
-    from sync.client import enrol
 
     path = tmp_path / "station.sqlite3"
-    db = open_database(path)
-    with db.transaction() as session:
-        ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
-    enrol(db, server.url, issue_code(server.url))
-    db.dispose()
+    enrolled_station(server, path).dispose()
     home = tmp_path / "home"
     home.mkdir()
     cfg = app_config.Config()

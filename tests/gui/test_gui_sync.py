@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import Keyboard, sell_for_cash, sign_in, valid_id
-from tests.gui.line_server import CLERK, CLERK_PW, enrolled_window, issue_code, server_events
+from tests.gui.line_server import CLERK, CLERK_PW, enrolled_station, enrolled_window, server_events
 
 pytestmark = pytest.mark.gui
 
@@ -88,16 +88,8 @@ def test_run_gui_opens_the_counter_window_on_the_configured_station(server, tmp_
     import subprocess
     import sys
 
-    from app.store.engine import open_database
-    from app.store.users import ensure_user
-    from sync.client import enrol
-
     path = tmp_path / "station.sqlite3"
-    db = open_database(path)
-    with db.transaction() as session:
-        ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
-    enrol(db, server.url, issue_code(server.url))
-    db.dispose()
+    enrolled_station(server, path).dispose()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KEZHAN_HOME=str(tmp_path / "home"))
     result = subprocess.run([sys.executable, "-c", _RUN_GUI, str(path), server.url], capture_output=True,
                             text=True, env=env, timeout=90, cwd=os.getcwd())

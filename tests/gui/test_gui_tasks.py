@@ -152,9 +152,7 @@ def test_f3_f4_and_f5_send_a_ticket_with_an_open_task_to_f11(qtbot, window, keys
     job, _, _ = sell_one(backend, 704, departure_index=-1)
     record(backend, job, "SEAT_TAKEN", "sold to ticket W9 by web")
     for key in (Qt.Key.Key_F3, Qt.Key.Key_F4, Qt.Key.Key_F5):
-        dialog = open_dialog(window, keys, key)
-        keys.type(job.ticket_id)
-        keys.enter()
+        dialog = open_dialog(window, keys, key, job.ticket_id)
         if key == Qt.Key.Key_F4:
             keys.enter()  # the first departure offered: the quote is asked for it
         assert dialog.messageLabel.text() == "这张票有待处理冲突，请按 F11 处理", key

@@ -11,24 +11,15 @@ from app.services.sales import PassengerIn, PaymentIn
 from tests.gui.conftest import (
     CLERK,
     FIRST_STOCK,
-    Keyboard,
     destination_with_departures,
     has_focus,
+    printer_window,
     sign_in,
+    typed_sale,
     valid_id,
 )
-from tests.gui.test_gui_devices import make_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def printer_sim(tmp_path):
-    from drivers.printer.simulator import PrinterSimulator
-
-    sim = PrinterSimulator(tmp_path / "printer").start()
-    yield sim
-    sim.stop()
 
 
 def crashed_sale(backend, clock, serial: int, name: str):
@@ -48,10 +39,7 @@ def test_a_ticket_never_printed_is_shown_at_sign_in_and_enter_prints_it(qtbot, b
     stock_no = sale.print_jobs[0].stock_no
     clock.advance(minutes=3)
 
-    window = make_window(qtbot, backend, printer_target=printer_sim.target)
-    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
+    window, keys = printer_window(qtbot, backend, printer_sim)
     dialog = window.dialog
     assert dialog is not None and dialog.objectName() == "unprintedDialog"
     assert has_focus(dialog.unprintedTable)
@@ -90,12 +78,7 @@ def test_esc_leaves_them_owed_and_the_next_sign_in_lists_them_again(qtbot, windo
 
 
 def test_a_sale_the_printer_took_leaves_nothing_owed_and_one_it_refused_stays(qtbot, backend, printer_sim):
-    from tests.gui.test_gui_devices import typed_sale
-
-    window = make_window(qtbot, backend, printer_target=printer_sim.target)
-    qtbot.waitUntil(lambda: window.printerLabel.text() == "打印机：就绪", timeout=5000)
-    keys = Keyboard(qtbot, window)
-    sign_in(keys)
+    window, keys = printer_window(qtbot, backend, printer_sim)
     _, initials = destination_with_departures(backend)
     typed_sale(keys, initials, valid_id(413))
     printer_sim.wait_for_jobs(1)

@@ -13,22 +13,36 @@ import pytest
 from drivers.printer import PrinterError, PrinterTimeout, Transport, parse_target, print_bytes
 
 
-class FakePrinter:
-    """A TCP peer with scripted status behaviour: reads nothing, or replies with given bytes."""
+class LoopbackPeer:
+    """One connection's worth of TCP peer on loopback, served by ``_run`` on a thread of its own
+    from the moment it is made; ``target`` is the printer address that reaches it."""
 
-    def __init__(self, *, read: bool = True, reply: bytes = b"", junk: bytes = b""):
+    def __init__(self):
         self.srv = socket.socket()
         self.srv.bind(("127.0.0.1", 0))
         self.srv.listen(1)
-        self.read, self.reply, self.junk = read, reply, junk
-        self.received = bytearray()
-        self.conn = None
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
         self.thread.start()
 
     @property
     def target(self):
         return f"tcp:127.0.0.1:{self.srv.getsockname()[1]}"
+
+    def _run(self):
+        raise NotImplementedError
+
+
+class FakePrinter(LoopbackPeer):
+    """A TCP peer with scripted status behaviour: reads nothing, or replies with given bytes."""
+
+    def __init__(self, *, read: bool = True, reply: bytes = b"", junk: bytes = b""):
+        super().__init__()
+        self.read, self.reply, self.junk = read, reply, junk
+        self.received = bytearray()
+        self.conn = None
+        self.start()
 
     def _run(self):
         self.conn, _ = self.srv.accept()
@@ -166,21 +180,14 @@ def test_missing_usb_or_spooler_support_is_explained():
         assert err.value.code == "PRINTER_WIN_UNAVAILABLE"
 
 
-class ChatteringPeer:
+class ChatteringPeer(LoopbackPeer):
     """Something on the printer's port that is no printer: it sends status-shaped 0x12 bytes, either
     as a stream nobody asked for or one for every byte it receives."""
 
     def __init__(self, mode: str):
-        self.srv = socket.socket()
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(1)
+        super().__init__()
         self.mode, self.stop = mode, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    @property
-    def target(self):
-        return f"tcp:127.0.0.1:{self.srv.getsockname()[1]}"
+        self.start()
 
     def _run(self):
         conn, _ = self.srv.accept()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 
 import pytest
 from alembic import command
@@ -40,6 +41,21 @@ def test_every_connection_is_durable(tmp_path):
     db.dispose()
 
 
+@contextmanager
+def _file_at(path, revision: str, step=command.upgrade):
+    """The file taken to ``revision`` by the migrations (``step``: upgrade or downgrade), open for
+    the test to fill in the schema of that release; committed and closed after."""
+    engine = make_engine(path)
+    with engine.connect() as con:
+        config = _alembic_config()
+        config.attributes["connection"] = con
+        step(config, revision)
+        con.commit()
+        yield con
+        con.commit()
+    engine.dispose()
+
+
 def test_the_models_and_the_migrations_agree(tmp_path):
     path = tmp_path / "k.sqlite3"
     migrate(path)
@@ -53,16 +69,10 @@ def test_the_models_and_the_migrations_agree(tmp_path):
 def test_a_migration_backs_the_file_up_first(tmp_path):
     path = tmp_path / "old.sqlite3"
     migrate(path)
-    engine = make_engine(path)
-    with engine.connect() as con:
-        config = _alembic_config()
-        config.attributes["connection"] = con
-        command.downgrade(config, "base")  # the state of a file made before the first revision
-        con.commit()
+    # Down to the state of a file made before the first revision.
+    with _file_at(path, "base", command.downgrade) as con:
         con.execute(text("CREATE TABLE precious (x)"))
         con.execute(text("INSERT INTO precious VALUES ('keep me')"))
-        con.commit()
-    engine.dispose()
 
     result = migrate(path)
     assert result["backup"] is not None
@@ -98,15 +108,8 @@ def test_a_folder_is_not_a_database(tmp_path):
 
 def test_a_file_of_the_previous_release_is_upgraded_after_a_backup(tmp_path):
     path = tmp_path / "previous.sqlite3"
-    engine = make_engine(path)
-    with engine.connect() as con:
-        config = _alembic_config()
-        config.attributes["connection"] = con
-        command.upgrade(config, "0002")
-        con.commit()
+    with _file_at(path, "0002") as con:
         con.execute(text("INSERT INTO settings (key, value) VALUES ('home_station', '\"330102001\"')"))
-        con.commit()
-    engine.dispose()
     result = migrate(path)
     _known, head = known_revisions()
     assert (result["from"], result["to"]) == ("0002", head)
@@ -123,19 +126,12 @@ def test_a_file_of_the_previous_release_is_upgraded_after_a_backup(tmp_path):
 
 def test_outbox_events_of_a_0004_file_get_their_shift_on_upgrade(tmp_path):
     path = tmp_path / "0004.sqlite3"
-    engine = make_engine(path)
-    with engine.connect() as con:
-        config = _alembic_config()
-        config.attributes["connection"] = con
-        command.upgrade(config, "0004")
-        con.commit()
+    with _file_at(path, "0004") as con:
         for seq, type_, payload in ((1, "shift.opened", '{"shift_id":"T01-S000001"}'),
                                     (2, "ticket.refunded", '{"fee":200,"shift_id":"T01-S000001"}'),
                                     (3, "other", '{"note":"no shift"}')):
             con.execute(text("INSERT INTO outbox VALUES ('T01', :seq, :id, :type, 'now', :payload, 'h')"),
                         {"seq": seq, "id": f"e{seq}", "type": type_, "payload": payload})
-        con.commit()
-    engine.dispose()
     migrate(path)
     con = sqlite3.connect(path)
     assert con.execute("SELECT seq, shift_id FROM outbox ORDER BY seq").fetchall() == [
