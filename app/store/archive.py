@@ -472,3 +472,21 @@ def archived_events(db_path: Path, terminal_id: str, after_seq: int, limit: int)
         except sqlite3.Error as exc:
             raise storage_error(exc, path) from None
     return sorted(found, key=lambda row: row.seq)[:limit]
+
+
+def archived_pickup(db_path: Path, ticket_id: str) -> bool:
+    """Whether an archived ``ticket.picked_up`` event of this file names ``ticket_id``: a web ticket
+    picked up here is this window's to refund or change long after its event left the live file.
+    Rare (an after-sale of a web ticket), so the months are read one by one."""
+    for _month, path in archive_files(Path(db_path)):
+        try:
+            con = _connect_ro(path)
+            try:
+                if con.execute("SELECT 1 FROM outbox WHERE type = 'ticket.picked_up' "
+                               "AND json_extract(payload, '$.ticket_id') = ? LIMIT 1", (ticket_id,)).fetchone():
+                    return True
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) from None
+    return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from app.store.models import parse_utc
 
@@ -199,7 +200,14 @@ def picked_up_here(cur, ticket_id: str) -> bool | None:
         return None
     cur.execute("SELECT 1 FROM outbox WHERE type = 'ticket.picked_up' "
                 "AND json_extract(payload, '$.ticket_id') = ? LIMIT 1", (ticket_id,))
-    return cur.fetchone() is not None
+    if cur.fetchone() is not None:
+        return True
+    # A pick-up more than a week old may have moved to the monthly archive with its event.
+    from app.store.archive import archived_pickup
+
+    cur.execute("PRAGMA database_list")
+    main = next((row[2] for row in cur.fetchall() if row[1] == "main"), "")
+    return bool(main) and archived_pickup(Path(main), ticket_id)
 
 
 def carried_children(cur, ticket_id: str) -> list[str]:

@@ -125,3 +125,23 @@ def test_a_forged_code_finds_nothing(db, terminal, sale):
     code = sale.print_jobs[0].ticket_code
     forged = code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB")
     assert refusal_code(find_tickets, db, terminal, code=forged) in ("CODE_FORGED", "CODE_GARBLED")
+
+
+def test_a_web_ticket_picked_up_here_stays_ours_after_its_event_is_archived(db, db_path, terminal, shift):
+    """The pick-up's event leaves the live file a week after the server has it: the ticket is still
+    this window's to refund."""
+    from app.store.archive import archive_file
+
+    _online_ticket(db_path)
+    pickup(db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER)
+    month = archive_file(db_path, "2026-11")
+    month.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(db_path)
+    with con:  # what the monthly archive does with an acknowledged event, by hand
+        con.execute("ATTACH DATABASE ? AS arc", (str(month),))
+        con.execute("CREATE TABLE arc.outbox AS SELECT * FROM outbox WHERE type = 'ticket.picked_up'")
+        con.execute("DELETE FROM outbox WHERE type = 'ticket.picked_up'")
+    con.close()
+    assert events(db_path, "ticket.picked_up") == []
+    result = refund(db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER)
+    assert result.ticket_id == ONLINE_ID
