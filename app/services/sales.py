@@ -757,6 +757,11 @@ def pickup(
         at = utc_text(now)
         for tid, stock_no in zip(found, stock, strict=True):
             t = get_ticket_row(cur, tid)
+            origin = departure_store.departure_origin(cur, t["departure_id"])
+            if origin and origin != terminal.station_code:
+                # The province lets only the departure's own station hand its web tickets out.
+                raise _violation("OTHER_STATION", "这张网售车票的班次不从本站发车，请到始发站取票",
+                                 "This web ticket's departure leaves from another station: it is picked up there")
             dep = _departure_for_ticket(cur, t)
             if dep.status == "departed" or now >= dep.departs_at:
                 raise _violation("DEPARTED", "该班次已发车", "This departure has left")

@@ -321,3 +321,10 @@ def departures_with_seats(cur, *, after: str, min_seats: int, limit: int) -> lis
         (after, min_seats, limit),
     )
     return [OpenDeparture(*row) for row in cur.fetchall()]
+
+
+def departure_origin(cur, departure_id: str) -> str | None:
+    """The station code the departure's route starts from (None for a departure the file lacks)."""
+    cur.execute("SELECT r.origin FROM departures d JOIN routes r ON r.code = d.route WHERE d.id = ?", (departure_id,))
+    row = cur.fetchone()
+    return row[0] if row else None

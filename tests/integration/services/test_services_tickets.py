@@ -145,3 +145,15 @@ def test_a_web_ticket_picked_up_here_stays_ours_after_its_event_is_archived(db, 
     assert events(db_path, "ticket.picked_up") == []
     result = refund(db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER)
     assert result.ticket_id == ONLINE_ID
+
+
+def test_a_web_ticket_of_another_stations_departure_is_not_handed_out_here(db, db_path, terminal, shift):
+    """The province refuses such a pick-up from this window, so the counter says so before printing."""
+    _online_ticket(db_path)
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute("UPDATE routes SET origin = '330201001' WHERE code = (SELECT route FROM departures WHERE id = ?)",
+                    (D_1400,))
+    con.close()
+    assert refusal_code(pickup, db, terminal, clerk=CLERK, ticket_id=ONLINE_ID, now=LATER) == "OTHER_STATION"
+    assert events(db_path, "ticket.picked_up") == []
