@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import serial
 
 
-class SerialDevice:
+class SerialDevice(ABC):
     """A device on one serial port; a subclass's ``open()`` sets ``_port``. Usable as a context
     manager: ``with Device(...) as device:`` opens it and closes it again."""
 
     _port: serial.Serial | None = None
 
+    @abstractmethod
     def open(self):
-        raise NotImplementedError
+        """Open the port (setting ``_port``) and return ``self``."""
 
     def close(self) -> None:
         port, self._port = self._port, None

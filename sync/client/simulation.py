@@ -15,6 +15,7 @@ import random
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ log = logging.getLogger("kezhan.simulate")
 CLERK, CLERK_PASSWORD = "8001", "simulated-clerk"
 
 
-class CuttableListener:
+class CuttableListener(ABC):
     """A listener on loopback in front of the server whose ``cut()`` drops every connection it serves
     and refuses new ones until ``restore()`` — the terminal's view of a cable pulled out. A subclass
     says what serving an accepted connection is (``_serve_connection``)."""
@@ -82,8 +83,9 @@ class CuttableListener:
                 continue
             self._serve_connection(client)
 
+    @abstractmethod
     def _serve_connection(self, client: socket.socket) -> None:
-        raise NotImplementedError
+        """Serve one accepted connection until either side closes it."""
 
 
 class LinkRelay(CuttableListener):
