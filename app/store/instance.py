@@ -9,6 +9,7 @@ restore`` can say which program to close.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -90,13 +91,11 @@ def hold(path: Path | str, program: str) -> InstanceLock:
             code="DB_IO",
         ) from None
     since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    try:
+    with contextlib.suppress(OSError):  # the lock is what counts; the name is a courtesy
         owner_path(path).write_text(
             json.dumps({"program": program, "pid": os.getpid(), "since": since, "argv": sys.argv[:3]}),
             encoding="utf-8",
         )
-    except OSError:
-        pass  # the lock is what counts; the name is a courtesy
     return InstanceLock(path, lock)
 
 

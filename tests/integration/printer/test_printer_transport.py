@@ -7,13 +7,14 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 
 import pytest
 
 from drivers.printer import PrinterError, PrinterTimeout, Transport, parse_target, print_bytes
 
 
-class LoopbackPeer:
+class LoopbackPeer(ABC):
     """One connection's worth of TCP peer on loopback, served by ``_run`` on a thread of its own
     from the moment it is made; ``target`` is the printer address that reaches it."""
 
@@ -30,8 +31,9 @@ class LoopbackPeer:
     def target(self):
         return f"tcp:127.0.0.1:{self.srv.getsockname()[1]}"
 
+    @abstractmethod
     def _run(self):
-        raise NotImplementedError
+        """Serve the one connection."""
 
 
 class FakePrinter(LoopbackPeer):
