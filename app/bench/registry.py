@@ -16,6 +16,8 @@ BENCHMARKS: dict[str, str] = {
     "sync_initial_pull": "app.bench.sync:sync_initial_pull",
     "shift_settlement": "app.bench.settlement:shift_settlement",
     "db_check": "app.bench.retention:db_check",
+    "cold_start": "app.bench.startup:cold_start",
+    "rss_start": "app.bench.startup:rss_start",
 }
 
 

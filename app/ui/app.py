@@ -164,6 +164,9 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
+        report = os.environ.get("KEZHAN_SHOWN_REPORT")
+        if report:
+            _report_when_shown(app, report)
     else:
         # A counter PC may run no window manager at all (kiosk sessions): there "maximised" means
         # nothing, so the window takes the screen's geometry itself and asks for the focus.
@@ -177,6 +180,20 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
+
+
+def _report_when_shown(app, path: str) -> None:
+    """For `kezhan bench cold_start`/`rss_start`: on the first turn of the event loop after the
+    window is shown, write when and how large this process was, and quit."""
+    from PySide6.QtCore import QTimer
+
+    from app.bench.startup import write_shown_report
+
+    def report() -> None:
+        write_shown_report(path)
+        app.quit()
+
+    QTimer.singleShot(0, report)
 
 
 def bind_demo_link(window, station, sync) -> None:
