@@ -59,10 +59,16 @@ def current_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
 
 
+# Packages the window's start must not load: Alembic when the schema is current, the reference
+# server's stack ever (tests/integration/test_start_footprint.py reads this from the report).
+NOT_ON_START = ("alembic", "fastapi", "uvicorn", "starlette", "sync.server", "escpos", "barcode")
+
+
 def write_shown_report(path: str | os.PathLike) -> None:
     """What a child tells the bench when its window is shown: the wall clock, its RSS, its modules."""
+    loaded = sorted(name for name in NOT_ON_START if name in sys.modules)
     Path(path).write_text(json.dumps({"shown": time.time(), "rss": current_rss_bytes(),
-                                      "modules": len(sys.modules)}), encoding="utf-8")
+                                      "modules": len(sys.modules), "loaded": loaded}), encoding="utf-8")
 
 
 # The baseline: nothing but a PySide6 main window, reporting the same way.
