@@ -1,9 +1,97 @@
 #!/usr/bin/env bash
-# Builds the PyInstaller bundle into dist/kezhan/. Work files go to pyi-work/ (build/ holds sources).
+# Release builds. Work files go to pyi-work/ (build/ holds sources).
+#   bash build/build.sh          the PyInstaller bundle in dist/kezhan/ (kezhan + kezhan-gui), the
+#                                optional demo server part in dist/kezhan-demo-server/, and the
+#                                bundle's size beside a bare PySide6 window frozen the same way
+#   bash build/build.sh deb      the above, then dist/kezhan_<version>_<arch>.deb and
+#                                dist/kezhan-demo-server_<version>_all.deb (build/deb.py)
+# On Windows the installer is compiled from build/windows/kezhan.iss over dist/kezhan/ (docs/install.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash build/dev.sh setup
-.venv/bin/python -m pip install -q -e ".[build]"
-.venv/bin/python -m app.i18n_build
-.venv/bin/pyinstaller --noconfirm --clean --workpath pyi-work --distpath dist build/kezhan.spec
-echo "built: dist/kezhan/"
+
+PY=.venv/bin/python
+
+bundle() {
+    bash build/dev.sh setup
+    "$PY" -m pip install -q -e ".[build]"
+    "$PY" -m app.i18n_build
+    .venv/bin/pyinstaller --noconfirm --clean --workpath pyi-work --distpath dist build/kezhan.spec
+    demo_server_part
+    baseline
+    check_bundle
+}
+
+# The reference server and its web stack, pure Python, for the demo: not part of the terminal.
+demo_server_part() {
+    local out=dist/kezhan-demo-server
+    rm -rf "$out" && mkdir -p "$out/sync"
+    cp -r sync/server "$out/sync/server"
+    find "$out" -name __pycache__ -prune -exec rm -rf {} +
+    local pkg
+    for pkg in fastapi starlette uvicorn anyio sniffio h11 click annotated_doc; do
+        "$PY" - "$pkg" "$out" <<'EOF' || true
+import importlib, shutil, sys
+from pathlib import Path
+name, out = sys.argv[1], Path(sys.argv[2])
+try:
+    module = importlib.import_module(name)
+except ImportError:
+    raise SystemExit(0)
+source = Path(module.__file__)
+if source.name == "__init__.py":
+    shutil.copytree(source.parent, out / name, ignore=shutil.ignore_patterns("__pycache__"))
+else:
+    shutil.copy2(source, out / source.name)
+EOF
+    done
+    echo "optional demo server part: $out ($(du -sh "$out" | cut -f1))"
+}
+
+# A bare PySide6 window frozen with the same options, rebuilt only when PyInstaller or PySide6 change.
+baseline() {
+    local stamp
+    stamp=$("$PY" -c 'import PyInstaller, PySide6; print(PyInstaller.__version__, PySide6.__version__)')
+    stamp="$stamp $(cat build/pyi_lean.py build/bare_window.spec | sha1sum | cut -c1-12)"
+    if [ ! -d pyi-work/bare/dist/bare-window ] || [ "$(cat pyi-work/bare/stamp 2>/dev/null)" != "$stamp" ]; then
+        .venv/bin/pyinstaller --noconfirm --clean --workpath pyi-work/bare/work --distpath pyi-work/bare/dist \
+            build/bare_window.spec
+        echo "$stamp" > pyi-work/bare/stamp
+    fi
+}
+
+check_bundle() {
+    "$PY" - <<'EOF'
+import sys
+from pathlib import Path
+sys.path.insert(0, "build")
+from pyi_lean import FORBIDDEN_TOP, tree_size
+
+bundle, bare = Path("dist/kezhan"), Path("pyi-work/bare/dist/bare-window")
+size, base = tree_size(bundle), tree_size(bare)
+print(f"bundle dist/kezhan/: {size / 2**20:.1f} MB; bare PySide6 window, same options: {base / 2**20:.1f} MB; "
+      f"ratio {size / base:.2f} (goal <= 1.2)")
+# Nothing of the server or the test tools inside: neither as files nor among the archived modules
+# (the analysis' table of the archive: pyi-work/kezhan/PYZ-00.toc).
+import ast
+found = [p.name for p in bundle.rglob("*") if p.name.split(".")[0] in FORBIDDEN_TOP]
+toc = ast.literal_eval(Path("pyi-work/kezhan/PYZ-00.toc").read_text())
+names = [entry[0] for entry in toc[-1]] if isinstance(toc[-1], list) else []
+if not names:
+    raise SystemExit("cannot read the list of archived modules in pyi-work/kezhan/PYZ-00.toc")
+found += [n for n in names if n.split(".")[0] in FORBIDDEN_TOP or n.startswith("sync.server")]
+if found:
+    raise SystemExit(f"the bundle carries server or test packages: {sorted(set(found))[:20]}")
+print("no server or test packages inside: ok")
+EOF
+}
+
+case "${1:-bundle}" in
+    bundle)
+        bundle ;;
+    deb)
+        [ -x dist/kezhan/kezhan ] || bundle
+        "$PY" build/deb.py --payload dist/kezhan --demo-server dist/kezhan-demo-server --out dist ;;
+    *)
+        echo "usage: bash build/build.sh [bundle|deb]" >&2
+        exit 2 ;;
+esac
