@@ -91,7 +91,25 @@ case "${1:-bundle}" in
     deb)
         [ -x dist/kezhan/kezhan ] || bundle
         "$PY" build/deb.py --payload dist/kezhan --demo-server dist/kezhan-demo-server --out dist ;;
+    iss)
+        # The Windows installer from build/windows/kezhan.iss. On Windows: ISCC on the PATH. Elsewhere
+        # the npm package `innosetup` runs its ISCC.exe under wine (apt: wine wine32:i386). The
+        # payload is dist/kezhan/ as built on Windows; DISTDIR points elsewhere (a stand-in) to check
+        # the script compiles.
+        version=$("$PY" -c 'import app; print(app.__version__)')
+        dist=$(cd "${DISTDIR:-dist}" && pwd)
+        if command -v iscc >/dev/null 2>&1; then
+            iscc "/DAppVersion=$version" "/DDistDir=$(cygpath -w "$dist" 2>/dev/null || echo "$dist")" \
+                build/windows/kezhan.iss
+        else
+            iscc_exe=pyi-work/innosetup/node_modules/innosetup/bin/ISCC.exe
+            [ -f "$iscc_exe" ] || npm install --silent --prefix pyi-work/innosetup innosetup@6.4.1
+            export WINEDEBUG=-all WINEPREFIX="${WINEPREFIX:-$PWD/pyi-work/wine}"
+            wine "$iscc_exe" /Q "/DAppVersion=$version" "/DDistDir=Z:${dist//\//\\}" \
+                "Z:$(pwd | sed 's|/|\\|g')\\build\\windows\\kezhan.iss"
+        fi
+        echo "built: $dist/kezhan-setup-$version.exe" ;;
     *)
-        echo "usage: bash build/build.sh [bundle|deb]" >&2
+        echo "usage: bash build/build.sh [bundle|deb|iss]" >&2
         exit 2 ;;
 esac

@@ -120,6 +120,9 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     # One window per database: two windows on one file sell as one terminal, each with its own idea
     # of the clerk's shift and the roll in the printer. The lock is the OS's: a crash leaves none.
     instance = hold_station(path, "kezhan gui")
+    from app.running import hold_running_mark
+
+    hold_running_mark()  # the installer's sign that a window is open (Windows)
     try:
         return _run_window(config, demo, app, screen, width, path)
     finally:
@@ -161,6 +164,11 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         bind_demo_link(window, station, sync)
         if station.cards is not None:
             bind_demo_card(window, station.cards)
+    import gc
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, gc.enable)  # off during start-up (app.commands.gui)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
