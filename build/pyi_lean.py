@@ -20,7 +20,8 @@ EXCLUDES = [
     "sync.server", "fastapi", "uvicorn", "starlette", "anyio", "sniffio", "h11", "httptools", "uvloop",
     "websockets", "watchfiles", "orjson", "click", "httpx", "httpcore", "psycopg", "psycopg_binary",
     "pytest", "_pytest", "pytestqt", "pytest_qt", "pytest_timeout", "pytest_benchmark", "hypothesis",
-    "pluggy", "iniconfig", "py", "barcode", "importlinter", "grimp", "ruff",
+    "pluggy", "iniconfig", "py", "importlinter", "grimp", "ruff", "rich", "markdown_it", "mdurl",
+    "pygments",
     "pip", "setuptools", "pkg_resources", "wheel", "PyInstaller",
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data", "test",
     "xmlrpc", "ensurepip", "venv",
@@ -33,23 +34,6 @@ EXCLUDES = [
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSql", "PySide6.QtXml", "PySide6.QtDesigner",
     "PySide6.QtUiTools", "PySide6.QtConcurrent", "PySide6.QtPrintSupport", "PySide6.QtMultimedia",
 ]
-
-# Packages whose compiled modules go to the bundle's folder (``pyc``) instead of the archive each
-# executable carries: kezhan and kezhan-gui share one copy of them.
-SHARED_MODULES = {name: "pyc" for name in (
-    "app", "drivers", "sync", "sqlalchemy", "alembic", "mako", "pydantic", "pydantic_core", "PIL", "escpos",
-    "yaml", "serial", "usb", "requests", "urllib3", "charset_normalizer", "idna", "certifi", "cryptography",
-    "stdnum", "pypinyin", "qrcode", "filelock", "platformdirs", "typing_extensions", "annotated_types",
-    "typing_inspection", "six", "appdirs", "markupsafe", "importlib_resources", "PySide6", "shiboken6",
-    "email", "xml", "asyncio", "http", "json", "logging", "multiprocessing", "concurrent", "sqlite3",
-    "unittest", "ctypes", "urllib", "zoneinfo", "importlib", "tomllib", "pydoc", "argparse", "typing",
-    "dataclasses", "inspect", "pathlib", "subprocess", "tarfile", "zipfile", "shutil", "decimal", "_pydecimal",
-    "datetime", "_strptime", "calendar", "locale", "gettext", "textwrap", "difflib", "pickle", "socket", "ssl",
-    "selectors", "threading", "uuid", "hashlib", "hmac", "secrets", "random", "statistics", "fractions",
-    "tempfile", "glob", "fnmatch", "string", "ast", "dis", "tokenize", "token", "csv", "base64", "bz2", "lzma",
-    "gzip", "quopri", "mimetypes", "platform", "sysconfig", "contextvars", "numbers", "pprint", "queue",
-    "signal", "struct", "copy", "weakref", "heapq", "bisect", "opcode", "getopt", "netrc", "shlex",
-)}
 
 # Data files left out: python-stdnum's tables of other countries' numbers (the terminal uses only its
 # ISO 7064 check), and the time zones outside Asia (the stations' zones; Windows has no system database).
