@@ -86,6 +86,7 @@ def _revision_and_note(path: Path) -> tuple[str, str | None]:
 
 
 def test_install_run_upgrade_remove_purge(machine, tmp_path):
+    """Install, run the demo, upgrade in place (over a running window, then closed), remove, purge."""
     from app import __version__
     from app.store.engine import known_revisions
 
@@ -114,6 +115,17 @@ def test_install_run_upgrade_remove_purge(machine, tmp_path):
     older = f"{int(head) - 1:04d}"
     db = DATA / "kezhan.sqlite3"
     _station_at(older, db)
+    # An upgrade over a running window leaves its database alone (the window holds its lock)...
+    from app.store.instance import hold
+
+    window = hold(db, "kezhan gui")
+    try:
+        out = _dpkg("-i", str(deb2))
+    finally:
+        window.release()
+    assert "the counter window is open" in out
+    assert _revision_and_note(db) == (older, '"kept"')
+    # ...and once it is closed, the package's configuration migrates it in place, after a backup.
     out = _dpkg("-i", str(deb2))
     assert f"migrated {older} -> {head}" in out
     assert _revision_and_note(db) == (head, '"kept"')
