@@ -155,6 +155,9 @@ class ProvinceServer:
                        channel: str | None = None) -> list[dict]:
         return self.reports.export_tickets(terminal_id=terminal_id, day=day, channel=channel)
 
+    def departures(self, day: str, *, station: str | None = None) -> list[dict]:
+        return self.reports.departures(day, station=station)
+
     def conflicts_of(self, terminal_id: str, status: str | None = None) -> list[dict]:
         return self.reports.conflicts_of(terminal_id, status)
 
