@@ -20,6 +20,7 @@ EVENT_TYPES = (
     "ticket.picked_up",
     "stock.spoiled",
     "shift.closed",
+    # The gate (docs/gate.md § Events).
     "gate.opened",
     "gate.stopped",
     "ticket.checked",
