@@ -251,7 +251,9 @@ class GateEvents:
         """Why ticket row ``r`` does not board ``departure_id``, or None when it does."""
         if r is None:
             return "ticket not known to the server"
-        if r.status != "active":
+        if r.status not in ("active", "conflict"):
+            # A sale whose seat is in dispute (``conflict``) is still paid for: the seat is the
+            # selling terminal's task, the boarding is not in question.
             return f"ticket is {r.status}"
         if r.departure_id != departure_id and self._merged_into(r.departure_id) != departure_id:
             return f"ticket of departure {r.departure_id}"
