@@ -50,7 +50,7 @@ def prepare_sales(events: list[dict], terminal_id: str, now: datetime) -> dict:
                 seat_row = None if seat is None else (
                     "seat", f"{departure_id}/{seat}", None, False,
                     _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), now)
-                out[id(t)] = (row, seat_row, sold_ticket_text(t, "terminal", terminal_id))
+                out[id(t)] = (row, seat_row, sold_ticket_text(t, "terminal", terminal_id, row[1], sold_at))
         except (KeyError, TypeError, AttributeError, ValueError):
             continue  # applying the event says what is wrong with it
     return out
@@ -230,7 +230,7 @@ class BatchContext:
                 self.conn.execute(models.tickets.update().where(models.tickets.c.ticket_id == r.ticket_id)
                                   .values(stock_no=p.get("new_stock_no")))
                 # The paper printed before is superseded: a gate that checks it boards a conflict.
-                add_reprint(self.conn, r.ticket_id)
+                add_reprint(self.conn, r.ticket_id, p.get("printed_version"))
                 self.publish_ticket(r.ticket_id)
         elif kind in GATE_EVENTS:
             self.gate.apply(ev)
@@ -251,7 +251,8 @@ class BatchContext:
         if ready is None or problem:
             status = "conflict" if problem else "active"
             ready = (ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
-                                   status), None, sold_ticket_text(t, "terminal", self.terminal_id, status))
+                                   status), None, sold_ticket_text(t, "terminal", self.terminal_id, order_id, sold_at,
+                                                                   status))
         self.ticket_rows.append(ready[0])
         if problem:
             self.flush()

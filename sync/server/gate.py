@@ -63,12 +63,13 @@ def gate_ticket_data(r, g=None) -> dict:
 
     checked = None
     if g is not None and g.checked_at:
-        checked = {"checked_at": g.checked_at, "gate": g.gate, "terminal_id": g.terminal_id,
-                   "departure_id": g.departure_id}
+        checked = {"checked_at": g.checked_at, "gate": g.gate, "terminal_id": g.terminal_id, "checker": g.checker,
+                   "departure_id": g.departure_id, "via": g.via}
     return {
         "ticket_id": r.ticket_id, "departure_id": r.departure_id, "seat_no": r.seat_no, "status": r.status,
         "ticket_type": r.ticket_type, "stop": r.stop, "channel": r.channel, "terminal_id": r.terminal_id,
-        "carried_by": r.carried_by,
+        "carried_by": r.carried_by, "stock_no": r.stock_no, "order_id": r.order_id, "sold_at": r.sold_at,
+        "fare": r.fare, "price": r.price, "insurance": r.insurance,
         "passenger": {"name": r.passenger_name, "doc_type": r.doc_type,
                       "doc_masked": mask_document(r.doc_number), "doc_hash": r.doc_hash},
         "reprints": 0 if g is None else int(g.reprints or 0),
@@ -77,7 +78,8 @@ def gate_ticket_data(r, g=None) -> dict:
     }
 
 
-def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, status: str = "active") -> str:
+def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
+                     status: str = "active") -> str:
     """The gate row of a ticket just sold, from its sale event alone (no check, no reprint yet)."""
     from sync.server.tickets import mask_document
 
@@ -85,7 +87,9 @@ def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, status: str
     return _text({
         "ticket_id": t["ticket_id"], "departure_id": t["departure_id"], "seat_no": t.get("seat_no"),
         "status": status, "ticket_type": t.get("ticket_type") or "", "stop": t.get("stop"), "channel": channel,
-        "terminal_id": terminal_id, "carried_by": t.get("carried_by"),
+        "terminal_id": terminal_id, "carried_by": t.get("carried_by"), "stock_no": t.get("stock_no"),
+        "order_id": order_id, "sold_at": sold_at, "fare": t.get("fare"), "price": t.get("price"),
+        "insurance": t.get("insurance"),
         "passenger": {"name": p.get("name"), "doc_type": p.get("doc_type"),
                       "doc_masked": mask_document(p.get("doc_number")), "doc_hash": p.get("doc_hash")},
         "reprints": 0, "check": None, "ride_from": None,
@@ -109,10 +113,18 @@ def publish_ticket(conn, publish, ticket_id: str, origin_of) -> None:
         publish("gate_ticket", ticket_id, gate_ticket_data(r, check_row(conn, ticket_id)), scope=station_scope(origin))
 
 
-def add_reprint(conn, ticket_id: str) -> None:
+def add_reprint(conn, ticket_id: str, printed_version=None) -> None:
+    """One more print of the ticket; the event's ``printed_version`` (the count the new paper's code
+    carries) when it gives one, so a resent or reordered reprint cannot count twice."""
     T = models.ticket_checks
-    if conn.execute(T.update().where(T.c.ticket_id == ticket_id).values(reprints=T.c.reprints + 1)).rowcount == 0:
-        conn.execute(T.insert().values(ticket_id=ticket_id, reprints=1))
+    g = check_row(conn, ticket_id)
+    count = (0 if g is None else int(g.reprints or 0)) + 1
+    if type(printed_version) is int and printed_version >= 1:
+        count = max(printed_version, 0 if g is None else int(g.reprints or 0))
+    if g is None:
+        conn.execute(T.insert().values(ticket_id=ticket_id, reprints=count))
+    else:
+        conn.execute(T.update().where(T.c.ticket_id == ticket_id).values(reprints=count))
 
 
 def _departure_record(dc) -> dict | None:

@@ -5,9 +5,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import requests
+
 from app.services.context import emit
+from app.services.gate import Gate
+from app.services.station import exported_tickets
 from app.store.engine import raw_cursor
-from tests.integration.sync_client.helpers import check_invariants, departure_ids, local_day, server_events
+from app.store.users import ensure_user
+from tests.integration.sync_client.helpers import (
+    ADMIN,
+    DEST,
+    MID,
+    ZONE,
+    check_invariants,
+    departure_ids,
+    local_day,
+    next_document,
+    server_events,
+)
 
 
 def _drain(rig, rounds: int = 20) -> list:
@@ -62,3 +77,71 @@ def test_check_events_reach_the_server_exactly_once_through_lost_requests_and_an
     assert [c["detail"] for c in server.server.conflicts_of(gate.terminal.terminal_id)] == []
     record = next(d for d in server.server.departures(local_day(1)) if d["departure_id"] == departure)
     assert (record["state"], record["checked"], record["gate"]) == ("checking", 6, "3")
+
+
+def _pull(rig) -> None:
+    for _ in range(5):
+        report = rig.client.run_once()
+        if report.ok:
+            return
+    raise AssertionError(f"no clean sync: {report}")
+
+
+def _web_order(server, departure_id: str) -> dict:
+    r = requests.post(server.url + "/v1/web/orders", json={
+        "departure_id": departure_id, "stop": DEST,
+        "passengers": [{"name": "网购客", "doc_type": "resident_id", "doc_number": next_document()}]},
+        headers={"Authorization": f"Bearer {ADMIN}", "Kezhan-Protocol": "1"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["tickets"][0]
+
+
+def test_a_gate_checks_offline_what_other_windows_sold_and_other_gates_boarded(server, rigs):
+    clerk = rigs()
+    assert clerk.client.run_once().ok
+    clerk.open_shift()
+    departure = departure_ids()[0]  # tomorrow 09:00
+    clerk.sell(departure)
+    clerk.sell(departure)
+    _drain(clerk)
+    first, second = sorted(clerk.sold_ticket_ids())
+    web = _web_order(server, departure)
+    east, west, stranger = rigs(), rigs(), rigs(station=MID)
+    # The west gate boarded the first passenger; its check went up.
+    with west.db.transaction() as session:
+        emit(raw_cursor(session), west.terminal, "ticket.checked", {
+            "ticket_id": first, "departure_id": departure, "gate": "5", "checker": "2002", "via": "code",
+            "seat_no": None, "printed_version": 0, "unknown": False}, datetime.now(UTC))
+    _drain(west)
+    _pull(east)
+    _pull(stranger)
+
+    # The east gate holds every channel's tickets of its station's bus, with whom they are for.
+    held = {r[0]: r[1:] for r in east.rows(
+        "SELECT t.id, o.channel, p.name, p.doc_masked, t.status FROM tickets t JOIN orders o ON o.id = t.order_id "
+        "JOIN passengers p ON p.ticket_id = t.id")}
+    assert set(held) == {first, second, web["ticket_id"]}
+    assert held[first][:2] == ("peer", "旅客") and held[web["ticket_id"]][:2] == ("web", "网购客")
+    assert all("*" in masked for _, _, masked, _ in held.values())
+    # ... none of which is the counter's own: not exported, not printable at this window.
+    assert exported_tickets(east.db)[1] == []
+    # A terminal of another station holds none of them.
+    assert stranger.rows("SELECT count(*) FROM passengers") == [(0,)]
+    assert stranger.rows("SELECT count(*) FROM tickets") == [(0,)]
+
+    # Offline, the east gate boards the second passenger and knows the first boarded at gate 5.
+    with east.db.transaction() as session:
+        ensure_user(session, "2001", "赵检票", "gate", "gate-pass")
+    at = datetime.fromisoformat(f"{local_day(1)}T08:45:00").replace(tzinfo=ZONE)
+    gate = Gate(east.db, east.terminal, clock=lambda: at)
+    gate.login("2001", "gate-pass")
+    gate.open_check(departure, vehicle="浙A12345", driver="王师傅")
+    boarded = gate.check_text(second, departure)
+    assert (boarded.code, boarded.passenger) == ("BOARD", "旅客")
+    again = gate.check_text(first, departure)
+    assert again.code == "ALREADY_CHECKED" and again.detail["gate"] == "5"
+    _drain(east)
+    tickets = {t["ticket_id"]: t for t in server.server.export_tickets()}
+    assert tickets[first]["check"]["terminal_id"] == west.terminal.terminal_id
+    assert tickets[second]["check"]["terminal_id"] == east.terminal.terminal_id
+    assert server.server.conflicts_of(east.terminal.terminal_id) == []
