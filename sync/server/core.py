@@ -126,8 +126,8 @@ class ProvinceServer:
     def web_refund(self, ticket_id: str) -> dict:
         return self.web.web_refund(ticket_id)
 
-    def find_web_ticket(self, pickup_code: str) -> dict:
-        return self.web.find_web_ticket(pickup_code)
+    def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
+        return self.web.find_web_ticket(pickup_code, terminal_id=terminal_id)
 
     # ------------------------------------------------------------------ upload
 

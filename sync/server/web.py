@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.domain.stock import parse_terminal_id
 from sync.protocol import ProtocolError
 from sync.server import feed, models, province
 from sync.server.clock import iso
@@ -70,6 +71,13 @@ def _publish_passenger_rows(conn, r, now: datetime) -> None:
     feed.publish(conn, "web_ticket", r.ticket_id, web_ticket_data(r), at=now, scope=scope)
     feed.publish(conn, "gate_ticket", r.ticket_id, gate_ticket_data(r, check_row(conn, r.ticket_id)), at=now,
                  scope=scope)
+
+
+def _station_of(terminal_id: str) -> str | None:
+    try:
+        return parse_terminal_id(terminal_id)[0]
+    except ValueError:
+        return None
 
 
 class _SeatPicker:
@@ -182,10 +190,14 @@ class WebChannel:
             _publish_passenger_rows(conn, r, now)
             return ticket_dict(r, full=True)
 
-    def find_web_ticket(self, pickup_code: str) -> dict:
+    def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
+        """The web ticket of a pick-up code. Asked by a terminal (``terminal_id``): only a ticket of a
+        departure leaving from that terminal's station -- another station's passengers are not its
+        to see, and the answer is the same as for a code that does not exist."""
         Tk = models.tickets
         with self.ctx.reader() as conn:
             r = conn.execute(select(Tk).where(Tk.c.pickup_code == pickup_code)).first()
-        if r is None:
+            dep = None if r is None else departure(conn, r.departure_id)
+        if r is None or (terminal_id is not None and (dep is None or dep.origin != _station_of(terminal_id))):
             raise ProtocolError("UNKNOWN_TICKET", pickup_code=pickup_code)
         return web_ticket_data(r)

@@ -311,3 +311,8 @@ def test_passenger_data_reaches_only_the_departures_own_station(server):
     assert "seat" in kinds and not kinds & {"gate_ticket", "web_ticket"}
     for secret in ("李四", "张三", pickup_code, web["passenger"]["doc_hash"], "h-" + _tid(sale), "001X"):
         assert secret not in text, secret
+    # Nor by asking for the code: answered as for a code that does not exist.
+    asked = stranger.call("GET", f"/v1/pickup/{pickup_code}")
+    assert asked.json()["error"] == "UNKNOWN_TICKET" and "李四" not in asked.text
+    assert stranger.call("GET", "/v1/pickup/00000000").json()["error"] == "UNKNOWN_TICKET"
+    assert gate.call("GET", f"/v1/pickup/{pickup_code}").json()["ticket_id"] == web["ticket_id"]
