@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import requests
 
+from app.domain.errors import KezhanError
+from app.services.aftersale import quote_refund
 from app.services.context import emit
 from app.services.gate import Gate
 from app.services.station import exported_tickets
@@ -123,8 +126,11 @@ def test_a_gate_checks_offline_what_other_windows_sold_and_other_gates_boarded(s
     assert set(held) == {first, second, web["ticket_id"]}
     assert held[first][:2] == ("peer", "旅客") and held[web["ticket_id"]][:2] == ("web", "网购客")
     assert all("*" in masked for _, _, masked, _ in held.values())
-    # ... none of which is the counter's own: not exported, not printable at this window.
+    # ... none of which is the counter's own: not exported, not refunded at this window.
     assert exported_tickets(east.db)[1] == []
+    with pytest.raises(KezhanError) as refused:
+        quote_refund(east.db, east.terminal, ticket_id=second, now=datetime.now(UTC))
+    assert refused.value.code == "SOLD_ELSEWHERE" and "其他售票终端" in refused.value.text("zh")
     # A terminal of another station holds none of them.
     assert stranger.rows("SELECT count(*) FROM passengers") == [(0,)]
     assert stranger.rows("SELECT count(*) FROM tickets") == [(0,)]
