@@ -369,6 +369,7 @@ class BatchContext:
             return
         self.conn.execute(Tk.update().where(Tk.c.ticket_id == r.ticket_id).values(
             stock_no=p.get("stock_no"), picked_up_at=p.get("picked_up_at"), picked_up_by=self.terminal_id))
+        self.publish_ticket(r.ticket_id)  # its stock number: a gate finds the paper by it
         if r.channel == "web":
             r = self.ticket(r.ticket_id)
             dep = self.dep(r.departure_id)

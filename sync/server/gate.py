@@ -144,23 +144,24 @@ class GateEvents:
     # ------------------------------------------------------------------ who may
 
     def check(self, ev: dict) -> None:
-        """Raises ``Refused`` for a gate event about a departure of another station."""
+        """Raises ``Refused`` for a gate event about a departure of another station. An event
+        without the documented fields raises TypeError: the batch is refused as malformed (422),
+        as for every other event type."""
         p = ev["payload"]
         fields = _DEPARTURE_FIELDS.get(ev["type"].partition(".")[2], ("departure_id",))
+        needed = fields + (("ticket_id",) if ev["type"].startswith("ticket.") else ()) + (
+            ("number",) if ev["type"].startswith("roadbill.") else ())
+        for name in needed:
+            if not isinstance(p.get(name), str):
+                raise TypeError(f"{name} must be a string")
         station = self.ctx.authority.station
         for name in fields:
-            departure_id = p.get(name)
-            if not isinstance(departure_id, str):
-                raise Refused("BAD_EVENT", f"{ev['type']} without its {name}")
+            departure_id = p[name]
             dep = self.ctx.dep(departure_id)
             if dep is not None and dep.origin != station:
                 raise Refused("FOREIGN_DEPARTURE", f"{ev['type']} on {departure_id}, a departure from {dep.origin}, "
                                                    f"not from this terminal's station {station}",
-                              p.get("ticket_id") if isinstance(p.get("ticket_id"), str) else None)
-        if ev["type"].startswith("ticket.") and not isinstance(p.get("ticket_id"), str):
-            raise Refused("BAD_EVENT", f"{ev['type']} without its ticket_id")
-        if ev["type"].startswith("roadbill.") and not isinstance(p.get("number"), str):
-            raise Refused("BAD_EVENT", f"{ev['type']} without its number")
+                              p.get("ticket_id"))
 
     # ------------------------------------------------------------------ applying
 

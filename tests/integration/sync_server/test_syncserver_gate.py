@@ -316,3 +316,20 @@ def test_passenger_data_reaches_only_the_departures_own_station(server):
     assert asked.json()["error"] == "UNKNOWN_TICKET" and "李四" not in asked.text
     assert stranger.call("GET", "/v1/pickup/00000000").json()["error"] == "UNKNOWN_TICKET"
     assert gate.call("GET", f"/v1/pickup/{pickup_code}").json()["ticket_id"] == web["ticket_id"]
+    # Printed at a window: the gates learn the paper's number (a checker may type it).
+    _upload(gate, gate.event("ticket.picked_up", {"ticket_id": web["ticket_id"], "stock_no": "A0100",
+                                                  "picked_up_at": "2026-11-24T00:30:00Z", "clerk": "c01",
+                                                  "shift_id": "S1"}))
+    rows = {c["key"]: c["data"] for c in _pull(gate)[0] if c["kind"] == "gate_ticket"}
+    assert rows[web["ticket_id"]]["stock_no"] == "A0100"
+
+
+def test_a_gate_event_without_its_fields_refuses_the_batch_as_malformed(server):
+    gate = server.terminal()
+    bad = gate.gate("ticket.checked", departure_id=SOON)  # no ticket_id
+    r = gate.upload([bad])
+    assert r.status_code == 422 and r.json()["error"] == "INVALID_REQUEST"
+    assert "ticket_id" in r.json()["message"]
+    # Nothing of it was stored: the same seq goes up again once the build is fixed.
+    fixed = gate.gate("gate.opened", seq=bad["seq"], departure_id=SOON)
+    assert _upload(gate, fixed)["conflicts"] == []
