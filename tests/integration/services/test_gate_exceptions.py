@@ -172,3 +172,15 @@ def test_the_road_bill_body_keeps_its_figures(db, db_path, terminal, shift):
     body = json.loads(rows(db_path, "SELECT body FROM road_bills WHERE number = ?", bill.number)[0][0])
     assert body["totals"] == {"count": 1, "amount": a.price}
     assert body["manifest"][0]["seat_no"] == a.seat_no
+
+
+def test_under_a_sync_alarm_the_bus_is_checked_and_stopped_but_exceptions_wait(db, db_path, terminal, shift):
+    from tests.integration.services.test_services_alarm import raise_alarm
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    raise_alarm(db_path)
+    gate, _ = _open(db, terminal)
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    assert refusal_code(gate.undo_check, a.ticket_id, reason="误检", approver=BOSS) == "SYNC_ALARM"
+    assert gate.stop_check(D_0800).totals["count"] == 1
+    assert refusal_code(gate.void_road_bill, D_0800, reason="错", approver=BOSS) == "SYNC_ALARM"
