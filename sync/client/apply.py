@@ -341,6 +341,9 @@ class FeedApplier:
                         continue
                     tickets.update_peer_ticket(self.cur, ticket_id, departure_id=t["departure_id"],
                                                seat_no=t.get("seat_no"), status=status, stock_no=t.get("stock_no"))
+                elif t.get("ride_from") and not self._ride_changed_elsewhere(ticket_id, t):
+                    self.defer(c)
+                    continue
                 if not mine:
                     gate_store.set_prints(self.cur, ticket_id, int(t.get("reprints") or 0))
                 self._apply_check(ticket_id, t)
@@ -360,6 +363,25 @@ class FeedApplier:
             passenger_name=p.get("name") or "", doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "",
             doc_hash=p.get("doc_hash"),
         )
+
+    def _ride_changed_elsewhere(self, ticket_id: str, t: dict) -> bool:
+        """A ticket of this file (sold or picked up here) that a gate of another terminal moved to
+        another bus (改乘): recorded as the gate here records its own ride changes, its old seat let
+        go and its new one held. False when the target departure is not here yet."""
+        held = gate_store.gate_ticket(self.cur, ticket_id)
+        target = t["departure_id"]
+        if held is None or held.departure_id == target or gate_store.ride_change_of(self.cur, ticket_id) == target:
+            return True
+        if not departures.departure_exists(self.cur, target):
+            return False
+        if held.seat_no is not None:
+            seats.free_outright(self.cur, held.departure_id, held.seat_no)
+        if t.get("seat_no") is not None:
+            seats.hold(self.cur, target, t["seat_no"], ticket_id)
+        gate_store.put_ride_change(self.cur, ticket_id=ticket_id, from_departure_id=held.departure_id,
+                                   to_departure_id=target, seat_no=t.get("seat_no"), reason="改乘（其他检票终端）",
+                                   approver="", at=self.now)
+        return True
 
     def _apply_check(self, ticket_id: str, t: dict) -> None:
         """The province's check of the ticket, if this file has none: another gate boarded it. A

@@ -151,3 +151,34 @@ def test_a_gate_checks_offline_what_other_windows_sold_and_other_gates_boarded(s
     assert tickets[first]["check"]["terminal_id"] == west.terminal.terminal_id
     assert tickets[second]["check"]["terminal_id"] == east.terminal.terminal_id
     assert server.server.conflicts_of(east.terminal.terminal_id) == []
+
+
+def test_a_ride_change_at_another_gate_moves_the_ticket_at_the_window_that_sold_it(server, rigs):
+    clerk = rigs()
+    assert clerk.client.run_once().ok
+    clerk.open_shift()
+    source, target = departure_ids()[0], departure_ids()[1]
+    clerk.sell(source)
+    _drain(clerk)
+    [ticket] = clerk.sold_ticket_ids()
+    [(old_seat,)] = clerk.rows("SELECT seat_no FROM tickets WHERE id = ?", ticket)
+    gate, east = rigs(), rigs()
+    _pull(gate)
+    # A seat of the gate terminal's own lease on the target bus.
+    new_seat = gate.rows("SELECT min(seat_no) FROM seats WHERE departure_id = ? AND state = 'leased'", target)[0][0]
+    with gate.db.transaction() as session:
+        emit(raw_cursor(session), gate.terminal, "ticket.ride_changed", {
+            "ticket_id": ticket, "from_departure_id": source, "to_departure_id": target, "seat_no": new_seat,
+            "reason": "原班故障", "approver": "9001"}, datetime.now(UTC))
+    _drain(gate)
+    assert server.server.conflicts_of(gate.terminal.terminal_id) == []
+    _pull(clerk)
+    _pull(east)
+    # The window that sold it: the ticket rides the target bus, its old seat is no longer its.
+    assert clerk.rows("SELECT from_departure_id, to_departure_id, seat_no FROM gate_ride_changes "
+                      "WHERE ticket_id = ?", ticket) == [(source, target, new_seat)]
+    assert clerk.rows("SELECT state FROM seats WHERE departure_id = ? AND seat_no = ?", source, old_seat) != [("sold",)]
+    assert clerk.rows("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?",
+                      target, new_seat) == [("held", ticket)]
+    # Another gate of the station holds it on the target bus.
+    assert east.rows("SELECT departure_id, seat_no FROM tickets WHERE id = ?", ticket) == [(target, new_seat)]
