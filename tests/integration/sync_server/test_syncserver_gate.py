@@ -151,6 +151,9 @@ def test_undo_until_the_road_bill_and_its_reprint_and_void(server):
     record = _record(server, SOON)
     assert record["road_bill"] is None
     assert [(b["number"], b["reason"]) for b in record["road_bills_voided"]] == [("0007", "车辆更换")]
+    # Reopened late (补检) after the void, by the supervisor's leave.
+    _upload(gate, gate.gate("gate.opened", departure_id=SOON, late=True, reason="漏检", approver="9001"))
+    assert _record(server, SOON)["state"] == "late"
     # With the bill voided the check may be undone again.
     assert _upload(gate, gate.gate("ticket.check_undone", ticket_id=tid, departure_id=SOON))["conflicts"] == []
     assert _exported(server, tid)["check"] is None
