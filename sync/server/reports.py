@@ -31,6 +31,7 @@ class _DayTally:
         self.money = {"sales": 0, "refunds": 0, "refund_fees": 0, "voids": 0, "change_differences": 0,
                       "change_fees": 0, "by_method": {}}
         self.ticket_ids: list[str] = []
+        self.gate_ids: list[str] = []
         self.tickets_sold = 0
 
     def add(self, conn, kind: str, p: dict) -> None:
@@ -53,9 +54,11 @@ class _DayTally:
             if r:
                 money["voids"] += r.price + r.insurance
             ids.append(p.get("ticket_id"))
-        elif kind in ("ticket.picked_up", "ticket.reprinted", "ticket.checked", "ticket.check_undone",
-                      "ticket.ride_changed"):
+        elif kind in ("ticket.picked_up", "ticket.reprinted"):
             ids.append(p.get("ticket_id"))
+        elif kind in ("ticket.checked", "ticket.check_undone", "ticket.ride_changed"):
+            # Tickets of any window: the gate's own list, outside the digest of what this terminal sold.
+            self.gate_ids.append(p.get("ticket_id"))
 
     def _add_sale(self, p: dict) -> None:
         money = self.money
@@ -74,6 +77,10 @@ class _DayTally:
     def touched(self) -> list[str]:
         """The tickets touched, each once, in the order first touched."""
         return [t for t in dict.fromkeys(self.ticket_ids) if t]
+
+    def gate_touched(self) -> list[str]:
+        """The tickets the terminal's gate checked, undid or moved, each once."""
+        return [t for t in dict.fromkeys(self.gate_ids) if t]
 
 
 def _tickets_by_id(conn, ids: list[str]) -> list[dict]:
@@ -125,6 +132,7 @@ class Reports:
                     continue  # never applied: its money is the alarm's, not the day's
                 tally.add(conn, ev.type, json.loads(ev.payload))
             tickets = _tickets_by_id(conn, tally.touched())
+            gate_tickets = _tickets_by_id(conn, tally.gate_touched())
         tally.money["net"] = tally.net()
         digest = hashlib.sha256(
             "\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()
@@ -137,6 +145,7 @@ class Reports:
             "counts": {**tally.counts, "tickets_sold": tally.tickets_sold, "refused": len(refused)},
             "money": tally.money,
             "tickets": tickets,
+            "gate_tickets": gate_tickets,
             "digest": digest,
         }
 

@@ -101,11 +101,16 @@ def test_a_departure_checked_stopped_and_billed_is_the_days_departure_record(ser
     assert (check["gate"], check["terminal_id"], check["departure_id"], check["via"]) == (
         "1", gate.terminal_id, SOON, "card")
     assert _exported(server, _tid(to_mid))["check"]["checked_at"]
-    # The gate's reconciliation counts its checks and shows the tickets with their check.
+    # The gate's reconciliation counts its checks and lists the tickets it checked with their check,
+    # apart from what it sold (the digest of its own tickets is unchanged by checking).
     rec = server.get_admin("/v1/admin/reconciliation", terminal=gate.terminal_id, date=DAY).json()
     assert rec["counts"]["ticket.checked"] == 3 and rec["counts"]["roadbill.made"] == 1
-    assert {t["ticket_id"]: t["check"]["gate"] for t in rec["tickets"]} == {
+    assert {t["ticket_id"]: t["check"]["gate"] for t in rec["gate_tickets"]} == {
         _tid(to_dest): "1", _tid(to_mid): "1", web["ticket_id"]: "1"}
+    assert rec["tickets"] == []
+    sold = server.get_admin("/v1/admin/reconciliation", terminal=clerk.terminal_id, date=DAY).json()
+    assert {t["ticket_id"]: t["check"]["terminal_id"] for t in sold["tickets"]} == {
+        _tid(to_dest): gate.terminal_id, _tid(to_mid): gate.terminal_id}
 
     # The same record from the command line, on the database file.
     assert main(["server", "export-departures", "--db", server.srv.db_url, "--day", DAY, "--json"]) == 0
