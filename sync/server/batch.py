@@ -246,7 +246,7 @@ class BatchContext:
                           detail="ticket id already on the server")
             return
         known.add(ticket_id)
-        problem = self._sale_problem(departure_id, seat)
+        problem = self.sale_problem(departure_id, seat)
         ready = self.sales.pop(id(t), None)
         if ready is None or problem:
             status = "conflict" if problem else "active"
@@ -259,13 +259,13 @@ class BatchContext:
             self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
         elif seat is not None:
-            self._take_seat(departure_id, seat, ticket_id, ready[1])
+            self.take_seat(departure_id, seat, ticket_id, ready[1])
         dep = self.deps.get(departure_id)
         if dep is not None:
             # What the gates of the departure's station check this ticket against, offline.
             self.feed_rows.append(("gate_ticket", ticket_id, station_scope(dep.origin), False, ready[2], self.now))
 
-    def _sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
+    def sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
         """(conflict kind, detail) when the sale cannot stand as the terminal made it, else None."""
         dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
         if dep is None:
@@ -283,7 +283,7 @@ class BatchContext:
             return ("SEAT_LEASED", "seat leased to another terminal")
         return None
 
-    def _take_seat(self, departure_id: str, seat: int, ticket_id: str, seat_row: tuple | None) -> None:
+    def take_seat(self, departure_id: str, seat: int, ticket_id: str, seat_row: tuple | None) -> None:
         """The seat sold to ``ticket_id``: out of the seat maps and its lease, into the feed."""
         sold, leased, rows = self.maps[departure_id]
         sold[seat] = ticket_id

@@ -304,7 +304,7 @@ class GateEvents:
             problem = f"ticket of departure {r.departure_id}, not {source}"
         elif seat is not None:
             ctx.seat_map(target)
-            found = ctx._sale_problem(target, seat)
+            found = ctx.sale_problem(target, seat)
             problem = None if found is None else f"seat {seat} on {target}: {found[1]}"
         if problem:
             ctx.conflict(RIDE_CHANGE_INVALID, ticket_id=ticket_id, departure_id=target, seat_no=seat,
@@ -321,7 +321,7 @@ class GateEvents:
         if seat is not None:
             from sync.server.feed import sold_seat_text
 
-            ctx._take_seat(target, seat, ticket_id, ("seat", f"{target}/{seat}", None, False,
+            ctx.take_seat(target, seat, ticket_id, ("seat", f"{target}/{seat}", None, False,
                                                      sold_seat_text(target, seat, r.channel, r.terminal_id,
                                                                     ticket_id), ctx.now))
         T = models.ticket_checks
