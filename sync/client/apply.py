@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from app.store import departures, seats, sync_state, tasks, tickets
 from app.store import gate as gate_store
 from app.store.models import iso_utc, parse_utc
-from app.store.outbox import ticket_payloads_after
+from app.store.outbox import gate_payloads_after, ticket_payloads_after
 
 log = logging.getLogger("kezhan.sync")
 
@@ -70,6 +70,7 @@ class FeedApplier:
         self.zone = zone
         self.now = now
         self._pending: set[str] | None = None
+        self._pending_departures: set[str] | None = None
         self._home: str | None = None
         self.counts: dict[str, int] = defaultdict(int)
         self.deferred = 0
@@ -92,6 +93,16 @@ class FeedApplier:
                     ids.add(p["new_ticket"].get("ticket_id"))
             self._pending = ids
         return self._pending
+
+    def pending_departures(self) -> set[str]:
+        """The departures whose check state this terminal changed in events not yet acknowledged."""
+        if self._pending_departures is None:
+            ids: set[str] = set()
+            for payload in gate_payloads_after(self.cur, self.terminal_id, self.acked_seq):
+                p = json.loads(payload)
+                ids.update(p[k] for k in ("departure_id", "source_departure_id", "target_departure_id") if p.get(k))
+            self._pending_departures = ids
+        return self._pending_departures
 
     def defer(self, change: dict) -> None:
         sync_state.defer_row(self.cur, sync_state.DeferredRow(
@@ -406,6 +417,9 @@ class FeedApplier:
                 continue
             d = c["data"]
             if d.get("terminal_id") == self.terminal_id:
+                continue
+            if d["departure_id"] in self.pending_departures():
+                self.defer(c)  # this gate's own unsent change of it comes first
                 continue
             if not departures.departure_exists(self.cur, d["departure_id"]):
                 self.defer(c)

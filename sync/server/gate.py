@@ -223,7 +223,8 @@ class GateEvents:
                             checker=p.get("checker"), **({"gate": p["gate"]} if p.get("gate") else {}))
 
     def _departure_merged(self, p: dict, at: str) -> None:
-        self._set_departure(p["source_departure_id"], state="merged", merged_into=p["target_departure_id"])
+        self._set_departure(p["source_departure_id"], state="merged", merged_into=p["target_departure_id"],
+                            terminal_id=self.ctx.terminal_id)
 
     # --- tickets
 
@@ -345,7 +346,8 @@ class GateEvents:
         self.conn.execute(models.road_bills.insert().values(
             terminal_id=self.ctx.terminal_id, number=number, departure_id=departure_id, data=_text(p),
             made_at=at, reprints=0))
-        self._set_departure(departure_id, state="stopped", road_bill_terminal=self.ctx.terminal_id,
+        self._set_departure(departure_id, state="stopped", terminal_id=self.ctx.terminal_id,
+                            road_bill_terminal=self.ctx.terminal_id,
                             road_bill_no=number, **{k: p[k] for k in ("gate", "plate", "driver") if p.get(k)})
 
     def _roadbill_reprinted(self, p: dict, at: str) -> None:
@@ -370,7 +372,8 @@ class GateEvents:
                           .values(voided_at=at, void_reason=p.get("reason")))
         dc = self._departure(bill.departure_id)
         if dc is not None and dc.road_bill_no == bill.number and dc.road_bill_terminal == bill.terminal_id:
-            self._set_departure(bill.departure_id, road_bill_terminal=None, road_bill_no=None)
+            self._set_departure(bill.departure_id, terminal_id=self.ctx.terminal_id, road_bill_terminal=None,
+                                road_bill_no=None)
 
 
 # ---------------------------------------------------------------------- the departure record (发班信息)

@@ -167,6 +167,9 @@ def test_a_ride_change_at_another_gate_moves_the_ticket_at_the_window_that_sold_
     # A seat of the gate terminal's own lease on the target bus.
     new_seat = gate.rows("SELECT min(seat_no) FROM seats WHERE departure_id = ? AND state = 'leased'", target)[0][0]
     with gate.db.transaction() as session:
+        emit(raw_cursor(session), gate.terminal, "gate.opened", {
+            "departure_id": target, "gate": "5", "plate": "浙B00001", "driver": "李师傅", "checker": "2002",
+            "late": False}, datetime.now(UTC))
         emit(raw_cursor(session), gate.terminal, "ticket.ride_changed", {
             "ticket_id": ticket, "from_departure_id": source, "to_departure_id": target, "seat_no": new_seat,
             "reason": "原班故障", "approver": "9001"}, datetime.now(UTC))
@@ -180,5 +183,9 @@ def test_a_ride_change_at_another_gate_moves_the_ticket_at_the_window_that_sold_
     assert clerk.rows("SELECT state FROM seats WHERE departure_id = ? AND seat_no = ?", source, old_seat) != [("sold",)]
     assert clerk.rows("SELECT state, ticket_id FROM seats WHERE departure_id = ? AND seat_no = ?",
                       target, new_seat) == [("held", ticket)]
-    # Another gate of the station holds it on the target bus.
+    # Another gate of the station holds it on the target bus, and knows that bus is being checked.
     assert east.rows("SELECT departure_id, seat_no FROM tickets WHERE id = ?", ticket) == [(target, new_seat)]
+    assert east.rows("SELECT state, gate, plate, driver FROM gate_departures WHERE departure_id = ?", target) == [
+        ("checking", "5", "浙B00001", "李师傅")]
+    # The feed never writes the opening gate's own record (this test wrote only its event, no record).
+    assert gate.rows("SELECT state FROM gate_departures WHERE departure_id = ?", target) == []
