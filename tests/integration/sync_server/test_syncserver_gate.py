@@ -280,6 +280,16 @@ def test_boarding_a_ticket_the_gate_did_not_know_was_no_good_is_judged(server):
     body = _upload(gate, gate.gate("ticket.checked", ticket_id=_tid(refunded), departure_id=SOON))
     assert [c["kind"] for c in body["conflicts"]] == ["BOARDED_INVALID"]
     assert "refunded" in body["conflicts"][0]["detail"]
+    # Changed away to tomorrow's bus after the gate's last pull: its old paper boards as a conflict.
+    changed = clerk.sale(SOON, 3)
+    old = changed["payload"]["tickets"][0]
+    new = {**old, "ticket_id": clerk.next_ticket_id(), "departure_id": TOMORROW}
+    _upload(clerk, changed, clerk.event("ticket.changed", {
+        "old_ticket_id": old["ticket_id"], "new_ticket": new, "fare_difference": 0, "fee": 0,
+        "changed_at": "2026-11-24T00:05:00Z", "clerk": "c01", "shift_id": "S1"}))
+    body = _upload(gate, gate.gate("ticket.checked", ticket_id=old["ticket_id"], departure_id=SOON))
+    assert [c["kind"] for c in body["conflicts"]] == ["BOARDED_INVALID"]
+    assert "ticket is changed" in body["conflicts"][0]["detail"]
     # Boarded on a validly signed code the gate did not hold: fine when the ticket is good for the bus ...
     assert _upload(gate, gate.gate("ticket.checked", ticket_id=_tid(fresh), departure_id=SOON,
                                    unknown=True))["conflicts"] == []
