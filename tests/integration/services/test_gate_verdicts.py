@@ -244,3 +244,16 @@ def test_a_card_against_the_scanned_ticket_matches_or_not(db, terminal, shift):
     assert gate.departure(D_0800).checked == 0
     match = gate.check_card(_Card("张三", ID_A), D_0800, ticket_id=a.ticket_id)
     assert match.code == "CARD_MATCH" and gate.departure(D_0800).checked == 1
+
+
+def test_the_papers_of_a_departure_scan_in_seat_order_until_all_have_boarded(db, terminal, shift):
+    sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    gate, _ = _open(db, terminal, shift)
+    papers = gate.paper_codes(D_0800)
+    assert len(papers) == 2
+    for ticket_id, code in papers:
+        assert gate.check_text(code, D_0800).ticket_id == ticket_id
+    assert gate.paper_codes(D_0800) == []
+    d = gate.departures()
+    assert [x.id for x in d if x.checked] == [D_0800] and d[[x.id for x in d].index(D_0800)].unchecked == 0
