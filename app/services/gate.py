@@ -313,6 +313,8 @@ class Gate:
             cur = cursor(session)
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
+            if row.status == "cancelled":
+                raise _violation("GATE_CANCELLED", "该班次已停班，不能开检", "This departure is cancelled")
             state, st = self._state_of(cur, rules, row, now)
             rules_gate.check_can_open(state, row.departs_at, now, rules.gate)
             gate = st.gate if st and st.gate else row.gate
@@ -322,6 +324,11 @@ class Gate:
                                                      "driver": driver[:32], "checker": checker, "late": False}, now)
             audit(cur, self.terminal, checker, "gate_open", row.id, {"plate": vehicle[:16], "gate": gate}, now)
             return self._view(cur, rules, row, now)
+
+    def recent_crews(self, limit: int = 20) -> list[tuple[str, str]]:
+        """(plate, driver) pairs of the latest openings at this terminal, newest first, to choose from at 开检."""
+        with self.db.read() as session:
+            return gate_store.recent_crews(cursor(session), limit)
 
     def late_check(self, departure_id: str, *, reason: str, approver: tuple[str, str] | None) -> GateDeparture:
         """补检: reopen a stopped check until ``late_minutes`` after departure. The road bill made at

@@ -467,3 +467,9 @@ def ride_change_counts_of(cur, departure_ids: list[str]) -> dict[str, int]:
     cur.execute(f"SELECT to_departure_id, count(*) FROM gate_ride_changes WHERE to_departure_id IN "
                 f"({_marks(departure_ids)}) GROUP BY to_departure_id", departure_ids)
     return dict(cur.fetchall())
+
+
+def recent_crews(cur, limit: int) -> list[tuple[str, str]]:
+    cur.execute("SELECT plate, driver FROM gate_departures WHERE plate IS NOT NULL AND driver IS NOT NULL "
+                "GROUP BY plate, driver ORDER BY max(opened_at) DESC LIMIT ?", (limit,))
+    return [tuple(r) for r in cur.fetchall()]

@@ -199,3 +199,14 @@ def test_the_counter_lists_a_departure_stopped_at_the_gate_as_not_for_sale(db, t
     assert "stopped at the gate" in row.reasons[1]
     [other] = [d for d in counter.departures(NINGBO, date(2026, 12, 1)) if d.id == D_1400]
     assert other.sellable
+
+
+def test_a_cancelled_departure_is_not_opened_and_crews_are_offered_again(db, terminal):
+    from tests.integration.store.tiny_province import D_0900_CANCELLED
+
+    clock = Clock(NOW + timedelta(minutes=155))  # 08:35
+    gate = make_gate(db, terminal, clock)
+    assert refusal_code(gate.open_check, D_0900_CANCELLED, vehicle="浙A1", driver="王") == "GATE_CANCELLED"
+    clock.at = AT_GATE
+    gate.open_check(D_0800, vehicle="浙A12345", driver="王师傅")
+    assert gate.recent_crews() == [("浙A12345", "王师傅")]
