@@ -257,3 +257,18 @@ def test_the_papers_of_a_departure_scan_in_seat_order_until_all_have_boarded(db,
     assert gate.paper_codes(D_0800) == []
     d = gate.departures()
     assert [x.id for x in d if x.checked] == [D_0800] and d[[x.id for x in d].index(D_0800)].unchecked == 0
+
+
+def test_a_card_as_the_window_holds_it_and_as_the_reader_gives_it_find_the_same_ticket(db, terminal, shift):
+    from types import SimpleNamespace
+
+    from drivers.idcard.card import CardData
+
+    job = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    gate, _ = _open(db, terminal, shift)
+    window_card = SimpleNamespace(name="张三", doc_type="resident_id", number=ID_A)
+    assert gate.check_card(window_card, D_0800, ticket_id=job.ticket_id).code == "CARD_MATCH"
+    reader_card = CardData(card_type="resident", name="张三", sex="男", birth_date="19900307", id_number=ID_A,
+                           valid_from="20200101", valid_to="20400101", number_valid=True)
+    v = gate.check_card(reader_card, D_0800)
+    assert v.code == "ALREADY_CHECKED" and v.ticket_id == job.ticket_id
