@@ -139,6 +139,9 @@ def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token
     loaded = prepare(server, province=province, empty=empty, fallback=fallback_province)
     token = admin_token or new_admin_token()
     sock = listening_socket(host, port)
+    # Listening from here on: a client told the address below is queued until a process accepts,
+    # never refused.
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     if processes > 1:
         # The schema and the province are in place: the processes only open the database.

@@ -63,16 +63,20 @@ class ThrowawayPostgres:
         # PostgreSQL refuses to run as root: as root, its programs run as the package's system user.
         self._as_postgres = hasattr(os, "geteuid") and os.geteuid() == 0
         self._running = False
+        self._watchdog: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ the cluster
 
-    def _run(self, *args: str) -> None:
+    def _command(self, *args: str) -> list[str]:
         cmd = list(args)
         if self._as_postgres:
             runuser = shutil.which("runuser")
             cmd = ([runuser, "-u", "postgres", "--", *cmd] if runuser
                    else ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(cmd)])
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        return cmd
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run(self._command(*args), capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             log = ""
             if self.root is not None and (self.root / "log").exists():
@@ -97,8 +101,32 @@ class ThrowawayPostgres:
         self._running = True
         self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "log"), "-w",
                   "-t", "60", "-o", options, "start")
+        self._watch()
         self._make_template()
         return self
+
+    def _watch(self) -> None:
+        """A small process that outlives this one only to stop the cluster and delete its folder,
+        should this process be killed before it could (SIGKILL, a CI time-out)."""
+        stop = self._command(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                             "-w", "stop")
+        script = (
+            "import os, shutil, subprocess, sys, time\n"
+            "pid, root, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3:]\n"
+            "while True:\n"
+            "    try:\n"
+            "        os.kill(pid, 0)\n"
+            "    except ProcessLookupError:\n"
+            "        break\n"
+            "    if not os.path.isdir(root):\n"
+            "        sys.exit(0)\n"
+            "    time.sleep(1)\n"
+            "subprocess.run(stop, capture_output=True, timeout=60)\n"
+            "shutil.rmtree(root, ignore_errors=True)\n"
+        )
+        self._watchdog = subprocess.Popen([sys.executable, "-c", script, str(os.getpid()), str(self.root), *stop],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
 
     def stop(self) -> None:
         if self._running and self.root is not None:
@@ -109,6 +137,10 @@ class ThrowawayPostgres:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watchdog.wait(5)  # it sees the folder gone and ends
 
     # ------------------------------------------------------------------ databases
 
