@@ -244,3 +244,17 @@ changes = Table(
     Column("at", UTCDateTime(), nullable=False),
     Index("ix_changes_kind_key", "kind", "key", "scope"),
 )
+
+# Idempotency keys (docs/protocol.md § Idempotency keys): the first answer to a call that changes
+# something, returned again to a retry with the same key from the same caller. ``status`` NULL:
+# the first request is still being answered.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("caller", String(80), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", Text),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+)
