@@ -79,3 +79,23 @@ def test_a_wizard_calling_enrol_again_with_its_key_gets_the_same_terminal(server
     finally:
         db.dispose()
     assert [t["terminal_id"] for t in server.server.list_terminals()] == [got["terminal_id"]]
+
+
+def test_a_seat_request_whose_answer_is_lost_holds_one_seat(server, proxy, rigs):
+    from tests.integration.sync_client.helpers import departure_ids
+
+    rig = rigs(via=proxy)
+    assert rig.client.run_once().ok
+    dep = departure_ids()[2]
+
+    def held():
+        return {s for lease in server.server.leases_of(rig.client.terminal_id) if lease["departure_id"] == dep
+                for s in lease["seats"]}
+
+    before = held()
+    proxy.match = "/v1/seats/request"
+    proxy.faults(("drop_response", None))  # the server grants a seat; the answer never comes
+    answer = rig.client.request_seat(dep, None)
+    assert [kind for line, kind in proxy.log if "/v1/seats/request" in line] == ["drop_response", "pass"]
+    # Asked twice for "any free seat", granted once: the retry got the first answer.
+    assert held() - before == {answer["seat_no"]}
