@@ -94,13 +94,20 @@ class ThrowawayPostgres:
         data = self.root / "data"
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "--no-sync",
                   "-E", "UTF8", "--locale=C")
-        self.port = _free_port()
-        # Durability is worth nothing in a folder deleted at the end: no fsync, no full pages.
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._running = True
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "log"), "-w",
-                  "-t", "60", "-o", options, "start")
+        for attempt in range(3):
+            # A free port can be taken by someone else before the server binds it: then another.
+            self.port = _free_port()
+            # Durability is worth nothing in a folder deleted at the end: no fsync, no full pages.
+            options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            try:
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "log"), "-w",
+                          "-t", "60", "-o", options, "start")
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         self._watch()
         self._make_database()
         return self
