@@ -298,3 +298,16 @@ def test_kezhan_server_processes_serves_one_port_from_several_and_stops_them_all
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     postgres.drop_database(db_url)
+
+
+def test_the_number_of_processes_is_checked(capsys):
+    from app.cli import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["server", "--processes", "3"]).processes == 3
+    assert p.parse_args(["server", "serve", "--processes", "2"]).processes == 2
+    assert p.parse_args(["server"]).processes == 1
+    for bad in ("0", "65", "two"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["server", "--processes", bad])
+        assert "not a number of processes (1-64)" in capsys.readouterr().err
