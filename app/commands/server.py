@@ -7,6 +7,7 @@
     kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
     kezhan server terminals --db URL [--json]
     kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
+    kezhan server export-departures --db URL --day YYYY-MM-DD [--station CODE] [--json]
 
 The admin sub-commands work on the database directly (whoever can open it is its admin), so
 they need no token; the token guards the same operations over HTTP.
@@ -70,6 +71,19 @@ def _hours(text: str) -> float:
     return hours
 
 
+def _day(text: str) -> str:
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    # fromisoformat also takes 20261125; the admin API's form is the only one taken here.
+    if day is None or day.isoformat() != text:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}")
+    return text
+
+
 def _default_db() -> str:
     from app import paths
 
@@ -106,7 +120,8 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "server", help="the reference provincial server (run it, issue enrolment codes, revoke, export)",
-        description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets.",
+        description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets, "
+                                   "export-departures.",
     )
     _add_serve_options(p, suppress=False)
     p.set_defaults(func=run_serve)
@@ -145,6 +160,15 @@ def register(subparsers) -> None:
     s.add_argument("--channel", choices=["terminal", "web"], default=None)
     add_json_flag(s)
     s.set_defaults(func=run_export)
+
+    s = sub.add_parser("export-departures",
+                       help="print each departure of a day as its gate left it (发班信息: vehicle, driver, "
+                            "checked counts by destination, road bill)")
+    _add_db(s)
+    s.add_argument("--day", required=True, type=_day, help="the local date of the departures (YYYY-MM-DD)")
+    s.add_argument("--station", default=None, help="only departures leaving from this station")
+    add_json_flag(s)
+    s.set_defaults(func=run_export_departures)
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -294,4 +318,20 @@ def run_export(args) -> int:
         for t in tickets
     ]
     emit(args, {"count": len(tickets), "tickets": tickets}, "\n".join(lines) or "(no tickets)")
+    return 0
+
+
+def run_export_departures(args) -> int:
+    server = _open_existing(args.db)
+    try:
+        rows = server.departures(args.day, station=args.station)
+    finally:
+        server.close()
+    lines = []
+    for d in rows:
+        bill = d["road_bill"]
+        by = " ".join(f"{stop}:{n}" for stop, n in d["checked_by_destination"].items())
+        lines.append(f"{d['departure_id']:<28} {d['state']:<8} gate {d['gate'] or '-':<3} {d['plate'] or '-':<10} "
+                     f"{d['driver'] or '-':<6} checked {d['checked']:>3} {by}  road bill {bill['number'] if bill else '-'}")
+    emit(args, {"date": args.day, "count": len(rows), "departures": rows}, "\n".join(lines) or "(no departures)")
     return 0
