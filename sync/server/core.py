@@ -18,6 +18,7 @@ from sync.server.clock import iso, parse_instant, utcnow
 from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
 from sync.server.enrolment import Enrolment
+from sync.server.idempotency import IdempotencyStore
 from sync.server.master_data import MasterData
 from sync.server.reports import Reports
 from sync.server.seats import Seats
@@ -44,6 +45,7 @@ class ProvinceServer:
         self.uploads = Uploads(ctx, self.auth)
         self.changes = ChangeFeed(ctx)
         self.reports = Reports(ctx)
+        self.idempotency = IdempotencyStore(ctx)
 
     # ------------------------------------------------------------------ plumbing
 

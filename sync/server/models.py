@@ -298,3 +298,17 @@ road_bills = Table(
     Column("voided_at", String(40)),
     Column("void_reason", Text),
 )
+
+# Idempotency keys (docs/protocol.md § Idempotency keys): the first answer to a call that changes
+# something, returned again to a retry with the same key from the same caller. ``status`` NULL:
+# the first request is still being answered.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("caller", String(80), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", Text),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+)
