@@ -8,6 +8,8 @@
     kezhan server terminals --db URL [--json]
     kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
     kezhan server export-departures --db URL --day YYYY-MM-DD [--station CODE] [--json]
+    kezhan server report station|carrier|departures|reconciliation|all --db URL --day YYYY-MM-DD
+                  [--station CODE] [--json | --csv] [--xlsx FILE]
 
 The admin sub-commands work on the database directly (whoever can open it is its admin), so
 they need no token; the token guards the same operations over HTTP.
@@ -121,7 +123,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "server", help="the reference provincial server (run it, issue enrolment codes, revoke, export)",
         description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets, "
-                                   "export-departures.",
+                                   "export-departures, report.",
     )
     _add_serve_options(p, suppress=False)
     p.set_defaults(func=run_serve)
@@ -169,6 +171,20 @@ def register(subparsers) -> None:
     s.add_argument("--station", default=None, help="only departures leaving from this station")
     add_json_flag(s)
     s.set_defaults(func=run_export_departures)
+
+    s = sub.add_parser("report", help="the day in figures: per station, per carrier with its clearing (清分), per "
+                                      "departure, or every terminal's reconciliation (docs/reports.md)")
+    _add_db(s)
+    s.add_argument("kind", choices=["station", "carrier", "departures", "reconciliation", "all"],
+                   help="which report (all: every one, for --xlsx)")
+    s.add_argument("--day", required=True, type=_day, help="the local date (YYYY-MM-DD)")
+    s.add_argument("--station", default=None, help="only this station")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="the report as JSON (amounts in fen)")
+    fmt.add_argument("--csv", action="store_true", help="the report as CSV (amounts in yuan)")
+    s.add_argument("--xlsx", default=None, metavar="FILE",
+                   help="also write the report(s) to this workbook, one sheet per report (amounts in yuan)")
+    s.set_defaults(func=run_report)
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -335,3 +351,51 @@ def run_export_departures(args) -> int:
                      f"{d['driver'] or '-':<6} checked {d['checked']:>3} {by}  road bill {bill['number'] if bill else '-'}")
     emit(args, {"date": args.day, "count": len(rows), "departures": rows}, "\n".join(lines) or "(no departures)")
     return 0
+
+
+REPORT_KINDS = ("station", "carrier", "departures", "reconciliation")
+
+
+def run_report(args) -> int:
+    import json
+
+    from sync.server import report_export
+
+    kinds = REPORT_KINDS if args.kind == "all" else (args.kind,)
+    server = _open_existing(args.db)
+    try:
+        reports = [server.day_report(k, args.day, station=args.station) for k in kinds]
+    finally:
+        server.close()
+    if args.xlsx:
+        try:
+            report_export.write_xlsx(reports, args.xlsx)
+        except OSError as exc:
+            raise SyncError(f"无法写入 {args.xlsx}：{exc.strerror or exc}",
+                            en=f"cannot write {args.xlsx}: {exc.strerror or exc}", code="REPORT_WRITE") from exc
+    if args.json:
+        body = reports[0] if len(reports) == 1 else {"reports": reports}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    elif args.csv:
+        sys.stdout.write("\n".join(report_export.to_csv(r) for r in reports))
+    else:
+        print("\n\n".join(_report_text(t) for r in reports for t in report_export.tables(r)))
+        if args.xlsx:
+            print(f"workbook written: {args.xlsx}")
+    return 0
+
+
+def _report_text(t) -> str:
+    """A table for the console: one line per row, ``header: value`` for the non-empty figures."""
+    from sync.server.report_export import MONEY, TEXT, _total_row, yuan
+
+    lines = [t.title]
+    rows = t.rows + ([_total_row(t)] if t.totals is not None else [])
+    for r in rows:
+        label = " ".join(str(r.get(c.key)) for c in t.columns if c.kind == TEXT and r.get(c.key))
+        figures = "  ".join(f"{c.en.lower()} {yuan(r[c.key]) if c.kind == MONEY else r[c.key]}"
+                            for c in t.columns if c.kind != TEXT and r.get(c.key))
+        lines.append(f"  {label}: {figures}" if figures else f"  {label}")
+    if not t.rows:
+        lines.append("  (none)")
+    return "\n".join(lines)

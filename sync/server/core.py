@@ -153,6 +153,9 @@ class ProvinceServer:
     def reconcile(self, terminal_id: str, day: str) -> dict:
         return self.reports.reconcile(terminal_id, day)
 
+    def day_report(self, kind: str, day: str, *, station: str | None = None) -> dict:
+        return self.reports.day_report(kind, day, station=station)
+
     def export_tickets(self, *, terminal_id: str | None = None, day: str | None = None,
                        channel: str | None = None) -> list[dict]:
         return self.reports.export_tickets(terminal_id=terminal_id, day=day, channel=channel)

@@ -14,7 +14,7 @@ from sync import protocol
 from sync.server import feed, models
 from sync.server.db import set_meta
 
-SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insurance")
+SETTINGS = ("province", "home_station", "refund_policy", "change_policy", "insurance", "gate")
 
 
 class ProvinceFormatError(ValueError):

@@ -33,12 +33,17 @@ class _DayTally:
         self.ticket_ids: list[str] = []
         self.gate_ids: list[str] = []
         self.tickets_sold = 0
+        # The status each touched ticket is left in by the day's events, and the sales whose payment
+        # is not what their tickets cost.
+        self.expected: dict[str, str] = {}
+        self.payment_mismatches: list[dict] = []
 
-    def add(self, conn, kind: str, p: dict) -> None:
+    def add(self, conn, kind: str, p: dict, seq: int | None = None) -> None:
         money, ids = self.money, self.ticket_ids
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        self._expect(kind, p)
         if kind == "ticket.sold":
-            self._add_sale(p)
+            self._add_sale(p, seq)
         elif kind == "ticket.refunded":
             money["refunds"] += int(p.get("refund_amount") or 0)
             money["refund_fees"] += int(p.get("fee") or 0)
@@ -60,15 +65,33 @@ class _DayTally:
             # Tickets of any window: the gate's own list, outside the digest of what this terminal sold.
             self.gate_ids.append(p.get("ticket_id"))
 
-    def _add_sale(self, p: dict) -> None:
+    def _expect(self, kind: str, p: dict) -> None:
+        if kind == "ticket.sold":
+            for t in p.get("tickets", []):
+                self.expected[t.get("ticket_id")] = "active"
+        elif kind in ("ticket.refunded", "ticket.voided"):
+            self.expected[p.get("ticket_id")] = "refunded" if kind == "ticket.refunded" else "voided"
+        elif kind == "ticket.changed":
+            self.expected[p.get("old_ticket_id")] = "changed"
+            self.expected[(p.get("new_ticket") or {}).get("ticket_id")] = "active"
+
+    def _add_sale(self, p: dict, seq: int | None) -> None:
         money = self.money
+        cost = 0
         for t in p.get("tickets", []):
             self.tickets_sold += 1
-            money["sales"] += int(t.get("price") or 0) + int(t.get("insurance") or 0)
+            amount = int(t.get("price") or 0) + int(t.get("insurance") or 0)
+            cost += amount
+            money["sales"] += amount
             self.ticket_ids.append(t["ticket_id"])
         pay = p.get("payment") or {}
         method = pay.get("method") or "unknown"
-        money["by_method"][method] = money["by_method"].get(method, 0) + int(pay.get("amount") or 0)
+        paid = int(pay.get("amount") or 0)
+        money["by_method"][method] = money["by_method"].get(method, 0) + paid
+        if paid != cost:
+            self.payment_mismatches.append({
+                "kind": "PAYMENT_MISMATCH", "seq": seq, "ticket_id": None,
+                "detail": f"order {p.get('order_id')}: paid {paid} fen for tickets of {cost} fen"})
 
     def net(self) -> int:
         m = self.money
@@ -130,9 +153,10 @@ class Reports:
             for ev in evs:
                 if ev.seq in refused:
                     continue  # never applied: its money is the alarm's, not the day's
-                tally.add(conn, ev.type, json.loads(ev.payload))
+                tally.add(conn, ev.type, json.loads(ev.payload), ev.seq)
             tickets = _tickets_by_id(conn, tally.touched())
             gate_tickets = _tickets_by_id(conn, tally.gate_touched())
+            mismatches = self._mismatches(conn, terminal_id, day, evs, tally, tickets)
         tally.money["net"] = tally.net()
         digest = hashlib.sha256(
             "\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()
@@ -147,7 +171,86 @@ class Reports:
             "tickets": tickets,
             "gate_tickets": gate_tickets,
             "digest": digest,
+            "mismatches": mismatches,
         }
+
+    def _mismatches(self, conn, terminal_id: str, day: str, evs, tally: _DayTally, tickets: list[dict]) -> list:
+        """Every place the day's events and what the server made of them disagree, one entry each
+        (``kind``, ``seq``, ``ticket_id``, ``detail``): events refused, conflicts raised by the day's
+        events, payments that are not what their tickets cost, and tickets the server holds in another
+        state than the day's events leave them in (a later day's refund or change is no mismatch)."""
+        if not evs:
+            return []
+        out = []
+        A, C = models.alarms, models.conflicts
+        first, last = evs[0].seq, evs[-1].seq
+        seqs = {ev.seq for ev in evs}
+        alarmed = set()
+        for a in conn.execute(select(A).where(A.c.terminal_id == terminal_id, A.c.seq.between(first, last))
+                              .order_by(A.c.id)):
+            if a.seq in seqs:
+                alarmed.add(a.seq)
+                out.append({"kind": a.kind, "seq": a.seq, "ticket_id": None, "detail": a.detail})
+        for c in conn.execute(select(C).where(C.c.terminal_id == terminal_id, C.c.seq.between(first, last))
+                              .order_by(C.c.id)):
+            # A refused event's conflict only tells the terminal so; its alarm above names the reason.
+            if c.seq in seqs and not (c.kind == "REFUSED" and c.seq in alarmed):
+                out.append({"kind": c.kind, "seq": c.seq, "ticket_id": c.ticket_id,
+                            "detail": f"{c.detail} ({c.status}{', ' + c.resolution if c.resolution else ''})"})
+        out.extend(tally.payment_mismatches)
+        for t in tickets:
+            want = tally.expected.get(t["ticket_id"])
+            if want is None or t["status"] == want or t["status"] == "conflict":
+                continue  # a conflict is listed above with its reason
+            later = t.get("closed_at") and self._after_day(t["closed_at"], day)
+            if not later:
+                out.append({"kind": "STATUS_MISMATCH", "seq": None, "ticket_id": t["ticket_id"],
+                            "detail": f"the day's events leave it {want}, the server holds it {t['status']}"})
+        return out
+
+    def _after_day(self, text: str, day: str) -> bool:
+        try:
+            return self.ctx.local_day(parse_instant(text)) > day
+        except ValueError:
+            return False
+
+    def reconciliation(self, day: str, *, station: str | None = None) -> dict:
+        """Every terminal's reconciliation of the local ``day`` (of one ``station``, or all), summed up
+        one row per terminal, with all their mismatches listed."""
+        T = models.terminals
+        q = select(T.c.id, T.c.station, T.c.label).order_by(T.c.id)
+        if station:
+            q = q.where(T.c.station == station)
+        with self.ctx.reader() as conn:
+            terminals = conn.execute(q).all()
+        rows, mismatches = [], []
+        for t in terminals:
+            rec = self.reconcile(t.id, day)
+            if not rec["events"]["count"]:
+                continue
+            m = rec["money"]
+            rows.append({"terminal_id": t.id, "station": t.station, "label": t.label,
+                         "events": rec["events"]["count"], "first_seq": rec["events"]["first_seq"],
+                         "last_seq": rec["events"]["last_seq"], "tickets_sold": rec["counts"]["tickets_sold"],
+                         "refunds": rec["counts"]["ticket.refunded"], "changes": rec["counts"]["ticket.changed"],
+                         "voids": rec["counts"]["ticket.voided"], "sales": m["sales"], "refund_amount": m["refunds"],
+                         "refund_fees": m["refund_fees"], "void_amount": m["voids"], "net": m["net"],
+                         "mismatches": len(rec["mismatches"]), "digest": rec["digest"]})
+            mismatches.extend({"terminal_id": t.id, **x} for x in rec["mismatches"])
+        return {"report": "reconciliation", "date": day, "station": station, "terminals": rows,
+                "mismatches": mismatches}
+
+    def day_report(self, kind: str, day: str, *, station: str | None = None) -> dict:
+        """The ``station``, ``carrier`` or ``departures`` report of a local day (sync/server/day_report.py),
+        or ``reconciliation``."""
+        from sync.server import day_report
+
+        if kind == "reconciliation":
+            return self.reconciliation(day, station=station)
+        make = {"station": day_report.station_report, "carrier": day_report.carrier_report,
+                "departures": day_report.departures_report}[kind]
+        with self.ctx.reader() as conn:
+            return make(conn, day, self.ctx.zone, station)
 
     def export_tickets(self, *, terminal_id: str | None = None, day: str | None = None,
                        channel: str | None = None) -> list[dict]:

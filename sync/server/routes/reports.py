@@ -1,6 +1,8 @@
 """Conflicts, reconciliation, the ticket export and the alarms."""
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, Response
 
 from sync.server.routes.deps import ADMIN, Day, Server, Signed
 
@@ -41,3 +43,24 @@ def alarms(server: Server):
 @router.get("/v1/admin/conflicts", tags=["admin"], dependencies=ADMIN)
 def admin_conflicts(terminal: str, server: Server, status: str | None = None):
     return {"conflicts": server.conflicts_of(terminal, status)}
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/v1/admin/reports/{kind}", tags=["admin"], dependencies=ADMIN)
+def day_report(kind: Literal["station", "carrier", "departures", "reconciliation"], date: Day,
+               server: Server, station: str | None = None, format: Literal["json", "csv", "xlsx"] = "json"):
+    """The station's or the province's day in figures (docs/reports.md): per station, per carrier with
+    its clearing, per departure, or every terminal's reconciliation; as JSON (fen), CSV or XLSX (yuan)."""
+    report = server.day_report(kind, date, station=station)
+    if format == "json":
+        return report
+    from sync.server import report_export
+
+    name = f"kezhan-{kind}-{date}{'-' + station if station else ''}"
+    if format == "csv":
+        return Response(report_export.to_csv(report).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    body = report_export.xlsx_bytes([report])
+    return Response(body, media_type=XLSX_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
