@@ -47,8 +47,11 @@ class LeaseRequest(_Strict):
 
 
 class ReleaseRequest(_Strict):
-    departure_id: str
+    departure_id: str | None = Field(None, description="the departure whose leased seats go back (with ``seats``: only those)")
     seats: list[Annotated[int, Field(ge=-_MAX_INT, le=_MAX_INT)]] | None = None
+    departure_ids: list[str] | None = Field(
+        None, max_length=1000, description="instead of departure_id: every leased seat of each of these departures, "
+                                           "in one transaction (a terminal taken out of service)")
 
 
 class SeatRequest(_Strict):

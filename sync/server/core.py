@@ -109,6 +109,9 @@ class ProvinceServer:
     def release(self, terminal_id: str, departure_id: str, seats: list[int] | None) -> dict:
         return self.seats.release(terminal_id, departure_id, seats)
 
+    def release_many(self, terminal_id: str, departure_ids: list[str]) -> dict:
+        return self.seats.release_many(terminal_id, departure_ids)
+
     def seat_request(self, terminal_id: str, departure_id: str, seat_no: int | None) -> dict:
         return self.seats.seat_request(terminal_id, departure_id, seat_no)
 

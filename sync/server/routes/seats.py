@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from sync.protocol import ProtocolError
 from sync.server.bodies import LeaseRequest, ReleaseRequest, SeatRequest
 from sync.server.routes.deps import ADMIN, Server, Signed
 
@@ -20,6 +21,10 @@ def my_leases(t: Signed, server: Server):
 
 @router.post("/v1/leases/release", tags=["terminal"])
 def release(req: ReleaseRequest, t: Signed, server: Server):
+    if (req.departure_id is None) == (req.departure_ids is None) or (req.departure_ids is not None and req.seats):
+        raise ProtocolError("INVALID_REQUEST", "name departure_id (and perhaps seats) or departure_ids")
+    if req.departure_ids is not None:
+        return server.release_many(t["terminal_id"], req.departure_ids)
     return server.release(t["terminal_id"], req.departure_id, req.seats)
 
 

@@ -137,6 +137,24 @@ def test_release_gives_seats_back(server):
     assert r["released"] == 2 and r["lease"]["seats"] == [3, 4]
 
 
+def test_release_of_many_departures_in_one_call(server):
+    t, other = server.terminal(), server.terminal()
+    lease(t, TOMORROW, 4)
+    lease(t, SOON, 2)
+    lease(other, TOMORROW, 3)
+    r = t.call("POST", "/v1/leases/release", {"departure_ids": [TOMORROW, SOON, "no-such-departure"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["released"] == 6
+    assert t.call("GET", "/v1/leases").json()["leases"] == []
+    # Another terminal's lease on the same departure stays where it is.
+    assert [x["seats"] for x in other.call("GET", "/v1/leases").json()["leases"]] == [[5, 6, 7]]
+    assert server.get_admin(f"/v1/web/departures/{TOMORROW}/seats").json()["leased"] == [5, 6, 7]
+    for body in ({"departure_ids": [TOMORROW], "departure_id": TOMORROW}, {"departure_ids": [TOMORROW], "seats": [1]},
+                 {}):
+        r = t.call("POST", "/v1/leases/release", body)
+        assert (r.status_code, r.json()["error"]) == (422, "INVALID_REQUEST")
+
+
 def test_revocation_takes_back_the_terminals_leases(server):
     t = server.terminal()
     lease(t, TOMORROW, 4)
