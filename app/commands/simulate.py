@@ -1,7 +1,7 @@
 """``kezhan simulate``: many terminals selling at once against a provincial server, with link cuts.
 
     kezhan simulate --server URL --admin-token T [--terminals N] [--sales S] [--web-sales W]
-                    [--offline-windows K] [--seed X] [--station CODE] [--timeout SECONDS] [--json]
+                    [--offline-windows K] [--seed X] [--station CODE] [--stations K] [--timeout SECONDS] [--json]
 
 Each terminal is enrolled by the simulation itself (admin token → enrolment code), gets its own
 database in a temporary folder and reaches the server through a TCP relay of its own that the
@@ -30,6 +30,9 @@ def register(subparsers) -> None:
                    help="link cuts per terminal (default 2)")
     p.add_argument("--seed", type=int, default=1, metavar="X", help="random seed (default 1)")
     p.add_argument("--station", default=None, help="station the terminals belong to (default: the demo home station)")
+    p.add_argument("--stations", type=_positive, default=1, metavar="K",
+                   help="spread the terminals over K stations: --station and the next ones of the province "
+                        "(default 1)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence (default 120)")
     p.add_argument("--keep", action="store_true", help="keep the terminals' databases (prints the folder)")
     add_json_flag(p)
@@ -68,7 +71,8 @@ def run(args) -> int:
     folder = Path(tempfile.mkdtemp(prefix="kezhan-simulate-"))
     sim = Simulation(args.server, args.admin_token, folder, terminals=args.terminals, sales=args.sales,
                      web_sales=args.web_sales, offline_windows=args.offline_windows, seed=args.seed,
-                     station=args.station or _demo_home_station(), timeout=args.timeout)
+                     station=args.station or _demo_home_station(), timeout=args.timeout,
+                     stations=args.stations)
     try:
         report = sim.run()
     finally:
@@ -94,6 +98,13 @@ def _text(r: dict) -> str:
         f"({len(r['conflicts_without_task'])} without a clerk task)",
         f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s "
         f"({r['backlog_when_links_returned']} event(s) queued when the links returned)",
+        f"stations           {len(r['stations'])} {' '.join(r['stations'])}",
+        f"events             {r['events']} in {r['seconds_under_load']:.2f} s under load: "
+        f"{r['events_per_second'] or 0:,.0f} events/s",
+        f"upload             {r['upload']['calls']} calls, p50 {r['upload']['p50_ms']} ms, p99 {r['upload']['p99_ms']} ms",
+        f"pull               {r['pull']['calls']} calls, p50 {r['pull']['p50_ms']} ms, p99 {r['pull']['p99_ms']} ms",
+        f"simulator CPU      {r['simulator_cpu_seconds']:.1f} s ({r['simulator_cpu_seconds_under_load']:.1f} s under load)",
+        f"lease release      {r['seconds_releasing_leases']:.2f} s",
         "verdict            " + ("OK" if r["ok"] else "FAILED"),
     ]
     return "\n".join(lines)

@@ -124,6 +124,18 @@ class LinkRelay(CuttableListener):
                     self._socks.discard(s)
 
 
+def _latency_figures(seconds: list[float]) -> dict:
+    """Count, median, p99 and max of call durations, in milliseconds."""
+    if not seconds:
+        return {"calls": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+    ordered = sorted(seconds)
+
+    def at(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"calls": len(ordered), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": round(1000 * ordered[-1], 1)}
+
+
 @dataclass
 class SimTerminal:
     index: int
@@ -159,13 +171,18 @@ def _resident_id(rng: random.Random) -> str:
 class Simulation:
     def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
                  web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str,
-                 timeout: float = 120.0, pace: float = 0.01):
+                 timeout: float = 120.0, pace: float = 0.01, stations: int = 1):
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
         self.folder = Path(folder)
         self.n_terminals, self.sales, self.web_sales = terminals, sales, web_sales
         self.offline_windows, self.seed, self.station = offline_windows, seed, station
         self.timeout, self.pace = timeout, pace
+        self.n_stations = max(1, stations)
+        self.stations: list[str] = [station]
+        # Seconds each successful upload and pull call took, as the terminals saw them.
+        self.latency: dict[str, list[float]] = {"upload": [], "pull": []}
+        self._latency_lock = threading.Lock()
         self.http = requests.Session()
         # Attempts of each set-up, admin, web and report call over a failing link.
         self.attempts = 12
@@ -222,10 +239,12 @@ class Simulation:
         from app.store.users import ensure_user
         from sync.client import SyncClient, enrol, make_terminal
 
-        station = self.station
         parts = urlsplit(self.server_url)
         host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
         for i in range(self.n_terminals):
+            if i == 1 and self.n_stations > 1:
+                self._pick_stations(self.terminals[0])
+            station = self.stations[i % len(self.stations)]
             code = self._admin("POST", "/v1/admin/enrolment-codes", json={"station": station,
                                                                           "label": f"simulated {i + 1}"})["code"]
             path = self.folder / f"terminal{i + 1}" / "kezhan.sqlite3"
@@ -238,13 +257,40 @@ class Simulation:
             relay = LinkRelay(host, port)
             client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
                                 interval=1.0, timeout=(1.0, 10.0))
+            self._time_calls(client.transport)
             self.terminals.append(SimTerminal(i + 1, path, db, terminal, client, relay))
-        for t in self.terminals:
+            if i == 0:
+                self._run_once_ok(self.terminals[0], "first sync")
+        for t in self.terminals[1:]:
             self._run_once_ok(t, "first sync")
+        for t in self.terminals:
             from app.services import open_shift
 
             open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{t.index:02d}000001",
                        last_stock_no=f"{t.index:02d}999999", now=self.now(t))
+
+    def _pick_stations(self, first: SimTerminal) -> None:
+        """The first terminal's station and the next ones of the province (by code) that its feed
+        brought, for terminals spread over several stations; they sell on the same departures (a
+        network sale of another station's bus), the contention a province's peak brings."""
+        with _cursor(first) as cur:
+            codes = [r[0] for r in cur.execute("SELECT code FROM stations ORDER BY code")]
+        others = [c for c in codes if c != self.station]
+        self.stations = [self.station] + others[:self.n_stations - 1]
+
+    def _time_calls(self, transport) -> None:
+        call = transport.call
+
+        def timed(method: str, path: str, **kw):
+            started = time.perf_counter()
+            answer = call(method, path, **kw)
+            kind = "upload" if path.endswith("/events") else "pull" if path.endswith("/changes") else None
+            if kind is not None:
+                with self._latency_lock:
+                    self.latency[kind].append(time.perf_counter() - started)
+            return answer
+
+        transport.call = timed
 
     def now(self, t: SimTerminal) -> datetime:
         return t.client.now()
@@ -319,6 +365,7 @@ class Simulation:
 
     def run(self) -> dict:
         started = time.monotonic()
+        cpu_started = time.process_time()
         self.setup()
         targets = self.targets(self.terminals[0])
         if not targets:
@@ -331,7 +378,11 @@ class Simulation:
         threads.append(threading.Thread(target=self._web_loop, args=(targets, start), daemon=True))
         for th in threads:
             th.start()
+        with self._latency_lock:  # the figures are those under load, not the set-up's first pulls
+            for calls in self.latency.values():
+                calls.clear()
         selling_started = time.monotonic()
+        cpu_load_started = time.process_time()
         start.set()
         for th in threads:
             th.join()
@@ -342,14 +393,31 @@ class Simulation:
             t.client.poke()
         converged = self._wait_converged(sales_done + self.timeout)
         converge_seconds = time.monotonic() - sales_done
+        load_seconds = time.monotonic() - selling_started
+        load_cpu = time.process_time() - cpu_load_started
         for t in self.terminals:
             t.client.stop()
             self._run_once_ok(t, "the last sync")  # one last pull: every terminal sees the final conflicts
         report = self.report(targets)
+        release_started = time.monotonic()
         for t in self.terminals:
             # These terminals are done: their leases would only stand in the way of the next run.
             with contextlib.suppress(Exception):
                 t.client.release_leases()
+        events = sum(p["events"] or 0 for p in report["per_terminal"])
+        report.update({
+            "stations": list(dict.fromkeys(self.stations[i % len(self.stations)] for i in range(len(self.terminals)))),
+            "events": events,
+            "events_per_second": round(events / load_seconds, 1) if load_seconds > 0 else None,
+            "backlog_events_per_second": (round(backlog / converge_seconds, 1)
+                                          if backlog and converge_seconds > 0 else None),
+            "upload": _latency_figures(self.latency["upload"]),
+            "pull": _latency_figures(self.latency["pull"]),
+            "simulator_cpu_seconds": round(time.process_time() - cpu_started, 3),
+            "simulator_cpu_seconds_under_load": round(load_cpu, 3),
+            "seconds_under_load": round(load_seconds, 3),
+            "seconds_releasing_leases": round(time.monotonic() - release_started, 3),
+        })
         report.update({
             "converged": converged,
             "seconds_to_converge": round(converge_seconds, 3),

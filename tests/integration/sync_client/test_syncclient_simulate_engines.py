@@ -1,0 +1,45 @@
+"""`kezhan simulate` over several stations on each engine: the same invariants on SQLite and on
+PostgreSQL, and the report's load figures (events, events/s, upload and pull latency, the simulator's
+own CPU) are there. The 50-terminal run these figures are made for is docs/scale.md's, by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+from tests.integration.line_province import DEST, HOME, MID
+from tests.integration.sync_client.helpers import ADMIN, province_doc
+
+
+@pytest.fixture
+def engine_server(server_db_url):
+    from sync.server import ServerThread
+
+    srv = ServerThread(server_db_url, admin_token=ADMIN, province=province_doc(), sweep_interval=None)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_simulate_over_two_stations_on_each_engine(engine_server, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "home"))
+    code = main(["simulate", "--server", engine_server.url, "--admin-token", ADMIN, "--terminals", "6",
+                 "--stations", "2", "--sales", "8", "--web-sales", "6", "--offline-windows", "1", "--seed", "3",
+                 "--station", HOME, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    assert report["ok"] and report["converged"]
+    assert report["missing"] == [] and report["duplicated"] == [] and report["double_sold_seats"] == []
+    assert report["terminal_sales"] == report["server_tickets_by_channel"].get("terminal", 0) > 0
+    # Three terminals at each of two stations (the home station and the next of the province).
+    assert report["stations"] == [HOME, MID] and DEST not in report["stations"]
+    stations = [t["station"] for t in engine_server.server.list_terminals()]
+    assert sorted(stations) == [HOME] * 3 + [MID] * 3
+    # The load figures: every event the terminals wrote reached the server, and was timed on the way.
+    assert report["events"] == sum(t["server_high_water"] for t in report["per_terminal"]) >= report["terminal_sales"]
+    assert report["events_per_second"] > 0
+    assert report["upload"]["calls"] > 0 and report["upload"]["p99_ms"] >= report["upload"]["p50_ms"] > 0
+    assert report["pull"]["calls"] > 0 and report["pull"]["p99_ms"] >= report["pull"]["p50_ms"] > 0
+    assert report["simulator_cpu_seconds"] > 0 and report["seconds_releasing_leases"] >= 0
