@@ -1,7 +1,7 @@
 """``kezhan server``: the reference provincial server and its station-admin tools.
 
     kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
-                  [--upload-workers N] [--processes N]
+                  [--upload-workers N] [--processes N] [--lease-pool-percent P]
     kezhan server serve ...            (the same, spelled out)
     kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
     kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
@@ -62,6 +62,16 @@ def _processes(text: str) -> int:
     return n
 
 
+def _percent(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 100:
+        raise argparse.ArgumentTypeError(f"not a percentage (0-100): {text!r}")
+    return n
+
+
 def _hours(text: str) -> float:
     """Hours of validity or of a drain: finite and at most ten years (NaN or 1e308 is no duration)."""
     try:
@@ -110,6 +120,10 @@ def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     p.add_argument("--upload-workers", type=_workers, default=d(0), metavar="N",
                    help="apply upload batches in N worker processes, so one batch is checked while another "
                         "is written (default 0: in the server process; 2 suits a province's backlog drains)")
+    p.add_argument("--lease-pool-percent", type=_percent, default=d(0), metavar="P",
+                   help="keep P%% of each departure's seats out of leases, for online sales (window seat "
+                        "requests, the web): for stations with more windows than a bus has seats over a "
+                        "top-up (default 0)")
     p.add_argument("--processes", type=_processes, default=d(1), metavar="N",
                    help="serve the port from N server processes on the same database (default 1; for "
                         "PostgreSQL, where each process has its own connections)")
@@ -251,9 +265,14 @@ def run_serve(args) -> int:
         print("  Ctrl-C to stop", flush=True)
 
     try:
+        settings = None
+        if args.lease_pool_percent:
+            from sync.server import Settings
+
+            settings = Settings(lease_pool_percent=args.lease_pool_percent)
         runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
                      empty=args.empty, fallback_province=_demo_province, on_ready=ready,
-                     upload_workers=args.upload_workers, processes=args.processes)
+                     upload_workers=args.upload_workers, processes=args.processes, settings=settings)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     except ValueError as exc:  # a province document that is not one

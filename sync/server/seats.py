@@ -3,6 +3,8 @@ until they expire; the sweep and the cut-off give them back to the pool."""
 
 from __future__ import annotations
 
+import math
+
 import secrets
 from datetime import datetime, timedelta
 from itertools import islice
@@ -183,7 +185,11 @@ class Seats:
         expires = min(now + self.ctx.settings.lease_ttl, cutoff)
         sold, leased = seat_map(conn, departure_id, now)
         mine = sum(1 for t, _ in leased.values() if t == terminal_id)
-        granted = list(islice(free_seats(dep, sold, leased), max(0, target - mine)))
+        room = target - mine
+        pool = self.ctx.settings.lease_pool_percent
+        if pool:
+            room = min(room, dep.seats - math.ceil(dep.seats * pool / 100) - len(leased))
+        granted = list(islice(free_seats(dep, sold, leased), max(0, room)))
         lease_id = ensure_lease(conn, departure_id, terminal_id, now)
         if granted:
             conn.execute(LS.insert(), [

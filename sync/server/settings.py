@@ -12,6 +12,10 @@ class Settings:
     lease_ttl: timedelta = timedelta(minutes=30)
     lease_block: int = 5  # seats a top-up aims at when the terminal names no number
     lease_max: int = 20  # most unsold seats one terminal may hold on one departure
+    # Seats of each departure never leased, kept in the pool for online sales (a window's seat request,
+    # the web): with more windows than a bus has seats over its top-up, the first few windows' leases
+    # would otherwise hold the whole bus and every other window and the web find it sold out.
+    lease_pool_percent: int = 0
     lease_cutoff: timedelta = timedelta(minutes=30)  # leases end this long before departure
     seat_hold: timedelta = timedelta(minutes=2)  # a specific-seat grant after the cut-off
     enrol_code_ttl: timedelta = timedelta(hours=24)

@@ -1,7 +1,8 @@
 """The scale measurement of docs/scale.md, run by hand (it is no test: minutes long, figures not asserted).
 
     .venv/bin/python -m tests.integration.scale_run [--terminals 50] [--stations 5] [--sales 60]
-                     [--web-sales 200] [--offline-windows 1] [--pg-processes 2] [--json FILE]
+                     [--web-sales 200] [--offline-windows 1] [--pg-processes 2] [--lease-pool-percent 50]
+                     [--only sqlite|postgresql] [--json FILE]
 
 In one run, one after the other: ``kezhan server`` on SQLite with one process, then on a throwaway
 PostgreSQL (tests/integration/postgres.py) with ``--processes N``; against each, ``kezhan simulate``
@@ -76,10 +77,10 @@ def _rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, db: str, home: Path, processes: int):
+    def __init__(self, db: str, home: Path, processes: int, extra: tuple[str, ...] = ()):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "server", "--db", db, "--port", "0", "--admin-token", TOKEN,
-             "--processes", str(processes)],
+             "--processes", str(processes), *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "KEZHAN_HOME": str(home)})
         self.url = None
@@ -129,6 +130,14 @@ def _raw_insert(source_url: str, target_url: str, batch: int) -> dict:
             "events_per_second": round(len(events) / seconds, 1) if seconds else None}
 
 
+def _refused(report: dict) -> dict:
+    out: dict[str, int] = {}
+    for t in report["per_terminal"]:
+        for code, n in t["refused"].items():
+            out[code] = out.get(code, 0) + n
+    return out
+
+
 def _simulate(url: str, home: Path, args) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "app", "simulate", "--server", url, "--admin-token", TOKEN,
@@ -144,7 +153,7 @@ def _simulate(url: str, home: Path, args) -> dict:
 
 def measure(name: str, db: str, raw_target: str, processes: int, folder: Path, args) -> dict:
     home = folder / f"home-{name}"
-    srv = Server(db, home, processes)
+    srv = Server(db, home, processes, ("--lease-pool-percent", str(args.lease_pool_percent)))
     try:
         cpu0 = _cpu_seconds(srv.pids)
         report = _simulate(srv.url, home, args)
@@ -157,6 +166,8 @@ def measure(name: str, db: str, raw_target: str, processes: int, folder: Path, a
     raw = _raw_insert(db if "://" in db else f"sqlite:///{db}", raw_target, batch)
     return {
         "engine": name, "processes": processes, "ok": report["ok"], "terminals": report["terminals"],
+        "terminal_sales": report["terminal_sales"], "web_sales": report["web_sales"],
+        "refused": _refused(report),
         "stations": len(report["stations"]), "missing": len(report["missing"]),
         "duplicated": len(report["duplicated"]), "double_sold": len(report["double_sold_seats"]),
         "events": report["events"], "seconds_under_load": report["seconds_under_load"],
@@ -180,6 +191,7 @@ def main(argv=None) -> int:
     p.add_argument("--web-sales", type=int, default=200)
     p.add_argument("--offline-windows", type=int, default=1)
     p.add_argument("--pg-processes", type=int, default=2)
+    p.add_argument("--lease-pool-percent", type=int, default=50)
     p.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     p.add_argument("--json", default=None, metavar="FILE")
     args = p.parse_args(argv)

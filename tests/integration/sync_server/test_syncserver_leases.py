@@ -163,3 +163,29 @@ def test_revocation_takes_back_the_terminals_leases(server):
     assert seats["leased"] == []
     assert server.post_admin("/v1/web/orders", {"departure_id": TOMORROW, "stop": DEST,
                                                 "passengers": [{"name": "王五", "seat_no": 1}]}).status_code == 201
+
+
+def test_a_pool_share_keeps_seats_out_of_leases_for_online_sales(server_db_url, clock, settings):
+    from dataclasses import replace
+
+    from sync.server import ServerThread
+
+    from .conftest import ADMIN, Harness, province_doc
+
+    srv = ServerThread(server_db_url, admin_token=ADMIN, province=province_doc(), clock=clock,
+                       settings=replace(settings, lease_pool_percent=50), sweep_interval=None)
+    srv.start()
+    try:
+        h = Harness(srv, clock)
+        a, b = h.terminal(), h.terminal()
+        # Ten seats, half kept for the pool: a's top-up of six gets five, b's gets none.
+        assert len(lease(a, TOMORROW, 6)["leases"][0]["seats"]) == 5
+        r = b.call("POST", "/v1/leases", {"want": [{"departure_id": TOMORROW, "seats": 3}]}).json()
+        assert r["leases"][0]["granted"] == [] and r["leases"][0]["sold_out"] is True
+        # The pool is there for b's seat request and for the web.
+        r = b.call("POST", "/v1/seats/request", {"departure_id": TOMORROW, "seat_no": None})
+        assert r.status_code == 200 and r.json()["seat_no"] == 6
+        assert h.post_admin("/v1/web/orders", {"departure_id": TOMORROW, "stop": DEST,
+                                               "passengers": [{"name": "王五"}]}).status_code == 201
+    finally:
+        srv.stop()
