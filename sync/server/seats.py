@@ -4,7 +4,6 @@ until they expire; the sweep and the cut-off give them back to the pool."""
 from __future__ import annotations
 
 import math
-
 import secrets
 from datetime import datetime, timedelta
 from itertools import islice
