@@ -189,6 +189,11 @@ class Seats:
         if pool:
             room = min(room, dep.seats - math.ceil(dep.seats * pool / 100) - len(leased))
         granted = list(islice(free_seats(dep, sold, leased), max(0, room)))
+        if not granted and mine == 0:
+            # Nothing held and nothing to grant -- the commonest answer once more windows ask for a bus
+            # than it has seats to lease: no lease row to write, nothing for the feed.
+            return {"lease_id": None, "departure_id": departure_id, "seats": [], "expires_at": None,
+                    "seat_expiry": {}, "granted": [], "sold_out": target > 0}
         lease_id = ensure_lease(conn, departure_id, terminal_id, now)
         if granted:
             conn.execute(LS.insert(), [

@@ -78,19 +78,25 @@ def _rss_mb(pid: int) -> float:
 
 class Server:
     def __init__(self, db: str, home: Path, processes: int, extra: tuple[str, ...] = ()):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "server", "--db", db, "--port", "0", "--admin-token", TOKEN,
-             "--processes", str(processes), *extra],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "KEZHAN_HOME": str(home)})
+        # The server's output goes to a file: a pipe nobody reads fills up and stops its processes.
+        home.mkdir(parents=True, exist_ok=True)
+        self.log = home / "server.log"
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "server", "--db", db, "--port", "0", "--admin-token", TOKEN,
+                 "--processes", str(processes), *extra],
+                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, "KEZHAN_HOME": str(home)})
         self.url = None
-        for line in self.proc.stdout:
-            if "listening on" in line:
-                self.url = line.split("listening on", 1)[1].strip()
-            if "Ctrl-C" in line:
-                break
+        deadline = time.monotonic() + 120
+        while self.url is None and time.monotonic() < deadline and self.proc.poll() is None:
+            for line in self.log.read_text(errors="replace").splitlines():
+                if "listening on" in line:
+                    self.url = line.split("listening on", 1)[1].strip()
+            time.sleep(0.2)
         if self.url is None:
-            raise RuntimeError("the server did not start")
+            raise RuntimeError(f"the server did not start: {self.log.read_text(errors='replace')[-2000:]}")
+        time.sleep(1.0)  # the other processes
         time.sleep(0.5)
         self.pids = _tree(self.proc.pid)
 
