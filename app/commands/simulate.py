@@ -101,8 +101,10 @@ def _text(r: dict) -> str:
         f"stations           {len(r['stations'])} {' '.join(r['stations'])}",
         f"events             {r['events']} in {r['seconds_under_load']:.2f} s under load: "
         f"{r['events_per_second'] or 0:,.0f} events/s",
-        f"upload             {r['upload']['calls']} calls, p50 {r['upload']['p50_ms']} ms, p99 {r['upload']['p99_ms']} ms",
-        f"pull               {r['pull']['calls']} calls, p50 {r['pull']['p50_ms']} ms, p99 {r['pull']['p99_ms']} ms",
+        f"upload             {r['upload']['calls']} calls, p50 {r['upload']['p50_ms']} ms, p99 {r['upload']['p99_ms']} ms "
+        f"(in the server: p50 {r['upload']['server_p50_ms']} ms, p99 {r['upload']['server_p99_ms']} ms)",
+        f"pull               {r['pull']['calls']} calls, p50 {r['pull']['p50_ms']} ms, p99 {r['pull']['p99_ms']} ms "
+        f"(in the server: p50 {r['pull']['server_p50_ms']} ms, p99 {r['pull']['server_p99_ms']} ms)",
         f"simulator CPU      {r['simulator_cpu_seconds']:.1f} s ({r['simulator_cpu_seconds_under_load']:.1f} s under load)",
         f"lease release      {r['seconds_releasing_leases']:.2f} s",
         "verdict            " + ("OK" if r["ok"] else "FAILED"),

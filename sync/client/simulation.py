@@ -125,16 +125,19 @@ class LinkRelay(CuttableListener):
                     self._socks.discard(s)
 
 
-def _latency_figures(seconds: list[float]) -> dict:
-    """Count, median, p99 and max of call durations, in milliseconds."""
-    if not seconds:
-        return {"calls": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
-    ordered = sorted(seconds)
+def _percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
-    def at(q: float) -> float:
-        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
-    return {"calls": len(ordered), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": round(1000 * ordered[-1], 1)}
+def _latency_figures(seconds: list[float], server: list[float]) -> dict:
+    """Count, median, p99 and max of call durations as the terminals saw them, and the median and p99
+    of the server's own time for the same calls (its Server-Timing), in milliseconds."""
+    ordered, inside = sorted(seconds), sorted(server)
+    return {"calls": len(ordered), "p50_ms": _percentile(ordered, 0.5), "p99_ms": _percentile(ordered, 0.99),
+            "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
+            "server_p50_ms": _percentile(inside, 0.5), "server_p99_ms": _percentile(inside, 0.99)}
 
 
 @dataclass
@@ -182,7 +185,7 @@ class Simulation:
         self.n_stations = max(1, stations)
         self.stations: list[str] = [station]
         # Seconds each successful upload and pull call took, as the terminals saw them.
-        self.latency: dict[str, list[float]] = {"upload": [], "pull": []}
+        self.latency: dict[str, list[float]] = {"upload": [], "pull": [], "upload_server": [], "pull_server": []}
         self._latency_lock = threading.Lock()
         self.http = requests.Session()
         # Attempts of each set-up, admin, web and report call over a failing link.
@@ -287,8 +290,11 @@ class Simulation:
             answer = call(method, path, **kw)
             kind = "upload" if path.endswith("/events") else "pull" if path.endswith("/changes") else None
             if kind is not None:
+                took = time.perf_counter() - started
                 with self._latency_lock:
-                    self.latency[kind].append(time.perf_counter() - started)
+                    self.latency[kind].append(took)
+                    if transport.server_ms is not None:
+                        self.latency[kind + "_server"].append(transport.server_ms / 1000)
             return answer
 
         transport.call = timed
@@ -414,8 +420,8 @@ class Simulation:
             "events_per_second": round(events / load_seconds, 1) if load_seconds > 0 else None,
             "backlog_events_per_second": (round(backlog / converge_seconds, 1)
                                           if backlog and converge_seconds > 0 else None),
-            "upload": _latency_figures(self.latency["upload"]),
-            "pull": _latency_figures(self.latency["pull"]),
+            "upload": _latency_figures(self.latency["upload"], self.latency["upload_server"]),
+            "pull": _latency_figures(self.latency["pull"], self.latency["pull_server"]),
             "simulator_cpu_seconds": round(time.process_time() - cpu_started, 3),
             "simulator_cpu_seconds_under_load": round(load_cpu, 3),
             "seconds_under_load": round(load_seconds, 3),

@@ -100,6 +100,18 @@ class Credentials:
         self.secret = secret
 
 
+def _server_timing(value: str | None) -> float | None:
+    """``app;dur=12.5`` (the reference server's Server-Timing) as milliseconds."""
+    for part in (value or "").split(";"):
+        name, _, number = part.strip().partition("=")
+        if name == "dur":
+            try:
+                return float(number)
+            except ValueError:
+                return None
+    return None
+
+
 class Transport:
     """One server, one ``requests.Session``; safe to use from one thread at a time per instance.
 
@@ -129,6 +141,7 @@ class Transport:
         self.offset = 0.0
         self.offset_measured = False
         self.rtt: float | None = None
+        self.server_ms: float | None = None  # the last answer's own account of the server's time
         self._last_sent = self._last_received = 0.0
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "kezhan-terminal"
@@ -260,6 +273,7 @@ class Transport:
         return b"".join(chunks)
 
     def _measure(self, response, sent: float, received: float) -> None:
+        self.server_ms = _server_timing(response.headers.get("Server-Timing"))
         stamp = response.headers.get(protocol.H_SERVER_TIME)
         server_time = None
         if stamp:

@@ -42,4 +42,6 @@ def test_simulate_over_two_stations_on_each_engine(engine_server, capsys, monkey
     assert report["events_per_second"] > 0
     assert report["upload"]["calls"] > 0 and report["upload"]["p99_ms"] >= report["upload"]["p50_ms"] > 0
     assert report["pull"]["calls"] > 0 and report["pull"]["p99_ms"] >= report["pull"]["p50_ms"] > 0
+    # The server says how long it took each call: never longer than the terminal waited for it.
+    assert 0 < report["upload"]["server_p99_ms"] <= report["upload"]["max_ms"]
     assert report["simulator_cpu_seconds"] > 0 and report["seconds_releasing_leases"] >= 0
