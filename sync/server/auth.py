@@ -93,7 +93,8 @@ class Authenticator:
             conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
 
     def record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime) -> None:
-        with self.ctx.tx() as conn:
+        # Every signed call but an upload comes through here: a pull must not wait for the writers.
+        with self.ctx.tx_outside_feed() as conn:
             self.record_nonce_in(conn, terminal_id, nonce, now)
 
     def record_nonce(self, terminal_id: str, nonce: str) -> None:

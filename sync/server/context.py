@@ -35,6 +35,14 @@ class ServerContext:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7242001)")
             yield conn
 
+    @contextlib.contextmanager
+    def tx_outside_feed(self):
+        """A write transaction that publishes nothing to the feed (a signed request's nonce): on
+        PostgreSQL it need not queue for the feed's order lock behind every other process's writes;
+        on SQLite it is a write like any other."""
+        with self._writer, self.engine.begin() as conn:
+            yield conn
+
     def reader(self):
         """A connection for reading only (on SQLite: no write lock, a consistent snapshot)."""
         return self.engine.connect().execution_options(**{dbmod.READ_ONLY: True})
