@@ -19,6 +19,9 @@ def _is_upload(method: str, path_qs: str) -> bool:
     return method.upper() == "POST" and path_qs.split("?", 1)[0] == protocol.API_PREFIX + "/events"
 
 
+LAST_SEEN_EVERY = timedelta(seconds=30)  # how stale a terminal's last_seen_at may grow between calls
+
+
 class Authenticator:
     def __init__(self, ctx: ServerContext):
         self.ctx = ctx
@@ -79,23 +82,28 @@ class Authenticator:
         if seen is not None:
             raise ProtocolError("REPLAYED_NONCE")
 
-    def record_nonce_in(self, conn, terminal_id: str, nonce: str, now: datetime) -> None:
+    def record_nonce_in(self, conn, terminal_id: str, nonce: str, now: datetime, *, seen_within=None) -> None:
         """Inside the caller's transaction; a nonce seen before raises REPLAYED_NONCE (and the
-        transaction must then be given up)."""
-        N = models.nonces
+        transaction must then be given up). ``seen_within``: leave ``last_seen_at`` alone when it is
+        at most that old (no lock taken on the terminal's row)."""
+        N, Tm = models.nonces, models.terminals
         try:
             conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
         except IntegrityError:
             raise ProtocolError("REPLAYED_NONCE") from None
-        conn.execute(models.terminals.update().where(models.terminals.c.id == terminal_id).values(last_seen_at=now))
+        seen = Tm.update().where(Tm.c.id == terminal_id)
+        if seen_within is not None:
+            seen = seen.where((Tm.c.last_seen_at.is_(None)) | (Tm.c.last_seen_at < now - seen_within))
+        conn.execute(seen.values(last_seen_at=now))
         if now - self._last_nonce_purge > timedelta(seconds=60):
             self._last_nonce_purge = now
             conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
 
     def record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime) -> None:
-        # Every signed call but an upload comes through here: a pull must not wait for the writers.
+        # Every signed call but an upload comes through here: a pull must not wait for the writers,
+        # nor hold the terminal's row that its own upload (holding the writers' lock) is to update.
         with self.ctx.tx_outside_feed() as conn:
-            self.record_nonce_in(conn, terminal_id, nonce, now)
+            self.record_nonce_in(conn, terminal_id, nonce, now, seen_within=LAST_SEEN_EVERY)
 
     def record_nonce(self, terminal_id: str, nonce: str) -> None:
         """For an upload refused or lost outside its batch's transaction (a garbled body, a refusal,
