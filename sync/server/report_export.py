@@ -160,7 +160,7 @@ def write_xlsx(reports: list[dict], path) -> None:
             ws = wb.create_sheet(t.name[:31])
             ws.append([t.title])
             ws["A1"].font = Font(bold=True, size=13)
-            ws.append([c.header for c in t.columns])
+            ws.append([f"{c.zh}\n{c.en}" for c in t.columns])
             for cell in ws[2]:
                 cell.font = bold
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -172,15 +172,24 @@ def write_xlsx(reports: list[dict], path) -> None:
                 if c.kind == MONEY:
                     for (cell,) in ws.iter_rows(min_row=3, min_col=i, max_col=i):
                         cell.number_format = "#,##0.00"
-                width = max([len(c.zh) * 2 + 2, len(c.en) // 2 + 4]
-                            + [len(str(r.get(c.key) or "")) + 2 for r in rows[:200] if c.kind == TEXT])
-                ws.column_dimensions[letter].width = min(max(width, 10), 48)
+                # A Chinese character is about two columns wide; the English header stays on one line.
+                width = max([len(c.zh) * 2 + 2, len(c.en) + 2]
+                            + [_display_width(str(r.get(c.key) or "")) + 2 for r in rows[:200] if c.kind == TEXT])
+                ws.column_dimensions[letter].width = min(max(width, 8), 48)
             if t.totals is not None:
                 for cell in ws[ws.max_row]:
                     cell.font = bold
-            ws.row_dimensions[2].height = 32
+            ws.row_dimensions[2].height = 30
             ws.freeze_panes = "B3"
+            # Printed: landscape, every column on one page wide.
+            ws.page_setup.orientation = "landscape"
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
     wb.save(path)
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
 def xlsx_bytes(reports: list[dict]) -> bytes:

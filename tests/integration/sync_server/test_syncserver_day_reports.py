@@ -209,7 +209,7 @@ def test_the_days_reports_as_csv_and_as_a_workbook(server, tmp_path, capsys):
     assert wb.sheetnames == ["车站日报 Station", "承运清分 Carrier", "发班 Departures", "对账 Reconciliation",
                              "不符 Mismatches"]
     ws = wb["承运清分 Carrier"]
-    headers = [c.value for c in ws[2]]
+    headers = [c.value.replace("\n", " ") for c in ws[2]]  # Chinese above English in each header cell
     assert headers[:2] == ["承运企业代码 Carrier code", "承运企业 Carrier"]
     col = {h: i for i, h in enumerate(headers)}
     c01 = next(r for r in ws.iter_rows(min_row=3) if r[0].value == "C01")
@@ -222,7 +222,7 @@ def test_the_days_reports_as_csv_and_as_a_workbook(server, tmp_path, capsys):
     total = list(ws.iter_rows(min_row=ws.max_row))[0]
     assert total[0].value == "合计 Total" and Decimal(str(total[col["应付承运 Due to carrier"]].value)) == Decimal("98.44")
     st = wb["车站日报 Station"]
-    net_col = [c.value for c in st[2]].index("实收 Net takings")
+    net_col = [c.value for c in st[2]].index("实收\nNet takings")
     home = next(r for r in st.iter_rows(min_row=3) if r[0].value == HOME)
     assert Decimal(str(home[net_col].value)) == Decimal(HOME_FIGURES["net"]) / 100
     mism = wb["不符 Mismatches"]
