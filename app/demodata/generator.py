@@ -548,8 +548,11 @@ def generate_province(
                     {"station": p.code, "seq": n, "km": km}
                     for n, (p, km) in enumerate(zip(r.stops, r.km, strict=True))
                 ],
+                # The company running the route (承运企业), for the clearing of its road bills.
+                **({"carrier": dict(recipe["carriers"][n % len(recipe["carriers"])])}
+                   if recipe.get("carriers") else {}),
             }
-            for r in routes
+            for n, r in enumerate(routes)
         ],
         "fares": fares,
         "departures": departures,
