@@ -189,3 +189,25 @@ def test_a_pool_share_keeps_seats_out_of_leases_for_online_sales(server_db_url, 
                                                "passengers": [{"name": "王五"}]}).status_code == 201
     finally:
         srv.stop()
+
+
+def test_the_pool_share_is_a_server_option(capsys, monkeypatch, tmp_path):
+    import pytest
+
+    from app.cli import build_parser, main
+    from sync.server import runner
+
+    p = build_parser()
+    assert p.parse_args(["server", "--lease-pool-percent", "50"]).lease_pool_percent == 50
+    assert p.parse_args(["server", "serve", "--lease-pool-percent", "25"]).lease_pool_percent == 25
+    assert p.parse_args(["server"]).lease_pool_percent == 0
+    for bad in ("-1", "101", "half"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["server", "--lease-pool-percent", bad])
+        assert "not a percentage (0-100)" in capsys.readouterr().err
+    # The server it starts is given the share.
+    seen = {}
+    monkeypatch.setattr(runner, "serve", lambda db, **kw: seen.update(kw))
+    assert main(["server", "--db", str(tmp_path / "s.db"), "--empty", "--admin-token", "t",
+                 "--lease-pool-percent", "40"]) == 0
+    assert seen["settings"].lease_pool_percent == 40
