@@ -76,6 +76,28 @@ class DemoStation:
     server_port: int
     started: list = field(default_factory=list)
     cards: DemoCards | None = None
+    gate_scans: dict = field(default_factory=dict)  # departure id -> demo scans so far
+
+    def next_ticket_code(self, departure_id: str) -> str | None:
+        """The code on the ticket of the next demo passenger at the gate: the departure's active
+        tickets in seat order, one after the other (round again once all have come), as the printed
+        paper carries it. None when nobody holds a ticket on the departure."""
+        from app.services.context import cursor
+        from app.services.sales import ticket_code_for
+        from app.store.models import TICKET_ACTIVE, parse_utc
+
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT id, seat_no, ticket_type, doc_hash, sold_at FROM tickets "
+                        "WHERE departure_id = ? AND status = ? ORDER BY seat_no, id", (departure_id, TICKET_ACTIVE))
+            rows = cur.fetchall()
+        if not rows:
+            return None
+        n = self.gate_scans.get(departure_id, 0)
+        self.gate_scans[departure_id] = n + 1
+        ticket_id, seat_no, ticket_type, doc_hash, sold_at = rows[n % len(rows)]
+        return ticket_code_for(self.terminal, ticket_id, departure_id, seat_no, ticket_type, doc_hash,
+                               parse_utc(sold_at))
 
     def tap_next_card(self) -> dict | None:
         """Put the next demo passenger's ID card on the simulated reader, as a passenger would tap
@@ -160,6 +182,9 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
     cfg = config_mod.Config(source=root / "kezhan.toml")
     cfg.station.code = terminal.station_code
     cfg.terminal.id = terminal.terminal_id
+    # The demo counter sells (1001) and checks at gate 1 (2001): one machine shows both jobs.
+    cfg.terminal.role = "both"
+    cfg.terminal.gates = ["1"]
     cfg.database.path = str(root / "kezhan.sqlite3")
     cfg.printer.target = printer.target
     cfg.reader.port = reader_port or ""

@@ -70,8 +70,11 @@ def route_qt_messages() -> None:
 
 
 def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
-                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None):
-    """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
+                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None, gate=None,
+                 role: str = "window"):
+    """The counter window over ``backend`` with its device adapters (none configured: preview only).
+    ``gate`` (an :class:`app.ui.gate_backend.GateBackend`) and ``role`` ("window", "gate", "both",
+    the terminal's ``terminal.role``) make it a gate too: a gate checker signing in gets the gate view."""
     from app.ui import theme
     from app.ui.devices import PrinterDevice, ReaderDevice, ScannerDevice, WedgeFilter
     from app.ui.main_window import MainWindow
@@ -81,7 +84,7 @@ def build_window(backend, *, width: int = 1366, printer_target: str | None = Non
     printer = PrinterDevice(printer_target)
     reader = ReaderDevice(reader_port, reader_baud)
     scanner = ScannerDevice(scanner_port)
-    window = MainWindow(backend, printer, reader, scanner, sync)
+    window = MainWindow(backend, printer, reader, scanner, sync, gate=gate, role=role)
     for device in (printer, reader, scanner):
         device.setParent(window)
     window.wedge = WedgeFilter(scanner, window, active=window.scan_target)
@@ -148,6 +151,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                       on_local_event=(sync.nudge if sync is not None else None),
                       printer_profile=config.printer.profile)
+    gate = make_gate(db, terminal, config, demo, sync)
     window = build_window(
         backend, width=width,
         printer_target=demo.printer_target or config.printer.target or None,
@@ -155,12 +159,16 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         reader_baud=config.reader.baud,
         scanner_port=demo.scanner_port or config.scanner.port or None,
         sync=sync,
+        gate=gate,
+        role=config.terminal.role if gate is not None else "window",
     )
     station = demo.extra.get("station")
     if station is not None:
         bind_demo_link(window, station, sync)
         if station.cards is not None:
             bind_demo_card(window, station.cards)
+        if gate is not None:
+            bind_demo_scan(window, station)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
@@ -177,6 +185,42 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
+
+
+def make_gate(db, terminal, config, demo: DemoDevices, sync):
+    """The gate's service for a terminal whose ``terminal.role`` is "gate" or "both" (None for a
+    ticket window), checking at ``terminal.gates``."""
+    if config.terminal.role not in ("gate", "both"):
+        return None
+    from app.ui import theme
+    from app.ui.gate_backend import GateBackend
+
+    return GateBackend(db, terminal, clock=demo.clock, language=theme.language(),
+                       gates=tuple(config.terminal.gates), printer_profile=config.printer.profile,
+                       on_local_event=(sync.nudge if sync is not None else None))
+
+
+def bind_demo_scan(window, station) -> None:
+    """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
+    holds a ticket under the scanner (``station.next_ticket_code``, app.demo); the code reaches the
+    gate view as a scan does."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+
+    def scan() -> None:
+        if not window.checking() or window.dialog is not None:
+            return
+        view = window.gateMode.view
+        if view.current is None:
+            return
+        code = station.next_ticket_code(view.current.id)
+        if code is None:
+            show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+            return
+        window.scanner.scanned.emit(code)
+
+    window.actions.update(actions.bind(window, {"demo_scan": scan}, where=("demo",)))
 
 
 def bind_demo_link(window, station, sync) -> None:

@@ -717,11 +717,12 @@ class ShiftCloseDialog(QDialog):
 class HelpDialog(QDialog):
     """F1: every shortcut of the registry, in the UI language.
 
-    Two key/action column pairs side by side, so the whole registry fits a 1366×768 counter screen;
-    where it still does not (a smaller window, a longer registry) Home, End, PgUp and PgDn scroll it —
+    Three key/action column pairs side by side, so the whole registry (the counter's keys and the
+    gate's) fits a 1366×768 screen; where it still does not (a smaller window, a longer registry)
+    Home, End, PgUp and PgDn scroll it —
     a table's own End would only move along the row."""
 
-    PAIRS = 2
+    PAIRS = 3
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
