@@ -35,6 +35,7 @@ from app.services.context import (
     utc_text,
 )
 from app.store import departures as departure_store
+from app.store import gate as gate_store
 from app.store import paper as paper_store
 from app.store import seats as seat_store
 from app.store import shifts as shift_store
@@ -227,9 +228,12 @@ def spoil_stock(
 
 
 def ticket_code_for(
-    terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now
+    terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now, printed: int = 0
 ):
-    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now)
+    """The signed code of a paper; ``printed`` is which print it is (0 the original, n the n-th
+    reprint), so the gate can refuse the older papers of a reprinted ticket."""
+    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now,
+                                printed)
     return encode_ticket_code(payload, terminal.signing_key, terminal.key_id)
 
 
@@ -362,7 +366,7 @@ def make_print_job(
         carried_by=t["carried_by"],
         sold_at=sold_at or now,
         ticket_code=ticket_code_for(
-            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now
+            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now, t.get("prints") or 0
         ),
     )
 
@@ -704,6 +708,8 @@ def reprint(
         spoil_stock(cur, terminal, shift, old, reason, ticket_id, now)
         ticket_store.set_stock_no(cur, ticket_id, new)
         t["stock_no"] = new
+        t["prints"] = (t.get("prints") or 0) + 1
+        gate_store.set_prints(cur, ticket_id, t["prints"])
         owe_paper(cur, "reprint", [t], clerk=clerk, shift_id=shift.id, now=now)
         at = utc_text(now)
         emit(
@@ -715,6 +721,7 @@ def reprint(
                 "old_stock_no": old,
                 "new_stock_no": new,
                 "reprinted_at": at,
+                "printed_version": t["prints"],
                 "clerk": clerk,
                 "shift_id": shift.id,
             },

@@ -30,7 +30,7 @@ log = logging.getLogger("kezhan.sync")
 ORDER = ("setting", "station", "vehicle_class", "route", "fare", "departure", "ticket_type", "ticket_key",
          "lease", "seat", "web_ticket", "conflict")
 SETTING_KEYS = {"province", "home_station", "refund_policy", "change_policy", "insurance", "doc_hash_key",
-                "offline_budget_minutes", "void_window_minutes"}
+                "offline_budget_minutes", "void_window_minutes", "gate"}
 
 TASK_FOR_CONFLICT = {
     "SEAT_TAKEN": "reseat",
