@@ -31,7 +31,18 @@ PATTERNS: dict[str, tuple[tuple[int, int, int], ...]] = {
     "board_senior": ((990, 150, 60), (990, 150, 0)),
     "board_disabled": ((1180, 150, 60), (880, 150, 0)),
     "warn": ((740, 150, 80), (740, 150, 0)),
+    # Each refusal its own: the checker hears which without turning to the screen.
     "refuse": ((330, 550, 0),),
+    "refused": ((330, 550, 0),),
+    "already": ((392, 110, 50), (392, 110, 50), (392, 110, 0)),
+    "changed": ((440, 200, 60), (330, 300, 0)),
+    "wrong_bus": ((523, 150, 50), (392, 150, 50), (523, 150, 0)),
+    "not_today": ((294, 220, 80), (294, 220, 0)),
+    "full": ((587, 90, 40), (587, 90, 40), (587, 90, 40), (587, 90, 0)),
+    "forged": ((220, 800, 0),),
+    "unreadable": ((660, 80, 60), (660, 80, 0)),
+    "mismatch": ((349, 250, 60), (262, 350, 0)),
+    "no_ticket": ((392, 300, 60), (330, 300, 0)),
 }
 
 FALLBACK = {"board": "board", "warn": "warn", "refuse": "refuse"}

@@ -41,10 +41,9 @@ class VerdictPanel(QFrame):
         self.typeLabel = self._label("verdictType")
         self.passengerLabel = self._label("verdictPassenger")
         self.seatLabel = self._label("verdictSeat")
-        self.detailLabel = self._label("verdictDetail")
         self.hintLabel = self._label("verdictHint")
         layout.addStretch(1)
-        for w in (self.messageLabel, self.typeLabel, self.passengerLabel, self.seatLabel, self.detailLabel):
+        for w in (self.messageLabel, self.typeLabel, self.passengerLabel, self.seatLabel):
             layout.addWidget(w)
         layout.addStretch(1)
         layout.addWidget(self.hintLabel)
@@ -77,7 +76,7 @@ class VerdictPanel(QFrame):
         fg = TONES.get(self.tone, ("#333333", "#ffffff"))[1]
         for label, share, bold in ((self.messageLabel, 9, True), (self.typeLabel, 11, True),
                                    (self.passengerLabel, 15, True), (self.seatLabel, 15, True),
-                                   (self.detailLabel, 22, False), (self.hintLabel, 34, False)):
+                                   (self.hintLabel, 34, False)):
             px = max(14, min(h // share, w // 14))
             label.setStyleSheet(f"font-size: {px}px; font-weight: {'bold' if bold else 'normal'}; "
                                 f"color: {fg}; background: transparent;")
@@ -95,16 +94,17 @@ class VerdictPanel(QFrame):
         self.passengerLabel.setText(who)
         self.passengerLabel.setVisible(bool(who))
         en = language.startswith("en")
+        # A boarding verdict's line already names the seat and the destination; a refusal's does not,
+        # and they are what the checker compares with the paper.
         where = []
         if verdict.seat_no is not None:
             where.append(f"Seat {verdict.seat_no}" if en else f"{verdict.seat_no} 号座")
         if verdict.destination:
             where.append(("to " if en else "到 ") + verdict.destination)
+        if verdict.boards:
+            where = []
         self.seatLabel.setText("　".join(where))
         self.seatLabel.setVisible(bool(where))
-        detail = _detail_text(verdict.detail, en)
-        self.detailLabel.setText(detail)
-        self.detailLabel.setVisible(bool(detail))
         self.hintLabel.setText("Next scan or Esc: back to the board" if en else "扫下一张或按 Esc 返回")
         self._size_fonts()
         self.setGeometry(self.parent().rect())
@@ -123,32 +123,3 @@ class VerdictPanel(QFrame):
         if event.type() == QEvent.Type.LanguageChange and self.verdict is not None and self.isVisible():
             self.show_verdict(self.verdict, theme.language(), type_name=self.typeLabel.text())
         super().changeEvent(event)
-
-
-_DETAIL_WORDS = {
-    # key: (Chinese caption, English caption)
-    "checked_at": ("检票时间", "checked at"),
-    "gate": ("检票口", "gate"),
-    "to_departure": ("改签到", "changed to"),
-    "departure": ("班次", "departure"),
-    "departs_at": ("发车", "departs"),
-    "opens_at": ("开检时间", "check opens"),
-    "date": ("乘车日期", "travel date"),
-    "seats": ("座位数", "seats"),
-    "cap": ("上限", "limit"),
-    "reprints": ("重打次数", "reprints"),
-}
-
-
-def _detail_text(detail: dict | None, en: bool) -> str:
-    """The facts behind a refusal (when and where it was checked, which bus it belongs to), one line.
-    Only keys with a caption here: a detail may carry what the checker has no use for."""
-    if not detail:
-        return ""
-    parts = []
-    for key, value in detail.items():
-        if value in (None, "") or key not in _DETAIL_WORDS:
-            continue
-        zh, en_word = _DETAIL_WORDS[key]
-        parts.append(f"{en_word if en else zh}{': ' if en else '：'}{value}")
-    return "　".join(parts)

@@ -51,31 +51,25 @@ STATE_WORDS = {
     "merged": ("已并班", "merged", "#6b6b6b"),
 }
 
-# Concession types the checker must ask a card for, announced in big type (the ticket's type code
-# or its printed name, whichever the verdict carries).
+# Concession types announced in big type with the card the checker must ask for (the ticket type
+# codes of the province's ticket types); other types by their name, a full fare not at all.
 ANNOUNCED = {
     "student": ("学生票 — 请出示学生证", "Student ticket — ask for the student card"),
-    "学生": ("学生票 — 请出示学生证", "Student ticket — ask for the student card"),
     "military": ("军人票 — 请出示军官证 / 士兵证", "Military ticket — ask for the service card"),
-    "军人": ("军人票 — 请出示军官证 / 士兵证", "Military ticket — ask for the service card"),
-    "disabled": ("残疾人票 — 请出示残疾人证", "Disability ticket — ask for the disability card"),
-    "残疾": ("残疾人票 — 请出示残疾人证", "Disability ticket — ask for the disability card"),
-    "child": ("儿童票", "Child ticket"),
-    "儿童": ("儿童票", "Child ticket"),
-    "free_child": ("免票儿童", "Free child"),
-    "免票": ("免票儿童", "Free child"),
+    "disabled": ("军残 / 警残票 — 请出示伤残证", "Disabled military / police — ask for the disability card"),
     "senior": ("老年票 — 请出示老年证", "Senior ticket — ask for the senior card"),
-    "老年": ("老年票 — 请出示老年证", "Senior ticket — ask for the senior card"),
+    "child": ("儿童票", "Child ticket"),
+    "free_child": ("免票儿童", "Free child"),
 }
 
 
-def announced_type(ticket_type: str | None, en: bool) -> str:
-    if not ticket_type:
+def announced_type(ticket_type: str | None, type_name: str | None, en: bool) -> str:
+    words = ANNOUNCED.get(ticket_type or "")
+    if words is not None:
+        return words[1] if en else words[0]
+    if not ticket_type or ticket_type in ("full", "adult"):
         return ""
-    for key, (zh, en_text) in ANNOUNCED.items():
-        if key in ticket_type:
-            return en_text if en else zh
-    return "" if ticket_type in ("full", "全票", "adult") else ticket_type
+    return type_name or ticket_type
 
 
 def _table(name: str, columns: int) -> QTableWidget:
@@ -519,7 +513,8 @@ class GateView(QWidget):
         """The verdict on the whole pane and its sound, now; the counters follow it."""
         en = self.en()
         self.verdictPanel.show_verdict(verdict, theme.language(),
-                                       type_name=announced_type(verdict.ticket_type, en) if verdict.boards else "")
+                                       type_name=announced_type(verdict.ticket_type, getattr(verdict, "type_name", None), en)
+                                       if verdict.boards else "")
         self.sounds.play(verdict.sound)
         self.verdicts.insert(0, verdict)
         del self.verdicts[50:]

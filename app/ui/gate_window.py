@@ -10,6 +10,7 @@ view through the window's ``on_scan`` / ``on_card``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
 from PySide6.QtWidgets import QPushButton
@@ -22,6 +23,14 @@ from app.ui.gate_view import GateView
 from app.ui.widgets import error_text, show_message
 
 log = logging.getLogger("kezhan.ui.gate_window")
+
+@dataclass(frozen=True)
+class RoadBillPaper:
+    """What a road bill's printer job carries: the bill marked printed once the printer takes it
+    (a bill the printer refused stays listed as unprinted, for F8)."""
+
+    number: str
+
 
 # The window's own actions that stay live at the gate.
 SHARED = ("help", "language", "logout", "demo_link", "demo_card", "demo_scan")
@@ -65,6 +74,7 @@ class GateMode(QObject):
                 button.hide()
                 bar.insertWidget(bar.count() - 1, button)  # before the bar's closing stretch
                 self.buttons[a.id] = button
+        window.printer.job_finished.connect(self._job_finished)
         self.retranslate()
 
     # --- switching ------------------------------------------------------------------------------
@@ -247,7 +257,7 @@ class GateMode(QObject):
                 show_message(self.view.messageLabel, lambda: self.tr("本班次还没有路单（F3 停检后生成）"))
             return
         self.window.last_ticket_bytes = data
-        self.window.printer.print_job(data)
+        self.window.printer.print_job(data, RoadBillPaper(d.road_bill_no) if d.road_bill_no else None)
         show_message(self.view.messageLabel, lambda: self.tr("路单已送打印机"), ok=True, kind="print")
 
     def preview_road_bill(self) -> PreviewDialog | None:
@@ -273,6 +283,13 @@ class GateMode(QObject):
         dialog.titleLabel.setText(self.tr("路单打印预览（Esc 关闭）"))
         self.window._open(dialog)
         return dialog
+
+    def _job_finished(self, paper, ok: bool) -> None:
+        if ok and isinstance(paper, RoadBillPaper):
+            try:
+                self.gate.mark_road_bill_printed(paper.number)
+            except KezhanError as exc:
+                log.warning("cannot mark road bill %s printed: %s", paper.number, exc)
 
     def printed(self, ok: bool, message: str) -> None:
         if not ok:
