@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "sync",
     "simulate",
     "export",
+    "gate",
 ]
 
 log = logging.getLogger("kezhan.cli")

@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "sync_initial_pull": "app.bench.sync:sync_initial_pull",
     "shift_settlement": "app.bench.settlement:shift_settlement",
     "db_check": "app.bench.retention:db_check",
+    "gate_verdict": "app.bench.gate:gate_verdict",
 }
 
 

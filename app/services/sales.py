@@ -437,6 +437,7 @@ def sell(
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
         check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
+        refuse_if_gate_closed(cur, departure_id)
         full_fare = require_fare(dep)
         _check_party(cur, rules, party, dep)
         _check_documents(cur, rules, party, departure_id)
@@ -822,6 +823,35 @@ def refuse_unless_ours(cur, ticket_id: str) -> None:
             "or go to the window that printed it",
             ticket_id=ticket_id,
         )
+
+
+def refuse_if_checked(cur, ticket_ids: list[str]) -> None:
+    """``TICKET_CHECKED``: a passenger the gate has checked on board keeps the ticket; the counter
+    may not refund, change or void it (the gate undoes a check first, until the road bill)."""
+    checked = gate_store.checked_tickets(cur, ticket_ids)
+    if checked:
+        raise _violation(
+            "TICKET_CHECKED",
+            "该票已检票上车，不能退票、改签或废票（须先由检票口注销检票）",
+            "This ticket was checked on board: it cannot be refunded, changed or voided (the gate must undo the "
+            "check first)",
+            ticket_id=sorted(checked)[0],
+        )
+
+
+def refuse_if_gate_closed(cur, departure_id: str) -> None:
+    """``GATE_STOPPED``: a departure the gate has stopped (or merged, or seen leave) is not sold."""
+    state = gate_store.closed_departures(cur, [departure_id]).get(departure_id)
+    if state is not None:
+        refuse_if_gate_closed_state(state)
+
+
+def refuse_if_gate_closed_state(state: str) -> None:
+    if state:
+        zh = {"merged": "已并班", "departed": "已发车"}.get(state, "已停检")
+        en = {"merged": "was merged into another", "departed": "has left"}.get(state, "was stopped at the gate")
+        raise _violation("GATE_STOPPED", f"该班次{zh}，不能售票", f"This departure {en}: it is not sold",
+                         state=state)
 
 
 def not_active(t: dict) -> RuleViolation:

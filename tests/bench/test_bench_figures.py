@@ -114,3 +114,13 @@ def test_db_check_archives_a_scaled_year_and_reports_both_sizes(tmp_path):
     assert notes["live_mb_after"] < notes["live_mb_before"]
     assert abs(notes["full_scale_mb_after"] * 0.02 - notes["live_mb_after"]) < 0.1
     assert notes["departures_list_ms_before"] > 0 and notes["departures_list_ms_after"] > 0
+
+
+def test_gate_verdict_boards_every_scan_beside_a_verify_and_lookup_baseline(tmp_path):
+    from app.bench.gate import gate_verdict
+
+    figure = gate_verdict(n=40, warmup=2, scale={"days": 2, "departures_per_day": 20, "destinations": 60},
+                          workdir=tmp_path).to_json()
+    assert figure["name"] == "gate_verdict" and figure["n"] == 40 and figure["unit"] == "ms"
+    assert figure["p99"] >= figure["p50"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
+    assert figure["notes"]["departures_checked"] >= 2 and figure["notes"]["refused_p99"] > 0
