@@ -19,25 +19,13 @@ class GateBackend(Gate):
         self.on_local_event = on_local_event
 
     def road_bill_bytes(self, departure_id: str, *, reprint: bool = False) -> bytes | None:
-        """The road bill's ESC/POS bytes (a reprint says 补打 and keeps its number), or None when the
-        departure has none. A job may come as bytes or as the fields of the printer's road bill layout."""
+        """The road bill's ESC/POS bytes (a reprint says 补打 and keeps its number)."""
         jobs = self.road_bill_jobs(departure_id, reprint=reprint)
         if not jobs:
             return None
-        out = b""
-        for job in jobs:
-            if isinstance(job, bytes | bytearray):
-                out += bytes(job)
-                continue
-            data = getattr(job, "data", None)
-            if isinstance(data, bytes | bytearray):
-                out += bytes(data)
-                continue
-            from drivers.printer.layout import render_road_bill
+        from app import printing
 
-            fields = job if isinstance(job, dict) else getattr(job, "fields", None) or vars(job)
-            out += render_road_bill(fields, self.printer_profile)
-        return out or None
+        return b"".join(printing.road_bill_bytes(job, profile=self.printer_profile) for job in jobs)
 
     def render_png(self, data: bytes) -> bytes:
         from app import printing

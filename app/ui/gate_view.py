@@ -438,15 +438,17 @@ class GateView(QWidget):
         else:
             self.reader_state = (state, message)
         self._show_device_states()
+        scanner_lost = lambda: self.tr("扫码枪已断开：请刷身份证或输入票号继续检票")  # noqa: E731
+        reader_lost = lambda: self.tr("读卡器已断开：请扫码或输入票号继续检票")  # noqa: E731
         if state == "lost":
-            if device == "scanner":
-                show_message(self.messageLabel, lambda: self.tr("扫码枪已断开：请刷身份证或输入票号继续检票"),
-                             kind="device")
-            else:
-                show_message(self.messageLabel, lambda: self.tr("读卡器已断开：请扫码或输入票号继续检票"),
-                             kind="device")
+            show_message(self.messageLabel, scanner_lost if device == "scanner" else reader_lost, kind="device")
         elif state == "ready":
             clear_message(self.messageLabel, "device")
+            # The other device may still be out: its warning stands.
+            if self.scanner_state[0] == "lost":
+                show_message(self.messageLabel, scanner_lost, kind="device")
+            elif self.reader_state[0] == "lost":
+                show_message(self.messageLabel, reader_lost, kind="device")
 
     def _show_device_states(self) -> None:
         words = {
