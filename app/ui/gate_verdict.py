@@ -7,6 +7,7 @@ window (one frame) already carries it: nothing about it waits for a timer or a t
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -34,6 +35,7 @@ class VerdictPanel(QFrame):
         self.setAutoFillBackground(True)
         self.verdict = None
         self.tone = ""
+        self._styled: tuple | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(40, 24, 40, 24)
         layout.setSpacing(8)
@@ -70,10 +72,22 @@ class VerdictPanel(QFrame):
         return False
 
     def _size_fonts(self) -> None:
-        """Type sized from the pane, not the screen: readable from the gate at 1024x768 too."""
+        """Type sized from the pane, not the screen: readable from the gate at 1024x768 too. Style
+        sheets are set only when the size or the tone changed: each one re-polishes the labels,
+        which a scan's frame has no time for."""
         h = max(300, self.height())
         w = max(400, self.width())
-        fg = TONES.get(self.tone, ("#333333", "#ffffff"))[1]
+        key = (h, w, self.tone)
+        if key == self._styled:
+            return
+        self._styled = key
+        bg, fg = TONES.get(self.tone, ("#333333", "#ffffff"))
+        self.setStyleSheet(f"QFrame#verdictPanel {{ background: {bg}; }}")
+        # An opaque palette too: Qt then knows the panel hides the view under it and does not paint
+        # what it covers (the counters and seats a check has just changed).
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(bg))
+        self.setPalette(palette)
         for label, share, bold in ((self.messageLabel, 9, True), (self.typeLabel, 11, True),
                                    (self.passengerLabel, 15, True), (self.seatLabel, 15, True),
                                    (self.hintLabel, 34, False)):
@@ -84,9 +98,7 @@ class VerdictPanel(QFrame):
     def show_verdict(self, verdict, language: str, *, type_name: str = "") -> None:
         self.verdict = verdict
         self.tone = verdict.tone if verdict.tone in TONES else "red"
-        bg, _fg = TONES[self.tone]
         self.setProperty("tone", self.tone)
-        self.setStyleSheet(f"QFrame#verdictPanel {{ background: {bg}; }}")
         self.messageLabel.setText(verdict.text(language))
         self.typeLabel.setText(type_name)
         self.typeLabel.setVisible(bool(type_name))
@@ -106,8 +118,8 @@ class VerdictPanel(QFrame):
         self.seatLabel.setText("　".join(where))
         self.seatLabel.setVisible(bool(where))
         self.hintLabel.setText("Next scan or Esc: back to the board" if en else "扫下一张或按 Esc 返回")
-        self._size_fonts()
         self.setGeometry(self.parent().rect())
+        self._size_fonts()
         self.raise_()
         self.show()
         self.timer.start(HOLD_MS)

@@ -72,6 +72,19 @@ def announced_type(ticket_type: str | None, type_name: str | None, en: bool) -> 
     return type_name or ticket_type
 
 
+def _fixed_columns(table: QTableWidget, samples: tuple) -> None:
+    """Column widths from the font and a sample of each column's widest text (None: the column that
+    stretches). Sizing to contents would measure every cell again at every scan's refill."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    metrics = table.fontMetrics()
+    for column, sample in enumerate(samples):
+        if sample is None:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        else:
+            table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 24)
+
+
 def _table(name: str, columns: int) -> QTableWidget:
     table = QTableWidget(0, columns)
     table.setObjectName(name)
@@ -148,9 +161,7 @@ class GateView(QWidget):
         self.boardBox.setObjectName("gateBoardBox")
         v = QVBoxLayout(self.boardBox)
         self.departuresTable = _table("gateDeparturesTable", 5)
-        hdr = self.departuresTable.horizontalHeader()
-        hdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        _fixed_columns(self.departuresTable, ("00:00", None, "检票口", "检票中", "00:00"))
         self.departuresTable.installEventFilter(_KeyFilter(self, {
             **{k: self.choose_selected for k in ENTER},
             Qt.Key.Key_Escape: self.focus_entry,
@@ -193,9 +204,7 @@ class GateView(QWidget):
         v.addWidget(self.messageLabel)
         self.recentTable = _table("gateRecentTable", 5)
         self.recentTable.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        rh = self.recentTable.horizontalHeader()
-        rh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        rh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        _fixed_columns(self.recentTable, ("00:00:00", None, "欧阳小明", "座位", "杭州东站"))
         v.addWidget(self.recentTable, 2)
         return self.currentBox
 
@@ -522,15 +531,15 @@ class GateView(QWidget):
         del self.verdicts[50:]
 
     def _after_verdict(self, verdict) -> None:
-        # Counters and the seat map from the file: what was written is what is shown.
+        # Counters and the seat map from the file: what was written is what is shown. The board's
+        # rows (times, states) do not change with a check.
         if verdict.boards and self.current is not None:
             try:
                 self.current = self.gate.departure(self.current.id)
             except KezhanError as exc:
                 log.warning("departure after a check: %s", exc)
-        self._fill_current()
+            self._fill_current()
         self._fill_recent()
-        self._fill_board()
 
     def _escape(self) -> None:
         if not self.verdictPanel.dismiss():

@@ -75,6 +75,11 @@ class GateMode(QObject):
                 bar.insertWidget(bar.count() - 1, button)  # before the bar's closing stretch
                 self.buttons[a.id] = button
         window.printer.job_finished.connect(self._job_finished)
+        self.statusTimer = QTimer(self)
+        self.statusTimer.setObjectName("gateStatusTimer")
+        self.statusTimer.setSingleShot(True)
+        self.statusTimer.setInterval(300)
+        self.statusTimer.timeout.connect(window.refresh_status)
         self.retranslate()
 
     # --- switching ------------------------------------------------------------------------------
@@ -124,7 +129,10 @@ class GateMode(QObject):
         after = getattr(self.gate, "after_local_event", None)
         if after is not None:
             after()
-        self.window.refresh_status()
+        # The status bar (the upload backlog) a moment later, not in the frame that shows the verdict;
+        # a run of scans refreshes it once.
+        if not self.statusTimer.isActive():
+            self.statusTimer.start()
 
     def _entry(self) -> None:
         if self.window.dialog is None:
