@@ -77,11 +77,12 @@ class DemoStation:
     started: list = field(default_factory=list)
     cards: DemoCards | None = None
     gate_scans: dict = field(default_factory=dict)  # departure id -> demo scans so far
+    gate_taps: dict = field(default_factory=dict)  # departure id -> demo card taps so far
 
-    def next_ticket_code(self, departure_id: str) -> str | None:
-        """The code on the ticket of the next demo passenger at the gate: the departure's active
-        tickets in seat order, one after the other (round again once all have come), as the printed
-        paper carries it. None when nobody holds a ticket on the departure."""
+    def next_ticket_code(self, departure_id: str, checked_seats=frozenset()) -> str | None:
+        """The code on the ticket of the next demo passenger at the gate, as the printed paper carries
+        it: the departure's first active ticket in seat order whose seat is not in ``checked_seats``
+        (once all have boarded, round again: a ticket shown twice). None when nobody holds one."""
         from app.services.context import cursor
         from app.services.sales import ticket_code_for
         from app.store.models import TICKET_ACTIVE, parse_utc
@@ -91,13 +92,33 @@ class DemoStation:
             cur.execute("SELECT id, seat_no, ticket_type, doc_hash, sold_at FROM tickets "
                         "WHERE departure_id = ? AND status = ? ORDER BY seat_no, id", (departure_id, TICKET_ACTIVE))
             rows = cur.fetchall()
-        if not rows:
+        row = _next_passenger(rows, 1, checked_seats, self.gate_scans, departure_id)
+        if row is None:
             return None
-        n = self.gate_scans.get(departure_id, 0)
-        self.gate_scans[departure_id] = n + 1
-        ticket_id, seat_no, ticket_type, doc_hash, sold_at = rows[n % len(rows)]
+        ticket_id, seat_no, ticket_type, doc_hash, sold_at = row
         return ticket_code_for(self.terminal, ticket_id, departure_id, seat_no, ticket_type, doc_hash,
                                parse_utc(sold_at))
+
+    def next_gate_card(self, departure_id: str, checked_seats=frozenset()) -> dict | None:
+        """The ID card (a resident card) of the next demo passenger at the gate holding a ticket on
+        the departure, chosen as :meth:`next_ticket_code` chooses; None when nobody does."""
+        from app.services.context import cursor
+        from app.store.models import TICKET_ACTIVE
+        from drivers.idcard.simulator import SAMPLE_CARDS
+
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT p.name, p.doc_number, t.seat_no FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+                        "WHERE t.departure_id = ? AND t.status = ? AND p.doc_type = 'resident_id' "
+                        "AND p.doc_number IS NOT NULL ORDER BY t.seat_no, t.id", (departure_id, TICKET_ACTIVE))
+            rows = cur.fetchall()
+        row = _next_passenger(rows, 2, checked_seats, self.gate_taps, departure_id)
+        if row is None:
+            return None
+        name, number, _seat = row
+        card = dict(SAMPLE_CARDS["resident"])
+        card.update(name=name, number=number, birth=number[6:14], sex="1" if int(number[16]) % 2 else "2")
+        return card
 
     def tap_next_card(self) -> dict | None:
         """Put the next demo passenger's ID card on the simulated reader, as a passenger would tap
@@ -273,6 +294,18 @@ class DemoCards:
                 log.warning("cannot keep the demo card counter: %s", exc)
         self.reader.place(card)
         return card
+
+
+def _next_passenger(rows: list, seat_at: int, checked_seats, counts: dict, departure_id: str):
+    """The first row whose seat has not boarded; when all have, the rows in turn."""
+    for row in rows:
+        if row[seat_at] not in checked_seats:
+            return row
+    if not rows:
+        return None
+    n = counts.get(departure_id, 0)
+    counts[departure_id] = n + 1
+    return rows[n % len(rows)]
 
 
 # --- the scripted day --------------------------------------------------------------------------------

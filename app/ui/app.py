@@ -166,7 +166,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     if station is not None:
         bind_demo_link(window, station, sync)
         if station.cards is not None:
-            bind_demo_card(window, station.cards)
+            bind_demo_card(window, station.cards, station if gate is not None else None)
         if gate is not None:
             bind_demo_scan(window, station)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
@@ -200,6 +200,11 @@ def make_gate(db, terminal, config, demo: DemoDevices, sync):
                        on_local_event=(sync.nudge if sync is not None else None))
 
 
+def checked_seats(view) -> set:
+    """The seats the gate view shows boarded: the demo's next passenger is someone else."""
+    return {seat for seat, state in view.seatGrid.seats.items() if state == "checked"}
+
+
 def bind_demo_scan(window, station) -> None:
     """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
     holds a ticket under the scanner (``station.next_ticket_code``, app.demo); the code reaches the
@@ -214,7 +219,7 @@ def bind_demo_scan(window, station) -> None:
         view = window.gateMode.view
         if view.current is None:
             return
-        code = station.next_ticket_code(view.current.id)
+        code = station.next_ticket_code(view.current.id, checked_seats(view))
         if code is None:
             show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
             return
@@ -251,15 +256,26 @@ def bind_demo_link(window, station, sync) -> None:
     window.demoLinkWorker = worker  # stopped with the window's devices when it closes
 
 
-def bind_demo_card(window, cards) -> None:
+def bind_demo_card(window, cards, station=None) -> None:
     """Ctrl+Shift+F11 in the demo: the next demo passenger's ID card goes on the simulated reader
-    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap."""
+    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap.
+    At the gate, the card is that of the next passenger holding a ticket on the departure being
+    checked (``station.next_gate_card``)."""
     from PySide6.QtCore import QCoreApplication
 
     from app.ui import actions
 
     def tap() -> None:
-        card = cards.tap_next()
+        checking = station is not None and window.checking() and window.gateMode.view.current is not None
+        if checking:
+            view = window.gateMode.view
+            card = station.next_gate_card(view.current.id, checked_seats(view))
+            if card is None:
+                show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+                return
+            cards.reader.place(card)
+        else:
+            card = cards.tap_next()
         show_demo_message(window, QCoreApplication.translate("demo", "演示：%1 的身份证已放上读卡器")
                           .replace("%1", card.get("name", "")))
 
