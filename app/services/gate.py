@@ -210,9 +210,13 @@ class Gate:
 
     def _counts(self, cur, rules: Rules, departure_id: str) -> tuple[int, int]:
         """(seated passengers checked, free children checked) on the departure."""
+        return self._split(rules, gate_store.check_counts(cur, departure_id))
+
+    def _split(self, rules: Rules, counts: dict[str, int]) -> tuple[int, int]:
+        """(seated, free children) of counts by ticket type; a type the table does not know is seated."""
         seated = free = 0
         types = rules.ticket_types
-        for code, n in gate_store.check_counts(cur, departure_id).items():
+        for code, n in counts.items():
             t = types.get(code) if code in types else None
             if t is not None and t.counts_free_child_cap:
                 free += n
@@ -220,30 +224,37 @@ class Gate:
                 seated += n
         return seated, free
 
+    def _views(self, cur, rules: Rules, rows: list[gate_store.GateDepartureRow], now: datetime) -> list[GateDeparture]:
+        """The board of many departures in a handful of statements (the day's list refreshes often)."""
+        ids = [r.id for r in rows]
+        states = gate_store.gate_states(cur, ids)
+        sources = gate_store.merged_sources_of(cur, ids)
+        sold_by = gate_store.sold_counts_of(cur, ids + [s for group in sources.values() for s in group])
+        checked_by = gate_store.check_counts_of(cur, ids)
+        bills = gate_store.road_bill_numbers_of(cur, ids)
+        moves = gate_store.ride_change_counts_of(cur, ids)
+        out = []
+        for row in rows:
+            st = states.get(row.id)
+            stored = st.state if st else (rules_gate.DEPARTED if row.status == "departed" else rules_gate.WAITING)
+            state = rules_gate.effective_state(stored, row.departs_at, now, rules.gate)
+            sold = sum(self._split(rules, sold_by.get(d, {}))[0] for d in (row.id, *sources.get(row.id, ())))
+            seated, free = self._split(rules, checked_by.get(row.id, {}))
+            out.append(GateDeparture(
+                id=row.id, departs_at=row.departs_at, destination_names=row.route_name,
+                gate=(st.gate if st and st.gate else row.gate), plate=st.plate if st else None,
+                driver=st.driver if st else None, state=state,
+                opens_at=rules_gate.opens_at(row.departs_at, rules.gate),
+                late_until=rules_gate.late_until(row.departs_at, rules.gate), seats=row.seats, sold=sold,
+                checked=seated, unchecked=max(sold - seated, 0), free_children=free,
+                free_children_cap=rules.gate.free_child_cap(row.seats), ride_changes=moves.get(row.id, 0),
+                road_bill_no=bills.get(row.id), schedule_code=row.schedule_code, date=row.date, time=row.time,
+                merged_into=st.merged_into if st else None,
+            ))
+        return out
+
     def _view(self, cur, rules: Rules, row: gate_store.GateDepartureRow, now: datetime) -> GateDeparture:
-        state, st = self._state_of(cur, rules, row, now)
-        types = rules.ticket_types
-        sold = free_sold = 0
-        for source in (row.id, *sorted(gate_store.merged_sources(cur, row.id))):
-            for code, n in gate_store.sold_counts(cur, source).items():
-                t = types.get(code) if code in types else None
-                if t is not None and t.counts_free_child_cap:
-                    free_sold += n
-                else:
-                    sold += n
-        seated, free = self._counts(cur, rules, row.id)
-        bill = gate_store.road_bill_of(cur, row.id)
-        return GateDeparture(
-            id=row.id, departs_at=row.departs_at, destination_names=row.route_name,
-            gate=(st.gate if st and st.gate else row.gate), plate=st.plate if st else None,
-            driver=st.driver if st else None, state=state, opens_at=rules_gate.opens_at(row.departs_at, rules.gate),
-            late_until=rules_gate.late_until(row.departs_at, rules.gate), seats=row.seats, sold=sold,
-            checked=seated, unchecked=max(sold - seated, 0), free_children=free,
-            free_children_cap=rules.gate.free_child_cap(row.seats),
-            ride_changes=gate_store.ride_changes_to(cur, row.id), road_bill_no=bill.number if bill else None,
-            schedule_code=row.schedule_code, date=row.date, time=row.time,
-            merged_into=st.merged_into if st else None,
-        )
+        return self._views(cur, rules, [row], now)[0]
 
     def _row(self, cur, departure_id: str) -> gate_store.GateDepartureRow:
         row = gate_store.departure_row(cur, departure_id)
@@ -257,7 +268,7 @@ class Gate:
         with self.db.read() as session:
             cur = cursor(session)
             rules = self._rules(cur)
-            return [self._view(cur, rules, row, now) for row in gate_store.departures_on(cur, day.isoformat(), self.gates)]
+            return self._views(cur, rules, gate_store.departures_on(cur, day.isoformat(), self.gates), now)
 
     def departure(self, departure_id: str) -> GateDeparture:
         with self.db.read() as session:
@@ -296,11 +307,14 @@ class Gate:
         if not vehicle or not driver:
             raise _violation("VEHICLE_REQUIRED", "开检须填写车牌和驾驶员", "Enter the plate and the driver to open checking")
         now = self.now()
+        # No SYNC_ALARM refusal here, nor in stop_check and the checks: the bus leaves whatever the
+        # sync link says (docs/gate.md § While a sync alarm stands).
         with self.db.transaction() as session:
             cur = cursor(session)
-            refuse_while_alarm(cur)
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
+            if row.status == "cancelled":
+                raise _violation("GATE_CANCELLED", "该班次已停班，不能开检", "This departure is cancelled")
             state, st = self._state_of(cur, rules, row, now)
             rules_gate.check_can_open(state, row.departs_at, now, rules.gate)
             gate = st.gate if st and st.gate else row.gate
@@ -310,6 +324,11 @@ class Gate:
                                                      "driver": driver[:32], "checker": checker, "late": False}, now)
             audit(cur, self.terminal, checker, "gate_open", row.id, {"plate": vehicle[:16], "gate": gate}, now)
             return self._view(cur, rules, row, now)
+
+    def recent_crews(self, limit: int = 20) -> list[tuple[str, str]]:
+        """(plate, driver) pairs of the latest openings at this terminal, newest first, to choose from at 开检."""
+        with self.db.read() as session:
+            return gate_store.recent_crews(cursor(session), limit)
 
     def late_check(self, departure_id: str, *, reason: str, approver: tuple[str, str] | None) -> GateDeparture:
         """补检: reopen a stopped check until ``late_minutes`` after departure. The road bill made at
@@ -342,7 +361,6 @@ class Gate:
         now = self.now()
         with self.db.transaction() as session:
             cur = cursor(session)
-            refuse_while_alarm(cur)
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
             state, st = self._state_of(cur, rules, row, now)
@@ -441,7 +459,8 @@ class Gate:
             to = gate_store.changed_to(cur, ticket.ticket_id)
             return {"to_departure": f"{to[3]} {to[1]} {to[2]}" if to else "", "to_departure_id": to[0] if to else None}
         if code in ("WRONG_DEPARTURE", "NOT_TODAY"):
-            dep_id = ticket.departure_id if ticket else payload.departure_id
+            dep_id = ((gate_store.ride_change_of(cur, ticket.ticket_id) or ticket.departure_id) if ticket
+                      else payload.departure_id)
             other = gate_store.departure_row(cur, dep_id)
             if other is None:
                 return {"other": dep_id, "other_departure_id": dep_id, "other_gate": "",
@@ -599,6 +618,21 @@ class Gate:
                                            card_doc_hash=card_hash, card_name=card_name):
                 return self._verdict("CARD_MISMATCH", row.id, now, ticket=ticket, rules=rules)
             return self._judge_and_record(cur, rules, row, ticket, None, "card", checker, now, board_code="CARD_MATCH")
+
+    def paper_codes(self, departure_id: str, *, unchecked_only: bool = True) -> list[tuple[str, str]]:
+        """(ticket_id, code) of the live tickets of the departure as their newest paper carries them,
+        signed by this terminal: what the demo's scan key and the screenshots scan. Seat order."""
+        from app.services.sales import ticket_code_for
+
+        now = self.now()
+        with self.db.read() as session:
+            cur = cursor(session)
+            tickets = [t for t in gate_store.departure_tickets(cur, [departure_id]) if t.status == "active"]
+            if unchecked_only:
+                checked = gate_store.checked_tickets(cur, [t.ticket_id for t in tickets])
+                tickets = [t for t in tickets if t.ticket_id not in checked]
+        return [(t.ticket_id, ticket_code_for(self.terminal, t.ticket_id, t.departure_id, t.seat_no, t.ticket_type,
+                                              t.doc_hash, now, t.prints)) for t in tickets]
 
     # --- exceptions --------------------------------------------------------------------------------------
 

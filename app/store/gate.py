@@ -409,3 +409,67 @@ def station_name(cur, code: str) -> str:
     cur.execute("SELECT name FROM stations WHERE code = ?", (code,))
     row = cur.fetchone()
     return row[0] if row else code
+
+
+# --- the day's board, a statement per figure for every departure at once ---------------------------
+
+
+def _marks(ids: list[str]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def sold_counts_of(cur, departure_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Live tickets by departure and ticket type."""
+    out: dict[str, dict[str, int]] = {}
+    if departure_ids:
+        cur.execute(f"SELECT departure_id, ticket_type, count(*) FROM tickets WHERE departure_id IN "
+                    f"({_marks(departure_ids)}) AND status = 'active' GROUP BY departure_id, ticket_type",
+                    departure_ids)
+        for dep, ticket_type, n in cur.fetchall():
+            out.setdefault(dep, {})[ticket_type] = n
+    return out
+
+
+def check_counts_of(cur, departure_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Live checks by departure boarded and ticket type."""
+    out: dict[str, dict[str, int]] = {}
+    if departure_ids:
+        cur.execute(f"SELECT departure_id, ticket_type, count(*) FROM gate_checks WHERE departure_id IN "
+                    f"({_marks(departure_ids)}) AND undone_at IS NULL GROUP BY departure_id, ticket_type",
+                    departure_ids)
+        for dep, ticket_type, n in cur.fetchall():
+            out.setdefault(dep, {})[ticket_type] = n
+    return out
+
+
+def merged_sources_of(cur, departure_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if departure_ids:
+        cur.execute(f"SELECT merged_into, departure_id FROM gate_departures WHERE merged_into IN "
+                    f"({_marks(departure_ids)})", departure_ids)
+        for target, source in cur.fetchall():
+            out.setdefault(target, []).append(source)
+    return out
+
+
+def road_bill_numbers_of(cur, departure_ids: list[str]) -> dict[str, str]:
+    """The live road bill's number of each departure that has one."""
+    if not departure_ids:
+        return {}
+    cur.execute(f"SELECT departure_id, number FROM road_bills WHERE departure_id IN ({_marks(departure_ids)}) "
+                "AND voided_at IS NULL ORDER BY made_at, number", departure_ids)
+    return dict(cur.fetchall())
+
+
+def ride_change_counts_of(cur, departure_ids: list[str]) -> dict[str, int]:
+    if not departure_ids:
+        return {}
+    cur.execute(f"SELECT to_departure_id, count(*) FROM gate_ride_changes WHERE to_departure_id IN "
+                f"({_marks(departure_ids)}) GROUP BY to_departure_id", departure_ids)
+    return dict(cur.fetchall())
+
+
+def recent_crews(cur, limit: int) -> list[tuple[str, str]]:
+    cur.execute("SELECT plate, driver FROM gate_departures WHERE plate IS NOT NULL AND driver IS NOT NULL "
+                "GROUP BY plate, driver ORDER BY max(opened_at) DESC LIMIT ?", (limit,))
+    return [tuple(r) for r in cur.fetchall()]

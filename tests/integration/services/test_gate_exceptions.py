@@ -172,3 +172,41 @@ def test_the_road_bill_body_keeps_its_figures(db, db_path, terminal, shift):
     body = json.loads(rows(db_path, "SELECT body FROM road_bills WHERE number = ?", bill.number)[0][0])
     assert body["totals"] == {"count": 1, "amount": a.price}
     assert body["manifest"][0]["seat_no"] == a.seat_no
+
+
+def test_under_a_sync_alarm_the_bus_is_checked_and_stopped_but_exceptions_wait(db, db_path, terminal, shift):
+    from tests.integration.services.test_services_alarm import raise_alarm
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    raise_alarm(db_path)
+    gate, _ = _open(db, terminal)
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    assert refusal_code(gate.undo_check, a.ticket_id, reason="误检", approver=BOSS) == "SYNC_ALARM"
+    assert gate.stop_check(D_0800).totals["count"] == 1
+    assert refusal_code(gate.void_road_bill, D_0800, reason="错", approver=BOSS) == "SYNC_ALARM"
+
+
+def test_the_counter_lists_a_departure_stopped_at_the_gate_as_not_for_sale(db, terminal, shift):
+    from datetime import date
+
+    from app.services.counter import Counter
+
+    gate, clock = _open(db, terminal)
+    gate.stop_check(D_0800)
+    counter = Counter(db, terminal, clock=lambda: NOW)
+    [row] = [d for d in counter.departures(NINGBO, date(2026, 12, 1)) if d.id == D_0800]
+    assert (row.sellable, row.status) == (False, "stopped") and "已停检" in row.reasons[0]
+    assert "stopped at the gate" in row.reasons[1]
+    [other] = [d for d in counter.departures(NINGBO, date(2026, 12, 1)) if d.id == D_1400]
+    assert other.sellable
+
+
+def test_a_cancelled_departure_is_not_opened_and_crews_are_offered_again(db, terminal):
+    from tests.integration.store.tiny_province import D_0900_CANCELLED
+
+    clock = Clock(NOW + timedelta(minutes=155))  # 08:35
+    gate = make_gate(db, terminal, clock)
+    assert refusal_code(gate.open_check, D_0900_CANCELLED, vehicle="浙A1", driver="王") == "GATE_CANCELLED"
+    clock.at = AT_GATE
+    gate.open_check(D_0800, vehicle="浙A12345", driver="王师傅")
+    assert gate.recent_crews() == [("浙A12345", "王师傅")]

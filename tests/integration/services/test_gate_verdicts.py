@@ -244,3 +244,31 @@ def test_a_card_against_the_scanned_ticket_matches_or_not(db, terminal, shift):
     assert gate.departure(D_0800).checked == 0
     match = gate.check_card(_Card("张三", ID_A), D_0800, ticket_id=a.ticket_id)
     assert match.code == "CARD_MATCH" and gate.departure(D_0800).checked == 1
+
+
+def test_the_papers_of_a_departure_scan_in_seat_order_until_all_have_boarded(db, terminal, shift):
+    sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    gate, _ = _open(db, terminal, shift)
+    papers = gate.paper_codes(D_0800)
+    assert len(papers) == 2
+    for ticket_id, code in papers:
+        assert gate.check_text(code, D_0800).ticket_id == ticket_id
+    assert gate.paper_codes(D_0800) == []
+    d = gate.departures()
+    assert [x.id for x in d if x.checked] == [D_0800] and d[[x.id for x in d].index(D_0800)].unchecked == 0
+
+
+def test_a_card_as_the_window_holds_it_and_as_the_reader_gives_it_find_the_same_ticket(db, terminal, shift):
+    from types import SimpleNamespace
+
+    from drivers.idcard.card import CardData
+
+    job = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    gate, _ = _open(db, terminal, shift)
+    window_card = SimpleNamespace(name="张三", doc_type="resident_id", number=ID_A)
+    assert gate.check_card(window_card, D_0800, ticket_id=job.ticket_id).code == "CARD_MATCH"
+    reader_card = CardData(card_type="resident", name="张三", sex="男", birth_date="19900307", id_number=ID_A,
+                           valid_from="20200101", valid_to="20400101", number_valid=True)
+    v = gate.check_card(reader_card, D_0800)
+    assert v.code == "ALREADY_CHECKED" and v.ticket_id == job.ticket_id
