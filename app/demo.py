@@ -76,32 +76,12 @@ class DemoStation:
     server_port: int
     started: list = field(default_factory=list)
     cards: DemoCards | None = None
-    gate_scans: dict = field(default_factory=dict)  # departure id -> demo scans so far
     gate_taps: dict = field(default_factory=dict)  # departure id -> demo card taps so far
-
-    def next_ticket_code(self, departure_id: str, checked_seats=frozenset()) -> str | None:
-        """The code on the ticket of the next demo passenger at the gate, as the printed paper carries
-        it: the departure's first active ticket in seat order whose seat is not in ``checked_seats``
-        (once all have boarded, round again: a ticket shown twice). None when nobody holds one."""
-        from app.services.context import cursor
-        from app.services.sales import ticket_code_for
-        from app.store.models import TICKET_ACTIVE, parse_utc
-
-        with self.db.read() as session:
-            cur = cursor(session)
-            cur.execute("SELECT id, seat_no, ticket_type, doc_hash, sold_at FROM tickets "
-                        "WHERE departure_id = ? AND status = ? ORDER BY seat_no, id", (departure_id, TICKET_ACTIVE))
-            rows = cur.fetchall()
-        row = _next_passenger(rows, 1, checked_seats, self.gate_scans, departure_id)
-        if row is None:
-            return None
-        ticket_id, seat_no, ticket_type, doc_hash, sold_at = row
-        return ticket_code_for(self.terminal, ticket_id, departure_id, seat_no, ticket_type, doc_hash,
-                               parse_utc(sold_at))
 
     def next_gate_card(self, departure_id: str, checked_seats=frozenset()) -> dict | None:
         """The ID card (a resident card) of the next demo passenger at the gate holding a ticket on
-        the departure, chosen as :meth:`next_ticket_code` chooses; None when nobody does."""
+        the departure: the first in seat order whose seat is not in ``checked_seats`` (once all have
+        boarded, round again: a card shown twice). None when nobody holds one."""
         from app.services.context import cursor
         from app.store.models import TICKET_ACTIVE
         from drivers.idcard.simulator import SAMPLE_CARDS

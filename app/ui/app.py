@@ -168,7 +168,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         if station.cards is not None:
             bind_demo_card(window, station.cards, station if gate is not None else None)
         if gate is not None:
-            bind_demo_scan(window, station)
+            bind_demo_scan(window)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
@@ -205,10 +205,10 @@ def checked_seats(view) -> set:
     return {seat for seat, state in view.seatGrid.seats.items() if state == "checked"}
 
 
-def bind_demo_scan(window, station) -> None:
+def bind_demo_scan(window) -> None:
     """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
-    holds a ticket under the scanner (``station.next_ticket_code``, app.demo); the code reaches the
-    gate view as a scan does."""
+    holds a ticket under the scanner (the newest paper of the first ticket not yet boarded,
+    ``Gate.paper_codes``); the code reaches the gate view as a scan does."""
     from PySide6.QtCore import QCoreApplication
 
     from app.ui import actions
@@ -219,11 +219,11 @@ def bind_demo_scan(window, station) -> None:
         view = window.gateMode.view
         if view.current is None:
             return
-        code = station.next_ticket_code(view.current.id, checked_seats(view))
-        if code is None:
+        papers = window.gate.paper_codes(view.current.id)
+        if not papers:
             show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
             return
-        window.scanner.scanned.emit(code)
+        window.scanner.scanned.emit(papers[0][1])
 
     window.actions.update(actions.bind(window, {"demo_scan": scan}, where=("demo",)))
 
@@ -269,7 +269,7 @@ def bind_demo_card(window, cards, station=None) -> None:
         checking = station is not None and window.checking() and window.gateMode.view.current is not None
         if checking:
             view = window.gateMode.view
-            card = station.next_gate_card(view.current.id, checked_seats(view))
+            card = station.next_gate_card(view.current.id, checked_seats(view))  # a passenger's own card
             if card is None:
                 show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
                 return

@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.errors import KezhanError
 from app.ui.dialogs import _confirm_and_close, _quote_and_message
@@ -32,6 +41,7 @@ class Field:
     caption: str
     default: str = ""
     choices: tuple[tuple[str, str], ...] | None = None  # (value, text): a list to pick from
+    suggestions: tuple[str, ...] = ()  # typed freely, these offered as the checker types
 
 
 class GateActionDialog(QDialog):
@@ -68,6 +78,11 @@ class GateActionDialog(QDialog):
             else:
                 widget = line_edit(f"field_{f.key}")
                 widget.setText(f.default)
+                if f.suggestions:
+                    completer = QCompleter(list(f.suggestions), widget)
+                    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+                    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+                    widget.setCompleter(completer)
             self.inputs[f.key] = widget
             order.append(widget)
             form.addRow(label(f.caption), widget)

@@ -186,9 +186,17 @@ class GateMode(QObject):
         d = self._current()
         if d is None:
             return None
+        try:
+            crews = list(self.gate.recent_crews())
+        except KezhanError as exc:
+            log.info("recent crews: %s", exc)
+            crews = []
+        plates = tuple(dict.fromkeys(p for p, _d in crews if p))
+        drivers = tuple(dict.fromkeys(dr for _p, dr in crews if dr))
         return self._dialog(
             "open", self.tr("开检：%1").replace("%1", f"{self.view._local(d.departs_at)} {d.schedule_code}"),
-            [Field("vehicle", self.tr("车牌"), d.plate or ""), Field("driver", self.tr("驾驶员"), d.driver or "")],
+            [Field("vehicle", self.tr("车牌"), d.plate or "", suggestions=plates),
+             Field("driver", self.tr("驾驶员"), d.driver or "", suggestions=drivers)],
             lambda v, _a: self.gate.open_check(d.id, vehicle=v["vehicle"], driver=v["driver"]), supervisor=False)
 
     def stop_check(self) -> GateActionDialog | None:

@@ -20,12 +20,10 @@ class Station:
 
     def __init__(self, db, terminal) -> None:
         self.db, self.terminal = db, terminal
-        self.gate_scans: dict = {}
         self.gate_taps: dict = {}
 
     from app.demo import DemoStation
 
-    next_ticket_code = DemoStation.next_ticket_code
     next_gate_card = DemoStation.next_gate_card
     del DemoStation
 
@@ -42,7 +40,7 @@ def test_the_demo_keys_scan_and_tap_the_next_passenger(qtbot, backend, clock, tm
         win = gate_window(qtbot, backend, clock, day, reader_port=port, reader_baud=115200)
         station = Station(backend.db, backend.terminal)
         bind_demo_card(win, DemoCards(sim, tmp_path / "next-card"), station)
-        bind_demo_scan(win, station)
+        bind_demo_scan(win)
         qtbot.waitUntil(lambda: win.reader.state == "ready", timeout=5000)
         keys = Keyboard(qtbot, win)
         sign_in_gate(keys)
