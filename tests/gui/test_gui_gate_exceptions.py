@@ -1,0 +1,95 @@
+"""The gate's exceptions from the keyboard: the road bill on the network printer and its reprint
+(补打, same number), voiding it and the late check with the supervisor's approval, and merging another
+departure into the one being checked."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import SUPERVISOR, SUPERVISOR_PASSWORD, Keyboard
+from tests.gui.gate_fixtures import gate_day, gate_window, open_check, sign_in_gate
+
+pytestmark = pytest.mark.gui
+
+
+def scan(qtbot, win, code: str) -> None:
+    target = win.focusWidget()
+    qtbot.keyClicks(target, code)
+    qtbot.keyClick(target, Qt.Key.Key_Return)
+    QApplication.processEvents()
+
+
+def approve(keys, dialog, reason: str) -> None:
+    """The reason, then the supervisor's code and password, each with Enter."""
+    dialog.inputs["reason"].setFocus()
+    keys.type(reason)
+    keys.enter()
+    keys.type(SUPERVISOR)
+    keys.enter()
+    keys.type(SUPERVISOR_PASSWORD)
+    keys.enter()
+
+
+def test_road_bill_reprint_void_late_check_and_merge(qtbot, backend, clock, printer_sim):
+    from app.ui.dialogs import PreviewDialog
+
+    day = gate_day(backend, clock)
+    win = gate_window(qtbot, backend, clock, day, printer_target=printer_sim.target)
+    qtbot.waitUntil(lambda: win.printer.state == "ready", timeout=5000)
+    keys = Keyboard(qtbot, win)
+    sign_in_gate(keys)
+    open_check(keys)
+    view = win.gateMode.view
+    scan(qtbot, win, day.jobs[0].ticket_code)
+    keys.press(Qt.Key.Key_Escape)
+
+    # F3 停检: the bill is committed, printed and previewed.
+    keys.press(Qt.Key.Key_F3)
+    keys.enter()
+    qtbot.waitUntil(lambda: isinstance(win.dialog, PreviewDialog), timeout=3000)
+    keys.press(Qt.Key.Key_Escape)
+    number = view.current.road_bill_no
+    assert number and view.current.state == "stopped"
+    [job] = printer_sim.wait_for_jobs(1)
+    assert "路单".encode("gb18030") in job.data and number.encode() in job.data
+    qtbot.waitUntil(lambda: win.gate.unprinted_road_bills() == [], timeout=3000)
+
+    # F8 补打: the same number, marked as a reprint.
+    keys.press(Qt.Key.Key_F8)
+    jobs = printer_sim.wait_for_jobs(2)
+    assert "补打".encode("gb18030") in jobs[1].data and number.encode() in jobs[1].data
+    assert view.messageLabel.text() == "路单已送打印机"
+
+    # F9 作废路单, with the supervisor; the departure has no live bill any more.
+    keys.press(Qt.Key.Key_F9)
+    dialog = win.dialog
+    assert dialog.objectName() == "gate_void_billDialog" and number in dialog.titleLabel.text()
+    approve(keys, dialog, "车辆故障换车")
+    assert win.dialog is None, dialog.messageLabel.text()
+    assert view.current.road_bill_no is None
+
+    # F4 补检, with the supervisor: the check reopens and a late passenger boards.
+    keys.press(Qt.Key.Key_F4)
+    approve(keys, win.dialog, "旅客迟到")
+    assert win.dialog is None
+    assert view.current.state == "late"
+    scan(qtbot, win, day.jobs[1].ticket_code)
+    assert view.verdictPanel.verdict.code == "BOARD"
+    keys.press(Qt.Key.Key_Escape)
+
+    # F7 并班: a later departure of this gate is merged into the one being checked.
+    later = next(d for d in view.departures if d.state == "waiting" and d.departs_at > view.current.departs_at)
+    target = view.current.id
+    view.choose(later.id)
+    keys.press(Qt.Key.Key_F7)
+    dialog = win.dialog
+    combo = dialog.inputs["target"]
+    combo.setCurrentIndex(combo.findData(target))
+    approve(keys, dialog, "客流少并班")
+    assert win.dialog is None, dialog.messageLabel.text()
+    # The view goes on with the departure the merged tickets now board; the other shows merged.
+    assert view.current.id == target
+    assert next(d for d in view.departures if d.id == later.id).state == "merged"
+    win.close()
