@@ -75,7 +75,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("gate_void_bill", ("F9",), QT_TRANSLATE_NOOP("actions", "作废路单（值班站长批准）"), "gate", True),
     Action("gate_bill_preview", ("F10",), QT_TRANSLATE_NOOP("actions", "路单预览"), "gate"),
     Action("gate_entry", ("Ctrl+N",), QT_TRANSLATE_NOOP("actions", "光标到扫码 / 票号输入"), "gate"),
-    Action("gate_board", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到班次列表（Enter 设为检票班次）"), "gate"),
+    Action("gate_board", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到检票班次列表"), "gate"),
     # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
     Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
     # Bound by `kezhan demo` only: the next demo passenger taps an ID card on the simulated reader.

@@ -73,8 +73,9 @@ def announced_type(ticket_type: str | None, type_name: str | None, en: bool) -> 
 
 
 def _fixed_columns(table: QTableWidget, samples: tuple) -> None:
-    """Column widths from the font and a sample of each column's widest text (None: the column that
-    stretches). Sizing to contents would measure every cell again at every scan's refill."""
+    """Column widths from the font and samples of each column's widest texts, in both languages
+    (None: the column that stretches). Sizing to contents would measure every cell again at every
+    scan's refill."""
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     metrics = table.fontMetrics()
@@ -82,7 +83,7 @@ def _fixed_columns(table: QTableWidget, samples: tuple) -> None:
         if sample is None:
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         else:
-            table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 24)
+            table.setColumnWidth(column, max(metrics.horizontalAdvance(s) for s in sample) + 24)
 
 
 def _table(name: str, columns: int) -> QTableWidget:
@@ -161,7 +162,8 @@ class GateView(QWidget):
         self.boardBox.setObjectName("gateBoardBox")
         v = QVBoxLayout(self.boardBox)
         self.departuresTable = _table("gateDeparturesTable", 5)
-        _fixed_columns(self.departuresTable, ("00:00", None, "检票口", "检票中", "00:00"))
+        _fixed_columns(self.departuresTable, (("00:00", "Departs"), None, ("检票口", "Gate"),
+                                              ("检票中", "late check"), ("00:00", "Opens")))
         self.departuresTable.installEventFilter(_KeyFilter(self, {
             **{k: self.choose_selected for k in ENTER},
             Qt.Key.Key_Escape: self.focus_entry,
@@ -204,7 +206,8 @@ class GateView(QWidget):
         v.addWidget(self.messageLabel)
         self.recentTable = _table("gateRecentTable", 5)
         self.recentTable.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        _fixed_columns(self.recentTable, ("00:00:00", None, "欧阳小明", "座位", "杭州东站"))
+        _fixed_columns(self.recentTable, (("00:00:00",), None, ("欧阳小明", "Passenger"), ("座号", "Seat"),
+                                          ("杭州东站",)))
         v.addWidget(self.recentTable, 2)
         return self.currentBox
 
@@ -238,7 +241,7 @@ class GateView(QWidget):
         self.departuresTable.setHorizontalHeaderLabels(
             [self.tr("发车"), self.tr("班次 / 到站"), self.tr("检票口"), self.tr("状态"), self.tr("开检")])
         self.recentTable.setHorizontalHeaderLabels(
-            [self.tr("时间"), self.tr("结果"), self.tr("乘客"), self.tr("座位"), self.tr("到站")])
+            [self.tr("时间"), self.tr("结果"), self.tr("乘客"), self.tr("座号"), self.tr("到站")])
         self.boardHint.setText(self.tr("↑↓ 选班次，Enter 设为当前检票班次；F2 开检，F3 停检"))
         self.currentBox.setTitle(self.tr("当前检票班次"))
         captions = {"seats": self.tr("座位"), "sold": self.tr("已售"), "checked": self.tr("已检"),
@@ -249,10 +252,19 @@ class GateView(QWidget):
         self.seatLegend.setText(self.tr("绿色 ✓ 已检　蓝色 已售未检　白色 空座　灰色 留座"))
         self.entryCaption.setText(self.tr("扫码 / 票号"))
         self.entryEdit.setPlaceholderText(self.tr("扫描车票二维码，或输入票号 / 票卷号后按 Enter"))
+        self._show_title()
+        self._show_device_states()
         self._fill_board()
         self._fill_current()
         self._fill_recent()
         self._tick()
+
+    def _show_title(self) -> None:
+        user = getattr(self.gate, "user", None)
+        gates = "、".join(getattr(self.gate, "gates", ()) or ())
+        who = f"{user.code} {user.name}" if user is not None else ""
+        title = self.tr("检票口 %1").replace("%1", gates) if gates else self.tr("检票口")
+        self.titleLabel.setText(f"{title}　{who}".strip())
 
     def changeEvent(self, event):  # noqa: N802
         if event.type() == QEvent.Type.LanguageChange:
@@ -266,11 +278,7 @@ class GateView(QWidget):
         self.verdicts = []
         self.verdictPanel.dismiss()
         clear_message(self.messageLabel)
-        user = getattr(self.gate, "user", None)
-        gates = "、".join(getattr(self.gate, "gates", ()) or ())
-        who = f"{user.code} {user.name}" if user is not None else ""
-        title = self.tr("检票口 %1").replace("%1", gates) if gates else self.tr("检票口")
-        self.titleLabel.setText(f"{title}　{who}".strip())
+        self._show_title()
         self.current = None
         self.refresh()
         self.refreshTimer.start(self.REFRESH_MS)

@@ -46,11 +46,12 @@ class LoginView(QWidget):
 
     logged_in = Signal(object)  # the backend's user
 
-    def __init__(self, backend, parent: QWidget | None = None, *, sign_in=None) -> None:
+    def __init__(self, backend, parent: QWidget | None = None, *, sign_in=None, gate_only: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("loginView")
         self.backend = backend
         self.sign_in = sign_in or backend.login
+        self.gate_only = gate_only  # a gate terminal: its sign-in says so
         body, inner = _card()
         QVBoxLayout(self).addWidget(body)
         self.titleLabel = label(role="title", name="loginTitle")
@@ -82,7 +83,7 @@ class LoginView(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.titleLabel.setText(self.tr("客站售票 — 登录"))
+        self.titleLabel.setText(self.tr("客站检票 — 登录") if self.gate_only else self.tr("客站售票 — 登录"))
         self.stationLabel.setText(self.backend.station_title())
         self.codeCaption.setText(self.tr("工号"))
         self.passwordCaption.setText(self.tr("密码"))

@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.stack = QStackedWidget()
         self.stack.setObjectName("viewStack")
-        self.loginView = LoginView(backend, sign_in=self._sign_in)
+        self.loginView = LoginView(backend, sign_in=self._sign_in, gate_only=self.role == "gate")
         self.shiftView = ShiftOpenView(backend)
         self.saleView: SaleView | None = None
         self.stack.addWidget(self.loginView)

@@ -42,6 +42,10 @@
         <source>登录 Enter</source>
         <translation>Sign in  Enter</translation>
     </message>
+    <message>
+        <source>客站检票 — 登录</source>
+        <translation>Kezhan gate — sign in</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
@@ -1071,7 +1075,7 @@
     </message>
     <message>
         <source>停检：生成并打印路单</source>
-        <translation>Stop check: make and print the road bill</translation>
+        <translation>Stop: print the road bill</translation>
     </message>
     <message>
         <source>补检（值班站长批准）</source>
@@ -1079,35 +1083,35 @@
     </message>
     <message>
         <source>注销检票（值班站长批准）</source>
-        <translation>Undo a check (supervisor)</translation>
+        <translation>Undo check (supervisor)</translation>
     </message>
     <message>
         <source>改乘其他班次（值班站长批准）</source>
-        <translation>Ride change to another departure (supervisor)</translation>
+        <translation>Ride change (supervisor)</translation>
     </message>
     <message>
         <source>并班到其他班次（值班站长批准）</source>
-        <translation>Merge into another departure (supervisor)</translation>
+        <translation>Merge (supervisor)</translation>
     </message>
     <message>
         <source>补打路单</source>
-        <translation>Reprint the road bill</translation>
+        <translation>Reprint bill</translation>
     </message>
     <message>
         <source>作废路单（值班站长批准）</source>
-        <translation>Void the road bill (supervisor)</translation>
+        <translation>Void bill (supervisor)</translation>
     </message>
     <message>
         <source>路单预览</source>
-        <translation>Road bill preview</translation>
+        <translation>Bill preview</translation>
     </message>
     <message>
         <source>光标到扫码 / 票号输入</source>
         <translation>Cursor to the scan / number field</translation>
     </message>
     <message>
-        <source>光标到班次列表（Enter 设为检票班次）</source>
-        <translation>Cursor to the departures (Enter checks one)</translation>
+        <source>光标到检票班次列表</source>
+        <translation>Cursor to the gate's departures</translation>
     </message>
     <message>
         <source>演示：扫下一位乘客的车票</source>
@@ -1498,6 +1502,10 @@
     <message>
         <source>请先选择检票班次（Ctrl+B 到班次列表）</source>
         <translation>Choose the departure to check first (Ctrl+B: the departures)</translation>
+    </message>
+    <message>
+        <source>座号</source>
+        <translation>Seat</translation>
     </message>
 </context>
 </TS>
