@@ -93,3 +93,38 @@ def test_road_bill_reprint_void_late_check_and_merge(qtbot, backend, clock, prin
     assert view.current.id == target
     assert next(d for d in view.departures if d.id == later.id).state == "merged"
     win.close()
+
+
+def test_a_road_bill_the_printer_cannot_print_is_kept_and_printed_again(qtbot, backend, clock, printer_sim):
+    day = gate_day(backend, clock)
+    win = gate_window(qtbot, backend, clock, day, printer_target=printer_sim.target)
+    qtbot.waitUntil(lambda: win.printer.state == "ready", timeout=5000)
+    keys = Keyboard(qtbot, win)
+    sign_in_gate(keys)
+    open_check(keys)
+    view = win.gateMode.view
+    scan(qtbot, win, day.jobs[0].ticket_code)
+    keys.press(Qt.Key.Key_Escape)
+    printer_sim.set_condition("paper_out")
+    win.printer.refresh()
+    qtbot.waitUntil(lambda: win.printer.state == "no_paper", timeout=5000)
+
+    keys.press(Qt.Key.Key_F3)
+    keys.enter()
+    number = view.current.road_bill_no
+    assert number  # committed and numbered before anything was printed
+    qtbot.waitUntil(lambda: "路单打印失败" in view.messageLabel.text(), timeout=5000)
+    assert "F8 补打" in view.messageLabel.text()
+    assert win.gate.unprinted_road_bills() == [number]
+    if win.dialog is not None:
+        keys.press(Qt.Key.Key_Escape)
+
+    printer_sim.set_condition("ready")
+    win.printer.refresh()
+    qtbot.waitUntil(lambda: win.printer.state == "ready", timeout=5000)
+    keys.press(Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: win.gate.unprinted_road_bills() == [], timeout=5000)
+    printed = [j for j in printer_sim.jobs if j.printed]
+    assert len(printed) == 1 and number.encode() in printed[0].data and "补打".encode("gb18030") in printed[0].data
+    assert view.current.road_bill_no == number  # no number lost or reused
+    win.close()
