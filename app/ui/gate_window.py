@@ -228,9 +228,11 @@ class GateMode(QObject):
         d = self._current()
         if d is None:
             return None
+        # Mostly a passenger of another bus boarding the one being checked: that one is offered first.
+        here = ((d.id, f"{self.view._local(d.departs_at)} {d.schedule_code} {d.destination_names}"),)
         return self._dialog("ride_change", self.tr("改乘"),
                             [Field("ticket", self.tr("票号"), self._last_ticket()),
-                             Field("target", self.tr("改乘班次"), choices=self._other_departures(d)),
+                             Field("target", self.tr("改乘班次"), choices=here + self._other_departures(d)),
                              self._reason_field()],
                             lambda v, a: self.gate.ride_change(v["ticket"], v["target"], reason=v["reason"], approver=a),
                             note=self.tr("改乘班次须经停该票的到站；原座位释放。"))

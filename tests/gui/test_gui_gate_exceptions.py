@@ -128,3 +128,34 @@ def test_a_road_bill_the_printer_cannot_print_is_kept_and_printed_again(qtbot, b
     assert len(printed) == 1 and number.encode() in printed[0].data and "补打".encode("gb18030") in printed[0].data
     assert view.current.road_bill_no == number  # no number lost or reused
     win.close()
+
+
+def test_a_passenger_of_another_bus_rides_this_one_with_the_supervisors_approval(qtbot, backend, clock):
+    from app.services import PassengerIn, PaymentIn, sell
+    from tests.gui.conftest import CLERK2, valid_id
+
+    day = gate_day(backend, clock)
+    later = next(d for d in backend.departures(day.station, backend.today())
+                 if d.sellable and d.gate == day.gate and d.id != day.departure_id)
+    [paper] = sell(backend.db, backend.terminal, clerk=CLERK2, departure_id=later.id, stop=day.station,
+                   passengers=[PassengerIn("full", "吴改乘", doc_number=valid_id(777))], payment=PaymentIn("cash"),
+                   now=clock()).print_jobs
+    win = gate_window(qtbot, backend, clock, day)
+    keys = Keyboard(qtbot, win)
+    sign_in_gate(keys)
+    open_check(keys)
+    view = win.gateMode.view
+    scan(qtbot, win, paper.ticket_code)
+    assert view.verdictPanel.verdict.code == "WRONG_DEPARTURE"
+    assert later.schedule_code in view.verdictPanel.messageLabel.text()
+
+    keys.press(Qt.Key.Key_F6)
+    dialog = win.dialog
+    assert dialog.inputs["ticket"].text() == paper.ticket_id
+    assert dialog.inputs["target"].currentData() == day.departure_id  # the bus being checked, first
+    approve(keys, dialog, "原班次满员，乘客赶时间")
+    assert win.dialog is None, dialog.messageLabel.text()
+    assert view.verdictPanel.verdict.code == "BOARD" and view.verdictPanel.verdict.ticket_id == paper.ticket_id
+    assert view.counterValues["ride_changes"].text() == "1"
+    assert view.counterValues["checked"].text() == "1"
+    win.close()
