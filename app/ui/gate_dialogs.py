@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import KezhanError
-from app.ui.dialogs import _confirm_and_close, _quote_and_message
+from app.ui.dialogs import _confirm_and_close, _quote_and_message, supervisor_row
 from app.ui.sale_view import ENTER_KEYS as ENTER
 from app.ui.sale_view import _KeyFilter
 from app.ui.widgets import error_text, focus, label, line_edit, show_message
@@ -88,17 +87,11 @@ class GateActionDialog(QDialog):
             form.addRow(label(f.caption), widget)
         layout.addLayout(form)
 
-        self.supervisorBox = QWidget()
-        self.supervisorBox.setObjectName("supervisorBox")
-        sup = QHBoxLayout(self.supervisorBox)
-        sup.setContentsMargins(0, 0, 0, 0)
-        self.supervisorCaption = label(self.tr("值班站长"), role="section")
-        self.supervisorCodeEdit = line_edit("supervisorCodeEdit", self.tr("工号"))
-        self.supervisorPasswordEdit = line_edit("supervisorPasswordEdit", self.tr("密码"))
-        self.supervisorPasswordEdit.setEchoMode(QLineEdit.EchoMode.Password)
-        sup.addWidget(self.supervisorCaption)
-        sup.addWidget(self.supervisorCodeEdit)
-        sup.addWidget(self.supervisorPasswordEdit)
+        (self.supervisorBox, self.supervisorCaption, self.supervisorCodeEdit,
+         self.supervisorPasswordEdit) = supervisor_row()
+        self.supervisorCaption.setText(self.tr("值班站长"))
+        self.supervisorCodeEdit.setPlaceholderText(self.tr("工号"))
+        self.supervisorPasswordEdit.setPlaceholderText(self.tr("密码"))
         layout.addWidget(self.supervisorBox)
         self.supervisorBox.setVisible(supervisor)
         if supervisor:
