@@ -405,13 +405,14 @@ class GateView(QWidget):
             self.seatGrid.set_seats({})
 
     def _fill_recent(self) -> None:
-        rows = self.verdicts
-        if not rows and self.current is not None:
+        """The last verdicts of the departure being checked, newest first (the service keeps them per
+        departure; a scan the drivers could not read at all was never the service's and is not listed)."""
+        rows = []
+        if self.current is not None:
             try:
                 rows = list(self.gate.recent(self.current.id, limit=8))
             except KezhanError as exc:
                 log.info("recent verdicts: %s", exc)
-                rows = []
         rows = rows[:8]
         from PySide6.QtGui import QColor
 
