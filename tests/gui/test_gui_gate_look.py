@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import Keyboard
 from tests.gui.gate_fixtures import gate_day, gate_window, open_check, sign_in_gate
+from tests.gui.test_gui_look import unnamed_interactive
 
 pytestmark = pytest.mark.gui
 
@@ -41,6 +42,7 @@ def test_gate_screens(qtbot, backend, clock, tmp_path, size):
                    *view.counterValues.values(), win.gateMode.buttons["gate_open"]):
         assert widget.isVisible() and inside(widget, win), widget.objectName()
     assert view.counterValues["seats"].fontInfo().pixelSize() >= 30
+    assert unnamed_interactive(win) == []
     assert view.seatGrid.height() >= 120
     assert win.grab().save(str(out / f"gate-board-{w}x{h}.png"))
 
@@ -60,4 +62,15 @@ def test_gate_screens(qtbot, backend, clock, tmp_path, size):
     QApplication.processEvents()
     assert panel.verdict.code == "ALREADY_CHECKED"
     assert win.grab().save(str(out / f"gate-refused-{w}x{h}.png"))
+    keys.press(Qt.Key.Key_Escape)
+
+    # Every gate dialog: named, fitting the window.
+    for key in (Qt.Key.Key_F2, Qt.Key.Key_F4, Qt.Key.Key_F5, Qt.Key.Key_F6, Qt.Key.Key_F7, Qt.Key.Key_F9):
+        keys.press(key)
+        dialog = win.dialog
+        assert dialog is not None and dialog.objectName().startswith("gate_"), key
+        assert unnamed_interactive(dialog) == [], dialog.objectName()
+        assert dialog.width() <= w and dialog.height() <= h
+        keys.press(Qt.Key.Key_Escape)
+        assert win.dialog is None
     win.close()
