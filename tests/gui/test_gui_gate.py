@@ -87,9 +87,17 @@ def test_typed_numbers_and_garbage_scans(qtbot, gate_win, day):
     sign_in_gate(keys)
     open_check(keys)
     view = gate_win.gateMode.view
-    # A typed stock number, slowly: the wedge filter sees typing, the Enter is the field's.
-    keys.type(day.jobs[1].stock_no)
+    # The paper's stock number typed by hand into the entry field (a person's pace: the wedge filter
+    # lets the keys through as typing), and Enter.
+    gate_win.wedge.detector.key_gap = 0.035
+    view.entryEdit.setFocus()
+    for char in day.jobs[1].stock_no:
+        keys.type(char)
+        qtbot.wait(60)
+    assert view.entryEdit.text() == day.jobs[1].stock_no
     keys.enter()
+    assert view.entryEdit.text() == ""
+    gate_win.wedge.detector.key_gap = 0.25
     assert view.verdictPanel.verdict.code == "BOARD"
     assert view.counterValues["checked"].text() == "1"
     # A QR code from a shopping app, at scanner speed.
