@@ -210,3 +210,28 @@ def test_roles_route_the_sign_in(qtbot, backend, clock, day):
     keys.enter()
     assert win.loginView.messageLabel.text() == "该账号不能在检票口登录"
     win.close()
+
+
+def test_a_concession_is_announced_in_big_type_with_its_own_tone(qtbot, gate_win, day, backend, clock):
+    from app.services import PassengerIn, PaymentIn, sell
+    from tests.gui.conftest import CLERK2, valid_id
+
+    [student] = sell(backend.db, backend.terminal, clerk=CLERK2, departure_id=day.departure_id, stop=day.station,
+                     passengers=[PassengerIn("student", "郑学生", doc_number=valid_id(801))],
+                     payment=PaymentIn("cash"), now=clock()).print_jobs
+    keys = Keyboard(qtbot, gate_win)
+    sign_in_gate(keys)
+    open_check(keys)
+    view = gate_win.gateMode.view
+    wedge_scan(qtbot, view, student.ticket_code)
+    QApplication.processEvents()
+    panel = view.verdictPanel
+    assert panel.verdict.code == "BOARD" and pane_colour(view) == GREEN
+    assert panel.typeLabel.isVisible() and panel.typeLabel.text() == "学生票 — 请出示学生证"
+    assert panel.typeLabel.fontInfo().pixelSize() >= view.height() // 12
+    assert view.sounds.played[-1] == "board_student"
+    # A full fare is not announced.
+    wedge_scan(qtbot, view, day.jobs[0].ticket_code)
+    QApplication.processEvents()
+    assert panel.verdict.code == "BOARD" and not panel.typeLabel.isVisible()
+    assert view.sounds.played[-1] == "board"
