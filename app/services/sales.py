@@ -814,7 +814,15 @@ def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: d
 def refuse_unless_ours(cur, ticket_id: str) -> None:
     """``NOT_PICKED_UP_HERE`` for a web ticket this terminal never picked up: the provincial server
     lets only the window that printed it refund, change or reprint it (docs/protocol.md § What a
-    terminal may do), so the counter says so before any money moves."""
+    terminal may do), so the counter says so before any money moves. ``SOLD_ELSEWHERE`` for a ticket
+    another terminal sold, which this terminal holds only for its gate."""
+    if ticket_store.is_peer_ticket(cur, ticket_id):
+        raise _violation(
+            "SOLD_ELSEWHERE",
+            "该票由其他售票终端售出，本窗口只用于检票核对，请到售出该票的窗口办理",
+            "Another terminal sold this ticket (held here only for the gate): go to the window that sold it",
+            ticket_id=ticket_id,
+        )
     if ticket_store.picked_up_here(cur, ticket_id) is False:
         raise _violation(
             "NOT_PICKED_UP_HERE",
