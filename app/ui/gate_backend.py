@@ -27,6 +27,15 @@ class GateBackend(Gate):
 
         return b"".join(printing.road_bill_bytes(job, profile=self.printer_profile) for job in jobs)
 
+    def station_departures(self) -> list:
+        """Today's departures at every gate of the station: a ride change or a merge may go to a bus
+        that leaves from another gate than this terminal's."""
+        mine, self.gates = self.gates, ()
+        try:
+            return self.departures()
+        finally:
+            self.gates = mine
+
     def render_png(self, data: bytes) -> bytes:
         from app import printing
 

@@ -179,8 +179,20 @@ class GateMode(QObject):
         return next((v.ticket_id for v in self.view.verdicts if v.ticket_id), "") or ""
 
     def _other_departures(self, current) -> tuple[tuple[str, str], ...]:
-        return tuple((d.id, f"{self.view._local(d.departs_at)} {d.schedule_code} {d.destination_names}")
-                     for d in self.view.departures if d.id != current.id and d.state not in ("departed", "merged"))
+        """Today's other departures still to leave: this terminal's gates first, then the station's."""
+        try:
+            station = list(self.gate.station_departures())
+        except (KezhanError, AttributeError) as exc:
+            log.info("the station's departures: %s", exc)
+            station = []
+        mine = {d.id for d in self.view.departures}
+        ordered = list(self.view.departures) + [d for d in station if d.id not in mine]
+        return tuple((d.id, self._departure_text(d)) for d in ordered
+                     if d.id != current.id and d.state not in ("departed", "merged"))
+
+    def _departure_text(self, d) -> str:
+        gate = self.tr("%1 号检票口").replace("%1", d.gate) if d.gate else ""
+        return f"{self.view._local(d.departs_at)} {d.schedule_code} {d.destination_names} {gate}".strip()
 
     def open_check(self) -> GateActionDialog | None:
         d = self._current()
@@ -229,7 +241,7 @@ class GateMode(QObject):
         if d is None:
             return None
         # Mostly a passenger of another bus boarding the one being checked: that one is offered first.
-        here = ((d.id, f"{self.view._local(d.departs_at)} {d.schedule_code} {d.destination_names}"),)
+        here = ((d.id, self._departure_text(d)),)
         return self._dialog("ride_change", self.tr("改乘"),
                             [Field("ticket", self.tr("票号"), self._last_ticket()),
                              Field("target", self.tr("改乘班次"), choices=here + self._other_departures(d)),

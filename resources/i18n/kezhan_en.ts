@@ -1340,6 +1340,10 @@
         <source>路单打印失败：%1（路单已保存，F8 补打）</source>
         <translation>Road bill not printed: %1 (the bill is kept; F8 prints it again)</translation>
     </message>
+    <message>
+        <source>%1 号检票口</source>
+        <translation>gate %1</translation>
+    </message>
 </context>
 <context>
     <name>GateView</name>

@@ -86,6 +86,9 @@ def test_road_bill_reprint_void_late_check_and_merge(qtbot, backend, clock, prin
     keys.press(Qt.Key.Key_F7)
     dialog = win.dialog
     combo = dialog.inputs["target"]
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert texts[0].endswith(f"{day.gate} 号检票口")  # this gate's first, then the station's other gates
+    assert any(not t.endswith(f" {day.gate} 号检票口") for t in texts)
     combo.setCurrentIndex(combo.findData(target))
     approve(keys, dialog, "客流少并班")
     assert win.dialog is None, dialog.messageLabel.text()
