@@ -5,6 +5,24 @@ from __future__ import annotations
 from app.commands.output import add_json_flag, emit
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+# What a GBK console (Windows, code page 936) can show.
+GBK_MARK = {"ok": "√", "warn": "!", "fail": "×", "skip": "-"}
+
+
+def marks(stream=None) -> dict[str, str]:
+    import sys
+
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "".join(MARK.values()).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return GBK_MARK
+    return MARK
+
+
+def checklist_text(results) -> str:
+    mark = marks()
+    return "\n".join(f"{mark[r.status]} {r.name:<10} {r.detail}" for r in results)
 
 
 def register(sub) -> None:
@@ -18,6 +36,6 @@ def run(args) -> int:
 
     results = run_checks()
     failed = any(r.status == FAIL for r in results)
-    text = "\n".join(f"{MARK[r.status]} {r.name:<10} {r.detail}" for r in results)
+    text = checklist_text(results)
     emit(args, {"ok": not failed, "checks": [r.to_json() for r in results]}, text)
     return 1 if failed else 0

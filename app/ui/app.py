@@ -148,6 +148,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                       on_local_event=(sync.nudge if sync is not None else None),
                       printer_profile=config.printer.profile)
+    backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
     window = build_window(
         backend, width=width,
         printer_target=demo.printer_target or config.printer.target or None,
