@@ -211,6 +211,7 @@ class SetupSession:
         finally:
             transport.close()
         offset = float(answer.get("server_time", 0)) - time.time() if "server_time" in answer else transport.offset
+        offset = round(offset, 1) + 0.0  # no "-0.0"
         rtt_ms = round(1000 * (transport.rtt or 0))
         data = {"url": url, "offset_s": round(offset, 1), "rtt_ms": rtt_ms, "protocol": answer.get("protocol")}
         if abs(offset) > 300:
