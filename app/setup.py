@@ -83,45 +83,34 @@ def readiness(path: Path | None = None) -> list[str]:
     missing = []
     if config.terminal.role in ("gate", "both") and not config.terminal.gates.strip():
         missing.append("role")
-    if not config.server.url or not _enrolled(config.db_path):
+    # A file that exists but cannot be read (damaged, locked, not a database) is not the wizard's
+    # to fix: the window refuses it with the technician's way out (kezhan db check / restore).
+    if not config.server.url or _count(config.db_path, "SELECT COUNT(*) FROM sync_identity") == 0:
         missing.append("server")
     if config.terminal.role in ("window", "both") and not config.printer.target:
         missing.append("printer")
-    if not _has_password(config.db_path):
+    if _count(config.db_path, "SELECT COUNT(*) FROM users WHERE role = 'technician' AND active = 1") == 0:
         missing.append("password")
     return missing
 
 
-def _enrolled(db_path: Path) -> bool:
-    """Whether the file holds an identity, read without migrating or creating anything."""
+def _count(db_path: Path, query: str) -> int | None:
+    """One count read without migrating or creating anything: 0 without a file, None if unreadable."""
     import sqlite3
 
     if not db_path.exists():
-        return False
+        return 0
     try:
         con = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return con.execute("SELECT COUNT(*) FROM sync_identity").fetchone()[0] > 0
+            return int(con.execute(query).fetchone()[0])
         finally:
             con.close()
+    except sqlite3.OperationalError as exc:
+        # An empty or older file without the table: still to set up; anything else: unreadable.
+        return 0 if "no such table" in str(exc) else None
     except sqlite3.Error:
-        return False
-
-
-def _has_password(db_path: Path) -> bool:
-    import sqlite3
-
-    if not db_path.exists():
-        return False
-    try:
-        con = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = con.execute("SELECT COUNT(*) FROM users WHERE role = 'technician' AND active = 1").fetchone()
-            return row[0] > 0
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return False
+        return None
 
 
 class SetupSession:

@@ -488,6 +488,7 @@ class MainWindow(QMainWindow):
             "no_paper": (self.tr("打印机：缺纸"), "bad"),
             "not_ready": (self.tr("打印机：未就绪"), "bad"),
             "offline": (self.tr("打印机：离线"), "bad"),
+            "unavailable": (self.tr("打印机：状态不可用"), "warn"),
             "none": (self.tr("打印机：未配置（仅预览）"), "warn"),
             "unknown": (self.tr("打印机：检测中"), "warn"),
         }

@@ -114,6 +114,10 @@
         <translation>Printer: offline</translation>
     </message>
     <message>
+        <source>打印机：状态不可用</source>
+        <translation>Printer: status not available</translation>
+    </message>
+    <message>
         <source>打印机：未配置（仅预览）</source>
         <translation>Printer: none (preview only)</translation>
     </message>
