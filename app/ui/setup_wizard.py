@@ -225,7 +225,7 @@ class PrinterPage(_Page):
         offsets = QHBoxLayout()
         offsets.addWidget(self.xSpin)
         offsets.addWidget(self.ySpin)
-        offsets_box = QWidget()
+        self.offsetsBox = offsets_box = QWidget()
         offsets_box.setLayout(offsets)
         offsets.setContentsMargins(0, 0, 0, 0)
         self.row("found", self.printerList)
@@ -293,9 +293,10 @@ class PrinterPage(_Page):
             self.targetEdit.setText(item.data(Qt.ItemDataRole.UserRole))
 
     def _profile_changed(self) -> None:
+        # Roll paper has no form to line up with: the calibration row is shown for pre-printed stock only.
         preprinted = self.profileBox.currentData() == "preprinted"
-        for w in (self.xSpin, self.ySpin, self.calibrateButton, self.captions["offsets"]):
-            w.setEnabled(preprinted)
+        for w in (self.offsetsBox, self.calibrateButton, self.captions["offsets"]):
+            w.setVisible(preprinted)
         self.session.config.printer.profile = self.profileBox.currentData()
         self._offsets_changed()
 
@@ -330,6 +331,8 @@ class PrinterPage(_Page):
         self.wizard.run(self, work, tr("正在打印测试票……", "Printing a test ticket…"), advance=True)
 
     def calibration(self) -> None:
+        if self.profileBox.currentData() != "preprinted":
+            return
         target = self.targetEdit.text()
         self.wizard.run(self, lambda: self.session.calibration_page(target), tr("正在打印校准页……", "Printing…"))
 

@@ -233,9 +233,10 @@ def test_stock_offsets_move_the_preview_and_the_calibration_page_prints(qtbot, k
     page = wizard.current()
     keys.type(printer_sim.target)
     keys.press(Qt.Key.Key_Tab)  # to the paper
+    assert not page.xSpin.isVisibleTo(page)  # roll paper: no calibration
     keys.press(Qt.Key.Key_Down)
     keys.press(Qt.Key.Key_Down)  # preprinted
-    assert page.profileBox.currentData() == "preprinted" and page.xSpin.isEnabled()
+    assert page.profileBox.currentData() == "preprinted" and page.xSpin.isVisibleTo(page)
     before = page.previewLabel.pixmap().toImage()
     keys.press(Qt.Key.Key_Tab)
     for _ in range(5):
