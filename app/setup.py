@@ -296,8 +296,12 @@ class SetupSession:
         return candidates()
 
     def set_printer(self, target: str, *, profile: str | None = None, test: bool = True,
-                    timeout: float = 5.0) -> StepResult:
-        """Choose the printer and print a test ticket on it (``test=False``: only check the target)."""
+                    timeout: float = 5.0, allow_silent: bool = False) -> StepResult:
+        """Choose the printer and print a test ticket on it (``test=False``: only check the target).
+
+        A printer that took the ticket but never answers a status query fails the step, since
+        it may as well be a port that swallows bytes; ``allow_silent`` keeps it, once the
+        technician has seen the ticket come out (some network printers never answer)."""
         from drivers.printer.errors import PrinterError
         from drivers.printer.layout import PROFILES
         from drivers.printer.targets import parse_target
@@ -313,7 +317,7 @@ class SetupSession:
             return self.record(_failed("printer", exc))
         if test:
             result = self.test_print(str(parsed) if parsed.kind not in ("win", "file") else target,
-                                     profile=profile, timeout=timeout)
+                                     profile=profile, timeout=timeout, allow_silent=allow_silent)
             if not result.ok:
                 return result
         self.config.printer.target = target
@@ -321,23 +325,33 @@ class SetupSession:
         return self.record(StepResult("printer", True, f"打印机：{target}（{profile}）",
                                       f"printer: {target} ({profile})", {"target": target, "profile": profile}))
 
-    def _send(self, target: str, data: bytes, timeout: float, what: tuple[str, str]) -> StepResult:
+    def _send(self, target: str, data: bytes, timeout: float, what: tuple[str, str],
+              allow_silent: bool = False) -> StepResult:
         from drivers.printer.errors import PrinterError
         from drivers.printer.targets import parse_target
         from drivers.printer.transport import print_bytes
 
         try:
             can_answer = parse_target(target).can_answer
-            result = print_bytes(target, data, timeout=timeout, require_answer=can_answer)
+            result = print_bytes(target, data, timeout=timeout, require_answer=can_answer and not allow_silent)
         except PrinterError as exc:
             return self.record(_failed("printer", exc))
+        if not result.ok and result.sent and not result.confirmed:
+            return self.record(StepResult(
+                "printer", False,
+                f"{what[0]}已发送，但打印机没有回应状态查询。若{what[0]}已打出，可保留此打印机"
+                "（向导中按 Ctrl+Enter；kezhan setup 加 --allow-silent）",
+                f"the {what[1]} was sent but the printer did not answer the status query. If it came out, "
+                "keep this printer (Ctrl+Enter in the wizard; kezhan setup --allow-silent)",
+                {"target": target, "silent": True}))
         if not result.ok:
             return self.record(StepResult("printer", False, result.reason_zh or "打印机未就绪", result.reason or "not ready",
                                           {"target": target}))
         return self.record(StepResult("printer", True, f"{what[0]}已发送到 {target}", f"{what[1]} sent to {target}",
                                       {"target": target, "bytes": len(data)}))
 
-    def test_print(self, target: str, *, profile: str | None = None, timeout: float = 5.0) -> StepResult:
+    def test_print(self, target: str, *, profile: str | None = None, timeout: float = 5.0,
+                   allow_silent: bool = False) -> StepResult:
         from drivers.printer.errors import PrinterError
         from drivers.printer.layout import render_test_ticket
 
@@ -345,7 +359,7 @@ class SetupSession:
             data = render_test_ticket(profile or self.config.printer.profile, **self._offsets())
         except PrinterError as exc:
             return self.record(_failed("printer", exc))
-        return self._send(target, data, timeout, ("测试票", "test ticket"))
+        return self._send(target, data, timeout, ("测试票", "test ticket"), allow_silent)
 
     def calibration_page(self, target: str | None = None, *, timeout: float = 5.0) -> StepResult:
         from drivers.printer.layout import render_calibration_page

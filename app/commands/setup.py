@@ -30,6 +30,8 @@ def register(sub) -> None:
                         help="usb:VID:PID, serial:PORT[@BAUD], tcp:HOST[:PORT], win:NAME; prints a test ticket")
     parser.add_argument("--profile", choices=("58mm", "80mm", "preprinted"), help="paper profile")
     parser.add_argument("--no-test-print", action="store_true", help="check the printer target without printing")
+    parser.add_argument("--allow-silent", action="store_true",
+                        help="keep a printer that prints but never answers a status query")
     parser.add_argument("--reader", metavar="PORT|auto", help="the ID card reader's port, or auto to probe every port")
     parser.add_argument("--scanner", metavar="PORT", help="a serial scanner's port (a keyboard-wedge scanner needs none)")
     parser.add_argument("--password-env", metavar="VAR",
@@ -50,7 +52,8 @@ def run(args) -> int:
     steps.append(session.set_role(args.role, args.gates))
     steps.append(session.enrol(args.server, args.code, label=args.label))
     if args.printer:
-        steps.append(session.set_printer(args.printer, profile=args.profile, test=not args.no_test_print))
+        steps.append(session.set_printer(args.printer, profile=args.profile, test=not args.no_test_print,
+                                         allow_silent=args.allow_silent))
     if args.reader:
         steps.append(session.probe_reader(args.reader))
     if args.scanner:

@@ -315,20 +315,24 @@ class PrinterPage(_Page):
         pixmap.loadFromData(png)
         self.previewLabel.setPixmap(pixmap.scaledToHeight(260, Qt.TransformationMode.SmoothTransformation))
 
-    def primary(self) -> None:
+    def primary(self, allow_silent: bool = False) -> None:
         target, profile = self.targetEdit.text(), self.profileBox.currentData()
         if not target.strip():
             focus(self.targetEdit)
             return
 
         def work():
-            result = self.session.set_printer(target, profile=profile)
+            result = self.session.set_printer(target, profile=profile, allow_silent=allow_silent)
             if result.ok and profile == "preprinted":
                 self.session.set_offsets(self.xSpin.value(), self.ySpin.value())
                 self.session.record(result)
             return result
 
         self.wizard.run(self, work, tr("正在打印测试票……", "Printing a test ticket…"), advance=True)
+
+    def keep_silent(self) -> None:
+        if not self.wizard.busy:
+            self.primary(allow_silent=True)
 
     def calibration(self) -> None:
         if self.profileBox.currentData() != "preprinted":
@@ -547,6 +551,9 @@ class SetupWizard(QDialog):
             (ctrl, Qt.Key.Key_PageUp): lambda: self.go(self._neighbour(-1)),
             (ctrl, Qt.Key.Key_T): lambda: self._on("server", "test_link"),
             (ctrl, Qt.Key.Key_K): lambda: self._on("printer", "calibration"),
+            # A printer that printed but never answers a status query: kept once the ticket is seen.
+            (ctrl, Qt.Key.Key_Return): lambda: self._on("printer", "keep_silent"),
+            (ctrl, Qt.Key.Key_Enter): lambda: self._on("printer", "keep_silent"),
             (ctrl, Qt.Key.Key_R): lambda: self._on("reader", "read_card"),
             (ctrl, Qt.Key.Key_L): lambda: self._on("scanner", "listen"),
         }

@@ -251,3 +251,19 @@ def test_stock_offsets_move_the_preview_and_the_calibration_page_prints(qtbot, k
     wait_state(qtbot, wizard, "printer")
     config = tomllib.loads((kezhan_home / "kezhan.toml").read_text(encoding="utf-8"))
     assert config["printer"]["profile"] == "preprinted" and config["printer"]["offset_x_mm"] == 2.5
+
+
+def test_a_silent_printer_is_kept_with_ctrl_enter_once_its_ticket_is_seen(qtbot, kezhan_home, printer_sim):
+    printer_sim.set_condition("silent")  # it prints, and never answers a status query
+    wizard = open_wizard(qtbot, kezhan_home)
+    keys = Keys(qtbot, wizard)
+    keys.press(Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    page = wizard.current()
+    keys.type(printer_sim.target)
+    keys.enter()
+    wait_state(qtbot, wizard, "printer", False)
+    assert "Ctrl+Enter" in page.resultLabel.text()
+    keys.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_state(qtbot, wizard, "printer")
+    assert wizard.session.config.printer.target == printer_sim.target
+    assert len(printer_sim.wait_for_jobs(2)) == 2
