@@ -28,6 +28,9 @@ def checklist_text(results) -> str:
 def register(sub) -> None:
     parser = sub.add_parser("doctor", help="check config, database, disk, clock, devices and server link")
     add_json_flag(parser)
+    parser.add_argument("--bundle", nargs="?", const="", metavar="DIR",
+                        help="also write a diagnostic bundle for support (config, these checks, recent logs; "
+                             "ID numbers and passenger names removed) into DIR (default: the data folder's support/)")
     parser.set_defaults(func=run)
 
 
@@ -37,5 +40,14 @@ def run(args) -> int:
     results = run_checks()
     failed = any(r.status == FAIL for r in results)
     text = checklist_text(results)
-    emit(args, {"ok": not failed, "checks": [r.to_json() for r in results]}, text)
+    data = {"ok": not failed, "checks": [r.to_json() for r in results]}
+    if getattr(args, "bundle", None) is not None:
+        from pathlib import Path
+
+        from app.support import export_bundle
+
+        bundle = export_bundle(Path(args.bundle) if args.bundle else None)
+        data["bundle"] = str(bundle)
+        text += f"\nbundle: {bundle}"
+    emit(args, data, text)
     return 1 if failed else 0

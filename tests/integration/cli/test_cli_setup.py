@@ -188,3 +188,15 @@ def test_doctor_on_a_gbk_console(home):
         other = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True,
                                env=dict(os.environ, KEZHAN_HOME=str(home), PYTHONIOENCODING="gbk"), timeout=120)
         assert other.returncode == 0, other.stderr.decode("gbk", "replace")
+
+
+def test_doctor_bundle_from_the_command_line(home, tmp_path):
+    (home / "logs").mkdir()
+    (home / "logs" / "kezhan.log").write_text("INFO sold to 330106198512120016\n", encoding="utf-8")
+    result = kezhan("doctor", "--bundle", str(tmp_path / "out"), "--json", home=home)
+    bundle = json.loads(result.stdout)["bundle"]
+    import zipfile
+
+    with zipfile.ZipFile(bundle) as z:
+        log = z.read("logs/kezhan.log").decode("utf-8")
+    assert "330106198512120016" not in log and "[ID]" in log
