@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app import setup as steps
 from app.errors import KezhanError
-from app.ui import theme
+from app.ui import actions, theme
 from app.ui.widgets import focus, label, line_edit, push_button
 from app.ui.workers import WorkerThread
 
@@ -43,7 +43,10 @@ PAGES = (*steps.STEPS, "checklist")
 MARK = {None: "·", True: "✓", False: "✗", "skipped": "–"}
 
 
-def tr(zh: str, en: str) -> str:
+def zh_en(zh: str, en: str) -> str:
+    """The technician's screens keep each text's two languages side by side here rather than in the
+    Linguist file the clerk's screens use: most carry values (paths, codes, offsets) formatted in
+    Python, and a technician-only screen gains nothing from a translator's round trip."""
     return en if theme.language().startswith("en") else zh
 
 
@@ -88,7 +91,7 @@ class _Page(QWidget):
     def retranslate(self) -> None:
         zh, en = steps.TITLES[self.step]
         index = PAGES.index(self.step) + 1
-        self.titleLabel.setText(f"{index}. {tr(zh, en)}")
+        self.titleLabel.setText(f"{index}. {zh_en(zh, en)}")
 
     def show_result(self, result: steps.StepResult) -> None:
         self.resultLabel.setProperty("role", "ok" if result.ok else "error")
@@ -114,9 +117,9 @@ class LanguagePage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr("界面语言（之后可随时按 F12 切换）。↑↓ 选择，Enter 确认。",
+        self.hintLabel.setText(zh_en("界面语言（之后可随时按 F12 切换）。↑↓ 选择，Enter 确认。",
                                   "The interface language (F12 switches it later). ↑↓ to choose, Enter to confirm."))
-        self.captions["language"].setText(tr("语言", "Language"))
+        self.captions["language"].setText(zh_en("语言", "Language"))
 
     def enter(self) -> None:
         focus(self.languageBox)
@@ -142,16 +145,16 @@ class RolePage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        names = {"window": tr("售票窗口", "Ticket window"), "gate": tr("检票口", "Boarding gate"),
-                 "both": tr("售票兼检票", "Window and gate")}
+        names = {"window": zh_en("售票窗口", "Ticket window"), "gate": zh_en("检票口", "Boarding gate"),
+                 "both": zh_en("售票兼检票", "Window and gate")}
         for i, role in enumerate(steps.config_mod.ROLES):
             self.roleBox.setItemText(i, names[role])
-        self.hintLabel.setText(tr("本机做什么用。检票终端填写它负责的检票口编号，用逗号分隔。Tab 换栏，Enter 确认。",
+        self.hintLabel.setText(zh_en("本机做什么用。检票终端填写它负责的检票口编号，用逗号分隔。Tab 换栏，Enter 确认。",
                                   "What this PC is for. A gate lists the gate numbers it serves, comma separated. "
                                   "Tab moves, Enter confirms."))
-        self.captions["role"].setText(tr("用途", "Role"))
-        self.captions["gates"].setText(tr("检票口", "Gates"))
-        self.gatesEdit.setPlaceholderText(tr("例如 3,4", "e.g. 3,4"))
+        self.captions["role"].setText(zh_en("用途", "Role"))
+        self.captions["gates"].setText(zh_en("检票口", "Gates"))
+        self.gatesEdit.setPlaceholderText(zh_en("例如 3,4", "e.g. 3,4"))
 
     def enter(self) -> None:
         focus(self.roleBox)
@@ -173,25 +176,25 @@ class ServerPage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr(
+        self.hintLabel.setText(zh_en(
             "省平台地址和站务管理员给的一次性注册码。先测试连接（显示往返时间和时钟偏差），再注册；"
             "连接不稳时会自动重试，重试不会注册出第二台终端。",
             "The provincial server's address and the one-time code from the station admin. Test the link "
             "(round trip and clock offset), then enrol; a shaky link is retried, and a retry never makes a "
             "second terminal."))
-        self.captions["url"].setText(tr("省平台地址", "Server URL"))
-        self.captions["code"].setText(tr("注册码", "Enrolment code"))
+        self.captions["url"].setText(zh_en("省平台地址", "Server URL"))
+        self.captions["code"].setText(zh_en("注册码", "Enrolment code"))
         self.urlEdit.setPlaceholderText("https://")
         self.codeEdit.setPlaceholderText("ABCD-EFGH-JKMN")
-        self.testButton.setText(tr("测试连接 Ctrl+T", "Test link Ctrl+T"))
-        self.enrolButton.setText(tr("注册 Enter", "Enrol Enter"))
+        self.testButton.setText(zh_en("测试连接 Ctrl+T", "Test link Ctrl+T"))
+        self.enrolButton.setText(zh_en("注册 Enter", "Enrol Enter"))
 
     def enter(self) -> None:
         focus(self.urlEdit if not self.urlEdit.text() else self.codeEdit)
 
     def test_link(self) -> None:
         url = self.urlEdit.text()
-        self.wizard.run(self, lambda: self.session.check_link(url), tr("正在连接……", "Connecting…"))
+        self.wizard.run(self, lambda: self.session.check_link(url), zh_en("正在连接……", "Connecting…"))
 
     def primary(self) -> None:
         if self.wizard.busy:
@@ -200,7 +203,7 @@ class ServerPage(_Page):
             focus(self.codeEdit)
             return
         url, code = self.urlEdit.text(), self.codeEdit.text()
-        self.wizard.run(self, lambda: self.session.enrol(url, code), tr("正在注册……", "Enrolling…"),
+        self.wizard.run(self, lambda: self.session.enrol(url, code), zh_en("正在注册……", "Enrolling…"),
                         advance=True)
 
 
@@ -253,21 +256,21 @@ class PrinterPage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr(
+        self.hintLabel.setText(zh_en(
             "选择找到的打印机，或输入 tcp:IP地址、serial:COM3、usb:VID:PID、win:打印机名。Enter 打印测试票。"
             "套打票纸：打印校准页，量出十字偏离票面标记的毫米数（向右、向下为正），填入偏移，预览随之移动。",
             "Pick a printer found on this PC, or type tcp:ADDRESS, serial:COM3, usb:VID:PID, win:NAME. Enter prints a "
             "test ticket. Pre-printed stock: print the calibration page, measure how far the cross fell from the "
             "form's mark (right and down positive) and enter it; the preview moves with it."))
-        self.captions["found"].setText(tr("找到的打印机", "Found"))
-        self.captions["target"].setText(tr("打印机", "Printer"))
-        self.captions["profile"].setText(tr("纸张", "Paper"))
-        self.captions["offsets"].setText(tr("套打偏移 横/纵", "Stock offset x/y"))
-        self.refreshButton.setText(tr("重新查找", "Find again"))
-        self.testButton.setText(tr("打印测试票 Enter", "Test print Enter"))
-        self.calibrateButton.setText(tr("打印校准页 Ctrl+K", "Calibration page Ctrl+K"))
+        self.captions["found"].setText(zh_en("找到的打印机", "Found"))
+        self.captions["target"].setText(zh_en("打印机", "Printer"))
+        self.captions["profile"].setText(zh_en("纸张", "Paper"))
+        self.captions["offsets"].setText(zh_en("套打偏移 横/纵", "Stock offset x/y"))
+        self.refreshButton.setText(zh_en("重新查找", "Find again"))
+        self.testButton.setText(zh_en("打印测试票 Enter", "Test print Enter"))
+        self.calibrateButton.setText(zh_en("打印校准页 Ctrl+K", "Calibration page Ctrl+K"))
         if self.printerList.count() == 1 and not self.printerList.item(0).data(Qt.ItemDataRole.UserRole):
-            self.printerList.item(0).setText(tr("（未找到：请输入地址）", "(none found: type the address)"))
+            self.printerList.item(0).setText(zh_en("（未找到：请输入地址）", "(none found: type the address)"))
 
     def enter(self) -> None:
         focus(self.targetEdit)
@@ -284,7 +287,7 @@ class PrinterPage(_Page):
             item.setData(Qt.ItemDataRole.UserRole, c.target)
             self.printerList.addItem(item)
         if not found:
-            item = QListWidgetItem(tr("（未找到：请输入地址）", "(none found: type the address)"))
+            item = QListWidgetItem(zh_en("（未找到：请输入地址）", "(none found: type the address)"))
             item.setData(Qt.ItemDataRole.UserRole, "")
             self.printerList.addItem(item)
 
@@ -309,7 +312,7 @@ class PrinterPage(_Page):
         try:
             png = self.session.preview_png()
         except Exception as exc:  # no CJK font: the preview says so, the wizard goes on
-            self.previewLabel.setText(tr(f"无法显示预览：{exc}", f"no preview: {exc}"))
+            self.previewLabel.setText(zh_en(f"无法显示预览：{exc}", f"no preview: {exc}"))
             return
         pixmap = QPixmap()
         pixmap.loadFromData(png)
@@ -328,7 +331,7 @@ class PrinterPage(_Page):
                 self.session.record(result)
             return result
 
-        self.wizard.run(self, work, tr("正在打印测试票……", "Printing a test ticket…"), advance=True)
+        self.wizard.run(self, work, zh_en("正在打印测试票……", "Printing a test ticket…"), advance=True)
 
     def keep_silent(self) -> None:
         if not self.wizard.busy:
@@ -338,7 +341,7 @@ class PrinterPage(_Page):
         if self.profileBox.currentData() != "preprinted":
             return
         target = self.targetEdit.text()
-        self.wizard.run(self, lambda: self.session.calibration_page(target), tr("正在打印校准页……", "Printing…"))
+        self.wizard.run(self, lambda: self.session.calibration_page(target), zh_en("正在打印校准页……", "Printing…"))
 
 
 class ReaderPage(_Page):
@@ -353,16 +356,16 @@ class ReaderPage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr(
+        self.hintLabel.setText(zh_en(
             "读卡器的端口（COM3、/dev/ttyUSB0），或 auto 逐个端口、逐个速率探测。找到后放一张身份证读一次"
             "（只显示姓氏和打码的证件号）。没有读卡器可跳过：证件号手工输入。",
             "The reader's port (COM3, /dev/ttyUSB0), or auto to probe every port at every speed. Then read a card "
             "(only the first character of the name and the masked number are shown). No reader: skip, documents "
             "are typed."))
-        self.captions["port"].setText(tr("端口", "Port"))
-        self.probeButton.setText(tr("探测 Enter", "Probe Enter"))
-        self.cardButton.setText(tr("读测试卡 Ctrl+R", "Read a card Ctrl+R"))
-        self.skipButton.setText(tr("跳过", "Skip"))
+        self.captions["port"].setText(zh_en("端口", "Port"))
+        self.probeButton.setText(zh_en("探测 Enter", "Probe Enter"))
+        self.cardButton.setText(zh_en("读测试卡 Ctrl+R", "Read a card Ctrl+R"))
+        self.skipButton.setText(zh_en("跳过", "Skip"))
 
     def enter(self) -> None:
         focus(self.portEdit)
@@ -374,12 +377,12 @@ class ReaderPage(_Page):
             if result.ok:
                 self.portEdit.setText(result.data["port"])
 
-        self.wizard.run(self, lambda: self.session.probe_reader(port), tr("正在探测读卡器……", "Probing…"),
+        self.wizard.run(self, lambda: self.session.probe_reader(port), zh_en("正在探测读卡器……", "Probing…"),
                         then=done)
 
     def read_card(self) -> None:
         self.wizard.run(self, lambda: self.session.read_test_card(timeout=10.0),
-                        tr("请把身份证放在读卡器上……", "Put a card on the reader…"), advance=True)
+                        zh_en("请把身份证放在读卡器上……", "Put a card on the reader…"), advance=True)
 
 
 class ScannerPage(_Page):
@@ -395,15 +398,15 @@ class ScannerPage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr(
+        self.hintLabel.setText(zh_en(
             "键盘模式的扫码枪：光标在上面一栏时扫任意条码，扫完自动回车。串口扫码枪：填端口后按“监听”再扫。"
             "没有扫码枪可跳过。",
             "A keyboard-wedge scanner: scan any code into the first field (it ends with Enter). A serial scanner: "
             "type its port, press Listen, then scan. No scanner: skip."))
-        self.captions["scan"].setText(tr("扫码测试", "Scan here"))
-        self.captions["port"].setText(tr("串口", "Serial port"))
-        self.listenButton.setText(tr("监听串口 Ctrl+L", "Listen Ctrl+L"))
-        self.skipButton.setText(tr("跳过", "Skip"))
+        self.captions["scan"].setText(zh_en("扫码测试", "Scan here"))
+        self.captions["port"].setText(zh_en("串口", "Serial port"))
+        self.listenButton.setText(zh_en("监听串口 Ctrl+L", "Listen Ctrl+L"))
+        self.skipButton.setText(zh_en("跳过", "Skip"))
 
     def enter(self) -> None:
         focus(self.scanEdit)
@@ -420,7 +423,7 @@ class ScannerPage(_Page):
             focus(self.portEdit)
             return
         self.wizard.run(self, lambda: self.session.test_serial_scanner(port, timeout=10.0),
-                        tr("请扫一个条码……", "Scan a code…"), advance=True)
+                        zh_en("请扫一个条码……", "Scan a code…"), advance=True)
 
 
 class PasswordPage(_Page):
@@ -437,14 +440,14 @@ class PasswordPage(_Page):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.hintLabel.setText(tr(
+        self.hintLabel.setText(zh_en(
             f"技术员账号 {steps.TECHNICIAN_CODE} 的密码（至少 {steps.MIN_PASSWORD} 位）。在售票窗口用它登录进入技术员菜单："
             "解锁账号、添加售票员或检票员、诊断。",
             f"The password of the technician account {steps.TECHNICIAN_CODE} ({steps.MIN_PASSWORD}+ characters). Sign in "
             "with it at the window for the technician menu: unlock accounts, add clerks or gate checkers, diagnose."))
-        self.captions["code"].setText(tr("工号", "User code"))
-        self.captions["password"].setText(tr("密码", "Password"))
-        self.captions["again"].setText(tr("再输一次", "Again"))
+        self.captions["code"].setText(zh_en("工号", "User code"))
+        self.captions["password"].setText(zh_en("密码", "Password"))
+        self.captions["again"].setText(zh_en("再输一次", "Again"))
 
     def enter(self) -> None:
         focus(self.passwordEdit)
@@ -475,15 +478,15 @@ class ChecklistPage(_Page):
         self.results: list = []
 
     def retranslate(self) -> None:
-        self.titleLabel.setText(f"{len(PAGES)}. {tr(*steps.TITLES['checklist'])}")
-        self.hintLabel.setText(tr(
+        self.titleLabel.setText(f"{len(PAGES)}. {zh_en(*steps.TITLES['checklist'])}")
+        self.hintLabel.setText(zh_en(
             "与 kezhan doctor 相同的检查。✗ 的项目：按 Alt+数字 回到对应步骤。Enter 完成并打开售票窗口。",
             "The same checks as kezhan doctor. For a ✗, Alt+number goes back to its step. Enter finishes and "
             "opens the counter."))
-        self.finishButton.setText(tr("完成 Enter", "Finish Enter"))
+        self.finishButton.setText(zh_en("完成 Enter", "Finish Enter"))
 
     def enter(self) -> None:
-        self.wizard.run(self, self.session.checklist, tr("正在检查……", "Checking…"), then=self._show)
+        self.wizard.run(self, self.session.checklist, zh_en("正在检查……", "Checking…"), then=self._show)
         focus(self.checkList)
 
     def _show(self, results) -> None:
@@ -545,20 +548,22 @@ class SetupWizard(QDialog):
             self.stack.addWidget(page)
             self.stepList.addItem(QListWidgetItem())
 
-        ctrl, alt = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.AltModifier
-        self.keys = {
-            (ctrl, Qt.Key.Key_PageDown): lambda: self.go(self._neighbour(+1)),
-            (ctrl, Qt.Key.Key_PageUp): lambda: self.go(self._neighbour(-1)),
-            (ctrl, Qt.Key.Key_T): lambda: self._on("server", "test_link"),
-            (ctrl, Qt.Key.Key_K): lambda: self._on("printer", "calibration"),
+        handlers = {
+            "setup_next": lambda: self.go(self._neighbour(+1)),
+            "setup_prev": lambda: self.go(self._neighbour(-1)),
+            "setup_link": lambda: self._on("server", "test_link"),
+            "setup_calibrate": lambda: self._on("printer", "calibration"),
             # A printer that printed but never answers a status query: kept once the ticket is seen.
-            (ctrl, Qt.Key.Key_Return): lambda: self._on("printer", "keep_silent"),
-            (ctrl, Qt.Key.Key_Enter): lambda: self._on("printer", "keep_silent"),
-            (ctrl, Qt.Key.Key_R): lambda: self._on("reader", "read_card"),
-            (ctrl, Qt.Key.Key_L): lambda: self._on("scanner", "listen"),
+            "setup_keep_silent": lambda: self._on("printer", "keep_silent"),
+            "setup_card": lambda: self._on("reader", "read_card"),
+            "setup_scanner": lambda: self._on("scanner", "listen"),
         }
-        for i, step in enumerate(PAGES, start=1):
-            self.keys[(alt, Qt.Key(Qt.Key.Key_0.value + i))] = lambda step=step: self.go(step)
+        self.keys = {combo: slot for action_id, slot in handlers.items()
+                     for combo in actions.key_combinations(action_id)}
+        for combo, step in zip(actions.key_combinations("setup_step"), PAGES, strict=True):
+            self.keys[combo] = lambda step=step: self.go(step)
+        if (Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Return) in self.keys:
+            self.keys[(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Enter)] = handlers["setup_keep_silent"]
         # Keys are taken before the focused field sees them (a combo box would eat Alt+digits),
         # and whether or not the window manager has made the wizard the active window.
         QApplication.instance().installEventFilter(self)
@@ -571,7 +576,7 @@ class SetupWizard(QDialog):
         if event.type() == QEvent.Type.KeyPress and isinstance(obj, QWidget) and \
                 (obj is self or self.isAncestorOf(obj)):
             mods = event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
-            slot = self.keys.get((mods, Qt.Key(event.key()))) if mods else None
+            slot = self.keys.get((mods, Qt.Key(event.key()))) if mods != Qt.KeyboardModifier.NoModifier else None
             if slot is not None:
                 slot()
                 return True
@@ -597,7 +602,7 @@ class SetupWizard(QDialog):
             self.go(PAGES[row])
 
     def retranslate(self) -> None:
-        self.setWindowTitle(tr("客站 Kezhan — 设置向导", "Kezhan — set-up wizard"))
+        self.setWindowTitle(zh_en("客站 Kezhan — 设置向导", "Kezhan — set-up wizard"))
         for page in self.pages.values():
             page.retranslate()
         self.refresh_steps()
@@ -605,7 +610,7 @@ class SetupWizard(QDialog):
     def refresh_steps(self) -> None:
         for i, step in enumerate(PAGES):
             state = self.state[step]
-            text = f"{MARK[state]}  Alt+{i + 1}  {tr(*steps.TITLES[step])}"
+            text = f"{MARK[state]}  Alt+{i + 1}  {zh_en(*steps.TITLES[step])}"
             item = self.stepList.item(i)
             item.setText(text)
             item.setData(Qt.ItemDataRole.UserRole, state)
@@ -641,7 +646,7 @@ class SetupWizard(QDialog):
             log.error("set-up step %s failed: %s", page.step, exc, exc_info=exc)
             self.statusLabel.setText("")
             page.resultLabel.setProperty("role", "error")
-            page.resultLabel.setText(tr(f"内部错误：{exc}（详见日志）", f"internal error: {exc} (see the log)"))
+            page.resultLabel.setText(zh_en(f"内部错误：{exc}（详见日志）", f"internal error: {exc} (see the log)"))
 
         self.worker.submit(fn, on_done=done, on_error=failed)
 
@@ -699,8 +704,8 @@ class SetupWizard(QDialog):
                 self.state[step] = False
             self.refresh_steps()
             self.go(missing[0])
-            names = ", ".join(tr(*steps.TITLES[s]) for s in missing)
-            self.statusLabel.setText(tr(f"还需完成：{names}", f"still to do: {names}"))
+            names = ", ".join(zh_en(*steps.TITLES[s]) for s in missing)
+            self.statusLabel.setText(zh_en(f"还需完成：{names}", f"still to do: {names}"))
             return
         self.finished_setup.emit()
         self.accept()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import KezhanError
-from app.ui import theme
+from app.ui import actions, theme
 from app.ui.widgets import focus, label, line_edit
 
 log = logging.getLogger("kezhan.ui.technician")
@@ -41,7 +41,10 @@ TASKS = (
 )
 
 
-def tr(zh: str, en: str) -> str:
+def zh_en(zh: str, en: str) -> str:
+    """The technician's screens keep each text's two languages side by side here rather than in the
+    Linguist file the clerk's screens use: most carry values (paths, codes, offsets) formatted in
+    Python, and a technician-only screen gains nothing from a translator's round trip."""
     return en if theme.language().startswith("en") else zh
 
 
@@ -104,6 +107,8 @@ class TechnicianView(QWidget):
         self._form("logs", [])
         self._form("bundle", [])
         self.taskList.currentRowChanged.connect(self.forms.setCurrentIndex)
+        self.task_keys = actions.key_combinations("tech_task")
+        self.logout_keys = actions.key_combinations("tech_logout")
         self.installEventFilter(self)
         for w in self.findChildren(QWidget):
             w.installEventFilter(self)
@@ -121,24 +126,24 @@ class TechnicianView(QWidget):
         self.forms.addWidget(page)
 
     def retranslate(self) -> None:
-        self.titleLabel.setText(tr("技术员菜单", "Technician menu") + f" — {self.backend.station_title()}")
-        self.hintLabel.setText(tr("数字键 1-7 或 ↑↓ 选择，Enter 执行，Esc 回到列表，Ctrl+Q 退出登录，F12 切换语言。",
+        self.titleLabel.setText(zh_en("技术员菜单", "Technician menu") + f" — {self.backend.station_title()}")
+        self.hintLabel.setText(zh_en("数字键 1-7 或 ↑↓ 选择，Enter 执行，Esc 回到列表，Ctrl+Q 退出登录，F12 切换语言。",
                                   "Keys 1-7 or ↑↓ to choose, Enter to do it, Esc back to the list, Ctrl+Q signs out, "
                                   "F12 switches the language."))
         for i, (_task, zh, en) in enumerate(TASKS):
-            self.taskList.item(i).setText(f"{i + 1}  {tr(zh, en)}")
+            self.taskList.item(i).setText(f"{i + 1}  {zh_en(zh, en)}")
         words = {"code": ("工号", "User code"), "name": ("姓名", "Name"), "role": ("角色", "Role"),
                  "password": ("新密码", "New password"), "step": ("步骤", "Step"), "checks": ("检查", "Checks")}
         for key, caption in self.captions.items():
-            caption.setText(tr(*words[key.split(".")[1]]))
-        self.addRole.setItemText(0, tr("售票员", "Clerk"))
-        self.addRole.setItemText(1, tr("检票员", "Gate checker"))
+            caption.setText(zh_en(*words[key.split(".")[1]]))
+        self.addRole.setItemText(0, zh_en("售票员", "Clerk"))
+        self.addRole.setItemText(1, zh_en("检票员", "Gate checker"))
         from app import setup as steps
 
         current = self.wizardStep.currentIndex()
         self.wizardStep.clear()
         for step in steps.STEPS:
-            self.wizardStep.addItem(tr(*steps.TITLES[step]), step)
+            self.wizardStep.addItem(zh_en(*steps.TITLES[step]), step)
         self.wizardStep.setCurrentIndex(max(current, 0))
 
     def changeEvent(self, event):  # noqa: N802
@@ -156,13 +161,15 @@ class TechnicianView(QWidget):
     def eventFilter(self, obj, event):  # noqa: N802
         if event.type() != QEvent.Type.KeyPress:
             return False
-        key, mods = event.key(), event.modifiers()
-        if key == Qt.Key.Key_Q and mods & Qt.KeyboardModifier.ControlModifier:
+        key = event.key()
+        combo = (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier),
+                 Qt.Key(key))
+        if combo in self.logout_keys:
             self.signed_out.emit()
             return True
         if obj is self.taskList:
-            if Qt.Key.Key_1 <= key <= Qt.Key.Key_7 and not mods & ~Qt.KeyboardModifier.KeypadModifier:
-                self.choose(TASKS[key - Qt.Key.Key_1][0])
+            if combo in self.task_keys:
+                self.choose(TASKS[self.task_keys.index(combo)][0])
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.choose(TASKS[self.taskList.currentRow()][0])
@@ -212,14 +219,14 @@ class TechnicianView(QWidget):
     def _do_unlock(self) -> None:
         code = self.unlockCode.text().strip()
         was_locked = self.backend.unlock_user(code)
-        self.say(tr(f"账号 {code} 已解锁", f"account {code} unlocked") if was_locked
-                 else tr(f"账号 {code} 未被锁定（错误次数已清零）", f"account {code} was not locked (failed tries reset)"))
+        self.say(zh_en(f"账号 {code} 已解锁", f"account {code} unlocked") if was_locked
+                 else zh_en(f"账号 {code} 未被锁定（错误次数已清零）", f"account {code} was not locked (failed tries reset)"))
         self.unlockCode.clear()
 
     def _do_add_user(self) -> None:
         code = self.addCode.text().strip()
         self.backend.add_user(code, self.addName.text(), self.addRole.currentData(), self.addPassword.text())
-        self.say(tr(f"已添加 {self.addRole.currentText()} {code} {self.addName.text().strip()}",
+        self.say(zh_en(f"已添加 {self.addRole.currentText()} {code} {self.addName.text().strip()}",
                     f"added {self.addRole.currentText().lower()} {code} {self.addName.text().strip()}"))
         for edit in (self.addCode, self.addName, self.addPassword):
             edit.clear()
@@ -229,7 +236,7 @@ class TechnicianView(QWidget):
         code = self.resetCode.text().strip()
         self.backend.reset_password(code, self.resetPassword.text())
         self.resetPassword.clear()
-        self.say(tr(f"账号 {code} 的密码已重置并解锁", f"the password of {code} was reset and the account unlocked"))
+        self.say(zh_en(f"账号 {code} 的密码已重置并解锁", f"the password of {code} was reset and the account unlocked"))
 
     def _do_wizard(self) -> None:
         from app.setup import SetupSession
@@ -239,7 +246,7 @@ class TechnicianView(QWidget):
         self.wizard = SetupWizard(SetupSession(), [step], parent=self)
         self.wizard.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.wizard.resize(1100, 720)
-        self.wizard.finished.connect(lambda _r: self.say(tr(
+        self.wizard.finished.connect(lambda _r: self.say(zh_en(
             "设置已保存；打印机、读卡器和服务器的更改在重新启动 kezhan gui 后生效",
             "settings saved; printer, reader and server changes apply when kezhan gui starts again")))
         self.wizard.show()
@@ -263,7 +270,7 @@ class TechnicianView(QWidget):
         from app.doctor import run_checks
 
         self.doctorList.clear()
-        self._background(run_checks, self._show_checks, tr("正在检查……", "Checking…"))
+        self._background(run_checks, self._show_checks, zh_en("正在检查……", "Checking…"))
 
     def _show_checks(self, results) -> None:
         mark = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "–"}
@@ -271,8 +278,8 @@ class TechnicianView(QWidget):
         for r in results:
             self.doctorList.addItem(f"{mark[r.status]} {r.name:<10} {r.detail}")
         failed = [r.name for r in results if r.status == "fail"]
-        self.say(tr("全部通过", "all checks passed") if not failed
-                 else tr(f"未通过：{', '.join(failed)}", f"failed: {', '.join(failed)}"), ok=not failed)
+        self.say(zh_en("全部通过", "all checks passed") if not failed
+                 else zh_en(f"未通过：{', '.join(failed)}", f"failed: {', '.join(failed)}"), ok=not failed)
         focus(self.doctorList)
 
     def _do_logs(self) -> None:
@@ -280,14 +287,14 @@ class TechnicianView(QWidget):
 
         folder = paths.log_dir()
         self.open_folder(folder)
-        self.say(tr(f"日志文件夹：{folder}", f"log folder: {folder}"))
+        self.say(zh_en(f"日志文件夹：{folder}", f"log folder: {folder}"))
 
     def _do_bundle(self) -> None:
         from app.support import export_bundle
 
         def written(path) -> None:
             self.last_bundle = path
-            self.say(tr(f"诊断包已导出：{path}", f"diagnostic bundle written: {path}"))
+            self.say(zh_en(f"诊断包已导出：{path}", f"diagnostic bundle written: {path}"))
             self.open_folder(path.parent)
 
-        self._background(export_bundle, written, tr("正在导出诊断包……", "Writing the bundle…"))
+        self._background(export_bundle, written, zh_en("正在导出诊断包……", "Writing the bundle…"))

@@ -224,6 +224,12 @@ def _gui_routes_to(monkeypatch, home):
     return seen
 
 
+def test_setup_guide_carries_the_current_setup_keyboard_table():
+    text = (ROOT / "docs/setup.md").read_text(encoding="utf-8")
+    between = text.split("<!-- setup-keyboard-table:start -->\n", 1)[1].split("<!-- setup-keyboard-table:end -->", 1)[0]
+    assert between == actions.markdown_table(actions.SETUP_ACTIONS)
+
+
 def test_kezhan_gui_without_a_database_opens_the_set_up_wizard(tmp_path, monkeypatch):
     # Issue 14: a bare PC gets the wizard on every step, not a line on stderr (exit 3) that
     # someone starting it from the desktop icon never sees.
