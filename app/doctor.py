@@ -135,6 +135,10 @@ def check_data_folder(ctx: Context) -> Check:
     if problem:
         return Check("data", FAIL, f"{folder} is not writable ({problem}): give the station's Windows users "
                                    "write access to it, or set KEZHAN_HOME")
+    if paths.is_legacy_per_user(paths.data_dir()):
+        return Check("data", WARN, f"{folder} is this Windows account's own folder, from before the data became "
+                                   "machine-wide: with the window closed, move its files to %PROGRAMDATA%\\Kezhan "
+                                   "so every account sells as this one terminal")
     return Check("data", OK, f"{folder} is writable")
 
 

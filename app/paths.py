@@ -20,14 +20,29 @@ from app.errors import ConfigError
 APP_NAME = "kezhan"
 
 
-def default_data_dir(platform: str | None = None, environ: dict | None = None) -> Path:
-    """The data folder without ``KEZHAN_HOME``; ``platform`` and ``environ`` for tests."""
+def default_data_dir(platform: str | None = None, environ: dict | None = None,
+                     legacy: Path | None = None) -> Path:
+    """The data folder without ``KEZHAN_HOME``; ``platform``, ``environ`` and ``legacy`` for tests.
+
+    A Windows PC set up before the data became machine-wide keeps its per-user folder (``legacy``)
+    until the machine-wide one holds a configuration: moving to an empty ProgramData would look
+    like a new PC, and enrolling it again would make a second terminal. ``kezhan doctor`` says so."""
     platform = platform or sys.platform
     environ = os.environ if environ is None else environ
     if platform == "win32":
         base = environ.get("PROGRAMDATA") or environ.get("ALLUSERSPROFILE") or r"C:\ProgramData"
-        return Path(base) / "Kezhan"
+        machine = Path(base) / "Kezhan"
+        legacy = legacy if legacy is not None else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        if not (machine / "kezhan.toml").exists() and (legacy / "kezhan.toml").exists():
+            return legacy
+        return machine
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def is_legacy_per_user(folder: Path) -> bool:
+    """Whether ``folder`` is the per-user data folder a Windows PC used before ProgramData."""
+    return sys.platform == "win32" and not os.environ.get("KEZHAN_HOME") and \
+        folder == Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def data_dir() -> Path:

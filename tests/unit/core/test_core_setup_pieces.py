@@ -73,6 +73,16 @@ def test_windows_data_is_machine_wide_and_kezhan_home_overrides(monkeypatch, tmp
     assert paths.default_data_dir("win32", {"PROGRAMDATA": r"D:\ProgramData"}) == Path(r"D:\ProgramData") / "Kezhan"
     assert paths.default_data_dir("win32", {}) == Path(r"C:\ProgramData") / "Kezhan"
     assert "Kezhan" not in str(paths.default_data_dir("linux", {}))
+    # A PC set up per user before keeps that folder until ProgramData holds a configuration:
+    # otherwise it would look new and be enrolled as a second terminal.
+    old, machine = tmp_path / "old-user-folder", tmp_path / "ProgramData"
+    old.mkdir()
+    (old / "kezhan.toml").write_text("", encoding="utf-8")
+    env = {"PROGRAMDATA": str(machine)}
+    assert paths.default_data_dir("win32", env, legacy=old) == old
+    (machine / "Kezhan").mkdir(parents=True)
+    (machine / "Kezhan" / "kezhan.toml").write_text("", encoding="utf-8")
+    assert paths.default_data_dir("win32", env, legacy=old) == machine / "Kezhan"
     monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "mine"))
     assert paths.data_dir() == tmp_path / "mine"
 
