@@ -267,3 +267,27 @@ def test_a_silent_printer_is_kept_with_ctrl_enter_once_its_ticket_is_seen(qtbot,
     wait_state(qtbot, wizard, "printer")
     assert wizard.session.config.printer.target == printer_sim.target
     assert len(printer_sim.wait_for_jobs(2)) == 2
+
+
+def test_no_cjk_font_and_a_read_only_data_folder_are_said_on_the_page(qtbot, kezhan_home, monkeypatch):
+    from app import setup as steps
+    from drivers.printer import fonts
+    from drivers.printer.errors import FontNotFoundError
+
+    def no_font(*_a, **_k):
+        raise FontNotFoundError("找不到中文字体", en="no CJK font found")
+
+    monkeypatch.setattr(fonts, "find_cjk_font", no_font)
+    monkeypatch.setattr(steps.SetupSession, "preview_png", lambda self: no_font())
+    wizard = open_wizard(qtbot, kezhan_home)
+    keys = Keys(qtbot, wizard)
+    keys.press(Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert "无法显示预览" in wizard.current().previewLabel.text()  # the page still works
+
+    # ProgramData made read-only after the wizard opened: the step says so and stays to do.
+    wizard.session.path = Path("/proc/kezhan-read-only/kezhan.toml")
+    keys.press(Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    keys.enter()
+    page = wizard.current()
+    assert page.step == "role" and wizard.state["role"] is False
+    assert "无法写入配置文件" in page.resultLabel.text() and "KEZHAN_HOME" in page.resultLabel.text()
