@@ -456,12 +456,17 @@ class PasswordPage(_Page):
         if self.focusWidget() is self.passwordEdit:
             focus(self.againEdit)
             return
-        result = self.session.set_password(self.passwordEdit.text(), self.againEdit.text())
+        password, again = self.passwordEdit.text(), self.againEdit.text()
         self.passwordEdit.clear()
         self.againEdit.clear()
-        if not result.ok:
-            focus(self.passwordEdit)
-        self.wizard.step_done(self, result)
+
+        def done(result) -> None:
+            if not result.ok:
+                focus(self.passwordEdit)
+
+        # Writing the account opens (and may first create) the database: not on the GUI thread.
+        self.wizard.run(self, lambda: self.session.set_password(password, again),
+                        zh_en("正在保存……", "Saving…"), advance=True, then=done)
 
 
 class ChecklistPage(_Page):

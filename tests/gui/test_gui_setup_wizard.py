@@ -141,7 +141,8 @@ def test_a_bare_pc_to_a_ready_terminal_by_keyboard(qtbot, kezhan_home, server, p
     keys.type("tech-secret")
     shot(wizard, shots, "7-password")
     keys.enter()
-    assert wizard.state["password"] is True and wizard.current().step == "checklist"
+    wait_state(qtbot, wizard, "password")
+    assert wizard.current().step == "checklist"
 
     checklist = wizard.current()
     qtbot.waitUntil(lambda: not wizard.busy and checklist.checkList.count() > 0, timeout=30000)
