@@ -123,12 +123,12 @@ def test_a_bare_pc_to_a_ready_terminal_by_keyboard(qtbot, kezhan_home, server, p
     keys.type(reader_port)
     keys.enter()  # probe
     qtbot.waitUntil(lambda: not wizard.busy and "读卡器在" in page.resultLabel.text(), timeout=20000)
+    shot(wizard, shots, "5-reader")
     reader.place("resident")
     keys.press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     wait_state(qtbot, wizard, "reader")
     assert "读卡成功" in page.resultLabel.text()
     assert "*" in page.resultLabel.text()  # the number masked
-    shot(wizard, shots, "5-reader")
     assert wizard.current().step == "scanner"
 
     keys.type("T1234567890")  # a wedge scanner types, then Enter
