@@ -228,6 +228,13 @@ class SetupSession:
 
         url = url.strip().rstrip("/")
         link = self.check_link(url)
+        wait = self.backoff
+        for _attempt in range(1, self.attempts):
+            if link.ok or link.data.get("code") != "LINK_DOWN":
+                break
+            self.sleep(wait)  # the same patience with a lossy link as the enrolment itself
+            wait *= 2
+            link = self.check_link(url)
         if not link.ok:
             return link
         try:
