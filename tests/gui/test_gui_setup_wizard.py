@@ -226,6 +226,35 @@ def test_a_wrong_code_and_a_server_answering_html_say_so_on_the_page(qtbot, kezh
     shot(wizard, shots, "3-server-wrong-code")
     assert server.server.list_terminals() == []
 
+    # A captive portal answering every request with a web page.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = "<!doctype html><html><body>请先登录酒店 Wi-Fi</body></html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        page.urlEdit.clear()
+        qtbot.keyClicks(page.urlEdit, f"http://127.0.0.1:{portal.server_address[1]}")
+        keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not wizard.busy and "网页" in page.resultLabel.text(), timeout=10000)
+    finally:
+        portal.shutdown()
+        portal.server_close()
+    assert page.resultLabel.text().endswith("省平台返回了网页而不是协议数据")
+    assert wizard.state["server"] is False
+
 
 def test_stock_offsets_move_the_preview_and_the_calibration_page_prints(qtbot, kezhan_home, printer_sim, shots):
     wizard = open_wizard(qtbot, kezhan_home)
