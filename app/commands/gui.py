@@ -53,9 +53,18 @@ def run(args) -> int:
         return 0
     if not pending:
         _require_display(qtprobe)
-    from app.ui.app import run_gui
+    import gc
 
-    return run_gui(config)
+    # Start-up allocates hundreds of thousands of long-lived objects (modules, classes, Qt wrappers)
+    # and no garbage cycles: collecting during it only costs time. The window turns the collector
+    # back on once it is shown; the finally covers a start that fails before.
+    gc.disable()
+    try:
+        from app.ui.app import run_gui
+
+        return run_gui(config)
+    finally:
+        gc.enable()
 
 
 def _require_display(qtprobe) -> None:

@@ -4,8 +4,6 @@ idempotency key, and the province ends up with one terminal."""
 
 from __future__ import annotations
 
-import pytest
-
 from app.setup import SetupSession
 from tests.integration.sync_client.helpers import issue_code
 
@@ -71,8 +69,6 @@ def test_a_link_that_never_answers_fails_after_the_tries_and_enrols_nothing(serv
     assert session.config.terminal.id == ""
 
 
-@pytest.mark.xfail(strict=True, reason="the reference server does not yet replay an enrolment by its "
-                                       "Idempotency-Key: the retry after a lost answer is told the code is used")
 def test_a_retry_after_a_lost_answer_is_the_same_terminal(server, proxy, tmp_path):
     code = issue_code(server.url)
     proxy.match = "/v1/enrol"
