@@ -608,6 +608,17 @@ class SyncClient:
         self._write(apply)
         return answer
 
+    def confirm_seat(self, departure_id: str, seat_no: int | None) -> int:
+        """The counter's ``Terminal.seat_confirmer``: a pool seat asked of the server before an online
+        sale takes it. Granted, it is leased here and the sale goes on; refused because someone else
+        holds it, this file's map learns so (the seat is shown held until the feed says otherwise)."""
+        try:
+            return int(self.request_seat(departure_id, seat_no)["seat_no"])
+        except SyncError as exc:
+            if seat_no is not None and exc.code in ("SEAT_TAKEN", "SEAT_LEASED"):
+                self._write(lambda cur: seats.hold_if_open(cur, departure_id, seat_no))
+            raise
+
     def release_leases(self) -> int:
         """Give every unsold leased seat back to the pool (a terminal taken out of service, the end of a
         simulation). Returns how many seats the server took back."""
