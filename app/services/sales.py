@@ -34,6 +34,7 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.services.recovery import require_roll_confirmed
 from app.store import departures as departure_store
 from app.store import paper as paper_store
 from app.store import seats as seat_store
@@ -208,7 +209,9 @@ def choose_seats(available: SellableSeats, wanted: list[int | None], online: boo
 
 
 def take_stock(cur, shift: OpenShift, count: int) -> list[str]:
-    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end)."""
+    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end;
+    ``STOCK_CONFIRM_REQUIRED`` while the printed roll may be past what this file knows)."""
+    require_roll_confirmed(cur)
     roll = StockRoll(shift.first_no, shift.last_no, shift.next_no)
     numbers = [format_stock_no(roll.take()) for _ in range(count)]
     shift_store.set_roll_next(cur, shift.roll_id, format_stock_no(roll.next_number))

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.domain.leases import OfflineBudget
 from app.errors import SyncError
+from app.services import recovery
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
 from app.store import archive, outbox, seats, sync_state, tasks
 from app.store.engine import Database, raw_cursor
@@ -51,9 +52,12 @@ ALARM_TEXT = {
     "SEQ_REUSE": ("终端数据库与省平台记录不一致：同一序号的事件内容不同（数据库可能从旧备份恢复）。已停止上传，请联系技术员。",
                   "The server holds different events under the same numbers (database restored from an older "
                   "backup?). Uploading has stopped; call a technician."),
-    "ROLLED_BACK": ("省平台已收到本机没有的事件：终端数据库可能从旧备份恢复。已停止上传，请联系技术员。",
-                    "The server has events this terminal no longer has (database restored from an older backup?). "
-                    "Uploading has stopped; call a technician."),
+    "ROLLED_BACK": ("省平台已收到本机没有的事件：本机数据库丢失了已确认的售票（文件损坏或从旧备份恢复）。"
+                    "已停止售票和上传，编号已跳过省平台的记录；请联系技术员，解除后售票员须核对票卷的下一张票号。",
+                    "The server has events this terminal no longer has: acknowledged sales were lost from this "
+                    "database (damaged, or restored from an older backup). Selling and uploading have stopped and "
+                    "the counters now skip past the server's numbers; call a technician, and once cleared the "
+                    "clerk confirms the roll's next stock number."),
     "EVENT_HASH_MISMATCH": ("本机待上传事件已损坏。已停止上传，请联系技术员。",
                             "A local event is damaged (hash mismatch). Uploading has stopped; call a technician."),
     "TERMINAL_MISMATCH": ("待上传事件属于另一台终端（数据库文件放错？）。已停止上传。",
@@ -405,9 +409,35 @@ class SyncClient:
             return
         high = answer.get("acked_through")
         if isinstance(high, int) and high > self.last_seq():
-            self._raise_alarm("ROLLED_BACK", server_high_water=high, local_last=self.last_seq())
-            raise _Stop("ROLLED_BACK")
+            self._rolled_back(high)
         self._probed = True
+
+    def _rolled_back(self, high: int) -> None:
+        """The server has acknowledged events past everything this file holds: acknowledged sales
+        were lost here (a bit flipped in the WAL, an older copy put back). Selling stops with the
+        ROLLED_BACK alarm, and in the same transaction every counter goes past the server's marks
+        and the clerk must confirm the roll's next blank, so that once the alarm is cleared no seq,
+        ticket id or stock number the server or the printed roll holds is issued again."""
+        marks = self.transport.call("GET", protocol.API_PREFIX + "/marks")
+        high = max(high, int(marks.get("high_water") or 0))
+        local = self.last_seq()
+        now = self.now()
+        zh, en = ALARM_TEXT["ROLLED_BACK"]
+
+        def save(cur):
+            done = recovery.advance_past_server(
+                cur, self.terminal_id, high_water=high, last_ticket_id=marks.get("last_ticket_id"),
+                last_stock_no=marks.get("last_stock_no"), local_last=local, at=now)
+            self._put(cur, CURSOR_ACKED, str(high))
+            data = {"code": "ROLLED_BACK", "message": zh, "en": en, "at": iso_utc(now),
+                    "server_high_water": high, "local_last": local, **done}
+            self._put(cur, CURSOR_ALARM, json.dumps(data, ensure_ascii=False))
+            return done
+
+        done = self._write(save)
+        log.error("sync alarm ROLLED_BACK: the server holds seqs %d..%d this file lost; counters advanced %s",
+                  local + 1, high, done)
+        raise _Stop("ROLLED_BACK")
 
     def _read_batch(self, after: int, batch: int) -> list[outbox.OutboxRow]:
         rows = self._read(lambda cur: outbox.events_after(cur, self.terminal_id, after, batch))
@@ -430,8 +460,7 @@ class SyncClient:
             if not isinstance(expected, int) or expected < 1:
                 raise exc
             if expected - 1 > self.last_seq():
-                self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
-                raise _Stop("ROLLED_BACK") from None
+                self._rolled_back(expected - 1)
             log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
             self._write(lambda cur: self._put(cur, CURSOR_ACKED, str(expected - 1)))
             return batch, bad_signatures
@@ -457,8 +486,7 @@ class SyncClient:
         first, last = rows[0].seq, rows[-1].seq
         if acked_through > last and acked_through > self.last_seq():
             # The server holds events past everything this file has ever written.
-            self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
-            raise _Stop("ROLLED_BACK")
+            self._rolled_back(acked_through)
         acked_through = min(acked_through, last)
         if acked_through < first - 1:
             raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")

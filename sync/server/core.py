@@ -134,6 +134,9 @@ class ProvinceServer:
     def upload(self, terminal_id: str, events: list[dict], *, nonce: str | None = None) -> dict:
         return self.uploads.upload(terminal_id, events, nonce=nonce)
 
+    def marks(self, terminal_id: str) -> dict:
+        return self.uploads.marks(terminal_id)
+
     def upload_body(self, terminal_id: str, raw: bytes, *, nonce: str | None = None) -> dict:
         """``upload`` of a request body as received."""
         return self.upload(terminal_id, self.uploads.events_of_body(terminal_id, raw, nonce), nonce=nonce)
