@@ -31,7 +31,7 @@ from app.store.seats import leased_seats_left
 from sync import protocol
 from sync.protocol import ProtocolError
 
-from . import identity
+from . import identity, instance
 from .apply import FeedApplier, record_task
 from .transport import BadAnswer, LinkDown, Transport
 
@@ -46,7 +46,7 @@ EVENTS_PATH = protocol.API_PREFIX + "/events"
 
 # Codes after which uploading stops until a technician looks: continuing could only make it worse.
 ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
-               "TERMINAL_REVOKED"}
+               "TERMINAL_REVOKED", "INSTANCE_CONFLICT"}
 
 ALARM_TEXT = {
     "SEQ_REUSE": ("终端数据库与省平台记录不一致：同一序号的事件内容不同（数据库可能从旧备份恢复）。已停止上传，请联系技术员。",
@@ -64,7 +64,14 @@ ALARM_TEXT = {
                           "Events belong to another terminal (wrong database file?). Uploading has stopped."),
     "UNKNOWN_TERMINAL": ("省平台不认识本终端，请重新注册。", "The server does not know this terminal; enrol it again."),
     "TERMINAL_REVOKED": ("本终端已被省平台注销。", "This terminal has been revoked by the server."),
+    "INSTANCE_CONFLICT": ("省平台发现本终端的身份正被另一台电脑上的数据使用：本机的数据是复制来的副本，或原电脑仍在使用。"
+                          "已停止售票和上传，请联系技术员（确属换机时，由省平台管理员解除原电脑的绑定后再解除本告警）。",
+                          "The provincial server finds this terminal's identity in use by the data on another PC: "
+                          "this is a copy, or the original PC is still in use. Selling and uploading have stopped; "
+                          "call a technician (for a PC really replaced, the province's admin releases the old "
+                          "PC's binding, then the alarm is cleared)."),
     RESTORED_ALARM: RESTORED_TEXT,
+    instance.NEW_ALARM: instance.NEW_TEXT,
 }
 
 
@@ -189,6 +196,7 @@ class SyncClient:
         offline_budget: OfflineBudget | None = None,
         zone: ZoneInfo | None = None,
         clock: Callable[[], float] = time.time,
+        machine: str | None = None,
     ):
         self.db = db
         self.ident = identity.require_identity(db)
@@ -212,6 +220,12 @@ class SyncClient:
         self.transport = Transport(self.server_url, creds, timeout=timeout, clock=clock)
         # The seat map asks from the GUI thread while the worker syncs: its own connection pool.
         self._seat_transport = Transport(self.server_url, creds, timeout=seat_request_timeout, clock=clock)
+        # Which copy of this terminal's data speaks (``machine``: this PC's fingerprint, for tests).
+        self.instance_id = instance.local_instance(db.path, machine)
+        for transport in (self.transport, self._seat_transport):
+            transport.headers[protocol.H_INSTANCE] = self.instance_id
+        instance.note_start(db, self.instance_id, datetime.now(UTC))
+        self._instance_accepted = False
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
         self._cycle_lock = threading.Lock()
@@ -318,6 +332,9 @@ class SyncClient:
                 self._keep_leases(report)
                 report.ok = True
                 self._write(lambda cur: self._put(cur, CURSOR_LAST_SYNC, iso_utc(self.now())))
+                if not self._instance_accepted:
+                    instance.accepted(self.db, self.instance_id)
+                    self._instance_accepted = True
                 self._went_online()
             except LinkDown as exc:
                 report.error, report.error_kind = str(exc), "link"
@@ -327,7 +344,7 @@ class SyncClient:
                 self._went_offline(exc.kind, f"{exc.message}：{exc}")
             except ProtocolError as exc:
                 report.error, report.error_kind = f"{exc.code}: {exc}", "refused"
-                if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED"):
+                if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED", "INSTANCE_CONFLICT"):
                     self._raise_alarm(exc.code, server=exc.details)
                     report.error_kind = "alarm"
                 spec = protocol.ERRORS.get(exc.code)
@@ -345,7 +362,9 @@ class SyncClient:
 
     def _upload(self, report: CycleReport) -> None:
         alarm = self.alarm()
-        restored = alarm is not None and alarm.get("code") == RESTORED_ALARM
+        # A copied or moved file (INSTANCE_NEW) is checked the same way: its first request tells the
+        # server which instance this is, and the server refuses it if another one holds the identity.
+        restored = alarm is not None and alarm.get("code") in (RESTORED_ALARM, instance.NEW_ALARM)
         if alarm and not restored:
             raise _Stop(alarm["code"])
         if restored:
@@ -357,6 +376,7 @@ class SyncClient:
             self._probe(restored=restored)
         self._upload_all(report)
         if restored:
+            instance.accepted(self.db, self.instance_id)
             self.clear_alarm()
             log.info("restored database checked with the server: the RESTORED alarm is cleared")
 

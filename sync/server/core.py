@@ -84,6 +84,9 @@ class ProvinceServer:
     def revoke(self, terminal_id: str, *, drain: timedelta | None = None) -> dict:
         return self.enrolment.revoke(terminal_id, drain=drain)
 
+    def release_instance(self, terminal_id: str) -> dict:
+        return self.auth.release_instance(terminal_id)
+
     def list_terminals(self) -> list[dict]:
         return self.enrolment.list_terminals()
 

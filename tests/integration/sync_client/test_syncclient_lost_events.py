@@ -63,6 +63,7 @@ def _sold_then_flipped(server, rigs, tmp_path):
     copy.parent.mkdir()
     shutil.copyfile(rig.path, copy)
     shutil.copyfile(str(rig.path) + "-wal", str(copy) + "-wal")
+    shutil.copyfile(str(rig.path) + ".instance", str(copy) + ".instance")  # the same PC, restarted
     _flip_first_wal_frame(copy.with_name(copy.name + "-wal"))
     return rig, copy
 
