@@ -218,3 +218,10 @@ def raise_counter(cur, name: str, to: int) -> int:
         (name, to),
     )
     return cur.fetchone()[0]
+
+
+def counter_value(cur, name: str) -> int:
+    """A named counter's value (0 before its first bump)."""
+    cur.execute("SELECT value FROM counters WHERE name = ?", (name,))
+    row = cur.fetchone()
+    return int(row[0]) if row else 0

@@ -72,6 +72,7 @@ ALARM_TEXT = {
                           "PC's binding, then the alarm is cleared)."),
     RESTORED_ALARM: RESTORED_TEXT,
     instance.NEW_ALARM: instance.NEW_TEXT,
+    instance.LOST_ALARM: instance.LOST_TEXT,
 }
 
 
@@ -224,7 +225,7 @@ class SyncClient:
         self.instance_id = instance.local_instance(db.path, machine)
         for transport in (self.transport, self._seat_transport):
             transport.headers[protocol.H_INSTANCE] = self.instance_id
-        instance.note_start(db, self.instance_id, datetime.now(UTC))
+        instance.note_start(db, self.instance_id, self.terminal_id, datetime.now(UTC))
         self._instance_accepted = False
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
@@ -364,7 +365,8 @@ class SyncClient:
         alarm = self.alarm()
         # A copied or moved file (INSTANCE_NEW) is checked the same way: its first request tells the
         # server which instance this is, and the server refuses it if another one holds the identity.
-        restored = alarm is not None and alarm.get("code") in (RESTORED_ALARM, instance.NEW_ALARM)
+        restored = alarm is not None and alarm.get("code") in (RESTORED_ALARM, instance.NEW_ALARM,
+                                                               instance.LOST_ALARM)
         if alarm and not restored:
             raise _Stop(alarm["code"])
         if restored:
@@ -526,6 +528,7 @@ class SyncClient:
             return new
 
         report.new_tasks += self._write(save)
+        instance.note_acked(self.db.path, self.instance_id, acked_through)
         report.uploaded += int(answer.get("applied") or 0)
         report.duplicates += int(answer.get("duplicates") or 0)
 

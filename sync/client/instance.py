@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.services.context import ALARM_CURSOR
-from app.store import sync_state
+from app.store import outbox, sync_state
 from app.store.engine import Database, raw_cursor
 from app.store.models import iso_utc
 from sync.protocol import INSTANCE_PATTERN
@@ -42,6 +42,15 @@ NEW_TEXT = (
     "This database was last used by another PC or another copy (the data folder was copied or moved): it "
     "sells nothing until the provincial server confirms this is not a copy of a terminal still in use. The "
     "check runs by itself once the server is reachable.",
+)
+
+
+LOST_ALARM = "EVENTS_LOST"
+LOST_TEXT = (
+    "本机数据库缺少省平台已确认的事件（数据库文件损坏或被换成旧的副本）：暂停售票，连上省平台后核对编号；"
+    "请联系技术员。",
+    "This database lacks events the provincial server has acknowledged (the file was damaged or replaced by "
+    "an older copy): selling stops until the numbers are checked with the server; call a technician.",
 )
 
 
@@ -85,10 +94,8 @@ def local_instance(db_path: Path, machine: str | None = None) -> str:
     except (OSError, ValueError, AttributeError, TypeError):
         pass
     made = secrets.token_urlsafe(16)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps({"instance_id": made, "machine": machine}), encoding="utf-8")
-        os.replace(tmp, path)
+        _write_side(path, {"instance_id": made, "machine": machine})
     except OSError as exc:
         # An unwritable folder: this run still has an id; the next start makes another one and the
         # server, seeing a new instance, refuses it -- loud, never silent.
@@ -96,21 +103,56 @@ def local_instance(db_path: Path, machine: str | None = None) -> str:
     return made
 
 
-def note_start(db: Database, instance_id: str, now: datetime) -> bool:
-    """At the sync client's start: True (and the INSTANCE_NEW alarm raised, unless another alarm
-    already stands) when this file was last accepted by the server under another instance."""
+def _read_side(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_side(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def note_acked(db_path: Path, instance_id: str, seq: int) -> None:
+    """The server has acknowledged events up to ``seq``: remembered beside the database, where a
+    damaged WAL or an older copy of the file cannot take it back. Written per acknowledged batch,
+    never per sale."""
+    path = side_path(Path(db_path))
+    data = _read_side(path)
+    if data.get("instance_id") != instance_id or int(data.get("acked_seq") or 0) >= seq:
+        return
+    try:
+        _write_side(path, {**data, "acked_seq": seq})
+    except OSError as exc:
+        log.warning("cannot note the acknowledged seq beside the database (%s): %s", path, exc)
+
+
+def note_start(db: Database, instance_id: str, terminal_id: str, now: datetime) -> str | None:
+    """At the sync client's start, before any request: the alarm this file must not sell under
+    (raised unless another alarm already stands), or None. INSTANCE_NEW: the server last accepted
+    this file under another instance (it was copied or moved). EVENTS_LOST: the server has
+    acknowledged more events than the file's counter ever issued (noted beside the file)."""
+    acked_beside = int(_read_side(side_path(Path(db.path))).get("acked_seq") or 0)
     with db.transaction() as session:
         cur = raw_cursor(session)
         accepted = sync_state.setting_value(cur, INSTANCE_SETTING)
-        if accepted is None or accepted == instance_id:
-            return False
+        issued = outbox.counter_value(cur, f"outbox_seq:{terminal_id}")
+        if accepted is not None and accepted != instance_id:
+            code, text, details = NEW_ALARM, NEW_TEXT, {"previous_instance": accepted, "instance": instance_id}
+        elif acked_beside > issued:
+            code, text, details = LOST_ALARM, LOST_TEXT, {"acked_seq": acked_beside, "local_last": issued}
+        else:
+            return None
         if sync_state.cursor_value(cur, ALARM_CURSOR) is None:
-            value = json.dumps({"code": NEW_ALARM, "message": NEW_TEXT[0], "en": NEW_TEXT[1], "at": iso_utc(now),
-                                "previous_instance": accepted, "instance": instance_id}, ensure_ascii=False)
+            value = json.dumps({"code": code, "message": text[0], "en": text[1], "at": iso_utc(now), **details},
+                               ensure_ascii=False)
             sync_state.put_cursor_value(cur, ALARM_CURSOR, value, iso_utc(now))
-    log.warning("this database was last used by instance %s; this is %s: selling waits for the server",
-                accepted, instance_id)
-    return True
+    log.warning("sync alarm %s at start-up: %s", code, details)
+    return code
 
 
 def accepted(db: Database, instance_id: str) -> None:

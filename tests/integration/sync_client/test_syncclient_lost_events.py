@@ -82,6 +82,12 @@ def test_a_flipped_wal_bit_that_lost_acknowledged_sales_stops_selling_and_no_num
         assert rig.outbox()[-1][0] == 4, "the flip should have dropped the last two sales"
         dep = departure_ids()[0]
 
+        # Before any request: the acknowledged seq noted beside the file is past its counter.
+        assert client.alarm()["code"] == "EVENTS_LOST"
+        with pytest.raises(RuleViolation) as held:
+            rig.sell(dep)
+        assert held.value.code == "SYNC_ALARM" and "缺少省平台已确认的事件" in held.value.text("zh")
+
         report = client.run_once()  # the next sync meets the server's acknowledged seq
         assert report.error_kind == "alarm"
         alarm = client.alarm()
