@@ -55,10 +55,10 @@ def require_roll_confirmed(cur) -> None:
     known_en = f" (the last stock number the server holds: {last})" if last else ""
     raise RuleViolation(
         f"本机数据库丢失了已上传的售票记录，票卷可能已用到更后面的票号{known_zh}。"
-        "请核对票卷上实际的下一张空白票号并确认后再出票（kezhan db confirm-stock --clerk 工号 --next 票号）。",
+        "请核对票卷上实际的下一张空白票号并确认后再出票（售票窗口会请您输入；命令行：kezhan db confirm-stock）。",
         en="This terminal's database lost sales the server had already acknowledged, so the roll may be "
            f"further on than this file knows{known_en}. Check the next blank on the roll and confirm it "
-           "before printing again (`kezhan db confirm-stock --clerk CODE --next NUMBER`).",
+           "before printing again (the counter window asks for it; on the command line: `kezhan db confirm-stock`).",
         code="STOCK_CONFIRM_REQUIRED",
         server_last_stock_no=last,
     )
