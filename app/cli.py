@@ -31,9 +31,13 @@ COMMAND_MODULES = [
     "sync",
     "simulate",
     "export",
+    "gate",
 ]
 
 log = logging.getLogger("kezhan.cli")
+
+# What the release bundle leaves out with the reference server (build/pyi_lean.py).
+SERVER_PACKAGES = ("fastapi", "uvicorn", "starlette", "anyio")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +74,13 @@ def _language() -> str:
     return language
 
 
+def _missing_server_part(exc: BaseException) -> bool:
+    """The installed terminal leaves the reference server out; the demo needs its optional part."""
+    name = getattr(exc, "name", None) or ""
+    return isinstance(exc, ModuleNotFoundError) and (
+        name.split(".")[0] in SERVER_PACKAGES or name.startswith("sync.server"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -90,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: keep the traceback in the log, one line for the user
+        if _missing_server_part(exc):
+            print("kezhan: 此功能需要可选组件“演示省平台”（kezhan-demo-server），本机未安装"
+                  if _language().startswith("zh") else
+                  "kezhan: this needs the optional demo server part (kezhan-demo-server), which is not installed",
+                  file=sys.stderr)
+            return 69
         log.exception("unexpected error in %s", args.command)
         print(
             f"kezhan: internal error: {type(exc).__name__}: {exc} (details in {logsetup.log_file()})",

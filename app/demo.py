@@ -320,6 +320,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
     ]
     sale = sales.sell(db, terminal, clerk=CLERK, departure_id=dep_b, stop=stop_b, passengers=family,
                       payment=PaymentIn("cash", tendered=20000), insurance=True, now=now)
+    sale_ids_b = sale.ticket_ids[0]
     emit_print(sale.print_jobs, "sale")
     note("sale, full + free child + child with insurance", tickets=sale.ticket_ids, total=sale.total,
          tendered=sale.tendered, change=sale.change)
@@ -385,7 +386,14 @@ def run_scripted_day(station: DemoStation, out: Path, *,
         # screenshots make one sale of their own on this database, synced like any other.
         screen_files = screenshots(station, out / "screens")
 
-    # 9. Shift close with the cash counted.
+    # 9. The gate's day: the student's departure is opened, its passengers checked (a forged code, a
+    # refunded ticket, a ticket for another bus and the old paper of the reprinted ticket among them),
+    # then stopped, and its road bill printed.
+    gate_result = gate_day(station, out, printed, departure_id=dep_c, other_bus=sale_ids_b,
+                           refunded=to_refund, reprinted=sale.ticket_ids[0])
+    note("gate day", **gate_result)
+
+    # 10. Shift close with the cash counted.
     preview = shifts.preview_settlement(db, terminal, clerk=CLERK)
     closed = shifts.close_shift(db, terminal, clerk=CLERK, cash_counted=preview["amount_due"], now=datetime.now(UTC))
     settlement = closed.report
@@ -407,6 +415,7 @@ def run_scripted_day(station: DemoStation, out: Path, *,
         "server_tickets": len(server_side),
         "pending_events": client.current_status().pending_events,
         "screens": [str(p) for p in screen_files],
+        "road_bill": gate_result.get("road_bill"),
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return summary
@@ -428,6 +437,58 @@ def gate_check(station: DemoStation, printed) -> dict:
         forged_verdict = exc.code
     return {"ticket": payload.ticket_id, "signature": "valid", "status": ticket.status,
             "verdict": "board" if ticket.status == "active" else "refuse", "tampered_code": forged_verdict}
+
+
+def gate_day(station: DemoStation, out: Path, printed: list, *, departure_id: str, other_bus: str, refunded: str,
+             reprinted: str) -> dict:
+    """The gate checker 2001 at the departure's gate, ten minutes before it leaves (the gate's own
+    clock: the demo's departures are tomorrow's). Every paper printed for the departure is scanned,
+    with a forged copy, the refunded ticket, a ticket of another bus and the reprinted ticket's old
+    paper; then the check stops and the road bill is printed (ESC/POS bytes and PNG)."""
+    from app.printing import print_road_bill
+    from app.services.gate import Gate
+
+    gate_user = next(u for u in USERS if u[2] == "gate")
+    at = [datetime.now(UTC)]
+    gate = Gate(station.db, station.terminal, clock=lambda: at[0])
+    gate.login(gate_user[0], gate_user[3])
+    at[0] = gate.departure(departure_id).departs_at - timedelta(minutes=10)
+    gate.open_check(departure_id, vehicle="浙AD1234", driver="钱师傅")
+
+    by_ticket: dict[str, list] = {}
+    for p in printed:
+        by_ticket.setdefault(p.ticket_id, []).append(p)
+    scans = []
+    old_paper = by_ticket[reprinted][0].ticket_code
+    # Each ticket's newest paper: a reprint's is the one the passenger holds.
+    current = [ps[-1].ticket_code for t, ps in by_ticket.items() if t not in (refunded, other_bus)]
+    live = [code for code in current if _code_departure(station, code) == departure_id]
+    head, key, body, signature = live[0].split(".")
+    forged = ".".join([head, key, body, ("A" if signature[0] != "A" else "B") + signature[1:]])
+    for label, code in ([("forged code", forged), ("refunded ticket", by_ticket[refunded][-1].ticket_code),
+                         ("ticket for another bus", by_ticket[other_bus][-1].ticket_code),
+                         ("old paper of a reprinted ticket", old_paper)]
+                        + [("passenger", code) for code in live]):
+        v = gate.check_text(code, departure_id)
+        scans.append({"scan": label, "verdict": v.code, "message": v.message, "ticket": v.ticket_id,
+                      "seat_no": v.seat_no, "sound": v.sound})
+    bill = gate.stop_check(departure_id)
+    [job] = gate.road_bill_jobs(departure_id, manifest=True)
+    done = print_road_bill(job, out / "roadbill", target=station.printer.target)
+    if done.printer_ok:
+        gate.mark_road_bill_printed(bill.number)
+    state = gate.departure(departure_id)
+    return {"departure": departure_id, "scans": scans, "checked": state.checked, "state": state.state,
+            "road_bill": {**done.to_json(), "totals": bill.totals, "fees": bill.fees}}
+
+
+def _code_departure(station: DemoStation, code: str) -> str | None:
+    from app.domain.ticket_code import decode_ticket_code
+
+    try:
+        return decode_ticket_code(code, station.terminal.public_keys).departure_id
+    except KezhanError:
+        return None
 
 
 def offline_round(station: DemoStation, now: datetime, people) -> dict:

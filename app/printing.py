@@ -92,6 +92,54 @@ def refund_slip_bytes(fields: dict, profile: str = "80mm") -> bytes:
         raise _driver_error(exc) from None
 
 
+def road_bill_bytes(job, profile: str = "80mm") -> bytes:
+    """A road bill job of the gate (``app.services.gate.RoadBillJob``) as ESC/POS bytes."""
+    from drivers.printer import layout
+    from drivers.printer.errors import PrinterError
+
+    try:
+        return layout.render_road_bill(job.fields, profile)
+    except PrinterError as exc:
+        raise _driver_error(exc) from None
+
+
+@dataclass
+class PrintedBill:
+    """One road bill as it left for the printer, and where its bytes and preview were kept."""
+
+    number: str
+    reprint: bool
+    bin_path: str
+    png_path: str
+    printer_ok: bool
+    printer_status: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def print_road_bill(job, folder: Path, *, target: str | None = None, profile: str = "80mm") -> PrintedBill:
+    """Lay the bill out, keep ``roadbill-<number>[-reprint].bin`` and its ``.png`` preview in ``folder``,
+    and send it to ``target`` when there is one. A printer that cannot print (out of paper) is
+    reported in ``printer_ok``/``printer_status``, never raised: the bill is already committed and
+    numbered, and the gate prints it again (same number) once the printer is back."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = road_bill_bytes(job, profile)
+    stem = folder / (f"roadbill-{job.number}" + ("-reprint" if job.reprint else ""))
+    stem.with_suffix(".bin").write_bytes(data)
+    stem.with_suffix(".png").write_bytes(render_png(data))
+    ok, status = True, "preview only"
+    if target:
+        try:
+            result = send(target, data)
+            ok, status = bool(result.ok), result.reason or ("ready" if result.ok else "not ready")
+        except DeviceError as exc:
+            ok, status = False, exc.text("zh")
+    return PrintedBill(job.number, job.reprint, str(stem.with_suffix(".bin")), str(stem.with_suffix(".png")), ok,
+                       status)
+
+
 def render_png(data: bytes) -> bytes:
     from drivers.printer.errors import PrinterError
     from drivers.printer.render import render_png as render

@@ -36,6 +36,11 @@ H_SERVER_TIME = "Kezhan-Server-Time"
 # and kept beside the database. One terminal identity is used by one instance; see docs/protocol.md.
 H_INSTANCE = "Kezhan-Instance"
 INSTANCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A retry of a call that changes something carries the same key: the server answers it with the
+# first answer instead of doing it again (docs/protocol.md § Idempotency keys).
+H_IDEMPOTENCY_KEY = "Idempotency-Key"
+H_IDEMPOTENT_REPLAY = "Kezhan-Idempotent-Replay"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 SIGNING_SCHEME = "KEZHAN-HMAC-SHA256"
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -243,6 +248,10 @@ _SPECS = [
     ErrorSpec("ALREADY_PICKED_UP", 409, "票已被取出", "ticket already picked up", "show where and when"),
     ErrorSpec("UNKNOWN_FARE", 422, "没有该到站的票价", "no fare to that stop", "pull, then retry"),
     ErrorSpec("BUSY", 503, "服务器繁忙", "server busy", "back off and retry"),
+    ErrorSpec("IDEMPOTENCY_KEY_REUSED", 409, "同一个幂等键用于了不同的请求",
+              "idempotency key already used for a different request", "bug: a new request needs a new key"),
+    ErrorSpec("IDEMPOTENCY_IN_PROGRESS", 409, "同一请求仍在处理中", "the first request with this idempotency key "
+              "is still being answered", "back off and retry with the same key"),
     ErrorSpec("INTERNAL", 500, "服务器内部错误", "server internal error", "back off and retry"),
 ]
 

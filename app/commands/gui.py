@@ -43,6 +43,15 @@ def run(args) -> int:
     if problem:
         raise ConfigError(f"无法打开图形界面：{problem}", en=f"Qt cannot open the display: {problem}",
                           code="NO_DISPLAY")
-    from app.ui.app import run_gui
+    import gc
 
-    return run_gui(config)
+    # Start-up allocates hundreds of thousands of long-lived objects (modules, classes, Qt wrappers)
+    # and no garbage cycles: collecting during it only costs time. The window turns the collector
+    # back on once it is shown; the finally covers a start that fails before.
+    gc.disable()
+    try:
+        from app.ui.app import run_gui
+
+        return run_gui(config)
+    finally:
+        gc.enable()

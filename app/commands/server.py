@@ -1,11 +1,13 @@
 """``kezhan server``: the reference provincial server and its station-admin tools.
 
     kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
+                  [--upload-workers N] [--processes N]
     kezhan server serve ...            (the same, spelled out)
     kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
     kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
     kezhan server terminals --db URL [--json]
     kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
+    kezhan server export-departures --db URL --day YYYY-MM-DD [--station CODE] [--json]
 
 The admin sub-commands work on the database directly (whoever can open it is its admin), so
 they need no token; the token guards the same operations over HTTP.
@@ -48,6 +50,16 @@ def _workers(text: str) -> int:
     return n
 
 
+def _processes(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"not a number of processes (1-64): {text!r}")
+    return n
+
+
 def _hours(text: str) -> float:
     """Hours of validity or of a drain: finite and at most ten years (NaN or 1e308 is no duration)."""
     try:
@@ -57,6 +69,19 @@ def _hours(text: str) -> float:
     if not 0 < hours <= 24 * 3650:  # also false for NaN
         raise argparse.ArgumentTypeError(f"not a number of hours (above 0, at most 87600): {text!r}")
     return hours
+
+
+def _day(text: str) -> str:
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    # fromisoformat also takes 20261125; the admin API's form is the only one taken here.
+    if day is None or day.isoformat() != text:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}")
+    return text
 
 
 def _default_db() -> str:
@@ -83,6 +108,9 @@ def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     p.add_argument("--upload-workers", type=_workers, default=d(0), metavar="N",
                    help="apply upload batches in N worker processes, so one batch is checked while another "
                         "is written (default 0: in the server process; 2 suits a province's backlog drains)")
+    p.add_argument("--processes", type=_processes, default=d(1), metavar="N",
+                   help="serve the port from N server processes on the same database (default 1; for "
+                        "PostgreSQL, where each process has its own connections)")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -92,7 +120,8 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "server", help="the reference provincial server (run it, issue enrolment codes, revoke, export)",
-        description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets.",
+        description=SERVE_HELP + ". Sub-commands: serve, issue-code, revoke, terminals, export-tickets, "
+                                   "export-departures.",
     )
     _add_serve_options(p, suppress=False)
     p.set_defaults(func=run_serve)
@@ -131,6 +160,15 @@ def register(subparsers) -> None:
     s.add_argument("--channel", choices=["terminal", "web"], default=None)
     add_json_flag(s)
     s.set_defaults(func=run_export)
+
+    s = sub.add_parser("export-departures",
+                       help="print each departure of a day as its gate left it (发班信息: vehicle, driver, "
+                            "checked counts by destination, road bill)")
+    _add_db(s)
+    s.add_argument("--day", required=True, type=_day, help="the local date of the departures (YYYY-MM-DD)")
+    s.add_argument("--station", default=None, help="only departures leaving from this station")
+    add_json_flag(s)
+    s.set_defaults(func=run_export_departures)
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -182,10 +220,12 @@ def run_serve(args) -> int:
         raise SyncError(f"找不到省份数据文件：{args.province}", en=f"no province file {args.province}",
                         code="PROVINCE_MISSING")
 
-    def ready(host, port, tok, loaded):
+    def ready(host, port, tok, loaded, pids):
         shown = f"[{host}]" if ":" in host else host
         print(f"省级服务器已启动 provincial server listening on http://{shown}:{port}", flush=True)
         print(f"  database: {db}", flush=True)
+        if len(pids) > 1:
+            print(f"  processes: {' '.join(str(p) for p in pids)}", flush=True)
         print(f"  OpenAPI:  http://{shown}:{port}/docs", flush=True)
         if loaded:
             print(f"  province: {loaded['departures']} departures ({loaded['added']} rows added, "
@@ -197,7 +237,7 @@ def run_serve(args) -> int:
     try:
         runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
                      empty=args.empty, fallback_province=_demo_province, on_ready=ready,
-                     upload_workers=args.upload_workers)
+                     upload_workers=args.upload_workers, processes=args.processes)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     except ValueError as exc:  # a province document that is not one
@@ -206,6 +246,9 @@ def run_serve(args) -> int:
         raise SyncError(f"无法监听 {args.host}:{args.port}：{exc.strerror or exc}",
                         en=f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
                         code="SERVER_LISTEN") from exc
+    except RuntimeError as exc:  # a server process that could not start
+        raise SyncError(f"服务器进程无法启动：{exc}", en=f"a server process could not start: {exc}",
+                        code="SERVER_PROCESS") from exc
     except KeyboardInterrupt:
         pass
     print("省级服务器已停止 provincial server stopped", file=sys.stderr, flush=True)
@@ -275,4 +318,20 @@ def run_export(args) -> int:
         for t in tickets
     ]
     emit(args, {"count": len(tickets), "tickets": tickets}, "\n".join(lines) or "(no tickets)")
+    return 0
+
+
+def run_export_departures(args) -> int:
+    server = _open_existing(args.db)
+    try:
+        rows = server.departures(args.day, station=args.station)
+    finally:
+        server.close()
+    lines = []
+    for d in rows:
+        bill = d["road_bill"]
+        by = " ".join(f"{stop}:{n}" for stop, n in d["checked_by_destination"].items())
+        lines.append(f"{d['departure_id']:<28} {d['state']:<8} gate {d['gate'] or '-':<3} {d['plate'] or '-':<10} "
+                     f"{d['driver'] or '-':<6} checked {d['checked']:>3} {by}  road bill {bill['number'] if bill else '-'}")
+    emit(args, {"date": args.day, "count": len(rows), "departures": rows}, "\n".join(lines) or "(no departures)")
     return 0

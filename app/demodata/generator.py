@@ -557,6 +557,7 @@ def generate_province(
         "refund_policy": copy.deepcopy(recipe["refund_policy"]),
         "change_policy": copy.deepcopy(recipe["change_policy"]),
         "insurance": copy.deepcopy(recipe["insurance"]),
+        **({"gate": copy.deepcopy(recipe["gate"])} if "gate" in recipe else {}),
     }
 
 

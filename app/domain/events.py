@@ -20,6 +20,16 @@ EVENT_TYPES = (
     "ticket.picked_up",
     "stock.spoiled",
     "shift.closed",
+    # The gate (docs/gate.md § Events).
+    "gate.opened",
+    "gate.stopped",
+    "ticket.checked",
+    "ticket.check_undone",
+    "ticket.ride_changed",
+    "departure.merged",
+    "roadbill.made",
+    "roadbill.reprinted",
+    "roadbill.voided",
 )
 
 # Made once: json.dumps with options builds a new encoder on every call.

@@ -100,6 +100,16 @@ class Departure(_Record):
     stop_sale_minutes: int = Field(default=0, ge=0)
 
 
+class GateSettings(_Record):
+    """How the gate works at the province's stations (docs/gate.md); every field has a default."""
+
+    open_minutes: int = Field(default=30, ge=0, le=24 * 60)  # 开检: minutes before departure
+    late_minutes: int = Field(default=10, ge=0, le=24 * 60)  # 补检: until minutes after departure
+    station_fee_percent: float = Field(default=10, ge=0, le=100)  # 站务费, of the road bill's amount
+    agency_fee_percent: float = Field(default=0, ge=0, le=100)  # 代理费
+    free_child_cap_percent: float = Field(default=10, ge=0, le=100)  # free children checked, of the seats
+
+
 class TicketType(_Record):
     # The rules of a ticket type are checked by app.domain.ticket_types when they are used.
     code: str
@@ -118,6 +128,7 @@ class ProvinceDocument(_Record):
     refund_policy: dict[str, Any] | None = None
     change_policy: dict[str, Any] | None = None
     insurance: dict[str, Any] | None = None
+    gate: GateSettings | None = None
 
 
 def province_problems(doc: Any) -> list[str]:

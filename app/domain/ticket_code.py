@@ -5,7 +5,10 @@ Text form, ASCII and QR-friendly::
     KZ1.<key_id>.<base64url(body)>.<base64url(Ed25519 signature)>
 
 The body is compact JSON ``[ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix,
-issued_at_epoch]``; the signature covers everything before the last dot, so the version and the
+issued_at_epoch]``, followed by the print number when the paper is a reprint (``printed``: 1 for
+the first reprint, 2 for the second...). The original paper's code has six fields, as every code
+made before reprints were counted, so old codes read as print 0; the gate refuses a paper whose
+print number is below the ticket's (the old paper of a reprinted ticket). The signature covers everything before the last dot, so the version and the
 key id cannot be swapped either. Decoding anything at all raises only :class:`RuleViolation`:
 a gate scanner feeds this whatever it reads.
 """
@@ -46,6 +49,7 @@ class TicketCodePayload:
     ticket_type: str
     doc_hash_prefix: str
     issued_at: datetime
+    printed: int = 0  # which print of the ticket this paper is: 0 the original, n the n-th reprint
 
     def __post_init__(self):
         require_aware(issued_at=self.issued_at)
@@ -58,6 +62,8 @@ class TicketCodePayload:
             isinstance(self.seat_no, bool) or not isinstance(self.seat_no, int) or not 0 < self.seat_no < 1000
         ):
             raise ValueError(f"seat_no must be 1-999 or None: {self.seat_no!r}")
+        if isinstance(self.printed, bool) or not isinstance(self.printed, int) or not 0 <= self.printed < 1000:
+            raise ValueError(f"printed must be 0-999: {self.printed!r}")
 
 
 def doc_hash_prefix(doc_hash: str | None) -> str:
@@ -82,15 +88,18 @@ def encode_ticket_code(payload: TicketCodePayload, private_key: Ed25519PrivateKe
     """Sign ``payload`` with the station's key; ``key_id`` names the matching public key."""
     if not _KEY_ID.match(key_id):
         raise ValueError(f"key id must be 1-32 of A-Z a-z 0-9 _ -: {key_id!r}")
+    fields = [
+        payload.ticket_id,
+        payload.departure_id,
+        payload.seat_no,
+        payload.ticket_type,
+        payload.doc_hash_prefix,
+        int(payload.issued_at.timestamp()),
+    ]
+    if payload.printed:
+        fields.append(payload.printed)
     body = json.dumps(
-        [
-            payload.ticket_id,
-            payload.departure_id,
-            payload.seat_no,
-            payload.ticket_type,
-            payload.doc_hash_prefix,
-            int(payload.issued_at.timestamp()),
-        ],
+        fields,
         separators=(",", ":"),
         ensure_ascii=True,
     ).encode("ascii")
@@ -156,14 +165,18 @@ def _parse_body(body: bytes) -> TicketCodePayload:
         fields = json.loads(body.decode("ascii"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _garbled("body") from None
-    if not isinstance(fields, list) or len(fields) != 6:
+    if not isinstance(fields, list) or len(fields) not in (6, 7):
         raise _garbled("body shape")
-    ticket_id, departure_id, seat_no, ticket_type, doc_prefix, issued = fields
+    ticket_id, departure_id, seat_no, ticket_type, doc_prefix, issued = fields[:6]
+    printed = fields[6] if len(fields) == 7 else 0
+    # A seventh field of 0 would give the original paper a second valid text.
+    if len(fields) == 7 and (isinstance(printed, bool) or not isinstance(printed, int) or printed < 1):
+        raise _garbled("printed")
     if not isinstance(issued, int) or isinstance(issued, bool) or not 0 <= issued < 2**40:
         raise _garbled("issued_at")
     try:
         return TicketCodePayload(
-            ticket_id, departure_id, seat_no, ticket_type, doc_prefix, datetime.fromtimestamp(issued, UTC)
+            ticket_id, departure_id, seat_no, ticket_type, doc_prefix, datetime.fromtimestamp(issued, UTC), printed
         )
     except (ValueError, TypeError, OverflowError):
         raise _garbled("fields") from None

@@ -45,6 +45,8 @@ from app.services.sales import (
     make_print_job,
     not_active,
     owe_paper,
+    refuse_if_checked,
+    refuse_if_gate_closed,
     refuse_unless_ours,
     require_fare,
     sellable_seats,
@@ -151,6 +153,7 @@ def _plan_refund(
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
     tickets = [t] + [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
+    refuse_if_checked(cur, [x["id"] for x in tickets])
     # A carried child goes home with its adult: its own money comes back without a fee.
     fees = [rule.fee] + [0] * (len(tickets) - 1)
     lines = tuple(
@@ -333,6 +336,7 @@ def _void_plan(cur, terminal: Terminal, *, clerk: str, ticket_id: str, now: date
     if t["status"] != "active":
         raise not_active(t)
     refuse_while_task_open(cur, ticket_id)
+    refuse_if_checked(cur, [ticket_id, *ticket_store.carried_children(cur, ticket_id)])
     if t["clerk"] != clerk:
         raise _violation(
             "VOID_NOT_SELLER",
@@ -477,6 +481,7 @@ def _plan_change(
         t["price"], new_price, t["times_changed"], old_dep.departs_at, now, rules.change
     )
     check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
+    refuse_if_gate_closed(cur, new_departure_id)
     if t["doc_hash"]:
         check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
     new_seat = None
@@ -496,6 +501,7 @@ def _changeable_ticket(cur, ticket_id: str) -> dict:
         raise not_active(t)
     refuse_while_task_open(cur, ticket_id)
     refuse_unless_ours(cur, ticket_id)
+    refuse_if_checked(cur, [ticket_id])
     if ticket_store.carried_children(cur, ticket_id):
         # Worded for the free carried child (携童), not the paid child ticket (儿童票) a family
         # may also hold: the change cannot take the carried child along.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.change import ChangePolicy
 from app.domain.events import canonical_json, event_hash
+from app.domain.gate import GateSettings
 from app.domain.leases import OfflineBudget
 from app.domain.refund import RefundPolicy
 from app.domain.stock import make_ticket_id, parse_terminal_id
@@ -219,6 +220,7 @@ class Rules:
     home_station: str
     void_window_minutes: int
     offline_budget: OfflineBudget
+    gate: GateSettings = GateSettings()
 
 
 _RULE_KEYS = (
@@ -229,6 +231,7 @@ _RULE_KEYS = (
     "home_station",
     "void_window_minutes",
     "offline_budget_minutes",
+    "gate",
 )
 _rules_cache: dict[tuple, Rules] = {}
 
@@ -254,6 +257,7 @@ def load_rules(cur) -> Rules:
             home_station=str(values.get("home_station", "")),
             void_window_minutes=int(values.get("void_window_minutes", VOID_WINDOW_MINUTES)),
             offline_budget=OfflineBudget(int(values.get("offline_budget_minutes", OFFLINE_BUDGET_MINUTES))),
+            gate=GateSettings.from_dict(values.get("gate")),
         )
         if len(_rules_cache) > 16:
             _rules_cache.clear()

@@ -32,6 +32,7 @@ from app.services.context import (
 )
 from app.settlement import SettlementView, settlement_view
 from app.store import departures as departure_store
+from app.store import gate as gate_store
 from app.store import outbox, queries
 from app.store import seats as seat_store
 from app.store import tickets as ticket_store
@@ -278,6 +279,7 @@ class Counter:
             leased = seat_store.leased_seats_left(session, [r.id for r in rows], self.terminal.server_time(now))
             vias = self._vias(session, {r.route for r in rows})
             alarm = standing_alarm(cursor(session))
+            closed = gate_store.closed_departures(cursor(session), [r.id for r in rows])
         # With a sync alarm standing the sale would be refused at the confirm key: say so on Enter,
         # before the clerk takes the passenger's details and money.
         refusal = alarm_refusal(alarm) if alarm else None
@@ -293,6 +295,12 @@ class Counter:
                 sellable, reasons = False, (exc.text("zh"), exc.text("en"))
                 if r.status == "normal" or (exc.code == "STOP_SALE" and r.status == "delayed"):
                     status = "departed" if exc.code == "DEPARTED" else "stopped"
+            if sellable and r.id in closed:
+                try:
+                    sales.refuse_if_gate_closed_state(closed[r.id])
+                except RuleViolation as exc:
+                    sellable, reasons = False, (exc.text("zh"), exc.text("en"))
+                    status = "stopped" if closed[r.id] != "departed" else "departed"
             ours = leased.get(r.id, 0)
             # Seats left counts the pool as of the last sync plus the seats leased here.
             pool = max(r.seats_left - ours, 0)

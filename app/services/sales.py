@@ -36,6 +36,7 @@ from app.services.context import (
 )
 from app.services.recovery import require_roll_confirmed
 from app.store import departures as departure_store
+from app.store import gate as gate_store
 from app.store import paper as paper_store
 from app.store import seats as seat_store
 from app.store import shifts as shift_store
@@ -230,9 +231,12 @@ def spoil_stock(
 
 
 def ticket_code_for(
-    terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now
+    terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now, printed: int = 0
 ):
-    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now)
+    """The signed code of a paper; ``printed`` is which print it is (0 the original, n the n-th
+    reprint), so the gate can refuse the older papers of a reprinted ticket."""
+    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now,
+                                printed)
     return encode_ticket_code(payload, terminal.signing_key, terminal.key_id)
 
 
@@ -365,7 +369,7 @@ def make_print_job(
         carried_by=t["carried_by"],
         sold_at=sold_at or now,
         ticket_code=ticket_code_for(
-            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now
+            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now, t.get("prints") or 0
         ),
     )
 
@@ -515,6 +519,7 @@ def _sell_once(
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
         check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
+        refuse_if_gate_closed(cur, departure_id)
         full_fare = require_fare(dep)
         _check_party(cur, rules, party, dep)
         _check_documents(cur, rules, party, departure_id)
@@ -794,6 +799,8 @@ def reprint(
         spoil_stock(cur, terminal, shift, old, reason, ticket_id, now)
         ticket_store.set_stock_no(cur, ticket_id, new)
         t["stock_no"] = new
+        t["prints"] = (t.get("prints") or 0) + 1
+        gate_store.set_prints(cur, ticket_id, t["prints"])
         owe_paper(cur, "reprint", [t], clerk=clerk, shift_id=shift.id, now=now)
         at = utc_text(now)
         emit(
@@ -805,6 +812,7 @@ def reprint(
                 "old_stock_no": old,
                 "new_stock_no": new,
                 "reprinted_at": at,
+                "printed_version": t["prints"],
                 "clerk": clerk,
                 "shift_id": shift.id,
             },
@@ -896,7 +904,15 @@ def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: d
 def refuse_unless_ours(cur, ticket_id: str) -> None:
     """``NOT_PICKED_UP_HERE`` for a web ticket this terminal never picked up: the provincial server
     lets only the window that printed it refund, change or reprint it (docs/protocol.md § What a
-    terminal may do), so the counter says so before any money moves."""
+    terminal may do), so the counter says so before any money moves. ``SOLD_ELSEWHERE`` for a ticket
+    another terminal sold, which this terminal holds only for its gate."""
+    if ticket_store.is_peer_ticket(cur, ticket_id):
+        raise _violation(
+            "SOLD_ELSEWHERE",
+            "该票由其他售票终端售出，本窗口只用于检票核对，请到售出该票的窗口办理",
+            "Another terminal sold this ticket (held here only for the gate): go to the window that sold it",
+            ticket_id=ticket_id,
+        )
     if ticket_store.picked_up_here(cur, ticket_id) is False:
         raise _violation(
             "NOT_PICKED_UP_HERE",
@@ -905,6 +921,35 @@ def refuse_unless_ours(cur, ticket_id: str) -> None:
             "or go to the window that printed it",
             ticket_id=ticket_id,
         )
+
+
+def refuse_if_checked(cur, ticket_ids: list[str]) -> None:
+    """``TICKET_CHECKED``: a passenger the gate has checked on board keeps the ticket; the counter
+    may not refund, change or void it (the gate undoes a check first, until the road bill)."""
+    checked = gate_store.checked_tickets(cur, ticket_ids)
+    if checked:
+        raise _violation(
+            "TICKET_CHECKED",
+            "该票已检票上车，不能退票、改签或废票（须先由检票口注销检票）",
+            "This ticket was checked on board: it cannot be refunded, changed or voided (the gate must undo the "
+            "check first)",
+            ticket_id=sorted(checked)[0],
+        )
+
+
+def refuse_if_gate_closed(cur, departure_id: str) -> None:
+    """``GATE_STOPPED``: a departure the gate has stopped (or merged, or seen leave) is not sold."""
+    state = gate_store.closed_departures(cur, [departure_id]).get(departure_id)
+    if state is not None:
+        refuse_if_gate_closed_state(state)
+
+
+def refuse_if_gate_closed_state(state: str) -> None:
+    if state:
+        zh = {"merged": "已并班", "departed": "已发车"}.get(state, "已停检")
+        en = {"merged": "was merged into another", "departed": "has left"}.get(state, "was stopped at the gate")
+        raise _violation("GATE_STOPPED", f"该班次{zh}，不能售票", f"This departure {en}: it is not sold",
+                         state=state)
 
 
 def not_active(t: dict) -> RuleViolation:

@@ -284,6 +284,8 @@ class Ticket(Base):
     shift_id: Mapped[str | None] = mapped_column(ForeignKey("shifts.id"), default=None, index=True)
     sold_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # refunded/changed/voided
+    # Reprints of this ticket (migration 0008): the ticket code of the n-th reprint carries n.
+    prints: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     __table_args__ = (
         # One paper serial for one ticket, ever.
         Index("uq_tickets_stock_no", "stock_no", unique=True, sqlite_where=text("stock_no IS NOT NULL")),
@@ -298,6 +300,7 @@ class Ticket(Base):
         Index("ix_tickets_doc_hash", "doc_hash"),
         Index("ix_tickets_departure_seat", "departure_id", "seat_no"),
         Index("ix_tickets_carried_by", "carried_by"),
+        Index("ix_tickets_changed_from", "changed_from"),
     )
 
 
@@ -327,6 +330,81 @@ class PaperOwed(Base):
     clerk: Mapped[str] = mapped_column(String(16))
     shift_id: Mapped[str] = mapped_column(String(48))
     owed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- the gate (migration 0008) --------------------------------------------------------------------
+
+
+class GateDeparture(Base):
+    """A departure's check state at this gate terminal: who opened it, with which bus and driver."""
+
+    __tablename__ = "gate_departures"
+    departure_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gate: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(12))  # waiting | checking | stopped | late | departed | merged
+    plate: Mapped[str | None] = mapped_column(String(16), default=None)
+    driver: Mapped[str | None] = mapped_column(String(32), default=None)
+    checker: Mapped[str | None] = mapped_column(String(16), default=None)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    merged_into: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    road_bill_no: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class GateCheck(Base):
+    """One passenger checked on board; undoing it stamps ``undone_at`` (rows are never deleted)."""
+
+    __tablename__ = "gate_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(40))
+    departure_id: Mapped[str] = mapped_column(String(64))  # the bus it boarded
+    gate: Mapped[str] = mapped_column(String(8))
+    checker: Mapped[str] = mapped_column(String(16))
+    via: Mapped[str] = mapped_column(String(8))  # code | card | number
+    seat_no: Mapped[int | None] = mapped_column(Integer, default=None)
+    ticket_type: Mapped[str] = mapped_column(String(16))
+    printed_version: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[bool] = mapped_column(Boolean, default=False)  # boarded on a code for a ticket not held here
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    undo_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    __table_args__ = (
+        Index("uq_gate_checks_live", "ticket_id", unique=True, sqlite_where=text("undone_at IS NULL")),
+        Index("ix_gate_checks_departure", "departure_id", sqlite_where=text("undone_at IS NULL")),
+    )
+
+
+class GateRideChange(Base):
+    """改乘: a ticket boards another bus serving its destination; its own seat was freed."""
+
+    __tablename__ = "gate_ride_changes"
+    ticket_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    from_departure_id: Mapped[str] = mapped_column(String(64))
+    to_departure_id: Mapped[str] = mapped_column(String(64), index=True)
+    seat_no: Mapped[int | None] = mapped_column(Integer, default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    approver: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RoadBill(Base):
+    """路单: numbered from this terminal's own counter in the transaction that stops the check, so a
+    number is never reused and a bill the printer failed on is still there to print."""
+
+    __tablename__ = "road_bills"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    departure_id: Mapped[str] = mapped_column(String(64), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(32))
+    gate: Mapped[str] = mapped_column(String(8))
+    checker: Mapped[str] = mapped_column(String(16))
+    plate: Mapped[str] = mapped_column(String(16))
+    driver: Mapped[str] = mapped_column(String(32))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[str] = mapped_column(Text)  # JSON: rows, totals, fees, manifest
+    reprints: Mapped[int] = mapped_column(Integer, default=0)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    void_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 # --- sync: outbox, counters, cursors --------------------------------------------------------------

@@ -100,6 +100,17 @@ def ticket_payloads_after(cur, terminal_id: str, after_seq: int) -> list[str]:
     return [payload for (payload,) in cur.fetchall()]
 
 
+def gate_payloads_after(cur, terminal_id: str, after_seq: int) -> list[str]:
+    """The payload text of every gate event about a departure (opened, stopped, merged, road bills)
+    of ``terminal_id`` after ``after_seq``: the departures whose local check state is not yet sent."""
+    cur.execute(
+        "SELECT payload FROM outbox WHERE terminal_id = ? AND seq > ? "
+        "AND (type LIKE 'gate.%' OR type LIKE 'roadbill.%' OR type = 'departure.merged')",
+        (terminal_id, after_seq),
+    )
+    return [payload for (payload,) in cur.fetchall()]
+
+
 def payloads_of_type(cur, type_: str) -> list[str]:
     cur.execute("SELECT payload FROM outbox WHERE type = ?", (type_,))
     return [payload for (payload,) in cur.fetchall()]

@@ -18,7 +18,7 @@ from app.store import departures
 from app.store.engine import raw_cursor
 from app.store.models import Setting
 
-RULE_KEYS = ("ticket_types", "refund_policy", "change_policy", "insurance")
+RULE_KEYS = ("ticket_types", "refund_policy", "change_policy", "insurance", "gate")
 
 
 def _bad(what: str) -> StorageError:

@@ -3,6 +3,10 @@
 The sale path writes these through the sqlite3 cursor of its ``BEGIN IMMEDIATE`` transaction with
 ``executemany`` (a party of nine is still two statements); the feed brings the web channel's tickets
 in through the same cursor-level functions.
+
+Orders of channel ``peer`` hold the tickets other terminals sold for this station's departures: the
+feed brings them so the gate can check every passenger offline. They are never this counter's to
+export, refund or print.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from app.store.models import parse_utc
+
+# The order channel of tickets another terminal sold, held here only for the gate (beside ``counter``,
+# sold here, and ``web``, picked up here or waiting to be).
+PEER_CHANNEL = "peer"
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def ticket_views(cur, by: str, value: str) -> list[TicketView]:
 TICKET_KEYS = (
     "id", "order_id", "departure_id", "seat_no", "stock_no", "status", "ticket_type", "fare", "price", "insurance",
     "board", "stop", "carried_by", "doc_hash", "times_changed", "changed_from", "clerk", "shift_id", "sold_at",
-    "name", "doc_type", "doc_number",
+    "name", "doc_type", "doc_number", "prints",
 )
 
 
@@ -79,7 +87,7 @@ def ticket_row(cur, ticket_id: str) -> dict | None:
     cur.execute(
         "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
         "t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.times_changed, t.changed_from, t.clerk, "
-        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number "
+        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number, t.prints "
         "FROM tickets t JOIN passengers p ON p.ticket_id = t.id WHERE t.id = ?",
         (ticket_id,),
     )
@@ -218,15 +226,17 @@ def carried_children(cur, ticket_id: str) -> list[str]:
 
 def awaiting_pickup(cur, ticket_id: str) -> list[str]:
     """The ticket, if it is live and was never printed (sold by another channel)."""
-    cur.execute("SELECT id FROM tickets WHERE id = ? AND status = 'active' AND stock_no IS NULL", (ticket_id,))
+    cur.execute("SELECT t.id FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = ? "
+                "AND t.status = 'active' AND t.stock_no IS NULL AND o.channel != 'peer'", (ticket_id,))
     return [found for (found,) in cur.fetchall()]
 
 
 def awaiting_pickup_by_document(cur, doc_hash: str, after: str) -> list[str]:
     """Live unprinted tickets of a document on departures leaving after ``after``, earliest first."""
     cur.execute(
-        "SELECT t.id FROM tickets t JOIN departures d ON d.id = t.departure_id WHERE t.doc_hash = ? "
-        "AND t.status = 'active' AND t.stock_no IS NULL AND d.departs_at > ? ORDER BY d.departs_at, t.id",
+        "SELECT t.id FROM tickets t JOIN departures d ON d.id = t.departure_id JOIN orders o ON o.id = t.order_id "
+        "WHERE t.doc_hash = ? AND t.status = 'active' AND t.stock_no IS NULL AND o.channel != 'peer' "
+        "AND d.departs_at > ? ORDER BY d.departs_at, t.id",
         (doc_hash, after),
     )
     return [found for (found,) in cur.fetchall()]
@@ -269,7 +279,8 @@ def exported_tickets(cur) -> list[ExportedTicket]:
         "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
         "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, t.clerk, "
         "t.shift_id, t.sold_at, t.closed_at FROM tickets t JOIN orders o ON o.id = t.order_id "
-        "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel != 'web' ORDER BY t.sold_at, t.id"
+        "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel NOT IN ('web', 'peer') "
+        "ORDER BY t.sold_at, t.id"
     )
     return [ExportedTicket(*row) for row in cur.fetchall()]
 
@@ -298,13 +309,14 @@ class WebTicket(TicketColumns):
     doc_hash: str | None
 
 
-def add_web_ticket(cur, t: WebTicket) -> None:
+def add_web_ticket(cur, t: WebTicket, *, channel: str = "web") -> None:
     """The ticket, its passenger, and its order (created on the order's first ticket; each ticket adds
-    its price and insurance to the order's total)."""
+    its price and insurance to the order's total). ``channel`` ``peer``: a ticket another terminal
+    sold, held for the gate."""
     cur.execute(
         "INSERT OR IGNORE INTO orders (id, clerk, shift_id, channel, created_at, total) "
-        "VALUES (?, NULL, NULL, 'web', ?, 0)",
-        (t.order_id, t.sold_at),
+        "VALUES (?, NULL, NULL, ?, ?, 0)",
+        (t.order_id, channel, t.sold_at),
     )
     cur.execute("UPDATE orders SET total = total + ? WHERE id = ?", (t.price + t.insurance, t.order_id))
     cur.execute(
@@ -327,6 +339,19 @@ def update_ticket_status(cur, ticket_id: str, status: str, closed_at: str | None
                 (status, closed_at, stock_no, ticket_id))
 
 
+def is_peer_ticket(cur, ticket_id: str) -> bool:
+    cur.execute("SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = ? AND o.channel = ?",
+                (ticket_id, PEER_CHANNEL))
+    return cur.fetchone() is not None
+
+
+def update_peer_ticket(cur, ticket_id: str, *, departure_id: str, seat_no: int | None, status: str,
+                       stock_no: str | None) -> None:
+    """A ticket another terminal sold, as the province now has it (a ride change moves its bus)."""
+    cur.execute("UPDATE tickets SET departure_id = ?, seat_no = ?, status = ?, stock_no = ? WHERE id = ?",
+                (departure_id, seat_no, status, stock_no, ticket_id))
+
+
 @dataclass(frozen=True)
 class SeatTicket:
     departure_id: str
@@ -338,6 +363,6 @@ def live_counter_tickets(cur) -> list[SeatTicket]:
     """Active tickets sold at a counter (not on the web) that hold a seat."""
     cur.execute(
         "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
-        "WHERE o.channel != 'web' AND t.status = 'active' AND t.seat_no IS NOT NULL"
+        "WHERE o.channel NOT IN ('web', 'peer') AND t.status = 'active' AND t.seat_no IS NOT NULL"
     )
     return [SeatTicket(*row) for row in cur.fetchall()]

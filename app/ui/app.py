@@ -120,6 +120,9 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     # One window per database: two windows on one file sell as one terminal, each with its own idea
     # of the clerk's shift and the roll in the printer. The lock is the OS's: a crash leaves none.
     instance = hold_station(path, "kezhan gui")
+    from app.running import hold_running_mark
+
+    hold_running_mark()  # the installer's sign that a window is open (Windows)
     try:
         return _run_window(config, demo, app, screen, width, path)
     finally:
@@ -161,9 +164,17 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         bind_demo_link(window, station, sync)
         if station.cards is not None:
             bind_demo_card(window, station.cards)
+    import gc
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, gc.enable)  # off during start-up (app.commands.gui)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
+        report = os.environ.get("KEZHAN_SHOWN_REPORT")
+        if report:
+            _report_when_shown(app, report)
     else:
         # A counter PC may run no window manager at all (kiosk sessions): there "maximised" means
         # nothing, so the window takes the screen's geometry itself and asks for the focus.
@@ -177,6 +188,20 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
+
+
+def _report_when_shown(app, path: str) -> None:
+    """For `kezhan bench cold_start`/`rss_start`: on the first turn of the event loop after the
+    window is shown, write when and how large this process was, and quit."""
+    from PySide6.QtCore import QTimer
+
+    from app.bench.startup import write_shown_report
+
+    def report() -> None:
+        write_shown_report(path)
+        app.quit()
+
+    QTimer.singleShot(0, report)
 
 
 def bind_demo_link(window, station, sync) -> None:

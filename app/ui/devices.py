@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 
 from app.domain.identity import DocumentType
@@ -79,7 +79,9 @@ class PrinterDevice(QObject):
         self.thread.event.connect(self._on_event)
         if self.target is not None:
             self.thread.poll(self._poll_status, self.STATUS_INTERVAL_MS)
-            self.refresh()
+            # Asked once the event loop runs: the first answer loads the ESC/POS driver (python-escpos
+            # takes a quarter of a second to import), which must not hold up the window's first paint.
+            QTimer.singleShot(0, self.refresh)
 
     def _poll_status(self) -> list:
         from drivers.printer.errors import PrinterError

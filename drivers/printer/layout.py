@@ -557,17 +557,29 @@ def _cols(count: str, amount: str) -> str:
 
 def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
     """The road bill (路单) for one departure. Keys: station, bill_no, date, time, schedule_code,
-    plate, vehicle_class, driver, gate, checker, rows [{destination, count, amount}], optional
-    free_children, station_fee (fen), printed_at."""
+    plate, driver, gate, checker, rows [{destination, ticket_type?, count, amount}]; optional route,
+    vehicle_class, free_children, station_fee and agency_fee (fen), made_at, printed_at, reprint
+    (the bill printed again on its own number: 补打), manifest [{name, doc_masked, seat_no,
+    destination}] (masked documents only: a road bill never carries an ID number)."""
     try:
-        rows: list[Row] = [
+        rows: list[Row] = []
+        if bill.get("reprint"):
+            rows.append({"text": "【补打】", "align": "center", "bold": True})
+        rows += [
             ("路单号", bill["bill_no"]),
-            ("车次", f"{bill['schedule_code']}  {bill['date']} {bill['time']}"),
+            ("班次", f"{bill['schedule_code']}  {bill['date']} {bill['time']}"),
+        ]
+        if bill.get("route"):
+            rows.append(("线路", bill["route"]))
+        rows += [
             ("车牌", bill.get("plate", "")),
-            ("车型", bill.get("vehicle_class", "")),
+        ]
+        if bill.get("vehicle_class"):
+            rows.append(("车型", bill["vehicle_class"]))
+        rows += [
             ("检票口", bill.get("gate", "")),
             None,
-            {"pair": ("到站", _cols("人数", "金额")), "bold": True},
+            {"pair": ("到站/票种", _cols("人数", "金额")), "bold": True},
         ]
         total_count = 0
         total_amount = 0
@@ -576,22 +588,41 @@ def road_bill_rows(bill: dict) -> tuple[str, list[Row]]:
             amount = int(r["amount"])
             total_count += count
             total_amount += amount
-            rows.append((f"{r['destination']}", _cols(str(count), money(amount))))
+            label = f"{r['destination']} {r['ticket_type']}" if r.get("ticket_type") else f"{r['destination']}"
+            rows.append((label, _cols(str(count), money(amount))))
         rows.append(None)
         rows.append({"pair": ("合计", _cols(str(total_count), money(total_amount))), "bold": True})
         if bill.get("free_children"):
-            rows.append(("免票儿童", f"{int(bill['free_children'])} 人"))
+            rows.append(("其中免票儿童", f"{int(bill['free_children'])} 人"))
+        fees = 0
         if bill.get("station_fee") is not None:
             rows.append(("站务费", money(int(bill["station_fee"]))))
-            rows.append(("应付承运人", money(total_amount - int(bill["station_fee"]))))
+            fees += int(bill["station_fee"])
+        if bill.get("agency_fee"):
+            rows.append(("代理费", money(int(bill["agency_fee"]))))
+            fees += int(bill["agency_fee"])
+        if bill.get("station_fee") is not None or bill.get("agency_fee"):
+            rows.append({"pair": ("应付承运人", money(total_amount - fees)), "bold": True})
+        manifest = bill.get("manifest") or []
+        if manifest:
+            rows += [None, {"text": "旅客名单", "bold": True}]
+            for m in manifest:
+                seat = f"{m['seat_no']}座" if m.get("seat_no") else "无座"
+                rows.append((f"{seat} {m.get('name', '')}", f"{m.get('doc_masked', '')} {m.get('destination', '')}"))
         rows += [
             None,
             ("检票员", bill.get("checker", "")),
             ("驾驶员", bill.get("driver", "")),
+        ]
+        if bill.get("made_at"):
+            rows.append(("制单时间", bill["made_at"]))
+        rows += [
             "",
             "驾驶员签字：",
             "",
             "检票员签字：",
+            "",
+            "站务员签字：",
             "",
         ]
         if bill.get("printed_at"):

@@ -21,16 +21,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.store import departures, seats, sync_state, tasks, tickets
+from app.store import gate as gate_store
 from app.store.models import iso_utc, parse_utc
-from app.store.outbox import ticket_payloads_after
+from app.store.outbox import gate_payloads_after, ticket_payloads_after
 
 log = logging.getLogger("kezhan.sync")
 
 # Referenced rows before the rows that reference them, whatever order the feed's compaction left.
 ORDER = ("setting", "station", "vehicle_class", "route", "fare", "departure", "ticket_type", "ticket_key",
-         "lease", "seat", "web_ticket", "conflict")
+         "lease", "seat", "web_ticket", "gate_ticket", "departure_check", "conflict")
 SETTING_KEYS = {"province", "home_station", "refund_policy", "change_policy", "insurance", "doc_hash_key",
-                "offline_budget_minutes", "void_window_minutes"}
+                "offline_budget_minutes", "void_window_minutes", "gate"}
 
 TASK_FOR_CONFLICT = {
     "SEAT_TAKEN": "reseat",
@@ -60,7 +61,7 @@ def record_task(cur, key: str, conflict: dict, now: datetime) -> bool:
 
 class FeedApplier:
     """Applies feed rows for one terminal. ``pending_tickets`` is computed lazily: the ticket ids that
-    unsent outbox events touch (only web tickets need it: the feed carries no other ticket)."""
+    unsent outbox events touch (web tickets, and the gate rows of this station's tickets)."""
 
     def __init__(self, cur, terminal_id: str, acked_seq: int, *, zone: ZoneInfo, now: datetime):
         self.cur = cur
@@ -69,6 +70,7 @@ class FeedApplier:
         self.zone = zone
         self.now = now
         self._pending: set[str] | None = None
+        self._pending_departures: set[str] | None = None
         self._home: str | None = None
         self.counts: dict[str, int] = defaultdict(int)
         self.deferred = 0
@@ -91,6 +93,16 @@ class FeedApplier:
                     ids.add(p["new_ticket"].get("ticket_id"))
             self._pending = ids
         return self._pending
+
+    def pending_departures(self) -> set[str]:
+        """The departures whose check state this terminal changed in events not yet acknowledged."""
+        if self._pending_departures is None:
+            ids: set[str] = set()
+            for payload in gate_payloads_after(self.cur, self.terminal_id, self.acked_seq):
+                p = json.loads(payload)
+                ids.update(p[k] for k in ("departure_id", "source_departure_id", "target_departure_id") if p.get(k))
+            self._pending_departures = ids
+        return self._pending_departures
 
     def defer(self, change: dict) -> None:
         sync_state.defer_row(self.cur, sync_state.DeferredRow(
@@ -306,6 +318,118 @@ class FeedApplier:
             sold_at=t["sold_at"], closed_at=t.get("closed_at"), passenger_name=p.get("name") or "",
             doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "", doc_hash=p.get("doc_hash"),
         )
+
+    # ------------------------------------------------------------------ the gate
+
+    def _apply_gate_ticket(self, rows):
+        """Every channel's tickets of this station's departures, as the gate checks them offline: a
+        ticket another terminal sold is held as a ``peer`` ticket; each ticket's reprint count and
+        its check at another gate of the station land beside it. This terminal's own sales and its
+        own unsent gate events stay as they are here."""
+        for c in rows:
+            if c.get("deleted"):
+                continue
+            t = c["data"]
+            ticket_id = t["ticket_id"]
+            if ticket_id in self.pending_tickets():
+                self.defer(c)  # a local change the server has not seen yet
+                continue
+            mine = t.get("channel") == "terminal" and t.get("terminal_id") == self.terminal_id
+            local = tickets.ticket_state(self.cur, ticket_id)
+            status = t.get("status") if t.get("status") in TICKET_STATUSES else "active"
+            try:
+                if local is None:
+                    if mine:
+                        continue  # a sale of this file it no longer has: not the feed's to recreate
+                    if t.get("channel") == "web" or not departures.departure_exists(self.cur, t["departure_id"]):
+                        self.defer(c)  # the web ticket's own row, or its departure, comes first
+                        continue
+                    departures.add_missing_stations(self.cur, [t.get("stop"), self.home_station()])
+                    tickets.add_web_ticket(self.cur, self._peer_ticket(t, status), channel=tickets.PEER_CHANNEL)
+                elif tickets.is_peer_ticket(self.cur, ticket_id):
+                    if not departures.departure_exists(self.cur, t["departure_id"]):
+                        self.defer(c)
+                        continue
+                    tickets.update_peer_ticket(self.cur, ticket_id, departure_id=t["departure_id"],
+                                               seat_no=t.get("seat_no"), status=status, stock_no=t.get("stock_no"))
+                elif t.get("ride_from") and not self._ride_changed_elsewhere(ticket_id, t):
+                    self.defer(c)
+                    continue
+                if not mine:
+                    gate_store.set_prints(self.cur, ticket_id, int(t.get("reprints") or 0))
+                self._apply_check(ticket_id, t)
+            except sqlite3.IntegrityError as exc:
+                self.new_tasks += record_task(self.cur, f"gate/{ticket_id}", {
+                    "kind": "GATE_TICKET_CLASH", "ticket_id": ticket_id, "departure_id": t.get("departure_id"),
+                    "seat_no": t.get("seat_no"), "detail": str(exc)}, self.now)
+
+    def _peer_ticket(self, t: dict, status: str) -> tickets.WebTicket:
+        p = t.get("passenger") or {}
+        return tickets.WebTicket(
+            ticket_id=t["ticket_id"], order_id=t.get("order_id") or t["ticket_id"], departure_id=t["departure_id"],
+            seat_no=t.get("seat_no"), stock_no=t.get("stock_no"), status=status,
+            ticket_type=t.get("ticket_type") or "full", fare=int(t.get("fare") or 0), price=int(t.get("price") or 0),
+            insurance=int(t.get("insurance") or 0), board=self.home_station(), stop=t.get("stop") or "",
+            carried_by=t.get("carried_by"), sold_at=t.get("sold_at") or iso_utc(self.now), closed_at=None,
+            passenger_name=p.get("name") or "", doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "",
+            doc_hash=p.get("doc_hash"),
+        )
+
+    def _ride_changed_elsewhere(self, ticket_id: str, t: dict) -> bool:
+        """A ticket of this file (sold or picked up here) that a gate of another terminal moved to
+        another bus (改乘): recorded as the gate here records its own ride changes, its old seat let
+        go and its new one held. False when the target departure is not here yet."""
+        held = gate_store.gate_ticket(self.cur, ticket_id)
+        target = t["departure_id"]
+        if held is None or held.departure_id == target or gate_store.ride_change_of(self.cur, ticket_id) == target:
+            return True
+        if not departures.departure_exists(self.cur, target):
+            return False
+        if held.seat_no is not None:
+            seats.free_outright(self.cur, held.departure_id, held.seat_no)
+        if t.get("seat_no") is not None:
+            seats.hold(self.cur, target, t["seat_no"], ticket_id)
+        gate_store.put_ride_change(self.cur, ticket_id=ticket_id, from_departure_id=held.departure_id,
+                                   to_departure_id=target, seat_no=t.get("seat_no"), reason="改乘（其他检票终端）",
+                                   approver="", at=self.now)
+        return True
+
+    def _apply_check(self, ticket_id: str, t: dict) -> None:
+        """The province's check of the ticket, if this file has none: another gate boarded it. A
+        check the province no longer has (undone at another gate) is undone here too."""
+        check = t.get("check")
+        live = gate_store.live_check(self.cur, ticket_id)
+        if check and live is None:
+            gate_store.insert_check(
+                self.cur, ticket_id=ticket_id, departure_id=check.get("departure_id") or t["departure_id"],
+                gate=str(check.get("gate") or ""), checker=str(check.get("checker") or check.get("terminal_id") or ""),
+                via=str(check.get("via") or "code"), seat_no=t.get("seat_no"),
+                ticket_type=t.get("ticket_type") or "full", printed_version=0, unknown=False,
+                at=parse_utc(check["checked_at"]))
+        elif not check and live is not None:
+            gate_store.undo_check(self.cur, ticket_id, self.now, "undone at another gate")
+
+    def _apply_departure_check(self, rows):
+        """Another gate terminal's check of a departure (opened, stopped, merged, its road bill): the
+        gate view shows it, the counter stops selling it. This terminal's own stays as it made it."""
+        for c in rows:
+            if c.get("deleted") or not c.get("data"):
+                continue
+            d = c["data"]
+            if d.get("terminal_id") == self.terminal_id:
+                continue
+            if d["departure_id"] in self.pending_departures():
+                self.defer(c)  # this gate's own unsent change of it comes first
+                continue
+            if not departures.departure_exists(self.cur, d["departure_id"]):
+                self.defer(c)
+                continue
+            gate_store.put_gate_state(self.cur, gate_store.GateState(
+                departure_id=d["departure_id"], gate=str(d.get("gate") or ""), state=d["state"],
+                plate=d.get("plate"), driver=d.get("driver"), checker=d.get("checker"),
+                opened_at=parse_utc(d["opened_at"]) if d.get("opened_at") else None,
+                stopped_at=parse_utc(d["stopped_at"]) if d.get("stopped_at") else None,
+                merged_into=d.get("merged_into"), road_bill_no=d.get("road_bill_no")))
 
     def _apply_conflict(self, rows):
         for c in rows:

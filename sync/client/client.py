@@ -640,8 +640,9 @@ class SyncClient:
         short timeout. On success the seat is leased here and can be sold at once; refusals come back as
         :class:`SyncError` with the protocol's code (SEAT_TAKEN, SEAT_LEASED, NO_SEATS ...)."""
         try:
-            answer = self._seat_transport.call("POST", protocol.API_PREFIX + "/seats/request",
-                                               body={"departure_id": departure_id, "seat_no": seat_no})
+            # Once more after a lost answer, with the same idempotency key: the same seat, not a second.
+            answer = self._seat_transport.call_retrying("POST", protocol.API_PREFIX + "/seats/request", attempts=2,
+                                                        body={"departure_id": departure_id, "seat_no": seat_no})
         except (LinkDown, BadAnswer) as exc:
             raise SyncError("无法向省平台申请座位（离线），请从本机租用的座位中选择",
                             en=f"cannot ask the server for a seat (offline: {exc}); pick a leased seat",

@@ -44,7 +44,7 @@ _TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_D
 
 # The alarm kinds a refused event is recorded under (reconciliation leaves those events out).
 REFUSAL_KINDS = frozenset({"FOREIGN_TICKET", "FOREIGN_TICKET_ID", "BAD_AMOUNT", "BAD_SALE", "BAD_EVENT",
-                           "VOID_WINDOW_PASSED"})
+                           "VOID_WINDOW_PASSED", "FOREIGN_DEPARTURE"})
 
 
 class Refused(Exception):

@@ -11,6 +11,14 @@ from sqlalchemy import bindparam, delete, func, select
 from sync.server import db as dbmod
 from sync.server import feed, models
 from sync.server.authz import Authority, Refused
+from sync.server.gate import (
+    GATE_EVENTS,
+    GateEvents,
+    add_reprint,
+    publish_ticket,
+    sold_ticket_text,
+    station_scope,
+)
 from sync.server.seats import departure, ensure_lease, leased_seat_rows, publish_lease, seat_map
 from sync.server.tickets import TICKET_COLUMNS, ticket_values, web_ticket_data
 
@@ -42,7 +50,7 @@ def prepare_sales(events: list[dict], terminal_id: str, now: datetime) -> dict:
                 seat_row = None if seat is None else (
                     "seat", f"{departure_id}/{seat}", None, False,
                     _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), now)
-                out[id(t)] = (row, seat_row)
+                out[id(t)] = (row, seat_row, sold_ticket_text(t, "terminal", terminal_id, row[1], sold_at))
         except (KeyError, TypeError, AttributeError, ValueError):
             continue  # applying the event says what is wrong with it
     return out
@@ -69,6 +77,7 @@ class BatchContext:
         self.seq = 0
         self.refused: list[tuple[int, str, str]] = []  # (seq, reason, detail) of the events refused
         self.authority = Authority(self, terminal_id)
+        self.gate = GateEvents(self)
 
     def prefetch(self, events: list[dict], *, known_ids: bool = True) -> None:
         """Reads what the batch's sales are checked against. ``known_ids=False`` leaves out the ticket
@@ -171,6 +180,11 @@ class BatchContext:
                           "seat_no": c.seat_no, "detail": c.detail, "status": "resolved",
                           "resolution": resolution}, scope=self.terminal_id)
 
+    def publish_ticket(self, ticket_id: str) -> None:
+        """The ticket's gate row (``gate.gate_ticket_data``) to its departure's station, as it now is."""
+        self.flush()
+        publish_ticket(self.conn, self.publish, ticket_id, lambda d: getattr(self.dep(d), "origin", None))
+
     def ticket(self, ticket_id):
         self.flush()
         Tk = models.tickets
@@ -180,6 +194,8 @@ class BatchContext:
         self.seq = ev["seq"]
         try:
             self.authority.check(ev)
+            if ev["type"] in GATE_EVENTS:
+                self.gate.check(ev)
         except Refused as refusal:
             self.refuse(ev, refusal)
             return
@@ -213,6 +229,11 @@ class BatchContext:
             else:
                 self.conn.execute(models.tickets.update().where(models.tickets.c.ticket_id == r.ticket_id)
                                   .values(stock_no=p.get("new_stock_no")))
+                # The paper printed before is superseded: a gate that checks it boards a conflict.
+                add_reprint(self.conn, r.ticket_id, p.get("printed_version"))
+                self.publish_ticket(r.ticket_id)
+        elif kind in GATE_EVENTS:
+            self.gate.apply(ev)
         # shift.opened, shift.closed, stock.spoiled: kept as events, read by reconciliation.
 
     def sell(self, t: dict, order_id, sold_at, clerk, shift_id) -> None:
@@ -225,20 +246,26 @@ class BatchContext:
                           detail="ticket id already on the server")
             return
         known.add(ticket_id)
-        problem = self._sale_problem(departure_id, seat)
+        problem = self.sale_problem(departure_id, seat)
         ready = self.sales.pop(id(t), None)
         if ready is None or problem:
+            status = "conflict" if problem else "active"
             ready = (ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
-                                   "conflict" if problem else "active"), None)
+                                   status), None, sold_ticket_text(t, "terminal", self.terminal_id, order_id, sold_at,
+                                                                   status))
         self.ticket_rows.append(ready[0])
         if problem:
             self.flush()
             self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
         elif seat is not None:
-            self._take_seat(departure_id, seat, ticket_id, ready[1])
+            self.take_seat(departure_id, seat, ticket_id, ready[1])
+        dep = self.deps.get(departure_id)
+        if dep is not None:
+            # What the gates of the departure's station check this ticket against, offline.
+            self.feed_rows.append(("gate_ticket", ticket_id, station_scope(dep.origin), False, ready[2], self.now))
 
-    def _sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
+    def sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
         """(conflict kind, detail) when the sale cannot stand as the terminal made it, else None."""
         dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
         if dep is None:
@@ -256,7 +283,7 @@ class BatchContext:
             return ("SEAT_LEASED", "seat leased to another terminal")
         return None
 
-    def _take_seat(self, departure_id: str, seat: int, ticket_id: str, seat_row: tuple | None) -> None:
+    def take_seat(self, departure_id: str, seat: int, ticket_id: str, seat_row: tuple | None) -> None:
         """The seat sold to ``ticket_id``: out of the seat maps and its lease, into the feed."""
         sold, leased, rows = self.maps[departure_id]
         sold[seat] = ticket_id
@@ -286,6 +313,7 @@ class BatchContext:
             return
         self.conn.execute(Tk.update().where(Tk.c.ticket_id == ticket_id)
                           .values(status=status, active_seat=None, closed_at=at))
+        self.publish_ticket(ticket_id)
         if r.status == "conflict":
             self.resolve(ticket_id, {"changed": "reseated"}.get(status, status))
             return
@@ -341,9 +369,12 @@ class BatchContext:
             return
         self.conn.execute(Tk.update().where(Tk.c.ticket_id == r.ticket_id).values(
             stock_no=p.get("stock_no"), picked_up_at=p.get("picked_up_at"), picked_up_by=self.terminal_id))
+        self.publish_ticket(r.ticket_id)  # its stock number: a gate finds the paper by it
         if r.channel == "web":
             r = self.ticket(r.ticket_id)
-            self.publish("web_ticket", r.ticket_id, web_ticket_data(r))
+            dep = self.dep(r.departure_id)
+            if dep is not None:  # its pick-up code and passenger: for the departure's own station only
+                self.publish("web_ticket", r.ticket_id, web_ticket_data(r), scope=station_scope(dep.origin))
 
     def finish(self) -> None:
         self.flush()

@@ -18,6 +18,7 @@ from sync.server.clock import iso, parse_instant, utcnow
 from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
 from sync.server.enrolment import Enrolment
+from sync.server.idempotency import IdempotencyStore
 from sync.server.master_data import MasterData
 from sync.server.reports import Reports
 from sync.server.seats import Seats
@@ -44,6 +45,7 @@ class ProvinceServer:
         self.uploads = Uploads(ctx, self.auth)
         self.changes = ChangeFeed(ctx)
         self.reports = Reports(ctx)
+        self.idempotency = IdempotencyStore(ctx)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -129,8 +131,8 @@ class ProvinceServer:
     def web_refund(self, ticket_id: str) -> dict:
         return self.web.web_refund(ticket_id)
 
-    def find_web_ticket(self, pickup_code: str) -> dict:
-        return self.web.find_web_ticket(pickup_code)
+    def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
+        return self.web.find_web_ticket(pickup_code, terminal_id=terminal_id)
 
     # ------------------------------------------------------------------ upload
 
@@ -160,6 +162,9 @@ class ProvinceServer:
     def export_tickets(self, *, terminal_id: str | None = None, day: str | None = None,
                        channel: str | None = None) -> list[dict]:
         return self.reports.export_tickets(terminal_id=terminal_id, day=day, channel=channel)
+
+    def departures(self, day: str, *, station: str | None = None) -> list[dict]:
+        return self.reports.departures(day, station=station)
 
     def conflicts_of(self, terminal_id: str, status: str | None = None) -> list[dict]:
         return self.reports.conflicts_of(terminal_id, status)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select
 
+from app.domain.stock import parse_terminal_id
 from sync import protocol
 from sync.server import models
 from sync.server.db import BulkInsert, get_meta, set_meta
@@ -69,6 +70,16 @@ def sold_seat_text(departure_id: str, seat_no: int, channel: str, terminal_id: s
             f'"ticket_id":{_str(ticket_id)}}}')
 
 
+def scopes_of(terminal_id: str) -> tuple[str, ...]:
+    """The scopes a terminal reads beside the province-wide rows: its own, and its station's (the
+    passenger data of the departures leaving from there, ``gate.station_scope``)."""
+    try:
+        station, _ = parse_terminal_id(terminal_id)
+    except ValueError:
+        return (terminal_id,)
+    return (terminal_id, f"station:{station}")
+
+
 def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
     """One page of the feed, its changes as one JSON text (``changes_json``)."""
     epoch = get_meta(conn, "epoch")
@@ -82,7 +93,7 @@ def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
 
     rows = conn.execute(
         select(T.c.id, T.c.kind, T.c.key, T.c.deleted, T.c.data)
-        .where(and_(T.c.id > after, or_(T.c.scope.is_(None), T.c.scope == terminal_id)))
+        .where(and_(T.c.id > after, or_(T.c.scope.is_(None), T.c.scope.in_(scopes_of(terminal_id)))))
         .order_by(T.c.id)
         .limit(limit + 1)
     ).all()

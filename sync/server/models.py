@@ -257,3 +257,71 @@ changes = Table(
     Column("at", UTCDateTime(), nullable=False),
     Index("ix_changes_kind_key", "kind", "key", "scope"),
 )
+
+# --- the gate (docs/protocol.md § The gate) ---------------------------------------------------------
+# Kept beside ``tickets`` rather than as columns of it: a database made before the gate gains these
+# tables from ``create_all`` and needs no migration.
+
+# What the gate knows of a ticket: how often it was reprinted (paper older than the last print is
+# superseded), and its check -- the first one only; a second is a DOUBLE_BOARDING conflict.
+ticket_checks = Table(
+    "ticket_checks",
+    metadata,
+    Column("ticket_id", String(64), primary_key=True),
+    Column("reprints", Integer, nullable=False, default=0),
+    Column("checked_at", String(40)),
+    Column("departure_id", String(80), index=True),  # the departure it boarded (a merge's target)
+    Column("gate", String(20)),
+    Column("terminal_id", String(40)),
+    Column("checker", String(40)),
+    Column("via", String(10)),
+    Column("printed_version", Integer),
+    Column("seq", BigInteger),
+    Column("ride_from", String(80)),  # the departure a ride change (改乘) took it from
+)
+
+# Each departure's check at the gate: the 发班信息 the province reads back per day.
+departure_checks = Table(
+    "departure_checks",
+    metadata,
+    Column("departure_id", String(80), primary_key=True),
+    Column("state", String(16), nullable=False),  # checking | late | stopped | merged
+    Column("gate", String(20)),
+    Column("plate", String(20)),
+    Column("driver", String(40)),
+    Column("terminal_id", String(40)),
+    Column("checker", String(40)),
+    Column("opened_at", String(40)),
+    Column("stopped_at", String(40)),
+    Column("merged_into", String(80)),
+    Column("road_bill_terminal", String(40)),
+    Column("road_bill_no", String(40)),
+)
+
+# Road bills (路单), numbered per gate terminal: the number is unique within its terminal.
+road_bills = Table(
+    "road_bills",
+    metadata,
+    Column("terminal_id", String(40), primary_key=True),
+    Column("number", String(40), primary_key=True),
+    Column("departure_id", String(80), nullable=False, index=True),
+    Column("data", Text, nullable=False),  # the roadbill.made payload, canonical JSON
+    Column("made_at", String(40), nullable=False),
+    Column("reprints", Integer, nullable=False, default=0),
+    Column("voided_at", String(40)),
+    Column("void_reason", Text),
+)
+
+# Idempotency keys (docs/protocol.md § Idempotency keys): the first answer to a call that changes
+# something, returned again to a retry with the same key from the same caller. ``status`` NULL:
+# the first request is still being answered.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("caller", String(80), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", Text),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+)

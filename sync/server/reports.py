@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from sync.server import models
 from sync.server.authz import REFUSAL_KINDS
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
+from sync.server.gate import departure_records
 from sync.server.tickets import ticket_dict
 
 
@@ -29,6 +31,7 @@ class _DayTally:
         self.money = {"sales": 0, "refunds": 0, "refund_fees": 0, "voids": 0, "change_differences": 0,
                       "change_fees": 0, "by_method": {}}
         self.ticket_ids: list[str] = []
+        self.gate_ids: list[str] = []
         self.tickets_sold = 0
 
     def add(self, conn, kind: str, p: dict) -> None:
@@ -53,6 +56,9 @@ class _DayTally:
             ids.append(p.get("ticket_id"))
         elif kind in ("ticket.picked_up", "ticket.reprinted"):
             ids.append(p.get("ticket_id"))
+        elif kind in ("ticket.checked", "ticket.check_undone", "ticket.ride_changed"):
+            # Tickets of any window: the gate's own list, outside the digest of what this terminal sold.
+            self.gate_ids.append(p.get("ticket_id"))
 
     def _add_sale(self, p: dict) -> None:
         money = self.money
@@ -72,6 +78,10 @@ class _DayTally:
         """The tickets touched, each once, in the order first touched."""
         return [t for t in dict.fromkeys(self.ticket_ids) if t]
 
+    def gate_touched(self) -> list[str]:
+        """The tickets the terminal's gate checked, undid or moved, each once."""
+        return [t for t in dict.fromkeys(self.gate_ids) if t]
+
 
 def _tickets_by_id(conn, ids: list[str]) -> list[dict]:
     Tk = models.tickets
@@ -79,7 +89,26 @@ def _tickets_by_id(conn, ids: list[str]) -> list[dict]:
     for i in range(0, len(ids), 500):
         for r in conn.execute(select(Tk).where(Tk.c.ticket_id.in_(ids[i:i + 500]))):
             rows[r.ticket_id] = r
-    return [ticket_dict(rows[t]) for t in ids if t in rows]
+    return _with_checks(conn, [ticket_dict(rows[t]) for t in ids if t in rows])
+
+
+def _with_checks(conn, tickets: list[dict]) -> list[dict]:
+    """Each ticket with its check at the gate (``check``: when, which gate and terminal, onto which
+    departure; None when not checked) and how often it was reprinted."""
+    T = models.ticket_checks
+    ids = [t["ticket_id"] for t in tickets]
+    found = {}
+    for i in range(0, len(ids), 500):
+        for g in conn.execute(select(T).where(T.c.ticket_id.in_(ids[i:i + 500]))):
+            found[g.ticket_id] = g
+    for t in tickets:
+        g = found.get(t["ticket_id"])
+        t["reprints"] = 0 if g is None else int(g.reprints or 0)
+        t["check"] = None if g is None or not g.checked_at else {
+            "checked_at": g.checked_at, "gate": g.gate, "terminal_id": g.terminal_id, "checker": g.checker,
+            "departure_id": g.departure_id, "via": g.via}
+        t["ride_from"] = None if g is None else g.ride_from
+    return tickets
 
 
 class Reports:
@@ -103,6 +132,7 @@ class Reports:
                     continue  # never applied: its money is the alarm's, not the day's
                 tally.add(conn, ev.type, json.loads(ev.payload))
             tickets = _tickets_by_id(conn, tally.touched())
+            gate_tickets = _tickets_by_id(conn, tally.gate_touched())
         tally.money["net"] = tally.net()
         digest = hashlib.sha256(
             "\n".join(sorted(f"{t['ticket_id']}:{t['status']}" for t in tickets)).encode()
@@ -115,6 +145,7 @@ class Reports:
             "counts": {**tally.counts, "tickets_sold": tally.tickets_sold, "refused": len(refused)},
             "money": tally.money,
             "tickets": tickets,
+            "gate_tickets": gate_tickets,
             "digest": digest,
         }
 
@@ -128,7 +159,14 @@ class Reports:
             q = q.where(Tk.c.channel == channel)
         with self.ctx.reader() as conn:
             rows = conn.execute(q.order_by(Tk.c.sold_at, Tk.c.ticket_id)).all()
-        return [ticket_dict(r, full=True) for r in rows if not day or self._sold_on(r, day)]
+            return _with_checks(conn, [ticket_dict(r, full=True) for r in rows if not day or self._sold_on(r, day)])
+
+    def departures(self, day: str, *, station: str | None = None) -> list[dict]:
+        """Each departure of the local ``day`` (YYYY-MM-DD) as its gate left it (发班信息): vehicle,
+        driver, gate, check state, the tickets checked onto it by destination, its road bill."""
+        start = datetime.combine(date.fromisoformat(day), time(0), tzinfo=self.ctx.zone).astimezone(UTC)
+        with self.ctx.reader() as conn:
+            return departure_records(conn, (start, start + timedelta(days=1)), self.ctx.local_day, station)
 
     def _sold_on(self, r, day: str) -> bool:
         try:

@@ -8,11 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.domain.stock import parse_terminal_id
 from sync.protocol import ProtocolError
 from sync.server import feed, models, province
 from sync.server.clock import iso
 from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
+from sync.server.gate import check_row, gate_ticket_data, station_scope
 from sync.server.seats import check_departure_open, departure, free_seats, seat_map
 from sync.server.tickets import publish_seat, ticket_dict, ticket_row, web_ticket_data
 
@@ -57,6 +59,25 @@ def _pickup_code(conn) -> str:
         code = "".join(secrets.choice("0123456789") for _ in range(8))
         if conn.execute(select(Tk.c.ticket_id).where(Tk.c.pickup_code == code)).first() is None:
             return code
+
+
+def _publish_passenger_rows(conn, r, now: datetime) -> None:
+    """A web ticket's pick-up row and its gate row: passenger data, so only to the terminals of the
+    departure's own station (docs/protocol.md § Passenger data in the feed)."""
+    dep = departure(conn, r.departure_id)
+    if dep is None:
+        return
+    scope = station_scope(dep.origin)
+    feed.publish(conn, "web_ticket", r.ticket_id, web_ticket_data(r), at=now, scope=scope)
+    feed.publish(conn, "gate_ticket", r.ticket_id, gate_ticket_data(r, check_row(conn, r.ticket_id)), at=now,
+                 scope=scope)
+
+
+def _station_of(terminal_id: str) -> str | None:
+    try:
+        return parse_terminal_id(terminal_id)[0]
+    except ValueError:
+        return None
 
 
 class _SeatPicker:
@@ -147,7 +168,7 @@ class WebChannel:
         for row in rows:
             r = conn.execute(select(Tk).where(Tk.c.ticket_id == row["ticket_id"])).first()
             publish_seat(conn, departure_id, r.seat_no, now, ticket=r.ticket_id, channel="web")
-            feed.publish(conn, "web_ticket", r.ticket_id, web_ticket_data(r), at=now)
+            _publish_passenger_rows(conn, r, now)
             result.append(ticket_dict(r, full=True))
         return result
 
@@ -166,13 +187,17 @@ class WebChannel:
                          .values(status="refunded", active_seat=None, closed_at=iso(now)))
             publish_seat(conn, r.departure_id, r.seat_no, now)
             r = conn.execute(select(Tk).where(Tk.c.ticket_id == ticket_id)).first()
-            feed.publish(conn, "web_ticket", ticket_id, web_ticket_data(r), at=now)
+            _publish_passenger_rows(conn, r, now)
             return ticket_dict(r, full=True)
 
-    def find_web_ticket(self, pickup_code: str) -> dict:
+    def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
+        """The web ticket of a pick-up code. Asked by a terminal (``terminal_id``): only a ticket of a
+        departure leaving from that terminal's station -- another station's passengers are not its
+        to see, and the answer is the same as for a code that does not exist."""
         Tk = models.tickets
         with self.ctx.reader() as conn:
             r = conn.execute(select(Tk).where(Tk.c.pickup_code == pickup_code)).first()
-        if r is None:
+            dep = None if r is None else departure(conn, r.departure_id)
+        if r is None or (terminal_id is not None and (dep is None or dep.origin != _station_of(terminal_id))):
             raise ProtocolError("UNKNOWN_TICKET", pickup_code=pickup_code)
         return web_ticket_data(r)

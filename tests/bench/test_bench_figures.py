@@ -114,3 +114,33 @@ def test_db_check_archives_a_scaled_year_and_reports_both_sizes(tmp_path):
     assert notes["live_mb_after"] < notes["live_mb_before"]
     assert abs(notes["full_scale_mb_after"] * 0.02 - notes["live_mb_after"]) < 0.1
     assert notes["departures_list_ms_before"] > 0 and notes["departures_list_ms_after"] > 0
+
+
+def test_gate_verdict_boards_every_scan_beside_a_verify_and_lookup_baseline(tmp_path):
+    from app.bench.gate import gate_verdict
+
+    figure = gate_verdict(n=40, warmup=2, scale={"days": 2, "departures_per_day": 20, "destinations": 60},
+                          workdir=tmp_path).to_json()
+    assert figure["name"] == "gate_verdict" and figure["n"] == 40 and figure["unit"] == "ms"
+    assert figure["p99"] >= figure["p50"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
+    assert figure["notes"]["departures_checked"] >= 2 and figure["notes"]["refused_p99"] > 0
+
+
+def test_cold_start_and_rss_start_launch_the_window_and_a_bare_one(tmp_path):
+    """Both figures come from real launches of `kezhan gui` on an enrolled station and of a bare
+    PySide6 window; every run reported a shown window."""
+    from app.bench import startup
+
+    startup._cache.clear()
+    cold = startup.cold_start(runs=2, workdir=tmp_path).to_json()
+    rss = startup.rss_start(runs=2, workdir=tmp_path).to_json()
+    assert cold["name"] == "cold_start" and cold["unit"] == "ms" and cold["n"] == 2
+    assert len(cold["notes"]["app_ms"]) == len(cold["notes"]["bare_ms"]) == 2
+    assert min(cold["notes"]["app_ms"]) > 0 and min(cold["notes"]["bare_ms"]) > 0
+    assert cold["notes"]["app_cpu_ms"] > 0 and cold["notes"]["bare_cpu_ms"] > 0
+    # The app's window loads far more than the bare one: it is really the counter window.
+    assert cold["notes"]["app_modules"] > cold["notes"]["bare_modules"] > 50
+    assert rss["name"] == "rss_start" and rss["unit"] == "MB" and rss["n"] == 2
+    assert rss["baseline"] > 10 and rss["value"] > rss["baseline"]
+    assert cold["goal"].startswith("≤ 3×") and rss["goal"].startswith("≤ 2×")
+    assert isinstance(cold["met"], bool) and isinstance(rss["met"], bool)

@@ -108,3 +108,24 @@ def test_screenshots_of_the_main_screens(demo_day):
     image = Image.open(out / "screens" / "sale-1366x768.png")
     assert image.size == (1366, 768)
     assert len(image.convert("L").getcolors(65536)) > 20  # a drawn screen, not a blank one
+
+
+def test_the_gate_day_checked_refused_and_printed_its_road_bill(demo_day):
+    out, _stdout, summary = demo_day
+    gate = next(s for s in summary["steps"] if s["step"] == "gate day")
+    verdicts = {s["scan"]: s["verdict"] for s in gate["scans"]}
+    assert verdicts["forged code"] == "FORGED"
+    assert verdicts["refunded ticket"] == "REFUNDED"
+    assert verdicts["ticket for another bus"] == "WRONG_DEPARTURE"
+    assert verdicts["old paper of a reprinted ticket"] == "SUPERSEDED"
+    boarded = [s for s in gate["scans"] if s["scan"] == "passenger"]
+    assert boarded and all(s["verdict"] == "BOARD" for s in boarded)
+    assert gate["checked"] == len(boarded) and gate["state"] == "stopped"
+    bill = summary["road_bill"]
+    assert bill["printer_ok"] and bill["totals"]["count"] == len(boarded)
+    data = open(bill["bin_path"], "rb").read()
+    assert data.startswith(b"\x1b@") and bill["number"].encode() in data
+    assert Image.open(bill["png_path"]).width == 576
+    con = sqlite3.connect(out / "station" / "kezhan.sqlite3")
+    assert con.execute("SELECT count(*) FROM gate_checks WHERE undone_at IS NULL").fetchone()[0] == len(boarded)
+    assert con.execute("SELECT printed_at IS NOT NULL FROM road_bills").fetchone()[0] == 1

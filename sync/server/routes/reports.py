@@ -22,6 +22,12 @@ def export(server: Server, terminal: str | None = None, date: str | None = None,
     return {"tickets": server.export_tickets(terminal_id=terminal, day=date, channel=channel)}
 
 
+@router.get("/v1/admin/departures", tags=["admin"], dependencies=ADMIN)
+def departures(date: Day, server: Server, station: str | None = None):
+    """Each departure of a local day as its gate left it (发班信息)."""
+    return {"date": date, "departures": server.departures(date, station=station)}
+
+
 @router.get("/v1/admin/reconciliation", tags=["admin"], dependencies=ADMIN)
 def admin_reconciliation(terminal: str, date: Day, server: Server):
     return server.reconcile(terminal, date)

@@ -10,7 +10,7 @@ router = APIRouter()
 
 @router.get("/v1/pickup/{pickup_code}", tags=["terminal"])
 def pickup(pickup_code: str, t: Signed, server: Server):
-    return server.find_web_ticket(pickup_code)
+    return server.find_web_ticket(pickup_code, terminal_id=t["terminal_id"])
 
 
 @router.post("/v1/web/orders", tags=["web"], status_code=201, dependencies=WEB)

@@ -67,13 +67,13 @@ class TerminalRig:
     statuses: list = field(default_factory=list)
 
     @classmethod
-    def create(cls, server, folder: Path, *, via=None, **client_kw) -> TerminalRig:
+    def create(cls, server, folder: Path, *, via=None, station: str = HOME, **client_kw) -> TerminalRig:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "kezhan.sqlite3"
         db = open_database(path)
         with db.transaction() as session:
             ensure_user(session, CLERK, "王售票", "clerk", CLERK_PW)
-        enrol(db, server.url, issue_code(server.url))
+        enrol(db, server.url, issue_code(server.url, station))
         terminal = make_terminal(db)
         statuses: list = []
         kw = {"lease_horizon": timedelta(days=3), "backoff_base": 0.05, "backoff_cap": 0.3, "interval": 0.5,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -51,6 +50,24 @@ def public_key_b64() -> str:
     return protocol.encode_public_key(raw)
 
 
+# The gate's outbox events (docs/protocol.md § The gate) with the contract's fields; a test names only
+# what it cares about. As the terminal's gate writes them, until a test drives a real gate.
+GATE_DEFAULTS = {
+    "gate.opened": {"gate": "1", "plate": "浙A12345", "driver": "王师傅", "checker": "2001", "late": False},
+    "gate.stopped": {"gate": "1", "checker": "2001"},
+    "ticket.checked": {"gate": "1", "checker": "2001", "via": "code", "seat_no": None, "printed_version": 0,
+                       "unknown": False},
+    "ticket.check_undone": {"reason": "检错了", "approver": "9001"},
+    "ticket.ride_changed": {"seat_no": None, "reason": "原班故障", "approver": "9001"},
+    "departure.merged": {"reason": "客少并班", "approver": "9001"},
+    "roadbill.made": {"gate": "1", "checker": "2001", "plate": "浙A12345", "driver": "王师傅", "rows": [],
+                      "totals": {"count": 0, "amount": 0}, "fees": {"station_fee": 0, "agency_fee": 0},
+                      "checked": 0, "free_children": 0},
+    "roadbill.reprinted": {},
+    "roadbill.voided": {"reason": "车辆更换", "approver": "9001"},
+}
+
+
 class Terminal:
     """The least a terminal needs to talk to the server: its id, its secret, a signed request."""
 
@@ -85,6 +102,10 @@ class Terminal:
               "created_at": self.clock().isoformat().replace("+00:00", "Z"), "payload": payload}
         ev["hash"] = protocol.event_hash(ev)
         return ev
+
+    def gate(self, type_: str, seq: int | None = None, **payload) -> dict:
+        """A gate event of ``type_`` (``GATE_DEFAULTS`` filled in with ``payload``)."""
+        return self.event(type_, {**GATE_DEFAULTS[type_], **payload}, seq)
 
     def next_ticket_id(self) -> str:
         """The next id of this terminal's own id space, as its counter would number it."""
@@ -147,25 +168,10 @@ def settings():
                     lease_cutoff=timedelta(minutes=30), seat_hold=timedelta(minutes=2), max_body_bytes=256 * 1024)
 
 
-def server_db(tmp_path) -> str:
-    """SQLite in the test's folder; ``KEZHAN_TEST_SERVER_DB=postgresql+psycopg://...`` runs the same
-    tests against an (emptied) PostgreSQL database instead."""
-    url = os.environ.get("KEZHAN_TEST_SERVER_DB")
-    if not url:
-        return str(tmp_path / "province.db")
-    from sqlalchemy import create_engine
-
-    from sync.server import models
-
-    engine = create_engine(url)
-    models.metadata.drop_all(engine)
-    engine.dispose()
-    return url
-
-
 @pytest.fixture
-def server(tmp_path, clock, settings):
-    srv = ServerThread(server_db(tmp_path), admin_token=ADMIN, province=province_doc(), clock=clock,
+def server(server_db_url, clock, settings):
+    """A server on each engine in turn (``server_db_url``: SQLite, then a throwaway PostgreSQL)."""
+    srv = ServerThread(server_db_url, admin_token=ADMIN, province=province_doc(), clock=clock,
                        settings=settings, sweep_interval=None)
     srv.start()
     yield Harness(srv, clock)

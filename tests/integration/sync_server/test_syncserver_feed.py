@@ -51,13 +51,16 @@ def test_cursor_resumes_where_it_stopped(server):
     _, cursor, _ = pull_all(t)
     server.post_admin(f"/v1/admin/departures/{SOON}/status", {"status": "delayed"})
     other = server.terminal()
-    other.upload([other.sale(TOMORROW, 5)])
+    sale = other.sale(TOMORROW, 5)
+    other.upload([sale])
     # A page of one, then the rest from the returned cursor: nothing lost, nothing repeated.
     r1 = t.call("GET", f"/v1/changes?cursor={cursor}&limit=1").json()
     assert r1["more"] is True and len(r1["changes"]) == 1
     rest, _, _ = pull_all(t, r1["cursor"])
     got = [(c["kind"], c["key"]) for c in r1["changes"] + rest]
-    assert got == [("departure", SOON), ("ticket_key", other.terminal_id), ("seat", f"{TOMORROW}/5")]
+    # The sale's gate row last: both terminals are of the departure's station.
+    assert got == [("departure", SOON), ("ticket_key", other.terminal_id), ("seat", f"{TOMORROW}/5"),
+                   ("gate_ticket", sale["payload"]["tickets"][0]["ticket_id"])]
     assert len({c["id"] for c in r1["changes"] + rest}) == len(got)
     assert (r1["changes"] + rest)[0]["data"]["status"] == "delayed"
 

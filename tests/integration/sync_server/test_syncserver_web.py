@@ -100,7 +100,9 @@ def test_web_refund_frees_the_seat_in_the_feed(server):
     assert r.status_code == 200 and r.json()["status"] == "refunded"
     after = t.call("GET", f"/v1/changes?cursor={cursor}").json()["changes"]
     assert {(c["kind"], c["key"], c["deleted"]) for c in after} == {
-        ("seat", f"{TOMORROW}/9", True), ("web_ticket", ticket["ticket_id"], False)}
+        ("seat", f"{TOMORROW}/9", True), ("web_ticket", ticket["ticket_id"], False),
+        ("gate_ticket", ticket["ticket_id"], False)}  # the gates learn it no longer boards
+    assert [c["data"]["status"] for c in after if c["kind"] == "gate_ticket"] == ["refunded"]
     assert server.post_admin(f"/v1/web/tickets/{ticket['ticket_id']}/refund").json()["error"] == "TICKET_NOT_ACTIVE"
     # Seat 9 is on sale again.
     assert order(server, passengers=[{"name": "x", "seat_no": 9}]).status_code == 201

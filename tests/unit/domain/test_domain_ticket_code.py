@@ -169,3 +169,25 @@ def test_payload_and_key_id_checks():
         TicketCodePayload("1", "D", 1, "全票", "", ISSUED)
     with pytest.raises(ValueError):
         TicketCodePayload("1", "D", 1, "full", "", datetime(2026, 1, 1))
+
+
+def test_a_reprint_carries_its_print_number_and_the_original_reads_as_print_zero():
+    from dataclasses import replace
+
+    original = encode_ticket_code(PAYLOAD, KEY, "st1")
+    second = encode_ticket_code(replace(PAYLOAD, printed=2), KEY, "st1")
+    assert decode_ticket_code(original, KEYS).printed == 0
+    assert decode_ticket_code(second, KEYS).printed == 2
+    # The original's body is the six fields codes always had: old codes read unchanged.
+    body = original.split(".")[2]
+    assert len(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))) == 6
+
+
+def test_a_seventh_field_of_zero_or_not_a_number_is_garbled_even_when_signed():
+    for extra in (0, -1, "1", True):
+        fields = [PAYLOAD.ticket_id, PAYLOAD.departure_id, 12, "full", PAYLOAD.doc_hash_prefix,
+                  int(ISSUED.timestamp()), extra]
+        body = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).rstrip(b"=").decode()
+        signed = f"KZ1.st1.{body}"
+        sig = base64.urlsafe_b64encode(KEY.sign(signed.encode())).rstrip(b"=").decode()
+        assert code_of(f"{signed}.{sig}") == "CODE_GARBLED"
