@@ -28,6 +28,7 @@ from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseD
 from app.ui.gate_window import GateMode
 from app.ui.login import LoginView, ShiftOpenView
 from app.ui.sale_view import SaleView
+from app.ui.stock_confirm_dialog import StockConfirmDialog
 from app.ui.tasks_dialog import TasksDialog
 from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
@@ -252,6 +253,7 @@ class MainWindow(QMainWindow):
         if self.saleView is None:
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
+            self.saleView.stock_confirm_needed.connect(self.open_stock_confirm)
             self.stack.addWidget(self.saleView)
             self._shortcuts_over_fields = _RegistryKeysFirst(self, self.actions.values())
             for edit in self.saleView.findChildren(QLineEdit):
@@ -397,6 +399,17 @@ class MainWindow(QMainWindow):
         dialog.print_requested.connect(self._print_owed)
         self._open(dialog)
         dialog.unprintedTable.setFocus()
+        return dialog
+
+    def open_stock_confirm(self, refusal) -> StockConfirmDialog | None:
+        """The clerk reads the roll's next blank off the paper (acknowledged sales were lost from
+        this file, so its own next number may already be printed); the sale then goes on."""
+        if self.dialog is not None:
+            return None
+        dialog = StockConfirmDialog(self.backend, refusal, self)
+        dialog.accepted.connect(self.saleView.confirm)
+        self._open(dialog)
+        dialog.nextStockEdit.setFocus()
         return dialog
 
     def _print_owed(self, jobs: list) -> None:

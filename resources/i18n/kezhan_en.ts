@@ -562,6 +562,25 @@
     </message>
 </context>
 <context>
+    <name>StockConfirmDialog</name>
+    <message>
+        <source>核对票卷</source>
+        <translation>Check the roll</translation>
+    </message>
+    <message>
+        <source>票卷上下一张空白票号</source>
+        <translation>Next blank on the roll</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>取消 Esc</source>
+        <translation>Cancel  Esc</translation>
+    </message>
+</context>
+<context>
     <name>TasksDialog</name>
     <message>
         <source>待处理冲突</source>
