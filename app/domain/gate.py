@@ -145,6 +145,7 @@ VERDICTS: dict[str, tuple[str, str, bool]] = {
     "NOT_FOUND": (RED, "refused", False),
     "CARD_MISMATCH": (RED, "mismatch", False),
     "CARD_NO_TICKET": (RED, "no_ticket", False),
+    "CARD_AMBIGUOUS": (AMBER, "warn", False),
 }
 
 # The sound a boarding ticket type plays, so the checker knows to ask for the student or military card.
@@ -198,6 +199,9 @@ def verdict_text(code: str, d: Mapping[str, Any]) -> tuple[str, str]:
         "NOT_FOUND": ("查无此票", "No such ticket"),
         "CARD_MISMATCH": ("票证不符：证件与车票乘客不一致", "Ticket and ID do not match"),
         "CARD_NO_TICKET": ("该证件在本班次无车票", "No ticket on this departure for this ID"),
+        "CARD_AMBIGUOUS": (f"证件对应本班次多张车票（{g('seats', '?')}），请查看乘客车票后扫码检票",
+                           f"This ID fits more than one ticket on this departure ({g('seats', '?')}); "
+                           "check the passenger's ticket and scan it"),
     }
     return texts[code]
 
@@ -291,16 +295,25 @@ def normalise_name(name: str | None) -> str:
 
 
 def card_matches(*, ticket_doc_hash: str | None, ticket_name: str | None, card_doc_hash: str,
-                 card_name: str | None) -> bool:
-    """票证一致: the card is the ticket's passenger. The document hash decides (a name can be shared);
-    a ticket with no document (a free child) never matches a card. The one place identity is compared,
-    so when the way a document is kept changes, only this function and its caller's hashing change."""
-    if not ticket_doc_hash or not card_doc_hash:
+                 card_name: str | None, ticket_doc_tag: str | None = None, ticket_doc_masked: str | None = None,
+                 card_doc_tag: str | None = None, card_doc_masked: str | None = None) -> bool:
+    """票证一致: the card is the ticket's passenger. The one place identity is compared.
+
+    A ticket this terminal sold keeps the full document hash, which decides (a name can be shared).
+    A ticket from the feed (another window's, the web's) carries only the mask and the 8-bit tag,
+    which many numbers share: there the name, the visible characters and the tag must all agree.
+    Two tickets of one bus that both fit a card are the caller's to refuse (``CARD_AMBIGUOUS``).
+    A ticket with no document (a free child) never matches a card."""
+    if ticket_doc_hash and card_doc_hash:
+        if not hmac.compare_digest(ticket_doc_hash, card_doc_hash):
+            return False
+        # A name on both sides that differs is a mismatch even with the same number (a misread card).
+        return not (ticket_name and card_name and normalise_name(ticket_name) != normalise_name(card_name))
+    if not (ticket_doc_tag and card_doc_tag and ticket_doc_masked and card_doc_masked):
         return False
-    if not hmac.compare_digest(ticket_doc_hash, card_doc_hash):
+    if not (hmac.compare_digest(ticket_doc_tag, card_doc_tag) and ticket_doc_masked == card_doc_masked):
         return False
-    # A name on both sides that differs is a mismatch even with the same number (a misread card).
-    return not (ticket_name and card_name and normalise_name(ticket_name) != normalise_name(card_name))
+    return bool(ticket_name and card_name and normalise_name(ticket_name) == normalise_name(card_name))
 
 
 # --- the road bill ----------------------------------------------------------------------------------
