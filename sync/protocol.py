@@ -242,6 +242,9 @@ _SPECS = [
     ErrorSpec("SEAT_TAKEN", 409, "座位已售出", "seat already sold", "pick another seat"),
     ErrorSpec("SEAT_LEASED", 409, "座位已分配给其他终端", "seat leased to another terminal", "pick another seat"),
     ErrorSpec("SEAT_INVALID", 422, "没有这个座位号", "no such seat number", "pick another seat"),
+    ErrorSpec("DUPLICATE_DOCUMENT", 409, "该证件已持有本班次车票（一证一座）",
+              "this document already holds a ticket on this departure (one seat per document)",
+              "refund one of the two tickets"),
     ErrorSpec("NO_SEATS", 409, "没有余座", "no free seats", "show sold out"),
     ErrorSpec("UNKNOWN_TICKET", 404, "没有这张票", "no such ticket", "pull, then retry"),
     ErrorSpec("TICKET_NOT_ACTIVE", 409, "票已退、已改签或已作废", "ticket is refunded, changed or voided", "show the ticket's state"),
@@ -266,6 +269,7 @@ CONFLICT_KINDS = (
     "UNKNOWN_TICKET",
     "TICKET_NOT_ACTIVE",
     "ALREADY_PICKED_UP",
+    "DUPLICATE_DOCUMENT",
 )
 
 

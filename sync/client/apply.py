@@ -39,6 +39,7 @@ TASK_FOR_CONFLICT = {
     "SEAT_INVALID": "reseat",
     "UNKNOWN_DEPARTURE": "refund",
     "DEPARTURE_CANCELLED": "refund",
+    "DUPLICATE_DOCUMENT": "refund",
 }
 TICKET_STATUSES = {"active", "refunded", "changed", "voided"}
 # What a malformed row can raise: missing fields, wrong types, a reference to nothing.

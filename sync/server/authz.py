@@ -39,7 +39,7 @@ VOID_WINDOW_MINUTES = 10
 # STALE_RULES alarm to look at. Past this, an amount the current rules do not give is refused.
 RULES_GRACE = timedelta(hours=24)
 # Conflicts on a terminal's own sale that make it the one to settle the ticket (reseat or refund).
-_TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE"})
+_TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE", "DUPLICATE_DOCUMENT"})
 
 
 # The alarm kinds a refused event is recorded under (reconciliation leaves those events out).

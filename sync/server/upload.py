@@ -16,6 +16,7 @@ from sync.server.auth import Authenticator
 from sync.server.batch import BatchContext, prepare_sales
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
+from sync.server.documents import DocumentKey
 from sync.server.reports import conflict_dict
 
 log = logging.getLogger("kezhan.server")
@@ -185,7 +186,8 @@ class Uploads:
         days: dict = {}
         event_rows = [(terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
                        ev["_payload_text"], self.event_day(ev, days), now) for ev in events]
-        sales = prepare_sales(events, terminal_id, now)
+        keys = DocumentKey.of(self.ctx)
+        sales = prepare_sales(events, terminal_id, now, keys)
         with self.ctx.tx() as conn:
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
             if nonce is not None:
@@ -194,7 +196,7 @@ class Uploads:
             fresh = events[duplicates:]
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
-            ctx = BatchContext(conn, terminal_id, now, sales)
+            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys)
             ctx.prefetch(fresh, known_ids=careful)
             _apply_events(ctx, fresh)
             rows = event_rows[duplicates:]  # the fresh events are the batch's tail
