@@ -61,7 +61,9 @@ def _failed(step: str, exc: KezhanError) -> StepResult:
 
 
 def _mask(number: str) -> str:
-    return number[:6] + "*" * max(len(number) - 10, 0) + number[-4:] if len(number) > 10 else "*" * len(number)
+    from app.domain.identity import mask
+
+    return mask(number)
 
 
 def config_path() -> Path:

@@ -384,3 +384,21 @@ def document_tag(key: bytes, doc_type: DocumentType | str, number: str) -> str:
 def tag_of_hash(doc_hash: str | None) -> str:
     """The tag of a full document hash (or of a version-1 ticket code's 64-bit prefix)."""
     return (doc_hash or "")[:TAG_LEN]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentIdentity:
+    """What a terminal looks a passenger's tickets up by, made from the full number (typed, or read
+    from a card) and never keeping it: the full hash finds this terminal's own sales; the tag, the
+    mask and the name find a ticket from the feed, which carries nothing more."""
+
+    doc_hash: str
+    doc_tag: str
+    doc_masked: str
+    name: str = ""
+
+    @classmethod
+    def of(cls, key: bytes, doc_type: DocumentType | str, number: str, name: str | None = "") -> DocumentIdentity:
+        doc_type = DocumentType(doc_type)
+        full = document_hash(key, doc_type, number)
+        return cls(full, full[:TAG_LEN], mask(normalise_number(doc_type, number)), (name or "").strip())

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from app.domain.identity import GB11643_TYPES, DocumentType, mask, validate_document
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
+from app.domain.ticket_code import PREFIXES as CODE_PREFIXES
 from app.errors import KezhanError, RuleViolation
 from app.services import aftersale, auth, paper, recovery, sales, shifts, tasks
 from app.services.context import (
@@ -401,7 +402,7 @@ class Counter:
     def find_tickets(self, text: str) -> list[TicketRow]:
         """A scanned code, a ticket id, an ID number or a paper stock number."""
         text = text.strip()
-        if text.upper().startswith("KZ1."):
+        if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
             views = sales.find_tickets(self.db, self.terminal, code=text)
         elif _TICKET_ID.match(text):
             views = sales.find_tickets(self.db, self.terminal, ticket_id=text)
@@ -413,8 +414,11 @@ class Counter:
             views = sales.find_tickets(self.db, self.terminal, stock_no=text)
         return self._rows(views)
 
-    def find_tickets_by_document(self, doc_type: str, number: str) -> list[TicketRow]:
-        return self._rows(sales.find_tickets(self.db, self.terminal, doc_type=doc_type, doc_number=number))
+    def find_tickets_by_document(self, doc_type: str, number: str, name: str | None = None) -> list[TicketRow]:
+        """A document's tickets; with the ``name`` a card gives, a ticket from the feed (which has only
+        the mask and the 8-bit tag) must carry that name too."""
+        return self._rows(sales.find_tickets(self.db, self.terminal, doc_type=doc_type, doc_number=number,
+                                             name=name))
 
     def tickets_by_ids(self, ids: Iterable[str]) -> list[TicketRow]:
         out = []

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from app.domain import gate as rules_gate
-from app.domain.identity import DocumentType, document_hash
+from app.domain.identity import DocumentIdentity, DocumentType
 from app.domain.stock import format_stock_no, parse_stock_no
-from app.domain.ticket_code import PREFIX as CODE_PREFIX
+from app.domain.ticket_code import PREFIXES as CODE_PREFIXES
 from app.domain.ticket_code import TicketCodePayload, decode_ticket_code
 from app.errors import RuleViolation
 from app.services import aftersale, auth
@@ -120,9 +120,9 @@ _CARD_DOCUMENTS = {
 }
 
 
-def card_identity(card, doc_hash_key: bytes) -> tuple[str, str]:
-    """(document hash, name) of a card from the reader (``drivers.idcard`` CardData, or anything with
-    ``doc_type``/``number``/``name``). The terminal finds tickets by this hash and never keeps the number."""
+def card_identity(card, doc_hash_key: bytes) -> DocumentIdentity:
+    """The hash, tag, mask and name of a card from the reader (``drivers.idcard`` CardData, or anything
+    with ``doc_type``/``number``/``name``). The terminal finds tickets by these and never keeps the number."""
     number = (getattr(card, "id_number", None) or getattr(card, "number", None)
               or getattr(card, "doc_number", None) or "")
     doc_type = getattr(card, "doc_type", None) or _CARD_DOCUMENTS.get(getattr(card, "card_type", ""),
@@ -130,9 +130,16 @@ def card_identity(card, doc_hash_key: bytes) -> tuple[str, str]:
     if not number:
         raise _violation("CARD_UNREADABLE", "证件号码读取失败，请重新刷证", "The card's number could not be read; tap again")
     try:
-        return document_hash(doc_hash_key, doc_type, str(number)), str(getattr(card, "name", "") or "")
+        return DocumentIdentity.of(doc_hash_key, doc_type, str(number), str(getattr(card, "name", "") or ""))
     except ValueError:
         raise _violation("CARD_UNREADABLE", "证件号码无效，请重新刷证", "The card's number is not valid; tap again") from None
+
+
+def _card_fits(ticket, card: DocumentIdentity) -> bool:
+    return rules_gate.card_matches(
+        ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger, card_doc_hash=card.doc_hash,
+        card_name=card.name, ticket_doc_tag=ticket.doc_tag, ticket_doc_masked=ticket.doc_masked,
+        card_doc_tag=card.doc_tag, card_doc_masked=card.doc_masked)
 
 
 class Gate:
@@ -511,7 +518,7 @@ class Gate:
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
             payload = None
-            if text.upper().startswith(CODE_PREFIX + "."):
+            if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
                 payload, refusal = self._decode(cur, text, departure_id, now, rules)
                 if refusal is not None:
                     return refusal
@@ -586,7 +593,7 @@ class Gate:
         checker = self._checker()
         now = self.now()
         try:
-            card_hash, card_name = card_identity(card, self.terminal.doc_hash_key)
+            card_id = card_identity(card, self.terminal.doc_hash_key)
         except RuleViolation:
             return self._verdict("UNREADABLE", departure_id, now)
         with self.db.transaction() as session:
@@ -595,20 +602,27 @@ class Gate:
             row = self._row(cur, departure_id)
             if ticket_id is not None:
                 ticket = gate_store.gate_ticket(cur, ticket_id)
-                same = ticket is not None and rules_gate.card_matches(
-                    ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger, card_doc_hash=card_hash,
-                    card_name=card_name)
+                same = ticket is not None and _card_fits(ticket, card_id)
                 if not same:
                     return self._verdict("CARD_MISMATCH", row.id, now, ticket=ticket, rules=rules)
                 if gate_store.live_check(cur, ticket_id) is not None:
                     return self._verdict("CARD_MATCH", row.id, now, ticket=ticket, rules=rules, confirmed=True)
                 return self._judge_and_record(cur, rules, row, ticket, None, "card", checker, now,
                                               board_code="CARD_MATCH")
-            tickets = gate_store.gate_tickets_by_doc(cur, card_hash)
+            # This terminal's own sales come by the full hash (a differing name is then a mismatch);
+            # a ticket from the feed only when its name, visible characters and tag all fit.
+            tickets = [t for t in gate_store.gate_tickets_by_doc(cur, card_id) if t.doc_hash or _card_fits(t, card_id)]
             facts, _ = self._departure_facts(cur, rules, row, now)
             here = {row.id, *facts.merged_from}
             mine = [t for t in tickets if t.status == "active" and (
                 t.departure_id in here or gate_store.ride_change_of(cur, t.ticket_id) == row.id)]
+            if len(mine) > 1 or (not mine and len(
+                    [t for t in tickets if t.status == "active" and t.dep_date == self.today().isoformat()]) > 1):
+                # Two tickets whose name, visible characters and tag all fit this card: the tag is
+                # short on purpose, so the gate does not guess -- the paper's code decides.
+                fits = mine or [t for t in tickets if t.status == "active"]
+                seats = "、".join(str(t.seat_no) if t.seat_no is not None else "-" for t in fits)
+                return self._verdict("CARD_AMBIGUOUS", row.id, now, seats=seats)
             if not mine:
                 today = [t for t in tickets if t.status == "active" and t.dep_date == self.today().isoformat()]
                 if today:
@@ -616,8 +630,7 @@ class Gate:
                                                   board_code="CARD_MATCH")
                 return self._verdict("CARD_NO_TICKET", row.id, now)
             ticket = mine[0]
-            if not rules_gate.card_matches(ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger,
-                                           card_doc_hash=card_hash, card_name=card_name):
+            if not _card_fits(ticket, card_id):
                 return self._verdict("CARD_MISMATCH", row.id, now, ticket=ticket, rules=rules)
             return self._judge_and_record(cur, rules, row, ticket, None, "card", checker, now, board_code="CARD_MATCH")
 
@@ -634,7 +647,7 @@ class Gate:
                 checked = gate_store.checked_tickets(cur, [t.ticket_id for t in tickets])
                 tickets = [t for t in tickets if t.ticket_id not in checked]
         return [(t.ticket_id, ticket_code_for(self.terminal, t.ticket_id, t.departure_id, t.seat_no, t.ticket_type,
-                                              t.doc_hash, now, t.prints)) for t in tickets]
+                                              t.doc_hash or t.doc_tag, now, t.prints)) for t in tickets]
 
     # --- exceptions --------------------------------------------------------------------------------------
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.fares import FareTable
-from app.domain.identity import DocumentType, document_hash, mask, validate_document
+from app.domain.gate import normalise_name
+from app.domain.identity import DocumentIdentity, DocumentType, document_hash, mask, validate_document
 from app.domain.leases import pick_seat, pick_seats
 from app.domain.schedule import check_sellable
 from app.domain.stock import StockRoll, format_stock_no, parse_stock_no
-from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_hash_prefix, encode_ticket_code
+from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_tag, encode_ticket_code
 from app.errors import KezhanError, RuleViolation
 from app.services.context import (
     OpenShift,
@@ -234,9 +235,9 @@ def ticket_code_for(
     terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now, printed: int = 0
 ):
     """The signed code of a paper; ``printed`` is which print it is (0 the original, n the n-th
-    reprint), so the gate can refuse the older papers of a reprinted ticket."""
-    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now,
-                                printed)
+    reprint), so the gate can refuse the older papers of a reprinted ticket. ``doc_hash``: the
+    document's full hash or its tag -- the code carries only the 8-bit tag either way."""
+    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_tag(doc_hash), now, printed)
     return encode_ticket_code(payload, terminal.signing_key, terminal.key_id)
 
 
@@ -251,11 +252,12 @@ def ticket_payload(t: dict) -> dict:
         "price": t["price"],
         "insurance": t["insurance"],
         "stop": t["stop"],
+        # The number goes to the server (real-name reporting; it keeps one seat per document under a
+        # key of its own); the hash under the terminals' shared key stays in this file.
         "passenger": {
             "name": t["name"],
             "doc_type": t["doc_type"],
             "doc_number": t["doc_number"],
-            "doc_hash": t["doc_hash"],
         },
         "carried_by": t["carried_by"],
         "stock_no": t["stock_no"],
@@ -369,7 +371,8 @@ def make_print_job(
         carried_by=t["carried_by"],
         sold_at=sold_at or now,
         ticket_code=ticket_code_for(
-            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now, t.get("prints") or 0
+            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"] or t.get("doc_tag"), now,
+            t.get("prints") or 0,
         ),
     )
 
@@ -732,6 +735,10 @@ def _carrier_for(p: PassengerIn, party, carriers, taken: set[int], types) -> dic
     )
 
 
+def same_name(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and normalise_name(a) == normalise_name(b)
+
+
 # --- lookups -------------------------------------------------------------------------------------------
 
 
@@ -752,12 +759,19 @@ def find_tickets(
     doc_hash: str | None = None,
     doc_type: str | None = None,
     doc_number: str | None = None,
+    name: str | None = None,
 ) -> list[TicketView]:
-    """Tickets by system ticket id, paper stock number, scanned ticket code, or document."""
+    """Tickets by system ticket id, paper stock number, scanned ticket code, or document: this
+    terminal's own sales by the full hash, tickets from the feed by tag and mask, and by ``name``
+    too when it is known (a card) -- the clerk chooses among what fits."""
     if code:
         ticket_id = decode_ticket_code(code, terminal.public_keys).ticket_id
     if doc_number:
-        doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
+        document = DocumentIdentity.of(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number, name)
+        with db.read() as session:
+            views = ticket_store.ticket_views(cursor(session), "document",
+                                              (document.doc_hash, document.doc_tag, document.doc_masked))
+        return [v for v in views if v.doc_hash or not document.name or same_name(v.passenger_name, document.name)]
     with db.read() as session:
         cur = cursor(session)
         if ticket_id:
@@ -840,16 +854,18 @@ def pickup(
     ticket_id: str | None = None,
     doc_type: str | None = None,
     doc_number: str | None = None,
-    doc_hash: str | None = None,
+    name: str | None = None,
 ) -> list[PrintJob]:
-    """Print tickets sold through another channel (no stock number yet), by ticket id or document."""
+    """Print tickets sold through another channel (no stock number yet), by ticket id or document
+    (with the passenger's ``name`` when a card gives it)."""
     now = require_now(now)
+    document = None
     if doc_number:
-        doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
-    if not ticket_id and not doc_hash:
+        document = DocumentIdentity.of(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number, name)
+    if not ticket_id and document is None:
         raise _violation("NO_SEARCH_KEY", "请输入车票编号或证件", "Enter a ticket id or a document")
     with counter_write(db, terminal, clerk) as (cur, rules, shift):
-        found = _waiting_for_pickup(cur, ticket_id, doc_hash, now)
+        found = _waiting_for_pickup(cur, ticket_id, document, now)
         jobs = []
         stock = take_stock(cur, shift, len(found))
         at = utc_text(now)
@@ -884,13 +900,23 @@ def pickup(
     return jobs
 
 
-def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: datetime) -> list[str]:
+def _waiting_for_pickup(cur, ticket_id: str | None, document: DocumentIdentity | None, now: datetime) -> list[str]:
     """The ticket (or the document's tickets on departures still to leave) sold elsewhere and never
-    printed; a refusal that says why when there is none."""
+    printed; a refusal that says why when there is none.
+
+    A web ticket carries only the mask and the 8-bit tag of its document: with the name (a card)
+    those pick out the passenger; without it, tickets of more than one name are not guessed between."""
     if ticket_id:
         found = ticket_store.awaiting_pickup(cur, ticket_id)
     else:
-        found = ticket_store.awaiting_pickup_by_document(cur, doc_hash, utc_text(now))
+        rows = ticket_store.awaiting_pickup_by_document(cur, document, utc_text(now))
+        if document.name:
+            rows = [r for r in rows if r[2] or same_name(r[1], document.name)]
+        elif len({normalise_name(r[1]) for r in rows}) > 1:
+            raise _violation("DOCUMENT_AMBIGUOUS", "该证件号码对应多位乘客的车票，请刷身份证或用车票编号取票",
+                             "This number fits the tickets of more than one passenger; tap the ID card or use "
+                             "the ticket id")
+        found = [r[0] for r in rows]
     if found:
         return found
     if ticket_id:

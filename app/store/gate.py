@@ -112,12 +112,13 @@ class GateTicket:
     dep_time: str
     dep_gate: str
     schedule_code: str
+    doc_tag: str | None = None  # the 8-bit document tag: all a ticket from the feed has of its document
 
 
 _GATE_TICKET = (
     "SELECT t.id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.price, t.stop, "
     "coalesce(s.name, t.stop), t.prints, t.carried_by, t.doc_hash, p.name, p.doc_masked, d.date, d.time, d.gate, "
-    "d.schedule_code FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+    "d.schedule_code, t.doc_tag FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
     "JOIN departures d ON d.id = t.departure_id LEFT JOIN stations s ON s.code = t.stop "
 )
 
@@ -134,9 +135,13 @@ def gate_ticket_by_stock(cur, stock_no: str) -> GateTicket | None:
     return None if row is None else GateTicket(*row)
 
 
-def gate_tickets_by_doc(cur, doc_hash: str) -> list[GateTicket]:
-    """Every ticket of a document (live first): the card's passenger's tickets."""
-    cur.execute(f"{_GATE_TICKET}WHERE t.doc_hash = ? ORDER BY t.status != 'active', d.departs_at", (doc_hash,))
+def gate_tickets_by_doc(cur, document) -> list[GateTicket]:
+    """Every ticket that may be a card's passenger's (live first), for ``app.domain.gate.card_matches``
+    to judge: this terminal's own sales by the full hash (``document.doc_hash``), tickets from the
+    feed by the tag and the mask they carry."""
+    cur.execute(f"{_GATE_TICKET}WHERE (t.doc_hash = ? OR (t.doc_hash IS NULL AND t.doc_tag = ? AND p.doc_masked = ?)) "
+                "ORDER BY t.status != 'active', d.departs_at",
+                (document.doc_hash, document.doc_tag, document.doc_masked))
     return [GateTicket(*row) for row in cur.fetchall()]
 
 

@@ -254,7 +254,8 @@ class TicketDialog(QDialog):
     def find_by_card(self, card) -> None:
         """An ID card was tapped while this dialog is open: the passenger's tickets."""
         try:
-            self.tickets = self.backend.find_tickets_by_document(card.doc_type, card.number)
+            self.tickets = self.backend.find_tickets_by_document(card.doc_type, card.number,
+                                                                 getattr(card, "name", None))
         except KezhanError as exc:
             show_message(self.messageLabel, error_text(exc))
             return
