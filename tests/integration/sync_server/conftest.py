@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -168,7 +169,9 @@ class Harness:
         r = self.enrol_raw(self.issue_code(station))
         assert r.status_code == 201, r.text
         body = r.json()
-        return Terminal(self.url, body["terminal_id"], body["secret"], self.clock)
+        t = Terminal(self.url, body["terminal_id"], body["secret"], self.clock)
+        t.doc_hash_key = base64.b64decode(body["doc_hash_key"])  # what a terminal's keys include
+        return t
 
 
 @pytest.fixture
