@@ -274,7 +274,8 @@ def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
     ticket_store.insert_passengers(
         cur,
         (
-            (t["id"], t["name"], t["doc_type"] or "", mask(t["doc_number"] or ""), t["doc_hash"], t["doc_number"])
+            (t["id"], t["name"], t["doc_type"] or "",
+             mask(t["doc_number"]) if t["doc_number"] else (t.get("doc_masked") or ""), t["doc_hash"], t["doc_number"])
             for t in tickets
         ),
     )
@@ -367,7 +368,8 @@ def make_print_job(
         clerk=t["clerk"] or "",
         passenger_name=t["name"],
         doc_type=t["doc_type"],
-        doc_masked=mask(t["doc_number"] or ""),
+        # A ticket from the feed has no number here, only the mask it came with.
+        doc_masked=mask(t["doc_number"]) if t["doc_number"] else (t.get("doc_masked") or ""),
         carried_by=t["carried_by"],
         sold_at=sold_at or now,
         ticket_code=ticket_code_for(

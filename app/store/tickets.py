@@ -87,7 +87,7 @@ def ticket_views(cur, by: str, value) -> list[TicketView]:
 TICKET_KEYS = (
     "id", "order_id", "departure_id", "seat_no", "stock_no", "status", "ticket_type", "fare", "price", "insurance",
     "board", "stop", "carried_by", "doc_hash", "times_changed", "changed_from", "clerk", "shift_id", "sold_at",
-    "name", "doc_type", "doc_number", "prints", "doc_tag",
+    "name", "doc_type", "doc_number", "prints", "doc_tag", "doc_masked",
 )
 
 
@@ -96,7 +96,7 @@ def ticket_row(cur, ticket_id: str) -> dict | None:
     cur.execute(
         "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
         "t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.times_changed, t.changed_from, t.clerk, "
-        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number, t.prints, t.doc_tag "
+        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number, t.prints, t.doc_tag, p.doc_masked "
         "FROM tickets t JOIN passengers p ON p.ticket_id = t.id WHERE t.id = ?",
         (ticket_id,),
     )
