@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from sync.protocol import ProtocolError
 from sync.server import db as dbmod
 from sync.server import models
 from sync.server.context import ServerContext
@@ -85,14 +84,6 @@ class DocumentKey:
     def b64(self) -> str:
         """The tag key, as enrolment hands it to a terminal."""
         return self._key
-
-    def hash(self, doc_type: str | None, number: str | None) -> str | None:
-        """A web passenger's one-seat-per-document hash (the server's key)."""
-        if not number:
-            return None
-        if self.keys.server_hash(doc_type, number) is None:
-            raise ProtocolError("INVALID_REQUEST", f"document type not valid: {doc_type!r}")
-        return self.keys.server_hash(doc_type, number)
 
 
 def _rehash(conn, keys: DocumentKeys) -> None:
