@@ -483,7 +483,8 @@ def _plan_change(
     check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
     refuse_if_gate_closed(cur, new_departure_id)
     if t["doc_hash"]:
-        check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
+        check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]},
+                             {t["doc_hash"]: t.get("doc_masked") or ""})
     new_seat = None
     if ttype.needs_seat:
         available = sellable_seats(cur, terminal, rules, new_departure_id, now)

@@ -307,11 +307,22 @@ def duplicate_document(ticket_id: str = "", seat_no: int | None = None, *, in_pa
     )
 
 
-def check_documents_free(cur, departure_id: str, hashes: dict[str, str]) -> None:
-    """``hashes``: doc_hash -> passenger name. Refuses a document already on the departure."""
+def check_documents_free(cur, departure_id: str, hashes: dict[str, str], masks: dict[str, str] | None = None) -> None:
+    """``hashes``: doc_hash -> passenger name; ``masks``: doc_hash -> the document's mask. Refuses a
+    document already on the departure: among this terminal's own sales by the full hash; among the
+    tickets from the feed (another window's, the web's: they hold only the mask and the 8-bit tag)
+    when the name, the mask and the tag all agree. The server checks the rest, by its own key."""
     holder = ticket_store.document_holder(cur, departure_id, list(hashes))
     if holder:
         raise duplicate_document(holder[1], holder[2])
+    for doc_hash, name in hashes.items():
+        masked = (masks or {}).get(doc_hash)
+        if not (masked and name):
+            continue
+        for ticket_id, seat_no, holder_name in ticket_store.feed_document_holders(
+                cur, departure_id, doc_tag(doc_hash), masked):
+            if same_name(holder_name, name):
+                raise duplicate_document(ticket_id, seat_no)
 
 
 def document_holder(
@@ -584,7 +595,8 @@ def _check_documents(cur, rules: Rules, party: list[dict], departure_id: str) ->
             hashes[entry["doc_hash"]] = entry["name"]
         if not entry["name"]:
             entry["name"] = ttype.name
-    check_documents_free(cur, departure_id, hashes)
+    check_documents_free(cur, departure_id, hashes,
+                         {e["doc_hash"]: mask(e["doc_number"]) for e in party if e["doc_hash"]})
 
 
 def _seat_party(

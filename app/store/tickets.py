@@ -241,6 +241,18 @@ def awaiting_pickup(cur, ticket_id: str) -> list[str]:
     return [found for (found,) in cur.fetchall()]
 
 
+def feed_document_holders(cur, departure_id: str, doc_tag: str, doc_masked: str) -> list[tuple[str, int | None, str]]:
+    """(ticket id, seat, passenger name) of the live tickets from the feed (no full hash here) on the
+    departure whose document shows ``doc_masked`` and ``doc_tag``."""
+    cur.execute(
+        "SELECT t.id, t.seat_no, p.name FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+        "WHERE t.departure_id = ? AND t.status = 'active' AND t.doc_hash IS NULL AND t.doc_tag = ? "
+        "AND p.doc_masked = ? ORDER BY t.id",
+        (departure_id, doc_tag, doc_masked),
+    )
+    return [(found, seat, name or "") for found, seat, name in cur.fetchall()]
+
+
 def awaiting_pickup_by_document(cur, document, after: str) -> list[tuple[str, str, bool]]:
     """(ticket id, passenger name, matched by the full hash) of the live unprinted tickets of a
     document (a ``DocumentIdentity``) on departures leaving after ``after``, earliest first."""

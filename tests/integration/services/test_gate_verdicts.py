@@ -329,3 +329,17 @@ def test_two_tickets_that_both_fit_a_card_are_not_guessed_between(db, db_path, t
     assert events(db_path, "ticket.checked") == [] and gate.departure(D_0800).checked == 0
     # The paper's code decides, then the card confirms the person against that ticket.
     assert gate.check_card(_Card("李四", ID_B), D_0800, ticket_id="3301020010020000000001").code == "CARD_MATCH"
+
+
+def test_a_window_does_not_sell_a_second_seat_to_a_passenger_another_window_already_sold(db, terminal, shift):
+    """One seat per document at the counter against another window's ticket, which this terminal holds
+    only as name, mask and tag: all three agree, so the sale is refused before any money moves."""
+    import pytest
+
+    from app.errors import RuleViolation
+
+    _peer_ticket(db, "3301020010020000000001", 20, "李四", ID_B)
+    with pytest.raises(RuleViolation) as info:
+        sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    assert info.value.code == "DUPLICATE_DOCUMENT" and "3301020010020000000001" in info.value.en
+    assert sell_one(db, terminal, D_1400, NINGBO, "李四", ID_B).ticket_id  # another departure: fine
