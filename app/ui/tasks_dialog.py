@@ -110,6 +110,7 @@ class TasksDialog(QDialog):
             "TICKET_NOT_ACTIVE": self.tr("省平台上该票已退、已改签或已作废"),
             "UNKNOWN_TICKET": self.tr("省平台没有这张票"),
             "ALREADY_PICKED_UP": self.tr("该票已在别处取票"),
+            "DUPLICATE_DOCUMENT": self.tr("该证件在本班次已有车票（一证一座）"),
         }.get(task.conflict, task.conflict)
 
     def to_do(self, task) -> str:

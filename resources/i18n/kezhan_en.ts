@@ -679,6 +679,10 @@
         <translation>Already picked up elsewhere</translation>
     </message>
     <message>
+        <source>该证件在本班次已有车票（一证一座）</source>
+        <translation>This document already holds a ticket on that departure (one seat per document)</translation>
+    </message>
+    <message>
         <source>票已处理，标记完成</source>
         <translation>Ticket already dealt with: mark settled</translation>
     </message>
