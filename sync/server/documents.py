@@ -12,6 +12,7 @@ from the number a sale carries. Both are made once per database."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -78,12 +79,35 @@ class DocumentKey:
             keys = DocumentKeys(base64.b64decode(key), base64.b64decode(pepper))
             if dbmod.get_meta(conn, "doc_hash_scheme") != SCHEME:
                 _rehash(conn, keys)
+                _scrub_feed(conn)
                 dbmod.set_meta(conn, "doc_hash_scheme", SCHEME)
         return keys
 
     def b64(self) -> str:
         """The tag key, as enrolment hands it to a terminal."""
         return self._key
+
+
+def _scrub_feed(conn) -> None:
+    """The passenger rows the feed published before the tag still carried the full hash under the
+    terminals' key and the old mask, and a terminal pulling from the start would get them: each is
+    rewritten in place to what it would say now (the mask again by today's rule, the hash cut to its
+    tag -- the tag is its first two characters). Ids and cursors are untouched."""
+    from app.domain.identity import mask, tag_of_hash
+    from sync import protocol
+
+    C = models.changes
+    rows = conn.execute(select(C.c.id, C.c.data).where(
+        C.c.kind.in_(("gate_ticket", "web_ticket")), C.c.data.is_not(None))).all()
+    for r in rows:
+        data = json.loads(r.data)
+        p = data.get("passenger") if isinstance(data, dict) else None
+        if not isinstance(p, dict) or "doc_hash" not in p:
+            continue
+        full = p.pop("doc_hash")
+        p["doc_masked"] = mask(p["doc_masked"]) if p.get("doc_masked") else p.get("doc_masked")
+        p["doc_tag"] = tag_of_hash(full) or None
+        conn.execute(C.update().where(C.c.id == r.id).values(data=protocol.canonical_json(data).decode("utf-8")))
 
 
 def _rehash(conn, keys: DocumentKeys) -> None:

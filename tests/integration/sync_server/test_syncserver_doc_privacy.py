@@ -6,7 +6,9 @@ sends."""
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 
 from app.domain.identity import document_hash
 from tests.integration.id_brute_force import candidates
@@ -69,7 +71,7 @@ def test_a_database_from_before_is_rehashed_once_under_the_servers_own_key(tmp_p
     from sqlalchemy import select
 
     from sync.server import db as dbmod
-    from sync.server import models
+    from sync.server import feed, models
     from sync.server.context import ServerContext
     from sync.server.documents import DocumentKey
 
@@ -84,6 +86,11 @@ def test_a_database_from_before_is_rehashed_once_under_the_servers_own_key(tmp_p
             {"ticket_id": "T2", "order_id": "O2", "channel": "terminal", "departure_id": SOON, "status": "active",
              "ticket_type": "full", "sold_at": "2026-11-24T00:00:00Z", "doc_type": None, "doc_number": None,
              "doc_hash": "no-number"}])
+        # What the feed published then: the terminals' full hash and the old mask.
+        old = document_hash(base64.b64decode("a2V6aGFuLW9sZC1kb2MtaGFzaC1rZXktMDAwMDAwMDA="), "resident_id", number)
+        feed.publish(conn, "gate_ticket", "T1", {"ticket_id": "T1", "passenger": {
+            "name": "张三", "doc_type": "resident_id", "doc_masked": number[:6] + "*" * 8 + number[-4:],
+            "doc_hash": old}}, at=datetime(2026, 11, 24, tzinfo=UTC), scope="station:330102001")
     keys = DocumentKey(ctx).keys
     with ctx.reader() as conn:
         hashes = dict(conn.execute(select(models.tickets.c.ticket_id, models.tickets.c.doc_hash)).all())
@@ -91,4 +98,10 @@ def test_a_database_from_before_is_rehashed_once_under_the_servers_own_key(tmp_p
     assert hashes == {"T1": keys.server_hash("resident_id", number), "T2": None}
     assert hashes["T1"] != document_hash(keys.tag_key, "resident_id", number)
     assert keys.tag("resident_id", number) == document_hash(keys.tag_key, "resident_id", number)[:2]
+    # The feed's old passenger row now says what it would say today; its id (and every cursor) is kept.
+    with ctx.reader() as conn:
+        [(row_id, text)] = conn.execute(select(models.changes.c.id, models.changes.c.data)).all()
+    assert json.loads(text)["passenger"] == {"name": "张三", "doc_type": "resident_id",
+                                             "doc_masked": "*" * 14 + number[-4:], "doc_tag": old[:2]}
+    assert old[2:10] not in text
     ctx.close()
