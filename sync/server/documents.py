@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -31,26 +31,35 @@ SCHEME = "pepper-1"
 class DocumentKeys:
     tag_key: bytes
     pepper: bytes
+    # (doc_type, number) -> (server hash, tag): an upload asks both of each sale's document, on its hot
+    # path; bounded, as a batch's passengers are all it needs at once.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def server_hash(self, doc_type: str | None, number: str | None) -> str | None:
         """The one-seat-per-document hash, under the server's own key; None without a number."""
-        return self._hash(self.pepper, doc_type, number)
+        return self._pair(doc_type, number)[0]
 
     def tag(self, doc_type: str | None, number: str | None) -> str | None:
         """The document's 8-bit tag under the terminals' key; None without a number."""
-        full = self._hash(self.tag_key, doc_type, number)
-        return None if full is None else full[:2]
+        return self._pair(doc_type, number)[1]
 
-    @staticmethod
-    def _hash(key: bytes, doc_type: str | None, number: str | None) -> str | None:
+    def _pair(self, doc_type: str | None, number: str | None) -> tuple[str | None, str | None]:
         if not number:
-            return None
-        from app.domain.identity import document_hash
+            return None, None
+        memo = self._memo
+        got = memo.get((doc_type, number))
+        if got is None:
+            from app.domain.identity import document_hash
 
-        try:
-            return document_hash(key, doc_type or "resident_id", number)
-        except ValueError:  # an unknown document type: stored as it came, never matched
-            return None
+            try:
+                got = (document_hash(self.pepper, doc_type or "resident_id", number),
+                       document_hash(self.tag_key, doc_type or "resident_id", number)[:2])
+            except ValueError:  # an unknown document type: stored as it came, never matched
+                got = (None, None)
+            if len(memo) >= 8192:
+                memo.clear()
+            memo[(doc_type, number)] = got
+        return got
 
 
 class DocumentKey:
