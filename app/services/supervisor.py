@@ -19,9 +19,11 @@ station only and publishes them in the feed, which every terminal pulls (docs/su
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from app.domain.schedule import departure_instant
 from app.errors import RuleViolation
@@ -36,6 +38,7 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.store import day as day_store
 from app.store import departures as departure_store
 from app.store import gate as gate_store
 from app.store import seats as seat_store
@@ -228,3 +231,126 @@ def add_extra_departure(db: Database, terminal: Terminal, *, supervisor: str, pa
         audit(cur, terminal, approved_by, "departure_added", departure_id,
               {"reason": reason, "like": like_departure_id, "seats": seats}, now)
     return ExtraResult(departure_id, seq, date, time, seats)
+
+
+# --- the station's day (the supervisor's screen) ---------------------------------------------------------
+
+
+def local_day(db: Database, terminal: Terminal, day: date) -> dict:
+    """The station's ``day`` as this terminal knows it (``source`` "terminal"): its own counters' money
+    and the station's departures with what reached its gate. The same shape as the server's
+    ``/v1/station/day`` (docs/supervisor.md § The day), which holds every terminal's."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=terminal.zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=terminal.zone).astimezone(UTC)
+    with db.read() as session:
+        cur = cursor(session)
+        window = day_store.window_sales(cur, start, end)
+        web = day_store.web_sales(cur, start, end)
+        refunds = day_store.paid_out(cur, "refund", start, end)
+        voids = day_store.paid_out(cur, "void", start, end)
+        changes = day_store.paid_out(cur, "change", start, end)
+        deps = day_store.departures_of_day(cur, day.isoformat(), terminal.station_code)
+    net = window.amount - refunds.amount - voids.amount - changes.amount
+    return {
+        "station": terminal.station_code, "date": day.isoformat(), "source": "terminal",
+        "terminal_id": terminal.terminal_id,
+        "channels": {"window": {"tickets": window.count, "amount": window.amount},
+                     "web": {"tickets": web.count, "amount": web.amount}},
+        "refunds": {"count": refunds.count, "amount": refunds.amount, "fees": refunds.fees},
+        # A change's money is what the passenger paid for it (fare difference and fee together).
+        "changes": {"count": changes.count, "fees": None, "differences": -changes.amount},
+        "voids": {"count": voids.count, "amount": voids.amount},
+        "net": net,
+        "terminals": [{"terminal_id": terminal.terminal_id, "tickets": window.count, "net": net}],
+        "departures": [{"departure_id": d.departure_id, "route": d.route, "time": d.time, "status": d.status,
+                        "state": None, "seats": d.seats, "sold": d.sold, "checked": d.checked,
+                        "road_bill": d.road_bill, "road_bill_amount": None, "extra": d.extra} for d in deps],
+    }
+
+
+def day_rows(figures: dict) -> list[list]:
+    """The day as rows of cells, header first per section: what the CSV export writes."""
+    yuan = _yuan
+    source = "省平台" if figures.get("source") == "server" else f"本机 {figures.get('terminal_id', '')}（仅本机所知）"
+    ch, r, c, v = figures["channels"], figures["refunds"], figures["changes"], figures["voids"]
+    rows: list[list] = [
+        ["车站", figures["station"], "日期", figures["date"], "数据来源", source],
+        [],
+        ["项目", "张数", "金额（元）", "手续费（元）"],
+        ["窗口售票", ch["window"]["tickets"], yuan(ch["window"]["amount"]), ""],
+        ["网络售票", ch["web"]["tickets"], yuan(ch["web"]["amount"]), ""],
+        ["退票", r["count"], yuan(r["amount"]), yuan(r["fees"])],
+        ["改签", c["count"], yuan(c.get("differences")), yuan(c.get("fees"))],
+        ["废票", v["count"], yuan(v["amount"]), ""],
+        ["净收", "", yuan(figures["net"]), ""],
+        [],
+        ["班次", "时间", "线路", "状态", "座位", "检票人数", "路单号", "路单金额（元）"],
+    ]
+    for d in figures["departures"]:
+        rows.append([d["departure_id"], d["time"], d["route"], d["status"], d["seats"], d["checked"],
+                     d.get("road_bill") or "", yuan(d.get("road_bill_amount"))])
+    return rows
+
+
+def _yuan(fen) -> str:
+    return "" if fen is None else f"{fen / 100:.2f}"
+
+
+def export_csv(figures: dict, path: Path) -> Path:
+    """The day as CSV (UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it right).
+    The terminal writes CSV only: the XLSX library is the server's dependency, not the terminal's."""
+    path = Path(path)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(day_rows(figures))
+    return path
+
+
+class Supervisor:
+    """What the supervisor's screen asks of the services (Qt-free). ``fetch_day(day_text) -> dict``
+    asks the province for the station's day (the sync client's ``station_day``); when it is missing
+    or raises, the screen shows this terminal's own figures, marked as such."""
+
+    def __init__(self, db: Database, terminal: Terminal, *, code: str, name: str = "",
+                 clock=None, fetch_day=None) -> None:
+        self.db, self.terminal, self.code, self.name = db, terminal, code, name
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.fetch_day = fetch_day
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.terminal.local_date(self.now())
+
+    def day(self, day: date | None = None) -> dict:
+        """The server's figures when it answers, else this terminal's (``source`` says which; an
+        ``offline_reason`` says why the server's are not shown)."""
+        day = day or self.today()
+        if self.fetch_day is not None:
+            try:
+                return self.fetch_day(day.isoformat())
+            except Exception as exc:  # noqa: BLE001 - any failure to ask means: show what we know
+                figures = local_day(self.db, self.terminal, day)
+                figures["offline_reason"] = getattr(exc, "message", None) or str(exc)
+                return figures
+        figures = local_day(self.db, self.terminal, day)
+        figures["offline_reason"] = "未连接省平台"
+        return figures
+
+    def departures(self, day: date | None = None) -> list[dict]:
+        """The station's departures of the day, as this terminal has them (what the actions act on)."""
+        return local_day(self.db, self.terminal, day or self.today())["departures"]
+
+    def cancel(self, departure_id: str, reason: str, password: str) -> CancelResult:
+        return cancel_departure(self.db, self.terminal, supervisor=self.code, password=password,
+                                departure_id=departure_id, reason=reason, now=self.now())
+
+    def delay(self, departure_id: str, date_text: str, time_text: str, reason: str, password: str) -> DelayResult:
+        return delay_departure(self.db, self.terminal, supervisor=self.code, password=password,
+                               departure_id=departure_id, date=date_text, time=time_text, reason=reason, now=self.now())
+
+    def add_extra(self, like_departure_id: str, date_text: str, time_text: str, seats: int, reason: str,
+                  password: str) -> ExtraResult:
+        return add_extra_departure(self.db, self.terminal, supervisor=self.code, password=password,
+                                   like_departure_id=like_departure_id, date=date_text, time=time_text, seats=seats,
+                                   reason=reason, now=self.now())

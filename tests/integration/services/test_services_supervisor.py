@@ -9,7 +9,13 @@ from datetime import date, timedelta
 from app.services import PassengerIn, PaymentIn, refund, sell
 from app.services.aftersale import quote_refund
 from app.services.counter import Counter
-from app.services.supervisor import add_extra_departure, cancel_departure, delay_departure
+from app.services.supervisor import (
+    Supervisor,
+    add_extra_departure,
+    cancel_departure,
+    delay_departure,
+    export_csv,
+)
 from app.services.tasks import list_tasks
 from tests.integration.services.conftest import CLERK, CLERK_PW, SUPERVISOR, SUPERVISOR_PW
 from tests.integration.services.helpers import LATER, audit_actions, events, refusal_code, rows, ticket_status
@@ -128,3 +134,25 @@ def test_an_extra_bus_with_bad_seats_or_in_the_past_is_refused(db, db_path, term
     assert refusal_code(add_extra_departure, db, terminal, **APPROVAL, like_departure_id="nope",
                         date="2026-12-01", time="08:30", seats=20, reason="x", now=LATER) == "UNKNOWN_DEPARTURE"
     assert events(db_path, "departure.added") == []
+
+
+def test_the_days_figures_offline_are_this_terminals_and_export_as_csv(db, terminal, sale, tmp_path):
+    refund(db, terminal, clerk=CLERK, ticket_id=sale.ticket_ids[0], now=LATER)
+
+    def unreachable(day_text):
+        raise OSError("connection refused")
+
+    boss = Supervisor(db, terminal, code=SUPERVISOR, clock=lambda: LATER, fetch_day=unreachable)
+    day = boss.day()
+    assert (day["source"], day["date"], day["offline_reason"]) == ("terminal", "2026-12-01", "connection refused")
+    assert day["channels"]["window"] == {"tickets": 1, "amount": 9800}
+    fee = day["refunds"]["fees"]
+    assert day["refunds"] == {"count": 1, "amount": 9800 - fee, "fees": fee} and fee > 0
+    assert day["net"] == fee
+    row = next(d for d in day["departures"] if d["departure_id"] == D_0800)
+    assert (row["time"], row["sold"], row["checked"]) == ("08:00", 0, 0)
+    text = export_csv(day, tmp_path / "day.csv").read_text(encoding="utf-8-sig")
+    assert "本机 330102001-T01（仅本机所知）" in text
+    assert "窗口售票,1,98.00," in text
+    assert f"退票,1,{(9800 - fee) / 100:.2f},{fee / 100:.2f}" in text
+    assert f"{D_0800},08:00," in text

@@ -161,3 +161,24 @@ def test_an_extra_bus_with_bad_seats_an_unknown_route_or_a_taken_id_is_refused(s
         assert [c["kind"] for c in _upload(office, ev)["conflicts"]] == ["REFUSED"]
     alarms = [a["kind"] for a in server.get_admin("/v1/admin/alarms").json()["alarms"]]
     assert alarms == ["BAD_EVENT"] * 4
+
+
+def test_the_station_day_sums_the_stations_terminals_and_lists_its_departures(server):
+    east, west, stranger = server.terminal(), server.terminal(), server.terminal(MID)
+    one, two = east.sale(TOMORROW, 1), east.sale(TOMORROW, 2)
+    _upload(east, one, two, _refund(east, _tid(two), fee=330, amount=3250 - 330))
+    _upload(west, west.sale(TOMORROW, 3))
+    _upload(stranger, stranger.sale(TOMORROW, 4))  # another station's terminal: not this station's money
+    r = east.call("GET", "/v1/station/day?date=2026-11-24")
+    assert r.status_code == 200, r.text
+    day = r.json()
+    assert (day["station"], day["source"]) == (HOME, "server")
+    assert day["channels"]["window"] == {"tickets": 3, "amount": 3 * 3250}
+    assert day["refunds"] == {"count": 1, "amount": 3250 - 330, "fees": 330}
+    assert day["net"] == 3 * 3250 - (3250 - 330)
+    assert sorted(t["terminal_id"] for t in day["terminals"]) == sorted([east.terminal_id, west.terminal_id])
+    assert [d["time"] for d in day["departures"]] == ["09:00"]  # today's; TOMORROW is tomorrow's
+    tomorrow = east.call("GET", "/v1/station/day?date=2026-11-25").json()
+    assert [(d["departure_id"], d["checked"], d["road_bill"]) for d in tomorrow["departures"]] == [
+        (TOMORROW, 0, None)]
+    assert east.call("GET", "/v1/station/day?date=tomorrow").status_code == 422
