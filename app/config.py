@@ -17,6 +17,8 @@ from app import paths
 from app.domain.retention import DEFAULT_KEEP_DAYS, keep_days_problem
 from app.errors import ConfigError
 
+TERMINAL_ROLES = ("window", "gate", "both")
+
 
 @dataclass
 class StationConfig:
@@ -29,6 +31,11 @@ class TerminalConfig:
     id: str = ""
     presale_days: int = 10
     language: str = "zh_CN"
+    # What the machine is at the station: a ticket window, a gate (检票口) or both. A gate checker
+    # signs in only on a gate or both terminal; a clerk only on a window or both one.
+    role: str = "window"
+    # The gate numbers this terminal checks at (docs/gate.md); empty: every gate of the station.
+    gates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +97,9 @@ class Config:
             raise ConfigError(f"terminal.presale_days{where}: must be 0..60, got {self.terminal.presale_days}")
         if self.terminal.language not in ("zh_CN", "en"):
             raise ConfigError(f"terminal.language{where}: must be zh_CN or en, got {self.terminal.language!r}")
+        if self.terminal.role not in TERMINAL_ROLES:
+            raise ConfigError(f"terminal.role{where}: must be one of {', '.join(TERMINAL_ROLES)}, "
+                              f"got {self.terminal.role!r}")
         problem = keep_days_problem(self.database.keep_days)
         if problem:
             raise ConfigError(f"database.keep_days{where}: {problem}")
@@ -109,6 +119,8 @@ class Config:
 
 
 def _toml_value(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -152,6 +164,13 @@ def load(path: Path | None = None) -> Config:
             if key not in known:
                 raise ConfigError(f"{path}: unknown setting {section.name}.{key}")
             expected = type(getattr(target, key))
+            if expected is list:
+                # Gate numbers: written as numbers or as text, kept as text ("3", "A2").
+                if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool)
+                                                          for v in value):
+                    raise ConfigError(f"{path}: {section.name}.{key} must be a list like [1, 2], got {value!r}")
+                setattr(target, key, [str(v) for v in value])
+                continue
             if expected is int and not (isinstance(value, int) and not isinstance(value, bool)):
                 raise ConfigError(f"{path}: {section.name}.{key} must be a whole number, got {value!r}")
             if expected is str and not isinstance(value, str | int):

@@ -70,8 +70,11 @@ def route_qt_messages() -> None:
 
 
 def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
-                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None):
-    """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
+                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None, gate=None,
+                 role: str = "window"):
+    """The counter window over ``backend`` with its device adapters (none configured: preview only).
+    ``gate`` (an :class:`app.ui.gate_backend.GateBackend`) and ``role`` ("window", "gate", "both",
+    the terminal's ``terminal.role``) make it a gate too: a gate checker signing in gets the gate view."""
     from app.ui import theme
     from app.ui.devices import PrinterDevice, ReaderDevice, ScannerDevice, WedgeFilter
     from app.ui.main_window import MainWindow
@@ -81,7 +84,7 @@ def build_window(backend, *, width: int = 1366, printer_target: str | None = Non
     printer = PrinterDevice(printer_target)
     reader = ReaderDevice(reader_port, reader_baud)
     scanner = ScannerDevice(scanner_port)
-    window = MainWindow(backend, printer, reader, scanner, sync)
+    window = MainWindow(backend, printer, reader, scanner, sync, gate=gate, role=role)
     for device in (printer, reader, scanner):
         device.setParent(window)
     window.wedge = WedgeFilter(scanner, window, active=window.scan_target)
@@ -151,6 +154,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                       on_local_event=(sync.nudge if sync is not None else None),
                       printer_profile=config.printer.profile)
+    gate = make_gate(db, terminal, config, demo, sync)
     window = build_window(
         backend, width=width,
         printer_target=demo.printer_target or config.printer.target or None,
@@ -158,12 +162,16 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         reader_baud=config.reader.baud,
         scanner_port=demo.scanner_port or config.scanner.port or None,
         sync=sync,
+        gate=gate,
+        role=config.terminal.role if gate is not None else "window",
     )
     station = demo.extra.get("station")
     if station is not None:
         bind_demo_link(window, station, sync)
         if station.cards is not None:
-            bind_demo_card(window, station.cards)
+            bind_demo_card(window, station.cards, station if gate is not None else None)
+        if gate is not None:
+            bind_demo_scan(window)
     import gc
 
     from PySide6.QtCore import QTimer
@@ -188,6 +196,47 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         db.engine.dispose()
+
+
+def make_gate(db, terminal, config, demo: DemoDevices, sync):
+    """The gate's service for a terminal whose ``terminal.role`` is "gate" or "both" (None for a
+    ticket window), checking at ``terminal.gates``."""
+    if config.terminal.role not in ("gate", "both"):
+        return None
+    from app.ui import theme
+    from app.ui.gate_backend import GateBackend
+
+    return GateBackend(db, terminal, clock=demo.clock, language=theme.language(),
+                       gates=tuple(config.terminal.gates), printer_profile=config.printer.profile,
+                       on_local_event=(sync.nudge if sync is not None else None))
+
+
+def checked_seats(view) -> set:
+    """The seats the gate view shows boarded: the demo's next passenger is someone else."""
+    return {seat for seat, state in view.seatGrid.seats.items() if state == "checked"}
+
+
+def bind_demo_scan(window) -> None:
+    """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
+    holds a ticket under the scanner (the newest paper of the first ticket not yet boarded,
+    ``Gate.paper_codes``); the code reaches the gate view as a scan does."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+
+    def scan() -> None:
+        if not window.checking() or window.dialog is not None:
+            return
+        view = window.gateMode.view
+        if view.current is None:
+            return
+        papers = window.gate.paper_codes(view.current.id)
+        if not papers:
+            show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+            return
+        window.scanner.scanned.emit(papers[0][1])
+
+    window.actions.update(actions.bind(window, {"demo_scan": scan}, where=("demo",)))
 
 
 def _report_when_shown(app, path: str) -> None:
@@ -232,15 +281,26 @@ def bind_demo_link(window, station, sync) -> None:
     window.demoLinkWorker = worker  # stopped with the window's devices when it closes
 
 
-def bind_demo_card(window, cards) -> None:
+def bind_demo_card(window, cards, station=None) -> None:
     """Ctrl+Shift+F11 in the demo: the next demo passenger's ID card goes on the simulated reader
-    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap."""
+    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap.
+    At the gate, the card is that of the next passenger holding a ticket on the departure being
+    checked (``station.next_gate_card``)."""
     from PySide6.QtCore import QCoreApplication
 
     from app.ui import actions
 
     def tap() -> None:
-        card = cards.tap_next()
+        checking = station is not None and window.checking() and window.gateMode.view.current is not None
+        if checking:
+            view = window.gateMode.view
+            card = station.next_gate_card(view.current.id, checked_seats(view))  # a passenger's own card
+            if card is None:
+                show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+                return
+            cards.reader.place(card)
+        else:
+            card = cards.tap_next()
         show_demo_message(window, QCoreApplication.translate("demo", "演示：%1 的身份证已放上读卡器")
                           .replace("%1", card.get("name", "")))
 
