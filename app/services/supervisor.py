@@ -341,16 +341,26 @@ class Supervisor:
         """The station's departures of the day, as this terminal has them (what the actions act on)."""
         return local_day(self.db, self.terminal, day or self.today())["departures"]
 
-    def cancel(self, departure_id: str, reason: str, password: str) -> CancelResult:
-        return cancel_departure(self.db, self.terminal, supervisor=self.code, password=password,
+    def _approver(self, approver: tuple[str, str] | None) -> tuple[str, str | None]:
+        """Who confirms: the code and password typed in the action's dialog (the signed-in
+        supervisor's code by default)."""
+        code, password = approver if approver is not None else (self.code, None)
+        return code or self.code, password
+
+    def cancel(self, departure_id: str, reason: str, *, approver: tuple[str, str] | None) -> CancelResult:
+        code, password = self._approver(approver)
+        return cancel_departure(self.db, self.terminal, supervisor=code, password=password,
                                 departure_id=departure_id, reason=reason, now=self.now())
 
-    def delay(self, departure_id: str, date_text: str, time_text: str, reason: str, password: str) -> DelayResult:
-        return delay_departure(self.db, self.terminal, supervisor=self.code, password=password,
+    def delay(self, departure_id: str, date_text: str, time_text: str, reason: str, *,
+              approver: tuple[str, str] | None) -> DelayResult:
+        code, password = self._approver(approver)
+        return delay_departure(self.db, self.terminal, supervisor=code, password=password,
                                departure_id=departure_id, date=date_text, time=time_text, reason=reason, now=self.now())
 
-    def add_extra(self, like_departure_id: str, date_text: str, time_text: str, seats: int, reason: str,
-                  password: str) -> ExtraResult:
-        return add_extra_departure(self.db, self.terminal, supervisor=self.code, password=password,
+    def add_extra(self, like_departure_id: str, date_text: str, time_text: str, seats: int, reason: str, *,
+                  approver: tuple[str, str] | None) -> ExtraResult:
+        code, password = self._approver(approver)
+        return add_extra_departure(self.db, self.terminal, supervisor=code, password=password,
                                    like_departure_id=like_departure_id, date=date_text, time=time_text, seats=seats,
                                    reason=reason, now=self.now())

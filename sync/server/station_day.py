@@ -9,7 +9,7 @@ clearing) are built apart from this and may replace it; the shape below is what 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sync.server import models
 from sync.server.clock import parse_instant
@@ -47,13 +47,22 @@ def station_day(reports, station: str, day: str) -> dict:
         terminals.append({"terminal_id": terminal_id, "tickets": counts["tickets_sold"], "net": money["net"]})
     web_day = [w for w in web if _local_day(ctx, w.sold_at) == day]
     web_figures = {"tickets": len(web_day), "amount": sum(w.price + w.insurance for w in web_day)}
+    records = reports.departures(day, station=station)
+    ids = [d["departure_id"] for d in records]
+    sold: dict[str, int] = {}
+    with ctx.reader() as conn:
+        for i in range(0, len(ids), 500):
+            q = (select(Tk.c.departure_id, func.count()).where(Tk.c.departure_id.in_(ids[i:i + 500]),
+                                                               Tk.c.status == "active").group_by(Tk.c.departure_id))
+            sold.update({dep: n for dep, n in conn.execute(q)})
     departures = []
-    for d in reports.departures(day, station=station):
+    for d in records:
         bill = d["road_bill"] or {}
         departures.append({
             "departure_id": d["departure_id"], "route": d["route"],
             "time": parse_instant(d["departs_at"]).astimezone(ctx.zone).strftime("%H:%M"),
-            "status": d["status"], "state": d["state"], "seats": d["seats"], "checked": d["checked"],
+            "status": d["status"], "state": d["state"], "seats": d["seats"], "sold": sold.get(d["departure_id"], 0),
+            "checked": d["checked"],
             "road_bill": bill.get("number"), "road_bill_amount": (bill.get("totals") or {}).get("amount"),
         })
     return {

@@ -179,6 +179,6 @@ def test_the_station_day_sums_the_stations_terminals_and_lists_its_departures(se
     assert sorted(t["terminal_id"] for t in day["terminals"]) == sorted([east.terminal_id, west.terminal_id])
     assert [d["time"] for d in day["departures"]] == ["09:00"]  # today's; TOMORROW is tomorrow's
     tomorrow = east.call("GET", "/v1/station/day?date=2026-11-25").json()
-    assert [(d["departure_id"], d["checked"], d["road_bill"]) for d in tomorrow["departures"]] == [
-        (TOMORROW, 0, None)]
+    assert [(d["departure_id"], d["sold"], d["checked"], d["road_bill"]) for d in tomorrow["departures"]] == [
+        (TOMORROW, 3, 0, None)]
     assert east.call("GET", "/v1/station/day?date=tomorrow").status_code == 422
