@@ -106,7 +106,9 @@ class SupervisorView(QWidget):
     def status_text(self, status: str | None, extra: bool = False) -> str:
         text = {"normal": self.tr("正常"), "cancelled": self.tr("停班"), "delayed": self.tr("晚点"),
                 "boarding": self.tr("检票中"), "departed": self.tr("已发车")}.get(status or "", status or "")
-        return f"{text} {self.tr('加班')}" if extra else text
+        if extra:
+            return text + " " + self.tr("加班")
+        return text
 
     def loading(self, day: date) -> None:
         self.day = day
