@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from app.services import PassengerIn, PaymentIn, refund, sell
 from app.services.aftersale import quote_refund
 from app.services.counter import Counter
+from app.services.gate import Gate
 from app.services.supervisor import (
     Supervisor,
     add_extra_departure,
@@ -89,10 +90,14 @@ def test_a_delay_moves_the_departure_on_every_list_and_the_ticket_keeps_its_seat
     assert event["payload"]["previous_departs_at"] == "2026-12-01T00:00:00.000000Z"
     assert rows(db_path, "SELECT time, status FROM departures WHERE id = ?", D_0800) == [("09:30", "delayed")]
     assert rows(db_path, "SELECT status, seat_no FROM tickets WHERE id = ?", ticket) == [("active", seat)]
-    # The counter's departure list shows the new time and 晚点.
+    # The counter's departure list shows the new time and 晚点, the gate's board the new time and
+    # the check opening before it.
     counter = Counter(db, terminal, clock=lambda: LATER)
     row = next(d for d in counter.departures(NINGBO, date(2026, 12, 1)) if d.id == D_0800)
     assert (row.time, row.status) == ("09:30", "delayed")
+    board = next(d for d in Gate(db, terminal, clock=lambda: LATER).departures(date(2026, 12, 1)) if d.id == D_0800)
+    assert board.departs_at == result.departs_at
+    assert board.opens_at < board.departs_at and board.opens_at > result.previous
 
 
 def test_a_delay_into_the_past_or_to_an_earlier_time_is_refused(db, terminal):
