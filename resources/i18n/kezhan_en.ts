@@ -1171,6 +1171,8 @@
     <message>
         <source>晚点：改为新的发车时间</source>
         <translation>Delay to a new departure time</translation>
+    </message>
+    <message>
         <source>设置向导：本步的主要操作（确认、注册、打印测试票、探测）</source>
         <translation>Set-up wizard: the step's main action (confirm, enrol, test print, probe)</translation>
     </message>
