@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from app.domain.errors import KezhanError
 from app.domain.schedule import departure_instant
 from app.errors import RuleViolation
 from app.services.aftersale import approve
@@ -326,15 +327,15 @@ class Supervisor:
         """The server's figures when it answers, else this terminal's (``source`` says which; an
         ``offline_reason`` says why the server's are not shown)."""
         day = day or self.today()
-        if self.fetch_day is not None:
+        if self.fetch_day is None:
+            why = ("未配置省平台", "no provincial server configured")
+        else:
             try:
                 return self.fetch_day(day.isoformat())
             except Exception as exc:  # noqa: BLE001 - any failure to ask means: show what we know
-                figures = local_day(self.db, self.terminal, day)
-                figures["offline_reason"] = getattr(exc, "message", None) or str(exc)
-                return figures
+                why = (exc.text("zh_CN"), exc.text("en")) if isinstance(exc, KezhanError) else (str(exc), str(exc))
         figures = local_day(self.db, self.terminal, day)
-        figures["offline_reason"] = "未连接省平台"
+        figures["offline_reason"], figures["offline_reason_en"] = why
         return figures
 
     def departures(self, day: date | None = None) -> list[dict]:

@@ -122,7 +122,7 @@ class SupervisorView(QWidget):
         if online:
             self.sourceLabel.setText(self.tr("省平台数据（全站各终端）"))
         else:
-            reason = figures.get("offline_reason") or ""
+            reason = figures.get("offline_reason_en" if theme.language() == "en" else "offline_reason") or ""
             self.sourceLabel.setText(self.tr("离线：仅为本机 %1 所知的数据（%2）")
                                      .replace("%1", figures.get("terminal_id", "")).replace("%2", reason))
         self.sourceLabel.setProperty("role", "ok" if online else "error")

@@ -53,6 +53,19 @@ def test_offline_the_day_is_this_terminals_and_a_cancel_stops_the_sale(qtbot, wi
     assert unnamed_interactive(window) == []
     QApplication.processEvents()
     assert window.grab().save(str(screens(tmp_path) / "supervisor-offline.png"))
+    # F12: in English, the figures and the offline mark too.
+    keys.press(Qt.Key.Key_F12)
+    try:
+        assert view.sourceLabel.text() == ("Offline: only what this terminal 330102001-T01 knows "
+                                           "(no provincial server configured)")
+        assert view.figuresTable.item(0, 0).text() == "Window sales"
+        assert mode.buttons["sup_cancel"].text() == "F3 Cancel the departure"
+        assert window.clerkLabel.text() == f"Supervisor {SUPERVISOR} 王站长"
+        QApplication.processEvents()
+        assert window.grab().save(str(screens(tmp_path) / "supervisor-offline-en.png"))
+    finally:
+        keys.press(Qt.Key.Key_F12)
+    assert view.sourceLabel.text().startswith("离线：仅为本机")
 
     # The first departure still to leave: F3, the reason, the password, Enter.
     row = next(i for i, d in enumerate(figures["departures"])

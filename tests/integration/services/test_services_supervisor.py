@@ -150,6 +150,7 @@ def test_the_days_figures_offline_are_this_terminals_and_export_as_csv(db, termi
     boss = Supervisor(db, terminal, code=SUPERVISOR, clock=lambda: LATER, fetch_day=unreachable)
     day = boss.day()
     assert (day["source"], day["date"], day["offline_reason"]) == ("terminal", "2026-12-01", "connection refused")
+    assert Supervisor(db, terminal, code=SUPERVISOR, clock=lambda: LATER).day()["offline_reason"] == "未配置省平台"
     assert day["channels"]["window"] == {"tickets": 1, "amount": 9800}
     fee = day["refunds"]["fees"]
     assert day["refunds"] == {"count": 1, "amount": 9800 - fee, "fees": fee} and fee > 0
