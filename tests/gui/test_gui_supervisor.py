@@ -140,3 +140,45 @@ def test_online_the_day_is_the_provinces(qtbot, server, tmp_path):
     finally:
         window.close()
         db.dispose()
+
+
+def test_a_ticket_of_a_cancelled_departure_is_refunded_in_full_at_f11(qtbot, window, keys, backend):
+    from app.domain.money import format_price
+    from tests.gui.conftest import sign_in
+    from tests.gui.test_gui_operations import events, sell_one, ticket
+    from tests.gui.test_gui_tasks import cells
+
+    sign_in(keys)
+    job, departure, _ = sell_one(backend, 703)
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    figures = sign_in_supervisor(qtbot, keys, window)
+    view = window.supervisorMode.view
+    view.departuresTable.selectRow(next(i for i, d in enumerate(figures["departures"]) if d["departure_id"] == job.departure_id))
+    keys.press(Qt.Key.Key_F3)
+    keys.type("驾驶员生病")
+    keys.enter()
+    keys.enter()
+    keys.type(SUPERVISOR_PASSWORD)
+    keys.enter()
+    assert view.messageLabel.text() == f"已停班 {job.departure_id}：1 张车票转为免费退票任务"
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+    # The clerk: the task is in the status bar and at F11; Enter, Enter refunds every fen.
+    sign_in(keys)
+    if window.dialog is not None:  # the sale's paper never printed (sold through the service): later
+        assert window.dialog.objectName() == "unprintedDialog"
+        keys.press(Qt.Key.Key_Escape)
+    assert window.tasksLabel.text() == "待处理冲突：1（F11 处理）"
+    keys.press(Qt.Key.Key_F11)
+    dialog = window.dialog
+    row = cells(dialog.tasksTable, 0)
+    assert row[0] == job.ticket_id and row[6] == "班次已停班" and row[7] == "全额退票"
+    keys.enter()
+    price = ticket(backend, job.ticket_id).price
+    assert format_price(0) in dialog.quoteLabel.text()
+    keys.enter()
+    assert dialog.messageLabel.text() == f"已全额退票，退款 {format_price(price)}"
+    [refunded] = events(backend, "ticket.refunded")
+    assert (refunded["fee"], refunded["refund_amount"]) == (0, price)
+    keys.press(Qt.Key.Key_Escape)
+    assert not window.tasksLabel.isVisible()
