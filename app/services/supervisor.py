@@ -338,10 +338,6 @@ class Supervisor:
         figures["offline_reason"], figures["offline_reason_en"] = why
         return figures
 
-    def departures(self, day: date | None = None) -> list[dict]:
-        """The station's departures of the day, as this terminal has them (what the actions act on)."""
-        return local_day(self.db, self.terminal, day or self.today())["departures"]
-
     def _approver(self, approver: tuple[str, str] | None) -> tuple[str, str | None]:
         """Who confirms: the code and password typed in the action's dialog (the signed-in
         supervisor's code by default)."""

@@ -16,7 +16,6 @@ another's.
 
 from __future__ import annotations
 
-import json
 import re
 
 from sqlalchemy import delete, select
@@ -169,9 +168,3 @@ class DepartureActions:
         publish_lease(conn, departure_id, terminal_id, now)
         feed.publish_many(conn, leased_seat_rows(departure_id, range(1, seats + 1), terminal_id), at=now)
 
-
-def departure_data(conn, departure_id: str) -> dict | None:
-    """The departure's row as the feed carries it (for tests and reports)."""
-    M = models.master
-    row = conn.execute(select(M.c.data).where(M.c.kind == "departure", M.c.key == departure_id)).first()
-    return None if row is None else json.loads(row.data)
