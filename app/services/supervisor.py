@@ -331,11 +331,33 @@ class Supervisor:
             why = ("未配置省平台", "no provincial server configured")
         else:
             try:
-                return self.fetch_day(day.isoformat())
+                return self._with_local_departures(self.fetch_day(day.isoformat()), day)
             except Exception as exc:  # noqa: BLE001 - any failure to ask means: show what we know
                 why = (exc.text("zh_CN"), exc.text("en")) if isinstance(exc, KezhanError) else (str(exc), str(exc))
         figures = local_day(self.db, self.terminal, day)
         figures["offline_reason"], figures["offline_reason_en"] = why
+        return figures
+
+    def _with_local_departures(self, figures: dict, day: date) -> dict:
+        """The server's departures as this file has them now: an action taken here a moment ago (or
+        pulled since) shows at once, before the server has the event; an extra bus added here and not
+        yet uploaded is listed too."""
+        with self.db.read() as session:
+            here = {d.departure_id: d for d in day_store.departures_of_day(cursor(session), day.isoformat(),
+                                                                            self.terminal.station_code)}
+        listed = set()
+        for d in figures.get("departures", []):
+            mine = here.get(d["departure_id"])
+            listed.add(d["departure_id"])
+            if mine is not None:
+                d.update(time=mine.time, status=mine.status, extra=mine.extra, route=mine.route)
+        for mine in here.values():
+            if mine.departure_id not in listed:
+                figures.setdefault("departures", []).append({
+                    "departure_id": mine.departure_id, "route": mine.route, "time": mine.time, "status": mine.status,
+                    "state": None, "seats": mine.seats, "sold": mine.sold, "checked": mine.checked,
+                    "road_bill": mine.road_bill, "road_bill_amount": None, "extra": mine.extra})
+        figures.get("departures", []).sort(key=lambda d: (d["time"], d["departure_id"]))
         return figures
 
     def _approver(self, approver: tuple[str, str] | None) -> tuple[str, str | None]:

@@ -137,6 +137,28 @@ def test_online_the_day_is_the_provinces(qtbot, server, tmp_path):
         assert path.name.endswith("-province.csv")
         text = path.read_text(encoding="utf-8-sig")
         assert "数据来源,省平台" in text and "09:00" in text
+        # F3 on the 09:00 online: listed as cancelled at once, and on the server once uploaded.
+        target = view.figures["departures"][0]["departure_id"]
+        view.departuresTable.selectRow(0)
+        keys.press(Qt.Key.Key_F3)
+        keys.type("车辆故障")
+        keys.enter()
+        keys.enter()
+        keys.type(SUPERVISOR_PASSWORD)
+        keys.enter()
+        assert window.dialog is None
+        qtbot.waitUntil(lambda: view.departuresTable.item(0, 3).text() == "停班", timeout=10000)
+        assert view.figures["source"] == "server"
+
+        def on_server():
+            with server.server.reader() as conn:
+                from sqlalchemy import select
+
+                from sync.server import models
+                D = models.departures
+                return conn.execute(select(D.c.status).where(D.c.id == target)).scalar_one() == "cancelled"
+
+        qtbot.waitUntil(on_server, timeout=10000)
     finally:
         window.close()
         db.dispose()
