@@ -727,6 +727,10 @@
         <translation>Full refund %1 (conflict refund, fee %2)</translation>
     </message>
     <message>
+        <source>全额退款 %1（停班退票，手续费 %2）</source>
+        <translation>Full refund %1 (departure cancelled, fee %2)</translation>
+    </message>
+    <message>
         <source>标记为已处理：不退票、不换座</source>
         <translation>Mark settled: no refund, no reseat</translation>
     </message>
