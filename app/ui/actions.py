@@ -31,8 +31,8 @@ class Action:
     keys: tuple[str, ...]  # QKeySequence portable text, first is the one shown first
     label: str  # Chinese source string, context "actions"
     where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog;
-    # "gate": the gate view (a gate checker signed in); "demo": the window of `kezhan demo` only;
-    # "setup": the set-up wizard; "technician": its menu
+    # "gate": the gate view (a gate checker signed in); "supervisor": the supervisor's day view;
+    # "demo": the window of `kezhan demo` only; "setup": the set-up wizard; "technician": its menu
     operation: bool = False  # a counter operation (shown in the operations bar)
 
 
@@ -77,6 +77,16 @@ ACTIONS: tuple[Action, ...] = (
     Action("gate_bill_preview", ("F10",), QT_TRANSLATE_NOOP("actions", "路单预览"), "gate"),
     Action("gate_entry", ("Ctrl+N",), QT_TRANSLATE_NOOP("actions", "光标到扫码 / 票号输入"), "gate"),
     Action("gate_board", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到检票班次列表"), "gate"),
+    # The supervisor's day view (值班站长). As at the gate, the counter's F-keys are switched off while a
+    # supervisor is signed in, and these are bound apart (SUPERVISOR_WHERE).
+    Action("sup_refresh", ("F2",), QT_TRANSLATE_NOOP("actions", "刷新当日数据（省平台 / 本机）"), "supervisor", True),
+    Action("sup_cancel", ("F3",), QT_TRANSLATE_NOOP("actions", "停班：本班次停售，车票转为免费退票任务"), "supervisor",
+           True),
+    Action("sup_delay", ("F4",), QT_TRANSLATE_NOOP("actions", "晚点：改为新的发车时间"), "supervisor", True),
+    Action("sup_extra", ("F5",), QT_TRANSLATE_NOOP("actions", "加班：按所选班次加开一班"), "supervisor", True),
+    Action("sup_export", ("F6",), QT_TRANSLATE_NOOP("actions", "导出当日报表（CSV）"), "supervisor", True),
+    Action("sup_day_prev", ("PgUp",), QT_TRANSLATE_NOOP("actions", "值班站长：前一天"), "supervisor"),
+    Action("sup_day_next", ("PgDown",), QT_TRANSLATE_NOOP("actions", "值班站长：后一天"), "supervisor"),
     # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
     Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
     # Bound by `kezhan demo` only: the next demo passenger taps an ID card on the simulated reader.
@@ -122,6 +132,8 @@ BOUND_WHERE = ("window", "sale")
 # The gate view's keys: bound too, but enabled only while the gate view is shown (and the counter's
 # then disabled), so one key never means two things at once.
 GATE_WHERE = ("gate",)
+# The supervisor's day view's keys, the same way.
+SUPERVISOR_WHERE = ("supervisor",)
 
 
 def key_text(keys: tuple[str, ...], language: str = "zh_CN") -> str:
@@ -153,8 +165,8 @@ def english_labels(ts_file: Path | None = None) -> dict[str, str]:
 
 def markdown_table(registry: tuple[Action, ...] = ACTIONS) -> str:
     english = english_labels()
-    where_zh = {"window": "任何界面", "sale": "售票界面", "gate": "检票界面", "dialog": "对话框 / 输入项",
-                "demo": "演示站", "setup": "设置向导", "technician": "技术员菜单"}
+    where_zh = {"window": "任何界面", "sale": "售票界面", "gate": "检票界面", "supervisor": "值班站长界面",
+                "dialog": "对话框 / 输入项", "demo": "演示站", "setup": "设置向导", "technician": "技术员菜单"}
     lines = [
         "| 按键 Key | 功能 | Action | 范围 Scope |",
         "|---|---|---|---|",

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         for action_id, button in self.fkeyButtons.items():
             button.clicked.connect(self.actions[action_id].trigger)
         self.gateMode = GateMode(self, gate) if gate is not None else None
+        self.supervisorMode = None  # made when a supervisor signs in (app/ui/supervisor_view.py)
 
         self.loginView.logged_in.connect(self._logged_in)
         self.shiftView.opened.connect(lambda _shift: self._enter_sale())
@@ -192,6 +193,8 @@ class MainWindow(QMainWindow):
             action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
         if getattr(self, "gateMode", None) is not None:
             self.gateMode.retranslate()
+        if getattr(self, "supervisorMode", None) is not None:
+            self.supervisorMode.retranslate()
         self.refresh_status()
 
     def changeEvent(self, event):  # noqa: N802
@@ -207,6 +210,8 @@ class MainWindow(QMainWindow):
     def _show_login(self) -> None:
         if self.gateMode is not None:
             self.gateMode.leave()
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
         self.fkeyBar.show()
         self.stack.setCurrentWidget(self.loginView)
         self.loginView.start()
@@ -241,6 +246,9 @@ class MainWindow(QMainWindow):
             self.gateMode.enter()
             self.refresh_status()
             return
+        if getattr(user, "role", "") == "supervisor":
+            self._enter_supervisor(user)
+            return
         if self.backend.current_shift() is None:
             self.stack.setCurrentWidget(self.shiftView)
             self.shiftView.start()
@@ -248,6 +256,16 @@ class MainWindow(QMainWindow):
             self._enter_sale()
         self.refresh_status()
         self.open_unprinted()
+
+    def _enter_supervisor(self, user) -> None:
+        """The station's day and the departure actions (app/ui/supervisor_view.py), made the first
+        time a supervisor signs in."""
+        if self.supervisorMode is None:
+            from app.ui.supervisor_view import SupervisorMode
+
+            self.supervisorMode = SupervisorMode(self)
+        self.supervisorMode.enter(user)
+        self.refresh_status()
 
     def _enter_sale(self) -> None:
         if self.saleView is None:
@@ -585,6 +603,8 @@ class MainWindow(QMainWindow):
                 "%2", gate_user.name if gate_user else ""))
         elif user is None:
             self.clerkLabel.setText(self.tr("未登录"))
+        elif self.supervisorMode is not None and self.supervisorMode.active:
+            self.clerkLabel.setText(self.tr("值班站长 %1 %2").replace("%1", user.code).replace("%2", user.name))
         else:
             shift = self.backend.current_shift()
             self.clerkLabel.setText(self.tr("售票员 %1 %2　班次 %3").replace("%1", user.code).replace(
@@ -597,6 +617,9 @@ class MainWindow(QMainWindow):
             QApplication.instance().removeEventFilter(wedge)
         if self.gateMode is not None:
             self.gateMode.leave()
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
+            self.supervisorMode.stop()
         for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None),
                        self.technicianView):
             if device is not None:

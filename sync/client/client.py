@@ -635,6 +635,21 @@ class SyncClient:
 
                 self._write(apply)
 
+    def station_day(self, day: str) -> dict:
+        """The server's figures of this terminal's station for the local ``day`` (YYYY-MM-DD), for the
+        supervisor's screen. Offline (or a server that will not say) is :class:`SyncError` ``OFFLINE``:
+        the screen then shows what this terminal knows."""
+        try:
+            answer = self._seat_transport.call("GET", protocol.API_PREFIX + "/station/day", query={"date": day})
+        except (LinkDown, BadAnswer) as exc:
+            raise SyncError("省平台连不上，显示本机数据", en=f"cannot reach the server ({exc}); showing this terminal's data",
+                            code="OFFLINE") from None
+        except ProtocolError as exc:
+            raise SyncError(exc.message, en=exc.en, code=exc.code, **exc.details) from None
+        if not isinstance(answer, dict) or answer.get("source") != "server":
+            raise SyncError("省平台的回答不完整", en="the server's answer is not a station day", code="OFFLINE")
+        return answer
+
     def request_seat(self, departure_id: str, seat_no: int | None = None) -> dict:
         """Ask the server for one seat now (the seat map's "this seat, please"), synchronously and with a
         short timeout. On success the seat is leased here and can be sold at once; refusals come back as

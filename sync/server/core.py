@@ -169,5 +169,10 @@ class ProvinceServer:
     def conflicts_of(self, terminal_id: str, status: str | None = None) -> list[dict]:
         return self.reports.conflicts_of(terminal_id, status)
 
+    def station_day(self, station: str, day: str) -> dict:
+        from sync.server.station_day import station_day
+
+        return station_day(self.reports, station, day)
+
     def alarms(self) -> list[dict]:
         return self.reports.alarms()
