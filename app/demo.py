@@ -170,6 +170,7 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
             raise KezhanError(f"演示平台同步失败：{report.error}", en=f"the demo server did not sync: {report.error}")
         terminal = make_terminal(db)
         client.terminal = terminal
+        terminal.seat_confirmer = client.confirm_seat
         printer = PrinterSimulator(root / "printer", port=0).start()
         reader, reader_port, cards = None, None, None
         if with_reader:

@@ -366,3 +366,15 @@ def live_counter_tickets(cur) -> list[SeatTicket]:
         "WHERE o.channel NOT IN ('web', 'peer') AND t.status = 'active' AND t.seat_no IS NOT NULL"
     )
     return [SeatTicket(*row) for row in cur.fetchall()]
+
+
+def live_tickets_sold_here(cur, departure_id: str) -> list[SeatTicket]:
+    """Active tickets of ``departure_id`` sold at this counter, carried free children left out (they go
+    with their adult): what a cancelled departure owes a refund on."""
+    cur.execute(
+        "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
+        "WHERE t.departure_id = ? AND o.channel NOT IN ('web', 'peer') AND t.status = 'active' "
+        "AND t.carried_by IS NULL ORDER BY t.id",
+        (departure_id,),
+    )
+    return [SeatTicket(*row) for row in cur.fetchall()]

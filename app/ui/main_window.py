@@ -28,6 +28,7 @@ from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseD
 from app.ui.gate_window import GateMode
 from app.ui.login import LoginView, ShiftOpenView
 from app.ui.sale_view import SaleView
+from app.ui.stock_confirm_dialog import StockConfirmDialog
 from app.ui.tasks_dialog import TasksDialog
 from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.loginView = LoginView(backend, sign_in=self._sign_in, gate_only=self.role == "gate")
         self.shiftView = ShiftOpenView(backend)
         self.saleView: SaleView | None = None
+        self.technicianView = None  # made when a technician signs in (app/ui/technician_menu.py)
         self.stack.addWidget(self.loginView)
         self.stack.addWidget(self.shiftView)
         layout.addWidget(self.stack, 1)
@@ -147,6 +149,7 @@ class MainWindow(QMainWindow):
         for action_id, button in self.fkeyButtons.items():
             button.clicked.connect(self.actions[action_id].trigger)
         self.gateMode = GateMode(self, gate) if gate is not None else None
+        self.supervisorMode = None  # made when a supervisor signs in (app/ui/supervisor_view.py)
 
         self.loginView.logged_in.connect(self._logged_in)
         self.shiftView.opened.connect(lambda _shift: self._enter_sale())
@@ -190,6 +193,8 @@ class MainWindow(QMainWindow):
             action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
         if getattr(self, "gateMode", None) is not None:
             self.gateMode.retranslate()
+        if getattr(self, "supervisorMode", None) is not None:
+            self.supervisorMode.retranslate()
         self.refresh_status()
 
     def changeEvent(self, event):  # noqa: N802
@@ -205,6 +210,9 @@ class MainWindow(QMainWindow):
     def _show_login(self) -> None:
         if self.gateMode is not None:
             self.gateMode.leave()
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
+        self.fkeyBar.show()
         self.stack.setCurrentWidget(self.loginView)
         self.loginView.start()
         self.refresh_status()
@@ -231,9 +239,15 @@ class MainWindow(QMainWindow):
     def _logged_in(self, user) -> None:
         # A new session: the preview shows nothing printed for the one before.
         self.last_ticket_bytes = None
+        if user.role == "technician":
+            self._enter_technician()
+            return
         if self.role == "gate" or (self.gateMode is not None and getattr(user, "role", "") == "gate"):
             self.gateMode.enter()
             self.refresh_status()
+            return
+        if getattr(user, "role", "") == "supervisor":
+            self._enter_supervisor(user)
             return
         if self.backend.current_shift() is None:
             self.stack.setCurrentWidget(self.shiftView)
@@ -243,16 +257,39 @@ class MainWindow(QMainWindow):
         self.refresh_status()
         self.open_unprinted()
 
+    def _enter_supervisor(self, user) -> None:
+        """The station's day and the departure actions (app/ui/supervisor_view.py), made the first
+        time a supervisor signs in."""
+        if self.supervisorMode is None:
+            from app.ui.supervisor_view import SupervisorMode
+
+            self.supervisorMode = SupervisorMode(self)
+        self.supervisorMode.enter(user)
+        self.refresh_status()
+
     def _enter_sale(self) -> None:
         if self.saleView is None:
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
+            self.saleView.stock_confirm_needed.connect(self.open_stock_confirm)
             self.stack.addWidget(self.saleView)
             self._shortcuts_over_fields = _RegistryKeysFirst(self, self.actions.values())
             for edit in self.saleView.findChildren(QLineEdit):
                 edit.installEventFilter(self._shortcuts_over_fields)
         self.stack.setCurrentWidget(self.saleView)
         self.saleView.reset()
+        self.refresh_status()
+
+    def _enter_technician(self) -> None:
+        from app.ui.technician_menu import TechnicianView
+
+        if self.technicianView is None:
+            self.technicianView = TechnicianView(self.backend)
+            self.technicianView.signed_out.connect(self.logout)
+            self.stack.addWidget(self.technicianView)
+        self.stack.setCurrentWidget(self.technicianView)
+        self.fkeyBar.hide()  # no counter operation for a technician: the bar would offer dead keys
+        self.technicianView.start()
         self.refresh_status()
 
     def selling(self) -> bool:
@@ -380,6 +417,17 @@ class MainWindow(QMainWindow):
         dialog.print_requested.connect(self._print_owed)
         self._open(dialog)
         dialog.unprintedTable.setFocus()
+        return dialog
+
+    def open_stock_confirm(self, refusal) -> StockConfirmDialog | None:
+        """The clerk reads the roll's next blank off the paper (acknowledged sales were lost from
+        this file, so its own next number may already be printed); the sale then goes on."""
+        if self.dialog is not None:
+            return None
+        dialog = StockConfirmDialog(self.backend, refusal, self)
+        dialog.accepted.connect(self.saleView.confirm)
+        self._open(dialog)
+        dialog.nextStockEdit.setFocus()
         return dialog
 
     def _print_owed(self, jobs: list) -> None:
@@ -534,6 +582,7 @@ class MainWindow(QMainWindow):
             "no_paper": (self.tr("打印机：缺纸"), "bad"),
             "not_ready": (self.tr("打印机：未就绪"), "bad"),
             "offline": (self.tr("打印机：离线"), "bad"),
+            "unavailable": (self.tr("打印机：状态不可用"), "warn"),
             "none": (self.tr("打印机：未配置（仅预览）"), "warn"),
             "unknown": (self.tr("打印机：检测中"), "warn"),
         }
@@ -554,6 +603,8 @@ class MainWindow(QMainWindow):
                 "%2", gate_user.name if gate_user else ""))
         elif user is None:
             self.clerkLabel.setText(self.tr("未登录"))
+        elif self.supervisorMode is not None and self.supervisorMode.active:
+            self.clerkLabel.setText(self.tr("值班站长 %1 %2").replace("%1", user.code).replace("%2", user.name))
         else:
             shift = self.backend.current_shift()
             self.clerkLabel.setText(self.tr("售票员 %1 %2　班次 %3").replace("%1", user.code).replace(
@@ -566,7 +617,11 @@ class MainWindow(QMainWindow):
             QApplication.instance().removeEventFilter(wedge)
         if self.gateMode is not None:
             self.gateMode.leave()
-        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None)):
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
+            self.supervisorMode.stop()
+        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None),
+                       self.technicianView):
             if device is not None:
                 device.stop()
         super().closeEvent(event)

@@ -47,7 +47,11 @@ class SyncStatus(QObject):
     def for_config(cls, config, db, terminal=None) -> SyncStatus:
         from sync.client.client import SyncClient
 
-        return cls(SyncClient(db, server_url=config.server.url or None, terminal=terminal, zone=config.zone))
+        client = SyncClient(db, server_url=config.server.url or None, terminal=terminal, zone=config.zone)
+        if terminal is not None:
+            # An online sale of a seat outside this terminal's leases asks the server for it first.
+            terminal.seat_confirmer = client.confirm_seat
+        return cls(client)
 
     def _on_status(self, status) -> None:
         self._snapshot = Snapshot(

@@ -193,8 +193,11 @@ class TasksDialog(QDialog):
                 return
             if action == "refund":
                 quote = self.backend.task_refund_quote(task)
-                text = self.tr("全额退款 %1（冲突退票，手续费 %2）").replace("%1", money(quote.total)).replace(
-                    "%2", money(quote.fee))
+                if task.conflict == "DEPARTURE_CANCELLED":  # the station cancelled the bus (停班)
+                    text = self.tr("全额退款 %1（停班退票，手续费 %2）")
+                else:
+                    text = self.tr("全额退款 %1（冲突退票，手续费 %2）")
+                text = text.replace("%1", money(quote.total)).replace("%2", money(quote.fee))
             else:
                 text = self.tr("标记为已处理：不退票、不换座")
         except KezhanError as exc:

@@ -118,6 +118,10 @@
         <translation>Printer: offline</translation>
     </message>
     <message>
+        <source>打印机：状态不可用</source>
+        <translation>Printer: status not available</translation>
+    </message>
+    <message>
         <source>打印机：未配置（仅预览）</source>
         <translation>Printer: none (preview only)</translation>
     </message>
@@ -164,6 +168,10 @@
     <message>
         <source>检票员 %1 %2</source>
         <translation>Gate checker %1 %2</translation>
+    </message>
+    <message>
+        <source>值班站长 %1 %2</source>
+        <translation>Supervisor %1 %2</translation>
     </message>
 </context>
 <context>
@@ -558,6 +566,25 @@
     </message>
 </context>
 <context>
+    <name>StockConfirmDialog</name>
+    <message>
+        <source>核对票卷</source>
+        <translation>Check the roll</translation>
+    </message>
+    <message>
+        <source>票卷上下一张空白票号</source>
+        <translation>Next blank on the roll</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>取消 Esc</source>
+        <translation>Cancel  Esc</translation>
+    </message>
+</context>
+<context>
     <name>TasksDialog</name>
     <message>
         <source>待处理冲突</source>
@@ -698,6 +725,10 @@
     <message>
         <source>全额退款 %1（冲突退票，手续费 %2）</source>
         <translation>Full refund %1 (conflict refund, fee %2)</translation>
+    </message>
+    <message>
+        <source>全额退款 %1（停班退票，手续费 %2）</source>
+        <translation>Full refund %1 (departure cancelled, fee %2)</translation>
     </message>
     <message>
         <source>标记为已处理：不退票、不换座</source>
@@ -1117,6 +1148,78 @@
         <source>演示：扫下一位乘客的车票</source>
         <translation>Demo: scan the next passenger's ticket</translation>
     </message>
+    <message>
+        <source>值班站长：前一天</source>
+        <translation>Supervisor: previous day</translation>
+    </message>
+    <message>
+        <source>值班站长：后一天</source>
+        <translation>Supervisor: next day</translation>
+    </message>
+    <message>
+        <source>停班：本班次停售，车票转为免费退票任务</source>
+        <translation>Cancel the departure: no more sales, its tickets become fee-free refund tasks</translation>
+    </message>
+    <message>
+        <source>刷新当日数据（省平台 / 本机）</source>
+        <translation>Refresh the day's figures (server / this terminal)</translation>
+    </message>
+    <message>
+        <source>加班：按所选班次加开一班</source>
+        <translation>Extra bus like the selected departure</translation>
+    </message>
+    <message>
+        <source>导出当日报表（CSV）</source>
+        <translation>Export the day's report (CSV)</translation>
+    </message>
+    <message>
+        <source>晚点：改为新的发车时间</source>
+        <translation>Delay to a new departure time</translation>
+    </message>
+    <message>
+        <source>设置向导：本步的主要操作（确认、注册、打印测试票、探测）</source>
+        <translation>Set-up wizard: the step's main action (confirm, enrol, test print, probe)</translation>
+    </message>
+    <message>
+        <source>设置向导：打开第 1–8 步</source>
+        <translation>Set-up wizard: open step 1–8</translation>
+    </message>
+    <message>
+        <source>设置向导：下一步</source>
+        <translation>Set-up wizard: next step</translation>
+    </message>
+    <message>
+        <source>设置向导：上一步</source>
+        <translation>Set-up wizard: previous step</translation>
+    </message>
+    <message>
+        <source>设置向导：测试省平台连接</source>
+        <translation>Set-up wizard: test the server link</translation>
+    </message>
+    <message>
+        <source>设置向导：打印套打校准页</source>
+        <translation>Set-up wizard: print the stock calibration page</translation>
+    </message>
+    <message>
+        <source>设置向导：保留无状态应答的打印机（测试票已打出）</source>
+        <translation>Set-up wizard: keep a printer that never answers status (its test ticket came out)</translation>
+    </message>
+    <message>
+        <source>设置向导：读测试身份证</source>
+        <translation>Set-up wizard: read a test ID card</translation>
+    </message>
+    <message>
+        <source>设置向导：监听串口扫码枪</source>
+        <translation>Set-up wizard: listen on a serial scanner</translation>
+    </message>
+    <message>
+        <source>技术员菜单：选择第 1–7 项</source>
+        <translation>Technician menu: choose task 1–7</translation>
+    </message>
+    <message>
+        <source>技术员菜单：退出登录</source>
+        <translation>Technician menu: sign out</translation>
+    </message>
 </context>
 <context>
     <name>widgets</name>
@@ -1510,6 +1613,196 @@
     <message>
         <source>座号</source>
         <translation>Seat</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorMode</name>
+    <message>
+        <source>停班后本班次停止售票；已售车票转为免费退票任务，售票员在 F11 中办理。</source>
+        <translation>Once cancelled the departure is no longer sold; its tickets become fee-free refund tasks the clerks settle with F11.</translation>
+    </message>
+    <message>
+        <source>停班：%1 %2</source>
+        <translation>Cancel: %1 %2</translation>
+    </message>
+    <message>
+        <source>加班车与所选班次同线路、同车型、同票价；座位全部租给本机，立即可售。</source>
+        <translation>The extra bus runs the route, vehicle class and fares of the selected departure; all its seats are leased to this terminal and sell at once.</translation>
+    </message>
+    <message>
+        <source>加班：按 %1 %2 加开</source>
+        <translation>Extra bus like %1 %2</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>发车时间</source>
+        <translation>Departure time</translation>
+    </message>
+    <message>
+        <source>导出失败：%1</source>
+        <translation>Export failed: %1</translation>
+    </message>
+    <message>
+        <source>已停班 %1：%2 张车票转为免费退票任务</source>
+        <translation>Cancelled %1: %2 ticket(s) became fee-free refund tasks</translation>
+    </message>
+    <message>
+        <source>已加班 %1：%2 座，可立即售票</source>
+        <translation>Extra bus %1: %2 seats, on sale now</translation>
+    </message>
+    <message>
+        <source>已导出：%1</source>
+        <translation>Exported: %1</translation>
+    </message>
+    <message>
+        <source>已晚点 %1：新的发车时间 %2 %3</source>
+        <translation>Delayed %1: now leaves %2 %3</translation>
+    </message>
+    <message>
+        <source>座位数</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>新的发车时间</source>
+        <translation>New departure time</translation>
+    </message>
+    <message>
+        <source>新的日期</source>
+        <translation>New date</translation>
+    </message>
+    <message>
+        <source>日期</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>晚点：%1 %2</source>
+        <translation>Delay: %1 %2</translation>
+    </message>
+    <message>
+        <source>请先在列表中选择班次</source>
+        <translation>Select a departure in the list first</translation>
+    </message>
+    <message>
+        <source>车票保留原座位，各终端的班次列表显示新的时间。</source>
+        <translation>Tickets keep their seats; every terminal lists the new time.</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorView</name>
+    <message>
+        <source>值班站长 · %1 当日数据</source>
+        <translation>Supervisor · the day %1</translation>
+    </message>
+    <message>
+        <source>停班</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <source>净收</source>
+        <translation>Net</translation>
+    </message>
+    <message>
+        <source>已发车</source>
+        <translation>Departed</translation>
+    </message>
+    <message>
+        <source>已售</source>
+        <translation>Sold</translation>
+    </message>
+    <message>
+        <source>废票</source>
+        <translation>Voids</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>张数</source>
+        <translation>Count</translation>
+    </message>
+    <message>
+        <source>手续费（元）</source>
+        <translation>Fees (yuan)</translation>
+    </message>
+    <message>
+        <source>改签</source>
+        <translation>Changes</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>晚点</source>
+        <translation>Delayed</translation>
+    </message>
+    <message>
+        <source>检票</source>
+        <translation>Checked</translation>
+    </message>
+    <message>
+        <source>检票中</source>
+        <translation>Boarding</translation>
+    </message>
+    <message>
+        <source>正在向省平台查询……</source>
+        <translation>Asking the provincial server…</translation>
+    </message>
+    <message>
+        <source>正常</source>
+        <translation>Normal</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Departure</translation>
+    </message>
+    <message>
+        <source>省平台数据（全站各终端）</source>
+        <translation>Provincial server's figures (every terminal of the station)</translation>
+    </message>
+    <message>
+        <source>离线：仅为本机 %1 所知的数据（%2）</source>
+        <translation>Offline: only what this terminal %1 knows (%2)</translation>
+    </message>
+    <message>
+        <source>窗口售票</source>
+        <translation>Window sales</translation>
+    </message>
+    <message>
+        <source>线路</source>
+        <translation>Route</translation>
+    </message>
+    <message>
+        <source>网络售票</source>
+        <translation>Web sales</translation>
+    </message>
+    <message>
+        <source>路单</source>
+        <translation>Road bill</translation>
+    </message>
+    <message>
+        <source>退票</source>
+        <translation>Refunds</translation>
+    </message>
+    <message>
+        <source>金额（元）</source>
+        <translation>Amount (yuan)</translation>
+    </message>
+    <message>
+        <source>项目</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>加班</source>
+        <translation>extra</translation>
     </message>
 </context>
 </TS>

@@ -159,13 +159,18 @@ def _resident_id(rng: random.Random) -> str:
 class Simulation:
     def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
                  web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str,
-                 timeout: float = 120.0, pace: float = 0.01):
+                 timeout: float = 120.0, pace: float = 0.01, stale_map: float | None = None,
+                 confirm_seats: bool = True):
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
         self.folder = Path(folder)
         self.n_terminals, self.sales, self.web_sales = terminals, sales, web_sales
         self.offline_windows, self.seed, self.station = offline_windows, seed, station
         self.timeout, self.pace = timeout, pace
+        # stale_map: seconds between the terminals' pulls, and no sync after each sale -- the seat map
+        # of a counter whose sync loop runs in a process of its own. confirm_seats=False sells pool
+        # seats on the map's word alone, as terminals did before online seats were confirmed.
+        self.stale_map, self.confirm_seats = stale_map, confirm_seats
         self.http = requests.Session()
         # Attempts of each set-up, admin, web and report call over a failing link.
         self.attempts = 12
@@ -237,7 +242,10 @@ class Simulation:
             terminal = make_terminal(db)
             relay = LinkRelay(host, port)
             client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
-                                interval=1.0, timeout=(1.0, 10.0))
+                                interval=self.stale_map or 1.0, timeout=(1.0, 10.0))
+            if self.confirm_seats:
+                # Online, a pool seat is confirmed by the server before the sale takes it, as at a counter.
+                terminal.seat_confirmer = client.confirm_seat
             self.terminals.append(SimTerminal(i + 1, path, db, terminal, client, relay))
         for t in self.terminals:
             self._run_once_ok(t, "first sync")
@@ -294,7 +302,8 @@ class Simulation:
                     continue
                 t.sold.extend(result.ticket_ids)
                 t.sold_offline += 1 if t.relay.is_cut else 0
-                t.client.poke()
+                if self.stale_map is None:
+                    t.client.poke()
                 made = True
                 break
             if not made:
@@ -430,6 +439,8 @@ class Simulation:
             "double_sold_seats": sorted(f"{d}#{s}" for (d, s), n in live.items() if n > 1) + silent,
             "conflicts": conflicts_total,
             "conflicts_by_kind": dict(conflict_kinds),
+            # A terminal sale the server found on a seat someone else held: a seat sold twice.
+            "double_booked": sum(n for kind, n in conflict_kinds.items() if kind in ("SEAT_TAKEN", "SEAT_LEASED")),
             "conflicts_without_task": without_task,
             "event_mismatches": mismatches,
             "per_terminal": per_terminal,

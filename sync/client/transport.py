@@ -132,6 +132,7 @@ class Transport:
         self._last_sent = self._last_received = 0.0
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "kezhan-terminal"
+        self.headers: dict[str, str] = {}  # sent with every request (the instance id)
 
     def close(self) -> None:
         self._session.close()
@@ -206,6 +207,7 @@ class Transport:
         send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
         if data:
             send["Content-Type"] = "application/json; charset=utf-8"
+        send.update(self.headers)
         if headers:
             send.update(headers)
         if signed:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sync.server import db as dbmod
 from sync.server import feed, models
 from sync.server.authz import Authority, Refused
+from sync.server.departure_actions import DEPARTURE_EVENTS, DepartureActions
 from sync.server.gate import (
     GATE_EVENTS,
     GateEvents,
@@ -78,6 +79,7 @@ class BatchContext:
         self.refused: list[tuple[int, str, str]] = []  # (seq, reason, detail) of the events refused
         self.authority = Authority(self, terminal_id)
         self.gate = GateEvents(self)
+        self.departure_actions = DepartureActions(self)
 
     def prefetch(self, events: list[dict], *, known_ids: bool = True) -> None:
         """Reads what the batch's sales are checked against. ``known_ids=False`` leaves out the ticket
@@ -196,6 +198,8 @@ class BatchContext:
             self.authority.check(ev)
             if ev["type"] in GATE_EVENTS:
                 self.gate.check(ev)
+            elif ev["type"] in DEPARTURE_EVENTS:
+                self.departure_actions.check(ev)
         except Refused as refusal:
             self.refuse(ev, refusal)
             return
@@ -234,6 +238,8 @@ class BatchContext:
                 self.publish_ticket(r.ticket_id)
         elif kind in GATE_EVENTS:
             self.gate.apply(ev)
+        elif kind in DEPARTURE_EVENTS:
+            self.departure_actions.apply(ev)
         # shift.opened, shift.closed, stock.spoiled: kept as events, read by reconciliation.
 
     def sell(self, t: dict, order_id, sold_at, clerk, shift_id) -> None:
@@ -270,6 +276,9 @@ class BatchContext:
         dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
         if dep is None:
             return ("UNKNOWN_DEPARTURE", "departure not known to the server")
+        if dep.status == "cancelled":
+            # Sold before the terminal heard of the cancellation: a fee-free refund task for it.
+            return ("DEPARTURE_CANCELLED", "departure cancelled by the station")
         if seat is None:
             return None
         sold, leased, _ = self.maps[departure_id] if departure_id in self.maps else self.seat_map(departure_id)
@@ -314,7 +323,8 @@ class BatchContext:
         self.conn.execute(Tk.update().where(Tk.c.ticket_id == ticket_id)
                           .values(status=status, active_seat=None, closed_at=at))
         self.publish_ticket(ticket_id)
-        if r.status == "conflict":
+        if r.status == "conflict" or getattr(self.dep(r.departure_id), "status", None) == "cancelled":
+            # A cancelled departure's ticket settled: its DEPARTURE_CANCELLED conflict is resolved too.
             self.resolve(ticket_id, {"changed": "reseated"}.get(status, status))
             return
         if r.seat_no is None:
