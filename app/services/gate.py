@@ -156,6 +156,7 @@ class Gate:
         self.gates = tuple(str(g) for g in gates)
         self.user: auth.SignedIn | None = None
         self._recent: dict[str, deque[Verdict]] = {}
+        self._unflushed = False  # a boarding committed to be flushed later (flush())
 
     # --- signing in ------------------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class Gate:
         return user
 
     def logout(self) -> None:
+        self.flush()
         self.user = None
 
     def _checker(self) -> str:
@@ -450,13 +452,23 @@ class Gate:
             self._recent.setdefault(departure_id, deque(maxlen=32)).append(verdict)
         return verdict
 
-    def _departure_facts(self, cur, rules: Rules, row, now: datetime) -> tuple[rules_gate.DepartureFacts, dict]:
-        state, st = self._state_of(cur, rules, row, now)
-        seated, free = self._counts(cur, rules, row.id)
+    def _departure_facts(self, cur, rules: Rules, row, now: datetime,
+                         scan: gate_store.ScanDeparture | None = None) -> tuple[rules_gate.DepartureFacts, dict]:
+        """The departure's facts for a verdict; ``scan``: the scan's one read of them, else read here."""
+        if scan is not None:
+            st = scan.state
+            stored = st.state if st else (rules_gate.DEPARTED if row.status == "departed" else rules_gate.WAITING)
+            state = rules_gate.effective_state(stored, row.departs_at, now, rules.gate)
+            seated, free = self._split(rules, scan.check_counts)
+            merged = scan.merged_from
+        else:
+            state, st = self._state_of(cur, rules, row, now)
+            seated, free = self._counts(cur, rules, row.id)
+            merged = gate_store.merged_sources(cur, row.id)
         facts = rules_gate.DepartureFacts(
             id=row.id, state=state, opens_at=rules_gate.opens_at(row.departs_at, rules.gate), seats=row.seats,
             seated_checked=seated, free_children_checked=free, free_children_cap=rules.gate.free_child_cap(row.seats),
-            merged_from=gate_store.merged_sources(cur, row.id))
+            merged_from=merged)
         return facts, {"state": st}
 
     def _refusal_detail(self, cur, code: str, facts: rules_gate.DepartureFacts, ticket=None, payload=None,
@@ -509,20 +521,32 @@ class Gate:
         return payload, None
 
     def check_text(self, text: str, departure_id: str) -> Verdict:
-        """A scanned ticket code, or a typed ticket id or stock number (票号)."""
+        """A scanned ticket code, or a typed ticket id or stock number (票号). A boarding is committed
+        to be flushed later: call :meth:`flush` once the verdict is shown (docs/gate.md § Durability)."""
         checker = self._checker()
+        self.flush()  # a caller that did not flush the last boarding: before this one, then
         now = self.now()
         text = (text or "").strip()
-        with self.db.transaction() as session:
-            cur = cursor(session)
+        # The session-less write cursor and one read of the departure: the scan's path is kept to
+        # the statements the verdict needs (docs/gate.md § Speed).
+        with self.db.write_cursor(flush_later=True) as cur:
             rules = self._rules(cur)
-            row = self._row(cur, departure_id)
+            scan = gate_store.scan_departure(cur, departure_id)
+            if scan is None:
+                raise _violation("UNKNOWN_DEPARTURE", f"没有这个班次：{departure_id}",
+                                 f"No such departure: {departure_id}")
+            row = scan.row
             payload = None
             if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
                 payload, refusal = self._decode(cur, text, departure_id, now, rules)
                 if refusal is not None:
                     return refusal
-                ticket, via = gate_store.gate_ticket(cur, payload.ticket_id), "code"
+                via, held = "code", gate_store.scan_ticket(cur, payload.ticket_id)
+                if held is not None:
+                    ticket, check, moved = held
+                    return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now, scan=scan,
+                                                  check=check, moved=moved)
+                ticket = None
             elif _TICKET_ID.match(text):
                 ticket, via = gate_store.gate_ticket(cur, text), "number"
             elif _DIGITS.match(text):
@@ -531,13 +555,24 @@ class Gate:
                 return self._verdict("UNREADABLE", departure_id, now)
             if ticket is None and payload is None:
                 return self._verdict("NOT_FOUND", departure_id, now)
-            return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now)
+            return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now, scan=scan)
+
+    def flush(self) -> None:
+        """Make the boardings committed so far durable against a power loss (one sync of the WAL):
+        the gate view calls it right after the verdict is painted, the command line before it exits."""
+        if self._unflushed:
+            self.db.flush()
+            self._unflushed = False
 
     def _judge_and_record(self, cur, rules: Rules, row, ticket, payload: TicketCodePayload | None, via: str,
-                          checker: str, now: datetime, *, board_code: str = "BOARD") -> Verdict:
-        facts, extra = self._departure_facts(cur, rules, row, now)
+                          checker: str, now: datetime, *, board_code: str = "BOARD",
+                          scan: gate_store.ScanDeparture | None = None, check=False, moved=False) -> Verdict:
+        """``scan``, ``check`` (the live check or None) and ``moved`` (the ride change's departure or
+        None): what the caller has read already (gate_store.scan_departure, scan_ticket)."""
+        facts, extra = self._departure_facts(cur, rules, row, now, scan)
         ticket_id = ticket.ticket_id if ticket else payload.ticket_id
-        check = gate_store.live_check(cur, ticket_id)
+        if check is False:
+            check = gate_store.live_check(cur, ticket_id)
         types = rules.ticket_types
         type_code = ticket.ticket_type if ticket else payload.ticket_type
         tt = types.get(type_code) if type_code in types else None
@@ -558,10 +593,12 @@ class Gate:
                 if code == "BOARD":
                     code = "UNKNOWN_TICKET"
         else:
+            if moved is False:
+                moved = gate_store.ride_change_of(cur, ticket.ticket_id)
             facts_t = rules_gate.TicketFacts(
                 ticket_id=ticket.ticket_id, departure_id=ticket.departure_id, status=ticket.status,
                 ticket_type=ticket.ticket_type, needs_seat=needs_seat, counts_free_child_cap=capped,
-                prints=ticket.prints, ride_changed_to=gate_store.ride_change_of(cur, ticket.ticket_id))
+                prints=ticket.prints, ride_changed_to=moved)
             code = rules_gate.judge(facts_t, facts, scanned_print=printed, already_checked=check is not None,
                                     ticket_departure_today=ticket.dep_date == self.today().isoformat())
         if code not in ("BOARD", "UNKNOWN_TICKET"):
@@ -571,7 +608,6 @@ class Gate:
         gate = st.gate if st and st.gate else row.gate
         seat_no = ticket.seat_no if ticket else payload.seat_no
         if ticket is not None:
-            moved = gate_store.ride_change_of(cur, ticket.ticket_id)
             if moved == row.id:
                 seat_no = next((s for s, t in gate_store.ride_change_seats(cur, row.id).items()
                                 if t == ticket.ticket_id), None)
@@ -584,20 +620,22 @@ class Gate:
             "ticket_id": ticket_id, "departure_id": row.id, "gate": gate, "checker": checker, "via": via,
             "seat_no": seat_no, "printed_version": version, "unknown": unknown}, now)
         code = "UNKNOWN_TICKET" if unknown else board_code
+        self._unflushed = True
         return self._verdict(code, row.id, now, ticket=ticket, payload=payload, rules=rules, seat_no=seat_no,
                              gate=gate, via=via)
 
     def check_card(self, card, departure_id: str, *, ticket_id: str | None = None) -> Verdict:
         """An ID card on the reader. With ``ticket_id`` (the ticket just scanned): 票证一致 or 票证不符
-        for that ticket. Without: this passenger's ticket on the departure is found and checked."""
+        for that ticket. Without: this passenger's ticket on the departure is found and checked.
+        Flushed later, like :meth:`check_text`."""
         checker = self._checker()
+        self.flush()
         now = self.now()
         try:
             card_id = card_identity(card, self.terminal.doc_hash_key)
         except RuleViolation:
             return self._verdict("UNREADABLE", departure_id, now)
-        with self.db.transaction() as session:
-            cur = cursor(session)
+        with self.db.write_cursor(flush_later=True) as cur:
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
             if ticket_id is not None:

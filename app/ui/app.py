@@ -315,6 +315,7 @@ def bind_demo_card(window, cards, station=None) -> None:
         checking = station is not None and window.checking() and window.gateMode.view.current is not None
         if checking:
             view = window.gateMode.view
+            view.settle()  # the seat map as the last scan left it
             card = station.next_gate_card(view.current.id, checked_seats(view))  # a passenger's own card
             if card is None:
                 show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))

@@ -7,7 +7,7 @@ window (one frame) already carries it: nothing about it waits for a timer or a t
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -32,7 +32,12 @@ class VerdictPanel(QFrame):
         self.setObjectName("verdictPanel")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        # It paints every pixel of itself (paintEvent), so Qt leaves out whatever it covers — the
+        # counters and the seat map a check has just changed — instead of painting them unseen in
+        # the verdict's frame. A style-sheet background made Qt paint them all.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setAutoFillBackground(True)
+        self._background = QColor(TONES["red"][0])
         self.verdict = None
         self.tone = ""
         self._styled: tuple | None = None
@@ -72,28 +77,29 @@ class VerdictPanel(QFrame):
         return False
 
     def _size_fonts(self) -> None:
-        """Type sized from the pane, not the screen: readable from the gate at 1024x768 too. Style
-        sheets are set only when the size or the tone changed: each one re-polishes the labels,
-        which a scan's frame has no time for."""
+        """Type sized from the pane, not the screen: readable from the gate at 1024x768 too. The
+        background is painted by paintEvent; the labels' style sheets are set only when the size or
+        the text colour changed (green and red share white): each one re-polishes the labels, which
+        a scan's frame has no time for."""
         h = max(300, self.height())
         w = max(400, self.width())
-        key = (h, w, self.tone)
+        bg, fg = TONES.get(self.tone, ("#333333", "#ffffff"))
+        self._background = QColor(bg)
+        key = (h, w, fg)
         if key == self._styled:
             return
         self._styled = key
-        bg, fg = TONES.get(self.tone, ("#333333", "#ffffff"))
-        self.setStyleSheet(f"QFrame#verdictPanel {{ background: {bg}; }}")
-        # An opaque palette too: Qt then knows the panel hides the view under it and does not paint
-        # what it covers (the counters and seats a check has just changed).
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, QColor(bg))
-        self.setPalette(palette)
         for label, share, bold in ((self.messageLabel, 9, True), (self.typeLabel, 11, True),
                                    (self.passengerLabel, 15, True), (self.seatLabel, 15, True),
                                    (self.hintLabel, 34, False)):
             px = max(14, min(h // share, w // 14))
             label.setStyleSheet(f"font-size: {px}px; font-weight: {'bold' if bold else 'normal'}; "
                                 f"color: {fg}; background: transparent;")
+
+    def paintEvent(self, event):  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), self._background)
+        painter.end()
 
     def show_verdict(self, verdict, language: str, *, type_name: str = "") -> None:
         self.verdict = verdict

@@ -3,11 +3,14 @@
 Left, today's departures at this terminal's gates with their check state and the time to the next
 opening; right, the departure being checked: its counters, its seat map with the boarded seats, the
 entry field (a scan, a typed ticket or stock number) and the last verdicts. A scan or a card tap is
-answered by a verdict covering the whole view (:mod:`app.ui.gate_verdict`) and a sound
-(:mod:`app.ui.gate_sounds`), both set in the call that handled the input: the next frame shows them.
+answered by a verdict covering the whole view (:mod:`app.ui.gate_verdict`), painted in the call
+that handled the input, and a sound (:mod:`app.ui.gate_sounds`).
 
 The check itself is the services' :class:`~app.services.gate.Gate`, called on the GUI thread like a
-sale: it is one indexed read and one small write, and a verdict has to be on screen within a frame.
+sale: a few indexed reads and one small write, and a verdict has to be on screen within a frame.
+What is not the verdict waits until it is painted (the next turn of the event loop): the sound, the
+flush that makes the check durable against a power loss (docs/gate.md § Durability), the counters,
+the seat map, the last verdicts and the window's status bar.
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ class GateView(QWidget):
         self.sounds = Player()
         self.scanner_state = ("none", "")
         self.reader_state = ("none", "")
+        self._pending = None  # a painted verdict whose follow-up (_after_paint) has not run yet
         self._build()
         self.verdictPanel = VerdictPanel(self)
         self.tickTimer = QTimer(self)
@@ -285,6 +289,7 @@ class GateView(QWidget):
         self.focus_entry()
 
     def end_session(self) -> None:
+        self.settle()
         self.refreshTimer.stop()
         self.verdictPanel.dismiss()
         self.current = None
@@ -517,6 +522,7 @@ class GateView(QWidget):
                                   en=f"Unreadable: {message}", sound="refuse", at=self.gate.now()))
 
     def _judge(self, check) -> None:
+        self.settle()  # the last scan's follow-up first, in order
         try:
             verdict = check()
         except Exception as exc:
@@ -525,19 +531,41 @@ class GateView(QWidget):
             show_message(self.messageLabel, lambda exc=exc: error_text(exc))
             self.sounds.play("refuse")
             return
-        self.show_verdict(verdict)
-        self.checked.emit(verdict)
-        self._after_verdict(verdict)
+        self.show_verdict(verdict, after=False)
+        # The rest once the verdict is on screen: a zero timer runs on the event loop's next turn.
+        self._pending = verdict
+        QTimer.singleShot(0, self.settle)
 
-    def show_verdict(self, verdict) -> None:
-        """The verdict on the whole pane and its sound, now; the counters follow it."""
+    def settle(self) -> None:
+        """Run the last verdict's follow-up now if the event loop has not yet: before the next
+        scan, and for anything that reads the counters or the seat map right after a verdict."""
+        verdict, self._pending = self._pending, None
+        if verdict is not None:
+            self._after_paint(verdict)
+
+    def show_verdict(self, verdict, *, after: bool = True) -> None:
+        """The verdict on the whole pane, painted now; the sound and the counters follow it."""
         en = self.en()
         self.verdictPanel.show_verdict(verdict, theme.language(),
                                        type_name=announced_type(verdict.ticket_type, getattr(verdict, "type_name", None), en)
                                        if verdict.boards else "")
-        self.sounds.play(verdict.sound)
+        # Painted here rather than by the event loop's update: its update request is a low-priority
+        # event, which the zero timer of the work after the verdict would overtake.
+        self.verdictPanel.repaint()
         self.verdicts.insert(0, verdict)
         del self.verdicts[50:]
+        if after:
+            self.sounds.play(verdict.sound)
+
+    def _after_paint(self, verdict) -> None:
+        """What follows a checked verdict on screen, in the order the checker needs it."""
+        self.sounds.play(verdict.sound)
+        try:
+            self.gate.flush()
+        except Exception as exc:  # the check is committed; the sync is retried before the next scan
+            log.warning("flush after a check: %s", exc)
+        self.checked.emit(verdict)
+        self._after_verdict(verdict)
 
     def _after_verdict(self, verdict) -> None:
         # Counters and the seat map from the file: what was written is what is shown. The board's

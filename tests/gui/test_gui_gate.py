@@ -99,6 +99,7 @@ def test_typed_numbers_and_garbage_scans(qtbot, gate_win, day):
     assert view.entryEdit.text() == ""
     gate_win.wedge.detector.key_gap = 0.25
     assert view.verdictPanel.verdict.code == "BOARD"
+    QApplication.processEvents()  # the counters follow the verdict's frame
     assert view.counterValues["checked"].text() == "1"
     # A QR code from a shopping app, at scanner speed.
     wedge_scan(qtbot, view, "https://m.tb.cn/h.5Xyz?tk=ABCDEF")
@@ -138,6 +139,7 @@ def test_stop_makes_the_road_bill_and_undo_needs_the_supervisor(qtbot, gate_win,
     view = gate_win.gateMode.view
     for job in day.jobs[:2]:
         wedge_scan(qtbot, view, job.ticket_code)
+    QApplication.processEvents()  # the counters follow the verdict's frame
     assert view.counterValues["checked"].text() == "2"
 
     # F5: undo the last check; the ticket is the last verdict's, the supervisor signs it off.

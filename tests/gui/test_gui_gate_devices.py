@@ -50,7 +50,8 @@ def test_serial_scans_and_card_taps_and_either_device_pulled_out(qtbot, backend,
         scanner.scan(day.jobs[1].ticket_code, pieces=2, gap=0.01)
         qtbot.waitUntil(lambda: view.verdictPanel.isVisible(), timeout=5000)
         assert view.verdictPanel.verdict.code == "BOARD" and view.verdictPanel.verdict.ticket_id == day.jobs[1].ticket_id
-        assert view.counterValues["checked"].text() == "1"
+        # The counters follow the verdict's frame.
+        qtbot.waitUntil(lambda: view.counterValues["checked"].text() == "1", timeout=5000)
 
         # The scanner's cable is pulled: the view says so and the card reader goes on.
         scanner.stop()

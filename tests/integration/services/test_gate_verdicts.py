@@ -274,6 +274,37 @@ def test_a_card_as_the_window_holds_it_and_as_the_reader_gives_it_find_the_same_
     assert v.code == "ALREADY_CHECKED" and v.ticket_id == job.ticket_id
 
 
+def test_a_boarding_is_committed_at_once_and_made_durable_by_the_flush_after_the_verdict(
+        db, db_path, terminal, shift, monkeypatch):
+    # docs/gate.md § Durability: the check is in the file (another connection reads it) when the
+    # verdict comes back; Gate.flush() syncs it once; a refusal writes nothing and has nothing to flush.
+    import sqlite3
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    gate, _ = _open(db, terminal, shift)
+    synced = []
+    monkeypatch.setattr(db, "flush", lambda: synced.append("wal"))
+
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute("SELECT count(*) FROM gate_checks WHERE ticket_id = ?", (a.ticket_id,)).fetchone() == (1,)
+    finally:
+        other.close()
+    assert synced == []
+    gate.flush()
+    gate.flush()
+    assert synced == ["wal"]
+    assert gate.check_text(a.ticket_code, D_0800).code == "ALREADY_CHECKED"
+    gate.flush()
+    assert synced == ["wal"]
+    # A caller that forgot the flush: the next scan makes the last boarding durable first.
+    assert gate.check_text(b.ticket_code, D_0800).code == "BOARD"
+    assert gate.check_text(b.ticket_code, D_0800).code == "ALREADY_CHECKED"
+    assert synced == ["wal", "wal"]
+
+
 def _peer_ticket(db, ticket_id, seat, name, doc, *, tag=None, masked=None):
     """What the sync client keeps of a ticket another window sold (a ``peer`` order): the name, the
     mask and the 8-bit tag from the feed -- never the number or its full hash."""
