@@ -201,7 +201,7 @@ class Counter:
 
     def login(self, code: str, password: str) -> auth.SignedIn:
         user = auth.login(self.db, self.terminal, code, password, now=self.now())
-        if user.role not in ("clerk", "supervisor"):
+        if user.role not in ("clerk", "supervisor", "technician"):
             raise RuleViolation("该账号不能在售票窗口登录", en="This account may not sign in at the ticket window",
                                 code="NOT_AUTHORISED")
         self.user = user
@@ -209,6 +209,28 @@ class Counter:
 
     def logout(self) -> None:
         self.user = None
+
+    # --- the technician's menu ----------------------------------------------------------------
+
+    def _technician(self) -> str:
+        if self.user is None or self.user.role != "technician":
+            raise RuleViolation("仅技术员可执行此操作", en="Only a technician may do this", code="NOT_AUTHORISED")
+        return self.user.code
+
+    def unlock_user(self, code: str) -> bool:
+        return auth.unlock(self.db, self.terminal, technician=self._technician(), code=code.strip(), now=self.now())
+
+    def add_user(self, code: str, name: str, role: str, password: str) -> None:
+        auth.add_user(self.db, self.terminal, technician=self._technician(), code=code, name=name, role=role,
+                      password=password, now=self.now())
+
+    def reset_password(self, code: str, password: str) -> None:
+        auth.reset_password(self.db, self.terminal, technician=self._technician(), code=code.strip(),
+                            password=password, now=self.now())
+
+    def users(self) -> list:
+        self._technician()
+        return auth.users(self.db)
 
     def current_shift(self) -> ShiftRef | None:
         if self.user is None:

@@ -31,7 +31,7 @@ class Action:
     keys: tuple[str, ...]  # QKeySequence portable text, first is the one shown first
     label: str  # Chinese source string, context "actions"
     where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog;
-    # "demo": the window of `kezhan demo` only
+    # "demo": the window of `kezhan demo` only; "setup": the set-up wizard; "technician": its menu
     operation: bool = False  # a counter operation (shown in the operations bar)
 
 
@@ -69,7 +69,36 @@ ACTIONS: tuple[Action, ...] = (
     Action("demo_card", ("Ctrl+Shift+F11",), QT_TRANSLATE_NOOP("actions", "演示：下一位乘客刷身份证"), "demo"),
 )
 
-BY_ID = {a.id: a for a in ACTIONS}
+# The set-up wizard (app/ui/setup_wizard.py) and the technician menu (app/ui/technician_menu.py):
+# screens of their own, not the counter's, so these are not in the F1 list nor bound on the
+# counter window; each screen takes its keys from here in its own key filter. Their table is in
+# docs/setup.md (``python -m app.ui.actions --markdown --setup``).
+SETUP_ACTIONS: tuple[Action, ...] = (
+    Action("setup_primary", ("Return",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：本步的主要操作（确认、注册、打印测试票、探测）"), "setup"),
+    Action("setup_step", ("Alt+1", "Alt+2", "Alt+3", "Alt+4", "Alt+5", "Alt+6", "Alt+7", "Alt+8"),
+           QT_TRANSLATE_NOOP("actions", "设置向导：打开第 1–8 步"), "setup"),
+    Action("setup_next", ("Ctrl+PgDown",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：下一步"), "setup"),
+    Action("setup_prev", ("Ctrl+PgUp",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：上一步"), "setup"),
+    Action("setup_link", ("Ctrl+T",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：测试省平台连接"), "setup"),
+    Action("setup_calibrate", ("Ctrl+K",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：打印套打校准页"), "setup"),
+    Action("setup_keep_silent", ("Ctrl+Return",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：保留无状态应答的打印机（测试票已打出）"), "setup"),
+    Action("setup_card", ("Ctrl+R",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：读测试身份证"), "setup"),
+    Action("setup_scanner", ("Ctrl+L",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：监听串口扫码枪"), "setup"),
+    Action("tech_task", ("1", "2", "3", "4", "5", "6", "7"),
+           QT_TRANSLATE_NOOP("actions", "技术员菜单：选择第 1–7 项"), "technician"),
+    Action("tech_logout", ("Ctrl+Q",),
+           QT_TRANSLATE_NOOP("actions", "技术员菜单：退出登录"), "technician"),
+)
+
+BY_ID = {a.id: a for a in ACTIONS + SETUP_ACTIONS}
 
 # Keys handled by the widgets themselves (Enter, Esc, Tab) are listed but not bound as shortcuts:
 # binding them window-wide would steal them from line edits and tables.
@@ -103,14 +132,15 @@ def english_labels(ts_file: Path | None = None) -> dict[str, str]:
     return out
 
 
-def markdown_table() -> str:
+def markdown_table(registry: tuple[Action, ...] = ACTIONS) -> str:
     english = english_labels()
-    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项", "demo": "演示站"}
+    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项", "demo": "演示站",
+                "setup": "设置向导", "technician": "技术员菜单"}
     lines = [
         "| 按键 Key | 功能 | Action | 范围 Scope |",
         "|---|---|---|---|",
     ]
-    for a in ACTIONS:
+    for a in registry:
         keys = " / ".join(f"`{k}`" for k in (key_text((k,), "en") for k in a.keys))
         lines.append(f"| {keys} | {a.label} | {english.get(a.label, '')} | {where_zh[a.where]} ({a.where}) |")
     return "\n".join(lines) + "\n"
@@ -142,9 +172,10 @@ def bind(window, handlers: dict, where: tuple[str, ...] = BOUND_WHERE) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.ui.actions", description="the keyboard map")
     parser.add_argument("--markdown", action="store_true", help="print the keyboard table as Markdown")
+    parser.add_argument("--setup", action="store_true", help="the set-up wizard's and technician menu's keys")
     args = parser.parse_args(argv)
     if args.markdown:
-        sys.stdout.write(markdown_table())
+        sys.stdout.write(markdown_table(SETUP_ACTIONS if args.setup else ACTIONS))
         return 0
     for a in ACTIONS:
         print(f"{key_text(a.keys, 'en'):24} {a.label}")
@@ -153,3 +184,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def key_combinations(action_id: str) -> list[tuple]:
+    """``(modifiers, key)`` of each key of the action, as a key filter compares them."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    out = []
+    for text in BY_ID[action_id].keys:
+        combo = QKeySequence(text)[0]
+        mods = combo.keyboardModifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+        out.append((mods, combo.key()))
+    return out

@@ -100,6 +100,26 @@ def _archive_at_startup(db, config, demo: DemoDevices) -> None:
     archive_at_startup(db, keep_days=config.database.keep_days, zone=config.zone, now=now, acked_cursor=CURSOR_ACKED)
 
 
+def run_setup(pending: list[str], *, language: str | None = None, session=None) -> bool:
+    """The set-up wizard on the steps still to do; True once the technician finished it."""
+    from app import setup as setup_steps
+    from app.ui import theme
+    from app.ui.setup_wizard import SetupWizard
+
+    app = application()
+    route_qt_messages()
+    screen = app.primaryScreen()
+    theme.apply(app, screen.availableGeometry().width() if screen is not None else 1366)
+    session = session or setup_steps.SetupSession()
+    theme.set_language(language or session.config.terminal.language)
+    wizard = SetupWizard(session, pending)
+    wizard.resize(1100, 720)
+    wizard.show()
+    wizard.raise_()
+    wizard.activateWindow()
+    return wizard.exec() == wizard.DialogCode.Accepted
+
+
 def run_gui(config, *, demo: DemoDevices | None = None) -> int:
     """Open the counter window on the configured database; returns the exit code."""
     from app.errors import StorageError
@@ -151,6 +171,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
                       else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                       on_local_event=(sync.nudge if sync is not None else None),
                       printer_profile=config.printer.profile)
+    backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
     window = build_window(
         backend, width=width,
         printer_target=demo.printer_target or config.printer.target or None,

@@ -53,12 +53,26 @@ class Card:
                    number=data.id_number)
 
 
+def _target_kind(target: str | None) -> str | None:
+    if not target:
+        return None
+    from drivers.printer.errors import PrinterError
+    from drivers.printer.targets import parse_target
+
+    try:
+        return parse_target(target).kind
+    except PrinterError:
+        return None  # a bad target is reported by the first poll or job
+
+
 class PrinterDevice(QObject):
     """Print jobs and the printer's state.
 
     ``state`` is one of ``ready``, ``no_paper``, ``not_ready`` (cover, cutter, offline),
     ``offline`` (no answer / cannot open), ``none`` (no printer configured: jobs only go to the
-    preview), ``unknown`` (not asked yet).
+    preview), ``unknown`` (not asked yet), ``unavailable`` (a ``win:`` or ``file:`` target, which
+    has no way to answer: jobs go, but their state cannot be known; a ``win:`` queue on Windows
+    with pywin32 is asked through the spooler instead, which never opens a job).
     """
 
     status_changed = Signal(str, str)  # state, message (Chinese; the window words it)
@@ -77,7 +91,16 @@ class PrinterDevice(QObject):
         self.last_job: bytes | None = None
         self.thread = WorkerThread("printer", self)
         self.thread.event.connect(self._on_event)
-        if self.target is not None:
+        self.kind = _target_kind(self.target)
+        self.spooler = False
+        if self.kind in ("win", "file"):
+            from drivers.printer import spooler
+
+            self.spooler = self.kind == "win" and spooler.available()
+            if not self.spooler:
+                # Asking would open a spool job (or a file) every few seconds and learn nothing.
+                self.state = "unavailable"
+        if self.target is not None and self.state != "unavailable":
             self.thread.poll(self._poll_status, self.STATUS_INTERVAL_MS)
             # Asked once the event loop runs: the first answer loads the ESC/POS driver (python-escpos
             # takes a quarter of a second to import), which must not hold up the window's first paint.
@@ -88,7 +111,12 @@ class PrinterDevice(QObject):
         from drivers.printer.transport import query_status
 
         try:
-            status = query_status(self.target, timeout=2.0)
+            if self.spooler:
+                from drivers.printer.spooler import spooler_status
+
+                status = spooler_status(self.target.split(":", 1)[1])
+            else:
+                status = query_status(self.target, timeout=2.0)
         except PrinterError as exc:
             return [("status", ("offline", _error_text(exc)))]
         return [("status", (self._classify(status), status.text(theme.language())))]
@@ -104,7 +132,7 @@ class PrinterDevice(QObject):
         return "ready"
 
     def refresh(self) -> None:
-        if self.target is not None:
+        if self.target is not None and self.state != "unavailable":
             self.thread.submit(self._poll_status, self._apply_events)
 
     def _apply_events(self, events: list) -> None:
@@ -137,15 +165,16 @@ class PrinterDevice(QObject):
                            lambda exc: self._job_failed(exc, paper))
 
     def _job_done(self, result, paper: object = None) -> None:
-        state = self._classify(result.status) if result.status is not None else self.state
-        if result.status is not None:
-            self._on_event("status", (state, result.status.text(theme.language())))
+        # An "unavailable" printer stays so: the job went, and nothing came back to say more.
+        if self.state != "unavailable" and result.status is not None:
+            self._on_event("status", (self._classify(result.status), result.status.text(theme.language())))
         self.printed.emit(bool(result.ok), result.text(theme.language()))
         self.job_finished.emit(paper, bool(result.ok))
 
     def _job_failed(self, exc: Exception, paper: object = None) -> None:
         message = _error_text(exc)
-        self._on_event("status", ("offline", message))
+        if self.state != "unavailable":
+            self._on_event("status", ("offline", message))
         self.printed.emit(False, message)
         self.job_finished.emit(paper, False)
 

@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.loginView = LoginView(backend)
         self.shiftView = ShiftOpenView(backend)
         self.saleView: SaleView | None = None
+        self.technicianView = None  # made when a technician signs in (app/ui/technician_menu.py)
         self.stack.addWidget(self.loginView)
         self.stack.addWidget(self.shiftView)
         layout.addWidget(self.stack, 1)
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
     # --- views --------------------------------------------------------------------------------
 
     def _show_login(self) -> None:
+        self.fkeyBar.show()
         self.stack.setCurrentWidget(self.loginView)
         self.loginView.start()
         self.refresh_status()
@@ -192,6 +194,9 @@ class MainWindow(QMainWindow):
     def _logged_in(self, user) -> None:
         # A new session: the preview shows nothing printed for the one before.
         self.last_ticket_bytes = None
+        if user.role == "technician":
+            self._enter_technician()
+            return
         if self.backend.current_shift() is None:
             self.stack.setCurrentWidget(self.shiftView)
             self.shiftView.start()
@@ -210,6 +215,18 @@ class MainWindow(QMainWindow):
                 edit.installEventFilter(self._shortcuts_over_fields)
         self.stack.setCurrentWidget(self.saleView)
         self.saleView.reset()
+        self.refresh_status()
+
+    def _enter_technician(self) -> None:
+        from app.ui.technician_menu import TechnicianView
+
+        if self.technicianView is None:
+            self.technicianView = TechnicianView(self.backend)
+            self.technicianView.signed_out.connect(self.logout)
+            self.stack.addWidget(self.technicianView)
+        self.stack.setCurrentWidget(self.technicianView)
+        self.fkeyBar.hide()  # no counter operation for a technician: the bar would offer dead keys
+        self.technicianView.start()
         self.refresh_status()
 
     def selling(self) -> bool:
@@ -471,6 +488,7 @@ class MainWindow(QMainWindow):
             "no_paper": (self.tr("打印机：缺纸"), "bad"),
             "not_ready": (self.tr("打印机：未就绪"), "bad"),
             "offline": (self.tr("打印机：离线"), "bad"),
+            "unavailable": (self.tr("打印机：状态不可用"), "warn"),
             "none": (self.tr("打印机：未配置（仅预览）"), "warn"),
             "unknown": (self.tr("打印机：检测中"), "warn"),
         }
@@ -497,7 +515,8 @@ class MainWindow(QMainWindow):
         wedge = getattr(self, "wedge", None)
         if wedge is not None:
             QApplication.instance().removeEventFilter(wedge)
-        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None)):
+        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None),
+                       self.technicianView):
             if device is not None:
                 device.stop()
         super().closeEvent(event)

@@ -114,6 +114,10 @@
         <translation>Printer: offline</translation>
     </message>
     <message>
+        <source>打印机：状态不可用</source>
+        <translation>Printer: status not available</translation>
+    </message>
+    <message>
         <source>打印机：未配置（仅预览）</source>
         <translation>Printer: none (preview only)</translation>
     </message>
@@ -1052,6 +1056,50 @@
     <message>
         <source>演示：下一位乘客刷身份证</source>
         <translation>Demo: the next passenger taps an ID card</translation>
+    </message>
+    <message>
+        <source>设置向导：本步的主要操作（确认、注册、打印测试票、探测）</source>
+        <translation>Set-up wizard: the step's main action (confirm, enrol, test print, probe)</translation>
+    </message>
+    <message>
+        <source>设置向导：打开第 1–8 步</source>
+        <translation>Set-up wizard: open step 1–8</translation>
+    </message>
+    <message>
+        <source>设置向导：下一步</source>
+        <translation>Set-up wizard: next step</translation>
+    </message>
+    <message>
+        <source>设置向导：上一步</source>
+        <translation>Set-up wizard: previous step</translation>
+    </message>
+    <message>
+        <source>设置向导：测试省平台连接</source>
+        <translation>Set-up wizard: test the server link</translation>
+    </message>
+    <message>
+        <source>设置向导：打印套打校准页</source>
+        <translation>Set-up wizard: print the stock calibration page</translation>
+    </message>
+    <message>
+        <source>设置向导：保留无状态应答的打印机（测试票已打出）</source>
+        <translation>Set-up wizard: keep a printer that never answers status (its test ticket came out)</translation>
+    </message>
+    <message>
+        <source>设置向导：读测试身份证</source>
+        <translation>Set-up wizard: read a test ID card</translation>
+    </message>
+    <message>
+        <source>设置向导：监听串口扫码枪</source>
+        <translation>Set-up wizard: listen on a serial scanner</translation>
+    </message>
+    <message>
+        <source>技术员菜单：选择第 1–7 项</source>
+        <translation>Technician menu: choose task 1–7</translation>
+    </message>
+    <message>
+        <source>技术员菜单：退出登录</source>
+        <translation>Technician menu: sign out</translation>
     </message>
 </context>
 <context>

@@ -56,19 +56,25 @@ def require_identity(db: Database) -> SyncIdentity:
     return ident
 
 
-def enrol(db: Database, server_url: str, code: str, *, label: str = "", transport: Transport | None = None) -> dict:
+def enrol(db: Database, server_url: str, code: str, *, label: str = "", transport: Transport | None = None,
+          signing_key: Ed25519PrivateKey | None = None, idempotency_key: str | None = None) -> dict:
     """Exchange ``code`` for an identity and store it. A terminal enrols once: a second enrolment
-    would give it a new id and restart its seq at 1, so it is refused while an identity exists."""
+    would give it a new id and restart its seq at 1, so it is refused while an identity exists.
+
+    A caller that retries after a lost answer passes the same ``signing_key`` and
+    ``idempotency_key`` on every try (app/setup.py): the server answers a repeated key with the
+    terminal it already made, whose registered public key is then still this one."""
     existing = load_identity(db)
     if existing is not None:
         raise SyncError(f"本终端已注册为 {existing.terminal_id}", en=f"already enrolled as {existing.terminal_id}",
                         code="ALREADY_ENROLLED", terminal_id=existing.terminal_id)
-    key = Ed25519PrivateKey.generate()
+    key = signing_key or Ed25519PrivateKey.generate()
     public = protocol.encode_public_key(_raw_public(key.public_key()))
     transport = transport or Transport(server_url)
     try:
         answer = transport.call("POST", protocol.API_PREFIX + "/enrol",
-                                body={"code": code, "public_key": public, "label": label}, signed=False)
+                                body={"code": code, "public_key": public, "label": label}, signed=False,
+                                headers={"Idempotency-Key": idempotency_key} if idempotency_key else None)
     except LinkDown as exc:
         raise SyncError(f"无法连接省平台：{exc}", en=f"cannot reach the server: {exc}", code="LINK_DOWN") from None
     except BadAnswer as exc:
