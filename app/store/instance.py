@@ -22,7 +22,6 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from app.errors import StorageError
-from app.store.engine import sqlite_uri
 
 
 def lock_path(path: Path) -> Path:
@@ -114,6 +113,8 @@ def refuse_if_open(path: Path) -> None:
         probe.release()
     if not path.is_file() or path.stat().st_size == 0:
         return
+    from app.store.engine import sqlite_uri  # SQLAlchemy under it: not for the window's lock before it shows
+
     try:
         con = sqlite3.connect(sqlite_uri(path), uri=True, timeout=0, isolation_level=None)
     except sqlite3.Error:

@@ -162,6 +162,18 @@ class MainWindow(QMainWindow):
         self.retranslate()
         self._show_login()
 
+    def attach(self, backend, sync=None) -> None:
+        """The services, once loaded (app.ui.app opens the window on a stand-in first, so the sign-in
+        screen shows before the store, the services and the sync client are loaded)."""
+        self.backend = backend
+        self.loginView.backend = backend
+        self.shiftView.backend = backend
+        self.sync = sync
+        if sync is not None:
+            sync.status_changed.connect(lambda *_: self.refresh_status())
+        self.loginView.retranslate()  # the station's name
+        self.refresh_status()
+
     # --- language -----------------------------------------------------------------------------
 
     def retranslate(self) -> None:
