@@ -8,8 +8,16 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import clear_message, error_text, focus, label, line_edit, refresh_message, show_message
+from app.ui.widgets import (
+    _KeyFilter,
+    clear_message,
+    error_text,
+    focus,
+    label,
+    line_edit,
+    refresh_message,
+    show_message,
+)
 
 log = logging.getLogger("kezhan.ui.login")
 

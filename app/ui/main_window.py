@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
@@ -21,12 +22,16 @@ from PySide6.QtWidgets import (
 
 from app.errors import KezhanError
 from app.ui import actions, theme
-from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
 from app.ui.login import LoginView, ShiftOpenView
-from app.ui.sale_view import SaleView
-from app.ui.tasks_dialog import TasksDialog
-from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
+
+if TYPE_CHECKING:
+    from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
+    from app.ui.sale_view import SaleView
+    from app.ui.tasks_dialog import TasksDialog
+    from app.ui.unprinted_dialog import UnprintedDialog
+
+# The sale view and the dialogs are imported when first opened: the sign-in screen shows without them.
 
 log = logging.getLogger("kezhan.ui.window")
 
@@ -218,6 +223,8 @@ class MainWindow(QMainWindow):
         self.open_unprinted()
 
     def _enter_sale(self) -> None:
+        from app.ui.sale_view import SaleView
+
         if self.saleView is None:
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
@@ -273,6 +280,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _dialog_closed(self, dialog: QDialog) -> None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is dialog:
             self.dialog = None
         dialog.deleteLater()
@@ -291,6 +300,8 @@ class MainWindow(QMainWindow):
                 self.saleView.focus_destination()
 
     def open_ticket_dialog(self, kind: str) -> TicketDialog | None:
+        from app.ui.dialogs import TicketDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         dialog = TicketDialog(kind, self.backend, self)
@@ -300,6 +311,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_seat_map(self) -> SeatMapDialog | None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is not None or not self.selling():
             return None
         view = self.saleView
@@ -319,6 +332,8 @@ class MainWindow(QMainWindow):
         self.saleView.set_seats(sorted(dialog.chosen))
 
     def open_shift_close(self) -> ShiftCloseDialog | None:
+        from app.ui.dialogs import ShiftCloseDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         try:
@@ -335,6 +350,8 @@ class MainWindow(QMainWindow):
     def open_tasks(self) -> TasksDialog | None:
         """The conflict tasks, for any signed-in clerk: a review task is marked settled with no shift,
         while the dialog refuses a refund or reseat without one, as F3 and F4 would."""
+        from app.ui.tasks_dialog import TasksDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         dialog = TasksDialog(self.backend, self)
@@ -347,6 +364,8 @@ class MainWindow(QMainWindow):
         """Tickets of the clerk's shift whose paper never came out (a crash between the commit and the
         print, a refused job): listed at sign-in, before anything else is sold on the roll, and on
         Ctrl+Shift+P (``asked``), which says so when there are none."""
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         try:
@@ -371,6 +390,8 @@ class MainWindow(QMainWindow):
                         owed=True)
 
     def show_help(self) -> HelpDialog | None:
+        from app.ui.dialogs import HelpDialog
+
         if self.dialog is not None:
             return None
         dialog = HelpDialog(self)
@@ -378,6 +399,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_preview(self) -> PreviewDialog | None:
+        from app.ui.dialogs import PreviewDialog
+
         if self.dialog is not None:
             return None
         png = None
@@ -428,6 +451,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _job_finished(self, carried, ok: bool) -> None:
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         paper, owed = carried if isinstance(carried, tuple) else ([], False)
         if ok and paper:
             try:
@@ -442,19 +467,27 @@ class MainWindow(QMainWindow):
 
     def scan_target(self) -> bool:
         """Whether a scanned code has somewhere to go (the wedge filter listens only then)."""
+        from app.ui.dialogs import TicketDialog
+
         return self.isVisible() and isinstance(self.dialog, TicketDialog)
 
     def on_card(self, card) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if isinstance(self.dialog, TicketDialog):
             self.dialog.find_by_card(card)
         elif self.dialog is None and self.selling():
             self.saleView.fill_from_card(card)
 
     def on_scan(self, code: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if isinstance(self.dialog, TicketDialog):
             self.dialog.find(code)
 
     def _scan_failed(self, message: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if isinstance(self.dialog, TicketDialog):
             show_message(self.dialog.messageLabel, message)
 
