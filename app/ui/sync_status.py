@@ -33,21 +33,35 @@ class SyncStatus(QObject):
     status_changed = Signal(object)  # Snapshot
     _from_client = Signal(object)
 
-    def __init__(self, client, parent: QObject | None = None) -> None:
+    def __init__(self, client=None, parent: QObject | None = None, *, make_client=None) -> None:
+        """``client``, or ``make_client()`` called on the sync thread to build it there (the counter
+        window: the client's HTTP stack loads off the GUI thread, after the sign-in screen is up)."""
         super().__init__(parent)
         self.client = client
         self._snapshot = Snapshot(configured=True)
         self._stop = threading.Event()
         self._from_client.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
-        client.on_status = self._from_client.emit
+        if client is not None:
+            client.on_status = self._from_client.emit
         self.thread = WorkerThread("sync", self)
-        self.thread.submit(lambda: client.run(self._stop))
+        self.thread.submit(lambda: self._run(make_client))
+
+    def _run(self, make_client) -> None:
+        client = self.client
+        if client is None:
+            client = make_client()
+            client.on_status = self._from_client.emit
+            self.client = client
+        client.run(self._stop)
 
     @classmethod
     def for_config(cls, config, db, terminal=None) -> SyncStatus:
-        from sync.client.client import SyncClient
+        def make_client():
+            from sync.client.client import SyncClient
 
-        return cls(SyncClient(db, server_url=config.server.url or None, terminal=terminal, zone=config.zone))
+            return SyncClient(db, server_url=config.server.url or None, terminal=terminal, zone=config.zone)
+
+        return cls(make_client=make_client)
 
     def _on_status(self, status) -> None:
         self._snapshot = Snapshot(
@@ -61,10 +75,13 @@ class SyncStatus(QObject):
         return self._snapshot
 
     def nudge(self) -> None:
-        self.client.poke()
+        if self.client is not None:  # not built yet: its first cycle comes anyway
+            self.client.poke()
 
     def stop(self) -> None:
         self._stop.set()
-        self.client.poke()
+        if self.client is not None:
+            self.client.poke()
         self.thread.stop(timeout_ms=5000)
-        self.client.close()  # its network threads and HTTP sessions go with the window
+        if self.client is not None:  # built by now unless the thread never got to it
+            self.client.close()  # its network threads and HTTP sessions go with the window
