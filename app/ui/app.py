@@ -153,8 +153,10 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
 class StartingBackend:
     """The window's backend while the services load, right after the first paint: nobody signed in,
     nothing counted yet. The load runs on the GUI thread, so a key the clerk types meanwhile waits in
-    the event queue and reaches the real backend; nothing here is asked to sign anyone in."""
+    the event queue and reaches the real backend; a sign-in asked for before the load began waits
+    for it (LoginView.submit_pending)."""
 
+    starting = True  # LoginView keeps a sign-in asked for now until the real backend is attached
     user = None
     terminal = None
 

@@ -55,6 +55,7 @@ class LoginView(QWidget):
         super().__init__(parent)
         self.setObjectName("loginView")
         self.backend = backend
+        self.submit_pending = False
         body, inner = _card()
         QVBoxLayout(self).addWidget(body)
         self.titleLabel = label(role="title", name="loginTitle")
@@ -102,6 +103,11 @@ class LoginView(QWidget):
         code = self.codeEdit.text().strip()
         if not code:
             focus(self.codeEdit)
+            return
+        if getattr(self.backend, "starting", False):
+            # The services are still loading behind the screen: the sign-in goes through once they
+            # have (MainWindow.attach), with what was typed.
+            self.submit_pending = True
             return
         try:
             user = self.backend.login(code, self.passwordEdit.text())

@@ -178,6 +178,9 @@ class MainWindow(QMainWindow):
             sync.status_changed.connect(lambda *_: self.refresh_status())
         self.loginView.retranslate()  # the station's name
         self.refresh_status()
+        if self.loginView.submit_pending:
+            self.loginView.submit_pending = False
+            self.loginView.submit()
 
     # --- language -----------------------------------------------------------------------------
 

@@ -1,0 +1,53 @@
+"""The sign-in screen before the services have loaded (app.ui.app.StartingBackend): what the clerk
+sees, and a sign-in typed meanwhile that goes through once they have."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.gui.conftest import CLERK, CLERK_PASSWORD, make_window
+
+
+def test_a_sign_in_typed_while_the_services_load_goes_through_once_they_have(qtbot, backend):
+    from app.ui.app import StartingBackend
+
+    win = make_window(qtbot, StartingBackend())
+    try:
+        view = win.loginView
+        assert win.stack.currentWidget() is view
+        assert view.stationLabel.text() == ""  # no station name before the database is open
+        assert win.clerkLabel.text() == "未登录"
+        qtbot.keyClicks(view.codeEdit, CLERK)
+        qtbot.keyClick(view.codeEdit, Qt.Key.Key_Return)
+        qtbot.keyClicks(view.passwordEdit, CLERK_PASSWORD)
+        qtbot.keyClick(view.passwordEdit, Qt.Key.Key_Return)
+        # Nothing to check the password against yet: the screen keeps what was typed, says nothing.
+        assert win.stack.currentWidget() is view
+        assert view.passwordEdit.text() == CLERK_PASSWORD and view.messageLabel.text() == ""
+
+        win.attach(backend)
+
+        assert backend.user is not None and backend.user.code == CLERK
+        assert win.stack.currentWidget() is win.shiftView  # no open shift yet: the roll's number next
+        assert backend.station_title() in view.stationLabel.text()
+        assert CLERK in win.clerkLabel.text()
+    finally:
+        win.close()
+
+
+def test_without_an_early_sign_in_the_attached_window_waits_for_the_clerk(qtbot, backend):
+    from app.ui.app import StartingBackend
+
+    win = make_window(qtbot, StartingBackend())
+    try:
+        win.attach(backend)
+        assert backend.user is None
+        assert win.stack.currentWidget() is win.loginView
+        assert win.loginView.stationLabel.text() == backend.station_title()
+        qtbot.keyClicks(win.loginView.codeEdit, CLERK)
+        qtbot.keyClick(win.loginView.codeEdit, Qt.Key.Key_Return)
+        qtbot.keyClicks(win.loginView.passwordEdit, CLERK_PASSWORD)
+        qtbot.keyClick(win.loginView.passwordEdit, Qt.Key.Key_Return)
+        assert backend.user is not None and win.stack.currentWidget() is win.shiftView
+    finally:
+        win.close()
