@@ -51,3 +51,18 @@ def test_without_an_early_sign_in_the_attached_window_waits_for_the_clerk(qtbot,
         assert backend.user is not None and win.stack.currentWidget() is win.shiftView
     finally:
         win.close()
+
+
+def test_the_window_keys_before_the_services_load_do_nothing_and_break_nothing(qtbot, backend):
+    from app.ui.app import StartingBackend
+
+    win = make_window(qtbot, StartingBackend())
+    try:
+        for action_id in ("sale", "refund", "shift_close", "seat_map", "tasks", "unprinted", "date_today",
+                          "date_next", "logout"):
+            win.actions[action_id].trigger()
+        assert win.dialog is None and win.stack.currentWidget() is win.loginView
+        win.attach(backend)
+        assert win.stack.currentWidget() is win.loginView and backend.user is None
+    finally:
+        win.close()
