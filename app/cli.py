@@ -76,13 +76,6 @@ def _language() -> str:
     return language
 
 
-def _missing_server_part(exc: BaseException) -> bool:
-    """The installed terminal leaves the reference server out; the demo needs its optional part."""
-    name = getattr(exc, "name", None) or ""
-    return isinstance(exc, ModuleNotFoundError) and (
-        name.split(".")[0] in SERVER_PACKAGES or name.startswith("sync.server"))
-
-
 def _tolerant_console() -> None:
     """A Windows console may be GBK (code page 936): a character it cannot show becomes "?" rather
     than an exception that turns a finished command into exit 70."""
@@ -93,6 +86,13 @@ def _tolerant_console() -> None:
                 reconfigure(errors="replace")
             except (ValueError, OSError):  # a detached or closed stream: nothing to print to anyway
                 pass
+
+
+def _missing_server_part(exc: BaseException) -> bool:
+    """The installed terminal leaves the reference server out; the demo needs its optional part."""
+    name = getattr(exc, "name", None) or ""
+    return isinstance(exc, ModuleNotFoundError) and (
+        name.split(".")[0] in SERVER_PACKAGES or name.startswith("sync.server"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,8 @@ from app import paths
 from app.domain.retention import DEFAULT_KEEP_DAYS, keep_days_problem
 from app.errors import ConfigError
 
+TERMINAL_ROLES = ("window", "gate", "both")
+
 
 @dataclass
 class StationConfig:
@@ -24,18 +26,16 @@ class StationConfig:
     timezone: str = "Asia/Shanghai"
 
 
-ROLES = ("window", "gate", "both")
-
-
 @dataclass
 class TerminalConfig:
     id: str = ""
     presale_days: int = 10
     language: str = "zh_CN"
-    # What this PC is: a ticket window, a boarding gate, or both; ``gates`` lists the gate numbers
-    # (检票口) a gate terminal serves, comma separated ("3,4").
+    # What the machine is at the station: a ticket window, a gate (检票口) or both. A gate checker
+    # signs in only on a gate or both terminal; a clerk only on a window or both one.
     role: str = "window"
-    gates: str = ""
+    # The gate numbers this terminal checks at (docs/gate.md); empty: every gate of the station.
+    gates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -101,11 +101,11 @@ class Config:
             raise ConfigError(f"terminal.presale_days{where}: must be 0..60, got {self.terminal.presale_days}")
         if self.terminal.language not in ("zh_CN", "en"):
             raise ConfigError(f"terminal.language{where}: must be zh_CN or en, got {self.terminal.language!r}")
+        if self.terminal.role not in TERMINAL_ROLES:
+            raise ConfigError(f"terminal.role{where}: must be window, gate or both, got {self.terminal.role!r}")
         problem = keep_days_problem(self.database.keep_days)
         if problem:
             raise ConfigError(f"database.keep_days{where}: {problem}")
-        if self.terminal.role not in ROLES:
-            raise ConfigError(f"terminal.role{where}: must be window, gate or both, got {self.terminal.role!r}")
         try:
             parse_gates(self.terminal.gates)
         except ValueError as exc:
@@ -130,9 +130,13 @@ class Config:
         return parse_gates(self.terminal.gates)
 
 
-def parse_gates(text: str) -> list[str]:
-    """``"3, 4"`` -> ``["3", "4"]``; a gate number is short text without spaces or commas."""
-    gates = [part.strip() for part in str(text).replace("，", ",").split(",") if part.strip()]
+def parse_gates(text: str | list) -> list[str]:
+    """``"3, 4"`` (as a technician types it) or ``[3, "4"]`` -> ``["3", "4"]``; a gate number is
+    short text without spaces or commas."""
+    if isinstance(text, list):
+        gates = [str(part).strip() for part in text]
+    else:
+        gates = [part.strip() for part in str(text).replace("，", ",").split(",") if part.strip()]
     for gate in gates:
         if len(gate) > 8 or not gate.isalnum():
             raise ValueError(f"gate numbers are short letters or digits separated by commas, got {gate!r}")
@@ -176,6 +180,13 @@ def load(path: Path | None = None) -> Config:
             if key not in known:
                 raise ConfigError(f"{path}: unknown setting {section.name}.{key}")
             expected = type(getattr(target, key))
+            if expected is list:
+                # Gate numbers: written as numbers or as text, kept as text ("3", "A2").
+                if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool)
+                                                          for v in value):
+                    raise ConfigError(f"{path}: {section.name}.{key} must be a list like [1, 2], got {value!r}")
+                setattr(target, key, [str(v) for v in value])
+                continue
             if expected is float:
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise ConfigError(f"{path}: {section.name}.{key} must be a number, got {value!r}")

@@ -81,7 +81,7 @@ def readiness(path: Path | None = None) -> list[str]:
     except KezhanError:
         return list(STEPS)
     missing = []
-    if config.terminal.role in ("gate", "both") and not config.terminal.gates.strip():
+    if config.terminal.role in ("gate", "both") and not config.terminal.gates:
         missing.append("role")
     # A file that exists but cannot be read (damaged, locked, not a database) is not the wizard's
     # to fix: the window refuses it with the technician's way out (kezhan db check / restore).
@@ -116,9 +116,10 @@ def _count(db_path: Path, query: str) -> int | None:
 class SetupSession:
     """One run of the wizard or of ``kezhan setup``: the configuration being built and each step's result.
 
-    ``sleep`` is the wait between enrolment tries (tests pass a no-op). The enrolment's signing key
-    and idempotency key are made once per session: every retry of this run, whichever step asks,
-    presents the same ones, so a retry after a lost answer is the same terminal to the server.
+    ``sleep`` is the wait between enrolment tries (tests pass a no-op). The enrolment's idempotency
+    key is made once per session, and the client keeps the key pair sent with it: every retry of
+    this run, whichever step asks, presents the same ones, so a retry after a lost answer is the
+    same terminal to the server.
     """
 
     def __init__(self, path: Path | None = None, *, sleep: Callable[[float], None] = time.sleep,
@@ -135,7 +136,6 @@ class SetupSession:
         self.attempts = attempts
         self.backoff = backoff
         self.idempotency_key = secrets.token_hex(16)
-        self._signing_key = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class SetupSession:
             return self.record(StepResult("role", False, "检票终端须填写检票口编号，例如 3,4",
                                           "a gate terminal needs its gate numbers, e.g. 3,4"))
         self.config.terminal.role = role
-        self.config.terminal.gates = ",".join(numbers)
+        self.config.terminal.gates = numbers
         gate_text = f"，检票口 {','.join(numbers)}" if numbers else ""
         return self.record(StepResult("role", True, f"用途：{names[role][0]}{gate_text}",
                                       f"role: {names[role][1]}" + (f", gates {','.join(numbers)}" if numbers else ""),
@@ -211,13 +211,6 @@ class SetupSession:
         return self.record(StepResult("server", True, f"{url} 连接正常，往返 {rtt_ms} 毫秒，时钟偏差 {offset:+.1f} 秒",
                                       f"{url} answers: round trip {rtt_ms} ms, clock offset {offset:+.1f} s", data))
 
-    def _key(self):
-        if self._signing_key is None:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-            self._signing_key = Ed25519PrivateKey.generate()
-        return self._signing_key
-
     def enrol(self, url: str, code: str, *, label: str = "") -> StepResult:
         """Create or upgrade the database, then enrol with ``code``, retrying a link that drops.
 
@@ -228,6 +221,13 @@ class SetupSession:
 
         url = url.strip().rstrip("/")
         link = self.check_link(url)
+        wait = self.backoff
+        for _attempt in range(1, self.attempts):
+            if link.ok or link.data.get("code") != "LINK_DOWN":
+                break
+            self.sleep(wait)  # the same patience with a lossy link as the enrolment itself
+            wait *= 2
+            link = self.check_link(url)
         if not link.ok:
             return link
         try:
@@ -269,8 +269,9 @@ class SetupSession:
         wait = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                return enrol(db, url, code, label=label, signing_key=self._key(),
-                             idempotency_key=self.idempotency_key)
+                # One try per call: the waits are this session's (its backoff, its sleep); the
+                # client keeps the key pair of this idempotency key between calls.
+                return enrol(db, url, code, label=label, idempotency_key=self.idempotency_key, attempts=1)
             except KezhanError as exc:
                 if exc.code not in ("LINK_DOWN", "BAD_ANSWER") or attempt == self.attempts:
                     hint = {

@@ -13,7 +13,10 @@ PY="${PYTHON:-python3}"
 # offscreen platform loads, those its X11 (xcb) platform needs on a desktop, and venv support.
 DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
               libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
-              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1)
+              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+              # The reference server's tests run on PostgreSQL too: they start their own throwaway
+              # server with its initdb and pg_ctl (tests/integration/postgres.py).
+              postgresql)
 
 need_debs() {
     command -v dpkg >/dev/null 2>&1 || return 1
@@ -32,6 +35,12 @@ install_debs() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "installing Debian packages: $missing"
+    if [[ " $missing " == *" postgresql "* ]]; then
+        # Only the programs are wanted: no "main" cluster created and started by the package, so
+        # no PostgreSQL is left running on the machine (the tests start and stop their own).
+        $sudo mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/kezhan.conf >/dev/null
+    fi
     $sudo apt-get update -qq
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null

@@ -32,6 +32,15 @@ H_TIMESTAMP = "Kezhan-Timestamp"
 H_NONCE = "Kezhan-Nonce"
 H_SIGNATURE = "Kezhan-Signature"
 H_SERVER_TIME = "Kezhan-Server-Time"
+# Which copy of the terminal's data sends the request: an id made at the data's first start on a PC
+# and kept beside the database. One terminal identity is used by one instance; see docs/protocol.md.
+H_INSTANCE = "Kezhan-Instance"
+INSTANCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A retry of a call that changes something carries the same key: the server answers it with the
+# first answer instead of doing it again (docs/protocol.md § Idempotency keys).
+H_IDEMPOTENCY_KEY = "Idempotency-Key"
+H_IDEMPOTENT_REPLAY = "Kezhan-Idempotent-Replay"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 SIGNING_SCHEME = "KEZHAN-HMAC-SHA256"
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -224,6 +233,7 @@ _SPECS = [
     ErrorSpec("TERMINAL_MISMATCH", 422, "事件不属于本终端", "event belongs to another terminal", "alarm: wrong database"),
     ErrorSpec("BATCH_NOT_CONTIGUOUS", 422, "批次中的序号不连续", "batch seqs not contiguous and ascending", "bug: rebuild the batch"),
     ErrorSpec("SEQ_GAP", 409, "事件序号有缺口", "gap in event seqs", "resend from expected_seq"),
+    ErrorSpec("INSTANCE_CONFLICT", 409, "本终端身份正被另一台电脑上的数据副本使用", "this terminal identity is in use by another copy of its data (another PC)", "stop selling and uploading; alarm"),
     ErrorSpec("SEQ_REUSE", 409, "事件序号被重复使用（终端数据库可能被回滚）", "event seq reused with other content (terminal database rolled back?)", "stop uploading; alarm"),
     ErrorSpec("UNKNOWN_DEPARTURE", 404, "没有这个班次", "no such departure", "pull, then retry"),
     ErrorSpec("DEPARTURE_CANCELLED", 409, "班次已取消", "departure cancelled", "stop selling it"),
@@ -238,6 +248,10 @@ _SPECS = [
     ErrorSpec("ALREADY_PICKED_UP", 409, "票已被取出", "ticket already picked up", "show where and when"),
     ErrorSpec("UNKNOWN_FARE", 422, "没有该到站的票价", "no fare to that stop", "pull, then retry"),
     ErrorSpec("BUSY", 503, "服务器繁忙", "server busy", "back off and retry"),
+    ErrorSpec("IDEMPOTENCY_KEY_REUSED", 409, "同一个幂等键用于了不同的请求",
+              "idempotency key already used for a different request", "bug: a new request needs a new key"),
+    ErrorSpec("IDEMPOTENCY_IN_PROGRESS", 409, "同一请求仍在处理中", "the first request with this idempotency key "
+              "is still being answered", "back off and retry with the same key"),
     ErrorSpec("INTERNAL", 500, "服务器内部错误", "server internal error", "back off and retry"),
 ]
 

@@ -1,6 +1,7 @@
 """``kezhan server``: the reference provincial server and its station-admin tools.
 
     kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
+                  [--upload-workers N] [--processes N]
     kezhan server serve ...            (the same, spelled out)
     kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
     kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
@@ -46,6 +47,16 @@ def _workers(text: str) -> int:
         n = -1
     if not 0 <= n <= 64:
         raise argparse.ArgumentTypeError(f"not a number of workers (0-64): {text!r}")
+    return n
+
+
+def _processes(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"not a number of processes (1-64): {text!r}")
     return n
 
 
@@ -97,6 +108,9 @@ def _add_serve_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     p.add_argument("--upload-workers", type=_workers, default=d(0), metavar="N",
                    help="apply upload batches in N worker processes, so one batch is checked while another "
                         "is written (default 0: in the server process; 2 suits a province's backlog drains)")
+    p.add_argument("--processes", type=_processes, default=d(1), metavar="N",
+                   help="serve the port from N server processes on the same database (default 1; for "
+                        "PostgreSQL, where each process has its own connections)")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -206,10 +220,12 @@ def run_serve(args) -> int:
         raise SyncError(f"找不到省份数据文件：{args.province}", en=f"no province file {args.province}",
                         code="PROVINCE_MISSING")
 
-    def ready(host, port, tok, loaded):
+    def ready(host, port, tok, loaded, pids):
         shown = f"[{host}]" if ":" in host else host
         print(f"省级服务器已启动 provincial server listening on http://{shown}:{port}", flush=True)
         print(f"  database: {db}", flush=True)
+        if len(pids) > 1:
+            print(f"  processes: {' '.join(str(p) for p in pids)}", flush=True)
         print(f"  OpenAPI:  http://{shown}:{port}/docs", flush=True)
         if loaded:
             print(f"  province: {loaded['departures']} departures ({loaded['added']} rows added, "
@@ -221,7 +237,7 @@ def run_serve(args) -> int:
     try:
         runner.serve(db, host=args.host, port=args.port, admin_token=token, province=args.province,
                      empty=args.empty, fallback_province=_demo_province, on_ready=ready,
-                     upload_workers=args.upload_workers)
+                     upload_workers=args.upload_workers, processes=args.processes)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     except ValueError as exc:  # a province document that is not one
@@ -230,6 +246,9 @@ def run_serve(args) -> int:
         raise SyncError(f"无法监听 {args.host}:{args.port}：{exc.strerror or exc}",
                         en=f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
                         code="SERVER_LISTEN") from exc
+    except RuntimeError as exc:  # a server process that could not start
+        raise SyncError(f"服务器进程无法启动：{exc}", en=f"a server process could not start: {exc}",
+                        code="SERVER_PROCESS") from exc
     except KeyboardInterrupt:
         pass
     print("省级服务器已停止 provincial server stopped", file=sys.stderr, flush=True)

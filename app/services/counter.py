@@ -20,7 +20,7 @@ from app.domain.identity import GB11643_TYPES, DocumentType, mask, validate_docu
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
 from app.errors import KezhanError, RuleViolation
-from app.services import aftersale, auth, paper, sales, shifts, tasks
+from app.services import aftersale, auth, paper, recovery, sales, shifts, tasks
 from app.services.context import (
     Terminal,
     alarm_refusal,
@@ -500,6 +500,11 @@ class Counter:
     def void(self, ticket: TicketRow) -> OperationOutcome:
         r = aftersale.void(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
         return OperationOutcome("void", [], amount=r.refund_amount, stock_no=r.stock_no, raw=r)
+
+    def confirm_next_stock_no(self, text: str) -> str:
+        """The next blank as the clerk reads it off the roll, after this file lost acknowledged sales."""
+        return recovery.confirm_next_stock_no(self.db, self.terminal, clerk=self._clerk(), stock_no=text,
+                                              now=self.now())
 
     def _next_stock_no(self) -> str:
         with self.db.read() as session:

@@ -154,7 +154,9 @@ class Gate:
 
     def login(self, code: str, password: str) -> auth.SignedIn:
         user = auth.login(self.db, self.terminal, code, password, now=self.now())
-        if user.role not in ("gate", "supervisor"):
+        # The technician signs in at any terminal, a gate-only one included, to reach the
+        # technician menu (the window routes the role there, never to the gate view).
+        if user.role not in ("gate", "supervisor", "technician"):
             raise RuleViolation("该账号不能在检票口登录", en="This account may not sign in at the gate",
                                 code="NOT_AUTHORISED")
         self.user = user

@@ -19,7 +19,7 @@ from app.domain.leases import pick_seat, pick_seats
 from app.domain.schedule import check_sellable
 from app.domain.stock import StockRoll, format_stock_no, parse_stock_no
 from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_hash_prefix, encode_ticket_code
-from app.errors import RuleViolation
+from app.errors import KezhanError, RuleViolation
 from app.services.context import (
     OpenShift,
     Rules,
@@ -34,6 +34,7 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.services.recovery import require_roll_confirmed
 from app.store import departures as departure_store
 from app.store import gate as gate_store
 from app.store import paper as paper_store
@@ -209,7 +210,9 @@ def choose_seats(available: SellableSeats, wanted: list[int | None], online: boo
 
 
 def take_stock(cur, shift: OpenShift, count: int) -> list[str]:
-    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end)."""
+    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end;
+    ``STOCK_CONFIRM_REQUIRED`` while the printed roll may be past what this file knows)."""
+    require_roll_confirmed(cur)
     roll = StockRoll(shift.first_no, shift.last_no, shift.next_no)
     numbers = [format_stock_no(roll.take()) for _ in range(count)]
     shift_store.set_roll_next(cur, shift.roll_id, format_stock_no(roll.next_number))
@@ -414,6 +417,20 @@ def check_payment_method(payment: PaymentIn) -> None:
         )
 
 
+class _ServerMustConfirm(Exception):
+    """Raised inside the sale's transaction, before anything is written, when the seats chosen are
+    not all in this terminal's leases and a server is there to ask: the transaction rolls back, the
+    seats are confirmed with the server outside it (no write lock held over the network), and the
+    sale runs again on the seats the server granted."""
+
+    def __init__(self, seats: list[int], ours: frozenset[int], chosen: list[bool]):
+        super().__init__(seats)
+        self.seats, self.ours, self.chosen = seats, ours, chosen
+
+
+SALE_ATTEMPTS = 3  # a confirmed seat lost again before the sale could commit (lease swept) is retried
+
+
 def sell(
     db: Database,
     terminal: Terminal,
@@ -426,13 +443,78 @@ def sell(
     insurance: bool = False,
     now: datetime,
 ) -> SaleResult:
-    """Sell one to nine tickets on one departure from the home station to ``stop``."""
+    """Sell one to nine tickets on one departure from the home station to ``stop``.
+
+    Online, a seat outside this terminal's leases is confirmed by the provincial server first
+    (``Terminal.seat_confirmer``); a seat in a lease needs no call. When the server cannot be asked,
+    the sale is refused with SEAT_NOT_CONFIRMED rather than taking a seat someone else may hold."""
     now = require_now(now)
     payment = payment or PaymentIn()
     check_payment_method(payment)
     if payment.method == "epay" and not (payment.reference or "").strip():
         raise _violation("PAYMENT_REFERENCE_MISSING", "请填写电子支付流水号", "Enter the e-payment reference")
     party = _prepare_passengers(terminal, passengers, now)
+    confirmed = None
+    for _attempt in range(SALE_ATTEMPTS):
+        try:
+            return _sell_once(db, terminal, clerk=clerk, departure_id=departure_id, stop=stop, party=party,
+                              payment=payment, insurance=insurance, now=now, confirmed=confirmed)
+        except _ServerMustConfirm as need:
+            confirmed = confirm_seats(terminal, departure_id, need.seats, need.ours, need.chosen)
+    raise _violation("SEAT_TAKEN", "座位刚被占用，请重新选座", "A seat was just taken; choose again")
+
+
+def confirm_seats(
+    terminal: Terminal, departure_id: str, seats: list[int], ours: frozenset[int], chosen: list[bool]
+) -> list[int]:
+    """Each seat outside ``ours`` asked of the server (``chosen``: the clerk picked it, so another seat
+    will not do); an automatically picked seat the server refuses is replaced by one it grants."""
+    out = []
+    for seat, picked in zip(seats, chosen, strict=True):
+        if seat in ours:
+            out.append(seat)
+            continue
+        try:
+            out.append(_ask_server(terminal, departure_id, seat))
+        except KezhanError as exc:
+            if exc.code not in ("SEAT_TAKEN", "SEAT_LEASED"):
+                raise not_confirmed(seat, exc) from None
+            if picked:
+                raise _violation(
+                    "SEAT_TAKEN",
+                    f"{seat} 号座位已被其他窗口或网售占用，请重新选座",
+                    f"Seat {seat} is taken by another window or the web; choose another seat",
+                    seat=seat,
+                ) from None
+            try:
+                out.append(_ask_server(terminal, departure_id, None))
+            except KezhanError as again:
+                if again.code == "NO_SEATS":
+                    raise _violation("NO_SEATS", "该班次已无空座", "This departure has no free seat left") from None
+                raise not_confirmed(seat, again) from None
+    return out
+
+
+def _ask_server(terminal: Terminal, departure_id: str, seat: int | None) -> int:
+    return int(terminal.seat_confirmer(departure_id, seat))
+
+
+def not_confirmed(seat: int, exc: KezhanError) -> RuleViolation:
+    """The server could not confirm a pool seat: the clerk sells from this terminal's leases instead."""
+    return _violation(
+        "SEAT_NOT_CONFIRMED",
+        f"省平台未能确认 {seat} 号座位（{exc.text('zh')}）：为防一座两售，本次请从本机租用的座位中售票。",
+        f"The provincial server could not confirm seat {seat} ({exc.text('en')}): so that no seat is sold "
+        "twice, sell from this terminal's leased seats.",
+        seat=seat,
+        cause=exc.code,
+    )
+
+
+def _sell_once(
+    db: Database, terminal: Terminal, *, clerk: str, departure_id: str, stop: str, party: list[dict],
+    payment: PaymentIn, insurance: bool, now: datetime, confirmed: list[int] | None,
+) -> SaleResult:
     with counter_write(db, terminal, clerk) as (cur, rules, shift):
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
@@ -441,7 +523,7 @@ def sell(
         full_fare = require_fare(dep)
         _check_party(cur, rules, party, dep)
         _check_documents(cur, rules, party, departure_id)
-        _seat_party(cur, terminal, rules, party, departure_id, now)
+        _seat_party(cur, terminal, rules, party, departure_id, now, confirmed)
         ids = next_ticket_ids(cur, terminal, len(party))
         stock = take_stock(cur, shift, len(party))
         tickets = _ticket_rows(
@@ -500,12 +582,20 @@ def _check_documents(cur, rules: Rules, party: list[dict], departure_id: str) ->
     check_documents_free(cur, departure_id, hashes)
 
 
-def _seat_party(cur, terminal: Terminal, rules: Rules, party: list[dict], departure_id: str, now: datetime) -> None:
-    """A seat for every member whose ticket type takes one (``entry["seat_no"]``)."""
+def _seat_party(
+    cur, terminal: Terminal, rules: Rules, party: list[dict], departure_id: str, now: datetime,
+    confirmed: list[int] | None = None,
+) -> None:
+    """A seat for every member whose ticket type takes one (``entry["seat_no"]``). ``confirmed``: the
+    seats the server has just granted for this sale, which must now be in this terminal's leases."""
     types = rules.ticket_types
     seated = [e for e in party if types.get(e["in"].ticket_type).needs_seat]
     available = sellable_seats(cur, terminal, rules, departure_id, now)
-    seat_numbers = choose_seats(available, [e["in"].seat_no for e in seated], terminal.online)
+    wanted = [e["in"].seat_no for e in seated]
+    seat_numbers = choose_seats(available, confirmed if confirmed is not None else wanted, terminal.online)
+    if terminal.online and terminal.seat_confirmer is not None and not available.ours.issuperset(seat_numbers):
+        # A pool seat: another terminal or the web may hold it by now, whatever this map says.
+        raise _ServerMustConfirm(seat_numbers, available.ours, [seat is not None for seat in wanted])
     for entry, seat in zip(seated, seat_numbers, strict=True):
         entry["seat_no"] = seat
 

@@ -257,12 +257,32 @@ def quick_check(path: Path) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
+def counter_check(path: Path) -> list[str]:
+    """The outbox, ticket and stock counters against the rows they number (``outbox.counter_problems``):
+    a file that lost acknowledged rows behind SQLite's back, or whose counters went back, would
+    otherwise issue a seq, ticket id or stock number again."""
+    from app.store import archive, outbox
+
+    try:
+        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"outbox", "counters", "tickets", "stock_rolls", "settings"} <= tables:
+                return []
+            return outbox.counter_problems(con.cursor(), archive.archived_marks(con))
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+
+
 def verify_intact(path: Path) -> None:
     """Refuse a file that fails SQLite's quick check: a sale committed into damaged pages may be
     unreadable afterwards. Cheap enough for a start-up (every page once, no index comparison)."""
     if not path.is_file():
         return
-    problems = quick_check(path)
+    problems = quick_check(path) or counter_check(path)
     if problems:
         zh, en = DAMAGED_WAY_OUT
         raise StorageError(

@@ -30,7 +30,8 @@ class Action:
     keys: tuple[str, ...]  # QKeySequence portable text, first is the one shown first
     label: str  # Chinese source string, context "actions"
     where: str  # "window": anywhere in the counter window; "sale": the sale view; "dialog": any dialog;
-    # "demo": the window of `kezhan demo` only; "setup": the set-up wizard; "technician": its menu
+    # "gate": the gate view (a gate checker signed in); "demo": the window of `kezhan demo` only;
+    # "setup": the set-up wizard; "technician": its menu
     operation: bool = False  # a counter operation (shown in the operations bar)
 
 
@@ -62,10 +63,25 @@ ACTIONS: tuple[Action, ...] = (
     Action("next_field", ("Tab",), QT_TRANSLATE_NOOP("actions", "下一个输入项"), "dialog"),
     Action("logout", ("Ctrl+Shift+L",), QT_TRANSLATE_NOOP("actions", "锁屏 / 注销"), "window"),
     Action("unprinted", ("Ctrl+Shift+P",), QT_TRANSLATE_NOOP("actions", "未出票的车票（按原票号打印）"), "window"),
+    # The gate view's keys. The counter's F-keys are switched off while a gate checker is signed in,
+    # so the same keys serve the gate's own operations (bound apart: GATE_WHERE).
+    Action("gate_open", ("F2",), QT_TRANSLATE_NOOP("actions", "开检（录入车牌、驾驶员）"), "gate", True),
+    Action("gate_stop", ("F3",), QT_TRANSLATE_NOOP("actions", "停检：生成并打印路单"), "gate", True),
+    Action("gate_late", ("F4",), QT_TRANSLATE_NOOP("actions", "补检（值班站长批准）"), "gate", True),
+    Action("gate_undo", ("F5",), QT_TRANSLATE_NOOP("actions", "注销检票（值班站长批准）"), "gate", True),
+    Action("gate_ride_change", ("F6",), QT_TRANSLATE_NOOP("actions", "改乘其他班次（值班站长批准）"), "gate", True),
+    Action("gate_merge", ("F7",), QT_TRANSLATE_NOOP("actions", "并班到其他班次（值班站长批准）"), "gate", True),
+    Action("gate_reprint_bill", ("F8",), QT_TRANSLATE_NOOP("actions", "补打路单"), "gate", True),
+    Action("gate_void_bill", ("F9",), QT_TRANSLATE_NOOP("actions", "作废路单（值班站长批准）"), "gate", True),
+    Action("gate_bill_preview", ("F10",), QT_TRANSLATE_NOOP("actions", "路单预览"), "gate"),
+    Action("gate_entry", ("Ctrl+N",), QT_TRANSLATE_NOOP("actions", "光标到扫码 / 票号输入"), "gate"),
+    Action("gate_board", ("Ctrl+B",), QT_TRANSLATE_NOOP("actions", "光标到检票班次列表"), "gate"),
     # Bound by `kezhan demo` only: stops or restarts the embedded provincial server.
     Action("demo_link", ("Ctrl+Shift+F12",), QT_TRANSLATE_NOOP("actions", "演示：断开 / 恢复省平台"), "demo"),
     # Bound by `kezhan demo` only: the next demo passenger taps an ID card on the simulated reader.
     Action("demo_card", ("Ctrl+Shift+F11",), QT_TRANSLATE_NOOP("actions", "演示：下一位乘客刷身份证"), "demo"),
+    # Bound by `kezhan demo` only, at the gate: the next passenger's ticket code arrives as a scan.
+    Action("demo_scan", ("Ctrl+Shift+F10",), QT_TRANSLATE_NOOP("actions", "演示：扫下一位乘客的车票"), "demo"),
 )
 
 # The set-up wizard (app/ui/setup_wizard.py) and the technician menu (app/ui/technician_menu.py):
@@ -102,6 +118,9 @@ BY_ID = {a.id: a for a in ACTIONS + SETUP_ACTIONS}
 # Keys handled by the widgets themselves (Enter, Esc, Tab) are listed but not bound as shortcuts:
 # binding them window-wide would steal them from line edits and tables.
 BOUND_WHERE = ("window", "sale")
+# The gate view's keys: bound too, but enabled only while the gate view is shown (and the counter's
+# then disabled), so one key never means two things at once.
+GATE_WHERE = ("gate",)
 
 
 def key_text(keys: tuple[str, ...], language: str = "zh_CN") -> str:
@@ -135,8 +154,8 @@ def english_labels(ts_file: Path | None = None) -> dict[str, str]:
 
 def markdown_table(registry: tuple[Action, ...] = ACTIONS) -> str:
     english = english_labels()
-    where_zh = {"window": "任何界面", "sale": "售票界面", "dialog": "对话框 / 输入项", "demo": "演示站",
-                "setup": "设置向导", "technician": "技术员菜单"}
+    where_zh = {"window": "任何界面", "sale": "售票界面", "gate": "检票界面", "dialog": "对话框 / 输入项",
+                "demo": "演示站", "setup": "设置向导", "technician": "技术员菜单"}
     lines = [
         "| 按键 Key | 功能 | Action | 范围 Scope |",
         "|---|---|---|---|",

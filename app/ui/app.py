@@ -70,9 +70,11 @@ def route_qt_messages() -> None:
 
 
 def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
-                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None,
-                 ask_printer: bool = True):
-    """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
+                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None, gate=None,
+                 role: str = "window", ask_printer: bool = True):
+    """The counter window over ``backend`` with its device adapters (none configured: preview only).
+    ``gate`` (an :class:`app.ui.gate_backend.GateBackend`) and ``role`` ("window", "gate", "both",
+    the terminal's ``terminal.role``) make it a gate too: a gate checker signing in gets the gate view."""
     from app.ui import theme
     from app.ui.devices import PrinterDevice, ReaderDevice, ScannerDevice, WedgeFilter
     from app.ui.main_window import MainWindow
@@ -82,7 +84,7 @@ def build_window(backend, *, width: int = 1366, printer_target: str | None = Non
     printer = PrinterDevice(printer_target, ask_now=ask_printer)
     reader = ReaderDevice(reader_port, reader_baud)
     scanner = ScannerDevice(scanner_port)
-    window = MainWindow(backend, printer, reader, scanner, sync)
+    window = MainWindow(backend, printer, reader, scanner, sync, gate=gate, role=role)
     for device in (printer, reader, scanner):
         device.setParent(window)
     window.wedge = WedgeFilter(scanner, window, active=window.scan_target)
@@ -190,7 +192,7 @@ class StartingBackend:
 
 
 def _load_services(config, demo: DemoDevices, path: Path):
-    """The database, the services and the sync client: (db, backend, sync)."""
+    """The database, the services, the gate's and the sync client: (db, backend, sync, gate)."""
     from app.services.station import open_station
     from app.ui import theme
     from app.ui.backend import Backend
@@ -213,11 +215,12 @@ def _load_services(config, demo: DemoDevices, path: Path):
                           else config.terminal.presale_days, clock=demo.clock, language=theme.language,
                           on_local_event=(sync.nudge if sync is not None else None),
                           printer_profile=config.printer.profile)
+        backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
+        gate = make_gate(db, terminal, config, demo, sync)
     except BaseException:
         db.engine.dispose()
         raise
-    backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
-    return db, backend, sync
+    return db, backend, sync, gate
 
 
 def _after_first_paint(window, fn: Callable[[], None]) -> None:
@@ -255,14 +258,17 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
 
     from PySide6.QtCore import QTimer
 
-    # The sign-in screen first, on a stand-in backend: the store, its ORM, the services, the sync
-    # client and the terminal's key (cryptography) load after the first paint, while the clerk types.
+    # The sign-in screen first, on a stand-in backend: the store, its ORM, the services, the gate's,
+    # the sync client and the terminal's key (cryptography) load after the first paint, while the
+    # clerk types.
+    role = config.terminal.role if config.terminal.role in ("gate", "both") else "window"
     window = build_window(
         StartingBackend(), width=width,
         printer_target=demo.printer_target or config.printer.target or None,
         reader_port=demo.reader_port or config.reader.port or None,
         reader_baud=config.reader.baud,
         scanner_port=demo.scanner_port or config.scanner.port or None,
+        role=role,
         ask_printer=False,
     )
     report = os.environ.get("KEZHAN_SHOWN_REPORT")
@@ -271,7 +277,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
 
     def load() -> None:
         try:
-            db, backend, sync = _load_services(config, demo, path)
+            db, backend, sync, gate = _load_services(config, demo, path)
         except BaseException as exc:  # raised again once the loop has ended: the command's exit code
             failed.append(exc)
             gc.enable()
@@ -279,12 +285,14 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
             app.exit(1)
             return
         opened.append(db)
-        window.attach(backend, sync)
+        window.attach(backend, sync, gate)
         station = demo.extra.get("station")
         if station is not None:
             bind_demo_link(window, station, sync)
             if station.cards is not None:
-                bind_demo_card(window, station.cards)
+                bind_demo_card(window, station.cards, station if gate is not None else None)
+            if gate is not None:
+                bind_demo_scan(window)
         gc.enable()  # off during start-up (app.commands.gui)
         if report:
             _report_when_ready(app, report)
@@ -313,6 +321,47 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     if failed:
         raise failed[0]
     return code
+
+
+def make_gate(db, terminal, config, demo: DemoDevices, sync):
+    """The gate's service for a terminal whose ``terminal.role`` is "gate" or "both" (None for a
+    ticket window), checking at ``terminal.gates``."""
+    if config.terminal.role not in ("gate", "both"):
+        return None
+    from app.ui import theme
+    from app.ui.gate_backend import GateBackend
+
+    return GateBackend(db, terminal, clock=demo.clock, language=theme.language(),
+                       gates=tuple(config.terminal.gates), printer_profile=config.printer.profile,
+                       on_local_event=(sync.nudge if sync is not None else None))
+
+
+def checked_seats(view) -> set:
+    """The seats the gate view shows boarded: the demo's next passenger is someone else."""
+    return {seat for seat, state in view.seatGrid.seats.items() if state == "checked"}
+
+
+def bind_demo_scan(window) -> None:
+    """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
+    holds a ticket under the scanner (the newest paper of the first ticket not yet boarded,
+    ``Gate.paper_codes``); the code reaches the gate view as a scan does."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+
+    def scan() -> None:
+        if not window.checking() or window.dialog is not None:
+            return
+        view = window.gateMode.view
+        if view.current is None:
+            return
+        papers = window.gate.paper_codes(view.current.id)
+        if not papers:
+            show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+            return
+        window.scanner.scanned.emit(papers[0][1])
+
+    window.actions.update(actions.bind(window, {"demo_scan": scan}, where=("demo",)))
 
 
 def _report_when_shown(path: str) -> None:
@@ -361,15 +410,26 @@ def bind_demo_link(window, station, sync) -> None:
     window.demoLinkWorker = worker  # stopped with the window's devices when it closes
 
 
-def bind_demo_card(window, cards) -> None:
+def bind_demo_card(window, cards, station=None) -> None:
     """Ctrl+Shift+F11 in the demo: the next demo passenger's ID card goes on the simulated reader
-    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap."""
+    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap.
+    At the gate, the card is that of the next passenger holding a ticket on the departure being
+    checked (``station.next_gate_card``)."""
     from PySide6.QtCore import QCoreApplication
 
     from app.ui import actions
 
     def tap() -> None:
-        card = cards.tap_next()
+        checking = station is not None and window.checking() and window.gateMode.view.current is not None
+        if checking:
+            view = window.gateMode.view
+            card = station.next_gate_card(view.current.id, checked_seats(view))  # a passenger's own card
+            if card is None:
+                show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+                return
+            cards.reader.place(card)
+        else:
+            card = cards.tap_next()
         show_demo_message(window, QCoreApplication.translate("demo", "演示：%1 的身份证已放上读卡器")
                           .replace("%1", card.get("name", "")))
 

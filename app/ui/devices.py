@@ -233,14 +233,23 @@ class ReaderDevice(QObject):
 
 
 class ScannerDevice(QObject):
-    """A serial scanner on its worker thread, and the keyboard-wedge filter; both emit ``scanned``."""
+    """A serial scanner on its worker thread, and the keyboard-wedge filter; both emit ``scanned``.
+
+    ``state``: ``none`` (no serial scanner: the keyboard wedge only), ``unknown`` (opening),
+    ``ready``, ``lost`` (the port could not be opened or went away; it is opened again once a
+    second while lost, so a scanner plugged back in works without a restart)."""
 
     scanned = Signal(str)
     scan_failed = Signal(str)  # a message for the clerk
+    status_changed = Signal(str, str)  # state, message
+
+    REOPEN_S = 1.0
 
     def __init__(self, port: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.port = port or None
+        self.state = "none" if self.port is None else "unknown"
+        self.message = ""
         self.thread: WorkerThread | None = None
         self._scanner = None
         if self.port is not None:
@@ -251,22 +260,58 @@ class ScannerDevice(QObject):
 
         self._scanner = SerialScanner(self.port)
         self.thread = WorkerThread("scanner", self)
+        scanner = self._scanner
+        last_try = [0.0]
 
         def open_it():
-            self._scanner.open()
+            scanner.open()
             return True
 
         def read_some() -> list:
-            scan = self._scanner.read(timeout=0.05)
+            # Runs on the scanner's thread: a lost port is reopened here, never on the GUI thread.
+            if scanner._port is None:
+                now = time.monotonic()
+                if now - last_try[0] < self.REOPEN_S:
+                    return []
+                last_try[0] = now
+                try:
+                    scanner.open()
+                except DriverError as exc:
+                    return [("lost", exc)]
+                return [("ready", None)]
+            try:
+                scan = scanner.read(timeout=0.05)
+            except DriverError as exc:
+                scanner.close()
+                last_try[0] = time.monotonic()
+                return [("lost", exc)]
             return [] if scan is None else [("scan", scan)]
 
-        self.thread.submit(open_it, lambda _ok: self.thread.poll(read_some, 20),
-                           lambda exc: self.scan_failed.emit(_error_text(exc)))
+        def opened(_ok) -> None:
+            self._set_state("ready", "")
+            self.thread.poll(read_some, 20)
+
+        def not_opened(exc) -> None:
+            self._set_state("lost", _error_text(exc))
+            self.scan_failed.emit(_error_text(exc))
+            self.thread.poll(read_some, 20)
+
+        self.thread.submit(open_it, opened, not_opened)
         self.thread.event.connect(self._on_event)
+
+    def _set_state(self, state: str, message: str) -> None:
+        if (state, message) != (self.state, self.message):
+            self.state, self.message = state, message
+            self.status_changed.emit(state, message)
 
     def _on_event(self, kind: str, payload) -> None:
         if kind == "scan":
+            self._set_state("ready", "")
             self.deliver(payload)
+        elif kind == "lost":
+            self._set_state("lost", _error_text(payload))
+        elif kind == "ready":
+            self._set_state("ready", "")
 
     def deliver(self, scan) -> None:
         if scan.ok:
@@ -288,7 +333,8 @@ class WedgeFilter(QObject):
     """Watches key presses application-wide and feeds the drivers' wedge detector, which tells a
     scanner's burst from typing by timing.
 
-    Only while ``active()`` says a scan has somewhere to go (a ticket dialog is open). Keys are not
+    Only while ``active()`` says a scan has somewhere to go (a ticket dialog is open, or the gate
+    view is shown). Keys are not
     held back: the burst's characters land in the focused field as typed text, which is where a
     scan is wanted anyway; only the burst's final Enter is swallowed, so a scan can never press
     the button that happens to have the focus (confirm a refund, say).

@@ -103,6 +103,7 @@ class SaleView(QWidget):
     """Emits ``sold(result)`` after a committed sale; the window prints it."""
 
     sold = Signal(object)
+    stock_confirm_needed = Signal(object)  # the refusal: the roll's next blank must be confirmed
     seat_map_requested = Signal()
 
     def __init__(self, backend, parent: QWidget | None = None) -> None:
@@ -931,6 +932,8 @@ class SaleView(QWidget):
             if not isinstance(exc, KezhanError):
                 log.exception("sale failed")
             show_message(self.messageLabel, lambda exc=exc: error_text(exc))
+            if isinstance(exc, KezhanError) and exc.code == "STOCK_CONFIRM_REQUIRED":
+                self.stock_confirm_needed.emit(exc)  # the window asks for the roll's next blank
             return
         self.last_result = result
 

@@ -135,11 +135,11 @@ class RolePage(_Page):
         super().__init__(wizard, "role")
         self.roleBox = QComboBox()
         self.roleBox.setObjectName("roleBox")
-        for role in steps.config_mod.ROLES:
+        for role in steps.config_mod.TERMINAL_ROLES:
             self.roleBox.addItem(role, role)
-        self.roleBox.setCurrentIndex(steps.config_mod.ROLES.index(self.session.config.terminal.role))
+        self.roleBox.setCurrentIndex(steps.config_mod.TERMINAL_ROLES.index(self.session.config.terminal.role))
         self.gatesEdit = line_edit("gatesEdit")
-        self.gatesEdit.setText(self.session.config.terminal.gates)
+        self.gatesEdit.setText(",".join(self.session.config.terminal.gates))
         self.row("role", self.roleBox)
         self.row("gates", self.gatesEdit)
 
@@ -147,7 +147,7 @@ class RolePage(_Page):
         super().retranslate()
         names = {"window": zh_en("售票窗口", "Ticket window"), "gate": zh_en("检票口", "Boarding gate"),
                  "both": zh_en("售票兼检票", "Window and gate")}
-        for i, role in enumerate(steps.config_mod.ROLES):
+        for i, role in enumerate(steps.config_mod.TERMINAL_ROLES):
             self.roleBox.setItemText(i, names[role])
         self.hintLabel.setText(zh_en("本机做什么用。检票终端填写它负责的检票口编号，用逗号分隔。Tab 换栏，Enter 确认。",
                                   "What this PC is for. A gate lists the gate numbers it serves, comma separated. "
@@ -456,12 +456,17 @@ class PasswordPage(_Page):
         if self.focusWidget() is self.passwordEdit:
             focus(self.againEdit)
             return
-        result = self.session.set_password(self.passwordEdit.text(), self.againEdit.text())
+        password, again = self.passwordEdit.text(), self.againEdit.text()
         self.passwordEdit.clear()
         self.againEdit.clear()
-        if not result.ok:
-            focus(self.passwordEdit)
-        self.wizard.step_done(self, result)
+
+        def done(result) -> None:
+            if not result.ok:
+                focus(self.passwordEdit)
+
+        # Writing the account opens (and may first create) the database: not on the GUI thread.
+        self.wizard.run(self, lambda: self.session.set_password(password, again),
+                        zh_en("正在保存……", "Saving…"), advance=True, then=done)
 
 
 class ChecklistPage(_Page):

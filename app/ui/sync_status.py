@@ -13,6 +13,8 @@ from app.ui.workers import WorkerThread
 
 log = logging.getLogger("kezhan.ui.sync")
 
+CLIENT_WAIT_S = 10.0  # how long a seat confirmation waits for the client being built
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -40,18 +42,23 @@ class SyncStatus(QObject):
         self.client = client
         self._snapshot = Snapshot(configured=True)
         self._stop = threading.Event()
+        self._built = threading.Event()  # the client is there (given, or its build on the sync thread ended)
         self._from_client.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         if client is not None:
             client.on_status = self._from_client.emit
+            self._built.set()
         self.thread = WorkerThread("sync", self)
         self.thread.submit(lambda: self._run(make_client))
 
     def _run(self, make_client) -> None:
         client = self.client
         if client is None:
-            client = make_client()
-            client.on_status = self._from_client.emit
-            self.client = client
+            try:
+                client = make_client()
+                client.on_status = self._from_client.emit
+                self.client = client
+            finally:
+                self._built.set()  # a build that failed is reported by the worker; waiters give up now
         client.run(self._stop)
 
     @classmethod
@@ -61,7 +68,22 @@ class SyncStatus(QObject):
 
             return SyncClient(db, server_url=config.server.url or None, terminal=terminal, zone=config.zone)
 
-        return cls(make_client=make_client)
+        status = cls(make_client=make_client)
+        if terminal is not None:
+            # An online sale of a seat outside this terminal's leases asks the server for it first.
+            terminal.seat_confirmer = status.confirm_seat
+        return status
+
+    def confirm_seat(self, departure_id: str, seat_no: int | None) -> int:
+        """The client's ``confirm_seat`` once the sync thread has built it (moments after the window's
+        services have loaded; a sale comes later than that unless the client could not be built)."""
+        if not self._built.wait(CLIENT_WAIT_S) or self.client is None:
+            from app.errors import SyncError
+
+            raise SyncError("无法向省平台申请座位（同步未运行），请从本机租用的座位中选择",
+                            en="cannot ask the server for a seat (the sync client is not running); pick a leased seat",
+                            code="OFFLINE")
+        return self.client.confirm_seat(departure_id, seat_no)
 
     def _on_status(self, status) -> None:
         self._snapshot = Snapshot(

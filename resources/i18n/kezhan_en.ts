@@ -42,6 +42,10 @@
         <source>登录 Enter</source>
         <translation>Sign in  Enter</translation>
     </message>
+    <message>
+        <source>客站检票 — 登录</source>
+        <translation>Kezhan gate — sign in</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
@@ -152,6 +156,18 @@
     <message>
         <source>未开班</source>
         <translation>not open</translation>
+    </message>
+    <message>
+        <source>客站 Kezhan — 检票口</source>
+        <translation>Kezhan — gate</translation>
+    </message>
+    <message>
+        <source>客站 Kezhan — 售票 / 检票</source>
+        <translation>Kezhan — tickets / gate</translation>
+    </message>
+    <message>
+        <source>检票员 %1 %2</source>
+        <translation>Gate checker %1 %2</translation>
     </message>
 </context>
 <context>
@@ -543,6 +559,25 @@
     <message>
         <source>请输入起始票号</source>
         <translation>Enter the first stock number</translation>
+    </message>
+</context>
+<context>
+    <name>StockConfirmDialog</name>
+    <message>
+        <source>核对票卷</source>
+        <translation>Check the roll</translation>
+    </message>
+    <message>
+        <source>票卷上下一张空白票号</source>
+        <translation>Next blank on the roll</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>取消 Esc</source>
+        <translation>Cancel  Esc</translation>
     </message>
 </context>
 <context>
@@ -1058,6 +1093,54 @@
         <translation>Demo: the next passenger taps an ID card</translation>
     </message>
     <message>
+        <source>开检（录入车牌、驾驶员）</source>
+        <translation>Open check (plate, driver)</translation>
+    </message>
+    <message>
+        <source>停检：生成并打印路单</source>
+        <translation>Stop: print the road bill</translation>
+    </message>
+    <message>
+        <source>补检（值班站长批准）</source>
+        <translation>Late check (supervisor)</translation>
+    </message>
+    <message>
+        <source>注销检票（值班站长批准）</source>
+        <translation>Undo check (supervisor)</translation>
+    </message>
+    <message>
+        <source>改乘其他班次（值班站长批准）</source>
+        <translation>Ride change (supervisor)</translation>
+    </message>
+    <message>
+        <source>并班到其他班次（值班站长批准）</source>
+        <translation>Merge (supervisor)</translation>
+    </message>
+    <message>
+        <source>补打路单</source>
+        <translation>Reprint bill</translation>
+    </message>
+    <message>
+        <source>作废路单（值班站长批准）</source>
+        <translation>Void bill (supervisor)</translation>
+    </message>
+    <message>
+        <source>路单预览</source>
+        <translation>Bill preview</translation>
+    </message>
+    <message>
+        <source>光标到扫码 / 票号输入</source>
+        <translation>Cursor to the scan / number field</translation>
+    </message>
+    <message>
+        <source>光标到检票班次列表</source>
+        <translation>Cursor to the gate's departures</translation>
+    </message>
+    <message>
+        <source>演示：扫下一位乘客的车票</source>
+        <translation>Demo: scan the next passenger's ticket</translation>
+    </message>
+    <message>
         <source>设置向导：本步的主要操作（确认、注册、打印测试票、探测）</source>
         <translation>Set-up wizard: the step's main action (confirm, enrol, test print, probe)</translation>
     </message>
@@ -1122,6 +1205,10 @@
     <message>
         <source>演示：%1 的身份证已放上读卡器</source>
         <translation>Demo: %1's ID card is on the reader</translation>
+    </message>
+    <message>
+        <source>演示：本班次没有待检的车票</source>
+        <translation>Demo: no ticket left to check on this departure</translation>
     </message>
 </context>
 <context>
@@ -1197,6 +1284,299 @@
     <message>
         <source>打印失败：%1</source>
         <translation>Printing failed: %1</translation>
+    </message>
+</context>
+<context>
+    <name>GateActionDialog</name>
+    <message>
+        <source>值班站长</source>
+        <translation>Supervisor</translation>
+    </message>
+    <message>
+        <source>工号</source>
+        <translation>Code</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>关闭 Esc</source>
+        <translation>Close  Esc</translation>
+    </message>
+    <message>
+        <source>需要值班站长输入工号和密码</source>
+        <translation>A supervisor must enter their code and password</translation>
+    </message>
+    <message>
+        <source>请填写所有项目</source>
+        <translation>Fill in every field</translation>
+    </message>
+</context>
+<context>
+    <name>GateMode</name>
+    <message>
+        <source>请先选择检票班次（Ctrl+B 到班次列表）</source>
+        <translation>Choose the departure to check first (Ctrl+B: the departures)</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>开检：%1</source>
+        <translation>Open check: %1</translation>
+    </message>
+    <message>
+        <source>车牌</source>
+        <translation>Plate</translation>
+    </message>
+    <message>
+        <source>驾驶员</source>
+        <translation>Driver</translation>
+    </message>
+    <message>
+        <source>已检 %1 人，未检 %2 人。停检后生成路单并打印。</source>
+        <translation>%1 checked, %2 not checked. Stopping makes the road bill and prints it.</translation>
+    </message>
+    <message>
+        <source>停检：%1</source>
+        <translation>Stop check: %1</translation>
+    </message>
+    <message>
+        <source>补检：%1</source>
+        <translation>Late check: %1</translation>
+    </message>
+    <message>
+        <source>注销检票</source>
+        <translation>Undo a check</translation>
+    </message>
+    <message>
+        <source>票号</source>
+        <translation>Ticket no.</translation>
+    </message>
+    <message>
+        <source>路单生成后不能注销检票。</source>
+        <translation>A check cannot be undone once the road bill is made.</translation>
+    </message>
+    <message>
+        <source>改乘</source>
+        <translation>Ride change</translation>
+    </message>
+    <message>
+        <source>改乘班次</source>
+        <translation>To departure</translation>
+    </message>
+    <message>
+        <source>改乘班次须经停该票的到站；原座位释放。</source>
+        <translation>The departure must serve the ticket's destination; the original seat is freed.</translation>
+    </message>
+    <message>
+        <source>并班：%1 并入</source>
+        <translation>Merge: %1 into</translation>
+    </message>
+    <message>
+        <source>并入班次</source>
+        <translation>Into departure</translation>
+    </message>
+    <message>
+        <source>并班后，本班次的车票在并入班次检票。</source>
+        <translation>After the merge this departure's tickets board the other one.</translation>
+    </message>
+    <message>
+        <source>作废路单 %1</source>
+        <translation>Void road bill %1</translation>
+    </message>
+    <message>
+        <source>本班次还没有路单（F3 停检后生成）</source>
+        <translation>This departure has no road bill yet (F3 stop makes it)</translation>
+    </message>
+    <message>
+        <source>路单已送打印机</source>
+        <translation>Road bill sent to the printer</translation>
+    </message>
+    <message>
+        <source>路单打印预览（Esc 关闭）</source>
+        <translation>Road bill print preview (Esc closes)</translation>
+    </message>
+    <message>
+        <source>路单打印失败：%1（路单已保存，F8 补打）</source>
+        <translation>Road bill not printed: %1 (the bill is kept; F8 prints it again)</translation>
+    </message>
+    <message>
+        <source>%1 号检票口</source>
+        <translation>gate %1</translation>
+    </message>
+</context>
+<context>
+    <name>GateView</name>
+    <message>
+        <source>今日班次（本检票口）</source>
+        <translation>Today's departures (this gate)</translation>
+    </message>
+    <message>
+        <source>发车</source>
+        <translation>Departs</translation>
+    </message>
+    <message>
+        <source>班次 / 到站</source>
+        <translation>Departure / to</translation>
+    </message>
+    <message>
+        <source>检票口</source>
+        <translation>Gate</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <source>开检</source>
+        <translation>Opens</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>结果</source>
+        <translation>Verdict</translation>
+    </message>
+    <message>
+        <source>乘客</source>
+        <translation>Passenger</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>到站</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>↑↓ 选班次，Enter 设为当前检票班次；F2 开检，F3 停检</source>
+        <translation>↑↓ choose, Enter checks this departure; F2 open check, F3 stop</translation>
+    </message>
+    <message>
+        <source>当前检票班次</source>
+        <translation>Departure being checked</translation>
+    </message>
+    <message>
+        <source>已售</source>
+        <translation>Sold</translation>
+    </message>
+    <message>
+        <source>已检</source>
+        <translation>Checked</translation>
+    </message>
+    <message>
+        <source>未检</source>
+        <translation>Not checked</translation>
+    </message>
+    <message>
+        <source>免票儿童</source>
+        <translation>Free children</translation>
+    </message>
+    <message>
+        <source>改乘</source>
+        <translation>Ride change</translation>
+    </message>
+    <message>
+        <source>绿色 ✓ 已检　蓝色 已售未检　白色 空座　灰色 留座</source>
+        <translation>Green ✓ checked   blue sold, not checked   white free   grey held</translation>
+    </message>
+    <message>
+        <source>扫码 / 票号</source>
+        <translation>Scan / number</translation>
+    </message>
+    <message>
+        <source>扫描车票二维码，或输入票号 / 票卷号后按 Enter</source>
+        <translation>Scan the ticket's code, or type its ticket or stock number and Enter</translation>
+    </message>
+    <message>
+        <source>检票口 %1</source>
+        <translation>Gate %1</translation>
+    </message>
+    <message>
+        <source>没有今日班次</source>
+        <translation>No departures today</translation>
+    </message>
+    <message>
+        <source>车牌 %1</source>
+        <translation>Plate %1</translation>
+    </message>
+    <message>
+        <source>驾驶员 %1</source>
+        <translation>Driver %1</translation>
+    </message>
+    <message>
+        <source>开检 %1</source>
+        <translation>Opens %1</translation>
+    </message>
+    <message>
+        <source>补检截止 %1</source>
+        <translation>Late check until %1</translation>
+    </message>
+    <message>
+        <source>路单 %1</source>
+        <translation>Road bill %1</translation>
+    </message>
+    <message>
+        <source>下一班开检：%1 %2（还有 %3）</source>
+        <translation>Next opening: %1 %2 (in %3)</translation>
+    </message>
+    <message>
+        <source>扫码枪已断开：请刷身份证或输入票号继续检票</source>
+        <translation>Scanner disconnected: go on with ID cards or typed numbers</translation>
+    </message>
+    <message>
+        <source>读卡器已断开：请扫码或输入票号继续检票</source>
+        <translation>Card reader disconnected: go on with scans or typed numbers</translation>
+    </message>
+    <message>
+        <source>扫码枪：就绪</source>
+        <translation>Scanner: ready</translation>
+    </message>
+    <message>
+        <source>扫码枪：已断开</source>
+        <translation>Scanner: disconnected</translation>
+    </message>
+    <message>
+        <source>扫码枪：键盘口</source>
+        <translation>Scanner: keyboard</translation>
+    </message>
+    <message>
+        <source>扫码枪：检测中</source>
+        <translation>Scanner: checking</translation>
+    </message>
+    <message>
+        <source>读卡器：就绪</source>
+        <translation>Reader: ready</translation>
+    </message>
+    <message>
+        <source>读卡器：已断开</source>
+        <translation>Reader: disconnected</translation>
+    </message>
+    <message>
+        <source>读卡器：未配置</source>
+        <translation>Reader: none</translation>
+    </message>
+    <message>
+        <source>读卡器：检测中</source>
+        <translation>Reader: checking</translation>
+    </message>
+    <message>
+        <source>请先选择检票班次（Ctrl+B 到班次列表）</source>
+        <translation>Choose the departure to check first (Ctrl+B: the departures)</translation>
+    </message>
+    <message>
+        <source>座号</source>
+        <translation>Seat</translation>
     </message>
 </context>
 </TS>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ from app.errors import SyncError
 from app.store import sync_state
 from app.store.engine import Database
 from app.store.models import SyncIdentity
-from app.store.province import get_setting
+from app.store.province import get_setting, put_setting
 from sync import protocol
 from sync.protocol import ProtocolError
 
@@ -24,6 +25,8 @@ from .transport import BadAnswer, Credentials, LinkDown, Transport
 log = logging.getLogger("kezhan.sync")
 
 DOC_HASH_KEY_SETTING = "doc_hash_key"
+# The key pair of an enrolment sent but not yet answered, for a retry under the same idempotency key.
+PENDING_ENROLMENT_SETTING = "pending_enrolment"
 _NOT_CODE_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -57,24 +60,26 @@ def require_identity(db: Database) -> SyncIdentity:
 
 
 def enrol(db: Database, server_url: str, code: str, *, label: str = "", transport: Transport | None = None,
-          signing_key: Ed25519PrivateKey | None = None, idempotency_key: str | None = None) -> dict:
+          idempotency_key: str | None = None, attempts: int = 5) -> dict:
     """Exchange ``code`` for an identity and store it. A terminal enrols once: a second enrolment
     would give it a new id and restart its seq at 1, so it is refused while an identity exists.
 
-    A caller that retries after a lost answer passes the same ``signing_key`` and
-    ``idempotency_key`` on every try (app/setup.py): the server answers a repeated key with the
-    terminal it already made, whose registered public key is then still this one."""
+    Safe to retry: every attempt carries one idempotency key, so an enrolment whose answer was lost
+    is answered again with the same terminal, never "code already used". Within one call the
+    attempts are retried with backoff while the link is down; a caller that retries by calling again
+    (a set-up wizard's "try again") passes the same ``idempotency_key``, and the key pair made for
+    the first call, kept in the settings until the enrolment is stored, is sent again with it."""
     existing = load_identity(db)
     if existing is not None:
         raise SyncError(f"本终端已注册为 {existing.terminal_id}", en=f"already enrolled as {existing.terminal_id}",
                         code="ALREADY_ENROLLED", terminal_id=existing.terminal_id)
-    key = signing_key or Ed25519PrivateKey.generate()
+    key = _pending_key(db, code, idempotency_key)
     public = protocol.encode_public_key(_raw_public(key.public_key()))
     transport = transport or Transport(server_url)
     try:
-        answer = transport.call("POST", protocol.API_PREFIX + "/enrol",
-                                body={"code": code, "public_key": public, "label": label}, signed=False,
-                                headers={"Idempotency-Key": idempotency_key} if idempotency_key else None)
+        answer = transport.call_retrying("POST", protocol.API_PREFIX + "/enrol", idempotency_key=idempotency_key,
+                                         attempts=attempts, body={"code": code, "public_key": public, "label": label},
+                                         signed=False)
     except LinkDown as exc:
         raise SyncError(f"无法连接省平台：{exc}", en=f"cannot reach the server: {exc}", code="LINK_DOWN") from None
     except BadAnswer as exc:
@@ -98,8 +103,27 @@ def enrol(db: Database, server_url: str, code: str, *, label: str = "", transpor
             terminal_id=terminal_id, station_code=station_code, server_url=server_url.rstrip("/"), secret=secret,
             signing_key=base64.b64encode(_raw_private(key)).decode("ascii"), key_id=key_id, enrolled_at=now,
         ), public, str(answer["doc_hash_key"]) if answer.get("doc_hash_key") else None)
+        put_setting(session, PENDING_ENROLMENT_SETTING, None)
     log.info("enrolled as %s at %s (key %s)", terminal_id, server_url, key_id)
     return {"terminal_id": terminal_id, "station": station_code, "key_id": key_id, "server": server_url}
+
+
+def _pending_key(db: Database, code: str, idempotency_key: str | None) -> Ed25519PrivateKey:
+    """The key pair to enrol with: a new one, or, for a call retrying an earlier one with the same
+    idempotency key and code, the pair that call sent (the server compares the request whole)."""
+    if idempotency_key is None:
+        return Ed25519PrivateKey.generate()
+    with db.read() as session:
+        pending = get_setting(session, PENDING_ENROLMENT_SETTING)
+    if isinstance(pending, dict) and pending.get("key") == idempotency_key and pending.get("code") == code:
+        with contextlib.suppress(ValueError, TypeError):
+            return Ed25519PrivateKey.from_private_bytes(base64.b64decode(pending["signing_key"]))
+    key = Ed25519PrivateKey.generate()
+    with db.transaction() as session:
+        put_setting(session, PENDING_ENROLMENT_SETTING, {
+            "key": idempotency_key, "code": code,
+            "signing_key": base64.b64encode(_raw_private(key)).decode("ascii")})
+    return key
 
 
 def credentials(ident: SyncIdentity) -> Credentials:

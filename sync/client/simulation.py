@@ -26,6 +26,8 @@ import requests
 
 from app.errors import KezhanError, RuleViolation, SyncError
 from app.store.engine import raw_cursor
+from sync import protocol
+from sync.client.transport import new_idempotency_key
 
 log = logging.getLogger("kezhan.simulate")
 
@@ -157,14 +159,21 @@ def _resident_id(rng: random.Random) -> str:
 class Simulation:
     def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
                  web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str,
-                 timeout: float = 120.0, pace: float = 0.01):
+                 timeout: float = 120.0, pace: float = 0.01, stale_map: float | None = None,
+                 confirm_seats: bool = True):
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
         self.folder = Path(folder)
         self.n_terminals, self.sales, self.web_sales = terminals, sales, web_sales
         self.offline_windows, self.seed, self.station = offline_windows, seed, station
         self.timeout, self.pace = timeout, pace
+        # stale_map: seconds between the terminals' pulls, and no sync after each sale -- the seat map
+        # of a counter whose sync loop runs in a process of its own. confirm_seats=False sells pool
+        # seats on the map's word alone, as terminals did before online seats were confirmed.
+        self.stale_map, self.confirm_seats = stale_map, confirm_seats
         self.http = requests.Session()
+        # Attempts of each set-up, admin, web and report call over a failing link.
+        self.attempts = 12
         self.terminals: list[SimTerminal] = []
         self.web_sold: list[str] = []
         self.web_refused: Counter = Counter()
@@ -173,19 +182,43 @@ class Simulation:
     # ------------------------------------------------------------------ server calls (admin, web)
 
     def _admin(self, method: str, path: str, **kw) -> dict:
-        try:
-            r = self.http.request(method, self.server_url + path, timeout=30,
-                                  headers={"Authorization": f"Bearer {self.admin_token}", "Kezhan-Protocol": "1"}, **kw)
-        except requests.RequestException as exc:
-            raise SyncError(f"无法连接省平台：{exc}", en=f"cannot reach the server: {exc}", code="LINK_DOWN") from None
-        try:
-            body = r.json()
-        except ValueError:
-            body = {"error": f"HTTP {r.status_code}", "message": r.text[:200]}
-        if r.status_code >= 400:
-            raise SyncError(f"省平台拒绝：{body.get('error')}", en=f"server refused {path}: {body.get('error')} "
-                              f"{body.get('message', '')}", code=str(body.get("error")), status=r.status_code, body=body)
-        return body
+        """An admin or web call, retried with backoff while the link fails; a call that changes
+        something carries one idempotency key over its attempts, so a lost answer is not a second
+        enrolment code or a second web order."""
+        headers = {"Authorization": f"Bearer {self.admin_token}", "Kezhan-Protocol": "1"}
+        if method != "GET":
+            headers[protocol.H_IDEMPOTENCY_KEY] = new_idempotency_key()
+        wait, failure = 0.05, ""
+        for _attempt in range(self.attempts):
+            try:
+                r = self.http.request(method, self.server_url + path, timeout=30, headers=headers, **kw)
+                body = r.json()
+            except (requests.RequestException, ValueError) as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            else:
+                if not isinstance(body, dict):
+                    failure = f"HTTP {r.status_code}: not a JSON object"
+                elif r.status_code >= 500 or body.get("error") == "IDEMPOTENCY_IN_PROGRESS":
+                    failure = f"HTTP {r.status_code} {body.get('error')}"
+                elif r.status_code >= 400:
+                    raise SyncError(f"省平台拒绝：{body.get('error')}", en=f"server refused {path}: "
+                                    f"{body.get('error')} {body.get('message', '')}", code=str(body.get("error")),
+                                    status=r.status_code, body=body)
+                else:
+                    return body
+            time.sleep(wait)
+            wait = min(wait * 2, 1.0)
+        raise SyncError(f"无法连接省平台：{failure}", en=f"cannot reach the server: {failure}", code="LINK_DOWN")
+
+    def _run_once_ok(self, t: SimTerminal, what: str) -> None:
+        """One whole sync cycle (upload, leases, pull), cycles repeated while the link fails."""
+        report = None
+        for _attempt in range(self.attempts):
+            report = t.client.run_once()
+            if report.ok:
+                return
+            time.sleep(0.05)
+        raise SyncError(f"模拟终端同步失败：{report.error}", en=f"{what} failed: {report.error}", code="SIM_SETUP")
 
     # ------------------------------------------------------------------ set-up
 
@@ -205,17 +238,17 @@ class Simulation:
             db = open_database(path)
             with db.transaction() as session:
                 ensure_user(session, CLERK, "模拟售票员", "clerk", CLERK_PASSWORD)
-            enrol(db, self.server_url, code, label=f"simulated {i + 1}")
+            enrol(db, self.server_url, code, label=f"simulated {i + 1}", attempts=self.attempts)
             terminal = make_terminal(db)
             relay = LinkRelay(host, port)
             client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
-                                interval=1.0, timeout=(1.0, 10.0))
+                                interval=self.stale_map or 1.0, timeout=(1.0, 10.0))
+            if self.confirm_seats:
+                # Online, a pool seat is confirmed by the server before the sale takes it, as at a counter.
+                terminal.seat_confirmer = client.confirm_seat
             self.terminals.append(SimTerminal(i + 1, path, db, terminal, client, relay))
         for t in self.terminals:
-            report = t.client.run_once()
-            if not report.ok:
-                raise SyncError(f"模拟终端首次同步失败：{report.error}", en=f"first sync failed: {report.error}",
-                                code="SIM_SETUP")
+            self._run_once_ok(t, "first sync")
             from app.services import open_shift
 
             open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{t.index:02d}000001",
@@ -269,7 +302,8 @@ class Simulation:
                     continue
                 t.sold.extend(result.ticket_ids)
                 t.sold_offline += 1 if t.relay.is_cut else 0
-                t.client.poke()
+                if self.stale_map is None:
+                    t.client.poke()
                 made = True
                 break
             if not made:
@@ -319,7 +353,7 @@ class Simulation:
         converge_seconds = time.monotonic() - sales_done
         for t in self.terminals:
             t.client.stop()
-            t.client.run_once()  # one last pull: every terminal sees the final conflicts
+            self._run_once_ok(t, "the last sync")  # one last pull: every terminal sees the final conflicts
         report = self.report(targets)
         for t in self.terminals:
             # These terminals are done: their leases would only stand in the way of the next run.
@@ -405,6 +439,8 @@ class Simulation:
             "double_sold_seats": sorted(f"{d}#{s}" for (d, s), n in live.items() if n > 1) + silent,
             "conflicts": conflicts_total,
             "conflicts_by_kind": dict(conflict_kinds),
+            # A terminal sale the server found on a seat someone else held: a seat sold twice.
+            "double_booked": sum(n for kind, n in conflict_kinds.items() if kind in ("SEAT_TAKEN", "SEAT_LEASED")),
             "conflicts_without_task": without_task,
             "event_mismatches": mismatches,
             "per_terminal": per_terminal,

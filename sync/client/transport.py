@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
@@ -85,6 +86,14 @@ class BadAnswer(SyncError):
         return self.en
 
 
+# Refusals about this attempt, not the request: the same request may be sent again.
+_RETRYABLE = {"BUSY", "INTERNAL", "IDEMPOTENCY_IN_PROGRESS", "REPLAYED_NONCE"}
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
 class Credentials:
     def __init__(self, terminal_id: str, secret: str):
         self.terminal_id = terminal_id
@@ -128,6 +137,7 @@ class Transport:
 
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "kezhan-terminal"
+        self.headers: dict[str, str] = {}  # sent with every request (the instance id)
 
     def close(self) -> None:
         self._session.close()
@@ -147,12 +157,16 @@ class Transport:
         query: dict | None = None,
         signed: bool = True,
         headers: dict | None = None,
+        idempotency_key: str | None = None,
     ) -> dict:
-        """One request; returns the decoded JSON object of a 2xx answer.
+        """One request; returns the decoded JSON object of a 2xx answer. ``idempotency_key`` is sent
+        as ``Idempotency-Key``: the server answers a repeat of the request with its first answer.
 
         A ``STALE_TIMESTAMP`` refusal re-measures the clock from the refusal itself and is retried
         once with a fresh nonce: a terminal whose clock is off by an hour still gets through.
         """
+        if idempotency_key is not None:
+            headers = {**(headers or {}), protocol.H_IDEMPOTENCY_KEY: idempotency_key}
         for attempt in (1, 2):
             try:
                 return self._call_once(method, path, body=body, raw=raw, query=query, signed=signed,
@@ -167,6 +181,28 @@ class Transport:
                 raise
         raise AssertionError("unreachable")
 
+    def call_retrying(self, method: str, path: str, *, idempotency_key: str | None = None, attempts: int = 5,
+                      first_wait: float = 0.25, max_wait: float = 4.0, sleep: Callable[[float], None] = time.sleep,
+                      **kw) -> dict:
+        """``call`` made safe to repeat: one idempotency key (``new_idempotency_key()`` unless given)
+        for every attempt, so a request whose answer was lost is answered, not done, again. Retries
+        with a doubling wait while the link is down, the answer was unreadable, or the server says
+        it is busy or still answering the first copy; any other refusal is the answer."""
+        key = idempotency_key or new_idempotency_key()
+        wait = first_wait
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.call(method, path, idempotency_key=key, **kw)
+            except (LinkDown, BadAnswer, ProtocolError) as exc:
+                retry = (not isinstance(exc, ProtocolError) or exc.code in _RETRYABLE) and \
+                    not (isinstance(exc, BadAnswer) and exc.kind == "version")
+                if not retry or attempt == attempts:
+                    raise
+                log.info("%s %s: %s; retrying in %.2f s with the same key", method, path, exc, wait)
+            sleep(wait)
+            wait = min(wait * 2, max_wait)
+        raise AssertionError("unreachable")
+
     def _call_once(self, method, path, *, body, raw, query, signed, headers) -> dict:
         path_qs = self._prefix + path
         encoded = urlencode({k: v for k, v in (query or {}).items() if v is not None})
@@ -176,6 +212,7 @@ class Transport:
         send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
         if data:
             send["Content-Type"] = "application/json; charset=utf-8"
+        send.update(self.headers)
         if headers:
             send.update(headers)
         if signed:

@@ -12,6 +12,7 @@ from sync import protocol
 from sync.server import http_errors
 from sync.server.bodies import UploadRequest
 from sync.server.core import ProvinceServer
+from sync.server.idempotency import IdempotencyMiddleware
 from sync.server.middleware import ProtocolMiddleware
 from sync.server.routes import deps, enrolment, feed, master_data, reports, seats, upload, web
 from sync.server.upload_workers import UploadWorkers
@@ -56,6 +57,8 @@ def create_app(
     app.state.admin_token = admin_token
     app.state.web_token = web_token or admin_token
     app.state.unverified_bodies = asyncio.Semaphore(deps.UNVERIFIED_SLOTS)
+    # Added first, so it runs inside the protocol middleware: a caller refused there claims no key.
+    app.add_middleware(IdempotencyMiddleware, store=server.idempotency)
     app.add_middleware(ProtocolMiddleware, server=server, max_body=server.settings.max_body_bytes,
                        admin_token=admin_token, web_token=web_token or admin_token,
                        routes=app.router.routes)  # the list the routers below are added to

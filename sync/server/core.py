@@ -18,6 +18,7 @@ from sync.server.clock import iso, parse_instant, utcnow
 from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
 from sync.server.enrolment import Enrolment
+from sync.server.idempotency import IdempotencyStore
 from sync.server.master_data import MasterData
 from sync.server.reports import Reports
 from sync.server.seats import Seats
@@ -44,6 +45,7 @@ class ProvinceServer:
         self.uploads = Uploads(ctx, self.auth)
         self.changes = ChangeFeed(ctx)
         self.reports = Reports(ctx)
+        self.idempotency = IdempotencyStore(ctx)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -83,6 +85,9 @@ class ProvinceServer:
 
     def revoke(self, terminal_id: str, *, drain: timedelta | None = None) -> dict:
         return self.enrolment.revoke(terminal_id, drain=drain)
+
+    def release_instance(self, terminal_id: str) -> dict:
+        return self.auth.release_instance(terminal_id)
 
     def list_terminals(self) -> list[dict]:
         return self.enrolment.list_terminals()
@@ -133,6 +138,9 @@ class ProvinceServer:
 
     def upload(self, terminal_id: str, events: list[dict], *, nonce: str | None = None) -> dict:
         return self.uploads.upload(terminal_id, events, nonce=nonce)
+
+    def marks(self, terminal_id: str) -> dict:
+        return self.uploads.marks(terminal_id)
 
     def upload_body(self, terminal_id: str, raw: bytes, *, nonce: str | None = None) -> dict:
         """``upload`` of a request body as received."""

@@ -6,7 +6,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol
@@ -60,6 +60,16 @@ async def _out_of_range(request, exc: OverflowError):
                         status_code=422)
 
 
+async def _does_not_fit(request, exc: DataError):
+    # The same on PostgreSQL, whose columns are narrower than SQLite's (a seat number is 32 bits
+    # there): the database refuses the value and the request's transaction is rolled back whole.
+    log.warning("refused %s %s: a value the database cannot hold (%s)", request.method, request.url.path,
+                str(exc.orig).splitlines()[0] if exc.orig else exc)
+    return JSONResponse(protocol.error_body("INVALID_REQUEST", "a number in the request is out of range",
+                                            errors=[{"loc": ["body"], "msg": "out of range", "type": "out_of_range"}]),
+                        status_code=422)
+
+
 async def _bad_text(request, exc: UnicodeEncodeError):
     # A "\ud800" escape decodes to a lone surrogate, which no database column can store.
     log.warning("refused %s %s: text that is not Unicode (%s)", request.method, request.url.path, exc.reason)
@@ -80,5 +90,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _db_error)
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _does_not_fit)
     app.add_exception_handler(UnicodeEncodeError, _bad_text)
     app.add_exception_handler(Exception, _internal)

@@ -6,10 +6,15 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import multiprocessing
+import os
 import secrets
+import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sync.server.core import ProvinceServer, Settings
@@ -123,28 +128,147 @@ class ServerThread:
 def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8470, admin_token: str | None = None,
           province: str | Path | None = None, empty: bool = False, settings: Settings | None = None,
           fallback_province: Callable[[str], dict] | None = None,
-          on_ready=None, upload_workers: int = 0) -> None:
-    """Run in the foreground until interrupted (Ctrl-C stops it cleanly)."""
+          on_ready=None, upload_workers: int = 0, processes: int = 1) -> None:
+    """Run in the foreground until interrupted (Ctrl-C stops it cleanly). ``processes`` > 1 serves
+    the one listening socket from that many processes (see :func:`_serve_processes`)."""
+    server = ProvinceServer(db_url, settings=settings)
+    url = server.engine.url
+    if processes > 1 and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        server.close()
+        raise RuntimeError("several processes need a database file or server; each would open its own in memory")
+    loaded = prepare(server, province=province, empty=empty, fallback=fallback_province)
+    token = admin_token or new_admin_token()
+    sock = listening_socket(host, port)
+    # Listening from here on: a client told the address below is queued until a process accepts,
+    # never refused.
+    sock.listen(2048)
+    bound = sock.getsockname()[1]
+    if processes > 1:
+        # The schema and the province are in place: the processes only open the database.
+        server.close()
+        spec = _ProcessSpec(db_url, token, settings, upload_workers)
+        try:
+            _serve_processes(sock, spec, processes,
+                             on_ready=(lambda pids: on_ready(host, bound, token, loaded, pids)) if on_ready else None)
+        finally:
+            sock.close()
+        return
+    if on_ready:
+        on_ready(host, bound, token, loaded, [os.getpid()])
+    try:
+        _run_uvicorn(server, token, sock, upload_workers)
+    finally:
+        sock.close()
+        server.close()
+
+
+def _run_uvicorn(server: ProvinceServer, token: str, sock: socket.socket, upload_workers: int,
+                 started: Callable[[], None] | None = None) -> None:
     import uvicorn
 
     from sync.server.app import create_app
 
-    server = ProvinceServer(db_url, settings=settings)
-    loaded = prepare(server, province=province, empty=empty, fallback=fallback_province)
-    token = admin_token or new_admin_token()
     app = create_app(server=server, admin_token=token, upload_workers=upload_workers)
-    sock = listening_socket(host, port)
-    bound = sock.getsockname()[1]
-    if on_ready:
-        on_ready(host, bound, token, loaded)
     # Everything made so far (modules, the app, table metadata) lives as long as the process. An
     # upload batch allocates tens of thousands of short-lived objects, and each full collection
     # they trigger would walk all of that again; frozen, it is left out of every collection.
     gc.collect()
     gc.freeze()
+    userver = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3))
+    if started is not None:
+        def tell():
+            while not userver.started and not userver.should_exit:
+                time.sleep(0.02)
+            if userver.started:
+                started()
+
+        threading.Thread(target=tell, name="kezhan-started", daemon=True).start()
+    _stop_with_parent(userver)
+    userver.run(sockets=[sock])
+
+
+def _stop_with_parent(userver) -> None:
+    """In a serving process: stop when the process that started it is gone (killed outright), rather
+    than serve on as an orphan nobody stops."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        userver.should_exit = True
+
+    threading.Thread(target=watch, name="kezhan-parent-watch", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class _ProcessSpec:
+    db_url: str
+    admin_token: str
+    settings: Settings | None
+    upload_workers: int
+
+
+def _process_main(sock: socket.socket, spec: _ProcessSpec, ready) -> None:
+    """One serving process of ``kezhan server --processes N``."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    server = ProvinceServer(spec.db_url, settings=spec.settings)
     try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)).run(
-            sockets=[sock])
+        _run_uvicorn(server, spec.admin_token, sock, spec.upload_workers, started=ready.set)
     finally:
-        sock.close()
         server.close()
+
+
+def _serve_processes(sock: socket.socket, spec: _ProcessSpec, count: int, *, on_ready=None,
+                     check_every: float = 0.5) -> None:
+    """``count`` processes serving one listening socket: the operating system hands each new
+    connection to one of them. Every one is a whole server on the same database, so what one
+    process grants the others see: on PostgreSQL every writing transaction takes the same advisory
+    lock (``ServerContext.tx``), on SQLite the writer lock's file. A process that dies is started
+    again; Ctrl-C or SIGTERM stops them all (each finishes its requests first)."""
+    # spawn, not fork: a forked copy of a process with threads and open connections is unsafe.
+    mp = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start_one():
+        ready = mp.Event()
+        proc = mp.Process(target=_process_main, args=(sock, spec, ready), name="kezhan-server", daemon=False)
+        proc.start()
+        return proc, ready
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        def on_term(_signo, _frame):
+            stopping.set()
+
+        for name in ("SIGTERM", "SIGBREAK"):
+            if hasattr(signal, name):
+                previous[name] = signal.signal(getattr(signal, name), on_term)
+    procs = [start_one() for _ in range(count)]
+    try:
+        for proc, ready in procs:
+            while not ready.wait(0.1):
+                if not proc.is_alive():
+                    raise RuntimeError(f"a server process exited while starting (exit code {proc.exitcode})")
+                if stopping.is_set():
+                    return
+        if on_ready:
+            on_ready([p.pid for p, _ in procs])
+        while not stopping.wait(check_every):
+            for i, (proc, _ready) in enumerate(procs):
+                if not proc.is_alive():
+                    log.error("server process %s exited (code %s); starting another", proc.pid, proc.exitcode)
+                    procs[i] = start_one()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc, _ in procs:
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: uvicorn finishes what it is answering, then exits
+        for proc, _ in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)

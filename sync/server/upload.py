@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
@@ -161,6 +161,20 @@ class Uploads:
         Tm = models.terminals
         with self.ctx.reader() as conn:
             return conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+
+    def marks(self, terminal_id: str) -> dict:
+        """How far the server has this terminal: its acknowledged seq, the last ticket id it sold
+        under its own id space and the highest stock number on those tickets. A terminal whose
+        file lost acknowledged events (a damaged WAL, an old copy) asks, so that it never issues
+        one of these numbers again."""
+        Tm, Tk = models.terminals, models.tickets
+        with self.ctx.reader() as conn:
+            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+            own = and_(Tk.c.terminal_id == terminal_id, Tk.c.channel == "terminal")
+            last_ticket = conn.execute(select(func.max(Tk.c.ticket_id)).where(own)).scalar()
+            last_stock = conn.execute(select(func.max(Tk.c.stock_no)).where(Tk.c.terminal_id == terminal_id)).scalar()
+        return {"high_water": hw, "last_ticket_id": last_ticket, "last_stock_no": last_stock,
+                "server_time": iso(self.ctx.now())}
 
     def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False, nonce=None) -> dict:
         now = self.ctx.now()

@@ -123,12 +123,12 @@ def test_a_bare_pc_to_a_ready_terminal_by_keyboard(qtbot, kezhan_home, server, p
     keys.type(reader_port)
     keys.enter()  # probe
     qtbot.waitUntil(lambda: not wizard.busy and "读卡器在" in page.resultLabel.text(), timeout=20000)
+    shot(wizard, shots, "5-reader")
     reader.place("resident")
     keys.press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     wait_state(qtbot, wizard, "reader")
     assert "读卡成功" in page.resultLabel.text()
     assert "*" in page.resultLabel.text()  # the number masked
-    shot(wizard, shots, "5-reader")
     assert wizard.current().step == "scanner"
 
     keys.type("T1234567890")  # a wedge scanner types, then Enter
@@ -141,7 +141,8 @@ def test_a_bare_pc_to_a_ready_terminal_by_keyboard(qtbot, kezhan_home, server, p
     keys.type("tech-secret")
     shot(wizard, shots, "7-password")
     keys.enter()
-    assert wizard.state["password"] is True and wizard.current().step == "checklist"
+    wait_state(qtbot, wizard, "password")
+    assert wizard.current().step == "checklist"
 
     checklist = wizard.current()
     qtbot.waitUntil(lambda: not wizard.busy and checklist.checkList.count() > 0, timeout=30000)
@@ -169,7 +170,7 @@ def test_a_bare_pc_to_a_ready_terminal_by_keyboard(qtbot, kezhan_home, server, p
 
     assert readiness(kezhan_home / "kezhan.toml") == []
     config = tomllib.loads((kezhan_home / "kezhan.toml").read_text(encoding="utf-8"))
-    assert config["terminal"]["role"] == "both" and config["terminal"]["gates"] == "3,4"
+    assert config["terminal"]["role"] == "both" and config["terminal"]["gates"] == ["3", "4"]
     assert config["terminal"]["language"] == "en"
     assert config["printer"]["target"] == printer_sim.target
     assert config["reader"]["port"] == reader_port
@@ -224,6 +225,35 @@ def test_a_wrong_code_and_a_server_answering_html_say_so_on_the_page(qtbot, kezh
     assert wizard.stepList.item(2).text().startswith("✗")
     shot(wizard, shots, "3-server-wrong-code")
     assert server.server.list_terminals() == []
+
+    # A captive portal answering every request with a web page.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = "<!doctype html><html><body>请先登录酒店 Wi-Fi</body></html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        page.urlEdit.clear()
+        qtbot.keyClicks(page.urlEdit, f"http://127.0.0.1:{portal.server_address[1]}")
+        keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not wizard.busy and "网页" in page.resultLabel.text(), timeout=10000)
+    finally:
+        portal.shutdown()
+        portal.server_close()
+    assert page.resultLabel.text().endswith("省平台返回了网页而不是协议数据")
+    assert wizard.state["server"] is False
 
 
 def test_stock_offsets_move_the_preview_and_the_calibration_page_prints(qtbot, kezhan_home, printer_sim, shots):

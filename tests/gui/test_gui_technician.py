@@ -107,7 +107,7 @@ def test_the_technician_menu_by_keyboard(qtbot, technician, window, keys, kezhan
     qtbot.keyClick(wizard.current().roleBox, Qt.Key.Key_Tab)
     qtbot.keyClicks(wizard.current().gatesEdit, "5")
     qtbot.keyClick(wizard.current().gatesEdit, Qt.Key.Key_Return)
-    assert config.load(kezhan_home / "kezhan.toml").terminal.gates == "5"
+    assert config.load(kezhan_home / "kezhan.toml").terminal.gates == ["5"]
     qtbot.waitUntil(lambda: not wizard.busy, timeout=30000)  # its checklist, run after the step
     qtbot.keyClick(wizard.focusWidget() or wizard, Qt.Key.Key_Escape)
     assert "重新启动" in view.messageLabel.text()

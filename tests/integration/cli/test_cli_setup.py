@@ -54,7 +54,7 @@ def test_setup_enrols_prints_and_is_the_same_terminal_when_run_again(server, hom
     printer_sim.wait_for_jobs(1)  # the test ticket reached the printer
 
     config = tomllib.loads((home / "kezhan.toml").read_text(encoding="utf-8"))
-    assert config["terminal"]["role"] == "both" and config["terminal"]["gates"] == "3,4"
+    assert config["terminal"]["role"] == "both" and config["terminal"]["gates"] == ["3", "4"]
     assert config["terminal"]["id"] == result["terminal_id"]
     assert config["server"]["url"] == server.url
     assert config["printer"]["target"] == printer_sim.target

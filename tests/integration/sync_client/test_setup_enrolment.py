@@ -4,8 +4,6 @@ idempotency key, and the province ends up with one terminal."""
 
 from __future__ import annotations
 
-import pytest
-
 from app.setup import SetupSession
 from tests.integration.sync_client.helpers import issue_code
 
@@ -43,6 +41,23 @@ def test_enrolment_gets_through_a_link_that_drops_a_third_of_its_requests(server
     assert not any(r.startswith(b"POST /v1/enrol") for r in proxy.requests_seen[before:])
 
 
+def test_a_link_losing_every_other_request_from_the_first_still_enrols_one_terminal(server, proxy, tmp_path):
+    code = issue_code(server.url)
+    seen = []
+
+    def every_other(first_line):
+        seen.append(first_line)
+        return ("drop_request", None) if len(seen) % 2 == 1 else None  # the 1st, 3rd, 5th...
+
+    proxy.chooser = every_other
+    session = session_at(tmp_path)
+    result = session.enrol(proxy.url, code)
+    assert result.ok, result.en
+    assert [t["terminal_id"] for t in server.server.list_terminals()] == [result.data["terminal_id"]]
+    # The link check lost its first try and the enrolment its first: both were tried again.
+    assert [line.split()[1] for line in seen] == ["/v1/health", "/v1/health", "/v1/enrol", "/v1/enrol"]
+
+
 def test_a_link_that_never_answers_fails_after_the_tries_and_enrols_nothing(server, proxy, tmp_path):
     code = issue_code(server.url)
     proxy.match = "/v1/enrol"
@@ -54,8 +69,6 @@ def test_a_link_that_never_answers_fails_after_the_tries_and_enrols_nothing(serv
     assert session.config.terminal.id == ""
 
 
-@pytest.mark.xfail(strict=True, reason="the reference server does not yet replay an enrolment by its "
-                                       "Idempotency-Key: the retry after a lost answer is told the code is used")
 def test_a_retry_after_a_lost_answer_is_the_same_terminal(server, proxy, tmp_path):
     code = issue_code(server.url)
     proxy.match = "/v1/enrol"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -169,25 +168,10 @@ def settings():
                     lease_cutoff=timedelta(minutes=30), seat_hold=timedelta(minutes=2), max_body_bytes=256 * 1024)
 
 
-def server_db(tmp_path) -> str:
-    """SQLite in the test's folder; ``KEZHAN_TEST_SERVER_DB=postgresql+psycopg://...`` runs the same
-    tests against an (emptied) PostgreSQL database instead."""
-    url = os.environ.get("KEZHAN_TEST_SERVER_DB")
-    if not url:
-        return str(tmp_path / "province.db")
-    from sqlalchemy import create_engine
-
-    from sync.server import models
-
-    engine = create_engine(url)
-    models.metadata.drop_all(engine)
-    engine.dispose()
-    return url
-
-
 @pytest.fixture
-def server(tmp_path, clock, settings):
-    srv = ServerThread(server_db(tmp_path), admin_token=ADMIN, province=province_doc(), clock=clock,
+def server(server_db_url, clock, settings):
+    """A server on each engine in turn (``server_db_url``: SQLite, then a throwaway PostgreSQL)."""
+    srv = ServerThread(server_db_url, admin_token=ADMIN, province=province_doc(), clock=clock,
                        settings=settings, sweep_interval=None)
     srv.start()
     yield Harness(srv, clock)

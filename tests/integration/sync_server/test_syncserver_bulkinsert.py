@@ -1,5 +1,5 @@
 """The server's bulk insert stores exactly what SQLAlchemy's own insert stores, whether the rows go
-one statement each or hundreds to a statement (SQLite), across a statement boundary and with the
+one statement each or hundreds to a statement (SQLite), on both engines, across a statement boundary and with the
 columns' own conversions (aware datetimes, booleans, NULLs)."""
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ def _stored(engine):
 
 
 @pytest.mark.parametrize("n", [1, 2, server_db._MULTI_ROW_MAX, 2 * server_db._MULTI_ROW_MAX + 3])
-def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path, n):
-    fast, plain = (server_db.make_engine(str(tmp_path / f"{name}.sqlite3")) for name in ("fast", "plain"))
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path, request, engine_name, n):
+    if engine_name == "sqlite":
+        urls = [str(tmp_path / f"{name}.sqlite3") for name in ("fast", "plain")]
+    else:
+        pg = request.getfixturevalue("postgres")
+        urls = [pg.new_database() for _ in range(2)]
+    fast, plain = (server_db.make_engine(url) for url in urls)
     for engine in (fast, plain):
         server_db.init_schema(engine)
     rows = _rows(n)
@@ -41,6 +47,8 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path, n):
         conn.execute(models.changes.insert(), [dict(zip(feed._FEED_COLUMNS, r, strict=True)) for r in rows])
     assert _stored(fast) == _stored(plain)
     assert len(_stored(fast)) == n and _stored(fast)[0][5] == AT
+    fast.dispose()
+    plain.dispose()
 
 
 def test_sqlite_inserts_hundreds_of_rows_per_statement(tmp_path):

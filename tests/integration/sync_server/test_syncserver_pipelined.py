@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sync import protocol
 from sync.server import ServerThread, models
 
-from .conftest import ADMIN, TOMORROW, Clock, Harness, departure, line_province, server_db
+from .conftest import ADMIN, TOMORROW, Clock, Harness, departure, line_province
 
 
 def _body(events) -> bytes:
@@ -73,13 +73,13 @@ class _RealClock(Clock):
 
 
 @pytest.fixture
-def worker_server(tmp_path, request):
+def worker_server(server_db_url, request):
     """Worker processes (two, or as the test's parameter says) run on the real clock: the departure
     is the day after tomorrow's."""
     day = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
     doc = line_province([departure(day, "09:00", 40)], seats=40)
     workers = getattr(request, "param", 2)
-    srv = ServerThread(server_db(tmp_path), admin_token=ADMIN, province=doc, sweep_interval=None,
+    srv = ServerThread(server_db_url, admin_token=ADMIN, province=doc, sweep_interval=None,
                        upload_workers=workers)
     srv.start(timeout=60)
     yield Harness(srv, _RealClock()), doc["departures"][0]["id"]

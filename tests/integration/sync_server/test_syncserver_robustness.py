@@ -106,20 +106,20 @@ def test_health_and_openapi_document(server):
     assert "Event" in doc["components"]["schemas"]
 
 
-def test_server_thread_stops_cleanly(tmp_path):
+def test_server_thread_stops_cleanly(server_db_url):
     import socket
 
     from sync.server import ServerThread
 
     from .conftest import province_doc
 
-    srv = ServerThread(str(tmp_path / "s.db"), admin_token="t", province=province_doc()).start()
+    srv = ServerThread(server_db_url, admin_token="t", province=province_doc()).start()
     assert srv.port > 0 and srv.url == f"http://127.0.0.1:{srv.port}"
     assert requests.get(srv.url + "/v1/health", timeout=5).status_code == 200
     srv.stop()
     assert not srv._thread.is_alive()
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", srv.port)) != 0  # nothing listens any more
-    # The database is released: a new server opens the same file and finds its data.
-    with ServerThread(str(tmp_path / "s.db"), admin_token="t") as again:
+    # The database is released: a new server opens the same database and finds its data.
+    with ServerThread(server_db_url, admin_token="t") as again:
         assert again.server.has_master_data()

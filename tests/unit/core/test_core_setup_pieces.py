@@ -29,7 +29,7 @@ def test_any_text_reads_back_as_it_was_written(tmp_path, value):
     cfg = config.load(tmp_path / "kezhan.toml")
     cfg.printer.target = value
     cfg.server.url = value
-    cfg.terminal.gates = "3,4"
+    cfg.terminal.gates = ["3", "4"]
     cfg.printer.offset_x_mm = -1.5
     config.save(cfg)
     raw = (tmp_path / "kezhan.toml").read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def test_role_and_gates_are_checked(tmp_path):
     path.write_text("[terminal]\nrole = 'kiosk'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="window, gate or both"):
         config.load(path)
-    path.write_text("[terminal]\nrole = 'gate'\ngates = '3,3'\n", encoding="utf-8")
+    path.write_text("[terminal]\nrole = 'gate'\ngates = ['3', 3]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="listed twice"):
         config.load(path)
     path.write_text("[printer]\noffset_y_mm = 'up'\n", encoding="utf-8")
