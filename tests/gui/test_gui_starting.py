@@ -66,3 +66,26 @@ def test_the_window_keys_before_the_services_load_do_nothing_and_break_nothing(q
         assert win.stack.currentWidget() is win.loginView and backend.user is None
     finally:
         win.close()
+
+
+def test_the_windows_sync_status_confirms_a_seat_through_the_client_it_builds_on_its_thread(qtbot, server, tmp_path):
+    """`SyncStatus.for_config` (what `kezhan gui` uses) builds the client on the sync thread; the
+    terminal's seat confirmer, set at once, reaches the reference server through it."""
+    from app.config import Config
+    from app.ui.sync_status import SyncStatus
+    from sync.client import make_terminal
+    from tests.gui.line_server import enrolled_station, province_doc
+
+    db = enrolled_station(server, tmp_path / "terminal.sqlite3")
+    terminal = make_terminal(db)
+    config = Config()
+    config.server.url = server.url
+    sync = SyncStatus.for_config(config, db, terminal)
+    try:
+        assert terminal.seat_confirmer == sync.confirm_seat
+        departure_id = province_doc()["departures"][0]["id"]
+        seat = terminal.seat_confirmer(departure_id, 7)
+        assert seat == 7 and sync.client is not None
+    finally:
+        sync.stop()
+        db.dispose()
