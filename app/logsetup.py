@@ -45,7 +45,7 @@ class SharedFileHandler(QuietFileHandler):
     while the new one stayed empty; two rotating at once lost a generation."""
 
     def __init__(self, filename, maxBytes: int = 0, backupCount: int = 0, encoding: str = "utf-8") -> None:  # noqa: N803
-        from filelock import FileLock
+        from app.oslock import FileLock
 
         super().__init__(filename, maxBytes=maxBytes, backupCount=backupCount, encoding=encoding, delay=True)
         self._file_lock = FileLock(str(filename) + ".lock", timeout=10)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +150,8 @@ def english_labels(ts_file: Path | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     if not ts_file.exists():
         return out
+    import xml.etree.ElementTree as ET  # noqa: N817 - not loaded on the window's start
+
     root = ET.parse(ts_file).getroot()
     for context in root.iter("context"):
         if context.findtext("name") != CONTEXT:

@@ -83,7 +83,7 @@ class PrinterDevice(QObject):
 
     STATUS_INTERVAL_MS = 5000
 
-    def __init__(self, target: str | None, parent: QObject | None = None) -> None:
+    def __init__(self, target: str | None, parent: QObject | None = None, *, ask_now: bool = True) -> None:
         super().__init__(parent)
         self.target = target or None
         self.state = "none" if self.target is None else "unknown"
@@ -104,7 +104,10 @@ class PrinterDevice(QObject):
             self.thread.poll(self._poll_status, self.STATUS_INTERVAL_MS)
             # Asked once the event loop runs: the first answer loads the ESC/POS driver (python-escpos
             # takes a quarter of a second to import), which must not hold up the window's first paint.
-            QTimer.singleShot(0, self.refresh)
+            # The counter window asks itself (``ask_now=False``) once its services have loaded, so
+            # that import does not compete with them either.
+            if ask_now:
+                QTimer.singleShot(0, self.refresh)
 
     def _poll_status(self) -> list:
         from drivers.printer.errors import PrinterError

@@ -8,8 +8,16 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import clear_message, error_text, focus, label, line_edit, refresh_message, show_message
+from app.ui.widgets import (
+    _KeyFilter,
+    clear_message,
+    error_text,
+    focus,
+    label,
+    line_edit,
+    refresh_message,
+    show_message,
+)
 
 log = logging.getLogger("kezhan.ui.login")
 
@@ -50,7 +58,9 @@ class LoginView(QWidget):
         super().__init__(parent)
         self.setObjectName("loginView")
         self.backend = backend
-        self.sign_in = sign_in or backend.login
+        self.submit_pending = False
+        # The window's own by default, asked at each sign-in: the window may be given its backend late.
+        self.sign_in = sign_in or (lambda code, password: self.backend.login(code, password))
         self.gate_only = gate_only  # a gate terminal: its sign-in says so
         body, inner = _card()
         QVBoxLayout(self).addWidget(body)
@@ -99,6 +109,11 @@ class LoginView(QWidget):
         code = self.codeEdit.text().strip()
         if not code:
             focus(self.codeEdit)
+            return
+        if getattr(self.backend, "starting", False):
+            # The services are still loading behind the screen: the sign-in goes through once they
+            # have (MainWindow.attach), with what was typed.
+            self.submit_pending = True
             return
         try:
             user = self.sign_in(code, self.passwordEdit.text())

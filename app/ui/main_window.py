@@ -6,6 +6,7 @@ checker signing in gets the gate view (:mod:`app.ui.gate_window`) instead of the
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
@@ -24,14 +25,18 @@ from PySide6.QtWidgets import (
 
 from app.errors import KezhanError, RuleViolation
 from app.ui import actions, theme
-from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
-from app.ui.gate_window import GateMode
 from app.ui.login import LoginView, ShiftOpenView
-from app.ui.sale_view import SaleView
-from app.ui.stock_confirm_dialog import StockConfirmDialog
-from app.ui.tasks_dialog import TasksDialog
-from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
+
+if TYPE_CHECKING:
+    from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
+    from app.ui.sale_view import SaleView
+    from app.ui.stock_confirm_dialog import StockConfirmDialog
+    from app.ui.tasks_dialog import TasksDialog
+    from app.ui.unprinted_dialog import UnprintedDialog
+
+# The sale view, the gate view and the dialogs are imported when first opened: the sign-in screen
+# shows without them.
 
 log = logging.getLogger("kezhan.ui.window")
 
@@ -59,7 +64,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.backend = backend
         self.gate = gate  # the gate's service (None: this terminal is a ticket window only)
-        self.role = role if gate is not None else "window"
+        # A window opened on the stand-in backend gets its gate with the services (attach): its role
+        # (the title, the sign-in's wording) is the terminal's from the start.
+        self.role = role if gate is not None or getattr(backend, "starting", False) else "window"
         self.printer = printer
         self.reader = reader
         self.scanner = scanner
@@ -148,7 +155,7 @@ class MainWindow(QMainWindow):
         self.actions = actions.bind(self, handlers)
         for action_id, button in self.fkeyButtons.items():
             button.clicked.connect(self.actions[action_id].trigger)
-        self.gateMode = GateMode(self, gate) if gate is not None else None
+        self.gateMode = None
         self.supervisorMode = None  # made when a supervisor signs in (app/ui/supervisor_view.py)
 
         self.loginView.logged_in.connect(self._logged_in)
@@ -161,9 +168,8 @@ class MainWindow(QMainWindow):
         reader.card_read.connect(self.on_card)
         scanner.scanned.connect(self.on_scan)
         scanner.scan_failed.connect(self._scan_failed)
-        if self.gateMode is not None:
-            reader.status_changed.connect(lambda state, message: self.gateMode.device_state("reader", state, message))
-            scanner.status_changed.connect(lambda state, message: self.gateMode.device_state("scanner", state, message))
+        if gate is not None:
+            self._wire_gate(gate)
         if sync is not None:
             sync.status_changed.connect(lambda *_: self.refresh_status())
 
@@ -174,6 +180,35 @@ class MainWindow(QMainWindow):
 
         self.retranslate()
         self._show_login()
+
+    def _wire_gate(self, gate) -> None:
+        from app.ui.gate_window import GateMode
+
+        self.gate = gate
+        self.gateMode = GateMode(self, gate)
+        self.reader.status_changed.connect(lambda state, message: self.gateMode.device_state("reader", state, message))
+        self.scanner.status_changed.connect(lambda state, message: self.gateMode.device_state("scanner", state, message))
+
+    def attach(self, backend, sync=None, gate=None) -> None:
+        """The services, once loaded: app.ui.app opens the window on a stand-in backend first, so the
+        sign-in screen shows before the store, the services, the gate and the sync client are loaded.
+        A sign-in asked for meanwhile goes through now."""
+        self.backend = backend
+        self.loginView.backend = backend
+        self.shiftView.backend = backend
+        if gate is not None:
+            self._wire_gate(gate)
+        elif self.role != "window":
+            self.role = "window"  # no gate after all: a ticket window
+            self.retranslate()
+        self.sync = sync
+        if sync is not None:
+            sync.status_changed.connect(lambda *_: self.refresh_status())
+        self.loginView.retranslate()  # the station's name
+        self.refresh_status()
+        if self.loginView.submit_pending:
+            self.loginView.submit_pending = False
+            self.loginView.submit()
 
     # --- language -----------------------------------------------------------------------------
 
@@ -268,6 +303,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _enter_sale(self) -> None:
+        from app.ui.sale_view import SaleView
+
         if self.saleView is None:
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
@@ -326,6 +363,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _dialog_closed(self, dialog: QDialog) -> None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is dialog:
             self.dialog = None
         dialog.deleteLater()
@@ -346,6 +385,8 @@ class MainWindow(QMainWindow):
                 self.saleView.focus_destination()
 
     def open_ticket_dialog(self, kind: str) -> TicketDialog | None:
+        from app.ui.dialogs import TicketDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         dialog = TicketDialog(kind, self.backend, self)
@@ -355,6 +396,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_seat_map(self) -> SeatMapDialog | None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is not None or not self.selling():
             return None
         view = self.saleView
@@ -374,6 +417,8 @@ class MainWindow(QMainWindow):
         self.saleView.set_seats(sorted(dialog.chosen))
 
     def open_shift_close(self) -> ShiftCloseDialog | None:
+        from app.ui.dialogs import ShiftCloseDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         try:
@@ -390,6 +435,8 @@ class MainWindow(QMainWindow):
     def open_tasks(self) -> TasksDialog | None:
         """The conflict tasks, for any signed-in clerk: a review task is marked settled with no shift,
         while the dialog refuses a refund or reseat without one, as F3 and F4 would."""
+        from app.ui.tasks_dialog import TasksDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         dialog = TasksDialog(self.backend, self)
@@ -402,6 +449,8 @@ class MainWindow(QMainWindow):
         """Tickets of the clerk's shift whose paper never came out (a crash between the commit and the
         print, a refused job): listed at sign-in, before anything else is sold on the roll, and on
         Ctrl+Shift+P (``asked``), which says so when there are none."""
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         try:
@@ -422,6 +471,8 @@ class MainWindow(QMainWindow):
     def open_stock_confirm(self, refusal) -> StockConfirmDialog | None:
         """The clerk reads the roll's next blank off the paper (acknowledged sales were lost from
         this file, so its own next number may already be printed); the sale then goes on."""
+        from app.ui.stock_confirm_dialog import StockConfirmDialog
+
         if self.dialog is not None:
             return None
         dialog = StockConfirmDialog(self.backend, refusal, self)
@@ -437,6 +488,8 @@ class MainWindow(QMainWindow):
                         owed=True)
 
     def show_help(self) -> HelpDialog | None:
+        from app.ui.dialogs import HelpDialog
+
         if self.dialog is not None:
             return None
         dialog = HelpDialog(self)
@@ -444,6 +497,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_preview(self) -> PreviewDialog | None:
+        from app.ui.dialogs import PreviewDialog
+
         if self.dialog is not None:
             return None
         png = None
@@ -496,6 +551,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _job_finished(self, carried, ok: bool) -> None:
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         paper, owed = carried if isinstance(carried, tuple) else ([], False)
         if ok and paper:
             try:
@@ -510,11 +567,15 @@ class MainWindow(QMainWindow):
 
     def scan_target(self) -> bool:
         """Whether a scanned code has somewhere to go (the wedge filter listens only then)."""
+        from app.ui.dialogs import TicketDialog
+
         if self.isVisible() and self.dialog is None and self.checking():
             return True
         return self.isVisible() and isinstance(self.dialog, TicketDialog)
 
     def on_card(self, card) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if self.checking():
             if self.dialog is None:
                 self.gateMode.view.check_card(card)
@@ -525,6 +586,8 @@ class MainWindow(QMainWindow):
             self.saleView.fill_from_card(card)
 
     def on_scan(self, code: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if self.checking():
             if self.dialog is None:
                 self.gateMode.view.check_text(code)
@@ -533,6 +596,8 @@ class MainWindow(QMainWindow):
             self.dialog.find(code)
 
     def _scan_failed(self, message: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
         if self.checking():
             if self.dialog is None:
                 self.gateMode.view.scan_failed(message)

@@ -38,6 +38,7 @@ from app.domain.money import parse_yuan
 from app.errors import KezhanError
 from app.ui import theme
 from app.ui.widgets import (
+    _KeyFilter,
     clear_message,
     error_text,
     focus,
@@ -70,24 +71,6 @@ class Slot:
     @property
     def complete(self) -> bool:
         return (not self.needs_document) or bool(self.doc_number and self.name)
-
-
-class _KeyFilter(QObject):
-    """Routes Enter / Esc / arrows of one widget to handlers, before the widget sees them."""
-
-    def __init__(self, parent: QObject, handlers: dict) -> None:
-        super().__init__(parent)
-        self.handlers = handlers
-
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            handler = self.handlers.get(event.key())
-            if handler is not None and event.modifiers() in (
-                Qt.KeyboardModifier.NoModifier,
-                Qt.KeyboardModifier.KeypadModifier,
-            ):
-                return bool(handler() is not False)
-        return False
 
 
 class _DepartureTable(QTableWidget):
