@@ -21,7 +21,9 @@ from app.errors import KezhanError
 COMMAND_MODULES = [
     "demo",
     "gui",
+    "setup",
     "doctor",
+    "users",
     "db",
     "bench",
     "idcard",
@@ -74,6 +76,18 @@ def _language() -> str:
     return language
 
 
+def _tolerant_console() -> None:
+    """A Windows console may be GBK (code page 936): a character it cannot show becomes "?" rather
+    than an exception that turns a finished command into exit 70."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a detached or closed stream: nothing to print to anyway
+                pass
+
+
 def _missing_server_part(exc: BaseException) -> bool:
     """The installed terminal leaves the reference server out; the demo needs its optional part."""
     name = getattr(exc, "name", None) or ""
@@ -82,6 +96,7 @@ def _missing_server_part(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_console()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -17,6 +17,8 @@ from app import paths
 from app.domain.retention import DEFAULT_KEEP_DAYS, keep_days_problem
 from app.errors import ConfigError
 
+TERMINAL_ROLES = ("window", "gate", "both")
+
 
 @dataclass
 class StationConfig:
@@ -29,6 +31,11 @@ class TerminalConfig:
     id: str = ""
     presale_days: int = 10
     language: str = "zh_CN"
+    # What the machine is at the station: a ticket window, a gate (检票口) or both. A gate checker
+    # signs in only on a gate or both terminal; a clerk only on a window or both one.
+    role: str = "window"
+    # The gate numbers this terminal checks at (docs/gate.md); empty: every gate of the station.
+    gates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -43,6 +50,10 @@ class DatabaseConfig:
 class PrinterConfig:
     target: str = ""
     profile: str = "80mm"
+    # Pre-printed stock is never cut the same on two printers: where the calibration page's cross
+    # fell off the form's mark, in mm (right and down positive). Applied to prints and previews.
+    offset_x_mm: float = 0.0
+    offset_y_mm: float = 0.0
 
 
 @dataclass
@@ -90,31 +101,48 @@ class Config:
             raise ConfigError(f"terminal.presale_days{where}: must be 0..60, got {self.terminal.presale_days}")
         if self.terminal.language not in ("zh_CN", "en"):
             raise ConfigError(f"terminal.language{where}: must be zh_CN or en, got {self.terminal.language!r}")
+        if self.terminal.role not in TERMINAL_ROLES:
+            raise ConfigError(f"terminal.role{where}: must be window, gate or both, got {self.terminal.role!r}")
         problem = keep_days_problem(self.database.keep_days)
         if problem:
             raise ConfigError(f"database.keep_days{where}: {problem}")
+        try:
+            parse_gates(self.terminal.gates)
+        except ValueError as exc:
+            raise ConfigError(f"terminal.gates{where}: {exc}") from None
+        for key in ("offset_x_mm", "offset_y_mm"):
+            if not -20.0 <= getattr(self.printer, key) <= 20.0:
+                raise ConfigError(f"printer.{key}{where}: must be -20..20 mm, got {getattr(self.printer, key)}")
         if self.reader.baud != "auto" and not str(self.reader.baud).isdigit():
             raise ConfigError(f"reader.baud{where}: must be 'auto' or a number, got {self.reader.baud!r}")
 
     def to_toml(self) -> str:
-        out = []
-        for section in fields(self):
-            if section.name == "source":
-                continue
-            out.append(f"[{section.name}]")
-            for key, value in asdict(getattr(self, section.name)).items():
-                out.append(f"{key} = {_toml_value(value)}")
-            out.append("")
-        return "\n".join(out)
+        # tomli-w, not string formatting: a hand-made writer got newlines and control characters
+        # wrong, and the file would not read back.
+        import tomli_w
+
+        doc = {section.name: asdict(getattr(self, section.name)) for section in fields(self)
+               if section.name != "source"}
+        return tomli_w.dumps(doc)
+
+    @property
+    def gate_numbers(self) -> list[str]:
+        return parse_gates(self.terminal.gates)
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+def parse_gates(text: str | list) -> list[str]:
+    """``"3, 4"`` (as a technician types it) or ``[3, "4"]`` -> ``["3", "4"]``; a gate number is
+    short text without spaces or commas."""
+    if isinstance(text, list):
+        gates = [str(part).strip() for part in text]
+    else:
+        gates = [part.strip() for part in str(text).replace("，", ",").split(",") if part.strip()]
+    for gate in gates:
+        if len(gate) > 8 or not gate.isalnum():
+            raise ValueError(f"gate numbers are short letters or digits separated by commas, got {gate!r}")
+    if len(set(gates)) != len(gates):
+        raise ValueError("a gate number is listed twice")
+    return gates
 
 
 def load(path: Path | None = None) -> Config:
@@ -152,6 +180,18 @@ def load(path: Path | None = None) -> Config:
             if key not in known:
                 raise ConfigError(f"{path}: unknown setting {section.name}.{key}")
             expected = type(getattr(target, key))
+            if expected is list:
+                # Gate numbers: written as numbers or as text, kept as text ("3", "A2").
+                if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool)
+                                                          for v in value):
+                    raise ConfigError(f"{path}: {section.name}.{key} must be a list like [1, 2], got {value!r}")
+                setattr(target, key, [str(v) for v in value])
+                continue
+            if expected is float:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ConfigError(f"{path}: {section.name}.{key} must be a number, got {value!r}")
+                setattr(target, key, float(value))
+                continue
             if expected is int and not (isinstance(value, int) and not isinstance(value, bool)):
                 raise ConfigError(f"{path}: {section.name}.{key} must be a whole number, got {value!r}")
             if expected is str and not isinstance(value, str | int):
@@ -162,9 +202,22 @@ def load(path: Path | None = None) -> Config:
 
 
 def save(config: Config, path: Path | None = None) -> Path:
-    path = path or config.source or paths.config_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the file whole (a temporary file, then a rename): a crash leaves the old file or the
+    new one, never half of one. A folder that cannot be written is one readable line."""
+    config.validate()
+    path = Path(path or config.source or paths.config_file())
+    text = config.to_toml()
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(config.to_toml(), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(
+            f"无法写入配置文件 {path}（{exc.strerror or exc}）：请以管理员身份运行一次，或设置 KEZHAN_HOME",
+            en=f"cannot write the configuration file {path} ({exc.strerror or exc}): run once as an "
+               "administrator, or set KEZHAN_HOME to a writable folder",
+            code="CONFIG_UNWRITABLE",
+        ) from None
+    config.source = path
     return path

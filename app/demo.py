@@ -76,6 +76,29 @@ class DemoStation:
     server_port: int
     started: list = field(default_factory=list)
     cards: DemoCards | None = None
+    gate_taps: dict = field(default_factory=dict)  # departure id -> demo card taps so far
+
+    def next_gate_card(self, departure_id: str, checked_seats=frozenset()) -> dict | None:
+        """The ID card (a resident card) of the next demo passenger at the gate holding a ticket on
+        the departure: the first in seat order whose seat is not in ``checked_seats`` (once all have
+        boarded, round again: a card shown twice). None when nobody holds one."""
+        from app.services.context import cursor
+        from app.store.models import TICKET_ACTIVE
+        from drivers.idcard.simulator import SAMPLE_CARDS
+
+        with self.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT p.name, p.doc_number, t.seat_no FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+                        "WHERE t.departure_id = ? AND t.status = ? AND p.doc_type = 'resident_id' "
+                        "AND p.doc_number IS NOT NULL ORDER BY t.seat_no, t.id", (departure_id, TICKET_ACTIVE))
+            rows = cur.fetchall()
+        row = _next_passenger(rows, 2, checked_seats, self.gate_taps, departure_id)
+        if row is None:
+            return None
+        name, number, _seat = row
+        card = dict(SAMPLE_CARDS["resident"])
+        card.update(name=name, number=number, birth=number[6:14], sex="1" if int(number[16]) % 2 else "2")
+        return card
 
     def tap_next_card(self) -> dict | None:
         """Put the next demo passenger's ID card on the simulated reader, as a passenger would tap
@@ -147,6 +170,7 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
             raise KezhanError(f"演示平台同步失败：{report.error}", en=f"the demo server did not sync: {report.error}")
         terminal = make_terminal(db)
         client.terminal = terminal
+        terminal.seat_confirmer = client.confirm_seat
         printer = PrinterSimulator(root / "printer", port=0).start()
         reader, reader_port, cards = None, None, None
         if with_reader:
@@ -160,6 +184,9 @@ def start_station(root: Path, *, with_reader: bool = True) -> DemoStation:
     cfg = config_mod.Config(source=root / "kezhan.toml")
     cfg.station.code = terminal.station_code
     cfg.terminal.id = terminal.terminal_id
+    # The demo counter sells (1001) and checks at gate 1 (2001): one machine shows both jobs.
+    cfg.terminal.role = "both"
+    cfg.terminal.gates = ["1"]
     cfg.database.path = str(root / "kezhan.sqlite3")
     cfg.printer.target = printer.target
     cfg.reader.port = reader_port or ""
@@ -248,6 +275,18 @@ class DemoCards:
                 log.warning("cannot keep the demo card counter: %s", exc)
         self.reader.place(card)
         return card
+
+
+def _next_passenger(rows: list, seat_at: int, checked_seats, counts: dict, departure_id: str):
+    """The first row whose seat has not boarded; when all have, the rows in turn."""
+    for row in rows:
+        if row[seat_at] not in checked_seats:
+            return row
+    if not rows:
+        return None
+    n = counts.get(departure_id, 0)
+    counts[departure_id] = n + 1
+    return rows[n % len(rows)]
 
 
 # --- the scripted day --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Check:
 
 @dataclass
 class Context:
+    config_path: Path | None = None  # None: KEZHAN_CONFIG, else the data folder's kezhan.toml
     config: config_mod.Config | None = None
     db_report: object | None = None  # app.store.maintenance.CheckReport, computed once
 
@@ -48,7 +49,7 @@ CheckFn = Callable[[Context], Check]
 
 def check_config(ctx: Context) -> Check:
     try:
-        ctx.config = config_mod.load()
+        ctx.config = config_mod.load(ctx.config_path)
     except KezhanError as exc:
         return Check("config", FAIL, exc.en)
     source = ctx.config.source
@@ -123,6 +124,22 @@ def check_sync_alarm(ctx: Context) -> Check:
     return Check("sync alarm", FAIL, alarm_refusal(alarm).en + " Details: `kezhan sync --status`; after the cause "
                  "is dealt with (right file restored, or reconciled with the province admin): "
                  "`kezhan sync clear-alarm`.")
+
+
+def check_data_folder(ctx: Context) -> Check:
+    """A ProgramData folder made read-only by a policy lets the window start and then fail its first write."""
+    folder = ctx.config.db_path.parent if ctx.config else paths.data_dir()
+    if not folder.exists():
+        return Check("data", FAIL, f"{folder} does not exist")
+    problem = paths.writable_problem(folder)
+    if problem:
+        return Check("data", FAIL, f"{folder} is not writable ({problem}): give the station's Windows users "
+                                   "write access to it, or set KEZHAN_HOME")
+    if paths.is_legacy_per_user(paths.data_dir()):
+        return Check("data", WARN, f"{folder} is this Windows account's own folder, from before the data became "
+                                   "machine-wide: with the window closed, move its files to %PROGRAMDATA%\\Kezhan "
+                                   "so every account sells as this one terminal")
+    return Check("data", OK, f"{folder} is writable")
 
 
 def check_disk(ctx: Context) -> Check:
@@ -220,12 +237,13 @@ def check_server(ctx: Context) -> Check:
     return Check("server", OK if abs(offset) < 30 else WARN, detail)
 
 
-CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_sync_alarm, check_disk, check_clock,
+CHECKS: list[CheckFn] = [check_config, check_database, check_integrity, check_sync_alarm, check_data_folder,
+                         check_disk, check_clock,
                          check_font, check_printer, check_reader, check_server]
 
 
-def run_checks(checks: list[CheckFn] | None = None) -> list[Check]:
-    ctx = Context()
+def run_checks(checks: list[CheckFn] | None = None, *, config_path: Path | None = None) -> list[Check]:
+    ctx = Context(config_path=config_path)
     results = []
     for fn in checks or CHECKS:
         try:

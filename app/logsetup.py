@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 
 from app import paths
@@ -34,6 +35,38 @@ class QuietFileHandler(logging.handlers.RotatingFileHandler):
             pass
 
 
+class SharedFileHandler(QuietFileHandler):
+    """One log written by several processes at once (the window, ``kezhan sync``, a technician's
+    ``kezhan doctor`` beside it): each record is appended under a lock file, with the file open only
+    for that write, and whoever finds it over the limit rotates it under the same lock.
+
+    A plain RotatingFileHandler keeps the file open: on Windows another process cannot rename an
+    open file, so rotation failed, and elsewhere the others went on writing into the renamed file
+    while the new one stayed empty; two rotating at once lost a generation."""
+
+    def __init__(self, filename, maxBytes: int = 0, backupCount: int = 0, encoding: str = "utf-8") -> None:  # noqa: N803
+        from app.oslock import FileLock
+
+        super().__init__(filename, maxBytes=maxBytes, backupCount=backupCount, encoding=encoding, delay=True)
+        self._file_lock = FileLock(str(filename) + ".lock", timeout=10)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + self.terminator
+            with self._file_lock:
+                if self.maxBytes > 0:
+                    try:
+                        size = os.path.getsize(self.baseFilename)
+                    except OSError:
+                        size = 0
+                    if size and size + len(text.encode(self.encoding or "utf-8")) > self.maxBytes:
+                        self.doRollover()
+                with open(self.baseFilename, "a", encoding=self.encoding) as stream:
+                    stream.write(text)
+        except Exception:
+            self.handleError(record)
+
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _configured = False
 
@@ -46,7 +79,7 @@ def configure(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
-        handler: logging.Handler = QuietFileHandler(
+        handler: logging.Handler = SharedFileHandler(
             paths.log_dir() / "kezhan.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
     except (OSError, KezhanError):

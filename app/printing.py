@@ -43,12 +43,15 @@ def ticket_fields(job, zone: ZoneInfo | None = None) -> dict:
     }
 
 
-def tickets_bytes(jobs: list, profile: str = "80mm", zone: ZoneInfo | None = None) -> bytes:
+def tickets_bytes(jobs: list, profile: str = "80mm", zone: ZoneInfo | None = None,
+                  offsets: tuple[float, float] = (0.0, 0.0)) -> bytes:
+    """``offsets``: printer.offset_x_mm / offset_y_mm, the calibration of pre-printed stock."""
     from drivers.printer import layout
     from drivers.printer.errors import PrinterError
 
     try:
-        return b"".join(layout.render_ticket(ticket_fields(job, zone), profile) for job in jobs)
+        prof = layout.get_profile(profile, offset_x_mm=float(offsets[0]), offset_y_mm=float(offsets[1]))
+        return b"".join(layout.render_ticket(ticket_fields(job, zone), prof) for job in jobs)
     except PrinterError as exc:
         raise _driver_error(exc) from None
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-# orjson is compiled and optional (the server falls back to the standard json module); filelock is in
-# the bundle already.
-ROOTS = ("fastapi", "uvicorn")
+# orjson is compiled and optional (the server falls back to the standard json module). filelock is the
+# server's writer lock (sync/server/db.py); the terminal has its own OS lock (app/oslock.py).
+ROOTS = ("fastapi", "uvicorn", "filelock")
 SKIP = {"orjson"}
 
 

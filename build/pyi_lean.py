@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import sys
 from pathlib import PurePath
 
 # Python packages the terminal never imports: the reference provincial server and its web stack,
@@ -34,6 +35,11 @@ EXCLUDES = [
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSql", "PySide6.QtXml", "PySide6.QtDesigner",
     "PySide6.QtUiTools", "PySide6.QtConcurrent", "PySide6.QtPrintSupport", "PySide6.QtMultimedia",
 ]
+
+# Symbol tables stripped from every shared library and extension module (POSIX `strip`), in both
+# bundles: the loader never reads them. libpython alone carries 17 MB of debug information, the
+# Cython modules of SQLAlchemy, PyYAML and Pillow most of their size. Windows DLLs carry none.
+STRIP = not sys.platform.startswith("win")
 
 # Data files left out: python-stdnum's tables of other countries' numbers (the terminal uses only its
 # ISO 7064 check), and the time zones outside Asia (the stations' zones; Windows has no system database).

@@ -32,6 +32,10 @@ H_TIMESTAMP = "Kezhan-Timestamp"
 H_NONCE = "Kezhan-Nonce"
 H_SIGNATURE = "Kezhan-Signature"
 H_SERVER_TIME = "Kezhan-Server-Time"
+# Which copy of the terminal's data sends the request: an id made at the data's first start on a PC
+# and kept beside the database. One terminal identity is used by one instance; see docs/protocol.md.
+H_INSTANCE = "Kezhan-Instance"
+INSTANCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # A retry of a call that changes something carries the same key: the server answers it with the
 # first answer instead of doing it again (docs/protocol.md § Idempotency keys).
 H_IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -229,6 +233,7 @@ _SPECS = [
     ErrorSpec("TERMINAL_MISMATCH", 422, "事件不属于本终端", "event belongs to another terminal", "alarm: wrong database"),
     ErrorSpec("BATCH_NOT_CONTIGUOUS", 422, "批次中的序号不连续", "batch seqs not contiguous and ascending", "bug: rebuild the batch"),
     ErrorSpec("SEQ_GAP", 409, "事件序号有缺口", "gap in event seqs", "resend from expected_seq"),
+    ErrorSpec("INSTANCE_CONFLICT", 409, "本终端身份正被另一台电脑上的数据副本使用", "this terminal identity is in use by another copy of its data (another PC)", "stop selling and uploading; alarm"),
     ErrorSpec("SEQ_REUSE", 409, "事件序号被重复使用（终端数据库可能被回滚）", "event seq reused with other content (terminal database rolled back?)", "stop uploading; alarm"),
     ErrorSpec("UNKNOWN_DEPARTURE", 404, "没有这个班次", "no such departure", "pull, then retry"),
     ErrorSpec("DEPARTURE_CANCELLED", 409, "班次已取消", "departure cancelled", "stop selling it"),
@@ -237,6 +242,9 @@ _SPECS = [
     ErrorSpec("SEAT_TAKEN", 409, "座位已售出", "seat already sold", "pick another seat"),
     ErrorSpec("SEAT_LEASED", 409, "座位已分配给其他终端", "seat leased to another terminal", "pick another seat"),
     ErrorSpec("SEAT_INVALID", 422, "没有这个座位号", "no such seat number", "pick another seat"),
+    ErrorSpec("DUPLICATE_DOCUMENT", 409, "该证件已持有本班次车票（一证一座）",
+              "this document already holds a ticket on this departure (one seat per document)",
+              "refund one of the two tickets"),
     ErrorSpec("NO_SEATS", 409, "没有余座", "no free seats", "show sold out"),
     ErrorSpec("UNKNOWN_TICKET", 404, "没有这张票", "no such ticket", "pull, then retry"),
     ErrorSpec("TICKET_NOT_ACTIVE", 409, "票已退、已改签或已作废", "ticket is refunded, changed or voided", "show the ticket's state"),
@@ -261,6 +269,7 @@ CONFLICT_KINDS = (
     "UNKNOWN_TICKET",
     "TICKET_NOT_ACTIVE",
     "ALREADY_PICKED_UP",
+    "DUPLICATE_DOCUMENT",
 )
 
 

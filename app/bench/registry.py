@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "shift_settlement": "app.bench.settlement:shift_settlement",
     "db_check": "app.bench.retention:db_check",
     "gate_verdict": "app.bench.gate:gate_verdict",
+    "gate_keystroke": "app.ui.bench:gate_keystroke",
     "cold_start": "app.bench.startup:cold_start",
     "rss_start": "app.bench.startup:rss_start",
 }

@@ -16,12 +16,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -139,12 +141,19 @@ def _sale_payloads(terminal_id: str, seats, now: datetime) -> list[tuple[str, di
             "tickets": [{
                 "ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat, "ticket_type": "full",
                 "fare": fare, "price": fare, "insurance": 0, "stop": stop,
-                "passenger": {"name": "测试旅客", "doc_type": "id_card", "doc_number": f"3301021990{i:08d}",
-                              "doc_hash": uuid.uuid5(uuid.NAMESPACE_OID, str(i)).hex * 2},
+                # A valid number of its own per passenger: the server hashes each under its key.
+                "passenger": {"name": "测试旅客", "doc_type": "resident_id", "doc_number": _id_number(i)},
                 "carried_by": None, "stock_no": f"{i:08d}",
             }],
         }))
     return out
+
+
+def _id_number(i: int) -> str:
+    from app.domain.identity import check_char
+
+    first17 = f"330102{date(1940, 1, 1) + timedelta(days=i // 10):%Y%m%d}{i % 10:03d}"
+    return first17 + check_char(first17)
 
 
 def _write_backlog(db, terminal_id: str, payloads, now: datetime) -> None:
@@ -168,7 +177,12 @@ def _raw_server_inserts(folder: Path, terminal_id: str, payloads, batch: int, na
     from sync.server import db as server_db
     from sync.server import feed, models
     from sync.server.core import _EVENT_COLUMNS, _TICKET_COLUMNS
+    from sync.server.documents import DocumentKeys
 
+    # The server's own document hash, as the upload stores it: under the pepper of the server's file.
+    with sqlite3.connect(folder / "server.sqlite3") as held:
+        meta = dict(held.execute("SELECT key, value FROM meta WHERE key IN ('doc_hash_key', 'doc_pepper')"))
+    keys = DocumentKeys(base64.b64decode(meta["doc_hash_key"]), base64.b64decode(meta["doc_pepper"]))
     engine = server_db.make_engine(str(folder / f"{name}.sqlite3"))
     server_db.init_schema(engine)
     now = datetime.now(UTC)
@@ -181,7 +195,8 @@ def _raw_server_inserts(folder: Path, terminal_id: str, payloads, batch: int, na
         tickets.append((
             t["ticket_id"], payload["order_id"], "terminal", terminal_id, t["departure_id"], t["seat_no"],
             f"{t['departure_id']}#{t['seat_no']}", "active", t["ticket_type"], t["fare"], t["price"], t["insurance"],
-            t["stop"], p["name"], p["doc_type"], p["doc_number"], p["doc_hash"], None, t["stock_no"],
+            t["stop"], p["name"], p["doc_type"], p["doc_number"], keys.server_hash(p["doc_type"], p["doc_number"]),
+            None, t["stock_no"],
             payload["clerk"], payload["shift_id"], payload["sold_at"], seq))
         seats.append({"kind": "seat", "key": f"{t['departure_id']}/{t['seat_no']}", "scope": None,
                       "text": feed.sold_seat_text(t["departure_id"], t["seat_no"], "terminal", terminal_id,

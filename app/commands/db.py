@@ -1,4 +1,4 @@
-"""`kezhan db check|archive|retention|backup|restore|migrate`: database maintenance for the technician."""
+"""`kezhan db check|archive|retention|backup|restore|confirm-stock|migrate`: database maintenance for the technician."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ def register(sub) -> None:
     p.add_argument("backup", type=Path)
     add_json_flag(p)
     p.set_defaults(func=run_restore)
+
+    p = actions.add_parser("confirm-stock", help="after lost sales: the next blank on the clerk's roll, as read off the roll")
+    p.add_argument("--clerk", required=True, help="the clerk whose shift is open on this terminal")
+    p.add_argument("--next", required=True, dest="next_stock_no", metavar="NUMBER",
+                   help="the number printed on the roll's next blank")
+    add_json_flag(p)
+    p.set_defaults(func=run_confirm_stock)
 
     p = actions.add_parser("migrate", help="bring the schema up to date (backs the file up first)")
     add_json_flag(p)
@@ -169,6 +176,23 @@ def _hold_until_synced(path: Path) -> bool:
             return mark_restored(conn.cursor(), datetime.now(UTC))
     finally:
         conn.close()
+
+
+def run_confirm_stock(args) -> int:
+    from datetime import UTC, datetime
+
+    from app.services.recovery import confirm_next_stock_no
+    from app.services.station import open_station
+    from sync.client.identity import make_terminal
+
+    db = open_station(_db_path(args))
+    try:
+        number = confirm_next_stock_no(db, make_terminal(db), clerk=args.clerk, stock_no=args.next_stock_no,
+                                       now=datetime.now(UTC))
+    finally:
+        db.dispose()
+    emit(args, {"next_stock_no": number}, f"the next ticket prints on stock number {number}")
+    return 0
 
 
 def run_migrate(args) -> int:

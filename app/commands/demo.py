@@ -42,6 +42,9 @@ def run(args) -> int:
                   f"or kezhan sim idcard-ctl --port {control} place [resident|hmt|foreign2017|foreign2023]")
         print(f"  terminal           {station.terminal.terminal_id}, database {station.config.db_path}")
         print("  sign in as clerk 1001 / 1234 (supervisor 9001 / 9001)")
+        if not headless:
+            print("  or as gate checker 2001 / 1234: the gate view at gate 1 "
+                  "(Ctrl+Shift+F10 scans the next passenger's ticket, Ctrl+Shift+F11 taps a card)")
         if headless:
             return _headless(demo, station, out, screens=not args.no_screens)
         from app.ui.app import DemoDevices, run_gui

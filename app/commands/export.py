@@ -51,6 +51,7 @@ def export_tickets(db, *, day: str | None = None, month: str | None = None, zone
     import hashlib
     from zoneinfo import ZoneInfo
 
+    from app.domain.identity import mask
     from app.services.retention import archived_tickets
     from app.services.station import exported_tickets
     from app.store.models import parse_utc
@@ -69,8 +70,11 @@ def export_tickets(db, *, day: str | None = None, month: str | None = None, zone
             "ticket_id": r.ticket_id, "order_id": r.order_id, "terminal_id": terminal_id,
             "departure_id": r.departure_id, "seat_no": r.seat_no, "status": r.status, "ticket_type": r.ticket_type,
             "fare": r.fare, "price": r.price, "insurance": r.insurance, "stop": r.stop,
-            "passenger": {"name": r.name, "doc_type": r.doc_type or None, "doc_masked": r.doc_masked,
-                          "doc_hash": r.doc_hash},
+            # The mask and the 8-bit tag, never the hash: an export leaves the station. Masked again,
+            # so an archive from before the mask hid the region shows what the rule shows today.
+            "passenger": {"name": r.name, "doc_type": r.doc_type or None,
+                          "doc_masked": mask(r.doc_masked) if r.doc_masked else r.doc_masked,
+                          "doc_tag": r.doc_tag or None},
             "carried_by": r.carried_by, "stock_no": r.stock_no, "clerk": r.clerk, "shift_id": r.shift_id,
             "sold_at": r.sold_at, "closed_at": r.closed_at,
         })

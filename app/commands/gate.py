@@ -89,7 +89,10 @@ class _Session:
         return self.gate
 
     def __exit__(self, *exc) -> None:
-        self.db.dispose()
+        try:
+            self.gate.flush()  # a check committed to be flushed later (docs/gate.md § Durability)
+        finally:
+            self.db.dispose()
 
 
 def _password(user: str) -> str:
@@ -206,6 +209,8 @@ def run_check(args) -> int:
     with _Session(args, sign_in=True) as gate:
         departure_id = args.departure or _checking_departure(gate)
         v = gate.check_text(args.text, departure_id)
+        # No frame to paint here: the verdict is printed once the check is durable.
+        gate.flush()
     data = {"verdict": v.code, "boards": v.boards, "tone": v.tone, "sound": v.sound, "message": v.message,
             "en": v.en, "ticket_id": v.ticket_id, "departure_id": v.departure_id, "seat_no": v.seat_no,
             "passenger": v.passenger, "doc_masked": v.doc_masked, "destination": v.destination,

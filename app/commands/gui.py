@@ -10,6 +10,8 @@ def register(sub) -> None:
     parser.add_argument("--language", choices=("zh_CN", "en"), help="override terminal.language for this run")
     parser.add_argument("--screens", metavar="DIR",
                         help="save screenshots of the main screens to DIR instead of opening the window")
+    parser.add_argument("--setup", action="store_true",
+                        help="open the set-up wizard even if this PC is set up (it opens by itself when not)")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
@@ -19,13 +21,27 @@ def run(args) -> int:
 
     from app import config as config_module
     from app import qtprobe
-    from app.errors import ConfigError
 
     if args.probe:
         from app.ui.probe import probe
 
         return probe()
-    config = config_module.load()
+    pending = None
+    if not args.screens:
+        from app.setup import STEPS, readiness
+
+        pending = readiness()
+        if args.setup and not pending:
+            pending = list(STEPS)
+    if not pending:
+        config = config_module.load()
+    if pending:
+        _require_display(qtprobe)
+        from app.ui.app import run_setup
+
+        if not run_setup(pending, language=args.language):
+            return 0  # the technician left the wizard; nothing to open yet
+        config = config_module.load()
     if args.language:
         config.terminal.language = args.language
     if args.screens:
@@ -35,14 +51,8 @@ def run(args) -> int:
         for path in save_screens(args.screens, config.db_path, languages=(config.terminal.language,)):
             print(path)
         return 0
-    if not qtprobe.has_display() and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
-        raise ConfigError("没有图形显示：请在桌面环境中运行 kezhan gui",
-                          en="no display: run kezhan gui on a desktop (or kezhan demo --headless)",
-                          code="NO_DISPLAY")
-    problem = qtprobe.display_problem() if qtprobe.has_display() else None
-    if problem:
-        raise ConfigError(f"无法打开图形界面：{problem}", en=f"Qt cannot open the display: {problem}",
-                          code="NO_DISPLAY")
+    if not pending:
+        _require_display(qtprobe)
     import gc
 
     # Start-up allocates hundreds of thousands of long-lived objects (modules, classes, Qt wrappers)
@@ -55,3 +65,18 @@ def run(args) -> int:
         return run_gui(config)
     finally:
         gc.enable()
+
+
+def _require_display(qtprobe) -> None:
+    import os
+
+    from app.errors import ConfigError
+
+    if not qtprobe.has_display() and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        raise ConfigError("没有图形显示：请在桌面环境中运行 kezhan gui（无桌面时用 kezhan setup 设置本机）",
+                          en="no display: run kezhan gui on a desktop (without one, set the PC up with kezhan setup)",
+                          code="NO_DISPLAY")
+    problem = qtprobe.display_problem() if qtprobe.has_display() else None
+    if problem:
+        raise ConfigError(f"无法打开图形界面：{problem}", en=f"Qt cannot open the display: {problem}",
+                          code="NO_DISPLAY")

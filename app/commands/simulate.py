@@ -34,6 +34,10 @@ def register(subparsers) -> None:
                    help="spread the terminals over K stations: --station and the next ones of the province "
                         "(default 1)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence (default 120)")
+    p.add_argument("--stale-map", type=float, default=None, metavar="SECONDS",
+                   help="pull only every SECONDS and not after each sale (a seat map that old)")
+    p.add_argument("--no-seat-confirm", action="store_true",
+                   help="sell pool seats online without asking the server first (how terminals sold before the server confirmed them)")
     p.add_argument("--keep", action="store_true", help="keep the terminals' databases (prints the folder)")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -72,7 +76,7 @@ def run(args) -> int:
     sim = Simulation(args.server, args.admin_token, folder, terminals=args.terminals, sales=args.sales,
                      web_sales=args.web_sales, offline_windows=args.offline_windows, seed=args.seed,
                      station=args.station or _demo_home_station(), timeout=args.timeout,
-                     stations=args.stations)
+                     stations=args.stations, stale_map=args.stale_map, confirm_seats=not args.no_seat_confirm)
     try:
         report = sim.run()
     finally:
@@ -94,6 +98,7 @@ def _text(r: dict) -> str:
         f"missing            {len(r['missing'])}",
         f"duplicated         {len(r['duplicated'])}",
         f"double-sold seats  {len(r['double_sold_seats'])}",
+        f"double-booked      {r['double_booked']} terminal sale(s) on a seat someone else held",
         f"conflicts          {r['conflicts']} {r['conflicts_by_kind'] or ''} "
         f"({len(r['conflicts_without_task'])} without a clerk task)",
         f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s "

@@ -30,6 +30,10 @@ EVENT_TYPES = (
     "roadbill.made",
     "roadbill.reprinted",
     "roadbill.voided",
+    # The station supervisor's departure actions (docs/supervisor.md).
+    "departure.cancelled",
+    "departure.delayed",
+    "departure.added",
 )
 
 # Made once: json.dumps with options builds a new encoder on every call.

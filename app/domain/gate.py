@@ -145,6 +145,7 @@ VERDICTS: dict[str, tuple[str, str, bool]] = {
     "NOT_FOUND": (RED, "refused", False),
     "CARD_MISMATCH": (RED, "mismatch", False),
     "CARD_NO_TICKET": (RED, "no_ticket", False),
+    "CARD_AMBIGUOUS": (AMBER, "warn", False),
 }
 
 # The sound a boarding ticket type plays, so the checker knows to ask for the student or military card.
@@ -171,35 +172,39 @@ def verdict_text(code: str, d: Mapping[str, Any]) -> tuple[str, str]:
     seat = f"{g('seat_no')}号座" if d.get("seat_no") else "无座"
     seat_en = f"seat {g('seat_no')}" if d.get("seat_no") else "no seat"
     type_name = g("type_name")
+    # Only the case's own line is formatted (a verdict is made on every scan).
     texts = {
-        "BOARD": (f"请上车 · {seat} · {g('destination')}" + (f" · {type_name}" if type_name else ""),
-                  f"Board · {seat_en} · {g('destination')}" + (f" · {g('type_name_en', type_name)}" if type_name else "")),
-        "CARD_MATCH": (f"票证一致，请上车 · {seat} · {g('destination')}",
-                       f"Ticket and ID match; board · {seat_en} · {g('destination')}"),
-        "UNKNOWN_TICKET": ("本机无此票记录（签名有效），放行并上报省平台核对",
-                           "Ticket not held here (valid signature): boarded, reported for the server to judge"),
-        "ALREADY_CHECKED": (f"已检票：{g('checked_at')} 于 {g('gate', '?')} 号检票口",
-                            f"Already checked at {g('checked_at')}, gate {g('gate', '?')}"),
-        "REFUNDED": ("该票已退票", "This ticket was refunded"),
-        "VOIDED": ("该票已废票", "This ticket was voided"),
-        "CHANGED": (f"该票已改签至 {g('to_departure', '其他班次')}",
-                    f"This ticket was changed to {g('to_departure', 'another departure')}"),
-        "WRONG_DEPARTURE": (f"非本班次车票：{g('other')}，请到 {g('other_gate', '?')} 号检票口",
-                            f"Another departure: {g('other')}, gate {g('other_gate', '?')}"),
-        "NOT_TODAY": (f"非当日车票（{g('ticket_date')}）", f"Not today's ticket ({g('ticket_date')})"),
-        "NOT_OPEN": (f"尚未开检（{g('opens_at')} 开检）", f"Checking not open yet (opens {g('opens_at')})"),
-        "CLOSED": (f"本班次{g('state_name', '已停检')}", f"This departure is {g('state_en', 'closed')}"),
-        "FULL": (g("full_zh", "检票人数已满"), g("full_en", "The bus is full")),
-        "FORGED": ("票码签名无效：疑似伪造或被篡改", "Invalid signature: forged or altered"),
-        "UNREADABLE": ("无法识别，请重新扫描或刷证", "Unreadable; scan again or tap the ID card"),
-        "REVOKED_KEY": (f"票码密钥{g('key_state', '未知')}（{g('key_id')}），请人工核验",
-                        f"Code key {g('key_state_en', 'unknown')} ({g('key_id')}); check by hand"),
-        "SUPERSEDED": ("旧票：该票已补打，请出示最新车票", "Old paper: this ticket was reprinted; show the new one"),
-        "NOT_FOUND": ("查无此票", "No such ticket"),
-        "CARD_MISMATCH": ("票证不符：证件与车票乘客不一致", "Ticket and ID do not match"),
-        "CARD_NO_TICKET": ("该证件在本班次无车票", "No ticket on this departure for this ID"),
+        "BOARD": lambda: (f"请上车 · {seat} · {g('destination')}" + (f" · {type_name}" if type_name else ""),
+                          f"Board · {seat_en} · {g('destination')}" + (f" · {g('type_name_en', type_name)}" if type_name else "")),
+        "CARD_MATCH": lambda: (f"票证一致，请上车 · {seat} · {g('destination')}",
+                               f"Ticket and ID match; board · {seat_en} · {g('destination')}"),
+        "UNKNOWN_TICKET": lambda: ("本机无此票记录（签名有效），放行并上报省平台核对",
+                                   "Ticket not held here (valid signature): boarded, reported for the server to judge"),
+        "ALREADY_CHECKED": lambda: (f"已检票：{g('checked_at')} 于 {g('gate', '?')} 号检票口",
+                                    f"Already checked at {g('checked_at')}, gate {g('gate', '?')}"),
+        "REFUNDED": lambda: ("该票已退票", "This ticket was refunded"),
+        "VOIDED": lambda: ("该票已废票", "This ticket was voided"),
+        "CHANGED": lambda: (f"该票已改签至 {g('to_departure', '其他班次')}",
+                            f"This ticket was changed to {g('to_departure', 'another departure')}"),
+        "WRONG_DEPARTURE": lambda: (f"非本班次车票：{g('other')}，请到 {g('other_gate', '?')} 号检票口",
+                                    f"Another departure: {g('other')}, gate {g('other_gate', '?')}"),
+        "NOT_TODAY": lambda: (f"非当日车票（{g('ticket_date')}）", f"Not today's ticket ({g('ticket_date')})"),
+        "NOT_OPEN": lambda: (f"尚未开检（{g('opens_at')} 开检）", f"Checking not open yet (opens {g('opens_at')})"),
+        "CLOSED": lambda: (f"本班次{g('state_name', '已停检')}", f"This departure is {g('state_en', 'closed')}"),
+        "FULL": lambda: (g("full_zh", "检票人数已满"), g("full_en", "The bus is full")),
+        "FORGED": lambda: ("票码签名无效：疑似伪造或被篡改", "Invalid signature: forged or altered"),
+        "UNREADABLE": lambda: ("无法识别，请重新扫描或刷证", "Unreadable; scan again or tap the ID card"),
+        "REVOKED_KEY": lambda: (f"票码密钥{g('key_state', '未知')}（{g('key_id')}），请人工核验",
+                                f"Code key {g('key_state_en', 'unknown')} ({g('key_id')}); check by hand"),
+        "SUPERSEDED": lambda: ("旧票：该票已补打，请出示最新车票", "Old paper: this ticket was reprinted; show the new one"),
+        "NOT_FOUND": lambda: ("查无此票", "No such ticket"),
+        "CARD_MISMATCH": lambda: ("票证不符：证件与车票乘客不一致", "Ticket and ID do not match"),
+        "CARD_NO_TICKET": lambda: ("该证件在本班次无车票", "No ticket on this departure for this ID"),
+        "CARD_AMBIGUOUS": lambda: (f"证件对应本班次多张车票（{g('seats', '?')}），请查看乘客车票后扫码检票",
+                                   f"This ID fits more than one ticket on this departure ({g('seats', '?')}); "
+                                   "check the passenger's ticket and scan it"),
     }
-    return texts[code]
+    return texts[code]()
 
 
 @dataclass(frozen=True)
@@ -291,16 +296,25 @@ def normalise_name(name: str | None) -> str:
 
 
 def card_matches(*, ticket_doc_hash: str | None, ticket_name: str | None, card_doc_hash: str,
-                 card_name: str | None) -> bool:
-    """票证一致: the card is the ticket's passenger. The document hash decides (a name can be shared);
-    a ticket with no document (a free child) never matches a card. The one place identity is compared,
-    so when the way a document is kept changes, only this function and its caller's hashing change."""
-    if not ticket_doc_hash or not card_doc_hash:
+                 card_name: str | None, ticket_doc_tag: str | None = None, ticket_doc_masked: str | None = None,
+                 card_doc_tag: str | None = None, card_doc_masked: str | None = None) -> bool:
+    """票证一致: the card is the ticket's passenger. The one place identity is compared.
+
+    A ticket this terminal sold keeps the full document hash, which decides (a name can be shared).
+    A ticket from the feed (another window's, the web's) carries only the mask and the 8-bit tag,
+    which many numbers share: there the name, the visible characters and the tag must all agree.
+    Two tickets of one bus that both fit a card are the caller's to refuse (``CARD_AMBIGUOUS``).
+    A ticket with no document (a free child) never matches a card."""
+    if ticket_doc_hash and card_doc_hash:
+        if not hmac.compare_digest(ticket_doc_hash, card_doc_hash):
+            return False
+        # A name on both sides that differs is a mismatch even with the same number (a misread card).
+        return not (ticket_name and card_name and normalise_name(ticket_name) != normalise_name(card_name))
+    if not (ticket_doc_tag and card_doc_tag and ticket_doc_masked and card_doc_masked):
         return False
-    if not hmac.compare_digest(ticket_doc_hash, card_doc_hash):
+    if not (hmac.compare_digest(ticket_doc_tag, card_doc_tag) and ticket_doc_masked == card_doc_masked):
         return False
-    # A name on both sides that differs is a mismatch even with the same number (a misread card).
-    return not (ticket_name and card_name and normalise_name(ticket_name) != normalise_name(card_name))
+    return bool(ticket_name and card_name and normalise_name(ticket_name) == normalise_name(card_name))
 
 
 # --- the road bill ----------------------------------------------------------------------------------

@@ -326,20 +326,32 @@ def validate_document(doc_type: DocumentType | str, number: str, today: date) ->
     return cleaned
 
 
+#: How many characters a mask leaves visible: an 18-character number its last four (the sequence
+#: digits and the check character; the region and the birth date stay hidden), any other its last
+#: three. Shorter numbers show less, so that most of them stays hidden.
+MASK_TAIL_18 = 4
+MASK_TAIL = 3
+
+
 def mask(number: str) -> str:
-    """Hide the middle of a number for lists and logs: ``110101********0011``."""
+    """The one mask of a document number on paper, in lists, the feed, exports and logs:
+    ``**************0011`` for an 18-character number, ``******678`` for a passport.
+
+    With the region and the birth date hidden, a mask and the 8-bit tag beside it
+    (:func:`document_tag`) fit tens of thousands of valid numbers (docs/protocol.md § Passenger data).
+    """
     if not number:
         return ""
     n = len(number)
-    if n >= 15:
-        head, tail = 6, 4
-    elif n >= 8:
-        head, tail = 2, 3
+    if n == 18:
+        tail = MASK_TAIL_18
+    elif n >= 6:
+        tail = MASK_TAIL
     elif n >= 4:
-        head, tail = 1, 1
+        tail = 1
     else:
-        return "*" * n
-    return number[:head] + "*" * (n - head - tail) + number[n - tail :]
+        tail = 0
+    return "*" * (n - tail) + number[n - tail :]
 
 
 def _hash_family(doc_type: DocumentType) -> str:
@@ -355,3 +367,38 @@ def document_hash(key: bytes, doc_type: DocumentType | str, number: str) -> str:
     doc_type = DocumentType(doc_type)
     message = f"{_hash_family(doc_type)}:{normalise_number(doc_type, number)}".encode()
     return hmac.new(bytes(key), message, hashlib.sha256).hexdigest()
+
+
+#: Hex characters of a document tag: 8 bits, 256 values.
+TAG_LEN = 2
+
+
+def document_tag(key: bytes, doc_type: DocumentType | str, number: str) -> str:
+    """The first 8 bits of :func:`document_hash`, two hex characters: what leaves a terminal (the feed,
+    the ticket code, exports) beside the mask. It collides on purpose: one tag in 256 fits, so
+    together with the mask it names many valid numbers and never one; with the name and the
+    visible characters it still tells the passengers of one bus apart."""
+    return document_hash(key, doc_type, number)[:TAG_LEN]
+
+
+def tag_of_hash(doc_hash: str | None) -> str:
+    """The tag of a full document hash (or of a version-1 ticket code's 64-bit prefix)."""
+    return (doc_hash or "")[:TAG_LEN]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentIdentity:
+    """What a terminal looks a passenger's tickets up by, made from the full number (typed, or read
+    from a card) and never keeping it: the full hash finds this terminal's own sales; the tag, the
+    mask and the name find a ticket from the feed, which carries nothing more."""
+
+    doc_hash: str
+    doc_tag: str
+    doc_masked: str
+    name: str = ""
+
+    @classmethod
+    def of(cls, key: bytes, doc_type: DocumentType | str, number: str, name: str | None = "") -> DocumentIdentity:
+        doc_type = DocumentType(doc_type)
+        full = document_hash(key, doc_type, number)
+        return cls(full, full[:TAG_LEN], mask(normalise_number(doc_type, number)), (name or "").strip())

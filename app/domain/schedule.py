@@ -64,7 +64,9 @@ def check_sellable(
     require_aware(departure_at=departure_at, now=now)
     status = DepartureStatus(status)
     if status is DepartureStatus.CANCELLED:
-        raise RuleViolation("该班次已停班", en="This departure is cancelled", code="CANCELLED")
+        raise RuleViolation("该班次已停班，不再售票；已售车票免费退票",
+                            en="This departure is cancelled and no longer sold; its tickets are refunded free of charge",
+                            code="CANCELLED")
     if status is DepartureStatus.DEPARTED or now >= departure_at:
         raise RuleViolation("该班次已发车", en="This departure has left", code="DEPARTED")
     stop = stop_sale_at(departure_at, stop_sale_minutes)

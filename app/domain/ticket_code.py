@@ -2,14 +2,19 @@
 
 Text form, ASCII and QR-friendly::
 
-    KZ1.<key_id>.<base64url(body)>.<base64url(Ed25519 signature)>
+    KZ2.<key_id>.<base64url(body)>.<base64url(Ed25519 signature)>
 
-The body is compact JSON ``[ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix,
+The body is compact JSON ``[ticket_id, departure_id, seat_no, ticket_type, doc_tag,
 issued_at_epoch]``, followed by the print number when the paper is a reprint (``printed``: 1 for
 the first reprint, 2 for the second...). The original paper's code has six fields, as every code
 made before reprints were counted, so old codes read as print 0; the gate refuses a paper whose
 print number is below the ticket's (the old paper of a reprinted ticket). The signature covers everything before the last dot, so the version and the
-key id cannot be swapped either. Decoding anything at all raises only :class:`RuleViolation`:
+key id cannot be swapped either.
+
+``doc_tag`` is the passenger's 8-bit document tag (``app.domain.identity.document_tag``), two hex
+characters that many numbers share, so the code never narrows a masked number down to one.
+Version 1 (``KZ1``) carried the first 64 bits of the document hash instead, which did; those codes
+are still read (their tag is the prefix's first two characters) but never written. Decoding anything at all raises only :class:`RuleViolation`:
 a gate scanner feeds this whatever it reads.
 """
 
@@ -29,8 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ._time import require_aware
 from .errors import RuleViolation
 
-PREFIX = "KZ1"
-DOC_HASH_PREFIX_LEN = 16
+PREFIX = "KZ2"
+#: Every version a gate reads: version 1 codes stay valid until their tickets have left the presale.
+PREFIXES = ("KZ1", PREFIX)
+TAG_LEN = 2
 MAX_CODE_LENGTH = 1024
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 _B64 = re.compile(r"^[A-Za-z0-9_-]*\Z")
@@ -40,21 +47,23 @@ _FIELD = re.compile(r"^[\x21-\x7e]{0,64}\Z")
 @dataclass(frozen=True, slots=True)
 class TicketCodePayload:
     """What the gate learns from a code. ``issued_at`` is kept to the second, in UTC;
-    ``seat_no`` is None for a free child; ``doc_hash_prefix`` is the first hex characters of
-    the passenger's document hash ("" when the ticket names no document)."""
+    ``seat_no`` is None for a free child; ``doc_tag`` is the passenger's document tag ("" when the
+    ticket names no document; a version-1 code's 64-bit hash prefix reads as its first two characters).
+    ``version`` is the format the code was read in (codes are written only in the newest)."""
 
     ticket_id: str
     departure_id: str
     seat_no: int | None
     ticket_type: str
-    doc_hash_prefix: str
+    doc_tag: str
     issued_at: datetime
     printed: int = 0  # which print of the ticket this paper is: 0 the original, n the n-th reprint
+    version: int = 2
 
     def __post_init__(self):
         require_aware(issued_at=self.issued_at)
         object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC).replace(microsecond=0))
-        for name in ("ticket_id", "departure_id", "ticket_type", "doc_hash_prefix"):
+        for name in ("ticket_id", "departure_id", "ticket_type", "doc_tag"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _FIELD.match(value):
                 raise ValueError(f"{name} must be up to 64 printable ASCII characters: {value!r}")
@@ -66,8 +75,9 @@ class TicketCodePayload:
             raise ValueError(f"printed must be 0-999: {self.printed!r}")
 
 
-def doc_hash_prefix(doc_hash: str | None) -> str:
-    return (doc_hash or "")[:DOC_HASH_PREFIX_LEN]
+def doc_tag(doc_hash_or_tag: str | None) -> str:
+    """The tag a code carries, from a full document hash or from a tag."""
+    return (doc_hash_or_tag or "")[:TAG_LEN]
 
 
 def _b64encode(data: bytes) -> str:
@@ -88,12 +98,14 @@ def encode_ticket_code(payload: TicketCodePayload, private_key: Ed25519PrivateKe
     """Sign ``payload`` with the station's key; ``key_id`` names the matching public key."""
     if not _KEY_ID.match(key_id):
         raise ValueError(f"key id must be 1-32 of A-Z a-z 0-9 _ -: {key_id!r}")
+    if len(payload.doc_tag) > TAG_LEN:
+        raise ValueError(f"a code carries the {TAG_LEN}-character document tag, never more of the hash")
     fields = [
         payload.ticket_id,
         payload.departure_id,
         payload.seat_no,
         payload.ticket_type,
-        payload.doc_hash_prefix,
+        payload.doc_tag,
         int(payload.issued_at.timestamp()),
     ]
     if payload.printed:
@@ -126,9 +138,9 @@ def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -
     if len(text) > MAX_CODE_LENGTH or not text.isascii():
         raise _garbled("length or characters")
     parts = text.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX:
+    if len(parts) != 4 or parts[0] not in PREFIXES:
         raise _garbled("shape")
-    _, key_id, body_text, signature_text = parts
+    prefix, key_id, body_text, signature_text = parts
     if not _KEY_ID.match(key_id):
         raise _garbled("key id")
     try:
@@ -139,7 +151,7 @@ def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -
     if len(signature) != 64:
         raise _garbled("signature length")
     # Parse before verifying so that a misread code reads as garbled, not as a forgery.
-    payload = _parse_body(body)
+    payload = _parse_body(body, 1 if prefix == "KZ1" else 2)
     key = public_keys.get(key_id)
     if key is None:
         raise RuleViolation(
@@ -149,7 +161,7 @@ def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -
             key_id=key_id,
         )
     try:
-        key.verify(signature, f"{PREFIX}.{key_id}.{body_text}".encode("ascii"))
+        key.verify(signature, f"{prefix}.{key_id}.{body_text}".encode("ascii"))
     except InvalidSignature:
         raise RuleViolation(
             "票码签名无效：疑似伪造或被篡改的车票",
@@ -160,7 +172,7 @@ def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -
     return payload
 
 
-def _parse_body(body: bytes) -> TicketCodePayload:
+def _parse_body(body: bytes, version: int) -> TicketCodePayload:
     try:
         fields = json.loads(body.decode("ascii"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -174,9 +186,14 @@ def _parse_body(body: bytes) -> TicketCodePayload:
         raise _garbled("printed")
     if not isinstance(issued, int) or isinstance(issued, bool) or not 0 <= issued < 2**40:
         raise _garbled("issued_at")
+    if version == 2 and isinstance(doc_prefix, str) and len(doc_prefix) > TAG_LEN:
+        raise _garbled("doc_tag")
+    if version == 1 and isinstance(doc_prefix, str) and _FIELD.match(doc_prefix):
+        doc_prefix = doc_prefix[:TAG_LEN]  # the 64-bit prefix is read as the tag it begins with
     try:
         return TicketCodePayload(
-            ticket_id, departure_id, seat_no, ticket_type, doc_prefix, datetime.fromtimestamp(issued, UTC), printed
+            ticket_id, departure_id, seat_no, ticket_type, doc_prefix, datetime.fromtimestamp(issued, UTC), printed,
+            version,
         )
     except (ValueError, TypeError, OverflowError):
         raise _garbled("fields") from None

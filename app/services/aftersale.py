@@ -10,6 +10,7 @@ reseat too: the server keeps the child on the old ticket, so that pair is refund
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,7 +141,7 @@ class RefundResult:
 
 
 def _plan_refund(
-    cur, rules, ticket_id: str, now: datetime, forced: bool, conflict: bool = False
+    cur, rules, ticket_id: str, now: datetime, forced: bool, conflict: bool = False, cancelled: bool = False
 ) -> tuple[RefundQuote, list[dict]]:
     """The one place a refund's money is worked out: ``quote_refund`` shows it, ``refund`` pays it.
     Returns the quote and the ticket rows it covers, in the quote's line order."""
@@ -152,6 +153,11 @@ def _plan_refund(
     refuse_unless_ours(cur, ticket_id)
     dep = fetch_departure(cur, t["departure_id"], t["board"], t["stop"])
     rule = refund_rules.quote_refund(t["price"], dep.departs_at, now, rules.refund, forced=forced, conflict=conflict)
+    if cancelled:
+        # The station cancelled the bus (停班): the passenger is owed every fen, whatever the
+        # province's conflict fee.
+        rule = dataclasses.replace(rule, fee=0, refund_amount=t["price"], tier_label="停班退票",
+                                   tier_label_en="Cancelled departure")
     tickets = [t] + [get_ticket_row(cur, child_id) for child_id in ticket_store.carried_children(cur, ticket_id)]
     refuse_if_checked(cur, [x["id"] for x in tickets])
     # A carried child goes home with its adult: its own money comes back without a fee.
@@ -176,6 +182,11 @@ def _plan_refund(
     return quote, tickets
 
 
+def _cancelled(task: TaskView | None) -> bool:
+    """A refund task of a departure the station cancelled (app/services/supervisor.py)."""
+    return task is not None and task.conflict == "DEPARTURE_CANCELLED"
+
+
 def _task_ticket(task: TaskView, ticket_id: str) -> str:
     """The ticket a conflict refund pays out on: the task's. A different ticket named beside the task
     is the clerk's mistake, not a request to refund the task's ticket instead (``TASK_WRONG_TICKET``)."""
@@ -196,9 +207,10 @@ def quote_refund(
     with db.read() as session:
         cur = cursor(session)
         refuse_while_alarm(cur)
-        if task_id is not None:
-            ticket_id = _task_ticket(open_task(cur, task_id, "refund"), ticket_id)
-        return _plan_refund(cur, load_rules(cur), ticket_id, now, forced, task_id is not None)[0]
+        task = open_task(cur, task_id, "refund") if task_id is not None else None
+        if task is not None:
+            ticket_id = _task_ticket(task, ticket_id)
+        return _plan_refund(cur, load_rules(cur), ticket_id, now, forced, task is not None, _cancelled(task))[0]
 
 
 def refund(
@@ -225,7 +237,7 @@ def refund(
         task = open_task(cur, task_id, "refund") if task_id is not None else None
         if task is not None:
             ticket_id = _task_ticket(task, ticket_id)
-        quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced, task is not None)
+        quote, tickets = _plan_refund(cur, rules, ticket_id, now, forced, task is not None, _cancelled(task))
         if task is not None:
             finish_task(cur, task, clerk=clerk, now=now, outcome=f"refund {ticket_id} {quote.total}")
         seqs = [
@@ -483,7 +495,8 @@ def _plan_change(
     check_sellable(dep.status, dep.departs_at, dep.stop_sale_minutes, now)
     refuse_if_gate_closed(cur, new_departure_id)
     if t["doc_hash"]:
-        check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]})
+        check_documents_free(cur, new_departure_id, {t["doc_hash"]: t["name"]},
+                             {t["doc_hash"]: t.get("doc_masked") or ""})
     new_seat = None
     if ttype.needs_seat:
         available = sellable_seats(cur, terminal, rules, new_departure_id, now)

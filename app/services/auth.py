@@ -97,9 +97,78 @@ def login(db: Database, terminal: Terminal, code: str, password: str, *, now: da
     return user
 
 
-def unlock(db: Database, terminal: Terminal, *, technician: str, code: str, now: datetime) -> None:
+def _unknown_user(code: str) -> RuleViolation:
+    return RuleViolation(f"没有工号为 {code} 的账号", en=f"no account with the code {code}", code="UNKNOWN_USER")
+
+
+def unlock(db: Database, terminal: Terminal, *, technician: str, code: str, now: datetime) -> bool:
+    """Unlock an account after too many wrong passwords. Returns whether it was locked."""
     now = require_now(now)
     with db.transaction() as session:
         cur = cursor(session)
+        user = user_store.credentials(cur, code)
+        if user is None:
+            raise _unknown_user(code)
         user_store.unlock_user(cur, code)
-        audit(cur, terminal, technician, "unlock", code, {}, now)
+        audit(cur, terminal, technician, "unlock", code, {"was_locked": user.locked}, now)
+    return user.locked
+
+
+# Who a technician may add at a terminal; supervisors and technicians come from the station's admin.
+ADDABLE_ROLES = ("clerk", "gate")
+MIN_PASSWORD = 4
+
+
+def _check_password(password: str, code: str) -> None:
+    if len(password) < MIN_PASSWORD or password == code:
+        raise RuleViolation(f"密码至少 {MIN_PASSWORD} 位，且不能与工号相同",
+                            en=f"a password needs {MIN_PASSWORD} characters or more and may not be the user code",
+                            code="WEAK_PASSWORD")
+
+
+def add_user(db: Database, terminal: Terminal, *, technician: str, code: str, name: str, role: str,
+             password: str, now: datetime) -> None:
+    """A new clerk (售票员) or gate checker (检票员) on this terminal."""
+    now = require_now(now)
+    code, name = code.strip(), name.strip()
+    if role not in ADDABLE_ROLES:
+        raise RuleViolation("技术员只能添加售票员或检票员", en="a technician adds clerks and gate checkers only",
+                            code="NOT_AUTHORISED")
+    if not (code.isdigit() and 2 <= len(code) <= 8):
+        raise RuleViolation("工号应为 2 至 8 位数字", en="a user code is 2 to 8 digits", code="BAD_USER_CODE")
+    if not name:
+        raise RuleViolation("请填写姓名", en="enter the name", code="BAD_USER_NAME")
+    _check_password(password, code)
+    with db.transaction() as session:
+        cur = cursor(session)
+        if user_store.credentials(cur, code) is not None:
+            raise RuleViolation(f"工号 {code} 已存在", en=f"the user code {code} is taken", code="USER_EXISTS")
+        user_store.add_user(cur, code, name, role, password)
+        audit(cur, terminal, technician, "add_user", code, {"role": role}, now)
+
+
+def reset_password(db: Database, terminal: Terminal, *, technician: str, code: str, password: str,
+                   now: datetime) -> None:
+    now = require_now(now)
+    _check_password(password, code)
+    with db.transaction() as session:
+        cur = cursor(session)
+        if user_store.credentials(cur, code) is None:
+            raise _unknown_user(code)
+        user_store.set_password(cur, code, password)
+        audit(cur, terminal, technician, "reset_password", code, {}, now)
+
+
+def users(db: Database) -> list[user_store.UserRow]:
+    with db.read() as session:
+        return user_store.list_users(cursor(session))
+
+
+def set_technician(db: Database, code: str, password: str) -> None:
+    """The technician's own account, set by the set-up wizard: created, or its password replaced."""
+    with db.transaction() as session:
+        cur = cursor(session)
+        if user_store.credentials(cur, code) is None:
+            user_store.add_user(cur, code, "技术员", "technician", password)
+        else:
+            user_store.set_password(cur, code, password)

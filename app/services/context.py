@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -62,6 +62,12 @@ class Terminal:
     # What to add to this terminal's clock to read the server's, as the sync client last measured
     # it. Lease expiries and the start of an offline spell are the server's instants.
     server_offset: timedelta = timedelta(0)
+    # Asks the provincial server for a seat before an online sale takes it from the pool (the layer
+    # that owns the sync client wires it in; None where no server is configured). Called with the
+    # departure and the seat wanted (None: any free seat), outside the sale's transaction; returns the
+    # seat the server granted, now leased here, or raises KezhanError with the protocol's code
+    # (SEAT_TAKEN, SEAT_LEASED, NO_SEATS, OFFLINE ...).
+    seat_confirmer: Callable[[str, int | None], int] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if isinstance(self.signing_key, bytes | bytearray):

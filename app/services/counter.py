@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime
 from app.domain.identity import GB11643_TYPES, DocumentType, mask, validate_document
 from app.domain.schedule import check_sellable
 from app.domain.stock import format_stock_no, parse_stock_no
+from app.domain.ticket_code import PREFIXES as CODE_PREFIXES
 from app.errors import KezhanError, RuleViolation
-from app.services import aftersale, auth, paper, sales, shifts, tasks
+from app.services import aftersale, auth, paper, recovery, sales, shifts, tasks
 from app.services.context import (
     Terminal,
     alarm_refusal,
@@ -201,7 +202,7 @@ class Counter:
 
     def login(self, code: str, password: str) -> auth.SignedIn:
         user = auth.login(self.db, self.terminal, code, password, now=self.now())
-        if user.role not in ("clerk", "supervisor"):
+        if user.role not in ("clerk", "supervisor", "technician"):
             raise RuleViolation("该账号不能在售票窗口登录", en="This account may not sign in at the ticket window",
                                 code="NOT_AUTHORISED")
         self.user = user
@@ -209,6 +210,28 @@ class Counter:
 
     def logout(self) -> None:
         self.user = None
+
+    # --- the technician's menu ----------------------------------------------------------------
+
+    def _technician(self) -> str:
+        if self.user is None or self.user.role != "technician":
+            raise RuleViolation("仅技术员可执行此操作", en="Only a technician may do this", code="NOT_AUTHORISED")
+        return self.user.code
+
+    def unlock_user(self, code: str) -> bool:
+        return auth.unlock(self.db, self.terminal, technician=self._technician(), code=code.strip(), now=self.now())
+
+    def add_user(self, code: str, name: str, role: str, password: str) -> None:
+        auth.add_user(self.db, self.terminal, technician=self._technician(), code=code, name=name, role=role,
+                      password=password, now=self.now())
+
+    def reset_password(self, code: str, password: str) -> None:
+        auth.reset_password(self.db, self.terminal, technician=self._technician(), code=code.strip(),
+                            password=password, now=self.now())
+
+    def users(self) -> list:
+        self._technician()
+        return auth.users(self.db)
 
     def current_shift(self) -> ShiftRef | None:
         if self.user is None:
@@ -379,7 +402,7 @@ class Counter:
     def find_tickets(self, text: str) -> list[TicketRow]:
         """A scanned code, a ticket id, an ID number or a paper stock number."""
         text = text.strip()
-        if text.upper().startswith("KZ1."):
+        if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
             views = sales.find_tickets(self.db, self.terminal, code=text)
         elif _TICKET_ID.match(text):
             views = sales.find_tickets(self.db, self.terminal, ticket_id=text)
@@ -391,8 +414,11 @@ class Counter:
             views = sales.find_tickets(self.db, self.terminal, stock_no=text)
         return self._rows(views)
 
-    def find_tickets_by_document(self, doc_type: str, number: str) -> list[TicketRow]:
-        return self._rows(sales.find_tickets(self.db, self.terminal, doc_type=doc_type, doc_number=number))
+    def find_tickets_by_document(self, doc_type: str, number: str, name: str | None = None) -> list[TicketRow]:
+        """A document's tickets; with the ``name`` a card gives, a ticket from the feed (which has only
+        the mask and the 8-bit tag) must carry that name too."""
+        return self._rows(sales.find_tickets(self.db, self.terminal, doc_type=doc_type, doc_number=number,
+                                             name=name))
 
     def tickets_by_ids(self, ids: Iterable[str]) -> list[TicketRow]:
         out = []
@@ -478,6 +504,11 @@ class Counter:
     def void(self, ticket: TicketRow) -> OperationOutcome:
         r = aftersale.void(self.db, self.terminal, clerk=self._clerk(), ticket_id=ticket.ticket_id, now=self.now())
         return OperationOutcome("void", [], amount=r.refund_amount, stock_no=r.stock_no, raw=r)
+
+    def confirm_next_stock_no(self, text: str) -> str:
+        """The next blank as the clerk reads it off the roll, after this file lost acknowledged sales."""
+        return recovery.confirm_next_stock_no(self.db, self.terminal, clerk=self._clerk(), stock_no=text,
+                                              now=self.now())
 
     def _next_stock_no(self) -> str:
         with self.db.read() as session:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from app.domain import gate as rules_gate
-from app.domain.identity import DocumentType, document_hash
+from app.domain.identity import DocumentIdentity, DocumentType
 from app.domain.stock import format_stock_no, parse_stock_no
-from app.domain.ticket_code import PREFIX as CODE_PREFIX
+from app.domain.ticket_code import PREFIXES as CODE_PREFIXES
 from app.domain.ticket_code import TicketCodePayload, decode_ticket_code
 from app.errors import RuleViolation
 from app.services import aftersale, auth
@@ -120,9 +120,9 @@ _CARD_DOCUMENTS = {
 }
 
 
-def card_identity(card, doc_hash_key: bytes) -> tuple[str, str]:
-    """(document hash, name) of a card from the reader (``drivers.idcard`` CardData, or anything with
-    ``doc_type``/``number``/``name``). The terminal finds tickets by this hash and never keeps the number."""
+def card_identity(card, doc_hash_key: bytes) -> DocumentIdentity:
+    """The hash, tag, mask and name of a card from the reader (``drivers.idcard`` CardData, or anything
+    with ``doc_type``/``number``/``name``). The terminal finds tickets by these and never keeps the number."""
     number = (getattr(card, "id_number", None) or getattr(card, "number", None)
               or getattr(card, "doc_number", None) or "")
     doc_type = getattr(card, "doc_type", None) or _CARD_DOCUMENTS.get(getattr(card, "card_type", ""),
@@ -130,9 +130,16 @@ def card_identity(card, doc_hash_key: bytes) -> tuple[str, str]:
     if not number:
         raise _violation("CARD_UNREADABLE", "证件号码读取失败，请重新刷证", "The card's number could not be read; tap again")
     try:
-        return document_hash(doc_hash_key, doc_type, str(number)), str(getattr(card, "name", "") or "")
+        return DocumentIdentity.of(doc_hash_key, doc_type, str(number), str(getattr(card, "name", "") or ""))
     except ValueError:
         raise _violation("CARD_UNREADABLE", "证件号码无效，请重新刷证", "The card's number is not valid; tap again") from None
+
+
+def _card_fits(ticket, card: DocumentIdentity) -> bool:
+    return rules_gate.card_matches(
+        ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger, card_doc_hash=card.doc_hash,
+        card_name=card.name, ticket_doc_tag=ticket.doc_tag, ticket_doc_masked=ticket.doc_masked,
+        card_doc_tag=card.doc_tag, card_doc_masked=card.doc_masked)
 
 
 class Gate:
@@ -149,18 +156,22 @@ class Gate:
         self.gates = tuple(str(g) for g in gates)
         self.user: auth.SignedIn | None = None
         self._recent: dict[str, deque[Verdict]] = {}
+        self._unflushed = False  # a boarding committed to be flushed later (flush())
 
     # --- signing in ------------------------------------------------------------------------------
 
     def login(self, code: str, password: str) -> auth.SignedIn:
         user = auth.login(self.db, self.terminal, code, password, now=self.now())
-        if user.role not in ("gate", "supervisor"):
+        # The technician signs in at any terminal, a gate-only one included, to reach the
+        # technician menu (the window routes the role there, never to the gate view).
+        if user.role not in ("gate", "supervisor", "technician"):
             raise RuleViolation("该账号不能在检票口登录", en="This account may not sign in at the gate",
                                 code="NOT_AUTHORISED")
         self.user = user
         return user
 
     def logout(self) -> None:
+        self.flush()
         self.user = None
 
     def _checker(self) -> str:
@@ -441,13 +452,23 @@ class Gate:
             self._recent.setdefault(departure_id, deque(maxlen=32)).append(verdict)
         return verdict
 
-    def _departure_facts(self, cur, rules: Rules, row, now: datetime) -> tuple[rules_gate.DepartureFacts, dict]:
-        state, st = self._state_of(cur, rules, row, now)
-        seated, free = self._counts(cur, rules, row.id)
+    def _departure_facts(self, cur, rules: Rules, row, now: datetime,
+                         scan: gate_store.ScanDeparture | None = None) -> tuple[rules_gate.DepartureFacts, dict]:
+        """The departure's facts for a verdict; ``scan``: the scan's one read of them, else read here."""
+        if scan is not None:
+            st = scan.state
+            stored = st.state if st else (rules_gate.DEPARTED if row.status == "departed" else rules_gate.WAITING)
+            state = rules_gate.effective_state(stored, row.departs_at, now, rules.gate)
+            seated, free = self._split(rules, scan.check_counts)
+            merged = scan.merged_from
+        else:
+            state, st = self._state_of(cur, rules, row, now)
+            seated, free = self._counts(cur, rules, row.id)
+            merged = gate_store.merged_sources(cur, row.id)
         facts = rules_gate.DepartureFacts(
             id=row.id, state=state, opens_at=rules_gate.opens_at(row.departs_at, rules.gate), seats=row.seats,
             seated_checked=seated, free_children_checked=free, free_children_cap=rules.gate.free_child_cap(row.seats),
-            merged_from=gate_store.merged_sources(cur, row.id))
+            merged_from=merged)
         return facts, {"state": st}
 
     def _refusal_detail(self, cur, code: str, facts: rules_gate.DepartureFacts, ticket=None, payload=None,
@@ -500,20 +521,32 @@ class Gate:
         return payload, None
 
     def check_text(self, text: str, departure_id: str) -> Verdict:
-        """A scanned ticket code, or a typed ticket id or stock number (票号)."""
+        """A scanned ticket code, or a typed ticket id or stock number (票号). A boarding is committed
+        to be flushed later: call :meth:`flush` once the verdict is shown (docs/gate.md § Durability)."""
         checker = self._checker()
+        self.flush()  # a caller that did not flush the last boarding: before this one, then
         now = self.now()
         text = (text or "").strip()
-        with self.db.transaction() as session:
-            cur = cursor(session)
+        # The session-less write cursor and one read of the departure: the scan's path is kept to
+        # the statements the verdict needs (docs/gate.md § Speed).
+        with self.db.write_cursor(flush_later=True) as cur:
             rules = self._rules(cur)
-            row = self._row(cur, departure_id)
+            scan = gate_store.scan_departure(cur, departure_id)
+            if scan is None:
+                raise _violation("UNKNOWN_DEPARTURE", f"没有这个班次：{departure_id}",
+                                 f"No such departure: {departure_id}")
+            row = scan.row
             payload = None
-            if text.upper().startswith(CODE_PREFIX + "."):
+            if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
                 payload, refusal = self._decode(cur, text, departure_id, now, rules)
                 if refusal is not None:
                     return refusal
-                ticket, via = gate_store.gate_ticket(cur, payload.ticket_id), "code"
+                via, held = "code", gate_store.scan_ticket(cur, payload.ticket_id)
+                if held is not None:
+                    ticket, check, moved = held
+                    return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now, scan=scan,
+                                                  check=check, moved=moved)
+                ticket = None
             elif _TICKET_ID.match(text):
                 ticket, via = gate_store.gate_ticket(cur, text), "number"
             elif _DIGITS.match(text):
@@ -522,13 +555,24 @@ class Gate:
                 return self._verdict("UNREADABLE", departure_id, now)
             if ticket is None and payload is None:
                 return self._verdict("NOT_FOUND", departure_id, now)
-            return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now)
+            return self._judge_and_record(cur, rules, row, ticket, payload, via, checker, now, scan=scan)
+
+    def flush(self) -> None:
+        """Make the boardings committed so far durable against a power loss (one sync of the WAL):
+        the gate view calls it right after the verdict is painted, the command line before it exits."""
+        if self._unflushed:
+            self.db.flush()
+            self._unflushed = False
 
     def _judge_and_record(self, cur, rules: Rules, row, ticket, payload: TicketCodePayload | None, via: str,
-                          checker: str, now: datetime, *, board_code: str = "BOARD") -> Verdict:
-        facts, extra = self._departure_facts(cur, rules, row, now)
+                          checker: str, now: datetime, *, board_code: str = "BOARD",
+                          scan: gate_store.ScanDeparture | None = None, check=False, moved=False) -> Verdict:
+        """``scan``, ``check`` (the live check or None) and ``moved`` (the ride change's departure or
+        None): what the caller has read already (gate_store.scan_departure, scan_ticket)."""
+        facts, extra = self._departure_facts(cur, rules, row, now, scan)
         ticket_id = ticket.ticket_id if ticket else payload.ticket_id
-        check = gate_store.live_check(cur, ticket_id)
+        if check is False:
+            check = gate_store.live_check(cur, ticket_id)
         types = rules.ticket_types
         type_code = ticket.ticket_type if ticket else payload.ticket_type
         tt = types.get(type_code) if type_code in types else None
@@ -549,10 +593,12 @@ class Gate:
                 if code == "BOARD":
                     code = "UNKNOWN_TICKET"
         else:
+            if moved is False:
+                moved = gate_store.ride_change_of(cur, ticket.ticket_id)
             facts_t = rules_gate.TicketFacts(
                 ticket_id=ticket.ticket_id, departure_id=ticket.departure_id, status=ticket.status,
                 ticket_type=ticket.ticket_type, needs_seat=needs_seat, counts_free_child_cap=capped,
-                prints=ticket.prints, ride_changed_to=gate_store.ride_change_of(cur, ticket.ticket_id))
+                prints=ticket.prints, ride_changed_to=moved)
             code = rules_gate.judge(facts_t, facts, scanned_print=printed, already_checked=check is not None,
                                     ticket_departure_today=ticket.dep_date == self.today().isoformat())
         if code not in ("BOARD", "UNKNOWN_TICKET"):
@@ -562,7 +608,6 @@ class Gate:
         gate = st.gate if st and st.gate else row.gate
         seat_no = ticket.seat_no if ticket else payload.seat_no
         if ticket is not None:
-            moved = gate_store.ride_change_of(cur, ticket.ticket_id)
             if moved == row.id:
                 seat_no = next((s for s, t in gate_store.ride_change_seats(cur, row.id).items()
                                 if t == ticket.ticket_id), None)
@@ -575,38 +620,47 @@ class Gate:
             "ticket_id": ticket_id, "departure_id": row.id, "gate": gate, "checker": checker, "via": via,
             "seat_no": seat_no, "printed_version": version, "unknown": unknown}, now)
         code = "UNKNOWN_TICKET" if unknown else board_code
+        self._unflushed = True
         return self._verdict(code, row.id, now, ticket=ticket, payload=payload, rules=rules, seat_no=seat_no,
                              gate=gate, via=via)
 
     def check_card(self, card, departure_id: str, *, ticket_id: str | None = None) -> Verdict:
         """An ID card on the reader. With ``ticket_id`` (the ticket just scanned): 票证一致 or 票证不符
-        for that ticket. Without: this passenger's ticket on the departure is found and checked."""
+        for that ticket. Without: this passenger's ticket on the departure is found and checked.
+        Flushed later, like :meth:`check_text`."""
         checker = self._checker()
+        self.flush()
         now = self.now()
         try:
-            card_hash, card_name = card_identity(card, self.terminal.doc_hash_key)
+            card_id = card_identity(card, self.terminal.doc_hash_key)
         except RuleViolation:
             return self._verdict("UNREADABLE", departure_id, now)
-        with self.db.transaction() as session:
-            cur = cursor(session)
+        with self.db.write_cursor(flush_later=True) as cur:
             rules = self._rules(cur)
             row = self._row(cur, departure_id)
             if ticket_id is not None:
                 ticket = gate_store.gate_ticket(cur, ticket_id)
-                same = ticket is not None and rules_gate.card_matches(
-                    ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger, card_doc_hash=card_hash,
-                    card_name=card_name)
+                same = ticket is not None and _card_fits(ticket, card_id)
                 if not same:
                     return self._verdict("CARD_MISMATCH", row.id, now, ticket=ticket, rules=rules)
                 if gate_store.live_check(cur, ticket_id) is not None:
                     return self._verdict("CARD_MATCH", row.id, now, ticket=ticket, rules=rules, confirmed=True)
                 return self._judge_and_record(cur, rules, row, ticket, None, "card", checker, now,
                                               board_code="CARD_MATCH")
-            tickets = gate_store.gate_tickets_by_doc(cur, card_hash)
+            # This terminal's own sales come by the full hash (a differing name is then a mismatch);
+            # a ticket from the feed only when its name, visible characters and tag all fit.
+            tickets = [t for t in gate_store.gate_tickets_by_doc(cur, card_id) if t.doc_hash or _card_fits(t, card_id)]
             facts, _ = self._departure_facts(cur, rules, row, now)
             here = {row.id, *facts.merged_from}
             mine = [t for t in tickets if t.status == "active" and (
                 t.departure_id in here or gate_store.ride_change_of(cur, t.ticket_id) == row.id)]
+            if len(mine) > 1 or (not mine and len(
+                    [t for t in tickets if t.status == "active" and t.dep_date == self.today().isoformat()]) > 1):
+                # Two tickets whose name, visible characters and tag all fit this card: the tag is
+                # short on purpose, so the gate does not guess -- the paper's code decides.
+                fits = mine or [t for t in tickets if t.status == "active"]
+                seats = "、".join(str(t.seat_no) if t.seat_no is not None else "-" for t in fits)
+                return self._verdict("CARD_AMBIGUOUS", row.id, now, seats=seats)
             if not mine:
                 today = [t for t in tickets if t.status == "active" and t.dep_date == self.today().isoformat()]
                 if today:
@@ -614,8 +668,7 @@ class Gate:
                                                   board_code="CARD_MATCH")
                 return self._verdict("CARD_NO_TICKET", row.id, now)
             ticket = mine[0]
-            if not rules_gate.card_matches(ticket_doc_hash=ticket.doc_hash, ticket_name=ticket.passenger,
-                                           card_doc_hash=card_hash, card_name=card_name):
+            if not _card_fits(ticket, card_id):
                 return self._verdict("CARD_MISMATCH", row.id, now, ticket=ticket, rules=rules)
             return self._judge_and_record(cur, rules, row, ticket, None, "card", checker, now, board_code="CARD_MATCH")
 
@@ -632,7 +685,7 @@ class Gate:
                 checked = gate_store.checked_tickets(cur, [t.ticket_id for t in tickets])
                 tickets = [t for t in tickets if t.ticket_id not in checked]
         return [(t.ticket_id, ticket_code_for(self.terminal, t.ticket_id, t.departure_id, t.seat_no, t.ticket_type,
-                                              t.doc_hash, now, t.prints)) for t in tickets]
+                                              t.doc_hash or t.doc_tag, now, t.prints)) for t in tickets]
 
     # --- exceptions --------------------------------------------------------------------------------------
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.fares import FareTable
-from app.domain.identity import DocumentType, document_hash, mask, validate_document
+from app.domain.gate import normalise_name
+from app.domain.identity import DocumentIdentity, DocumentType, document_hash, mask, validate_document
 from app.domain.leases import pick_seat, pick_seats
 from app.domain.schedule import check_sellable
 from app.domain.stock import StockRoll, format_stock_no, parse_stock_no
-from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_hash_prefix, encode_ticket_code
-from app.errors import RuleViolation
+from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_tag, encode_ticket_code
+from app.errors import KezhanError, RuleViolation
 from app.services.context import (
     OpenShift,
     Rules,
@@ -34,6 +35,7 @@ from app.services.context import (
     require_now,
     utc_text,
 )
+from app.services.recovery import require_roll_confirmed
 from app.store import departures as departure_store
 from app.store import gate as gate_store
 from app.store import paper as paper_store
@@ -209,7 +211,9 @@ def choose_seats(available: SellableSeats, wanted: list[int | None], online: boo
 
 
 def take_stock(cur, shift: OpenShift, count: int) -> list[str]:
-    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end)."""
+    """Consume the next ``count`` numbers of the clerk's roll (``STOCK_EXHAUSTED`` past its end;
+    ``STOCK_CONFIRM_REQUIRED`` while the printed roll may be past what this file knows)."""
+    require_roll_confirmed(cur)
     roll = StockRoll(shift.first_no, shift.last_no, shift.next_no)
     numbers = [format_stock_no(roll.take()) for _ in range(count)]
     shift_store.set_roll_next(cur, shift.roll_id, format_stock_no(roll.next_number))
@@ -231,9 +235,9 @@ def ticket_code_for(
     terminal: Terminal, ticket_id: str, departure_id: str, seat_no, ticket_type: str, doc_hash, now, printed: int = 0
 ):
     """The signed code of a paper; ``printed`` is which print it is (0 the original, n the n-th
-    reprint), so the gate can refuse the older papers of a reprinted ticket."""
-    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_hash_prefix(doc_hash), now,
-                                printed)
+    reprint), so the gate can refuse the older papers of a reprinted ticket. ``doc_hash``: the
+    document's full hash or its tag -- the code carries only the 8-bit tag either way."""
+    payload = TicketCodePayload(ticket_id, departure_id, seat_no, ticket_type, doc_tag(doc_hash), now, printed)
     return encode_ticket_code(payload, terminal.signing_key, terminal.key_id)
 
 
@@ -248,11 +252,12 @@ def ticket_payload(t: dict) -> dict:
         "price": t["price"],
         "insurance": t["insurance"],
         "stop": t["stop"],
+        # The number goes to the server (real-name reporting; it keeps one seat per document under a
+        # key of its own); the hash under the terminals' shared key stays in this file.
         "passenger": {
             "name": t["name"],
             "doc_type": t["doc_type"],
             "doc_number": t["doc_number"],
-            "doc_hash": t["doc_hash"],
         },
         "carried_by": t["carried_by"],
         "stock_no": t["stock_no"],
@@ -269,7 +274,8 @@ def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
     ticket_store.insert_passengers(
         cur,
         (
-            (t["id"], t["name"], t["doc_type"] or "", mask(t["doc_number"] or ""), t["doc_hash"], t["doc_number"])
+            (t["id"], t["name"], t["doc_type"] or "",
+             mask(t["doc_number"]) if t["doc_number"] else (t.get("doc_masked") or ""), t["doc_hash"], t["doc_number"])
             for t in tickets
         ),
     )
@@ -301,11 +307,22 @@ def duplicate_document(ticket_id: str = "", seat_no: int | None = None, *, in_pa
     )
 
 
-def check_documents_free(cur, departure_id: str, hashes: dict[str, str]) -> None:
-    """``hashes``: doc_hash -> passenger name. Refuses a document already on the departure."""
+def check_documents_free(cur, departure_id: str, hashes: dict[str, str], masks: dict[str, str] | None = None) -> None:
+    """``hashes``: doc_hash -> passenger name; ``masks``: doc_hash -> the document's mask. Refuses a
+    document already on the departure: among this terminal's own sales by the full hash; among the
+    tickets from the feed (another window's, the web's: they hold only the mask and the 8-bit tag)
+    when the name, the mask and the tag all agree. The server checks the rest, by its own key."""
     holder = ticket_store.document_holder(cur, departure_id, list(hashes))
     if holder:
         raise duplicate_document(holder[1], holder[2])
+    for doc_hash, name in hashes.items():
+        masked = (masks or {}).get(doc_hash)
+        if not (masked and name):
+            continue
+        for ticket_id, seat_no, holder_name in ticket_store.feed_document_holders(
+                cur, departure_id, doc_tag(doc_hash), masked):
+            if same_name(holder_name, name):
+                raise duplicate_document(ticket_id, seat_no)
 
 
 def document_holder(
@@ -362,11 +379,13 @@ def make_print_job(
         clerk=t["clerk"] or "",
         passenger_name=t["name"],
         doc_type=t["doc_type"],
-        doc_masked=mask(t["doc_number"] or ""),
+        # A ticket from the feed has no number here, only the mask it came with.
+        doc_masked=mask(t["doc_number"]) if t["doc_number"] else (t.get("doc_masked") or ""),
         carried_by=t["carried_by"],
         sold_at=sold_at or now,
         ticket_code=ticket_code_for(
-            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"], now, t.get("prints") or 0
+            terminal, t["id"], dep.id, t["seat_no"], t["ticket_type"], t["doc_hash"] or t.get("doc_tag"), now,
+            t.get("prints") or 0,
         ),
     )
 
@@ -414,6 +433,20 @@ def check_payment_method(payment: PaymentIn) -> None:
         )
 
 
+class _ServerMustConfirm(Exception):
+    """Raised inside the sale's transaction, before anything is written, when the seats chosen are
+    not all in this terminal's leases and a server is there to ask: the transaction rolls back, the
+    seats are confirmed with the server outside it (no write lock held over the network), and the
+    sale runs again on the seats the server granted."""
+
+    def __init__(self, seats: list[int], ours: frozenset[int], chosen: list[bool]):
+        super().__init__(seats)
+        self.seats, self.ours, self.chosen = seats, ours, chosen
+
+
+SALE_ATTEMPTS = 3  # a confirmed seat lost again before the sale could commit (lease swept) is retried
+
+
 def sell(
     db: Database,
     terminal: Terminal,
@@ -426,13 +459,78 @@ def sell(
     insurance: bool = False,
     now: datetime,
 ) -> SaleResult:
-    """Sell one to nine tickets on one departure from the home station to ``stop``."""
+    """Sell one to nine tickets on one departure from the home station to ``stop``.
+
+    Online, a seat outside this terminal's leases is confirmed by the provincial server first
+    (``Terminal.seat_confirmer``); a seat in a lease needs no call. When the server cannot be asked,
+    the sale is refused with SEAT_NOT_CONFIRMED rather than taking a seat someone else may hold."""
     now = require_now(now)
     payment = payment or PaymentIn()
     check_payment_method(payment)
     if payment.method == "epay" and not (payment.reference or "").strip():
         raise _violation("PAYMENT_REFERENCE_MISSING", "请填写电子支付流水号", "Enter the e-payment reference")
     party = _prepare_passengers(terminal, passengers, now)
+    confirmed = None
+    for _attempt in range(SALE_ATTEMPTS):
+        try:
+            return _sell_once(db, terminal, clerk=clerk, departure_id=departure_id, stop=stop, party=party,
+                              payment=payment, insurance=insurance, now=now, confirmed=confirmed)
+        except _ServerMustConfirm as need:
+            confirmed = confirm_seats(terminal, departure_id, need.seats, need.ours, need.chosen)
+    raise _violation("SEAT_TAKEN", "座位刚被占用，请重新选座", "A seat was just taken; choose again")
+
+
+def confirm_seats(
+    terminal: Terminal, departure_id: str, seats: list[int], ours: frozenset[int], chosen: list[bool]
+) -> list[int]:
+    """Each seat outside ``ours`` asked of the server (``chosen``: the clerk picked it, so another seat
+    will not do); an automatically picked seat the server refuses is replaced by one it grants."""
+    out = []
+    for seat, picked in zip(seats, chosen, strict=True):
+        if seat in ours:
+            out.append(seat)
+            continue
+        try:
+            out.append(_ask_server(terminal, departure_id, seat))
+        except KezhanError as exc:
+            if exc.code not in ("SEAT_TAKEN", "SEAT_LEASED"):
+                raise not_confirmed(seat, exc) from None
+            if picked:
+                raise _violation(
+                    "SEAT_TAKEN",
+                    f"{seat} 号座位已被其他窗口或网售占用，请重新选座",
+                    f"Seat {seat} is taken by another window or the web; choose another seat",
+                    seat=seat,
+                ) from None
+            try:
+                out.append(_ask_server(terminal, departure_id, None))
+            except KezhanError as again:
+                if again.code == "NO_SEATS":
+                    raise _violation("NO_SEATS", "该班次已无空座", "This departure has no free seat left") from None
+                raise not_confirmed(seat, again) from None
+    return out
+
+
+def _ask_server(terminal: Terminal, departure_id: str, seat: int | None) -> int:
+    return int(terminal.seat_confirmer(departure_id, seat))
+
+
+def not_confirmed(seat: int, exc: KezhanError) -> RuleViolation:
+    """The server could not confirm a pool seat: the clerk sells from this terminal's leases instead."""
+    return _violation(
+        "SEAT_NOT_CONFIRMED",
+        f"省平台未能确认 {seat} 号座位（{exc.text('zh')}）：为防一座两售，本次请从本机租用的座位中售票。",
+        f"The provincial server could not confirm seat {seat} ({exc.text('en')}): so that no seat is sold "
+        "twice, sell from this terminal's leased seats.",
+        seat=seat,
+        cause=exc.code,
+    )
+
+
+def _sell_once(
+    db: Database, terminal: Terminal, *, clerk: str, departure_id: str, stop: str, party: list[dict],
+    payment: PaymentIn, insurance: bool, now: datetime, confirmed: list[int] | None,
+) -> SaleResult:
     with counter_write(db, terminal, clerk) as (cur, rules, shift):
         board = rules.home_station or terminal.station_code
         dep = fetch_departure(cur, departure_id, board, stop)
@@ -441,7 +539,7 @@ def sell(
         full_fare = require_fare(dep)
         _check_party(cur, rules, party, dep)
         _check_documents(cur, rules, party, departure_id)
-        _seat_party(cur, terminal, rules, party, departure_id, now)
+        _seat_party(cur, terminal, rules, party, departure_id, now, confirmed)
         ids = next_ticket_ids(cur, terminal, len(party))
         stock = take_stock(cur, shift, len(party))
         tickets = _ticket_rows(
@@ -497,15 +595,24 @@ def _check_documents(cur, rules: Rules, party: list[dict], departure_id: str) ->
             hashes[entry["doc_hash"]] = entry["name"]
         if not entry["name"]:
             entry["name"] = ttype.name
-    check_documents_free(cur, departure_id, hashes)
+    check_documents_free(cur, departure_id, hashes,
+                         {e["doc_hash"]: mask(e["doc_number"]) for e in party if e["doc_hash"]})
 
 
-def _seat_party(cur, terminal: Terminal, rules: Rules, party: list[dict], departure_id: str, now: datetime) -> None:
-    """A seat for every member whose ticket type takes one (``entry["seat_no"]``)."""
+def _seat_party(
+    cur, terminal: Terminal, rules: Rules, party: list[dict], departure_id: str, now: datetime,
+    confirmed: list[int] | None = None,
+) -> None:
+    """A seat for every member whose ticket type takes one (``entry["seat_no"]``). ``confirmed``: the
+    seats the server has just granted for this sale, which must now be in this terminal's leases."""
     types = rules.ticket_types
     seated = [e for e in party if types.get(e["in"].ticket_type).needs_seat]
     available = sellable_seats(cur, terminal, rules, departure_id, now)
-    seat_numbers = choose_seats(available, [e["in"].seat_no for e in seated], terminal.online)
+    wanted = [e["in"].seat_no for e in seated]
+    seat_numbers = choose_seats(available, confirmed if confirmed is not None else wanted, terminal.online)
+    if terminal.online and terminal.seat_confirmer is not None and not available.ours.issuperset(seat_numbers):
+        # A pool seat: another terminal or the web may hold it by now, whatever this map says.
+        raise _ServerMustConfirm(seat_numbers, available.ours, [seat is not None for seat in wanted])
     for entry, seat in zip(seated, seat_numbers, strict=True):
         entry["seat_no"] = seat
 
@@ -642,6 +749,10 @@ def _carrier_for(p: PassengerIn, party, carriers, taken: set[int], types) -> dic
     )
 
 
+def same_name(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and normalise_name(a) == normalise_name(b)
+
+
 # --- lookups -------------------------------------------------------------------------------------------
 
 
@@ -662,12 +773,19 @@ def find_tickets(
     doc_hash: str | None = None,
     doc_type: str | None = None,
     doc_number: str | None = None,
+    name: str | None = None,
 ) -> list[TicketView]:
-    """Tickets by system ticket id, paper stock number, scanned ticket code, or document."""
+    """Tickets by system ticket id, paper stock number, scanned ticket code, or document: this
+    terminal's own sales by the full hash, tickets from the feed by tag and mask, and by ``name``
+    too when it is known (a card) -- the clerk chooses among what fits."""
     if code:
         ticket_id = decode_ticket_code(code, terminal.public_keys).ticket_id
     if doc_number:
-        doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
+        document = DocumentIdentity.of(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number, name)
+        with db.read() as session:
+            views = ticket_store.ticket_views(cursor(session), "document",
+                                              (document.doc_hash, document.doc_tag, document.doc_masked))
+        return [v for v in views if v.doc_hash or not document.name or same_name(v.passenger_name, document.name)]
     with db.read() as session:
         cur = cursor(session)
         if ticket_id:
@@ -750,16 +868,18 @@ def pickup(
     ticket_id: str | None = None,
     doc_type: str | None = None,
     doc_number: str | None = None,
-    doc_hash: str | None = None,
+    name: str | None = None,
 ) -> list[PrintJob]:
-    """Print tickets sold through another channel (no stock number yet), by ticket id or document."""
+    """Print tickets sold through another channel (no stock number yet), by ticket id or document
+    (with the passenger's ``name`` when a card gives it)."""
     now = require_now(now)
+    document = None
     if doc_number:
-        doc_hash = document_hash(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number)
-    if not ticket_id and not doc_hash:
+        document = DocumentIdentity.of(terminal.doc_hash_key, doc_type or DocumentType.RESIDENT_ID, doc_number, name)
+    if not ticket_id and document is None:
         raise _violation("NO_SEARCH_KEY", "请输入车票编号或证件", "Enter a ticket id or a document")
     with counter_write(db, terminal, clerk) as (cur, rules, shift):
-        found = _waiting_for_pickup(cur, ticket_id, doc_hash, now)
+        found = _waiting_for_pickup(cur, ticket_id, document, now)
         jobs = []
         stock = take_stock(cur, shift, len(found))
         at = utc_text(now)
@@ -794,13 +914,23 @@ def pickup(
     return jobs
 
 
-def _waiting_for_pickup(cur, ticket_id: str | None, doc_hash: str | None, now: datetime) -> list[str]:
+def _waiting_for_pickup(cur, ticket_id: str | None, document: DocumentIdentity | None, now: datetime) -> list[str]:
     """The ticket (or the document's tickets on departures still to leave) sold elsewhere and never
-    printed; a refusal that says why when there is none."""
+    printed; a refusal that says why when there is none.
+
+    A web ticket carries only the mask and the 8-bit tag of its document: with the name (a card)
+    those pick out the passenger; without it, tickets of more than one name are not guessed between."""
     if ticket_id:
         found = ticket_store.awaiting_pickup(cur, ticket_id)
     else:
-        found = ticket_store.awaiting_pickup_by_document(cur, doc_hash, utc_text(now))
+        rows = ticket_store.awaiting_pickup_by_document(cur, document, utc_text(now))
+        if document.name:
+            rows = [r for r in rows if r[2] or same_name(r[1], document.name)]
+        elif len({normalise_name(r[1]) for r in rows}) > 1:
+            raise _violation("DOCUMENT_AMBIGUOUS", "该证件号码对应多位乘客的车票，请刷身份证或用车票编号取票",
+                             "This number fits the tickets of more than one passenger; tap the ID card or use "
+                             "the ticket id")
+        found = [r[0] for r in rows]
     if found:
         return found
     if ticket_id:

@@ -403,7 +403,7 @@ def exported_tickets(path: Path) -> list[ExportedTicket]:
         try:
             rows = con.execute(
                 "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
-                "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, "
+                "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, substr(t.doc_hash, 1, 2), t.carried_by, t.stock_no, "
                 "t.clerk, t.shift_id, t.sold_at, t.closed_at FROM tickets t LEFT JOIN orders o ON o.id = t.order_id "
                 "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE coalesce(o.channel, 'counter') NOT IN ('web', 'peer') "
                 "ORDER BY t.sold_at, t.id").fetchall()

@@ -328,3 +328,63 @@ def departure_origin(cur, departure_id: str) -> str | None:
     cur.execute("SELECT r.origin FROM departures d JOIN routes r ON r.code = d.route WHERE d.id = ?", (departure_id,))
     row = cur.fetchone()
     return row[0] if row else None
+
+
+# --- the station supervisor's departure actions (app/services/supervisor.py) ---------------------------
+
+
+@dataclass(frozen=True)
+class DepartureState:
+    """A departure as a supervisor's action checks it: where it starts, when, and its state."""
+
+    id: str
+    schedule_code: str
+    route: str
+    origin: str | None
+    date: str
+    time: str
+    departs_at: datetime
+    vehicle_class: str
+    seats: int
+    gate: str
+    status: str
+    stop_sale_minutes: int
+    extra: bool
+
+
+def departure_state(cur, departure_id: str) -> DepartureState | None:
+    cur.execute(
+        "SELECT d.id, d.schedule_code, d.route, r.origin, d.date, d.time, d.departs_at, d.vehicle_class, d.seats, "
+        "d.gate, d.status, d.stop_sale_minutes, d.extra FROM departures d LEFT JOIN routes r ON r.code = d.route "
+        "WHERE d.id = ?",
+        (departure_id,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    values[6], values[12] = parse_utc(values[6]), bool(values[12])
+    return DepartureState(*values)
+
+
+def set_departure_status(cur, departure_id: str, status: str) -> None:
+    cur.execute("UPDATE departures SET status = ? WHERE id = ?", (status, departure_id))
+
+
+def move_departure(cur, departure_id: str, *, date: str, time: str, departs_at: datetime, status: str) -> None:
+    """A new local date and time (a delay): the seats and tickets stay where they are."""
+    cur.execute("UPDATE departures SET date = ?, time = ?, departs_at = ?, status = ? WHERE id = ?",
+                (date, time, iso_utc(departs_at), status, departure_id))
+
+
+def fare_count(cur, route: str, board: str, vehicle_class: str) -> int:
+    """How many stops of ``route`` the province prices from ``board`` for ``vehicle_class``."""
+    cur.execute("SELECT COUNT(*) FROM fares WHERE route = ? AND from_station = ? AND vehicle_class = ?",
+                (route, board, vehicle_class))
+    return cur.fetchone()[0]
+
+
+def vehicle_class_seats(cur, code: str) -> int | None:
+    cur.execute("SELECT seats FROM vehicle_classes WHERE code = ?", (code,))
+    row = cur.fetchone()
+    return None if row is None else int(row[0])

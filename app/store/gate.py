@@ -6,6 +6,7 @@ index, the departure's key), so a scan is judged in a few index probes whatever 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +91,11 @@ def closed_departures(cur, departure_ids: list[str]) -> dict[str, str]:
     return dict(cur.fetchall())
 
 
+_CHECK_COLUMNS = ("id, ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, unknown, "
+                  "checked_at")
+_CHECK_COLUMNS_LIST = _CHECK_COLUMNS.split(",")
+
+
 # --- tickets as the gate reads them -----------------------------------------------------------------
 
 
@@ -112,12 +118,13 @@ class GateTicket:
     dep_time: str
     dep_gate: str
     schedule_code: str
+    doc_tag: str | None = None  # the 8-bit document tag: all a ticket from the feed has of its document
 
 
 _GATE_TICKET = (
     "SELECT t.id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.price, t.stop, "
     "coalesce(s.name, t.stop), t.prints, t.carried_by, t.doc_hash, p.name, p.doc_masked, d.date, d.time, d.gate, "
-    "d.schedule_code FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+    "d.schedule_code, t.doc_tag FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
     "JOIN departures d ON d.id = t.departure_id LEFT JOIN stations s ON s.code = t.stop "
 )
 
@@ -128,15 +135,42 @@ def gate_ticket(cur, ticket_id: str) -> GateTicket | None:
     return None if row is None else GateTicket(*row)
 
 
+_SCAN_TICKET = (
+    "SELECT t.id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.price, t.stop, coalesce(s.name, t.stop), "
+    "t.prints, t.carried_by, t.doc_hash, p.name, p.doc_masked, d.date, d.time, d.gate, d.schedule_code, t.doc_tag, "
+    f"{', '.join('c.' + c.strip() for c in _CHECK_COLUMNS_LIST)}, rc.to_departure_id "
+    "FROM tickets t JOIN passengers p ON p.ticket_id = t.id JOIN departures d ON d.id = t.departure_id "
+    "LEFT JOIN stations s ON s.code = t.stop "
+    "LEFT JOIN gate_checks c ON c.ticket_id = t.id AND c.undone_at IS NULL "
+    "LEFT JOIN gate_ride_changes rc ON rc.ticket_id = t.id WHERE t.id = ?"
+)
+
+
+def scan_ticket(cur, ticket_id: str) -> tuple[GateTicket, CheckRow | None, str | None] | None:
+    """gate_ticket, live_check and ride_change_of of a held ticket in one statement (a scan's
+    reads of the ticket); None when the ticket is not held here."""
+    cur.execute(_SCAN_TICKET, (ticket_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    n = len(GateTicket.__dataclass_fields__)
+    check = None if row[n] is None else _check(row[n:n + len(_CHECK_COLUMNS_LIST)])
+    return GateTicket(*row[:n]), check, row[-1]
+
+
 def gate_ticket_by_stock(cur, stock_no: str) -> GateTicket | None:
     cur.execute(f"{_GATE_TICKET}WHERE t.stock_no = ?", (stock_no,))
     row = cur.fetchone()
     return None if row is None else GateTicket(*row)
 
 
-def gate_tickets_by_doc(cur, doc_hash: str) -> list[GateTicket]:
-    """Every ticket of a document (live first): the card's passenger's tickets."""
-    cur.execute(f"{_GATE_TICKET}WHERE t.doc_hash = ? ORDER BY t.status != 'active', d.departs_at", (doc_hash,))
+def gate_tickets_by_doc(cur, document) -> list[GateTicket]:
+    """Every ticket that may be a card's passenger's (live first), for ``app.domain.gate.card_matches``
+    to judge: this terminal's own sales by the full hash (``document.doc_hash``), tickets from the
+    feed by the tag and the mask they carry."""
+    cur.execute(f"{_GATE_TICKET}WHERE (t.doc_hash = ? OR (t.doc_hash IS NULL AND t.doc_tag = ? AND p.doc_masked = ?)) "
+                "ORDER BY t.status != 'active', d.departs_at",
+                (document.doc_hash, document.doc_tag, document.doc_masked))
     return [GateTicket(*row) for row in cur.fetchall()]
 
 
@@ -184,8 +218,6 @@ class CheckRow:
     checked_at: datetime
 
 
-_CHECK_COLUMNS = ("id, ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, unknown, "
-                  "checked_at")
 
 
 def _check(row) -> CheckRow:
@@ -384,6 +416,40 @@ def departure_row(cur, departure_id: str) -> GateDepartureRow | None:
     cur.execute(f"{_DEP}WHERE d.id = ?", (departure_id,))
     r = cur.fetchone()
     return None if r is None else GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:])
+
+
+@dataclass(frozen=True)
+class ScanDeparture:
+    """What a scan's verdict needs of the departure being checked, read in one statement."""
+
+    row: GateDepartureRow
+    state: GateState | None
+    check_counts: dict[str, int]  # live checks by ticket type (check_counts)
+    merged_from: frozenset[str]  # merged_sources
+
+
+_SCAN_DEPARTURE = (
+    "SELECT d.id, d.schedule_code, d.date, d.time, d.departs_at, d.gate, d.seats, coalesce(r.name, d.route), "
+    "d.status, g.departure_id, g.gate, g.state, g.plate, g.driver, g.checker, g.opened_at, g.stopped_at, "
+    "g.merged_into, g.road_bill_no, "
+    "(SELECT json_group_object(ticket_type, n) FROM (SELECT ticket_type, count(*) AS n FROM gate_checks "
+    "WHERE departure_id = d.id AND undone_at IS NULL GROUP BY ticket_type)), "
+    "(SELECT json_group_array(m.departure_id) FROM gate_departures m WHERE m.merged_into = d.id) "
+    "FROM departures d LEFT JOIN routes r ON r.code = d.route "
+    "LEFT JOIN gate_departures g ON g.departure_id = d.id WHERE d.id = ?"
+)
+
+
+def scan_departure(cur, departure_id: str) -> ScanDeparture | None:
+    """departure_row, gate_state, check_counts and merged_sources of ``departure_id`` at once: the
+    four reads every scan makes, one statement on the departure's key and the same indexes."""
+    cur.execute(_SCAN_DEPARTURE, (departure_id,))
+    r = cur.fetchone()
+    if r is None:
+        return None
+    row = GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:9])
+    state = None if r[9] is None else _state(r[9:19])
+    return ScanDeparture(row, state, json.loads(r[19]), frozenset(json.loads(r[20])))
 
 
 def sold_counts(cur, departure_id: str) -> dict[str, int]:

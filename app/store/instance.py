@@ -1,7 +1,7 @@
 """Who has the terminal's database open: the one counter window per file, and a check that no other
 program holds the file before it is replaced.
 
-The window holds ``<file>.lock`` (an OS lock through ``filelock``: ``fcntl`` on Linux, ``msvcrt`` on
+The window holds ``<file>.lock`` (an OS lock, app/oslock.py: ``fcntl`` on Linux, ``msvcrt`` on
 Windows; the OS drops it when the process dies, so a crash leaves no stale lock) for as long as it
 runs, and writes who it is into ``<file>.owner`` beside it, so a second window and ``kezhan db
 restore`` can say which program to close.
@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from app.errors import StorageError
-from app.store.engine import sqlite_uri
+from app.oslock import FileLock, Timeout
 
 
 def lock_path(path: Path) -> Path:
@@ -64,9 +62,9 @@ class InstanceLock:
 def _take_lock(path: Path, in_use: Callable[[str, str], tuple[str, str]]) -> FileLock:
     """Take the file's lock without waiting, or raise ``DB_IN_USE`` with the words ``in_use`` makes
     of its holder's name (Chinese, English). OSError when no lock file can be made there."""
-    # A fresh FileLock per call: filelock's per-path singleton would make a second hold in this
-    # process re-entrant, and a second window must be refused wherever it comes from.
-    lock = FileLock(str(lock_path(path)), timeout=0, is_singleton=False, thread_local=False)
+    # A fresh FileLock per call, with its own descriptor: a second hold in this process is refused
+    # as a second window's would be.
+    lock = FileLock(lock_path(path), timeout=0)
     try:
         lock.acquire()
     except Timeout:
@@ -114,6 +112,8 @@ def refuse_if_open(path: Path) -> None:
         probe.release()
     if not path.is_file() or path.stat().st_size == 0:
         return
+    from app.store.engine import sqlite_uri  # SQLAlchemy under it: not for the window's lock before it shows
+
     try:
         con = sqlite3.connect(sqlite_uri(path), uri=True, timeout=0, isolation_level=None)
     except sqlite3.Error:

@@ -277,7 +277,11 @@ class Ticket(Base):
     board: Mapped[str] = mapped_column(String(12))  # boarding station code
     stop: Mapped[str] = mapped_column(String(12))  # alighting station code
     carried_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The full document hash (the terminal's key) of this terminal's own sales only: its one seat per
+    # document and its lookups. A ticket from the feed (web, peer) has none.
     doc_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # copy of passengers.doc_hash
+    # The 8-bit document tag (migration 0009): of every ticket; what a feed ticket is matched by.
+    doc_tag: Mapped[str | None] = mapped_column(String(2), default=None)
     times_changed: Mapped[int] = mapped_column(Integer, default=0)
     changed_from: Mapped[str | None] = mapped_column(String(40), default=None)
     clerk: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -301,6 +305,7 @@ class Ticket(Base):
         Index("ix_tickets_departure_seat", "departure_id", "seat_no"),
         Index("ix_tickets_carried_by", "carried_by"),
         Index("ix_tickets_changed_from", "changed_from"),
+        Index("ix_tickets_doc_tag", "doc_tag"),
     )
 
 

@@ -193,6 +193,13 @@ def set_held(cur, departure_id: str, seat_no: int, ticket_id: str | None) -> Non
                 (ticket_id, departure_id, seat_no))
 
 
+def hold_if_open(cur, departure_id: str, seat_no: int) -> None:
+    """The server says another terminal or channel holds this seat: shown held here until the feed
+    frees it, so the counter stops offering it. A seat sold here is left alone."""
+    cur.execute("UPDATE seats SET state = 'held' WHERE departure_id = ? AND seat_no = ? AND state IN ('free', 'leased')",
+                (departure_id, seat_no))
+
+
 def set_free(cur, departure_id: str, seat_no: int) -> None:
     """Back in the pool, as the feed says; whatever lease id the seat has stays."""
     cur.execute("UPDATE seats SET state = 'free', ticket_id = NULL WHERE departure_id = ? AND seat_no = ?",

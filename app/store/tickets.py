@@ -53,20 +53,29 @@ class TicketView(TicketColumns):
     doc_type: str
     doc_masked: str
     doc_hash: str | None
+    doc_tag: str | None
 
 _TICKET_VIEW = (
     "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
     "t.insurance, t.board, t.stop, t.carried_by, t.times_changed, t.changed_from, t.clerk, t.shift_id, t.sold_at, "
-    "p.name, p.doc_type, p.doc_masked, t.doc_hash FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+    "p.name, p.doc_type, p.doc_masked, t.doc_hash, t.doc_tag FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
 )
+
+# A document's tickets: this terminal's own sales by the full hash; a ticket from the feed (web,
+# peer), which has only the 8-bit tag, by the tag and the mask (the caller compares the names).
+_BY_DOCUMENT = "(t.doc_hash = ? OR (t.doc_hash IS NULL AND t.doc_tag = ? AND p.doc_masked = ?))"
 
 # The lookups a clerk has, each on an indexed column.
 _VIEW_KEYS = {"ticket_id": "t.id", "stock_no": "t.stock_no", "doc_hash": "t.doc_hash"}
 
 
-def ticket_views(cur, by: str, value: str) -> list[TicketView]:
-    """Tickets whose ``by`` (``ticket_id``, ``stock_no`` or ``doc_hash``) is ``value``, oldest sale first."""
-    cur.execute(f"{_TICKET_VIEW}WHERE {_VIEW_KEYS[by]} = ? ORDER BY t.sold_at, t.id", (value,))
+def ticket_views(cur, by: str, value) -> list[TicketView]:
+    """Tickets whose ``by`` (``ticket_id``, ``stock_no`` or ``doc_hash``) is ``value``, oldest sale first;
+    ``by`` ``document``: ``value`` a ``DocumentIdentity``'s (doc_hash, doc_tag, doc_masked)."""
+    if by == "document":
+        cur.execute(f"{_TICKET_VIEW}WHERE {_BY_DOCUMENT} ORDER BY t.sold_at, t.id", tuple(value))
+    else:
+        cur.execute(f"{_TICKET_VIEW}WHERE {_VIEW_KEYS[by]} = ? ORDER BY t.sold_at, t.id", (value,))
     out = []
     for row in cur.fetchall():
         fields = list(row)
@@ -78,7 +87,7 @@ def ticket_views(cur, by: str, value: str) -> list[TicketView]:
 TICKET_KEYS = (
     "id", "order_id", "departure_id", "seat_no", "stock_no", "status", "ticket_type", "fare", "price", "insurance",
     "board", "stop", "carried_by", "doc_hash", "times_changed", "changed_from", "clerk", "shift_id", "sold_at",
-    "name", "doc_type", "doc_number", "prints",
+    "name", "doc_type", "doc_number", "prints", "doc_tag", "doc_masked",
 )
 
 
@@ -87,7 +96,7 @@ def ticket_row(cur, ticket_id: str) -> dict | None:
     cur.execute(
         "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare, t.price, "
         "t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.times_changed, t.changed_from, t.clerk, "
-        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number, t.prints "
+        "t.shift_id, t.sold_at, p.name, p.doc_type, p.doc_number, t.prints, t.doc_tag, p.doc_masked "
         "FROM tickets t JOIN passengers p ON p.ticket_id = t.id WHERE t.id = ?",
         (ticket_id,),
     )
@@ -100,8 +109,8 @@ def ticket_row(cur, ticket_id: str) -> dict | None:
 
 _TICKET_INSERT = (
     "INSERT INTO tickets (id, order_id, departure_id, seat_no, stock_no, status, ticket_type, fare, price, insurance, "
-    "board, stop, carried_by, doc_hash, times_changed, changed_from, clerk, shift_id, sold_at) "
-    "VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "board, stop, carried_by, doc_hash, doc_tag, times_changed, changed_from, clerk, shift_id, sold_at) "
+    "VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 _PASSENGER_INSERT = (
@@ -118,7 +127,8 @@ def insert_tickets(cur, tickets: list[dict], order_id: str) -> None:
             (
                 t["id"], order_id, t["departure_id"], t["seat_no"], t["stock_no"], t["ticket_type"], t["fare"],
                 t["price"], t["insurance"], t["board"], t["stop"], t["carried_by"], t["doc_hash"],
-                t.get("times_changed", 0), t.get("changed_from"), t["clerk"], t["shift_id"], t["sold_at"],
+                t.get("doc_tag") or (t["doc_hash"] or "")[:2] or None, t.get("times_changed", 0),
+                t.get("changed_from"), t["clerk"], t["shift_id"], t["sold_at"],
             )
             for t in tickets
         ],
@@ -231,15 +241,29 @@ def awaiting_pickup(cur, ticket_id: str) -> list[str]:
     return [found for (found,) in cur.fetchall()]
 
 
-def awaiting_pickup_by_document(cur, doc_hash: str, after: str) -> list[str]:
-    """Live unprinted tickets of a document on departures leaving after ``after``, earliest first."""
+def feed_document_holders(cur, departure_id: str, doc_tag: str, doc_masked: str) -> list[tuple[str, int | None, str]]:
+    """(ticket id, seat, passenger name) of the live tickets from the feed (no full hash here) on the
+    departure whose document shows ``doc_masked`` and ``doc_tag``."""
     cur.execute(
-        "SELECT t.id FROM tickets t JOIN departures d ON d.id = t.departure_id JOIN orders o ON o.id = t.order_id "
-        "WHERE t.doc_hash = ? AND t.status = 'active' AND t.stock_no IS NULL AND o.channel != 'peer' "
-        "AND d.departs_at > ? ORDER BY d.departs_at, t.id",
-        (doc_hash, after),
+        "SELECT t.id, t.seat_no, p.name FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+        "WHERE t.departure_id = ? AND t.status = 'active' AND t.doc_hash IS NULL AND t.doc_tag = ? "
+        "AND p.doc_masked = ? ORDER BY t.id",
+        (departure_id, doc_tag, doc_masked),
     )
-    return [found for (found,) in cur.fetchall()]
+    return [(found, seat, name or "") for found, seat, name in cur.fetchall()]
+
+
+def awaiting_pickup_by_document(cur, document, after: str) -> list[tuple[str, str, bool]]:
+    """(ticket id, passenger name, matched by the full hash) of the live unprinted tickets of a
+    document (a ``DocumentIdentity``) on departures leaving after ``after``, earliest first."""
+    cur.execute(
+        "SELECT t.id, p.name, t.doc_hash IS NOT NULL FROM tickets t JOIN passengers p ON p.ticket_id = t.id "
+        "JOIN departures d ON d.id = t.departure_id JOIN orders o ON o.id = t.order_id "
+        f"WHERE {_BY_DOCUMENT} AND t.status = 'active' AND t.stock_no IS NULL AND o.channel != 'peer' "
+        "AND d.departs_at > ? ORDER BY d.departs_at, t.id",
+        (document.doc_hash, document.doc_tag, document.doc_masked, after),
+    )
+    return [(found, name or "", bool(full)) for found, name, full in cur.fetchall()]
 
 
 def ticket_count(cur) -> int:
@@ -264,7 +288,7 @@ class ExportedTicket:
     name: str | None
     doc_type: str | None
     doc_masked: str | None
-    doc_hash: str | None
+    doc_tag: str | None  # never the full hash: that stays in this file
     carried_by: str | None
     stock_no: str | None
     clerk: str | None
@@ -277,7 +301,8 @@ def exported_tickets(cur) -> list[ExportedTicket]:
     """Every ticket but the web channel's, oldest sale first."""
     cur.execute(
         "SELECT t.id, t.order_id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.fare, t.price, "
-        "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, t.doc_hash, t.carried_by, t.stock_no, t.clerk, "
+        "t.insurance, t.stop, p.name, p.doc_type, p.doc_masked, substr(t.doc_hash, 1, 2), t.carried_by, t.stock_no, "
+        "t.clerk, "
         "t.shift_id, t.sold_at, t.closed_at FROM tickets t JOIN orders o ON o.id = t.order_id "
         "LEFT JOIN passengers p ON p.ticket_id = t.id WHERE o.channel NOT IN ('web', 'peer') "
         "ORDER BY t.sold_at, t.id"
@@ -306,7 +331,7 @@ class WebTicket(TicketColumns):
     passenger_name: str
     doc_type: str
     doc_masked: str
-    doc_hash: str | None
+    doc_tag: str | None  # the feed's 8-bit tag: a ticket from the feed has no full hash here
 
 
 def add_web_ticket(cur, t: WebTicket, *, channel: str = "web") -> None:
@@ -321,16 +346,16 @@ def add_web_ticket(cur, t: WebTicket, *, channel: str = "web") -> None:
     cur.execute("UPDATE orders SET total = total + ? WHERE id = ?", (t.price + t.insurance, t.order_id))
     cur.execute(
         "INSERT INTO tickets (id, order_id, departure_id, seat_no, stock_no, status, ticket_type, fare, "
-        "price, insurance, board, stop, carried_by, doc_hash, times_changed, changed_from, clerk, "
-        "shift_id, sold_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, "
+        "price, insurance, board, stop, carried_by, doc_hash, doc_tag, times_changed, changed_from, clerk, "
+        "shift_id, sold_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, NULL, NULL, "
         "NULL, ?, ?)",
         (t.ticket_id, t.order_id, t.departure_id, t.seat_no, t.stock_no, t.status, t.ticket_type, t.fare,
-         t.price, t.insurance, t.board, t.stop, t.carried_by, t.doc_hash, t.sold_at, t.closed_at),
+         t.price, t.insurance, t.board, t.stop, t.carried_by, t.doc_tag, t.sold_at, t.closed_at),
     )
     cur.execute(
         "INSERT INTO passengers (ticket_id, name, doc_type, doc_masked, doc_hash, doc_number) "
-        "VALUES (?, ?, ?, ?, ?, NULL)",
-        (t.ticket_id, t.passenger_name, t.doc_type, t.doc_masked, t.doc_hash),
+        "VALUES (?, ?, ?, ?, NULL, NULL)",
+        (t.ticket_id, t.passenger_name, t.doc_type, t.doc_masked),
     )
 
 
@@ -364,5 +389,17 @@ def live_counter_tickets(cur) -> list[SeatTicket]:
     cur.execute(
         "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
         "WHERE o.channel NOT IN ('web', 'peer') AND t.status = 'active' AND t.seat_no IS NOT NULL"
+    )
+    return [SeatTicket(*row) for row in cur.fetchall()]
+
+
+def live_tickets_sold_here(cur, departure_id: str) -> list[SeatTicket]:
+    """Active tickets of ``departure_id`` sold at this counter, carried free children left out (they go
+    with their adult): what a cancelled departure owes a refund on."""
+    cur.execute(
+        "SELECT t.departure_id, t.seat_no, t.id FROM tickets t JOIN orders o ON o.id = t.order_id "
+        "WHERE t.departure_id = ? AND o.channel NOT IN ('web', 'peer') AND t.status = 'active' "
+        "AND t.carried_by IS NULL ORDER BY t.id",
+        (departure_id,),
     )
     return [SeatTicket(*row) for row in cur.fetchall()]

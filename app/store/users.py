@@ -96,6 +96,31 @@ def unlock_user(cur, code: str) -> None:
     cur.execute("UPDATE users SET failed_attempts = 0, locked = 0 WHERE code = ?", (code,))
 
 
+def add_user(cur, code: str, name: str, role: str, password: str) -> None:
+    cur.execute("INSERT INTO users (code, name, role, password_hash, failed_attempts, locked, active) "
+                "VALUES (?, ?, ?, ?, 0, 0, 1)", (code, name, role, hash_password(password)))
+
+
+def set_password(cur, code: str, password: str) -> None:
+    """A new password, and the account unlocked: the technician resets it because it was lost."""
+    cur.execute("UPDATE users SET password_hash = ?, failed_attempts = 0, locked = 0 WHERE code = ?",
+                (hash_password(password), code))
+
+
+@dataclass(frozen=True)
+class UserRow:
+    code: str
+    name: str
+    role: str
+    locked: bool
+    active: bool
+
+
+def list_users(cur) -> list[UserRow]:
+    cur.execute("SELECT code, name, role, locked, active FROM users ORDER BY code")
+    return [UserRow(c, n, r, bool(lk), bool(a)) for c, n, r, lk, a in cur.fetchall()]
+
+
 @dataclass(frozen=True)
 class UserRef:
     code: str

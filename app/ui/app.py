@@ -70,18 +70,21 @@ def route_qt_messages() -> None:
 
 
 def build_window(backend, *, width: int = 1366, printer_target: str | None = None, reader_port: str | None = None,
-                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None):
-    """The counter window over ``backend`` with its device adapters (none configured: preview only)."""
+                 reader_baud: str | int = "auto", scanner_port: str | None = None, sync=None, gate=None,
+                 role: str = "window", ask_printer: bool = True):
+    """The counter window over ``backend`` with its device adapters (none configured: preview only).
+    ``gate`` (an :class:`app.ui.gate_backend.GateBackend`) and ``role`` ("window", "gate", "both",
+    the terminal's ``terminal.role``) make it a gate too: a gate checker signing in gets the gate view."""
     from app.ui import theme
     from app.ui.devices import PrinterDevice, ReaderDevice, ScannerDevice, WedgeFilter
     from app.ui.main_window import MainWindow
 
     app = application()
     theme.apply(app, width)
-    printer = PrinterDevice(printer_target)
+    printer = PrinterDevice(printer_target, ask_now=ask_printer)
     reader = ReaderDevice(reader_port, reader_baud)
     scanner = ScannerDevice(scanner_port)
-    window = MainWindow(backend, printer, reader, scanner, sync)
+    window = MainWindow(backend, printer, reader, scanner, sync, gate=gate, role=role)
     for device in (printer, reader, scanner):
         device.setParent(window)
     window.wedge = WedgeFilter(scanner, window, active=window.scan_target)
@@ -98,6 +101,26 @@ def _archive_at_startup(db, config, demo: DemoDevices) -> None:
 
     now = demo.clock() if demo.clock is not None else datetime.now(UTC)
     archive_at_startup(db, keep_days=config.database.keep_days, zone=config.zone, now=now, acked_cursor=CURSOR_ACKED)
+
+
+def run_setup(pending: list[str], *, language: str | None = None, session=None) -> bool:
+    """The set-up wizard on the steps still to do; True once the technician finished it."""
+    from app import setup as setup_steps
+    from app.ui import theme
+    from app.ui.setup_wizard import SetupWizard
+
+    app = application()
+    route_qt_messages()
+    screen = app.primaryScreen()
+    theme.apply(app, screen.availableGeometry().width() if screen is not None else 1366)
+    session = session or setup_steps.SetupSession()
+    theme.set_language(language or session.config.terminal.language)
+    wizard = SetupWizard(session, pending)
+    wizard.resize(1100, 720)
+    wizard.show()
+    wizard.raise_()
+    wizard.activateWindow()
+    return wizard.exec() == wizard.DialogCode.Accepted
 
 
 def run_gui(config, *, demo: DemoDevices | None = None) -> int:
@@ -129,52 +152,157 @@ def run_gui(config, *, demo: DemoDevices | None = None) -> int:
         instance.release()
 
 
-def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) -> int:
+class StartingBackend:
+    """The window's backend while the services load, right after the first paint: nobody signed in,
+    nothing counted yet. The load runs on the GUI thread, so a key the clerk types meanwhile waits in
+    the event queue and reaches the real backend; a sign-in asked for before the load began waits
+    for it (LoginView.submit_pending)."""
+
+    starting = True  # LoginView keeps a sign-in asked for now until the real backend is attached
+    user = None
+    terminal = None
+
+    def station_title(self) -> str:
+        return ""
+
+    def pending_events(self) -> int | None:
+        return None
+
+    def open_tasks(self) -> int:
+        return 0
+
+    def current_shift(self):
+        return None
+
+    def local_clock(self, moment) -> str:
+        return "—"
+
+    def today(self):
+        from datetime import date
+
+        return date.today()  # asked by the date key's handler, which does nothing off the sale view
+
+    def logout(self) -> None:
+        pass  # nobody is signed in
+
+    def login(self, code: str, password: str):
+        from app.errors import KezhanError
+
+        raise KezhanError("正在启动，请稍候再登录", en="still starting: sign in again in a moment", code="STARTING")
+
+
+def _load_services(config, demo: DemoDevices, path: Path):
+    """The database, the services, the gate's and the sync client: (db, backend, sync, gate)."""
     from app.services.station import open_station
     from app.ui import theme
     from app.ui.backend import Backend
 
     # A damaged file takes sales it may not give back: the window does not open on one.
     db = open_station(path, verify=True)
-    _archive_at_startup(db, config, demo)
-    terminal = demo.terminal
-    if terminal is None:
-        from sync.client.identity import make_terminal
+    try:
+        _archive_at_startup(db, config, demo)
+        terminal = demo.terminal
+        if terminal is None:
+            from sync.client.identity import make_terminal
 
-        terminal = make_terminal(db)
-    sync = demo.sync
-    if sync is None and config.server.url:
-        from app.ui.sync_status import SyncStatus
+            terminal = make_terminal(db)
+        sync = demo.sync
+        if sync is None and config.server.url:
+            from app.ui.sync_status import SyncStatus
 
-        sync = SyncStatus.for_config(config, db, terminal)
-    backend = Backend(db, terminal, presale_days=demo.presale_days if demo.presale_days is not None
-                      else config.terminal.presale_days, clock=demo.clock, language=theme.language,
-                      on_local_event=(sync.nudge if sync is not None else None),
-                      printer_profile=config.printer.profile)
-    window = build_window(
-        backend, width=width,
-        printer_target=demo.printer_target or config.printer.target or None,
-        reader_port=demo.reader_port or config.reader.port or None,
-        reader_baud=config.reader.baud,
-        scanner_port=demo.scanner_port or config.scanner.port or None,
-        sync=sync,
-    )
-    station = demo.extra.get("station")
-    if station is not None:
-        bind_demo_link(window, station, sync)
-        if station.cards is not None:
-            bind_demo_card(window, station.cards)
+            sync = SyncStatus.for_config(config, db, terminal)
+        backend = Backend(db, terminal, presale_days=demo.presale_days if demo.presale_days is not None
+                          else config.terminal.presale_days, clock=demo.clock, language=theme.language,
+                          on_local_event=(sync.nudge if sync is not None else None),
+                          printer_profile=config.printer.profile)
+        backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
+        gate = make_gate(db, terminal, config, demo, sync)
+    except BaseException:
+        db.engine.dispose()
+        raise
+    return db, backend, sync, gate
+
+
+def _after_first_paint(window, fn: Callable[[], None]) -> None:
+    """Call ``fn`` once the window has been painted: on the event loop's turn after its first expose
+    (Qt paints a window while it handles the expose), or after a second if it never is (another
+    desktop, a minimised start)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    done: list[bool] = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            fn()
+
+    handle = window.windowHandle()
+    if handle is None or handle.isExposed():
+        QTimer.singleShot(0, once)
+        return
+
+    class Exposed(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Expose:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, once)
+            return False
+
+    watcher = Exposed(window)
+    handle.installEventFilter(watcher)
+    QTimer.singleShot(1000, once)
+
+
+def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) -> int:
     import gc
 
     from PySide6.QtCore import QTimer
 
-    QTimer.singleShot(0, gc.enable)  # off during start-up (app.commands.gui)
+    # The sign-in screen first, on a stand-in backend: the store, its ORM, the services, the gate's,
+    # the sync client and the terminal's key (cryptography) load after the first paint, while the
+    # clerk types.
+    role = config.terminal.role if config.terminal.role in ("gate", "both") else "window"
+    window = build_window(
+        StartingBackend(), width=width,
+        printer_target=demo.printer_target or config.printer.target or None,
+        reader_port=demo.reader_port or config.reader.port or None,
+        reader_baud=config.reader.baud,
+        scanner_port=demo.scanner_port or config.scanner.port or None,
+        role=role,
+        ask_printer=False,
+    )
+    report = os.environ.get("KEZHAN_SHOWN_REPORT")
+    opened: list = []  # the database, once loaded
+    failed: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            db, backend, sync, gate = _load_services(config, demo, path)
+        except BaseException as exc:  # raised again once the loop has ended: the command's exit code
+            failed.append(exc)
+            gc.enable()
+            window.close()
+            app.exit(1)
+            return
+        opened.append(db)
+        window.attach(backend, sync, gate)
+        station = demo.extra.get("station")
+        if station is not None:
+            bind_demo_link(window, station, sync)
+            if station.cards is not None:
+                bind_demo_card(window, station.cards, station if gate is not None else None)
+            if gate is not None:
+                bind_demo_scan(window)
+        gc.enable()  # off during start-up (app.commands.gui)
+        if report:
+            _report_when_ready(app, report)
+        window.printer.refresh()
+
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         window.resize(1366, 768)
         window.show()
-        report = os.environ.get("KEZHAN_SHOWN_REPORT")
         if report:
-            _report_when_shown(app, report)
+            _report_when_shown(report)
     else:
         # A counter PC may run no window manager at all (kiosk sessions): there "maximised" means
         # nothing, so the window takes the screen's geometry itself and asks for the focus.
@@ -183,25 +311,75 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
         window.showMaximized()
         window.raise_()
         window.activateWindow()
+    QTimer.singleShot(0, lambda: _after_first_paint(window, load))
     try:
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
-        db.engine.dispose()
+        for db in opened:
+            db.engine.dispose()
+    if failed:
+        raise failed[0]
+    return code
 
 
-def _report_when_shown(app, path: str) -> None:
+def make_gate(db, terminal, config, demo: DemoDevices, sync):
+    """The gate's service for a terminal whose ``terminal.role`` is "gate" or "both" (None for a
+    ticket window), checking at ``terminal.gates``."""
+    if config.terminal.role not in ("gate", "both"):
+        return None
+    from app.ui import theme
+    from app.ui.gate_backend import GateBackend
+
+    return GateBackend(db, terminal, clock=demo.clock, language=theme.language(),
+                       gates=tuple(config.terminal.gates), printer_profile=config.printer.profile,
+                       on_local_event=(sync.nudge if sync is not None else None))
+
+
+def checked_seats(view) -> set:
+    """The seats the gate view shows boarded: the demo's next passenger is someone else."""
+    return {seat for seat, state in view.seatGrid.seats.items() if state == "checked"}
+
+
+def bind_demo_scan(window) -> None:
+    """Ctrl+Shift+F10 in the demo, at the gate: the next passenger of the departure being checked
+    holds a ticket under the scanner (the newest paper of the first ticket not yet boarded,
+    ``Gate.paper_codes``); the code reaches the gate view as a scan does."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui import actions
+
+    def scan() -> None:
+        if not window.checking() or window.dialog is not None:
+            return
+        view = window.gateMode.view
+        if view.current is None:
+            return
+        papers = window.gate.paper_codes(view.current.id)
+        if not papers:
+            show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+            return
+        window.scanner.scanned.emit(papers[0][1])
+
+    window.actions.update(actions.bind(window, {"demo_scan": scan}, where=("demo",)))
+
+
+def _report_when_shown(path: str) -> None:
     """For `kezhan bench cold_start`/`rss_start`: on the first turn of the event loop after the
-    window is shown, write when and how large this process was, and quit."""
+    window is shown, write when and how large this process was."""
     from PySide6.QtCore import QTimer
 
     from app.bench.startup import write_shown_report
 
-    def report() -> None:
-        write_shown_report(path)
-        app.quit()
+    QTimer.singleShot(0, lambda: write_shown_report(path))
 
-    QTimer.singleShot(0, report)
+
+def _report_when_ready(app, path: str) -> None:
+    """Then, once the services have loaded behind the sign-in screen, add when and how large, and quit."""
+    from app.bench.startup import write_ready_report
+
+    write_ready_report(path)
+    app.quit()
 
 
 def bind_demo_link(window, station, sync) -> None:
@@ -232,15 +410,27 @@ def bind_demo_link(window, station, sync) -> None:
     window.demoLinkWorker = worker  # stopped with the window's devices when it closes
 
 
-def bind_demo_card(window, cards) -> None:
+def bind_demo_card(window, cards, station=None) -> None:
     """Ctrl+Shift+F11 in the demo: the next demo passenger's ID card goes on the simulated reader
-    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap."""
+    (``cards.tap_next()``, app.demo.DemoCards); the window reads it through the reader like any tap.
+    At the gate, the card is that of the next passenger holding a ticket on the departure being
+    checked (``station.next_gate_card``)."""
     from PySide6.QtCore import QCoreApplication
 
     from app.ui import actions
 
     def tap() -> None:
-        card = cards.tap_next()
+        checking = station is not None and window.checking() and window.gateMode.view.current is not None
+        if checking:
+            view = window.gateMode.view
+            view.settle()  # the seat map as the last scan left it
+            card = station.next_gate_card(view.current.id, checked_seats(view))  # a passenger's own card
+            if card is None:
+                show_demo_message(window, QCoreApplication.translate("demo", "演示：本班次没有待检的车票"))
+                return
+            cards.reader.place(card)
+        else:
+            card = cards.tap_next()
         show_demo_message(window, QCoreApplication.translate("demo", "演示：%1 的身份证已放上读卡器")
                           .replace("%1", card.get("name", "")))
 

@@ -15,6 +15,10 @@ from sync.client.client import CURSOR_ACKED
 class Backend(Counter):
     """What the counter window asks for: the services' answers, the printer's bytes, the upload backlog."""
 
+    # printer.offset_x_mm / offset_y_mm from the configuration (set by run_gui): the pre-printed
+    # stock's calibration, in the bytes sent and so in the preview drawn from them.
+    printer_offsets: tuple[float, float] = (0.0, 0.0)
+
     def ticket_bytes(self, ticket_ids: Iterable[str]) -> bytes | None:
         """The ESC/POS bytes of the tickets, one after the other (each ends with its cut)."""
         jobs = self.print_jobs(ticket_ids)
@@ -22,7 +26,8 @@ class Backend(Counter):
             return None
         from app import printing
 
-        return printing.tickets_bytes(jobs, profile=self.printer_profile, zone=self.terminal.zone)
+        return printing.tickets_bytes(jobs, profile=self.printer_profile, zone=self.terminal.zone,
+                                      offsets=self.printer_offsets)
 
     def settlement_bytes(self, settlement: shifts.Settlement) -> bytes | None:
         from app import printing

@@ -53,12 +53,26 @@ class Card:
                    number=data.id_number)
 
 
+def _target_kind(target: str | None) -> str | None:
+    if not target:
+        return None
+    from drivers.printer.errors import PrinterError
+    from drivers.printer.targets import parse_target
+
+    try:
+        return parse_target(target).kind
+    except PrinterError:
+        return None  # a bad target is reported by the first poll or job
+
+
 class PrinterDevice(QObject):
     """Print jobs and the printer's state.
 
     ``state`` is one of ``ready``, ``no_paper``, ``not_ready`` (cover, cutter, offline),
     ``offline`` (no answer / cannot open), ``none`` (no printer configured: jobs only go to the
-    preview), ``unknown`` (not asked yet).
+    preview), ``unknown`` (not asked yet), ``unavailable`` (a ``win:`` or ``file:`` target, which
+    has no way to answer: jobs go, but their state cannot be known; a ``win:`` queue on Windows
+    with pywin32 is asked through the spooler instead, which never opens a job).
     """
 
     status_changed = Signal(str, str)  # state, message (Chinese; the window words it)
@@ -69,7 +83,7 @@ class PrinterDevice(QObject):
 
     STATUS_INTERVAL_MS = 5000
 
-    def __init__(self, target: str | None, parent: QObject | None = None) -> None:
+    def __init__(self, target: str | None, parent: QObject | None = None, *, ask_now: bool = True) -> None:
         super().__init__(parent)
         self.target = target or None
         self.state = "none" if self.target is None else "unknown"
@@ -77,18 +91,35 @@ class PrinterDevice(QObject):
         self.last_job: bytes | None = None
         self.thread = WorkerThread("printer", self)
         self.thread.event.connect(self._on_event)
-        if self.target is not None:
+        self.kind = _target_kind(self.target)
+        self.spooler = False
+        if self.kind in ("win", "file"):
+            from drivers.printer import spooler
+
+            self.spooler = self.kind == "win" and spooler.available()
+            if not self.spooler:
+                # Asking would open a spool job (or a file) every few seconds and learn nothing.
+                self.state = "unavailable"
+        if self.target is not None and self.state != "unavailable":
             self.thread.poll(self._poll_status, self.STATUS_INTERVAL_MS)
             # Asked once the event loop runs: the first answer loads the ESC/POS driver (python-escpos
             # takes a quarter of a second to import), which must not hold up the window's first paint.
-            QTimer.singleShot(0, self.refresh)
+            # The counter window asks itself (``ask_now=False``) once its services have loaded, so
+            # that import does not compete with them either.
+            if ask_now:
+                QTimer.singleShot(0, self.refresh)
 
     def _poll_status(self) -> list:
         from drivers.printer.errors import PrinterError
         from drivers.printer.transport import query_status
 
         try:
-            status = query_status(self.target, timeout=2.0)
+            if self.spooler:
+                from drivers.printer.spooler import spooler_status
+
+                status = spooler_status(self.target.split(":", 1)[1])
+            else:
+                status = query_status(self.target, timeout=2.0)
         except PrinterError as exc:
             return [("status", ("offline", _error_text(exc)))]
         return [("status", (self._classify(status), status.text(theme.language())))]
@@ -104,7 +135,7 @@ class PrinterDevice(QObject):
         return "ready"
 
     def refresh(self) -> None:
-        if self.target is not None:
+        if self.target is not None and self.state != "unavailable":
             self.thread.submit(self._poll_status, self._apply_events)
 
     def _apply_events(self, events: list) -> None:
@@ -137,15 +168,16 @@ class PrinterDevice(QObject):
                            lambda exc: self._job_failed(exc, paper))
 
     def _job_done(self, result, paper: object = None) -> None:
-        state = self._classify(result.status) if result.status is not None else self.state
-        if result.status is not None:
-            self._on_event("status", (state, result.status.text(theme.language())))
+        # An "unavailable" printer stays so: the job went, and nothing came back to say more.
+        if self.state != "unavailable" and result.status is not None:
+            self._on_event("status", (self._classify(result.status), result.status.text(theme.language())))
         self.printed.emit(bool(result.ok), result.text(theme.language()))
         self.job_finished.emit(paper, bool(result.ok))
 
     def _job_failed(self, exc: Exception, paper: object = None) -> None:
         message = _error_text(exc)
-        self._on_event("status", ("offline", message))
+        if self.state != "unavailable":
+            self._on_event("status", ("offline", message))
         self.printed.emit(False, message)
         self.job_finished.emit(paper, False)
 
@@ -201,14 +233,23 @@ class ReaderDevice(QObject):
 
 
 class ScannerDevice(QObject):
-    """A serial scanner on its worker thread, and the keyboard-wedge filter; both emit ``scanned``."""
+    """A serial scanner on its worker thread, and the keyboard-wedge filter; both emit ``scanned``.
+
+    ``state``: ``none`` (no serial scanner: the keyboard wedge only), ``unknown`` (opening),
+    ``ready``, ``lost`` (the port could not be opened or went away; it is opened again once a
+    second while lost, so a scanner plugged back in works without a restart)."""
 
     scanned = Signal(str)
     scan_failed = Signal(str)  # a message for the clerk
+    status_changed = Signal(str, str)  # state, message
+
+    REOPEN_S = 1.0
 
     def __init__(self, port: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.port = port or None
+        self.state = "none" if self.port is None else "unknown"
+        self.message = ""
         self.thread: WorkerThread | None = None
         self._scanner = None
         if self.port is not None:
@@ -219,22 +260,58 @@ class ScannerDevice(QObject):
 
         self._scanner = SerialScanner(self.port)
         self.thread = WorkerThread("scanner", self)
+        scanner = self._scanner
+        last_try = [0.0]
 
         def open_it():
-            self._scanner.open()
+            scanner.open()
             return True
 
         def read_some() -> list:
-            scan = self._scanner.read(timeout=0.05)
+            # Runs on the scanner's thread: a lost port is reopened here, never on the GUI thread.
+            if scanner._port is None:
+                now = time.monotonic()
+                if now - last_try[0] < self.REOPEN_S:
+                    return []
+                last_try[0] = now
+                try:
+                    scanner.open()
+                except DriverError as exc:
+                    return [("lost", exc)]
+                return [("ready", None)]
+            try:
+                scan = scanner.read(timeout=0.05)
+            except DriverError as exc:
+                scanner.close()
+                last_try[0] = time.monotonic()
+                return [("lost", exc)]
             return [] if scan is None else [("scan", scan)]
 
-        self.thread.submit(open_it, lambda _ok: self.thread.poll(read_some, 20),
-                           lambda exc: self.scan_failed.emit(_error_text(exc)))
+        def opened(_ok) -> None:
+            self._set_state("ready", "")
+            self.thread.poll(read_some, 20)
+
+        def not_opened(exc) -> None:
+            self._set_state("lost", _error_text(exc))
+            self.scan_failed.emit(_error_text(exc))
+            self.thread.poll(read_some, 20)
+
+        self.thread.submit(open_it, opened, not_opened)
         self.thread.event.connect(self._on_event)
+
+    def _set_state(self, state: str, message: str) -> None:
+        if (state, message) != (self.state, self.message):
+            self.state, self.message = state, message
+            self.status_changed.emit(state, message)
 
     def _on_event(self, kind: str, payload) -> None:
         if kind == "scan":
+            self._set_state("ready", "")
             self.deliver(payload)
+        elif kind == "lost":
+            self._set_state("lost", _error_text(payload))
+        elif kind == "ready":
+            self._set_state("ready", "")
 
     def deliver(self, scan) -> None:
         if scan.ok:
@@ -256,7 +333,8 @@ class WedgeFilter(QObject):
     """Watches key presses application-wide and feeds the drivers' wedge detector, which tells a
     scanner's burst from typing by timing.
 
-    Only while ``active()`` says a scan has somewhere to go (a ticket dialog is open). Keys are not
+    Only while ``active()`` says a scan has somewhere to go (a ticket dialog is open, or the gate
+    view is shown). Keys are not
     held back: the burst's characters land in the focused field as typed text, which is where a
     scan is wanted anyway; only the burst's final Enter is swallowed, so a scan can never press
     the button that happens to have the focus (confirm a refund, say).

@@ -93,6 +93,23 @@ def _confirm_and_close(dialog: QDialog, layout, *, role: str) -> tuple[QPushButt
     return confirm, close
 
 
+def supervisor_row() -> tuple[QWidget, QLabel, QLineEdit, QLineEdit]:
+    """The supervisor's code and password on one row, as every operation that needs an approval asks
+    for them (a forced refund here, the gate's exceptions): (row, caption, code, password)."""
+    box = QWidget()
+    box.setObjectName("supervisorBox")
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    caption = label(role="section")
+    code = line_edit("supervisorCodeEdit")
+    password = line_edit("supervisorPasswordEdit")
+    password.setEchoMode(QLineEdit.EchoMode.Password)
+    row.addWidget(caption)
+    row.addWidget(code)
+    row.addWidget(password)
+    return box, caption, code, password
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, cells in enumerate(rows):
@@ -162,17 +179,8 @@ class TicketDialog(QDialog):
         self.forcedCheck.setVisible(self.kind == "refund")
         layout.addWidget(self.forcedCheck)
 
-        self.supervisorBox = QWidget()
-        self.supervisorBox.setObjectName("supervisorBox")
-        sup = QHBoxLayout(self.supervisorBox)
-        sup.setContentsMargins(0, 0, 0, 0)
-        self.supervisorCaption = label(role="section")
-        self.supervisorCodeEdit = line_edit("supervisorCodeEdit")
-        self.supervisorPasswordEdit = line_edit("supervisorPasswordEdit")
-        self.supervisorPasswordEdit.setEchoMode(QLineEdit.EchoMode.Password)
-        sup.addWidget(self.supervisorCaption)
-        sup.addWidget(self.supervisorCodeEdit)
-        sup.addWidget(self.supervisorPasswordEdit)
+        (self.supervisorBox, self.supervisorCaption, self.supervisorCodeEdit,
+         self.supervisorPasswordEdit) = supervisor_row()
         layout.addWidget(self.supervisorBox)
         self.supervisorBox.hide()
 
@@ -246,7 +254,8 @@ class TicketDialog(QDialog):
     def find_by_card(self, card) -> None:
         """An ID card was tapped while this dialog is open: the passenger's tickets."""
         try:
-            self.tickets = self.backend.find_tickets_by_document(card.doc_type, card.number)
+            self.tickets = self.backend.find_tickets_by_document(card.doc_type, card.number,
+                                                                 getattr(card, "name", None))
         except KezhanError as exc:
             show_message(self.messageLabel, error_text(exc))
             return
@@ -717,11 +726,12 @@ class ShiftCloseDialog(QDialog):
 class HelpDialog(QDialog):
     """F1: every shortcut of the registry, in the UI language.
 
-    Two key/action column pairs side by side, so the whole registry fits a 1366×768 counter screen;
-    where it still does not (a smaller window, a longer registry) Home, End, PgUp and PgDn scroll it —
+    Three key/action column pairs side by side, so the whole registry (the counter's keys and the
+    gate's) fits a 1366×768 screen; where it still does not (a smaller window, a longer registry)
+    Home, End, PgUp and PgDn scroll it —
     a table's own End would only move along the row."""
 
-    PAIRS = 2
+    PAIRS = 3
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

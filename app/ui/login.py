@@ -8,8 +8,16 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import KezhanError
-from app.ui.sale_view import _KeyFilter
-from app.ui.widgets import clear_message, error_text, focus, label, line_edit, refresh_message, show_message
+from app.ui.widgets import (
+    _KeyFilter,
+    clear_message,
+    error_text,
+    focus,
+    label,
+    line_edit,
+    refresh_message,
+    show_message,
+)
 
 log = logging.getLogger("kezhan.ui.login")
 
@@ -39,14 +47,21 @@ def _card() -> tuple[QWidget, QVBoxLayout]:
 
 
 class LoginView(QWidget):
-    """User code + password. The store counts failures and locks the account."""
+    """User code + password. The store counts failures and locks the account.
+
+    ``sign_in(code, password)`` checks them (the window's, which knows whether this terminal sells,
+    checks at the gate, or both); by default the counter's own ``login``."""
 
     logged_in = Signal(object)  # the backend's user
 
-    def __init__(self, backend, parent: QWidget | None = None) -> None:
+    def __init__(self, backend, parent: QWidget | None = None, *, sign_in=None, gate_only: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("loginView")
         self.backend = backend
+        self.submit_pending = False
+        # The window's own by default, asked at each sign-in: the window may be given its backend late.
+        self.sign_in = sign_in or (lambda code, password: self.backend.login(code, password))
+        self.gate_only = gate_only  # a gate terminal: its sign-in says so
         body, inner = _card()
         QVBoxLayout(self).addWidget(body)
         self.titleLabel = label(role="title", name="loginTitle")
@@ -78,7 +93,7 @@ class LoginView(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.titleLabel.setText(self.tr("客站售票 — 登录"))
+        self.titleLabel.setText(self.tr("客站检票 — 登录") if self.gate_only else self.tr("客站售票 — 登录"))
         self.stationLabel.setText(self.backend.station_title())
         self.codeCaption.setText(self.tr("工号"))
         self.passwordCaption.setText(self.tr("密码"))
@@ -95,8 +110,13 @@ class LoginView(QWidget):
         if not code:
             focus(self.codeEdit)
             return
+        if getattr(self.backend, "starting", False):
+            # The services are still loading behind the screen: the sign-in goes through once they
+            # have (MainWindow.attach), with what was typed.
+            self.submit_pending = True
+            return
         try:
-            user = self.backend.login(code, self.passwordEdit.text())
+            user = self.sign_in(code, self.passwordEdit.text())
         except Exception as exc:
             if not isinstance(exc, KezhanError):
                 log.exception("login failed")

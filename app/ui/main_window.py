@@ -1,8 +1,12 @@
-"""The counter window: log-in, shift opening, the sale view, the operation dialogs, the status bar."""
+"""The counter window: log-in, shift opening, the sale view, the operation dialogs, the status bar.
+
+On a gate terminal (``terminal.role`` "gate" or "both") the same window is the gate's: a gate
+checker signing in gets the gate view (:mod:`app.ui.gate_window`) instead of the sale view."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
@@ -19,14 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import KezhanError
+from app.errors import KezhanError, RuleViolation
 from app.ui import actions, theme
-from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
 from app.ui.login import LoginView, ShiftOpenView
-from app.ui.sale_view import SaleView
-from app.ui.tasks_dialog import TasksDialog
-from app.ui.unprinted_dialog import UnprintedDialog
 from app.ui.widgets import ClickableLabel, error_text, label, show_message
+
+if TYPE_CHECKING:
+    from app.ui.dialogs import HelpDialog, PreviewDialog, SeatMapDialog, ShiftCloseDialog, TicketDialog
+    from app.ui.sale_view import SaleView
+    from app.ui.stock_confirm_dialog import StockConfirmDialog
+    from app.ui.tasks_dialog import TasksDialog
+    from app.ui.unprinted_dialog import UnprintedDialog
+
+# The sale view, the gate view and the dialogs are imported when first opened: the sign-in screen
+# shows without them.
 
 log = logging.getLogger("kezhan.ui.window")
 
@@ -48,10 +58,15 @@ class _RegistryKeysFirst(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, backend, printer, reader, scanner, sync=None, parent: QWidget | None = None) -> None:
+    def __init__(self, backend, printer, reader, scanner, sync=None, parent: QWidget | None = None, *,
+                 gate=None, role: str = "window") -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.backend = backend
+        self.gate = gate  # the gate's service (None: this terminal is a ticket window only)
+        # A window opened on the stand-in backend gets its gate with the services (attach): its role
+        # (the title, the sign-in's wording) is the terminal's from the start.
+        self.role = role if gate is not None or getattr(backend, "starting", False) else "window"
         self.printer = printer
         self.reader = reader
         self.scanner = scanner
@@ -68,9 +83,10 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.stack = QStackedWidget()
         self.stack.setObjectName("viewStack")
-        self.loginView = LoginView(backend)
+        self.loginView = LoginView(backend, sign_in=self._sign_in, gate_only=self.role == "gate")
         self.shiftView = ShiftOpenView(backend)
         self.saleView: SaleView | None = None
+        self.technicianView = None  # made when a technician signs in (app/ui/technician_menu.py)
         self.stack.addWidget(self.loginView)
         self.stack.addWidget(self.shiftView)
         layout.addWidget(self.stack, 1)
@@ -82,7 +98,7 @@ class MainWindow(QMainWindow):
         bar.setSpacing(4)
         self.fkeyButtons: dict[str, QPushButton] = {}
         for a in actions.ACTIONS:
-            if a.operation or a.id in ("help", "preview", "language"):
+            if (a.operation and a.where in actions.BOUND_WHERE) or a.id in ("help", "preview", "language"):
                 button = QPushButton()
                 button.setObjectName(f"fkey_{a.id}")
                 button.setProperty("role", "fkey")
@@ -139,6 +155,8 @@ class MainWindow(QMainWindow):
         self.actions = actions.bind(self, handlers)
         for action_id, button in self.fkeyButtons.items():
             button.clicked.connect(self.actions[action_id].trigger)
+        self.gateMode = None
+        self.supervisorMode = None  # made when a supervisor signs in (app/ui/supervisor_view.py)
 
         self.loginView.logged_in.connect(self._logged_in)
         self.shiftView.opened.connect(lambda _shift: self._enter_sale())
@@ -150,6 +168,8 @@ class MainWindow(QMainWindow):
         reader.card_read.connect(self.on_card)
         scanner.scanned.connect(self.on_scan)
         scanner.scan_failed.connect(self._scan_failed)
+        if gate is not None:
+            self._wire_gate(gate)
         if sync is not None:
             sync.status_changed.connect(lambda *_: self.refresh_status())
 
@@ -161,10 +181,44 @@ class MainWindow(QMainWindow):
         self.retranslate()
         self._show_login()
 
+    def _wire_gate(self, gate) -> None:
+        from app.ui.gate_window import GateMode
+
+        self.gate = gate
+        self.gateMode = GateMode(self, gate)
+        self.reader.status_changed.connect(lambda state, message: self.gateMode.device_state("reader", state, message))
+        self.scanner.status_changed.connect(lambda state, message: self.gateMode.device_state("scanner", state, message))
+
+    def attach(self, backend, sync=None, gate=None) -> None:
+        """The services, once loaded: app.ui.app opens the window on a stand-in backend first, so the
+        sign-in screen shows before the store, the services, the gate and the sync client are loaded.
+        A sign-in asked for meanwhile goes through now."""
+        self.backend = backend
+        self.loginView.backend = backend
+        self.shiftView.backend = backend
+        if gate is not None:
+            self._wire_gate(gate)
+        elif self.role != "window":
+            self.role = "window"  # no gate after all: a ticket window
+            self.retranslate()
+        self.sync = sync
+        if sync is not None:
+            sync.status_changed.connect(lambda *_: self.refresh_status())
+        self.loginView.retranslate()  # the station's name
+        self.refresh_status()
+        if self.loginView.submit_pending:
+            self.loginView.submit_pending = False
+            self.loginView.submit()
+
     # --- language -----------------------------------------------------------------------------
 
     def retranslate(self) -> None:
-        self.setWindowTitle(self.tr("客站 Kezhan — 售票窗口"))
+        if self.role == "gate":
+            self.setWindowTitle(self.tr("客站 Kezhan — 检票口"))
+        elif self.role == "both":
+            self.setWindowTitle(self.tr("客站 Kezhan — 售票 / 检票"))
+        else:
+            self.setWindowTitle(self.tr("客站 Kezhan — 售票窗口"))
         for action_id, button in self.fkeyButtons.items():
             a = actions.BY_ID[action_id]
             text = QCoreApplication.translate(actions.CONTEXT, a.label)
@@ -172,6 +226,10 @@ class MainWindow(QMainWindow):
             button.setText(f"{a.keys[0]} {short}")
         for action_id, action in self.actions.items():
             action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
+        if getattr(self, "gateMode", None) is not None:
+            self.gateMode.retranslate()
+        if getattr(self, "supervisorMode", None) is not None:
+            self.supervisorMode.retranslate()
         self.refresh_status()
 
     def changeEvent(self, event):  # noqa: N802
@@ -185,13 +243,47 @@ class MainWindow(QMainWindow):
     # --- views --------------------------------------------------------------------------------
 
     def _show_login(self) -> None:
+        if self.gateMode is not None:
+            self.gateMode.leave()
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
+        self.fkeyBar.show()
         self.stack.setCurrentWidget(self.loginView)
         self.loginView.start()
         self.refresh_status()
 
+    def _sign_in(self, code: str, password: str):
+        """One password check, routed by the terminal's role: a window signs clerks and supervisors
+        in to sell, a gate signs gate checkers and supervisors in to check; on a terminal that is
+        both, an account the counter refuses (a gate checker) is the gate's."""
+        if self.role == "window":
+            return self.backend.login(code, password)
+        if self.role == "gate":
+            return self.gate.login(code, password)
+        try:
+            return self.backend.login(code, password)
+        except RuleViolation as exc:
+            if exc.code != "NOT_AUTHORISED":
+                raise
+        return self.gate.login(code, password)
+
+    def checking(self) -> bool:
+        """The gate view is shown (a gate checker is signed in)."""
+        return self.gateMode is not None and self.gateMode.active
+
     def _logged_in(self, user) -> None:
         # A new session: the preview shows nothing printed for the one before.
         self.last_ticket_bytes = None
+        if user.role == "technician":
+            self._enter_technician()
+            return
+        if self.role == "gate" or (self.gateMode is not None and getattr(user, "role", "") == "gate"):
+            self.gateMode.enter()
+            self.refresh_status()
+            return
+        if getattr(user, "role", "") == "supervisor":
+            self._enter_supervisor(user)
+            return
         if self.backend.current_shift() is None:
             self.stack.setCurrentWidget(self.shiftView)
             self.shiftView.start()
@@ -200,16 +292,41 @@ class MainWindow(QMainWindow):
         self.refresh_status()
         self.open_unprinted()
 
+    def _enter_supervisor(self, user) -> None:
+        """The station's day and the departure actions (app/ui/supervisor_view.py), made the first
+        time a supervisor signs in."""
+        if self.supervisorMode is None:
+            from app.ui.supervisor_view import SupervisorMode
+
+            self.supervisorMode = SupervisorMode(self)
+        self.supervisorMode.enter(user)
+        self.refresh_status()
+
     def _enter_sale(self) -> None:
+        from app.ui.sale_view import SaleView
+
         if self.saleView is None:
             self.saleView = SaleView(self.backend)
             self.saleView.sold.connect(self._sold)
+            self.saleView.stock_confirm_needed.connect(self.open_stock_confirm)
             self.stack.addWidget(self.saleView)
             self._shortcuts_over_fields = _RegistryKeysFirst(self, self.actions.values())
             for edit in self.saleView.findChildren(QLineEdit):
                 edit.installEventFilter(self._shortcuts_over_fields)
         self.stack.setCurrentWidget(self.saleView)
         self.saleView.reset()
+        self.refresh_status()
+
+    def _enter_technician(self) -> None:
+        from app.ui.technician_menu import TechnicianView
+
+        if self.technicianView is None:
+            self.technicianView = TechnicianView(self.backend)
+            self.technicianView.signed_out.connect(self.logout)
+            self.stack.addWidget(self.technicianView)
+        self.stack.setCurrentWidget(self.technicianView)
+        self.fkeyBar.hide()  # no counter operation for a technician: the bar would offer dead keys
+        self.technicianView.start()
         self.refresh_status()
 
     def selling(self) -> bool:
@@ -226,6 +343,8 @@ class MainWindow(QMainWindow):
 
     def logout(self) -> None:
         self.backend.logout()
+        if self.gate is not None:
+            self.gate.logout()
         self.last_ticket_bytes = None
         if self.saleView is not None:
             self.saleView.end_session()
@@ -244,6 +363,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _dialog_closed(self, dialog: QDialog) -> None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is dialog:
             self.dialog = None
         dialog.deleteLater()
@@ -252,6 +373,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
         if self.stack.currentWidget() is self.shiftView:
             self.shiftView.stockEdit.setFocus()  # F11 before the shift: back to the roll's number
+        if self.checking():
+            self.gateMode.view.focus_entry()  # back to where the next scan goes
         if self.selling():
             before, self._focus_before_dialog = self._focus_before_dialog, None
             if isinstance(dialog, SeatMapDialog):
@@ -262,6 +385,8 @@ class MainWindow(QMainWindow):
                 self.saleView.focus_destination()
 
     def open_ticket_dialog(self, kind: str) -> TicketDialog | None:
+        from app.ui.dialogs import TicketDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         dialog = TicketDialog(kind, self.backend, self)
@@ -271,6 +396,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_seat_map(self) -> SeatMapDialog | None:
+        from app.ui.dialogs import SeatMapDialog
+
         if self.dialog is not None or not self.selling():
             return None
         view = self.saleView
@@ -290,6 +417,8 @@ class MainWindow(QMainWindow):
         self.saleView.set_seats(sorted(dialog.chosen))
 
     def open_shift_close(self) -> ShiftCloseDialog | None:
+        from app.ui.dialogs import ShiftCloseDialog
+
         if self.dialog is not None or self.backend.current_shift() is None:
             return None
         try:
@@ -306,6 +435,8 @@ class MainWindow(QMainWindow):
     def open_tasks(self) -> TasksDialog | None:
         """The conflict tasks, for any signed-in clerk: a review task is marked settled with no shift,
         while the dialog refuses a refund or reseat without one, as F3 and F4 would."""
+        from app.ui.tasks_dialog import TasksDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         dialog = TasksDialog(self.backend, self)
@@ -318,6 +449,8 @@ class MainWindow(QMainWindow):
         """Tickets of the clerk's shift whose paper never came out (a crash between the commit and the
         print, a refused job): listed at sign-in, before anything else is sold on the roll, and on
         Ctrl+Shift+P (``asked``), which says so when there are none."""
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         if self.dialog is not None or self.backend.user is None:
             return None
         try:
@@ -335,6 +468,19 @@ class MainWindow(QMainWindow):
         dialog.unprintedTable.setFocus()
         return dialog
 
+    def open_stock_confirm(self, refusal) -> StockConfirmDialog | None:
+        """The clerk reads the roll's next blank off the paper (acknowledged sales were lost from
+        this file, so its own next number may already be printed); the sale then goes on."""
+        from app.ui.stock_confirm_dialog import StockConfirmDialog
+
+        if self.dialog is not None:
+            return None
+        dialog = StockConfirmDialog(self.backend, refusal, self)
+        dialog.accepted.connect(self.saleView.confirm)
+        self._open(dialog)
+        dialog.nextStockEdit.setFocus()
+        return dialog
+
     def _print_owed(self, jobs: list) -> None:
         # One printer job per ticket, so each is marked printed on its own report.
         for job in jobs:
@@ -342,6 +488,8 @@ class MainWindow(QMainWindow):
                         owed=True)
 
     def show_help(self) -> HelpDialog | None:
+        from app.ui.dialogs import HelpDialog
+
         if self.dialog is not None:
             return None
         dialog = HelpDialog(self)
@@ -349,6 +497,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_preview(self) -> PreviewDialog | None:
+        from app.ui.dialogs import PreviewDialog
+
         if self.dialog is not None:
             return None
         png = None
@@ -393,12 +543,16 @@ class MainWindow(QMainWindow):
 
     def _printed(self, ok: bool, message: str) -> None:
         self._last_print_message = message
+        if self.checking():
+            self.gateMode.printed(ok, message)
         if not ok and self.selling():
             show_message(self.saleView.messageLabel,
                          lambda: self.tr("打印失败：%1（车票未出，Ctrl+Shift+P 重新打印）").replace("%1", message))
         self.refresh_status()
 
     def _job_finished(self, carried, ok: bool) -> None:
+        from app.ui.unprinted_dialog import UnprintedDialog
+
         paper, owed = carried if isinstance(carried, tuple) else ([], False)
         if ok and paper:
             try:
@@ -413,19 +567,41 @@ class MainWindow(QMainWindow):
 
     def scan_target(self) -> bool:
         """Whether a scanned code has somewhere to go (the wedge filter listens only then)."""
+        from app.ui.dialogs import TicketDialog
+
+        if self.isVisible() and self.dialog is None and self.checking():
+            return True
         return self.isVisible() and isinstance(self.dialog, TicketDialog)
 
     def on_card(self, card) -> None:
+        from app.ui.dialogs import TicketDialog
+
+        if self.checking():
+            if self.dialog is None:
+                self.gateMode.view.check_card(card)
+            return
         if isinstance(self.dialog, TicketDialog):
             self.dialog.find_by_card(card)
         elif self.dialog is None and self.selling():
             self.saleView.fill_from_card(card)
 
     def on_scan(self, code: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
+        if self.checking():
+            if self.dialog is None:
+                self.gateMode.view.check_text(code)
+            return
         if isinstance(self.dialog, TicketDialog):
             self.dialog.find(code)
 
     def _scan_failed(self, message: str) -> None:
+        from app.ui.dialogs import TicketDialog
+
+        if self.checking():
+            if self.dialog is None:
+                self.gateMode.view.scan_failed(message)
+            return
         if isinstance(self.dialog, TicketDialog):
             show_message(self.dialog.messageLabel, message)
 
@@ -471,6 +647,7 @@ class MainWindow(QMainWindow):
             "no_paper": (self.tr("打印机：缺纸"), "bad"),
             "not_ready": (self.tr("打印机：未就绪"), "bad"),
             "offline": (self.tr("打印机：离线"), "bad"),
+            "unavailable": (self.tr("打印机：状态不可用"), "warn"),
             "none": (self.tr("打印机：未配置（仅预览）"), "warn"),
             "unknown": (self.tr("打印机：检测中"), "warn"),
         }
@@ -485,8 +662,14 @@ class MainWindow(QMainWindow):
         text, state = reader_texts.get(self.reader.state, reader_texts["unknown"])
         self._set_state(self.readerLabel, text, state)
         user = self.backend.user
-        if user is None:
+        if self.checking():
+            gate_user = self.gate.user
+            self.clerkLabel.setText(self.tr("检票员 %1 %2").replace("%1", gate_user.code if gate_user else "").replace(
+                "%2", gate_user.name if gate_user else ""))
+        elif user is None:
             self.clerkLabel.setText(self.tr("未登录"))
+        elif self.supervisorMode is not None and self.supervisorMode.active:
+            self.clerkLabel.setText(self.tr("值班站长 %1 %2").replace("%1", user.code).replace("%2", user.name))
         else:
             shift = self.backend.current_shift()
             self.clerkLabel.setText(self.tr("售票员 %1 %2　班次 %3").replace("%1", user.code).replace(
@@ -497,7 +680,13 @@ class MainWindow(QMainWindow):
         wedge = getattr(self, "wedge", None)
         if wedge is not None:
             QApplication.instance().removeEventFilter(wedge)
-        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None)):
+        if self.gateMode is not None:
+            self.gateMode.leave()
+        if self.supervisorMode is not None:
+            self.supervisorMode.leave()
+            self.supervisorMode.stop()
+        for device in (self.printer, self.reader, self.scanner, self.sync, getattr(self, "demoLinkWorker", None),
+                       self.technicianView):
             if device is not None:
                 device.stop()
         super().closeEvent(event)

@@ -38,6 +38,7 @@ from app.domain.money import parse_yuan
 from app.errors import KezhanError
 from app.ui import theme
 from app.ui.widgets import (
+    _KeyFilter,
     clear_message,
     error_text,
     focus,
@@ -72,24 +73,6 @@ class Slot:
         return (not self.needs_document) or bool(self.doc_number and self.name)
 
 
-class _KeyFilter(QObject):
-    """Routes Enter / Esc / arrows of one widget to handlers, before the widget sees them."""
-
-    def __init__(self, parent: QObject, handlers: dict) -> None:
-        super().__init__(parent)
-        self.handlers = handlers
-
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            handler = self.handlers.get(event.key())
-            if handler is not None and event.modifiers() in (
-                Qt.KeyboardModifier.NoModifier,
-                Qt.KeyboardModifier.KeypadModifier,
-            ):
-                return bool(handler() is not False)
-        return False
-
-
 class _DepartureTable(QTableWidget):
     """The departures: typed letters never move the selection. Qt's keyboard search would jump to
     the row whose first cell starts with them, unseen, and the next sale would go on that bus."""
@@ -120,6 +103,7 @@ class SaleView(QWidget):
     """Emits ``sold(result)`` after a committed sale; the window prints it."""
 
     sold = Signal(object)
+    stock_confirm_needed = Signal(object)  # the refusal: the roll's next blank must be confirmed
     seat_map_requested = Signal()
 
     def __init__(self, backend, parent: QWidget | None = None) -> None:
@@ -948,6 +932,8 @@ class SaleView(QWidget):
             if not isinstance(exc, KezhanError):
                 log.exception("sale failed")
             show_message(self.messageLabel, lambda exc=exc: error_text(exc))
+            if isinstance(exc, KezhanError) and exc.code == "STOCK_CONFIRM_REQUIRED":
+                self.stock_confirm_needed.emit(exc)  # the window asks for the roll's next blank
             return
         self.last_result = result
 

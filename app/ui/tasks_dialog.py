@@ -110,6 +110,7 @@ class TasksDialog(QDialog):
             "TICKET_NOT_ACTIVE": self.tr("省平台上该票已退、已改签或已作废"),
             "UNKNOWN_TICKET": self.tr("省平台没有这张票"),
             "ALREADY_PICKED_UP": self.tr("该票已在别处取票"),
+            "DUPLICATE_DOCUMENT": self.tr("该证件在本班次已有车票（一证一座）"),
         }.get(task.conflict, task.conflict)
 
     def to_do(self, task) -> str:
@@ -193,8 +194,11 @@ class TasksDialog(QDialog):
                 return
             if action == "refund":
                 quote = self.backend.task_refund_quote(task)
-                text = self.tr("全额退款 %1（冲突退票，手续费 %2）").replace("%1", money(quote.total)).replace(
-                    "%2", money(quote.fee))
+                if task.conflict == "DEPARTURE_CANCELLED":  # the station cancelled the bus (停班)
+                    text = self.tr("全额退款 %1（停班退票，手续费 %2）")
+                else:
+                    text = self.tr("全额退款 %1（冲突退票，手续费 %2）")
+                text = text.replace("%1", money(quote.total)).replace("%2", money(quote.fee))
             else:
                 text = self.tr("标记为已处理：不退票、不换座")
         except KezhanError as exc:

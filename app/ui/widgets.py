@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.domain.money import format_price
@@ -112,3 +113,21 @@ def focus(widget: QWidget) -> None:
     widget.setFocus(Qt.FocusReason.OtherFocusReason)
     if isinstance(widget, QLineEdit | QAbstractSpinBox):
         widget.selectAll()
+
+
+class _KeyFilter(QObject):
+    """Routes Enter / Esc / arrows of one widget to handlers, before the widget sees them."""
+
+    def __init__(self, parent: QObject, handlers: dict) -> None:
+        super().__init__(parent)
+        self.handlers = handlers
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            handler = self.handlers.get(event.key())
+            if handler is not None and event.modifiers() in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.KeypadModifier,
+            ):
+                return bool(handler() is not False)
+        return False

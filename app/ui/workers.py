@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger("kezhan.ui.workers")
+
+# How much longer a worker's running job is waited for at shutdown, beyond stop()'s timeout: the
+# longest deadline of a device or network call (the sync client's read timeout is 15 s).
+LINGER_MS = 20_000
+_LINGERING: list[QThread] = []  # threads whose job outlived the shutdown: never destroyed running
 
 
 class Worker(QObject):
@@ -32,6 +38,7 @@ class Worker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
+        self.stopping = threading.Event()  # set from the GUI thread: jobs still queued are skipped
         self._timer: QTimer | None = None
         self._poll: Callable[[], list[tuple[str, Any]]] | None = None
         self._run.connect(self._execute)
@@ -40,6 +47,8 @@ class Worker(QObject):
 
     @Slot(int, object)
     def _execute(self, job_id: int, fn: Callable[[], Any]) -> None:
+        if self.stopping.is_set():
+            return  # shutting down: a queued print or probe is not started any more
         try:
             result = fn()
         except Exception as exc:  # reported to the GUI, which shows it; the thread lives on
@@ -58,7 +67,7 @@ class Worker(QObject):
 
     @Slot()
     def _tick(self) -> None:
-        if self._poll is None:
+        if self._poll is None or self.stopping.is_set():
             return
         try:
             events = self._poll() or []
@@ -124,12 +133,24 @@ class WorkerThread(QObject):
             on_error(exc)
 
     def stop(self, timeout_ms: int = 3000) -> None:
+        """Stop cooperatively: no new job or poll starts, the one running finishes (every device and
+        network call has its own deadline), then the thread's loop ends.
+
+        QThread.terminate() would kill the thread wherever it is — inside a write to the printer,
+        holding a lock in the serial driver or a SQLite transaction — which on Windows leaves a port
+        or a file handle that the next start cannot open. A job past ``timeout_ms`` is waited for
+        a while longer; one that still runs is left to finish on its own (logged), and its thread
+        is kept referenced so that Python does not destroy a running QThread."""
         if not self._thread.isRunning():
             return
+        self.worker.stopping.set()
         self.worker._stop.emit()
         self._thread.quit()
-        if not self._thread.wait(timeout_ms):
-            # A device call stuck in the kernel: do not hang the shutdown on it.
-            log.warning("worker %s did not stop in %d ms", self.name, timeout_ms)
-            self._thread.terminate()
-            self._thread.wait(1000)
+        if self._thread.wait(timeout_ms):
+            return
+        log.warning("worker %s still busy after %d ms; waiting for its job's own deadline", self.name, timeout_ms)
+        if self._thread.wait(LINGER_MS):
+            return
+        log.warning("worker %s left running at shutdown (a device call that ignores its deadline)", self.name)
+        _LINGERING.append(self._thread)
+        self._thread.setParent(None)

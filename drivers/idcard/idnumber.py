@@ -47,7 +47,9 @@ def valid_number(number: str, *, sex_code: str | None = None, foreign: bool = Fa
 
 
 def mask(number: str) -> str:
-    """``110101********0011``: what lists and messages show."""
-    if len(number) <= 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    """``**************0011``: what lists and messages show. The same rule as
+    ``app.domain.identity.mask`` (drivers import nothing from app): an 18-character number shows
+    its last four characters, any other its last three (shorter ones less)."""
+    n = len(number)
+    tail = 4 if n == 18 else 3 if n >= 6 else 1 if n >= 4 else 0
+    return "*" * (n - tail) + number[n - tail :]

@@ -36,6 +36,10 @@ class Profile:
     layout: str  # "roll" or "preprinted"
     four_byte: bool = False  # the font has the four-byte GB18030 characters
     cut_feed: int = 48  # dots fed before the cut so the last line clears the blade
+    # Pre-printed stock: where this printer's print line and left edge sit against the form, from
+    # the calibration page (right and down positive). Roll paper has nothing to line up with.
+    offset_x_mm: float = 0.0
+    offset_y_mm: float = 0.0
 
     @property
     def width_mm(self) -> int:
@@ -410,8 +414,10 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
     items = [it for it in pre["items"] if _wanted(it, values, profile)]
     # Rows in paper order: a line printer cannot go back up.
     rows: dict[int, list[dict]] = {}
+    dx = round(profile.offset_x_mm * DOTS_PER_MM)
+    dy = round(profile.offset_y_mm * DOTS_PER_MM)
     for it in items:
-        rows.setdefault(round(float(it["y"]) * DOTS_PER_MM), []).append(it)
+        rows.setdefault(max(round(float(it["y"]) * DOTS_PER_MM) + dy, 0), []).append(it)
     y = 0
     below = 0  # lowest dot the previous row reaches
     for row_y in sorted(rows):
@@ -431,7 +437,7 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
             data = _fill(it["qr"], values).encode("utf-8")
             module = int(it.get("module", 4))
             ec = it.get("ec", "M")
-            x = round(float(it["x"]) * DOTS_PER_MM)
+            x = max(round(float(it["x"]) * DOTS_PER_MM) + dx, 0)
             out += codes.left_margin(x)
             if profile.qr == "native":
                 out += codes.qr_native(data, module, ec)
@@ -446,10 +452,10 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
         row_h = 0
         text_line = []
         for i, it in enumerate(row):
-            x = round(float(it["x"]) * DOTS_PER_MM)
+            x = max(round(float(it["x"]) * DOTS_PER_MM) + dx, 0)
             # The field may run up to the next field on the row, or the paper's edge.
             limit = (
-                round(float(row[i + 1]["x"]) * DOTS_PER_MM) - 8 if i + 1 < len(row) else profile.width_dots
+                round(float(row[i + 1]["x"]) * DOTS_PER_MM) + dx - 8 if i + 1 < len(row) else profile.width_dots
             )
             text = _fill(it["text"], values).strip()
             size, text = _shrink(text, it.get("size", "normal"), limit - x, profile)
@@ -462,7 +468,7 @@ def _preprinted_ticket(template: dict, values: dict[str, str], profile: Profile)
             text_line.append(text)
         lines.append(" ".join(text_line))
         below = row_y + row_h
-    form = round(float(pre.get("form_length_mm", 100)) * DOTS_PER_MM)
+    form = round(float(pre.get("form_length_mm", 100)) * DOTS_PER_MM) + dy
     if form < below:
         raise TemplateError("套打内容超出票面长度", en="preprinted items run past the form length")
     # The final feed prints the last row and brings the next form's top to the print line.
@@ -743,3 +749,28 @@ TEST_TICKET_FIELDS = {
 def render_test_ticket(profile: str | Profile = "80mm", **overrides: Any) -> bytes:
     """A ticket with every field filled, Chinese punctuation, ￥, QR, Code128 and a cut."""
     return render_ticket(TEST_TICKET_FIELDS, profile, **overrides)
+
+
+CALIBRATION_MARK_MM = (20.0, 20.0)  # where the cross belongs on the form, from its top-left corner
+
+
+def render_calibration_page(profile: str | Profile = "preprinted", **overrides: Any) -> bytes:
+    """A page for lining the printer up with pre-printed stock: a cross meant to fall at
+    :data:`CALIBRATION_MARK_MM` from the form's corner and a millimetre ruler on each axis. The
+    technician measures how far the cross landed from the form's mark and enters that as the
+    offsets; the profile's current offsets are applied, so a second page shows the correction."""
+    prof = get_profile(profile, **overrides)
+    mark_x, mark_y = CALIBRATION_MARK_MM
+    x = max(round((mark_x + prof.offset_x_mm) * DOTS_PER_MM), 0)
+    y = max(round((mark_y + prof.offset_y_mm) * DOTS_PER_MM), 0)
+    out = bytearray(codes.INIT + codes.CHINESE_OFF + codes.align("left"))
+    out += encode_text("CAL 0----5---10---15---20---25---30 mm\n")
+    used = 24
+    out += codes.feed_dots(max(y - used - 12, 1))
+    out += codes.position(max(x - 12, 0)) + encode_text("|\n")
+    out += codes.position(max(x - 36, 0)) + encode_text("--+--\n")
+    out += codes.position(max(x - 12, 0)) + encode_text("|\n")
+    out += encode_text(f"offset x {prof.offset_x_mm:+.1f} mm  y {prof.offset_y_mm:+.1f} mm\n")
+    out += encode_text(f"cross at {mark_x:g},{mark_y:g} mm from the form corner\n")
+    out += codes.feed_dots(48) + codes.cut(prof.cut, prof.cut_feed)
+    return bytes(out)

@@ -42,6 +42,10 @@
         <source>登录 Enter</source>
         <translation>Sign in  Enter</translation>
     </message>
+    <message>
+        <source>客站检票 — 登录</source>
+        <translation>Kezhan gate — sign in</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
@@ -114,6 +118,10 @@
         <translation>Printer: offline</translation>
     </message>
     <message>
+        <source>打印机：状态不可用</source>
+        <translation>Printer: status not available</translation>
+    </message>
+    <message>
         <source>打印机：未配置（仅预览）</source>
         <translation>Printer: none (preview only)</translation>
     </message>
@@ -148,6 +156,22 @@
     <message>
         <source>未开班</source>
         <translation>not open</translation>
+    </message>
+    <message>
+        <source>客站 Kezhan — 检票口</source>
+        <translation>Kezhan — gate</translation>
+    </message>
+    <message>
+        <source>客站 Kezhan — 售票 / 检票</source>
+        <translation>Kezhan — tickets / gate</translation>
+    </message>
+    <message>
+        <source>检票员 %1 %2</source>
+        <translation>Gate checker %1 %2</translation>
+    </message>
+    <message>
+        <source>值班站长 %1 %2</source>
+        <translation>Supervisor %1 %2</translation>
     </message>
 </context>
 <context>
@@ -542,6 +566,25 @@
     </message>
 </context>
 <context>
+    <name>StockConfirmDialog</name>
+    <message>
+        <source>核对票卷</source>
+        <translation>Check the roll</translation>
+    </message>
+    <message>
+        <source>票卷上下一张空白票号</source>
+        <translation>Next blank on the roll</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>取消 Esc</source>
+        <translation>Cancel  Esc</translation>
+    </message>
+</context>
+<context>
     <name>TasksDialog</name>
     <message>
         <source>待处理冲突</source>
@@ -640,6 +683,10 @@
         <translation>Already picked up elsewhere</translation>
     </message>
     <message>
+        <source>该证件在本班次已有车票（一证一座）</source>
+        <translation>This document already holds a ticket on that departure (one seat per document)</translation>
+    </message>
+    <message>
         <source>票已处理，标记完成</source>
         <translation>Ticket already dealt with: mark settled</translation>
     </message>
@@ -682,6 +729,10 @@
     <message>
         <source>全额退款 %1（冲突退票，手续费 %2）</source>
         <translation>Full refund %1 (conflict refund, fee %2)</translation>
+    </message>
+    <message>
+        <source>全额退款 %1（停班退票，手续费 %2）</source>
+        <translation>Full refund %1 (departure cancelled, fee %2)</translation>
     </message>
     <message>
         <source>标记为已处理：不退票、不换座</source>
@@ -1053,6 +1104,126 @@
         <source>演示：下一位乘客刷身份证</source>
         <translation>Demo: the next passenger taps an ID card</translation>
     </message>
+    <message>
+        <source>开检（录入车牌、驾驶员）</source>
+        <translation>Open check (plate, driver)</translation>
+    </message>
+    <message>
+        <source>停检：生成并打印路单</source>
+        <translation>Stop: print the road bill</translation>
+    </message>
+    <message>
+        <source>补检（值班站长批准）</source>
+        <translation>Late check (supervisor)</translation>
+    </message>
+    <message>
+        <source>注销检票（值班站长批准）</source>
+        <translation>Undo check (supervisor)</translation>
+    </message>
+    <message>
+        <source>改乘其他班次（值班站长批准）</source>
+        <translation>Ride change (supervisor)</translation>
+    </message>
+    <message>
+        <source>并班到其他班次（值班站长批准）</source>
+        <translation>Merge (supervisor)</translation>
+    </message>
+    <message>
+        <source>补打路单</source>
+        <translation>Reprint bill</translation>
+    </message>
+    <message>
+        <source>作废路单（值班站长批准）</source>
+        <translation>Void bill (supervisor)</translation>
+    </message>
+    <message>
+        <source>路单预览</source>
+        <translation>Bill preview</translation>
+    </message>
+    <message>
+        <source>光标到扫码 / 票号输入</source>
+        <translation>Cursor to the scan / number field</translation>
+    </message>
+    <message>
+        <source>光标到检票班次列表</source>
+        <translation>Cursor to the gate's departures</translation>
+    </message>
+    <message>
+        <source>演示：扫下一位乘客的车票</source>
+        <translation>Demo: scan the next passenger's ticket</translation>
+    </message>
+    <message>
+        <source>值班站长：前一天</source>
+        <translation>Supervisor: previous day</translation>
+    </message>
+    <message>
+        <source>值班站长：后一天</source>
+        <translation>Supervisor: next day</translation>
+    </message>
+    <message>
+        <source>停班：本班次停售，车票转为免费退票任务</source>
+        <translation>Cancel the departure: no more sales, its tickets become fee-free refund tasks</translation>
+    </message>
+    <message>
+        <source>刷新当日数据（省平台 / 本机）</source>
+        <translation>Refresh the day's figures (server / this terminal)</translation>
+    </message>
+    <message>
+        <source>加班：按所选班次加开一班</source>
+        <translation>Extra bus like the selected departure</translation>
+    </message>
+    <message>
+        <source>导出当日报表（CSV）</source>
+        <translation>Export the day's report (CSV)</translation>
+    </message>
+    <message>
+        <source>晚点：改为新的发车时间</source>
+        <translation>Delay to a new departure time</translation>
+    </message>
+    <message>
+        <source>设置向导：本步的主要操作（确认、注册、打印测试票、探测）</source>
+        <translation>Set-up wizard: the step's main action (confirm, enrol, test print, probe)</translation>
+    </message>
+    <message>
+        <source>设置向导：打开第 1–8 步</source>
+        <translation>Set-up wizard: open step 1–8</translation>
+    </message>
+    <message>
+        <source>设置向导：下一步</source>
+        <translation>Set-up wizard: next step</translation>
+    </message>
+    <message>
+        <source>设置向导：上一步</source>
+        <translation>Set-up wizard: previous step</translation>
+    </message>
+    <message>
+        <source>设置向导：测试省平台连接</source>
+        <translation>Set-up wizard: test the server link</translation>
+    </message>
+    <message>
+        <source>设置向导：打印套打校准页</source>
+        <translation>Set-up wizard: print the stock calibration page</translation>
+    </message>
+    <message>
+        <source>设置向导：保留无状态应答的打印机（测试票已打出）</source>
+        <translation>Set-up wizard: keep a printer that never answers status (its test ticket came out)</translation>
+    </message>
+    <message>
+        <source>设置向导：读测试身份证</source>
+        <translation>Set-up wizard: read a test ID card</translation>
+    </message>
+    <message>
+        <source>设置向导：监听串口扫码枪</source>
+        <translation>Set-up wizard: listen on a serial scanner</translation>
+    </message>
+    <message>
+        <source>技术员菜单：选择第 1–7 项</source>
+        <translation>Technician menu: choose task 1–7</translation>
+    </message>
+    <message>
+        <source>技术员菜单：退出登录</source>
+        <translation>Technician menu: sign out</translation>
+    </message>
 </context>
 <context>
     <name>widgets</name>
@@ -1074,6 +1245,10 @@
     <message>
         <source>演示：%1 的身份证已放上读卡器</source>
         <translation>Demo: %1's ID card is on the reader</translation>
+    </message>
+    <message>
+        <source>演示：本班次没有待检的车票</source>
+        <translation>Demo: no ticket left to check on this departure</translation>
     </message>
 </context>
 <context>
@@ -1149,6 +1324,489 @@
     <message>
         <source>打印失败：%1</source>
         <translation>Printing failed: %1</translation>
+    </message>
+</context>
+<context>
+    <name>GateActionDialog</name>
+    <message>
+        <source>值班站长</source>
+        <translation>Supervisor</translation>
+    </message>
+    <message>
+        <source>工号</source>
+        <translation>Code</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>确认 Enter</source>
+        <translation>Confirm  Enter</translation>
+    </message>
+    <message>
+        <source>关闭 Esc</source>
+        <translation>Close  Esc</translation>
+    </message>
+    <message>
+        <source>需要值班站长输入工号和密码</source>
+        <translation>A supervisor must enter their code and password</translation>
+    </message>
+    <message>
+        <source>请填写所有项目</source>
+        <translation>Fill in every field</translation>
+    </message>
+</context>
+<context>
+    <name>GateMode</name>
+    <message>
+        <source>请先选择检票班次（Ctrl+B 到班次列表）</source>
+        <translation>Choose the departure to check first (Ctrl+B: the departures)</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>开检：%1</source>
+        <translation>Open check: %1</translation>
+    </message>
+    <message>
+        <source>车牌</source>
+        <translation>Plate</translation>
+    </message>
+    <message>
+        <source>驾驶员</source>
+        <translation>Driver</translation>
+    </message>
+    <message>
+        <source>已检 %1 人，未检 %2 人。停检后生成路单并打印。</source>
+        <translation>%1 checked, %2 not checked. Stopping makes the road bill and prints it.</translation>
+    </message>
+    <message>
+        <source>停检：%1</source>
+        <translation>Stop check: %1</translation>
+    </message>
+    <message>
+        <source>补检：%1</source>
+        <translation>Late check: %1</translation>
+    </message>
+    <message>
+        <source>注销检票</source>
+        <translation>Undo a check</translation>
+    </message>
+    <message>
+        <source>票号</source>
+        <translation>Ticket no.</translation>
+    </message>
+    <message>
+        <source>路单生成后不能注销检票。</source>
+        <translation>A check cannot be undone once the road bill is made.</translation>
+    </message>
+    <message>
+        <source>改乘</source>
+        <translation>Ride change</translation>
+    </message>
+    <message>
+        <source>改乘班次</source>
+        <translation>To departure</translation>
+    </message>
+    <message>
+        <source>改乘班次须经停该票的到站；原座位释放。</source>
+        <translation>The departure must serve the ticket's destination; the original seat is freed.</translation>
+    </message>
+    <message>
+        <source>并班：%1 并入</source>
+        <translation>Merge: %1 into</translation>
+    </message>
+    <message>
+        <source>并入班次</source>
+        <translation>Into departure</translation>
+    </message>
+    <message>
+        <source>并班后，本班次的车票在并入班次检票。</source>
+        <translation>After the merge this departure's tickets board the other one.</translation>
+    </message>
+    <message>
+        <source>作废路单 %1</source>
+        <translation>Void road bill %1</translation>
+    </message>
+    <message>
+        <source>本班次还没有路单（F3 停检后生成）</source>
+        <translation>This departure has no road bill yet (F3 stop makes it)</translation>
+    </message>
+    <message>
+        <source>路单已送打印机</source>
+        <translation>Road bill sent to the printer</translation>
+    </message>
+    <message>
+        <source>路单打印预览（Esc 关闭）</source>
+        <translation>Road bill print preview (Esc closes)</translation>
+    </message>
+    <message>
+        <source>路单打印失败：%1（路单已保存，F8 补打）</source>
+        <translation>Road bill not printed: %1 (the bill is kept; F8 prints it again)</translation>
+    </message>
+    <message>
+        <source>%1 号检票口</source>
+        <translation>gate %1</translation>
+    </message>
+</context>
+<context>
+    <name>GateView</name>
+    <message>
+        <source>今日班次（本检票口）</source>
+        <translation>Today's departures (this gate)</translation>
+    </message>
+    <message>
+        <source>发车</source>
+        <translation>Departs</translation>
+    </message>
+    <message>
+        <source>班次 / 到站</source>
+        <translation>Departure / to</translation>
+    </message>
+    <message>
+        <source>检票口</source>
+        <translation>Gate</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <source>开检</source>
+        <translation>Opens</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>结果</source>
+        <translation>Verdict</translation>
+    </message>
+    <message>
+        <source>乘客</source>
+        <translation>Passenger</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>到站</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>↑↓ 选班次，Enter 设为当前检票班次；F2 开检，F3 停检</source>
+        <translation>↑↓ choose, Enter checks this departure; F2 open check, F3 stop</translation>
+    </message>
+    <message>
+        <source>当前检票班次</source>
+        <translation>Departure being checked</translation>
+    </message>
+    <message>
+        <source>已售</source>
+        <translation>Sold</translation>
+    </message>
+    <message>
+        <source>已检</source>
+        <translation>Checked</translation>
+    </message>
+    <message>
+        <source>未检</source>
+        <translation>Not checked</translation>
+    </message>
+    <message>
+        <source>免票儿童</source>
+        <translation>Free children</translation>
+    </message>
+    <message>
+        <source>改乘</source>
+        <translation>Ride change</translation>
+    </message>
+    <message>
+        <source>绿色 ✓ 已检　蓝色 已售未检　白色 空座　灰色 留座</source>
+        <translation>Green ✓ checked   blue sold, not checked   white free   grey held</translation>
+    </message>
+    <message>
+        <source>扫码 / 票号</source>
+        <translation>Scan / number</translation>
+    </message>
+    <message>
+        <source>扫描车票二维码，或输入票号 / 票卷号后按 Enter</source>
+        <translation>Scan the ticket's code, or type its ticket or stock number and Enter</translation>
+    </message>
+    <message>
+        <source>检票口 %1</source>
+        <translation>Gate %1</translation>
+    </message>
+    <message>
+        <source>没有今日班次</source>
+        <translation>No departures today</translation>
+    </message>
+    <message>
+        <source>车牌 %1</source>
+        <translation>Plate %1</translation>
+    </message>
+    <message>
+        <source>驾驶员 %1</source>
+        <translation>Driver %1</translation>
+    </message>
+    <message>
+        <source>开检 %1</source>
+        <translation>Opens %1</translation>
+    </message>
+    <message>
+        <source>补检截止 %1</source>
+        <translation>Late check until %1</translation>
+    </message>
+    <message>
+        <source>路单 %1</source>
+        <translation>Road bill %1</translation>
+    </message>
+    <message>
+        <source>下一班开检：%1 %2（还有 %3）</source>
+        <translation>Next opening: %1 %2 (in %3)</translation>
+    </message>
+    <message>
+        <source>扫码枪已断开：请刷身份证或输入票号继续检票</source>
+        <translation>Scanner disconnected: go on with ID cards or typed numbers</translation>
+    </message>
+    <message>
+        <source>读卡器已断开：请扫码或输入票号继续检票</source>
+        <translation>Card reader disconnected: go on with scans or typed numbers</translation>
+    </message>
+    <message>
+        <source>扫码枪：就绪</source>
+        <translation>Scanner: ready</translation>
+    </message>
+    <message>
+        <source>扫码枪：已断开</source>
+        <translation>Scanner: disconnected</translation>
+    </message>
+    <message>
+        <source>扫码枪：键盘口</source>
+        <translation>Scanner: keyboard</translation>
+    </message>
+    <message>
+        <source>扫码枪：检测中</source>
+        <translation>Scanner: checking</translation>
+    </message>
+    <message>
+        <source>读卡器：就绪</source>
+        <translation>Reader: ready</translation>
+    </message>
+    <message>
+        <source>读卡器：已断开</source>
+        <translation>Reader: disconnected</translation>
+    </message>
+    <message>
+        <source>读卡器：未配置</source>
+        <translation>Reader: none</translation>
+    </message>
+    <message>
+        <source>读卡器：检测中</source>
+        <translation>Reader: checking</translation>
+    </message>
+    <message>
+        <source>请先选择检票班次（Ctrl+B 到班次列表）</source>
+        <translation>Choose the departure to check first (Ctrl+B: the departures)</translation>
+    </message>
+    <message>
+        <source>座号</source>
+        <translation>Seat</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorMode</name>
+    <message>
+        <source>停班后本班次停止售票；已售车票转为免费退票任务，售票员在 F11 中办理。</source>
+        <translation>Once cancelled the departure is no longer sold; its tickets become fee-free refund tasks the clerks settle with F11.</translation>
+    </message>
+    <message>
+        <source>停班：%1 %2</source>
+        <translation>Cancel: %1 %2</translation>
+    </message>
+    <message>
+        <source>加班车与所选班次同线路、同车型、同票价；座位全部租给本机，立即可售。</source>
+        <translation>The extra bus runs the route, vehicle class and fares of the selected departure; all its seats are leased to this terminal and sell at once.</translation>
+    </message>
+    <message>
+        <source>加班：按 %1 %2 加开</source>
+        <translation>Extra bus like %1 %2</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>发车时间</source>
+        <translation>Departure time</translation>
+    </message>
+    <message>
+        <source>导出失败：%1</source>
+        <translation>Export failed: %1</translation>
+    </message>
+    <message>
+        <source>已停班 %1：%2 张车票转为免费退票任务</source>
+        <translation>Cancelled %1: %2 ticket(s) became fee-free refund tasks</translation>
+    </message>
+    <message>
+        <source>已加班 %1：%2 座，可立即售票</source>
+        <translation>Extra bus %1: %2 seats, on sale now</translation>
+    </message>
+    <message>
+        <source>已导出：%1</source>
+        <translation>Exported: %1</translation>
+    </message>
+    <message>
+        <source>已晚点 %1：新的发车时间 %2 %3</source>
+        <translation>Delayed %1: now leaves %2 %3</translation>
+    </message>
+    <message>
+        <source>座位数</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>新的发车时间</source>
+        <translation>New departure time</translation>
+    </message>
+    <message>
+        <source>新的日期</source>
+        <translation>New date</translation>
+    </message>
+    <message>
+        <source>日期</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>晚点：%1 %2</source>
+        <translation>Delay: %1 %2</translation>
+    </message>
+    <message>
+        <source>请先在列表中选择班次</source>
+        <translation>Select a departure in the list first</translation>
+    </message>
+    <message>
+        <source>车票保留原座位，各终端的班次列表显示新的时间。</source>
+        <translation>Tickets keep their seats; every terminal lists the new time.</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorView</name>
+    <message>
+        <source>值班站长 · %1 当日数据</source>
+        <translation>Supervisor · the day %1</translation>
+    </message>
+    <message>
+        <source>停班</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <source>净收</source>
+        <translation>Net</translation>
+    </message>
+    <message>
+        <source>已发车</source>
+        <translation>Departed</translation>
+    </message>
+    <message>
+        <source>已售</source>
+        <translation>Sold</translation>
+    </message>
+    <message>
+        <source>废票</source>
+        <translation>Voids</translation>
+    </message>
+    <message>
+        <source>座位</source>
+        <translation>Seats</translation>
+    </message>
+    <message>
+        <source>张数</source>
+        <translation>Count</translation>
+    </message>
+    <message>
+        <source>手续费（元）</source>
+        <translation>Fees (yuan)</translation>
+    </message>
+    <message>
+        <source>改签</source>
+        <translation>Changes</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>晚点</source>
+        <translation>Delayed</translation>
+    </message>
+    <message>
+        <source>检票</source>
+        <translation>Checked</translation>
+    </message>
+    <message>
+        <source>检票中</source>
+        <translation>Boarding</translation>
+    </message>
+    <message>
+        <source>正在向省平台查询……</source>
+        <translation>Asking the provincial server…</translation>
+    </message>
+    <message>
+        <source>正常</source>
+        <translation>Normal</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>班次</source>
+        <translation>Departure</translation>
+    </message>
+    <message>
+        <source>省平台数据（全站各终端）</source>
+        <translation>Provincial server's figures (every terminal of the station)</translation>
+    </message>
+    <message>
+        <source>离线：仅为本机 %1 所知的数据（%2）</source>
+        <translation>Offline: only what this terminal %1 knows (%2)</translation>
+    </message>
+    <message>
+        <source>窗口售票</source>
+        <translation>Window sales</translation>
+    </message>
+    <message>
+        <source>线路</source>
+        <translation>Route</translation>
+    </message>
+    <message>
+        <source>网络售票</source>
+        <translation>Web sales</translation>
+    </message>
+    <message>
+        <source>路单</source>
+        <translation>Road bill</translation>
+    </message>
+    <message>
+        <source>退票</source>
+        <translation>Refunds</translation>
+    </message>
+    <message>
+        <source>金额（元）</source>
+        <translation>Amount (yuan)</translation>
+    </message>
+    <message>
+        <source>项目</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>加班</source>
+        <translation>extra</translation>
     </message>
 </context>
 </TS>

@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from app.domain.identity import mask, tag_of_hash
 from app.store import departures, seats, sync_state, tasks, tickets
 from app.store import gate as gate_store
 from app.store.models import iso_utc, parse_utc
@@ -39,10 +40,18 @@ TASK_FOR_CONFLICT = {
     "SEAT_INVALID": "reseat",
     "UNKNOWN_DEPARTURE": "refund",
     "DEPARTURE_CANCELLED": "refund",
+    "DUPLICATE_DOCUMENT": "refund",
 }
 TICKET_STATUSES = {"active", "refunded", "changed", "voided"}
 # What a malformed row can raise: missing fields, wrong types, a reference to nothing.
 _BAD_ROW = (KeyError, TypeError, ValueError, AttributeError, sqlite3.IntegrityError)
+
+
+def _passenger_document(p: dict) -> dict:
+    """A feed passenger's mask and 8-bit tag, as this terminal keeps a ticket it did not sell. A row
+    from a server of before the tag (``doc_hash``, the old mask) is cut down to the same."""
+    return {"doc_masked": mask(p.get("doc_masked") or ""), "doc_tag": tag_of_hash(p.get("doc_tag") or p.get("doc_hash"))
+            or None}
 
 
 def _json(value) -> str:
@@ -316,7 +325,7 @@ class FeedApplier:
             fare=int(t.get("fare") or 0), price=int(t.get("price") or 0), insurance=int(t.get("insurance") or 0),
             board=self.home_station(), stop=t.get("stop") or "", carried_by=t.get("carried_by"),
             sold_at=t["sold_at"], closed_at=t.get("closed_at"), passenger_name=p.get("name") or "",
-            doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "", doc_hash=p.get("doc_hash"),
+            doc_type=p.get("doc_type") or "", **_passenger_document(p),
         )
 
     # ------------------------------------------------------------------ the gate
@@ -371,8 +380,7 @@ class FeedApplier:
             ticket_type=t.get("ticket_type") or "full", fare=int(t.get("fare") or 0), price=int(t.get("price") or 0),
             insurance=int(t.get("insurance") or 0), board=self.home_station(), stop=t.get("stop") or "",
             carried_by=t.get("carried_by"), sold_at=t.get("sold_at") or iso_utc(self.now), closed_at=None,
-            passenger_name=p.get("name") or "", doc_type=p.get("doc_type") or "", doc_masked=p.get("doc_masked") or "",
-            doc_hash=p.get("doc_hash"),
+            passenger_name=p.get("name") or "", doc_type=p.get("doc_type") or "", **_passenger_document(p),
         )
 
     def _ride_changed_elsewhere(self, ticket_id: str, t: dict) -> bool:

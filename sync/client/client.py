@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.domain.leases import OfflineBudget
 from app.errors import SyncError
+from app.services import recovery
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
 from app.store import archive, outbox, seats, sync_state, tasks
 from app.store.engine import Database, raw_cursor
@@ -30,7 +31,7 @@ from app.store.seats import leased_seats_left
 from sync import protocol
 from sync.protocol import ProtocolError
 
-from . import identity
+from . import identity, instance
 from .apply import FeedApplier, record_task
 from .transport import BadAnswer, LinkDown, Transport
 
@@ -46,22 +47,33 @@ RELEASE_CHUNK = 500  # departures per release call (the server takes up to 1000)
 
 # Codes after which uploading stops until a technician looks: continuing could only make it worse.
 ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
-               "TERMINAL_REVOKED"}
+               "TERMINAL_REVOKED", "INSTANCE_CONFLICT"}
 
 ALARM_TEXT = {
     "SEQ_REUSE": ("终端数据库与省平台记录不一致：同一序号的事件内容不同（数据库可能从旧备份恢复）。已停止上传，请联系技术员。",
                   "The server holds different events under the same numbers (database restored from an older "
                   "backup?). Uploading has stopped; call a technician."),
-    "ROLLED_BACK": ("省平台已收到本机没有的事件：终端数据库可能从旧备份恢复。已停止上传，请联系技术员。",
-                    "The server has events this terminal no longer has (database restored from an older backup?). "
-                    "Uploading has stopped; call a technician."),
+    "ROLLED_BACK": ("省平台已收到本机没有的事件：本机数据库丢失了已确认的售票（文件损坏或从旧备份恢复）。"
+                    "已停止售票和上传，编号已跳过省平台的记录；请联系技术员，解除后售票员须核对票卷的下一张票号。",
+                    "The server has events this terminal no longer has: acknowledged sales were lost from this "
+                    "database (damaged, or restored from an older backup). Selling and uploading have stopped and "
+                    "the counters now skip past the server's numbers; call a technician, and once cleared the "
+                    "clerk confirms the roll's next stock number."),
     "EVENT_HASH_MISMATCH": ("本机待上传事件已损坏。已停止上传，请联系技术员。",
                             "A local event is damaged (hash mismatch). Uploading has stopped; call a technician."),
     "TERMINAL_MISMATCH": ("待上传事件属于另一台终端（数据库文件放错？）。已停止上传。",
                           "Events belong to another terminal (wrong database file?). Uploading has stopped."),
     "UNKNOWN_TERMINAL": ("省平台不认识本终端，请重新注册。", "The server does not know this terminal; enrol it again."),
     "TERMINAL_REVOKED": ("本终端已被省平台注销。", "This terminal has been revoked by the server."),
+    "INSTANCE_CONFLICT": ("省平台发现本终端的身份正被另一台电脑上的数据使用：本机的数据是复制来的副本，或原电脑仍在使用。"
+                          "已停止售票和上传，请联系技术员（确属换机时，由省平台管理员解除原电脑的绑定后再解除本告警）。",
+                          "The provincial server finds this terminal's identity in use by the data on another PC: "
+                          "this is a copy, or the original PC is still in use. Selling and uploading have stopped; "
+                          "call a technician (for a PC really replaced, the province's admin releases the old "
+                          "PC's binding, then the alarm is cleared)."),
     RESTORED_ALARM: RESTORED_TEXT,
+    instance.NEW_ALARM: instance.NEW_TEXT,
+    instance.LOST_ALARM: instance.LOST_TEXT,
 }
 
 
@@ -186,6 +198,7 @@ class SyncClient:
         offline_budget: OfflineBudget | None = None,
         zone: ZoneInfo | None = None,
         clock: Callable[[], float] = time.time,
+        machine: str | None = None,
     ):
         self.db = db
         self.ident = identity.require_identity(db)
@@ -209,6 +222,12 @@ class SyncClient:
         self.transport = Transport(self.server_url, creds, timeout=timeout, clock=clock)
         # The seat map asks from the GUI thread while the worker syncs: its own connection pool.
         self._seat_transport = Transport(self.server_url, creds, timeout=seat_request_timeout, clock=clock)
+        # Which copy of this terminal's data speaks (``machine``: this PC's fingerprint, for tests).
+        self.instance_id = instance.local_instance(db.path, machine)
+        for transport in (self.transport, self._seat_transport):
+            transport.headers[protocol.H_INSTANCE] = self.instance_id
+        instance.note_start(db, self.instance_id, self.terminal_id, datetime.now(UTC))
+        self._instance_accepted = False
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
         self._cycle_lock = threading.Lock()
@@ -315,6 +334,9 @@ class SyncClient:
                 self._keep_leases(report)
                 report.ok = True
                 self._write(lambda cur: self._put(cur, CURSOR_LAST_SYNC, iso_utc(self.now())))
+                if not self._instance_accepted:
+                    instance.accepted(self.db, self.instance_id)
+                    self._instance_accepted = True
                 self._went_online()
             except LinkDown as exc:
                 report.error, report.error_kind = str(exc), "link"
@@ -324,7 +346,7 @@ class SyncClient:
                 self._went_offline(exc.kind, f"{exc.message}：{exc}")
             except ProtocolError as exc:
                 report.error, report.error_kind = f"{exc.code}: {exc}", "refused"
-                if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED"):
+                if exc.code in ("UNKNOWN_TERMINAL", "TERMINAL_REVOKED", "INSTANCE_CONFLICT"):
                     self._raise_alarm(exc.code, server=exc.details)
                     report.error_kind = "alarm"
                 spec = protocol.ERRORS.get(exc.code)
@@ -342,7 +364,10 @@ class SyncClient:
 
     def _upload(self, report: CycleReport) -> None:
         alarm = self.alarm()
-        restored = alarm is not None and alarm.get("code") == RESTORED_ALARM
+        # A copied or moved file (INSTANCE_NEW) is checked the same way: its first request tells the
+        # server which instance this is, and the server refuses it if another one holds the identity.
+        restored = alarm is not None and alarm.get("code") in (RESTORED_ALARM, instance.NEW_ALARM,
+                                                               instance.LOST_ALARM)
         if alarm and not restored:
             raise _Stop(alarm["code"])
         if restored:
@@ -354,6 +379,7 @@ class SyncClient:
             self._probe(restored=restored)
         self._upload_all(report)
         if restored:
+            instance.accepted(self.db, self.instance_id)
             self.clear_alarm()
             log.info("restored database checked with the server: the RESTORED alarm is cleared")
 
@@ -406,9 +432,35 @@ class SyncClient:
             return
         high = answer.get("acked_through")
         if isinstance(high, int) and high > self.last_seq():
-            self._raise_alarm("ROLLED_BACK", server_high_water=high, local_last=self.last_seq())
-            raise _Stop("ROLLED_BACK")
+            self._rolled_back(high)
         self._probed = True
+
+    def _rolled_back(self, high: int) -> None:
+        """The server has acknowledged events past everything this file holds: acknowledged sales
+        were lost here (a bit flipped in the WAL, an older copy put back). Selling stops with the
+        ROLLED_BACK alarm, and in the same transaction every counter goes past the server's marks
+        and the clerk must confirm the roll's next blank, so that once the alarm is cleared no seq,
+        ticket id or stock number the server or the printed roll holds is issued again."""
+        marks = self.transport.call("GET", protocol.API_PREFIX + "/marks")
+        high = max(high, int(marks.get("high_water") or 0))
+        local = self.last_seq()
+        now = self.now()
+        zh, en = ALARM_TEXT["ROLLED_BACK"]
+
+        def save(cur):
+            done = recovery.advance_past_server(
+                cur, self.terminal_id, high_water=high, last_ticket_id=marks.get("last_ticket_id"),
+                last_stock_no=marks.get("last_stock_no"), local_last=local, at=now)
+            self._put(cur, CURSOR_ACKED, str(high))
+            data = {"code": "ROLLED_BACK", "message": zh, "en": en, "at": iso_utc(now),
+                    "server_high_water": high, "local_last": local, **done}
+            self._put(cur, CURSOR_ALARM, json.dumps(data, ensure_ascii=False))
+            return done
+
+        done = self._write(save)
+        log.error("sync alarm ROLLED_BACK: the server holds seqs %d..%d this file lost; counters advanced %s",
+                  local + 1, high, done)
+        raise _Stop("ROLLED_BACK")
 
     def _read_batch(self, after: int, batch: int) -> list[outbox.OutboxRow]:
         rows = self._read(lambda cur: outbox.events_after(cur, self.terminal_id, after, batch))
@@ -431,8 +483,7 @@ class SyncClient:
             if not isinstance(expected, int) or expected < 1:
                 raise exc
             if expected - 1 > self.last_seq():
-                self._raise_alarm("ROLLED_BACK", server_high_water=expected - 1, local_last=self.last_seq())
-                raise _Stop("ROLLED_BACK") from None
+                self._rolled_back(expected - 1)
             log.warning("server expects seq %d (we had acked %d): resending from there", expected, acked)
             self._write(lambda cur: self._put(cur, CURSOR_ACKED, str(expected - 1)))
             return batch, bad_signatures
@@ -458,8 +509,7 @@ class SyncClient:
         first, last = rows[0].seq, rows[-1].seq
         if acked_through > last and acked_through > self.last_seq():
             # The server holds events past everything this file has ever written.
-            self._raise_alarm("ROLLED_BACK", server_high_water=acked_through, local_last=self.last_seq())
-            raise _Stop("ROLLED_BACK")
+            self._rolled_back(acked_through)
         acked_through = min(acked_through, last)
         if acked_through < first - 1:
             raise BadAnswer("shape", f"server acknowledged {acked_through}, before the batch")
@@ -479,6 +529,7 @@ class SyncClient:
             return new
 
         report.new_tasks += self._write(save)
+        instance.note_acked(self.db.path, self.instance_id, acked_through)
         report.uploaded += int(answer.get("applied") or 0)
         report.duplicates += int(answer.get("duplicates") or 0)
 
@@ -585,6 +636,21 @@ class SyncClient:
 
                 self._write(apply)
 
+    def station_day(self, day: str) -> dict:
+        """The server's figures of this terminal's station for the local ``day`` (YYYY-MM-DD), for the
+        supervisor's screen. Offline (or a server that will not say) is :class:`SyncError` ``OFFLINE``:
+        the screen then shows what this terminal knows."""
+        try:
+            answer = self._seat_transport.call("GET", protocol.API_PREFIX + "/station/day", query={"date": day})
+        except (LinkDown, BadAnswer) as exc:
+            raise SyncError("省平台连不上，显示本机数据", en=f"cannot reach the server ({exc}); showing this terminal's data",
+                            code="OFFLINE") from None
+        except ProtocolError as exc:
+            raise SyncError(exc.message, en=exc.en, code=exc.code, **exc.details) from None
+        if not isinstance(answer, dict) or answer.get("source") != "server":
+            raise SyncError("省平台的回答不完整", en="the server's answer is not a station day", code="OFFLINE")
+        return answer
+
     def request_seat(self, departure_id: str, seat_no: int | None = None) -> dict:
         """Ask the server for one seat now (the seat map's "this seat, please"), synchronously and with a
         short timeout. On success the seat is leased here and can be sold at once; refusals come back as
@@ -609,6 +675,17 @@ class SyncClient:
 
         self._write(apply)
         return answer
+
+    def confirm_seat(self, departure_id: str, seat_no: int | None) -> int:
+        """The counter's ``Terminal.seat_confirmer``: a pool seat asked of the server before an online
+        sale takes it. Granted, it is leased here and the sale goes on; refused because someone else
+        holds it, this file's map learns so (the seat is shown held until the feed says otherwise)."""
+        try:
+            return int(self.request_seat(departure_id, seat_no)["seat_no"])
+        except SyncError as exc:
+            if seat_no is not None and exc.code in ("SEAT_TAKEN", "SEAT_LEASED"):
+                self._write(lambda cur: seats.hold_if_open(cur, departure_id, seat_no))
+            raise
 
     def release_leases(self) -> int:
         """Give every unsold leased seat back to the pool (a terminal taken out of service, the end of a

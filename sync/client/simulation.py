@@ -175,7 +175,8 @@ def _resident_id(rng: random.Random) -> str:
 class Simulation:
     def __init__(self, server_url: str, admin_token: str, folder: Path, *, terminals: int = 3, sales: int = 30,
                  web_sales: int = 20, offline_windows: int = 2, seed: int = 1, station: str,
-                 timeout: float = 120.0, pace: float = 0.01, stations: int = 1):
+                 timeout: float = 120.0, pace: float = 0.01, stations: int = 1, stale_map: float | None = None,
+                 confirm_seats: bool = True):
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
         self.folder = Path(folder)
@@ -187,6 +188,10 @@ class Simulation:
         # Seconds each successful upload and pull call took, as the terminals saw them.
         self.latency: dict[str, list[float]] = {"upload": [], "pull": [], "upload_server": [], "pull_server": []}
         self._latency_lock = threading.Lock()
+        # stale_map: seconds between the terminals' pulls, and no sync after each sale -- the seat map
+        # of a counter whose sync loop runs in a process of its own. confirm_seats=False sells pool
+        # seats on the map's word alone, as terminals did before online seats were confirmed.
+        self.stale_map, self.confirm_seats = stale_map, confirm_seats
         self.http = requests.Session()
         # Attempts of each set-up, admin, web and report call over a failing link.
         self.attempts = 12
@@ -260,8 +265,11 @@ class Simulation:
             terminal = make_terminal(db)
             relay = LinkRelay(host, port)
             client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
-                                interval=1.0, timeout=(1.0, 10.0))
+                                interval=self.stale_map or 1.0, timeout=(1.0, 10.0))
             self._time_calls(client.transport)
+            if self.confirm_seats:
+                # Online, a pool seat is confirmed by the server before the sale takes it, as at a counter.
+                terminal.seat_confirmer = client.confirm_seat
             self.terminals.append(SimTerminal(i + 1, path, db, terminal, client, relay))
             if i == 0:
                 self._run_once_ok(self.terminals[0], "first sync")
@@ -349,7 +357,8 @@ class Simulation:
                     continue
                 t.sold.extend(result.ticket_ids)
                 t.sold_offline += 1 if t.relay.is_cut else 0
-                t.client.poke()
+                if self.stale_map is None:
+                    t.client.poke()
                 made = True
                 break
             if not made:
@@ -507,6 +516,8 @@ class Simulation:
             "double_sold_seats": sorted(f"{d}#{s}" for (d, s), n in live.items() if n > 1) + silent,
             "conflicts": conflicts_total,
             "conflicts_by_kind": dict(conflict_kinds),
+            # A terminal sale the server found on a seat someone else held: a seat sold twice.
+            "double_booked": sum(n for kind, n in conflict_kinds.items() if kind in ("SEAT_TAKEN", "SEAT_LEASED")),
             "conflicts_without_task": without_task,
             "event_mismatches": mismatches,
             "per_terminal": per_terminal,

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
 
-import requests
-
 from app.errors import SyncError
 from sync import protocol
 from sync.protocol import ProtocolError
@@ -48,6 +46,8 @@ class LinkDown(SyncError):
 
 def _link_down(exc: Exception, host: str) -> LinkDown:
     """A short, readable cause; the full exception goes to the log."""
+    import requests
+
     log.info("link to %s: %s: %s", host, type(exc).__name__, exc)
     text = str(exc).lower()
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -143,8 +143,14 @@ class Transport:
         self.rtt: float | None = None
         self.server_ms: float | None = None  # the last answer's own account of the server's time
         self._last_sent = self._last_received = 0.0
+        # requests (with urllib3 and the standard library's HTTP and e-mail parts) is loaded by the
+        # first transport, not by importing the client: the counter window builds its client on the
+        # sync worker thread, after the sign-in screen is up.
+        import requests
+
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "kezhan-terminal"
+        self.headers: dict[str, str] = {}  # sent with every request (the instance id)
 
     def close(self) -> None:
         self._session.close()
@@ -219,6 +225,7 @@ class Transport:
         send = {"Accept": "application/json", protocol.H_PROTOCOL: protocol.PROTOCOL_VERSION}
         if data:
             send["Content-Type"] = "application/json; charset=utf-8"
+        send.update(self.headers)
         if headers:
             send.update(headers)
         if signed:
@@ -234,6 +241,8 @@ class Transport:
                     timestamp=int(round(self.server_now())),
                 )
             )
+        import requests
+
         url = urlsplit(self.base_url)._replace(path="", query="").geturl() + path_qs
         sent = self.clock()
         self._last_sent = sent
@@ -255,6 +264,8 @@ class Transport:
         return self._decode(response, raw)
 
     def _read_body(self, response) -> bytes:
+        import requests
+
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_answer_bytes:
             raise BadAnswer("too_large", f"answer of {int(declared)} bytes is larger than {self.max_answer_bytes}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -11,8 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import models
+from sync.server.clock import iso
 from sync.server.context import ServerContext
 from sync.server.enrolment import drain_over, finish_revocation
+
+log = logging.getLogger("kezhan.server")
 
 
 def _is_upload(method: str, path_qs: str) -> bool:
@@ -28,7 +32,8 @@ class Authenticator:
         self._last_nonce_purge = datetime.min.replace(tzinfo=UTC)
 
     def authenticate(self, *, terminal_id: str | None, method: str, path_qs: str, body: bytes,
-                     timestamp: str | None, nonce: str | None, sig: str | None, record_nonce: bool = True) -> dict:
+                     timestamp: str | None, nonce: str | None, sig: str | None, record_nonce: bool = True,
+                     instance: str | None = None) -> dict:
         """The terminal a signed request comes from. ``record_nonce=False`` (uploads) only checks the
         nonce is new and leaves recording it to the caller's own transaction: ``upload(nonce=...)``
         writes it with the batch, so checking a batch never waits for the batch ahead of it to commit."""
@@ -44,6 +49,8 @@ class Authenticator:
         if not protocol.timestamp_ok(timestamp, now.timestamp()):
             raise ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                 max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
+        if instance is not None and instance != row.instance_id:
+            self._check_instance(terminal_id, instance, now)
         if row.status == "draining" and not _is_upload(method, path_qs):
             # A draining terminal sends its whole outbox before anything else: its first other
             # (signed, so its own) request says nothing is left, and ends the drain.
@@ -60,10 +67,46 @@ class Authenticator:
         """Before the body is read: the terminal is known and may still make requests."""
         self._active_terminal(terminal_id, method, path)
 
+    def _check_instance(self, terminal_id: str, instance: str, now: datetime) -> None:
+        """One copy of a terminal's data per identity: the first instance seen is bound; another one
+        (the data folder copied to a second PC) is refused with INSTANCE_CONFLICT and one alarm for
+        the province, until an admin releases the binding (a PC really replaced)."""
+        if not protocol.INSTANCE_PATTERN.match(instance):
+            raise ProtocolError("INVALID_REQUEST", f"{protocol.H_INSTANCE} must be 8-64 characters of [A-Za-z0-9_-]")
+        TI = models.terminal_instances
+        alarm = False
+        with self.ctx.tx() as conn:
+            row = conn.execute(select(TI).where(TI.c.terminal_id == terminal_id)).first()
+            if row is None:
+                conn.execute(TI.insert().values(terminal_id=terminal_id, instance_id=instance, bound_at=now))
+                return
+            if row.instance_id == instance:
+                return
+            if row.refused_instance != instance:
+                alarm = True
+                conn.execute(TI.update().where(TI.c.terminal_id == terminal_id)
+                             .values(refused_instance=instance, refused_at=now))
+                conn.execute(models.alarms.insert().values(
+                    terminal_id=terminal_id, kind="INSTANCE_CONFLICT", seq=None, created_at=now,
+                    detail=f"a second copy of this terminal's data (instance {instance}) was refused: the identity "
+                           f"is in use by instance {row.instance_id} since {iso(row.bound_at)}"))
+        if alarm:
+            log.error("INSTANCE_CONFLICT: %s used by instance %s, bound to %s", terminal_id, instance, row.instance_id)
+        raise ProtocolError("INSTANCE_CONFLICT", bound_since=iso(row.bound_at))
+
+    def release_instance(self, terminal_id: str) -> dict:
+        """The admin's answer to a PC really replaced: the next instance to call is bound."""
+        TI = models.terminal_instances
+        with self.ctx.tx() as conn:
+            released = conn.execute(delete(TI).where(TI.c.terminal_id == terminal_id)).rowcount
+        return {"terminal_id": terminal_id, "released": bool(released)}
+
     def _active_terminal(self, terminal_id: str, method: str, path_qs: str):
-        Tm = models.terminals
+        Tm, TI = models.terminals, models.terminal_instances
         with self.ctx.reader() as conn:
-            row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status, Tm.c.revoked_at)
+            row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status, Tm.c.revoked_at,
+                                      TI.c.instance_id)
+                               .select_from(Tm.outerjoin(TI, TI.c.terminal_id == Tm.c.id))
                                .where(Tm.c.id == terminal_id)).first()
         if row is None:
             raise ProtocolError("UNKNOWN_TERMINAL")

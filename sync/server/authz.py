@@ -39,7 +39,8 @@ VOID_WINDOW_MINUTES = 10
 # STALE_RULES alarm to look at. Past this, an amount the current rules do not give is refused.
 RULES_GRACE = timedelta(hours=24)
 # Conflicts on a terminal's own sale that make it the one to settle the ticket (reseat or refund).
-_TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE"})
+_TASK_KINDS = frozenset({"SEAT_TAKEN", "SEAT_LEASED", "SEAT_INVALID", "UNKNOWN_DEPARTURE", "DEPARTURE_CANCELLED",
+                         "DUPLICATE_DOCUMENT"})
 
 
 # The alarm kinds a refused event is recorded under (reconciliation leaves those events out).
@@ -275,6 +276,8 @@ class Authority:
             fees.add(min(policy.conflict_fee, r.price))
         if p.get("forced") is True and p.get("approved_by"):
             fees.add(min(policy.forced_fee, r.price))
+        if dep is not None and dep.status == "cancelled":
+            fees.add(0)  # the station cancelled the bus: every fen back (app/services/supervisor.py)
         if dep is not None:
             at = _instant(p.get("refunded_at"))
             # The instant is written to the second; the counter quoted on the same instant with its

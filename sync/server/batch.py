@@ -11,6 +11,8 @@ from sqlalchemy import bindparam, delete, func, select
 from sync.server import db as dbmod
 from sync.server import feed, models
 from sync.server.authz import Authority, Refused
+from sync.server.departure_actions import DEPARTURE_EVENTS, DepartureActions
+from sync.server.documents import DocumentKeys
 from sync.server.gate import (
     GATE_EVENTS,
     GateEvents,
@@ -23,6 +25,7 @@ from sync.server.seats import departure, ensure_lease, leased_seat_rows, publish
 from sync.server.tickets import TICKET_COLUMNS, ticket_values, web_ticket_data
 
 _sold_seat_text = feed.sold_seat_text
+_DOC_HASH = TICKET_COLUMNS.index("doc_hash")
 
 
 def _sale_fields(ev: dict, p: dict) -> tuple:
@@ -31,7 +34,7 @@ def _sale_fields(ev: dict, p: dict) -> tuple:
     return get("order_id"), get("sold_at") or ev["created_at"], get("clerk"), get("shift_id")
 
 
-def prepare_sales(events: list[dict], terminal_id: str, now: datetime) -> dict:
+def prepare_sales(events: list[dict], terminal_id: str, now: datetime, keys: DocumentKeys) -> dict:
     """The rows a sale's tickets get when nothing stands in their way — their ticket row as active and
     the feed row of the sold seat — built from the events alone, keyed by ``id()`` of the ticket (never
     by a key in the payload, which the terminal wrote). A ticket that meets a problem, or whose event
@@ -46,11 +49,11 @@ def prepare_sales(events: list[dict], terminal_id: str, now: datetime) -> dict:
             for t in p.get("tickets", []):
                 departure_id, seat, ticket_id = t["departure_id"], t.get("seat_no"), t["ticket_id"]
                 row = ticket_values(t, "terminal", terminal_id, order_id or ticket_id, sold_at, clerk, shift_id,
-                                     ev["seq"], "active")
+                                     ev["seq"], "active", keys)
                 seat_row = None if seat is None else (
                     "seat", f"{departure_id}/{seat}", None, False,
                     _sold_seat_text(departure_id, seat, "terminal", terminal_id, ticket_id), now)
-                out[id(t)] = (row, seat_row, sold_ticket_text(t, "terminal", terminal_id, row[1], sold_at))
+                out[id(t)] = (row, seat_row, sold_ticket_text(t, "terminal", terminal_id, row[1], sold_at, keys))
         except (KeyError, TypeError, AttributeError, ValueError):
             continue  # applying the event says what is wrong with it
     return out
@@ -63,11 +66,13 @@ class BatchContext:
     executemany each (in order, before anything reads them back), so a batch of hundreds of
     sales costs a handful of statements rather than several per sale."""
 
-    def __init__(self, conn, terminal_id: str, now: datetime, sales: dict | None = None):
-        self.conn, self.terminal_id, self.now = conn, terminal_id, now
+    def __init__(self, conn, terminal_id: str, now: datetime, sales: dict | None = None, *, keys: DocumentKeys):
+        self.conn, self.terminal_id, self.now, self.keys = conn, terminal_id, now, keys
         self.sales = sales or {}  # prepare_sales: id(ticket) -> its active row and sold-seat text
         self.deps: dict[str, object] = {}
         self.maps: dict[str, tuple[dict, dict, dict]] = {}
+        # departure -> {the server's document hash -> live ticket}: one seat per document, every channel.
+        self.documents: dict[str, dict[str, str]] = {}
         self.lease_touched: set[tuple[str, str]] = set()
         self.known_ids: set[str] = set()
         self.ticket_rows: list[tuple] = []
@@ -78,6 +83,7 @@ class BatchContext:
         self.refused: list[tuple[int, str, str]] = []  # (seq, reason, detail) of the events refused
         self.authority = Authority(self, terminal_id)
         self.gate = GateEvents(self)
+        self.departure_actions = DepartureActions(self)
 
     def prefetch(self, events: list[dict], *, known_ids: bool = True) -> None:
         """Reads what the batch's sales are checked against. ``known_ids=False`` leaves out the ticket
@@ -109,6 +115,12 @@ class BatchContext:
             for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.seat_no, Tk.c.ticket_id)
                                        .where(Tk.c.departure_id.in_(chunk), Tk.c.active_seat.is_not(None))):
                 self.maps[r.departure_id][0][r.seat_no] = r.ticket_id
+            for d in chunk:
+                self.documents[d] = {}
+            for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.doc_hash, Tk.c.ticket_id)
+                                       .where(Tk.c.departure_id.in_(chunk), Tk.c.status == "active",
+                                              Tk.c.doc_hash.is_not(None))):
+                self.documents[r.departure_id][r.doc_hash] = r.ticket_id
             for r in self.conn.execute(select(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id, LS.c.expires_at)
                                        .where(LS.c.departure_id.in_(chunk))):
                 if r.expires_at > self.now:
@@ -183,7 +195,7 @@ class BatchContext:
     def publish_ticket(self, ticket_id: str) -> None:
         """The ticket's gate row (``gate.gate_ticket_data``) to its departure's station, as it now is."""
         self.flush()
-        publish_ticket(self.conn, self.publish, ticket_id, lambda d: getattr(self.dep(d), "origin", None))
+        publish_ticket(self.conn, self.publish, ticket_id, lambda d: getattr(self.dep(d), "origin", None), self.keys)
 
     def ticket(self, ticket_id):
         self.flush()
@@ -196,6 +208,8 @@ class BatchContext:
             self.authority.check(ev)
             if ev["type"] in GATE_EVENTS:
                 self.gate.check(ev)
+            elif ev["type"] in DEPARTURE_EVENTS:
+                self.departure_actions.check(ev)
         except Refused as refusal:
             self.refuse(ev, refusal)
             return
@@ -234,6 +248,8 @@ class BatchContext:
                 self.publish_ticket(r.ticket_id)
         elif kind in GATE_EVENTS:
             self.gate.apply(ev)
+        elif kind in DEPARTURE_EVENTS:
+            self.departure_actions.apply(ev)
         # shift.opened, shift.closed, stock.spoiled: kept as events, read by reconciliation.
 
     def sell(self, t: dict, order_id, sold_at, clerk, shift_id) -> None:
@@ -246,30 +262,52 @@ class BatchContext:
                           detail="ticket id already on the server")
             return
         known.add(ticket_id)
-        problem = self.sale_problem(departure_id, seat)
         ready = self.sales.pop(id(t), None)
+        doc_hash = ready[0][_DOC_HASH] if ready is not None else self.keys.server_hash(
+            (t.get("passenger") or {}).get("doc_type"), (t.get("passenger") or {}).get("doc_number"))
+        problem = self.sale_problem(departure_id, seat) or self.document_problem(departure_id, doc_hash)
         if ready is None or problem:
             status = "conflict" if problem else "active"
             ready = (ticket_values(t, "terminal", self.terminal_id, order_id, sold_at, clerk, shift_id, self.seq,
-                                   status), None, sold_ticket_text(t, "terminal", self.terminal_id, order_id, sold_at,
-                                                                   status))
+                                   status, self.keys), None,
+                     sold_ticket_text(t, "terminal", self.terminal_id, order_id, sold_at, self.keys, status))
         self.ticket_rows.append(ready[0])
         if problem:
             self.flush()
             self.conflict(problem[0], ticket_id=ticket_id, departure_id=departure_id, seat_no=seat,
                           detail=problem[1])
-        elif seat is not None:
-            self.take_seat(departure_id, seat, ticket_id, ready[1])
+        else:
+            if doc_hash is not None:
+                self.documents[departure_id][doc_hash] = ticket_id
+            if seat is not None:
+                self.take_seat(departure_id, seat, ticket_id, ready[1])
         dep = self.deps.get(departure_id)
         if dep is not None:
             # What the gates of the departure's station check this ticket against, offline.
             self.feed_rows.append(("gate_ticket", ticket_id, station_scope(dep.origin), False, ready[2], self.now))
+
+    def document_problem(self, departure_id, doc_hash: str | None) -> tuple[str, str] | None:
+        """One seat per document on a departure, across every channel: the server's own hash of the
+        number the sale carries against the departure's live tickets (docs/protocol.md § Passenger data)."""
+        if doc_hash is None or self.dep(departure_id) is None:
+            return None
+        held = self.documents.get(departure_id)
+        if held is None:
+            Tk = models.tickets
+            held = self.documents[departure_id] = dict(self.conn.execute(
+                select(Tk.c.doc_hash, Tk.c.ticket_id).where(Tk.c.departure_id == departure_id,
+                                                           Tk.c.status == "active", Tk.c.doc_hash.is_not(None))).all())
+        holder = held.get(doc_hash)
+        return None if holder is None else ("DUPLICATE_DOCUMENT", f"the document already holds ticket {holder}")
 
     def sale_problem(self, departure_id, seat) -> tuple[str, str] | None:
         """(conflict kind, detail) when the sale cannot stand as the terminal made it, else None."""
         dep = self.deps[departure_id] if departure_id in self.deps else self.dep(departure_id)
         if dep is None:
             return ("UNKNOWN_DEPARTURE", "departure not known to the server")
+        if dep.status == "cancelled":
+            # Sold before the terminal heard of the cancellation: a fee-free refund task for it.
+            return ("DEPARTURE_CANCELLED", "departure cancelled by the station")
         if seat is None:
             return None
         sold, leased, _ = self.maps[departure_id] if departure_id in self.maps else self.seat_map(departure_id)
@@ -313,8 +351,12 @@ class BatchContext:
             return
         self.conn.execute(Tk.update().where(Tk.c.ticket_id == ticket_id)
                           .values(status=status, active_seat=None, closed_at=at))
+        held = self.documents.get(r.departure_id)
+        if held is not None and r.doc_hash and held.get(r.doc_hash) == ticket_id:
+            del held[r.doc_hash]
         self.publish_ticket(ticket_id)
-        if r.status == "conflict":
+        if r.status == "conflict" or getattr(self.dep(r.departure_id), "status", None) == "cancelled":
+            # A cancelled departure's ticket settled: its DEPARTURE_CANCELLED conflict is resolved too.
             self.resolve(ticket_id, {"changed": "reseated"}.get(status, status))
             return
         if r.seat_no is None:
@@ -374,7 +416,7 @@ class BatchContext:
             r = self.ticket(r.ticket_id)
             dep = self.dep(r.departure_id)
             if dep is not None:  # its pick-up code and passenger: for the departure's own station only
-                self.publish("web_ticket", r.ticket_id, web_ticket_data(r), scope=station_scope(dep.origin))
+                self.publish("web_ticket", r.ticket_id, web_ticket_data(r, self.keys), scope=station_scope(dep.origin))
 
     def finish(self) -> None:
         self.flush()

@@ -85,6 +85,8 @@ class WebPassenger(_Strict):
     name: str
     doc_type: str = "resident_id"
     doc_number: str | None = None
+    # Accepted from front ends that still send it, and not used: the server hashes the number itself
+    # under its own key (docs/protocol.md § Passenger data).
     doc_hash: str | None = None
     ticket_type: str = "full"
     seat_no: int | None = Field(None, ge=-_MAX_INT, le=_MAX_INT)

@@ -21,6 +21,7 @@ class ServerContext:
         self.fresh = dbmod.init_schema(self.engine)
         self._writer = dbmod.writer_lock(self.engine)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.document_keys = None  # documents.DocumentKeys, once documents.DocumentKey has loaded them
 
     def now(self) -> datetime:
         return self.clock()

@@ -86,6 +86,9 @@ class ProvinceServer:
     def revoke(self, terminal_id: str, *, drain: timedelta | None = None) -> dict:
         return self.enrolment.revoke(terminal_id, drain=drain)
 
+    def release_instance(self, terminal_id: str) -> dict:
+        return self.auth.release_instance(terminal_id)
+
     def list_terminals(self) -> list[dict]:
         return self.enrolment.list_terminals()
 
@@ -139,6 +142,9 @@ class ProvinceServer:
     def upload(self, terminal_id: str, events: list[dict], *, nonce: str | None = None) -> dict:
         return self.uploads.upload(terminal_id, events, nonce=nonce)
 
+    def marks(self, terminal_id: str) -> dict:
+        return self.uploads.marks(terminal_id)
+
     def upload_body(self, terminal_id: str, raw: bytes, *, nonce: str | None = None) -> dict:
         """``upload`` of a request body as received."""
         return self.upload(terminal_id, self.uploads.events_of_body(terminal_id, raw, nonce), nonce=nonce)
@@ -168,6 +174,11 @@ class ProvinceServer:
 
     def conflicts_of(self, terminal_id: str, status: str | None = None) -> list[dict]:
         return self.reports.conflicts_of(terminal_id, status)
+
+    def station_day(self, station: str, day: str) -> dict:
+        from sync.server.station_day import station_day
+
+        return station_day(self.reports, station, day)
 
     def alarms(self) -> list[dict]:
         return self.reports.alarms()

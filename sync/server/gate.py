@@ -55,11 +55,12 @@ def _text(data) -> str:
     return protocol.canonical_json(data).decode("utf-8")
 
 
-def gate_ticket_data(r, g=None) -> dict:
+def gate_ticket_data(r, g, keys) -> dict:
     """A ticket as a gate needs it offline: where it sits, whether it is good, whom it is for (the
-    name, the masked document and the document hash a tapped card is matched by), how often it was
-    reprinted and whether, where and when it was checked. Never the pick-up code or the number."""
-    from sync.server.tickets import mask_document
+    name, the masked document and the 8-bit tag a tapped card is matched by), how often it was
+    reprinted and whether, where and when it was checked. Never the pick-up code, the number or a
+    document hash. ``keys``: ``documents.DocumentKeys``."""
+    from sync.server.tickets import passenger_data
 
     checked = None
     if g is not None and g.checked_at:
@@ -70,18 +71,17 @@ def gate_ticket_data(r, g=None) -> dict:
         "ticket_type": r.ticket_type, "stop": r.stop, "channel": r.channel, "terminal_id": r.terminal_id,
         "carried_by": r.carried_by, "stock_no": r.stock_no, "order_id": r.order_id, "sold_at": r.sold_at,
         "fare": r.fare, "price": r.price, "insurance": r.insurance,
-        "passenger": {"name": r.passenger_name, "doc_type": r.doc_type,
-                      "doc_masked": mask_document(r.doc_number), "doc_hash": r.doc_hash},
+        "passenger": passenger_data(r.passenger_name, r.doc_type, r.doc_number, keys),
         "reprints": 0 if g is None else int(g.reprints or 0),
         "check": checked,
         "ride_from": None if g is None else g.ride_from,
     }
 
 
-def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, order_id: str, sold_at: str,
+def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, order_id: str, sold_at: str, keys,
                      status: str = "active") -> str:
     """The gate row of a ticket just sold, from its sale event alone (no check, no reprint yet)."""
-    from sync.server.tickets import mask_document
+    from sync.server.tickets import passenger_data
 
     p = t.get("passenger") or {}
     return _text({
@@ -90,8 +90,7 @@ def sold_ticket_text(t: dict, channel: str, terminal_id: str | None, order_id: s
         "terminal_id": terminal_id, "carried_by": t.get("carried_by"), "stock_no": t.get("stock_no"),
         "order_id": order_id, "sold_at": sold_at, "fare": t.get("fare"), "price": t.get("price"),
         "insurance": t.get("insurance"),
-        "passenger": {"name": p.get("name"), "doc_type": p.get("doc_type"),
-                      "doc_masked": mask_document(p.get("doc_number")), "doc_hash": p.get("doc_hash")},
+        "passenger": passenger_data(p.get("name"), p.get("doc_type"), p.get("doc_number"), keys),
         "reprints": 0, "check": None, "ride_from": None,
     })
 
@@ -101,7 +100,7 @@ def check_row(conn, ticket_id: str):
     return conn.execute(select(T).where(T.c.ticket_id == ticket_id)).first()
 
 
-def publish_ticket(conn, publish, ticket_id: str, origin_of) -> None:
+def publish_ticket(conn, publish, ticket_id: str, origin_of, keys) -> None:
     """The ticket's gate row, to the terminals of its departure's station only. ``publish(kind, key,
     data, scope=)``; ``origin_of(departure_id)``: the departure's station, or None when unknown."""
     Tk = models.tickets
@@ -110,7 +109,8 @@ def publish_ticket(conn, publish, ticket_id: str, origin_of) -> None:
         return
     origin = origin_of(r.departure_id)
     if origin:
-        publish("gate_ticket", ticket_id, gate_ticket_data(r, check_row(conn, ticket_id)), scope=station_scope(origin))
+        publish("gate_ticket", ticket_id, gate_ticket_data(r, check_row(conn, ticket_id), keys),
+                scope=station_scope(origin))
 
 
 def add_reprint(conn, ticket_id: str, printed_version=None) -> None:
@@ -188,7 +188,7 @@ class GateEvents:
 
     def _publish_ticket(self, ticket_id: str) -> None:
         self.ctx.flush()
-        publish_ticket(self.conn, self.ctx.publish, ticket_id, self._origin)
+        publish_ticket(self.conn, self.ctx.publish, ticket_id, self._origin, self.ctx.keys)
 
     def _departure(self, departure_id: str):
         D = models.departure_checks

@@ -97,6 +97,19 @@ terminals = Table(
     Column("last_seen_at", UTCDateTime()),
 )
 
+# The one copy of a terminal's data allowed to use its identity (the Kezhan-Instance header). A
+# table of its own: a province database from before it gains it by create_all, no column added.
+terminal_instances = Table(
+    "terminal_instances",
+    metadata,
+    Column("terminal_id", String(40), primary_key=True),
+    Column("instance_id", String(64), nullable=False),
+    Column("bound_at", UTCDateTime(), nullable=False),
+    # The last newcomer refused, so one clone raises one alarm, not one per request.
+    Column("refused_instance", String(64)),
+    Column("refused_at", UTCDateTime()),
+)
+
 enrolment_codes = Table(
     "enrolment_codes",
     metadata,

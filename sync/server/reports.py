@@ -13,6 +13,7 @@ from sync.server import models
 from sync.server.authz import REFUSAL_KINDS
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
+from sync.server.documents import DocumentKey
 from sync.server.gate import departure_records
 from sync.server.tickets import ticket_dict
 
@@ -106,13 +107,13 @@ class _DayTally:
         return [t for t in dict.fromkeys(self.gate_ids) if t]
 
 
-def _tickets_by_id(conn, ids: list[str]) -> list[dict]:
+def _tickets_by_id(conn, ids: list[str], keys) -> list[dict]:
     Tk = models.tickets
     rows = {}
     for i in range(0, len(ids), 500):
         for r in conn.execute(select(Tk).where(Tk.c.ticket_id.in_(ids[i:i + 500]))):
             rows[r.ticket_id] = r
-    return _with_checks(conn, [ticket_dict(rows[t]) for t in ids if t in rows])
+    return _with_checks(conn, [ticket_dict(rows[t], keys) for t in ids if t in rows])
 
 
 def _with_checks(conn, tickets: list[dict]) -> list[dict]:
@@ -137,6 +138,7 @@ def _with_checks(conn, tickets: list[dict]) -> list[dict]:
 class Reports:
     def __init__(self, ctx: ServerContext):
         self.ctx = ctx
+        self.keys = DocumentKey.of(ctx)
 
     def reconcile(self, terminal_id: str, day: str) -> dict:
         E = models.events
@@ -154,8 +156,8 @@ class Reports:
                 if ev.seq in refused:
                     continue  # never applied: its money is the alarm's, not the day's
                 tally.add(conn, ev.type, json.loads(ev.payload), ev.seq)
-            tickets = _tickets_by_id(conn, tally.touched())
-            gate_tickets = _tickets_by_id(conn, tally.gate_touched())
+            tickets = _tickets_by_id(conn, tally.touched(), self.keys)
+            gate_tickets = _tickets_by_id(conn, tally.gate_touched(), self.keys)
             mismatches = self._mismatches(conn, terminal_id, day, evs, tally, tickets)
         tally.money["net"] = tally.net()
         digest = hashlib.sha256(
@@ -262,7 +264,7 @@ class Reports:
             q = q.where(Tk.c.channel == channel)
         with self.ctx.reader() as conn:
             rows = conn.execute(q.order_by(Tk.c.sold_at, Tk.c.ticket_id)).all()
-            return _with_checks(conn, [ticket_dict(r, full=True) for r in rows if not day or self._sold_on(r, day)])
+            return _with_checks(conn, [ticket_dict(r, self.keys, full=True) for r in rows if not day or self._sold_on(r, day)])
 
     def departures(self, day: str, *, station: str | None = None) -> list[dict]:
         """Each departure of the local ``day`` (YYYY-MM-DD) as its gate left it (发班信息): vehicle,

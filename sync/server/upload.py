@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
@@ -16,6 +16,7 @@ from sync.server.auth import Authenticator
 from sync.server.batch import BatchContext, prepare_sales
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
+from sync.server.documents import DocumentKey
 from sync.server.reports import conflict_dict
 
 log = logging.getLogger("kezhan.server")
@@ -162,6 +163,20 @@ class Uploads:
         with self.ctx.reader() as conn:
             return conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
 
+    def marks(self, terminal_id: str) -> dict:
+        """How far the server has this terminal: its acknowledged seq, the last ticket id it sold
+        under its own id space and the highest stock number on those tickets. A terminal whose
+        file lost acknowledged events (a damaged WAL, an old copy) asks, so that it never issues
+        one of these numbers again."""
+        Tm, Tk = models.terminals, models.tickets
+        with self.ctx.reader() as conn:
+            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+            own = and_(Tk.c.terminal_id == terminal_id, Tk.c.channel == "terminal")
+            last_ticket = conn.execute(select(func.max(Tk.c.ticket_id)).where(own)).scalar()
+            last_stock = conn.execute(select(func.max(Tk.c.stock_no)).where(Tk.c.terminal_id == terminal_id)).scalar()
+        return {"high_water": hw, "last_ticket_id": last_ticket, "last_stock_no": last_stock,
+                "server_time": iso(self.ctx.now())}
+
     def _apply_batch(self, terminal_id: str, events: list[dict], *, careful: bool = False, nonce=None) -> dict:
         now = self.ctx.now()
         Tm = models.terminals
@@ -171,7 +186,8 @@ class Uploads:
         days: dict = {}
         event_rows = [(terminal_id, ev["seq"], ev["event_id"], ev["type"], ev["created_at"], ev["hash"],
                        ev["_payload_text"], self.event_day(ev, days), now) for ev in events]
-        sales = prepare_sales(events, terminal_id, now)
+        keys = DocumentKey.of(self.ctx)
+        sales = prepare_sales(events, terminal_id, now, keys)
         with self.ctx.tx() as conn:
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
             if nonce is not None:
@@ -180,7 +196,7 @@ class Uploads:
             fresh = events[duplicates:]
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
-            ctx = BatchContext(conn, terminal_id, now, sales)
+            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys)
             ctx.prefetch(fresh, known_ids=careful)
             _apply_events(ctx, fresh)
             rows = event_rows[duplicates:]  # the fresh events are the batch's tail

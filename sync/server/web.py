@@ -16,7 +16,7 @@ from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
 from sync.server.gate import check_row, gate_ticket_data, station_scope
 from sync.server.seats import check_departure_open, departure, free_seats, seat_map
-from sync.server.tickets import publish_seat, ticket_dict, ticket_row, web_ticket_data
+from sync.server.tickets import active_document_holder, publish_seat, ticket_dict, ticket_row, web_ticket_data
 
 
 def price(conn, dep, stop: str, ticket_type: str) -> tuple[int, int]:
@@ -61,15 +61,15 @@ def _pickup_code(conn) -> str:
             return code
 
 
-def _publish_passenger_rows(conn, r, now: datetime) -> None:
+def _publish_passenger_rows(conn, r, now: datetime, keys) -> None:
     """A web ticket's pick-up row and its gate row: passenger data, so only to the terminals of the
     departure's own station (docs/protocol.md § Passenger data in the feed)."""
     dep = departure(conn, r.departure_id)
     if dep is None:
         return
     scope = station_scope(dep.origin)
-    feed.publish(conn, "web_ticket", r.ticket_id, web_ticket_data(r), at=now, scope=scope)
-    feed.publish(conn, "gate_ticket", r.ticket_id, gate_ticket_data(r, check_row(conn, r.ticket_id)), at=now,
+    feed.publish(conn, "web_ticket", r.ticket_id, web_ticket_data(r, keys), at=now, scope=scope)
+    feed.publish(conn, "gate_ticket", r.ticket_id, gate_ticket_data(r, check_row(conn, r.ticket_id), keys), at=now,
                  scope=scope)
 
 
@@ -87,6 +87,7 @@ class _SeatPicker:
     def __init__(self, dep, departure_id: str, sold, leased):
         self.dep, self.departure_id, self.sold, self.leased = dep, departure_id, sold, leased
         self.taken: set[int] = set()
+        self.documents: set[str] = set()  # the server's document hashes of the order's passengers so far
 
     def pick(self, seat: int | None) -> int:
         d, departure_id = self.dep, self.departure_id
@@ -121,7 +122,7 @@ class WebChannel:
             rows = [self._ticket(conn, dep, stop, p, seats, f"{order_id}-{i + 1}", order_id, now)
                     for i, p in enumerate(passengers)]
             conn.execute(models.tickets.insert(), rows)
-            result = self._publish_order(conn, departure_id, rows, now)
+            result = self._publish_order(conn, departure_id, rows, now, self.documents.keys)
         total = sum(t["price"] + t["insurance"] for t in result)
         return {"order_id": order_id, "tickets": result, "amount": total, "payment": payment or {}}
 
@@ -154,22 +155,29 @@ class WebChannel:
             "ticket_type": ticket_type, "fare": fare, "price": amount,
             "insurance": insurance, "stop": stop,
             "passenger": {"name": p.get("name"), "doc_type": p.get("doc_type"), "doc_number": p.get("doc_number"),
-                          "doc_hash": p.get("doc_hash") or self.documents.hash(p.get("doc_type"),
-                                                                               p.get("doc_number"))},
+                          },
         }
-        row = ticket_row(ticket, channel="web", terminal_id=None, order_id=order_id, sold_at=iso(now))
+        row = ticket_row(ticket, channel="web", terminal_id=None, order_id=order_id, sold_at=iso(now),
+                         keys=self.documents.keys)
+        if p.get("doc_number") and row["doc_hash"] is None:
+            raise ProtocolError("INVALID_REQUEST", f"document type not valid: {p.get('doc_type')!r}")
+        if row["doc_hash"] is not None:
+            # One seat per document across every channel, by the server's own hash.
+            if row["doc_hash"] in seats.documents or active_document_holder(conn, dep.id, row["doc_hash"]):
+                raise ProtocolError("DUPLICATE_DOCUMENT", departure_id=dep.id)
+            seats.documents.add(row["doc_hash"])
         row["pickup_code"] = _pickup_code(conn)
         return row
 
     @staticmethod
-    def _publish_order(conn, departure_id: str, rows: list[dict], now: datetime) -> list[dict]:
+    def _publish_order(conn, departure_id: str, rows: list[dict], now: datetime, keys) -> list[dict]:
         Tk = models.tickets
         result = []
         for row in rows:
             r = conn.execute(select(Tk).where(Tk.c.ticket_id == row["ticket_id"])).first()
             publish_seat(conn, departure_id, r.seat_no, now, ticket=r.ticket_id, channel="web")
-            _publish_passenger_rows(conn, r, now)
-            result.append(ticket_dict(r, full=True))
+            _publish_passenger_rows(conn, r, now, keys)
+            result.append(ticket_dict(r, keys, full=True))
         return result
 
     def web_refund(self, ticket_id: str) -> dict:
@@ -187,8 +195,8 @@ class WebChannel:
                          .values(status="refunded", active_seat=None, closed_at=iso(now)))
             publish_seat(conn, r.departure_id, r.seat_no, now)
             r = conn.execute(select(Tk).where(Tk.c.ticket_id == ticket_id)).first()
-            _publish_passenger_rows(conn, r, now)
-            return ticket_dict(r, full=True)
+            _publish_passenger_rows(conn, r, now, self.documents.keys)
+            return ticket_dict(r, self.documents.keys, full=True)
 
     def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
         """The web ticket of a pick-up code. Asked by a terminal (``terminal_id``): only a ticket of a
@@ -200,4 +208,4 @@ class WebChannel:
             dep = None if r is None else departure(conn, r.departure_id)
         if r is None or (terminal_id is not None and (dep is None or dep.origin != _station_of(terminal_id))):
             raise ProtocolError("UNKNOWN_TICKET", pickup_code=pickup_code)
-        return web_ticket_data(r)
+        return web_ticket_data(r, self.documents.keys)

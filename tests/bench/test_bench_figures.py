@@ -124,6 +124,10 @@ def test_gate_verdict_boards_every_scan_beside_a_verify_and_lookup_baseline(tmp_
     assert figure["name"] == "gate_verdict" and figure["n"] == 40 and figure["unit"] == "ms"
     assert figure["p99"] >= figure["p50"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
     assert figure["notes"]["departures_checked"] >= 2 and figure["notes"]["refused_p99"] > 0
+    # The flush that makes each boarding durable is timed beside the verdict, not inside it.
+    notes = figure["notes"]
+    assert notes["flushed_after_each_board"] and notes["flush_p50"] > 0
+    assert notes["durable_p50"] >= figure["p50"] and notes["durable_p99"] >= figure["p99"]
 
 
 def test_cold_start_and_rss_start_launch_the_window_and_a_bare_one(tmp_path):

@@ -64,7 +64,7 @@ def test_a_card_tap_in_the_refund_dialog_finds_the_passengers_ticket(qtbot, back
         sim.place("resident")
         qtbot.waitUntil(lambda: len(dialog.tickets) == 1, timeout=5000)
         assert dialog.tickets[0].ticket_id == sold.ticket_id
-        assert dialog.searchEdit.text() == "110101********0011"  # masked, never the number in clear
+        assert dialog.searchEdit.text() == "**************0011"  # masked, never the number in clear
         assert has_focus(dialog.confirmButton)
         keys.enter()
         assert sales.find_tickets(backend.db, backend.terminal, ticket_id=sold.ticket_id)[0].status == "refunded"

@@ -208,15 +208,33 @@ def test_docs_carry_the_current_keyboard_table(page):
     assert between == actions.markdown_table()
 
 
-def test_kezhan_gui_without_a_database_says_so_in_one_line(tmp_path):
-    import os
+def _gui_routes_to(monkeypatch, home):
+    """What `kezhan gui` opens in ``home``: the wizard's pending steps, or "counter"."""
+    import argparse
 
-    env = {**os.environ, "KEZHAN_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-m", "app", "gui"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 3
-    assert result.stderr.count("\n") == 1 and "数据库文件不存在" in result.stderr
-    assert "Traceback" not in result.stderr
+    from app.commands import gui
+    from app.ui import app as ui_app
+
+    seen = []
+    monkeypatch.setenv("KEZHAN_HOME", str(home))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(ui_app, "run_setup", lambda pending, **kw: seen.append(list(pending)) or False)
+    monkeypatch.setattr(ui_app, "run_gui", lambda config, **kw: seen.append("counter") or 0)
+    assert gui.run(argparse.Namespace(probe=False, screens=None, language=None, setup=False)) == 0
+    return seen
+
+
+def test_setup_guide_carries_the_current_setup_keyboard_table():
+    text = (ROOT / "docs/setup.md").read_text(encoding="utf-8")
+    between = text.split("<!-- setup-keyboard-table:start -->\n", 1)[1].split("<!-- setup-keyboard-table:end -->", 1)[0]
+    assert between == actions.markdown_table(actions.SETUP_ACTIONS)
+
+
+def test_kezhan_gui_without_a_database_opens_the_set_up_wizard(tmp_path, monkeypatch):
+    # Issue 14: a bare PC gets the wizard on every step, not a line on stderr (exit 3) that
+    # someone starting it from the desktop icon never sees.
+    assert _gui_routes_to(monkeypatch, tmp_path) == [
+        ["language", "role", "server", "printer", "reader", "scanner", "password"]]
 
 
 def test_none_outlives_many_void_calls_into_qt(qapp):
@@ -241,19 +259,18 @@ def test_ui_keystroke_benchmark_measures_beside_its_baseline(qapp, demo_db):
     assert figure.met is (figure.p99 < 16.0)
 
 
-def test_kezhan_gui_on_a_terminal_not_enrolled_says_so_in_one_line(tmp_path):
-    import os
-
+def test_kezhan_gui_on_a_terminal_not_enrolled_opens_the_wizard_on_what_is_missing(tmp_path, monkeypatch):
+    # Issue 14: a migrated but unenrolled file used to exit 6 with a line on stderr.
+    from app import config
     from app.store.engine import open_database
 
     home = tmp_path / "home"
     home.mkdir()
     open_database(home / "kezhan.sqlite3").dispose()
-    env = {**os.environ, "KEZHAN_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-m", "app", "gui"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 6
-    assert result.stderr.count("\n") == 1 and "尚未注册" in result.stderr
+    cfg = config.Config()
+    cfg.printer.target = "tcp:192.0.2.10"
+    config.save(cfg, home / "kezhan.toml")
+    assert _gui_routes_to(monkeypatch, home) == [["server", "password"]]
 
 
 def test_a_gate_checker_cannot_sign_in_at_the_counter(qtbot, window, keys, backend):

@@ -18,13 +18,18 @@ pytestmark = pytest.mark.gui
 def _station(server, tmp_path):
     """An enrolled station file and a data folder whose kezhan.toml points at it and the server."""
     from app import config as app_config
+    from app.store.users import ensure_user
 
     path = tmp_path / "station.sqlite3"
-    enrolled_station(server, path).dispose()
+    db = enrolled_station(server, path)
+    with db.transaction() as session:  # set up, so kezhan gui opens the counter, not the set-up wizard
+        ensure_user(session, "9901", "技术员", "technician", "tech-secret")
+    db.dispose()
     home = tmp_path / "home"
     home.mkdir()
     cfg = app_config.Config()
     cfg.database.path, cfg.server.url = str(path), server.url
+    cfg.printer.target = f"file:{tmp_path / 'printer.bin'}"
     app_config.save(cfg, home / "kezhan.toml")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KEZHAN_HOME=str(home), KEZHAN_LANG="en")
     return path, env

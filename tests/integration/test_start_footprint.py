@@ -64,6 +64,40 @@ def test_the_window_opens_on_an_enrolled_station_without_the_server_stack(tmp_pa
     shown = json.loads(report.read_text(encoding="utf-8"))
     assert shown["rss"] > 0 and shown["modules"] > 100  # the window was shown and reported
     assert not set(shown["loaded"]) & set(SERVER_STACK), shown["loaded"]
+    # The sign-in screen is up before the store's ORM, the services, the sync client and the
+    # terminal's key are loaded; they had loaded when the window reported itself ready.
+    assert shown["loaded_at_shown"] == []
+    assert shown["ready"] >= shown["shown"] and shown["ready_modules"] > shown["modules"]
+
+
+@pytest.mark.slow
+def test_a_damaged_station_found_after_the_first_paint_still_ends_the_command_with_its_error(tmp_path):
+    """The file is checked once the sign-in screen is up: the window goes and `kezhan gui` exits with
+    the damage named in one line and the storage exit code, as it did when it checked first."""
+    import sqlite3
+
+    from app import demo
+
+    station = demo.start_station(tmp_path / "station", with_reader=False)
+    station.stop()
+    path = Path(station.config.db_path)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'stations'").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page_size:root * page_size] = b"\xde\xad\xbe\xef" * (page_size // 4)
+    path.write_bytes(bytes(data))
+    report = tmp_path / "shown.json"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KEZHAN_HOME": str(tmp_path / "home"),
+           "KEZHAN_CONFIG": str(station.config.source), "KEZHAN_SHOWN_REPORT": str(report), "KEZHAN_LANG": "en"}
+    done = subprocess.run([sys.executable, "-m", "app", "gui"], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "damaged" in done.stderr and "Traceback" not in done.stderr
+    shown = json.loads(report.read_text(encoding="utf-8"))
+    assert "shown" in shown and "ready" not in shown  # the window was up; the services never were
 
 
 def _no_child(*args, **kwargs):

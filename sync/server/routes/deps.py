@@ -42,7 +42,7 @@ async def _read_and_check(request: Request, record_nonce: bool) -> dict:
         request.app.state.server.authenticate,
         terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
         timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
-        record_nonce=record_nonce,
+        record_nonce=record_nonce, instance=h.get(protocol.H_INSTANCE),
     )
 
 

@@ -52,3 +52,9 @@ def revoke(terminal_id: str, server: Server, req: RevokeRequest | None = None):
     """Revokes at once, or with ``drain_hours`` lets the terminal upload its unsent events first."""
     drain = timedelta(hours=req.drain_hours) if req and req.drain_hours else None
     return server.revoke(terminal_id, drain=drain)
+
+
+@router.post("/v1/admin/terminals/{terminal_id}/release-instance", tags=["admin"], dependencies=ADMIN)
+def release_instance(terminal_id: str, server: Server):
+    """A terminal's PC really replaced: the next copy of its data to call is bound to its identity."""
+    return server.release_instance(terminal_id)

@@ -19,6 +19,12 @@ def reconciliation(t: Signed, date: Day, server: Server):
     return server.reconcile(t["terminal_id"], date)
 
 
+@router.get("/v1/station/day", tags=["terminal"])
+def station_day(t: Signed, date: Day, server: Server):
+    """The terminal's own station's day in figures, for its supervisor (docs/supervisor.md)."""
+    return server.station_day(t["station"], date)
+
+
 @router.get("/v1/admin/tickets", tags=["admin"], dependencies=ADMIN)
 def export(server: Server, terminal: str | None = None, date: str | None = None, channel: str | None = None):
     return {"tickets": server.export_tickets(terminal_id=terminal, day=date, channel=channel)}

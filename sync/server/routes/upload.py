@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from sync.server.routes.deps import Server, SignedUpload
+from sync.server.routes.deps import Server, Signed, SignedUpload
 
 router = APIRouter()
 
@@ -19,3 +19,9 @@ async def upload(request: Request, t: SignedUpload, server: Server):
     if workers is not None:
         return await workers.upload(terminal_id, raw, nonce)
     return await run_in_threadpool(server.upload_body, terminal_id, raw, nonce=nonce)
+
+
+@router.get("/v1/marks", tags=["terminal"])
+def marks(t: Signed, server: Server):
+    """The terminal's acknowledged seq, last ticket id and highest stock number as the server holds them."""
+    return server.marks(t["terminal_id"])

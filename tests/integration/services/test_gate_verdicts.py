@@ -272,3 +272,105 @@ def test_a_card_as_the_window_holds_it_and_as_the_reader_gives_it_find_the_same_
                            valid_from="20200101", valid_to="20400101", number_valid=True)
     v = gate.check_card(reader_card, D_0800)
     assert v.code == "ALREADY_CHECKED" and v.ticket_id == job.ticket_id
+
+
+def test_a_boarding_is_committed_at_once_and_made_durable_by_the_flush_after_the_verdict(
+        db, db_path, terminal, shift, monkeypatch):
+    # docs/gate.md § Durability: the check is in the file (another connection reads it) when the
+    # verdict comes back; Gate.flush() syncs it once; a refusal writes nothing and has nothing to flush.
+    import sqlite3
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    gate, _ = _open(db, terminal, shift)
+    synced = []
+    monkeypatch.setattr(db, "flush", lambda: synced.append("wal"))
+
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute("SELECT count(*) FROM gate_checks WHERE ticket_id = ?", (a.ticket_id,)).fetchone() == (1,)
+    finally:
+        other.close()
+    assert synced == []
+    gate.flush()
+    gate.flush()
+    assert synced == ["wal"]
+    assert gate.check_text(a.ticket_code, D_0800).code == "ALREADY_CHECKED"
+    gate.flush()
+    assert synced == ["wal"]
+    # A caller that forgot the flush: the next scan makes the last boarding durable first.
+    assert gate.check_text(b.ticket_code, D_0800).code == "BOARD"
+    assert gate.check_text(b.ticket_code, D_0800).code == "ALREADY_CHECKED"
+    assert synced == ["wal", "wal"]
+
+
+def _peer_ticket(db, ticket_id, seat, name, doc, *, tag=None, masked=None):
+    """What the sync client keeps of a ticket another window sold (a ``peer`` order): the name, the
+    mask and the 8-bit tag from the feed -- never the number or its full hash."""
+    from app.domain.identity import document_tag, mask
+    from app.services.context import cursor
+    from app.store import tickets as ticket_store
+
+    with db.transaction() as session:
+        cur = cursor(session)
+        ticket_store.add_web_ticket(cur, ticket_store.WebTicket(
+            ticket_id=ticket_id, order_id=ticket_id, departure_id=D_0800, seat_no=seat, stock_no=None,
+            status="active", ticket_type="full", fare=9800, price=9800, insurance=0, board="330102001",
+            stop=NINGBO, carried_by=None, sold_at="2026-11-30T10:00:00.000000Z", closed_at=None,
+            passenger_name=name, doc_type="resident_id", doc_masked=masked or mask(doc),
+            doc_tag=tag or document_tag(terminal_key(), "resident_id", doc)), channel=ticket_store.PEER_CHANNEL)
+        cur.execute("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
+                    (ticket_id, D_0800, seat))
+
+
+def terminal_key():
+    from tests.integration.services.conftest import DOC_KEY
+
+    return DOC_KEY
+
+
+def test_a_card_finds_another_windows_ticket_by_name_mask_and_tag(db, db_path, terminal, shift):
+    from app.domain.identity import document_tag
+
+    _peer_ticket(db, "3301020010020000000001", 20, "李四", ID_B)
+    # Same mask and tag as 李四's document (what the feed would carry), another name: not 李四's ticket.
+    _peer_ticket(db, "3301020010020000000002", 21, "王五", ID_C, tag=document_tag(terminal_key(), "resident_id", ID_B),
+                 masked="*" * 14 + ID_B[-4:])
+    gate, _ = _open(db, terminal, shift)
+    v = gate.check_card(_Card("李四", ID_B), D_0800)
+    assert (v.code, v.ticket_id, v.seat_no) == ("CARD_MATCH", "3301020010020000000001", 20)
+    assert gate.check_card(_Card("赵六", ID_B), D_0800).code == "CARD_NO_TICKET"  # right number, wrong name
+    mismatch = gate.check_card(_Card("王五", ID_B), D_0800, ticket_id="3301020010020000000001")
+    assert mismatch.code == "CARD_MISMATCH"
+
+
+def test_two_tickets_that_both_fit_a_card_are_not_guessed_between(db, db_path, terminal, shift):
+    """The tag is short on purpose: two passengers of one bus with one name, the same last four
+    characters and the same tag both fit. The gate says so (amber) and records nothing."""
+    from app.domain.identity import document_tag
+
+    _peer_ticket(db, "3301020010020000000001", 20, "李四", ID_B)
+    _peer_ticket(db, "3301020010020000000002", 21, "李四", ID_C, tag=document_tag(terminal_key(), "resident_id", ID_B),
+                 masked="*" * 14 + ID_B[-4:])
+    gate, _ = _open(db, terminal, shift)
+    v = gate.check_card(_Card("李四", ID_B), D_0800)
+    assert (v.code, v.tone, v.boards) == ("CARD_AMBIGUOUS", "amber", False)
+    assert "20" in v.message and "21" in v.message and "车票" in v.message
+    assert events(db_path, "ticket.checked") == [] and gate.departure(D_0800).checked == 0
+    # The paper's code decides, then the card confirms the person against that ticket.
+    assert gate.check_card(_Card("李四", ID_B), D_0800, ticket_id="3301020010020000000001").code == "CARD_MATCH"
+
+
+def test_a_window_does_not_sell_a_second_seat_to_a_passenger_another_window_already_sold(db, terminal, shift):
+    """One seat per document at the counter against another window's ticket, which this terminal holds
+    only as name, mask and tag: all three agree, so the sale is refused before any money moves."""
+    import pytest
+
+    from app.errors import RuleViolation
+
+    _peer_ticket(db, "3301020010020000000001", 20, "李四", ID_B)
+    with pytest.raises(RuleViolation) as info:
+        sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    assert info.value.code == "DUPLICATE_DOCUMENT" and "3301020010020000000001" in info.value.en
+    assert sell_one(db, terminal, D_1400, NINGBO, "李四", ID_B).ticket_id  # another departure: fine

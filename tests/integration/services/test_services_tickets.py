@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from app.domain.identity import document_hash
+from app.domain.identity import document_tag, mask
+from app.domain.ticket_code import decode_ticket_code
 from app.services import PassengerIn, find_tickets, pickup, refund, reprint, sell, spoil_blank
 from tests.integration.services.conftest import CLERK, DOC_KEY
 from tests.integration.services.helpers import LATER, events, refusal_code, rows
@@ -21,20 +22,21 @@ from tests.integration.store.tiny_province import (
 ONLINE_ID = "3301020019990000000001"
 
 
-def _online_ticket(path, ticket_id=ONLINE_ID, departure=D_1400, doc=ID_B, seat=30):
-    """What the sync puller stores for a ticket sold on the website: no clerk, no stock number."""
+def _online_ticket(path, ticket_id=ONLINE_ID, departure=D_1400, doc=ID_B, seat=30, name="李四"):
+    """What the sync puller stores for a ticket sold on the website: no clerk, no stock number, and of
+    the document only what the feed carries: the mask and the 8-bit tag (no number, no hash)."""
     con = sqlite3.connect(path)
     with con:
-        con.execute("INSERT INTO orders (id, channel, created_at, total) VALUES (?, 'online', ?, 9800)",
+        con.execute("INSERT INTO orders (id, channel, created_at, total) VALUES (?, 'web', ?, 9800)",
                     ("W" + ticket_id, "2026-11-29T10:00:00.000000Z"))
         con.execute(
             "INSERT INTO tickets (id, order_id, departure_id, seat_no, status, ticket_type, fare, price, insurance, "
-            "board, stop, doc_hash, times_changed, sold_at) VALUES (?, ?, ?, ?, 'active', 'full', 9800, 9800, 0, "
+            "board, stop, doc_tag, times_changed, sold_at) VALUES (?, ?, ?, ?, 'active', 'full', 9800, 9800, 0, "
             "?, ?, ?, 0, '2026-11-29T10:00:00.000000Z')",
-            (ticket_id, "W" + ticket_id, departure, seat, HOME, NINGBO, document_hash(DOC_KEY, "resident_id", doc)),
+            (ticket_id, "W" + ticket_id, departure, seat, HOME, NINGBO, document_tag(DOC_KEY, "resident_id", doc)),
         )
-        con.execute("INSERT INTO passengers VALUES (?, '李四', 'resident_id', 'masked', ?, ?)",
-                    (ticket_id, document_hash(DOC_KEY, "resident_id", doc), doc))
+        con.execute("INSERT INTO passengers VALUES (?, ?, 'resident_id', ?, NULL, NULL)",
+                    (ticket_id, name, mask(doc)))
         con.execute("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
                     (ticket_id, departure, seat))
     con.close()
@@ -90,6 +92,23 @@ def test_pickup_by_id_card_prints_every_waiting_ticket(db, db_path, terminal, sh
     jobs = pickup(db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER)
     assert [j.ticket_id for j in jobs] == ["3301020019990000000002", ONLINE_ID]  # earliest departure first
     assert refusal_code(pickup, db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER) == "NOTHING_TO_PICK_UP"
+
+
+def test_pickup_by_a_typed_number_does_not_guess_between_two_passengers_the_tag_cannot_tell_apart(
+        db, db_path, terminal, shift):
+    """A web ticket holds only the name, the mask and the 8-bit tag: two passengers whose masks and tags
+    agree are told apart by the name on the card, and a typed number (no name) is not guessed with."""
+    _online_ticket(db_path)
+    _online_ticket(db_path, "3301020019990000000002", departure=D_0800, seat=31, name="王五")
+    assert refusal_code(pickup, db, terminal, clerk=CLERK, doc_number=ID_B, now=LATER) == "DOCUMENT_AMBIGUOUS"
+    assert [t.passenger_name for t in find_tickets(db, terminal, doc_number=ID_B)] == ["李四", "王五"]
+    assert [t.passenger_name for t in find_tickets(db, terminal, doc_number=ID_B, name="李 四")] == ["李四"]
+    jobs = pickup(db, terminal, clerk=CLERK, doc_number=ID_B, name="李四", now=LATER)
+    assert [j.ticket_id for j in jobs] == [ONLINE_ID]
+    assert jobs[0].doc_masked == "*" * 14 + ID_B[-4:]
+    # The paper's code carries the tag the web ticket holds, never more.
+    assert decode_ticket_code(jobs[0].ticket_code, terminal.public_keys).doc_tag == document_tag(
+        DOC_KEY, "resident_id", ID_B)
 
 
 def test_pickup_after_departure_is_refused(db, db_path, terminal, shift):

@@ -142,3 +142,31 @@ def test_outbox_events_of_a_0004_file_get_their_shift_on_upgrade(tmp_path):
         "EXPLAIN QUERY PLAN SELECT payload FROM outbox WHERE shift_id = 'T01-S000001'"))
     assert "ix_outbox_shift_id" in plan
     con.close()
+
+
+def test_a_0008_file_keeps_only_tags_for_feed_tickets_and_masks_again_on_upgrade(tmp_path):
+    """Issue 11: a ticket from the feed held the full document hash and the old mask (region shown);
+    after 0009 it holds the tag and the new mask. This terminal's own sale keeps its hash."""
+    path = tmp_path / "0008.sqlite3"
+    own, web = "a" * 64, "7f" + "b" * 62
+    with _file_at(path, "0008"):
+        pass
+    con = sqlite3.connect(path)  # foreign keys off: the rows the migration touches, and no more
+    with con:
+        for ticket, order, channel, doc_hash, number in (("T1", "O1", "counter", own, "110101199003070011"),
+                                                          ("T2", "W1", "web", web, None)):
+            con.execute("INSERT INTO orders (id, channel, created_at, total) VALUES (?, ?, 'now', 0)", (order, channel))
+            con.execute(
+                "INSERT INTO tickets (id, order_id, departure_id, seat_no, status, ticket_type, fare, price, "
+                "insurance, board, stop, doc_hash, times_changed, sold_at) VALUES (?, ?, 'D1', NULL, 'active', "
+                "'full', 1, 1, 0, 'S1', 'S1', ?, 0, 'now')", (ticket, order, doc_hash))
+            con.execute("INSERT INTO passengers VALUES (?, 'n', 'resident_id', '110101********0011', ?, ?)",
+                        (ticket, doc_hash, number))
+    con.close()
+    migrate(path)
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT id, doc_hash, doc_tag FROM tickets ORDER BY id").fetchall() == [
+        ("T1", own, "aa"), ("T2", None, "7f")]
+    assert con.execute("SELECT ticket_id, doc_masked, doc_hash FROM passengers ORDER BY ticket_id").fetchall() == [
+        ("T1", "**************0011", own), ("T2", "**************0011", None)]
+    con.close()

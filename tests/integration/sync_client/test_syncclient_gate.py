@@ -4,6 +4,7 @@ exactly once, so no resend turns one passenger into a double boarding."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -146,6 +147,13 @@ def test_a_gate_checks_offline_what_other_windows_sold_and_other_gates_boarded(s
     assert (boarded.code, boarded.passenger) == ("BOARD", "旅客")
     again = gate.check_text(first, departure)
     assert again.code == "ALREADY_CHECKED" and again.detail["gate"] == "5"
+    # The web passenger taps the ID card: the east gate holds of that ticket only the name, the mask
+    # and the 8-bit tag the feed carried (never a full hash), and still finds it offline.
+    assert east.rows("SELECT count(*) FROM tickets WHERE doc_hash IS NOT NULL") == [(0,)]
+    assert east.rows("SELECT count(*) FROM tickets WHERE length(doc_tag) = 2") == [(3,)]
+    card = SimpleNamespace(name="网购客", doc_type="resident_id", number=web["passenger"]["doc_number"])
+    tapped = gate.check_card(card, departure)
+    assert (tapped.code, tapped.ticket_id) == ("CARD_MATCH", web["ticket_id"])
     _drain(east)
     tickets = {t["ticket_id"]: t for t in server.server.export_tickets()}
     assert tickets[first]["check"]["terminal_id"] == west.terminal.terminal_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -113,12 +115,13 @@ class Terminal:
         return make_ticket_id(*parse_terminal_id(self.terminal_id), self.ticket_seq)
 
     def sale(self, departure_id: str, seat_no: int | None, *, ticket_id: str | None = None, price: int = 3250,
-             stop: str = DEST, seq: int | None = None) -> dict:
+             stop: str = DEST, seq: int | None = None, doc_number: str | None = None) -> dict:
         ticket_id = ticket_id or self.next_ticket_id()
         ticket = {"ticket_id": ticket_id, "departure_id": departure_id, "seat_no": seat_no, "ticket_type": "full",
                   "fare": price, "price": price, "insurance": 0, "stop": stop,
-                  "passenger": {"name": "张三", "doc_type": "resident_id", "doc_number": "11010119900307001X",
-                                "doc_hash": "h-" + ticket_id},
+                  # A passenger of their own per ticket: the server keeps one seat per document.
+                  "passenger": {"name": "张三", "doc_type": "resident_id",
+                                "doc_number": doc_number or id_number(ticket_id)},
                   "carried_by": None, "stock_no": None}
         payload = {"order_id": "O-" + ticket_id, "clerk": "c01", "shift_id": "S1",
                    "sold_at": self.clock().isoformat().replace("+00:00", "Z"),
@@ -128,6 +131,18 @@ class Terminal:
 
     def upload(self, events: list[dict]) -> requests.Response:
         return self.call("POST", "/v1/events", {"events": events})
+
+
+def id_number(seed: str) -> str:
+    """A valid 18-digit number of its own for each ``seed`` (a ticket id): a birth date in 1950-2009."""
+    from datetime import date, timedelta
+
+    from app.domain.identity import check_char
+
+    n = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
+    born = date(1950, 1, 1) + timedelta(days=n % 21900)
+    first17 = f"330106{born:%Y%m%d}{(n >> 20) % 1000:03d}"
+    return first17 + check_char(first17)
 
 
 class Harness:
@@ -154,7 +169,9 @@ class Harness:
         r = self.enrol_raw(self.issue_code(station))
         assert r.status_code == 201, r.text
         body = r.json()
-        return Terminal(self.url, body["terminal_id"], body["secret"], self.clock)
+        t = Terminal(self.url, body["terminal_id"], body["secret"], self.clock)
+        t.doc_hash_key = base64.b64decode(body["doc_hash_key"])  # what a terminal's keys include
+        return t
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import requests
 
 from sync import protocol
 
-from .conftest import DEST, MID, TOMORROW
+from .conftest import DEST, MID, TOMORROW, id_number
 
 
 def order(server, **body):
@@ -54,10 +56,13 @@ def test_web_ticket_is_picked_up_at_a_terminal(server):
     ticket = r.json()["tickets"][0]
     code = ticket["pickup_code"]
     t = server.terminal()
-    # The terminal sees it in the feed (for a lookup by ID card: hash, masked number, no number) ...
+    # The terminal sees it in the feed (for a lookup by ID card: name, mask and 8-bit tag; no number,
+    # no hash -- a hash the web client sends is not used) ...
     web = [c for c in t.call("GET", "/v1/changes?limit=5000").json()["changes"] if c["kind"] == "web_ticket"]
     assert web[-1]["data"]["passenger"] == {"name": "李四", "doc_type": "resident_id",
-                                            "doc_masked": "110101********001X", "doc_hash": "dh-1"}
+                                            "doc_masked": "**************001X",
+                                            "doc_tag": ticket["passenger"]["doc_tag"]}
+    assert "dh-1" not in str(web)
     assert "11010119900307001X" not in str(web)
     # ... and by pick-up code on demand.
     found = t.call("GET", f"/v1/pickup/{code}").json()
@@ -77,17 +82,40 @@ def test_web_ticket_is_picked_up_at_a_terminal(server):
     assert (r.status_code, r.json()["error"]) == (409, "ALREADY_PICKED_UP")
 
 
-def test_web_ticket_document_hash_uses_the_provinces_key(server):
-    """The server hashes the number with the key every terminal got at enrolment, so a tap of
-    the ID card at a window finds the online ticket."""
+def test_web_ticket_document_tag_uses_the_provinces_key(server):
+    """The server tags the number with the key every terminal got at enrolment, so a tap of the ID
+    card at a window finds the online ticket (name, mask and tag); the full hash under that key is
+    never sent."""
     import base64
 
-    from app.domain.identity import document_hash
+    from app.domain.identity import document_hash, document_tag
 
     enrolled = server.enrol_raw(server.issue_code()).json()
     key = base64.b64decode(enrolled["doc_hash_key"])
     ticket = order(server, passengers=[{"name": "李四", "doc_number": "11010119900307001x"}]).json()["tickets"][0]
-    assert ticket["passenger"]["doc_hash"] == document_hash(key, "resident_id", "11010119900307001X")
+    assert ticket["passenger"]["doc_tag"] == document_tag(key, "resident_id", "11010119900307001X")
+    assert document_hash(key, "resident_id", "11010119900307001X")[2:] not in json.dumps(ticket)
+
+
+def test_one_seat_per_document_across_channels_by_the_servers_own_key(server):
+    """A web order and a window sale of the same document on one departure: the second is refused
+    (web) or a conflict (terminal), whatever hash anyone sends; another departure is fine."""
+    t = server.terminal()
+    number = "11010119900307001X"
+    assert order(server, passengers=[{"name": "李四", "doc_number": number}]).status_code == 201
+    again = order(server, passengers=[{"name": "李四", "doc_type": "temporary_id", "doc_number": number.lower()}])
+    assert (again.status_code, again.json()["error"]) == (409, "DUPLICATE_DOCUMENT")
+    twice = order(server, passengers=[{"name": "王五", "doc_number": id_number("w")},
+                                      {"name": "王五", "doc_number": id_number("w")}])
+    assert (twice.status_code, twice.json()["error"]) == (409, "DUPLICATE_DOCUMENT")
+    sale = t.sale(TOMORROW, 3, doc_number=number)
+    conflicts = t.upload([sale]).json()["conflicts"]
+    assert [c["kind"] for c in conflicts] == ["DUPLICATE_DOCUMENT"]
+    # The conflicted sale holds no seat; the terminal's refund of it settles the conflict.
+    seats = {c["key"]: c for c in t.call("GET", "/v1/changes?limit=5000").json()["changes"] if c["kind"] == "seat"}
+    assert f"{TOMORROW}/3" not in seats or seats[f"{TOMORROW}/3"]["deleted"]
+    other = t.sale(TOMORROW, 4)
+    assert t.upload([other]).json()["conflicts"] == []
 
 
 def test_web_refund_frees_the_seat_in_the_feed(server):

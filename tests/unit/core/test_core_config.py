@@ -46,3 +46,18 @@ def test_bad_values_are_refused_with_the_setting_named(tmp_path, text, words):
         config.load(path)
     assert words in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_terminal_role_and_gates(tmp_path):
+    cfg = config.load(tmp_path / "absent.toml")
+    assert cfg.terminal.role == "window" and cfg.terminal.gates == []  # a ticket window, as before
+    path = write(tmp_path, "[terminal]\nrole = 'both'\ngates = [1, \"2A\"]\n")
+    cfg = config.load(path)
+    assert cfg.terminal.role == "both" and cfg.terminal.gates == ["1", "2A"]
+    config.save(cfg)
+    again = config.load(path)
+    assert again.terminal.role == "both" and again.terminal.gates == ["1", "2A"]
+    with pytest.raises(ConfigError, match="terminal.role"):
+        config.load(write(tmp_path, "[terminal]\nrole = 'kiosk'\n"))
+    with pytest.raises(ConfigError, match="terminal.gates"):
+        config.load(write(tmp_path, "[terminal]\ngates = 3\n"))

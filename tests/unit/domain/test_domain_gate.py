@@ -101,6 +101,17 @@ def test_a_card_matches_by_document_hash_and_a_differing_name_is_a_mismatch():
     assert g.card_matches(ticket_doc_hash="ab", ticket_name="", card_doc_hash="ab", card_name="张三")
 
 
+def test_a_feed_ticket_matches_by_name_visible_characters_and_tag_all_three():
+    ticket = {"ticket_doc_hash": None, "ticket_doc_tag": "7f", "ticket_doc_masked": "**************0011"}
+    card = {"card_doc_hash": "f" * 64, "card_doc_tag": "7f", "card_doc_masked": "**************0011"}
+    assert g.card_matches(**ticket, ticket_name="张 三", **card, card_name="张三")
+    assert not g.card_matches(**ticket, ticket_name="张三", **card, card_name="李四")
+    assert not g.card_matches(**ticket, ticket_name="", **card, card_name="张三")  # the name is needed
+    assert not g.card_matches(**{**ticket, "ticket_doc_tag": "80"}, ticket_name="张三", **card, card_name="张三")
+    assert not g.card_matches(**{**ticket, "ticket_doc_masked": "**************0012"}, ticket_name="张三", **card,
+                              card_name="张三")
+
+
 def test_road_bill_figures_group_by_destination_and_type_and_take_the_fees():
     lines = [g.CheckedLine("宁波", "全票", 9800), g.CheckedLine("宁波", "全票", 9800),
              g.CheckedLine("宁波", "免票携童", 0, True), g.CheckedLine("绍兴", "学生票", 2650)]

@@ -12,8 +12,10 @@ from app.domain.identity import (
     IdInfo,
     check_char,
     document_hash,
+    document_tag,
     mask,
     normalise_number,
+    tag_of_hash,
     validate_document,
     validate_foreigner_2017,
     validate_resident_id,
@@ -232,11 +234,11 @@ def test_document_types_have_chinese_labels():
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("110101199003070011", "110101********0011"),
-        ("11010119920615002X", "110101********002X"),
-        ("USA310085012345", "USA310*****2345"),
-        ("E12345678", "E1****678"),
-        ("H1234", "H***4"),
+        ("110101199003070011", "**************0011"),
+        ("11010119920615002X", "**************002X"),
+        ("USA310085012345", "************345"),
+        ("E12345678", "******678"),
+        ("H1234", "****4"),
         ("123", "***"),
         ("", ""),
     ],
@@ -249,6 +251,21 @@ def test_mask(number, masked):
 @given(valid_numbers())
 def test_mask_hides_the_birth_date(number):
     assert number[6:14] not in mask(number)
+
+
+@given(valid_numbers())
+def test_mask_hides_the_region_and_shows_only_the_last_four(number):
+    assert mask(number) == "*" * 14 + number[14:]
+
+
+def test_document_tag_is_the_first_8_bits_of_the_hash():
+    digest = document_hash(KEY, DocumentType.RESIDENT_ID, "11010119920615002X")
+    tag = document_tag(KEY, DocumentType.RESIDENT_ID, "11010119920615002x")
+    assert tag == digest[:2] and len(tag) == 2 and int(tag, 16) < 256
+    assert tag_of_hash(digest) == tag and tag_of_hash(None) == ""
+    # Deliberately colliding: 256 values, so among a thousand numbers most tags repeat.
+    tags = {document_tag(KEY, DocumentType.PASSPORT, f"E{n:08d}") for n in range(1000)}
+    assert len(tags) <= 256
 
 
 def test_document_hash_is_keyed_and_normalised():

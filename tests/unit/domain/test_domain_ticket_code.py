@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.domain.errors import RuleViolation
-from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_hash_prefix, encode_ticket_code
+from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_tag, encode_ticket_code
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
@@ -19,7 +19,7 @@ PAYLOAD = TicketCodePayload(
     "330100001-20261124-K1203",
     12,
     "full",
-    doc_hash_prefix("0123456789abcdef0123"),
+    doc_tag("0123456789abcdef0123"),
     ISSUED,
 )
 
@@ -32,7 +32,7 @@ def code_of(text, keys=KEYS) -> str:
 
 def test_round_trip_and_qr_friendly_text():
     code = encode_ticket_code(PAYLOAD, KEY, "st1")
-    assert code.startswith("KZ1.st1.")
+    assert code.startswith("KZ2.st1.")
     assert code.isascii() and len(code) < 300
     assert set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
     assert decode_ticket_code(code, KEYS) == PAYLOAD
@@ -70,7 +70,7 @@ def test_signed_by_another_key_is_forged_and_unknown_key_is_reported():
     # swapping the key id is covered by the signature too
     both = {"st1": KEY.public_key(), "st2": OTHER_KEY.public_key()}
     code = encode_ticket_code(PAYLOAD, KEY, "st1")
-    assert code_of(code.replace("KZ1.st1.", "KZ1.st2.", 1), both) == "CODE_FORGED"
+    assert code_of(code.replace("KZ2.st1.", "KZ2.st2.", 1), both) == "CODE_FORGED"
 
 
 def test_messages_tell_the_gate_what_happened():
@@ -149,7 +149,7 @@ payloads = st.builds(
     departure_id=st.from_regex(r"\A[0-9A-Za-z-]{1,40}\Z"),
     seat_no=st.none() | st.integers(1, 999),
     ticket_type=st.sampled_from(["full", "child", "free_child", "student"]),
-    doc_hash_prefix=st.from_regex(r"\A[0-9a-f]{0,16}\Z"),
+    doc_tag=st.from_regex(r"\A[0-9a-f]{0,2}\Z"),
     issued_at=st.datetimes(datetime(2020, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC)),
 )
 
@@ -185,9 +185,31 @@ def test_a_reprint_carries_its_print_number_and_the_original_reads_as_print_zero
 
 def test_a_seventh_field_of_zero_or_not_a_number_is_garbled_even_when_signed():
     for extra in (0, -1, "1", True):
-        fields = [PAYLOAD.ticket_id, PAYLOAD.departure_id, 12, "full", PAYLOAD.doc_hash_prefix,
+        fields = [PAYLOAD.ticket_id, PAYLOAD.departure_id, 12, "full", PAYLOAD.doc_tag,
                   int(ISSUED.timestamp()), extra]
         body = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).rstrip(b"=").decode()
         signed = f"KZ1.st1.{body}"
         sig = base64.urlsafe_b64encode(KEY.sign(signed.encode())).rstrip(b"=").decode()
         assert code_of(f"{signed}.{sig}") == "CODE_GARBLED"
+
+
+def _signed(prefix: str, fields: list) -> str:
+    body = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    signed = f"{prefix}.st1.{body}"
+    return f"{signed}.{base64.urlsafe_b64encode(KEY.sign(signed.encode())).rstrip(b'=').decode()}"
+
+
+def test_a_code_carries_the_8_bit_tag_never_the_hash_prefix():
+    assert PAYLOAD.doc_tag == "01"
+    body = encode_ticket_code(PAYLOAD, KEY, "st1").split(".")[2]
+    assert json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))[4] == "01"
+    with pytest.raises(ValueError):
+        encode_ticket_code(TicketCodePayload("1", "D", 1, "full", "0123456789abcdef", ISSUED), KEY, "st1")
+
+
+def test_version_1_codes_are_still_read_their_prefix_as_the_tag():
+    fields = [PAYLOAD.ticket_id, PAYLOAD.departure_id, 12, "full", "0123456789abcdef", int(ISSUED.timestamp())]
+    payload = decode_ticket_code(_signed("KZ1", fields), KEYS)
+    assert payload.version == 1 and payload.doc_tag == "01" and payload.seat_no == 12
+    # A version-2 body with more than the tag is not a code this terminal wrote.
+    assert code_of(_signed("KZ2", fields)) == "CODE_GARBLED"
