@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QTimer
 
 from app.errors import KezhanError
 from app.ui import actions
 from app.ui.dialogs import PreviewDialog
 from app.ui.gate_dialogs import Field, GateActionDialog
 from app.ui.gate_view import GateView
+from app.ui.key_mode import KeyMode
 from app.ui.widgets import error_text, show_message
 
 log = logging.getLogger("kezhan.ui.gate_window")
@@ -32,16 +32,12 @@ class RoadBillPaper:
     number: str
 
 
-# The window's own actions that stay live at the gate.
-SHARED = ("help", "language", "logout", "demo_link", "demo_card", "demo_scan")
+class GateMode(KeyMode):
+    SHARED = (*KeyMode.SHARED, "demo_scan")
 
-
-class GateMode(QObject):
     def __init__(self, window, gate) -> None:
         super().__init__(window)
-        self.window = window
         self.gate = gate
-        self.active = False
         self.view = GateView(gate)
         self.view.checked.connect(self._after_local_event)
         self.view.changed.connect(self._after_local_event)
@@ -59,21 +55,7 @@ class GateMode(QObject):
             "gate_entry": self._entry,
             "gate_board": self._board,
         }
-        self.actions = actions.bind(window, handlers, where=actions.GATE_WHERE)
-        for action in self.actions.values():
-            action.setEnabled(False)
-        bar = window.fkeyBar.layout()
-        self.buttons: dict[str, QPushButton] = {}
-        for a in actions.ACTIONS:
-            if a.where in actions.GATE_WHERE and (a.operation or a.id == "gate_bill_preview"):
-                button = QPushButton()
-                button.setObjectName(f"fkey_{a.id}")
-                button.setProperty("role", "fkey")
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-                button.clicked.connect(self.actions[a.id].trigger)
-                button.hide()
-                bar.insertWidget(bar.count() - 1, button)  # before the bar's closing stretch
-                self.buttons[a.id] = button
+        self.bind_keys(handlers, actions.GATE_WHERE, on_bar=lambda a: a.operation or a.id == "gate_bill_preview")
         window.printer.job_finished.connect(self._job_finished)
         self.statusTimer = QTimer(self)
         self.statusTimer.setObjectName("gateStatusTimer")
@@ -85,42 +67,18 @@ class GateMode(QObject):
     # --- switching ------------------------------------------------------------------------------
 
     def enter(self) -> None:
-        self.active = True
-        for action_id, action in self.window.actions.items():
-            action.setEnabled(action_id in SHARED)
-        for action in self.actions.values():
-            action.setEnabled(True)
-        for action_id, button in self.window.fkeyButtons.items():
-            button.setVisible(action_id in SHARED)
-        for button in self.buttons.values():
-            button.show()
+        self.switch_in((getattr(self.window, "supervisorMode", None),))
         self.window.stack.setCurrentWidget(self.view)
         self.view.start()
         self.view.set_device_state("scanner", self.window.scanner.state, self.window.scanner.message)
         self.view.set_device_state("reader", self.window.reader.state, self.window.reader.message)
 
     def leave(self) -> None:
-        if not self.active:
-            return
-        self.active = False
-        self.view.end_session()
-        for action in self.actions.values():
-            action.setEnabled(False)
-        for action in self.window.actions.values():
-            action.setEnabled(True)
-        for button in self.window.fkeyButtons.values():
-            button.show()
-        for button in self.buttons.values():
-            button.hide()
+        if self.switch_out():
+            self.view.end_session()
 
     def retranslate(self) -> None:
-        for action_id, button in self.buttons.items():
-            a = actions.BY_ID[action_id]
-            text = QCoreApplication.translate(actions.CONTEXT, a.label)
-            short = text.split("（")[0].split(" (")[0].split("：")[0].split(":")[0]
-            button.setText(f"{a.keys[0]} {short}")
-        for action_id, action in self.actions.items():
-            action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
+        self.retranslate_keys()
 
     def device_state(self, device: str, state: str, message: str) -> None:
         self.view.set_device_state(device, state, message)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,13 +29,11 @@ from app import paths
 from app.services.supervisor import Supervisor, export_csv
 from app.ui import actions, theme
 from app.ui.gate_dialogs import Field, GateActionDialog
+from app.ui.key_mode import KeyMode
 from app.ui.widgets import error_text, label, show_message
 from app.ui.workers import WorkerThread
 
 log = logging.getLogger("kezhan.ui.supervisor")
-
-# The window's own actions that stay live in the supervisor's view.
-SHARED = ("help", "language", "logout", "demo_link", "demo_card")
 
 
 def _yuan(fen) -> str:
@@ -174,19 +171,16 @@ class SupervisorView(QWidget):
         return deps[row] if 0 <= row < len(deps) else None
 
 
-class SupervisorMode(QObject):
+class SupervisorMode(KeyMode):
     """The view in the window's stack, its keys, its worker and its dialogs."""
 
     loaded = Signal(object)  # the figures shown (tests wait on it)
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        self.window = window
-        self.active = False
         self.supervisor: Supervisor | None = None
         self.view = SupervisorView()
         window.stack.addWidget(self.view)
-        self.worker = WorkerThread("supervisor", self)
         handlers = {
             "sup_refresh": self.refresh,
             "sup_cancel": self.cancel,
@@ -196,21 +190,8 @@ class SupervisorMode(QObject):
             "sup_day_prev": lambda: self.step_day(-1),
             "sup_day_next": lambda: self.step_day(1),
         }
-        self.actions = actions.bind(window, handlers, where=actions.SUPERVISOR_WHERE)
-        for action in self.actions.values():
-            action.setEnabled(False)
-        bar = window.fkeyBar.layout()
-        self.buttons: dict[str, QPushButton] = {}
-        for a in actions.ACTIONS:
-            if a.where in actions.SUPERVISOR_WHERE and a.operation:
-                button = QPushButton()
-                button.setObjectName(f"fkey_{a.id}")
-                button.setProperty("role", "fkey")
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-                button.clicked.connect(self.actions[a.id].trigger)
-                button.hide()
-                bar.insertWidget(bar.count() - 1, button)
-                self.buttons[a.id] = button
+        self.bind_keys(handlers, actions.SUPERVISOR_WHERE)
+        self.worker = WorkerThread("supervisor", self)
         self.retranslate()
 
     def enter(self, user) -> None:
@@ -219,47 +200,20 @@ class SupervisorMode(QObject):
         client = getattr(sync, "client", None)
         self.supervisor = Supervisor(backend.db, backend.terminal, code=user.code, name=user.name,
                                      clock=backend.clock, fetch_day=getattr(client, "station_day", None))
-        self.active = True
-        for action_id, action in self.window.actions.items():
-            action.setEnabled(action_id in SHARED)
-        gate_mode = getattr(self.window, "gateMode", None)
-        for action in (gate_mode.actions.values() if gate_mode is not None else ()):
-            action.setEnabled(False)
-        for action in self.actions.values():
-            action.setEnabled(True)
-        for action_id, button in self.window.fkeyButtons.items():
-            button.setVisible(action_id in SHARED)
-        for button in self.buttons.values():
-            button.show()
+        self.switch_in((getattr(self.window, "gateMode", None),))
         self.window.stack.setCurrentWidget(self.view)
         self.view.departuresTable.setFocus(Qt.FocusReason.OtherFocusReason)
         self.load(self.supervisor.today())
 
     def leave(self) -> None:
-        if not self.active:
-            return
-        self.active = False
-        self.supervisor = None
-        for action in self.actions.values():
-            action.setEnabled(False)
-        for action in self.window.actions.values():
-            action.setEnabled(True)
-        for button in self.window.fkeyButtons.values():
-            button.show()
-        for button in self.buttons.values():
-            button.hide()
+        if self.switch_out():
+            self.supervisor = None
 
     def stop(self) -> None:
         self.worker.stop()
 
     def retranslate(self) -> None:
-        for action_id, button in self.buttons.items():
-            a = actions.BY_ID[action_id]
-            text = QCoreApplication.translate(actions.CONTEXT, a.label)
-            short = text.split("（")[0].split(" (")[0].split("：")[0].split(":")[0]
-            button.setText(f"{a.keys[0]} {short}")
-        for action_id, action in self.actions.items():
-            action.setText(QCoreApplication.translate(actions.CONTEXT, actions.BY_ID[action_id].label))
+        self.retranslate_keys()
         self.view.retranslate()
 
     # --- the day ------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def test_the_demo_keys_scan_and_tap_the_next_passenger(qtbot, backend, clock, tm
         qtbot.keyClick(win.focusWidget(), Qt.Key.Key_F11, CTRL_SHIFT)
         qtbot.waitUntil(lambda: view.verdictPanel.verdict.ticket_id == day.jobs[1].ticket_id, timeout=5000)
         assert view.verdictPanel.verdict.code == "CARD_MATCH"
-        assert view.counterValues["checked"].text() == "2"
+        # The counters follow the verdict's frame (GateView.settle, on the next turn of the loop).
+        qtbot.waitUntil(lambda: view.counterValues["checked"].text() == "2", timeout=2000)
         win.close()
     finally:
         sim.stop()

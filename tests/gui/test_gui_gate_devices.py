@@ -64,7 +64,8 @@ def test_serial_scans_and_card_taps_and_either_device_pulled_out(qtbot, backend,
         verdict = view.verdictPanel.verdict
         assert verdict.code == "CARD_MATCH" and verdict.ticket_id == day.jobs[0].ticket_id
         assert view.verdictPanel.passengerLabel.text() == f"{card['name']} **************0011"
-        assert view.counterValues["checked"].text() == "2"
+        # The counters follow the verdict's frame (GateView.settle, on the next turn of the loop).
+        qtbot.waitUntil(lambda: view.counterValues["checked"].text() == "2", timeout=2000)
         reader.lift()
 
         # A card with no ticket on this departure.

@@ -159,6 +159,7 @@ def test_a_passenger_of_another_bus_rides_this_one_with_the_supervisors_approval
     approve(keys, dialog, "原班次满员，乘客赶时间")
     assert win.dialog is None, dialog.messageLabel.text()
     assert view.verdictPanel.verdict.code == "BOARD" and view.verdictPanel.verdict.ticket_id == paper.ticket_id
-    assert view.counterValues["ride_changes"].text() == "1"
+    # The counters follow the verdict's frame (GateView.settle, on the next turn of the loop).
+    qtbot.waitUntil(lambda: view.counterValues["ride_changes"].text() == "1", timeout=2000)
     assert view.counterValues["checked"].text() == "1"
     win.close()
