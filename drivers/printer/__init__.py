@@ -11,8 +11,9 @@ python-escpos, Pillow and qrcode are imported only when a transport is opened or
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from drivers.lazy_exports import lazy_getattr
 
 # Loaded on first use: the counter window asks only for the parsing of its target before it shows.
 _WHERE = {
@@ -50,13 +51,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 if TYPE_CHECKING:

@@ -1,9 +1,10 @@
 """Barcode/QR scanners: serial (line or gap terminated) and keyboard wedge (told from typing by
-timing). Imports nothing of the project. Both deliver :class:`Scan` — a complete code, or a
+timing). Imports nothing of app/. Both deliver :class:`Scan` — a complete code, or a
 failure with its reason — and never a guessed code."""
 
-import importlib
 from typing import TYPE_CHECKING
+
+from drivers.lazy_exports import lazy_getattr
 
 # Loaded on first use: the keyboard wedge needs neither the serial scanner nor pyserial.
 _WHERE = {
@@ -17,13 +18,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 if TYPE_CHECKING:
