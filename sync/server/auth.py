@@ -33,15 +33,17 @@ class Authenticator:
 
     def authenticate(self, *, terminal_id: str | None, method: str, path_qs: str, body: bytes,
                      timestamp: str | None, nonce: str | None, sig: str | None, record_nonce: bool = True,
-                     instance: str | None = None) -> dict:
+                     instance: str | None = None, checked=None) -> dict:
         """The terminal a signed request comes from. ``record_nonce=False`` (uploads) only checks the
         nonce is new and leaves recording it to the caller's own transaction: ``upload(nonce=...)``
-        writes it with the batch, so checking a batch never waits for the batch ahead of it to commit."""
+        writes it with the batch, so checking a batch never waits for the batch ahead of it to commit.
+        ``checked``: the terminal's row as ``check_caller`` read it for this request a moment ago."""
         if not (terminal_id and timestamp and nonce and sig):
             raise ProtocolError("AUTH_MISSING")
         if not protocol.NONCE_PATTERN.match(nonce):
             raise ProtocolError("AUTH_MISSING", "nonce must be 16-64 characters of [A-Za-z0-9_-]")
-        row = self._active_terminal(terminal_id, method, path_qs)
+        row = checked if checked is not None and checked.id == terminal_id else \
+            self._active_terminal(terminal_id, method, path_qs)
         if not protocol.verify_signature(secret=row.secret, terminal_id=terminal_id, method=method, path_qs=path_qs,
                                          body=body, timestamp=timestamp, nonce=nonce, given=sig):
             raise ProtocolError("BAD_SIGNATURE")
@@ -58,14 +60,15 @@ class Authenticator:
                 finish_revocation(conn, terminal_id, now)
             raise ProtocolError("TERMINAL_REVOKED")
         if record_nonce:
-            self.record_nonce_alone(terminal_id, nonce, now)
+            self.record_nonce_alone(terminal_id, nonce, now, last_seen=row.last_seen_at)
         else:
             self._check_nonce_unseen(terminal_id, nonce)
         return {"terminal_id": row.id, "station": row.station, "nonce": nonce}
 
-    def check_caller(self, terminal_id: str, method: str, path: str) -> None:
-        """Before the body is read: the terminal is known and may still make requests."""
-        self._active_terminal(terminal_id, method, path)
+    def check_caller(self, terminal_id: str, method: str, path: str):
+        """Before the body is read: the terminal is known and may still make requests (its row,
+        which ``authenticate`` of the same request takes instead of reading it again)."""
+        return self._active_terminal(terminal_id, method, path)
 
     def _check_instance(self, terminal_id: str, instance: str, now: datetime) -> None:
         """One copy of a terminal's data per identity: the first instance seen is bound; another one
@@ -105,7 +108,7 @@ class Authenticator:
         Tm, TI = models.terminals, models.terminal_instances
         with self.ctx.reader() as conn:
             row = conn.execute(select(Tm.c.id, Tm.c.station, Tm.c.secret, Tm.c.status, Tm.c.revoked_at,
-                                      TI.c.instance_id)
+                                      Tm.c.last_seen_at, TI.c.instance_id)
                                .select_from(Tm.outerjoin(TI, TI.c.terminal_id == Tm.c.id))
                                .where(Tm.c.id == terminal_id)).first()
         if row is None:
@@ -142,11 +145,24 @@ class Authenticator:
             self._last_nonce_purge = now
             conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
 
-    def record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime) -> None:
+    def record_nonce_alone(self, terminal_id: str, nonce: str, now: datetime, *, last_seen=None) -> None:
         # Every signed call but an upload comes through here: a pull must not wait for the writers,
         # nor hold the terminal's row that its own upload (holding the writers' lock) is to update.
-        with self.ctx.tx_outside_feed() as conn:
-            self.record_nonce_in(conn, terminal_id, nonce, now, seen_within=LAST_SEEN_EVERY)
+        # The nonce is one statement of its own; last_seen_at is written only when it has grown
+        # stale (``last_seen``: the value the caller's row showed).
+        N, Tm = models.nonces, models.terminals
+        with self.ctx.single_write() as conn:
+            try:
+                conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
+            except IntegrityError:
+                raise ProtocolError("REPLAYED_NONCE") from None
+            if last_seen is None or now - last_seen >= LAST_SEEN_EVERY:
+                conn.execute(Tm.update().where(Tm.c.id == terminal_id)
+                             .where((Tm.c.last_seen_at.is_(None)) | (Tm.c.last_seen_at < now - LAST_SEEN_EVERY))
+                             .values(last_seen_at=now))
+            if now - self._last_nonce_purge > timedelta(seconds=60):
+                self._last_nonce_purge = now
+                conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))
 
     def record_nonce(self, terminal_id: str, nonce: str) -> None:
         """For an upload refused or lost outside its batch's transaction (a garbled body, a refusal,

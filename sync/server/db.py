@@ -39,7 +39,10 @@ def normalise_url(db: str) -> str:
 def make_engine(db: str) -> Engine:
     url = make_url(normalise_url(db))
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # No ping before each checkout: it is a round trip on every call. A connection the database
+        # dropped (a restart) fails its next statement; SQLAlchemy then discards the pool, that call
+        # answers 5xx and the terminal's retry gets a fresh connection.
+        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

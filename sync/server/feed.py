@@ -13,6 +13,9 @@ from sync.server import models
 from sync.server.db import BulkInsert, get_meta, set_meta
 
 T = models.changes
+# conn.info key of the rows a PostgreSQL write transaction holds back until just before its commit
+# (ServerContext.tx); where it is absent, rows are written at once.
+BUFFER = "kezhan_feed_rows"
 _FEED_COLUMNS = ("kind", "key", "scope", "deleted", "data", "at")
 # The string encoder canonical JSON uses (ensure_ascii off), so hand-written rows match it byte for byte.
 _str = json.encoder.encode_basestring
@@ -23,11 +26,11 @@ def _text(data) -> str | None:
 
 
 def publish(conn, kind: str, key: str, data, *, at: datetime, scope: str | None = None) -> None:
-    conn.execute(T.insert().values(kind=kind, key=key, scope=scope, deleted=False, data=_text(data), at=at))
+    insert_rows(conn, [(kind, key, scope, False, _text(data), at)])
 
 
 def tombstone(conn, kind: str, key: str, *, at: datetime, scope: str | None = None) -> None:
-    conn.execute(T.insert().values(kind=kind, key=key, scope=scope, deleted=True, data=None, at=at))
+    insert_rows(conn, [(kind, key, scope, True, None, at)])
 
 
 def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
@@ -36,16 +39,11 @@ def publish_many(conn, rows: list[dict], *, at: datetime) -> None:
         return
     # Tuples in column order: an upload publishes a row per sold seat, and a dict per row only to
     # be picked apart again by the driver's executemany costs as much as building the row.
-    BulkInsert.run_tuples(
-        conn,
-        T,
-        _FEED_COLUMNS,
-        [
-            (r["kind"], r["key"], r.get("scope"), bool(r.get("deleted")),
-             None if r.get("deleted") else (r["text"] if "text" in r else _text(r["data"])), at)
-            for r in rows
-        ],
-    )
+    insert_rows(conn, [
+        (r["kind"], r["key"], r.get("scope"), bool(r.get("deleted")),
+         None if r.get("deleted") else (r["text"] if "text" in r else _text(r["data"])), at)
+        for r in rows
+    ])
 
 
 def row(kind: str, key: str, data, *, at: datetime, scope: str | None = None) -> tuple:
@@ -54,7 +52,13 @@ def row(kind: str, key: str, data, *, at: datetime, scope: str | None = None) ->
 
 
 def insert_rows(conn, rows: list[tuple]) -> None:
-    """Rows made by ``row`` (or in its column order), in one bulk insert."""
+    """Rows made by ``row`` (or in its column order), in one bulk insert (or held back, ``BUFFER``)."""
+    if not rows:
+        return
+    held = conn.info.get(BUFFER)
+    if held is not None:
+        held.extend(rows)
+        return
     BulkInsert.run_tuples(conn, T, _FEED_COLUMNS, rows)
 
 
@@ -82,9 +86,14 @@ def scopes_of(terminal_id: str) -> tuple[str, ...]:
 
 def pull(conn, terminal_id: str, cursor: str | None, limit: int) -> dict:
     """One page of the feed, its changes as one JSON text (``changes_json``)."""
-    epoch = get_meta(conn, "epoch")
-    floor = int(get_meta(conn, "feed_floor", "0"))
-    head = conn.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
+    # The epoch, the floor and the head in one round trip: a pull is the commonest call there is.
+    M = models.meta
+    epoch, floor, head = conn.execute(select(
+        select(M.c.value).where(M.c.key == "epoch").scalar_subquery(),
+        select(M.c.value).where(M.c.key == "feed_floor").scalar_subquery(),
+        select(func.coalesce(func.max(T.c.id), 0)).scalar_subquery(),
+    )).one()
+    floor = int(floor or "0")
     parsed = protocol.parse_cursor(cursor)
     reason = _reset_reason(cursor, parsed, epoch, floor, head)
     reset = reason is not None

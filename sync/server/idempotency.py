@@ -2,9 +2,9 @@
 refund, a seat request) may carry ``Idempotency-Key``; the first answer is kept, per key and caller,
 and a retry of the same request gets that answer again instead of a second operation.
 
-The key is claimed in its own transaction before the operation runs, so two copies of one request
-arriving together (a retry sent while the first is still being answered, perhaps to another server
-process) never both run: the second waits for the first answer. An answer worth keeping (success,
+The key is claimed on its own before the operation runs (single statements, outside the feed's lock
+on PostgreSQL), so two copies of one request arriving together (a retry sent while the first is still
+being answered, perhaps to another server process) never both run: the second waits for the first answer. An answer worth keeping (success,
 or the server's final refusal) is stored; one that is not (the signature, the clock, BUSY, a 5xx)
 releases the key, and the retry runs afresh. A key used for a different request is refused.
 
@@ -14,11 +14,13 @@ An upload needs none of this: events are idempotent by their seq (docs/protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
 from sync.protocol import ProtocolError
@@ -45,35 +47,47 @@ class IdempotencyStore:
 
     def claim(self, key: str, caller: str, request_hash: str) -> tuple[str, int | None, str | None]:
         """("run", ...) for a new key (now claimed); ("done", status, body) for a key answered
-        before; ("pending", ...) while the first request is being answered; ("mismatch", ...)."""
+        before; ("pending", ...) while the first request is being answered; ("mismatch", ...).
+
+        Each step is one statement that decides on its own (the key's primary key, a conditional
+        update), so a claim takes no lock beyond its row's and never queues behind the feed's
+        writers; two copies of one request racing to claim it meet at the primary key."""
         Idem = models.idempotency
         now = self.ctx.now()
-        with self.ctx.tx() as conn:
-            row = conn.execute(select(Idem.c.request_hash, Idem.c.status, Idem.c.body, Idem.c.created_at)
-                               .where(Idem.c.key == key, Idem.c.caller == caller)).first()
+        with self.ctx.single_write() as conn:
             if now - self._last_purge > _PURGE_EVERY:
                 self._last_purge = now
                 conn.execute(delete(Idem).where(Idem.c.created_at < now - RETENTION))
-            if row is None:
-                conn.execute(Idem.insert().values(key=key, caller=caller, request_hash=request_hash, created_at=now))
+            try:
+                with conn.begin_nested() if not self.ctx.is_postgres else contextlib.nullcontext():
+                    conn.execute(Idem.insert().values(key=key, caller=caller, request_hash=request_hash,
+                                                      created_at=now))
                 return "run", None, None
+            except IntegrityError:
+                pass
+            row = conn.execute(select(Idem.c.request_hash, Idem.c.status, Idem.c.body, Idem.c.created_at)
+                               .where(Idem.c.key == key, Idem.c.caller == caller)).first()
+            if row is None:  # answered and purged, or released, between the two statements
+                return "pending", None, None
             if row.request_hash != request_hash:
                 return "mismatch", None, None
             if row.status is not None:
                 return "done", row.status, row.body
-            if now - row.created_at > ABANDONED:
-                conn.execute(Idem.update().where(Idem.c.key == key, Idem.c.caller == caller).values(created_at=now))
+            taken = conn.execute(Idem.update().where(
+                Idem.c.key == key, Idem.c.caller == caller, Idem.c.status.is_(None),
+                Idem.c.created_at == row.created_at, Idem.c.created_at < now - ABANDONED).values(created_at=now))
+            if taken.rowcount == 1:  # the first request's process died: this one runs it
                 return "run", None, None
             return "pending", None, None
 
     def finish(self, key: str, caller: str, status: int, body: str) -> None:
         Idem = models.idempotency
-        with self.ctx.tx() as conn:
+        with self.ctx.single_write() as conn:
             conn.execute(Idem.update().where(Idem.c.key == key, Idem.c.caller == caller).values(status=status, body=body))
 
     def release(self, key: str, caller: str) -> None:
         Idem = models.idempotency
-        with self.ctx.tx() as conn:
+        with self.ctx.single_write() as conn:
             conn.execute(delete(Idem).where(Idem.c.key == key, Idem.c.caller == caller, Idem.c.status.is_(None)))
 
 

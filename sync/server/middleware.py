@@ -20,6 +20,7 @@ UNVERSIONED = {"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", 
 LARGE_BODY_PATHS = {"/v1/events", "/v1/admin/province"}
 SMALL_BODY = 64 * 1024
 DISCARD_SECONDS = 10.0
+CHECKED_CALLER = "kezhan_checked_caller"  # the request's terminal row, as the middleware read it
 _SIGNED_HEADERS = (protocol.H_TERMINAL, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGNATURE)
 
 
@@ -114,9 +115,11 @@ class ProtocolMiddleware:
             return ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                  max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
         try:
-            await run_in_threadpool(self.server.auth.check_caller, terminal_id, scope.get("method", ""), path)
+            row = await run_in_threadpool(self.server.auth.check_caller, terminal_id, scope.get("method", ""), path)
         except ProtocolError as exc:
             return exc
+        # The route's authentication (after the body) takes this row instead of reading it again.
+        scope.setdefault("state", {})[CHECKED_CALLER] = row
         return None
 
     def _refusal(self, scope, limit: int) -> ProtocolError | None:

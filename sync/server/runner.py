@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -174,6 +175,10 @@ def _run_uvicorn(server: ProvinceServer, token: str, sock: socket.socket, upload
     # they trigger would walk all of that again; frozen, it is left out of every collection.
     gc.collect()
     gc.freeze()
+    # A request's thread waits on the database many times per call, and each time it wants the
+    # interpreter back it may wait out the switch interval of a thread busy with Python (5 ms by
+    # default): a transaction of a dozen statements then holds the writers' lock for tens of ms.
+    sys.setswitchinterval(0.001)
     userver = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3))
     if started is not None:
         def tell():

@@ -160,8 +160,9 @@ class Seats:
         # second while every upload of every terminal waited behind it. Each departure's top-up
         # stands alone, so nothing is lost by committing them in turn.
         for i in range(0, len(wants), TOPUP_TX_DEPARTURES):
-            with self.ctx.tx() as conn:
-                for want in wants[i:i + TOPUP_TX_DEPARTURES]:
+            chunk = wants[i:i + TOPUP_TX_DEPARTURES]
+            with self.ctx.tx(departures=[str(w["departure_id"]) for w in chunk]) as conn:
+                for want in chunk:
                     try:
                         out.append(self._top_up_one(conn, terminal_id, want, now))
                     except ProtocolError as exc:
@@ -228,7 +229,7 @@ class Seats:
         cond = and_(LS.c.terminal_id == terminal_id, LS.c.departure_id == departure_id)
         if seats is not None:
             cond = and_(cond, LS.c.seat_no.in_(seats))
-        with self.ctx.tx() as conn:
+        with self.ctx.tx(departures=[departure_id]) as conn:
             n = self.take_back(conn, cond)
             view = lease_view(conn, departure_id, terminal_id, self.ctx.now())
         return {"released": n, "lease": view}
@@ -238,14 +239,14 @@ class Seats:
         transaction: one commit for a terminal's hundreds of leases instead of one each."""
         LS = models.lease_seats
         ids = sorted(set(departure_ids))
-        with self.ctx.tx() as conn:
+        with self.ctx.tx(departures=ids) as conn:
             n = self.take_back(conn, and_(LS.c.terminal_id == terminal_id, LS.c.departure_id.in_(ids))) if ids else 0
         return {"released": n, "departure_ids": ids}
 
     def seat_request(self, terminal_id: str, departure_id: str, seat_no: int | None) -> dict:
         """Grant one seat now, before or after the cut-off, held until ``expires_at``."""
         now = self.ctx.now()
-        with self.ctx.tx() as conn:
+        with self.ctx.tx(departures=[departure_id]) as conn:
             dep = departure(conn, departure_id)
             check_departure_open(dep, departure_id, now)
             sold, leased = seat_map(conn, departure_id, now)

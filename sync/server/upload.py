@@ -37,6 +37,10 @@ _UPLOAD_FIELDS = (*protocol.EVENT_FIELDS, "hash")
 _UPLOAD_FIELD_SET = frozenset(_UPLOAD_FIELDS)
 _EVENT_TYPES = frozenset(protocol.EVENT_TYPES)
 _APPLY_ATTEMPTS = 3
+# Events that touch this terminal's own rows only, and those whose departures a batch can name up front.
+_TERMINAL_ONLY = frozenset({"shift.opened", "shift.closed", "stock.spoiled"})
+_TICKET_EVENTS = frozenset({"ticket.sold", "ticket.refunded", "ticket.voided", "ticket.changed",
+                            "ticket.reprinted", "ticket.picked_up"})
 _MAX_SEQ = 2**63 - 1  # a BIGINT column: a larger seq is no seq a terminal ever wrote
 
 
@@ -188,8 +192,10 @@ class Uploads:
                        ev["_payload_text"], self.event_day(ev, days), now) for ev in events]
         keys = DocumentKey.of(self.ctx)
         sales = prepare_sales(events, terminal_id, now, keys)
-        with self.ctx.tx() as conn:
-            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id)).scalar_one()
+        departures = self._departures_of(events) if self.ctx.is_postgres else None
+        with self.ctx.tx(departures=departures) as conn:
+            # The terminal's row locked: two copies of one batch (a retry racing its first try) apply in turn.
+            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id).with_for_update()).scalar_one()
             if nonce is not None:
                 self.auth.record_nonce_in(conn, terminal_id, nonce, now)
             duplicates = self._acknowledge_duplicates(conn, terminal_id, events, hw)
@@ -216,6 +222,39 @@ class Uploads:
             "conflicts": [conflict_dict(c) for c in found],
             "server_time": iso(now),
         }
+
+    def _departures_of(self, events: list[dict]) -> list[str] | None:
+        """Every departure whose seats or tickets the batch may touch, for ``ServerContext.tx``: those
+        its sales name, and those of the tickets it refunds, voids, changes, reprints or picks up (a
+        ticket's departure never changes). None -- the whole database held -- for a batch with any
+        other kind of event (the gate's, a departure's action: rare, and they reach further)."""
+        deps: set[str] = set()
+        referenced: set[str] = set()
+        for ev in events:
+            kind, p = ev["type"], ev["payload"]
+            if kind in _TERMINAL_ONLY:
+                continue
+            if kind not in _TICKET_EVENTS:
+                return None
+            for t in (p.get("tickets") if kind == "ticket.sold" else [p.get("new_ticket")]) or ():
+                if t is None and kind == "ticket.changed":
+                    continue
+                if not isinstance(t, dict) or not isinstance(t.get("departure_id"), str):
+                    return None
+                deps.add(t["departure_id"])
+            ref = p.get("old_ticket_id" if kind == "ticket.changed" else "ticket_id")
+            if kind != "ticket.sold":
+                if not isinstance(ref, str):
+                    return None
+                referenced.add(ref)
+        if referenced:
+            Tk = models.tickets
+            with self.ctx.reader() as conn:
+                ids = sorted(referenced)
+                for i in range(0, len(ids), 500):
+                    deps.update(conn.execute(select(Tk.c.departure_id)
+                                             .where(Tk.c.ticket_id.in_(ids[i:i + 500]))).scalars())
+        return sorted(deps)
 
     @staticmethod
     def _acknowledge_duplicates(conn, terminal_id: str, events: list[dict], hw: int) -> int:

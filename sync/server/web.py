@@ -114,7 +114,7 @@ class WebChannel:
         if not passengers:
             raise ProtocolError("INVALID_REQUEST", "an order needs at least one passenger")
         self._check_money(passengers, now)
-        with self.ctx.tx() as conn:
+        with self.ctx.tx(departures=[departure_id]) as conn:
             dep = departure(conn, departure_id)
             check_departure_open(dep, departure_id, now)
             seats = _SeatPicker(dep, departure_id, *seat_map(conn, departure_id, now))

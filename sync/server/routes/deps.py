@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server.core import ProvinceServer
+from sync.server.middleware import CHECKED_CALLER
 
 
 async def _server(request: Request) -> ProvinceServer:
@@ -43,6 +44,7 @@ async def _read_and_check(request: Request, record_nonce: bool) -> dict:
         terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
         timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
         record_nonce=record_nonce, instance=h.get(protocol.H_INSTANCE),
+        checked=request.scope.get("state", {}).get(CHECKED_CALLER),
     )
 
 
