@@ -512,6 +512,11 @@ class SetupSession:
 
     # -- the end -------------------------------------------------------------------------------
 
+    def staff_accounts(self) -> int | None:
+        """How many accounts besides the technician's can sign in (clerks, gate checkers,
+        supervisors); None when the file cannot be read."""
+        return _count(self.config.db_path, "SELECT COUNT(*) FROM users WHERE role <> 'technician' AND active = 1")
+
     def checklist(self):
         """``kezhan doctor``'s checks on the saved file."""
         from app.doctor import run_checks

@@ -3,7 +3,7 @@
     kezhan server [--db URL] [--host H] [--port P] [--province FILE | --empty] [--admin-token T]
                   [--upload-workers N] [--processes N] [--lease-pool-percent P]
     kezhan server serve ...            (the same, spelled out)
-    kezhan server issue-code --db URL --station CODE [--label L] [--ttl-hours H] [--json]
+    kezhan server issue-code [--db URL] [--station CODE] [--label L] [--ttl-hours H] [--json]
     kezhan server revoke --db URL --terminal ID [--drain [HOURS]] [--json]
     kezhan server terminals --db URL [--json]
     kezhan server export-tickets --db URL [--terminal ID] [--date YYYY-MM-DD] [--channel web|terminal] [--json]
@@ -149,7 +149,8 @@ def register(subparsers) -> None:
 
     s = sub.add_parser("issue-code", help="issue a one-time enrolment code for a station")
     _add_db(s)
-    s.add_argument("--station", required=True, help="station code, e.g. 330102001")
+    s.add_argument("--station", default=None,
+                   help="station code, e.g. 330102001 (default: the province's home station, as in the demo)")
     s.add_argument("--label", default="", help="note for the terminal it will enrol (e.g. 'window 3')")
     s.add_argument("--ttl-hours", type=_hours, default=None, help="validity (default 24 h)")
     add_json_flag(s)
@@ -298,7 +299,7 @@ def run_issue_code(args) -> int:
     server = _open_existing(args.db)
     try:
         ttl = timedelta(hours=args.ttl_hours) if args.ttl_hours else None
-        result = server.issue_code(args.station, label=args.label, ttl=ttl)
+        result = server.issue_code(args.station or _home_station(server), label=args.label, ttl=ttl)
     except ProtocolError as exc:
         raise _protocol_error(exc) from exc
     finally:
@@ -306,6 +307,20 @@ def run_issue_code(args) -> int:
     emit(args, result, f"注册码 enrolment code for {result['station']}: {result['code']}  "
                        f"(expires {result['expires_at']})")
     return 0
+
+
+def _home_station(server) -> str:
+    """The province document's own station (the demo's bus station): a technician trying the demo
+    from an installed package has no station code to type yet."""
+    from sync.server.province import get_master
+
+    with server.reader() as conn:
+        code = get_master(conn, "setting", "home_station")
+    if not code:
+        raise SyncError("省平台没有省份数据，无法确定车站：请用 --station 指定车站代码",
+                        en="the server has no province loaded to take the station from: give --station CODE",
+                        code="NO_HOME_STATION")
+    return code
 
 
 def run_revoke(args) -> int:

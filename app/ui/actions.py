@@ -117,6 +117,8 @@ SETUP_ACTIONS: tuple[Action, ...] = (
            QT_TRANSLATE_NOOP("actions", "设置向导：读测试身份证"), "setup"),
     Action("setup_scanner", ("Ctrl+L",),
            QT_TRANSLATE_NOOP("actions", "设置向导：监听串口扫码枪"), "setup"),
+    Action("setup_skip", ("Alt+S",),
+           QT_TRANSLATE_NOOP("actions", "设置向导：跳过读卡器或扫码枪（本机没有时）"), "setup"),
     Action("tech_task", ("1", "2", "3", "4", "5", "6", "7"),
            QT_TRANSLATE_NOOP("actions", "技术员菜单：选择第 1–7 项"), "technician"),
     Action("tech_logout", ("Ctrl+Q",),

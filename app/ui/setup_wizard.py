@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -194,7 +195,9 @@ class ServerPage(_Page):
 
     def test_link(self) -> None:
         url = self.urlEdit.text()
-        self.wizard.run(self, lambda: self.session.check_link(url), zh_en("正在连接……", "Connecting…"))
+        # A link that answers is not an enrolled terminal: only a failure marks the step.
+        self.wizard.run(self, lambda: self.session.check_link(url), zh_en("正在连接……", "Connecting…"),
+                        mark_success=False)
 
     def primary(self) -> None:
         if self.wizard.busy:
@@ -358,14 +361,14 @@ class ReaderPage(_Page):
         super().retranslate()
         self.hintLabel.setText(zh_en(
             "读卡器的端口（COM3、/dev/ttyUSB0），或 auto 逐个端口、逐个速率探测。找到后放一张身份证读一次"
-            "（只显示姓氏和打码的证件号）。没有读卡器可跳过：证件号手工输入。",
+            "（只显示姓氏和打码的证件号）。没有读卡器按 Alt+S 跳过：证件号手工输入。",
             "The reader's port (COM3, /dev/ttyUSB0), or auto to probe every port at every speed. Then read a card "
-            "(only the first character of the name and the masked number are shown). No reader: skip, documents "
-            "are typed."))
+            "(only the first character of the name and the masked number are shown). No reader: Alt+S skips, "
+            "documents are typed."))
         self.captions["port"].setText(zh_en("端口", "Port"))
         self.probeButton.setText(zh_en("探测 Enter", "Probe Enter"))
         self.cardButton.setText(zh_en("读测试卡 Ctrl+R", "Read a card Ctrl+R"))
-        self.skipButton.setText(zh_en("跳过", "Skip"))
+        self.skipButton.setText(zh_en("跳过 Alt+S", "Skip Alt+S"))
 
     def enter(self) -> None:
         focus(self.portEdit)
@@ -400,13 +403,13 @@ class ScannerPage(_Page):
         super().retranslate()
         self.hintLabel.setText(zh_en(
             "键盘模式的扫码枪：光标在上面一栏时扫任意条码，扫完自动回车。串口扫码枪：填端口后按“监听”再扫。"
-            "没有扫码枪可跳过。",
+            "没有扫码枪按 Alt+S 跳过。",
             "A keyboard-wedge scanner: scan any code into the first field (it ends with Enter). A serial scanner: "
-            "type its port, press Listen, then scan. No scanner: skip."))
+            "type its port, press Listen, then scan. No scanner: Alt+S skips."))
         self.captions["scan"].setText(zh_en("扫码测试", "Scan here"))
         self.captions["port"].setText(zh_en("串口", "Serial port"))
         self.listenButton.setText(zh_en("监听串口 Ctrl+L", "Listen Ctrl+L"))
-        self.skipButton.setText(zh_en("跳过", "Skip"))
+        self.skipButton.setText(zh_en("跳过 Alt+S", "Skip Alt+S"))
 
     def enter(self) -> None:
         focus(self.scanEdit)
@@ -491,10 +494,13 @@ class ChecklistPage(_Page):
         self.finishButton.setText(zh_en("完成 Enter", "Finish Enter"))
 
     def enter(self) -> None:
-        self.wizard.run(self, self.session.checklist, zh_en("正在检查……", "Checking…"), then=self._show)
+        session = self.session
+        self.wizard.run(self, lambda: (session.checklist(), session.staff_accounts()), zh_en("正在检查……", "Checking…"),
+                        then=self._show)
         focus(self.checkList)
 
-    def _show(self, results) -> None:
+    def _show(self, answer) -> None:
+        results, staff = answer
         self.results = results
         self.checkList.clear()
         mark = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "–"}
@@ -502,7 +508,14 @@ class ChecklistPage(_Page):
             item = QListWidgetItem(f"{mark[r.status]} {r.name:<10} {r.detail}")
             item.setData(Qt.ItemDataRole.UserRole, r.status)
             self.checkList.addItem(item)
-        self.resultLabel.setText("")
+        # The wizard makes the technician's account only: without this line a newcomer meets a
+        # sign-in screen no clerk can pass, with nothing saying where clerks come from.
+        self.resultLabel.setProperty("role", "hint")
+        self.resultLabel.setText("" if staff != 0 else zh_en(
+            f"本机还没有售票员或检票员账号：完成后用技术员 {steps.TECHNICIAN_CODE} 登录，按 2 添加。",
+            f"No clerk or gate checker on this terminal yet: once finished, sign in as technician "
+            f"{steps.TECHNICIAN_CODE} and press 2 to add one."))
+        theme.repolish(self.resultLabel)
         self.wizard.state["checklist"] = all(r.status != "fail" for r in results)
         self.wizard.refresh_steps()
 
@@ -562,6 +575,7 @@ class SetupWizard(QDialog):
             "setup_keep_silent": lambda: self._on("printer", "keep_silent"),
             "setup_card": lambda: self._on("reader", "read_card"),
             "setup_scanner": lambda: self._on("scanner", "listen"),
+            "setup_skip": self._skip,
         }
         self.keys = {combo: slot for action_id, slot in handlers.items()
                      for combo in actions.key_combinations(action_id)}
@@ -586,6 +600,11 @@ class SetupWizard(QDialog):
                 slot()
                 return True
         return False
+
+    def _skip(self) -> None:
+        page = self.current()
+        if page.step in ("reader", "scanner") and not self.busy:
+            page.skipButton.click()
 
     def _on(self, step: str, method: str) -> None:
         if self.current().step == step:
@@ -630,9 +649,11 @@ class SetupWizard(QDialog):
         self.stepList.blockSignals(False)
         page.enter()
 
-    def run(self, page: _Page, fn, waiting: str, *, advance: bool = False, then=None) -> None:
+    def run(self, page: _Page, fn, waiting: str, *, advance: bool = False, then=None,
+            mark_success: bool = True) -> None:
         """``fn()`` on the worker thread; its StepResult is shown (and, with ``advance``, a success
-        moves on); ``then(result)`` runs after, on the GUI thread."""
+        moves on; without ``mark_success``, a success is only shown); ``then(result)`` runs after,
+        on the GUI thread."""
         if self.busy:
             return
         self.busy = True
@@ -644,7 +665,10 @@ class SetupWizard(QDialog):
             if then is not None:
                 then(result)
             if isinstance(result, steps.StepResult):
-                self.step_done(page, result, advance=advance)
+                if result.ok and not mark_success:
+                    page.show_result(result)
+                else:
+                    self.step_done(page, result, advance=advance)
 
         def failed(exc) -> None:
             self.busy = False
@@ -687,6 +711,12 @@ class SetupWizard(QDialog):
         # Enter reaches here from any field that does not use it itself (line edits, closed combo
         # boxes): the page's main action, never QDialog's default button.
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            # A button Tab has reached is what the technician means: Enter presses it, as Space does.
+            focused = self.focusWidget()
+            if isinstance(focused, QPushButton) and self.isAncestorOf(focused):
+                if not self.busy:
+                    focused.click()
+                return
             self._primary()
             return
         if event.key() == Qt.Key.Key_Escape and self.busy:

@@ -1217,6 +1217,10 @@
         <translation>Set-up wizard: listen on a serial scanner</translation>
     </message>
     <message>
+        <source>设置向导：跳过读卡器或扫码枪（本机没有时）</source>
+        <translation>Set-up wizard: skip the reader or the scanner (when this PC has none)</translation>
+    </message>
+    <message>
         <source>技术员菜单：选择第 1–7 项</source>
         <translation>Technician menu: choose task 1–7</translation>
     </message>

@@ -321,3 +321,53 @@ def test_no_cjk_font_and_a_read_only_data_folder_are_said_on_the_page(qtbot, kez
     page = wizard.current()
     assert page.step == "role" and wizard.state["role"] is False
     assert "无法写入配置文件" in page.resultLabel.text() and "KEZHAN_HOME" in page.resultLabel.text()
+
+
+def test_a_link_test_shows_the_link_without_marking_the_step_done(qtbot, kezhan_home, server):
+    """Ctrl+T before the code: the page says the link is fine, the step stays to do (no ✓ on a
+    terminal that is not enrolled yet); a link that fails marks it ✗."""
+    wizard = open_wizard(qtbot, kezhan_home)
+    keys = Keys(qtbot, wizard)
+    keys.press(Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    page = wizard.current()
+    keys.type(server.url)
+    keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not wizard.busy and "时钟偏差" in page.resultLabel.text(), timeout=10000)
+    assert wizard.state["server"] is None and wizard.stepList.item(2).text().startswith("·")
+    assert page.resultLabel.property("role") == "ok"
+    page.urlEdit.clear()
+    keys.type("http://127.0.0.1:9")  # nothing listens there
+    keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    wait_state(qtbot, wizard, "server", False)
+    assert wizard.stepList.item(2).text().startswith("✗")
+
+
+def test_no_reader_or_scanner_is_skipped_by_alt_s_or_by_enter_on_the_skip_button(qtbot, kezhan_home):
+    """A PC without a reader or a scanner: Alt+S (written on the button) skips the step; Tab to the
+    button and Enter presses it too, instead of running the page's probe."""
+    from app import setup as steps
+
+    probed: list[str] = []
+    wizard = open_wizard(qtbot, kezhan_home)
+    wizard.session.probe_reader = lambda port="auto", **_k: probed.append(port) or steps.StepResult(
+        "reader", False, "没有找到读卡器", "no reader found")
+    keys = Keys(qtbot, wizard)
+    keys.press(Qt.Key.Key_5, Qt.KeyboardModifier.AltModifier)
+    page = wizard.current()
+    assert page.skipButton.text() == "跳过 Alt+S" and "Alt+S" in page.hintLabel.text()
+    keys.press(Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert wizard.state["reader"] == "skipped" and wizard.stepList.item(4).text().startswith("–")
+    assert wizard.current().step == "scanner"
+
+    scanner = wizard.current()
+    for _ in range(3):  # the scan field, the port, Listen, Skip
+        keys.press(Qt.Key.Key_Tab)
+    assert wizard.focusWidget() is scanner.skipButton
+    keys.enter()
+    assert wizard.state["scanner"] == "skipped" and wizard.current().step == "password"
+    assert wizard.session.config.scanner.port == ""
+
+    keys.press(Qt.Key.Key_5, Qt.KeyboardModifier.AltModifier)  # back to the reader: Enter probes
+    keys.enter()
+    qtbot.waitUntil(lambda: not wizard.busy and probed == ["auto"], timeout=10000)
+    assert wizard.state["reader"] is False
