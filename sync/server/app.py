@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 
+import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -20,6 +21,7 @@ from sync.server.upload_workers import UploadWorkers
 log = logging.getLogger("kezhan.server.http")
 
 # In the order the OpenAPI document lists them.
+REQUEST_THREADS = 16  # see _lifespan; the PostgreSQL pool (db.make_engine) holds as many connections
 ROUTERS = (enrolment.router, upload.router, feed.router, reports.router, seats.router, web.router,
            master_data.router)
 
@@ -72,6 +74,10 @@ def create_app(
 def _lifespan(server: ProvinceServer, workers: UploadWorkers | None, sweep_interval: float | None):
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        # Requests run in at most this many threads at once (the default is 40): the rest wait in the
+        # event loop holding nothing, while fewer threads contend for the interpreter -- and a thread
+        # holding a database lock gets it back sooner between its statements.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         if workers is not None:
             await run_in_threadpool(workers.start)
         task = asyncio.create_task(_sweep_every(server, sweep_interval)) if sweep_interval else None

@@ -69,11 +69,9 @@ class ServerContext:
             conn.info[feed.BUFFER] = []
             try:
                 yield conn
-                rows = conn.info[feed.BUFFER]
+                rows = conn.info.pop(feed.BUFFER)
                 if rows:
-                    conn.execute(_LOCK_ALL, {"all": FEED_ORDER_LOCK})
-                    del conn.info[feed.BUFFER]
-                    feed.insert_rows(conn, rows)
+                    feed.insert_in_order(conn, rows, FEED_ORDER_LOCK)
             finally:
                 conn.info.pop(feed.BUFFER, None)
 

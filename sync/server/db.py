@@ -42,7 +42,7 @@ def make_engine(db: str) -> Engine:
         # No ping before each checkout: it is a round trip on every call. A connection the database
         # dropped (a restart) fails its next statement; SQLAlchemy then discards the pool, that call
         # answers 5xx and the terminal's retry gets a fresh connection.
-        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        return create_engine(url, pool_size=16, max_overflow=8, pool_recycle=1800)
 
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

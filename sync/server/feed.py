@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, text
 
 from app.domain.stock import parse_terminal_id
 from sync import protocol
@@ -60,6 +60,26 @@ def insert_rows(conn, rows: list[tuple]) -> None:
         held.extend(rows)
         return
     BulkInsert.run_tuples(conn, T, _FEED_COLUMNS, rows)
+
+
+# PostgreSQL: the held-back rows of a transaction in one statement that first takes the feed-order
+# lock (``lock``), so the ids are drawn under it, in the rows' order; the lock is then held only for
+# this statement and the commit that follows.
+_ORDERED_INSERT = text(
+    "INSERT INTO changes (kind, key, scope, deleted, data, at) "
+    "SELECT r.kind, r.key, r.scope, r.deleted, r.data, r.at "
+    "FROM (SELECT pg_advisory_xact_lock(:lock)) AS l, "
+    "unnest(CAST(:kind AS varchar[]), CAST(:key AS varchar[]), CAST(:scope AS varchar[]), "
+    "CAST(:deleted AS boolean[]), CAST(:data AS text[]), CAST(:at AS timestamp[])) "
+    "WITH ORDINALITY AS r(kind, key, scope, deleted, data, at, n) ORDER BY r.n")
+
+
+def insert_in_order(conn, rows: list[tuple], lock: int) -> None:
+    """Rows in ``_FEED_COLUMNS`` order, inserted on PostgreSQL under the advisory lock ``lock``."""
+    naive = [r[5].astimezone(UTC).replace(tzinfo=None) for r in rows]
+    conn.execute(_ORDERED_INSERT, {
+        "lock": lock, "kind": [r[0] for r in rows], "key": [r[1] for r in rows], "scope": [r[2] for r in rows],
+        "deleted": [bool(r[3]) for r in rows], "data": [r[4] for r in rows], "at": naive})
 
 
 def sold_seat_text(departure_id: str, seat_no: int, channel: str, terminal_id: str | None, ticket_id: str) -> str:

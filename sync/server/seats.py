@@ -146,8 +146,17 @@ class Seats:
     def sweep(self) -> dict:
         """Return expired lease seats to the pool (the cut-off is an expiry, so this is the
         take-back too) and tell their holders through the feed."""
-        with self.ctx.tx() as conn:
-            n = self.take_back(conn, models.lease_seats.c.expires_at <= self.ctx.now())
+        LS = models.lease_seats
+        now = self.ctx.now()
+        # The departures with an expired seat first, read without a lock: the take-back then holds
+        # those departures only, not every writer of the province while it runs.
+        with self.ctx.reader() as conn:
+            deps = sorted(conn.execute(select(LS.c.departure_id).where(LS.c.expires_at <= now).distinct()).scalars())
+        n = 0
+        for i in range(0, len(deps), 500):
+            chunk = deps[i:i + 500]
+            with self.ctx.tx(departures=chunk) as conn:
+                n += self.take_back(conn, and_(LS.c.departure_id.in_(chunk), LS.c.expires_at <= now))
         return {"seats_returned": n}
 
     def top_up(self, terminal_id: str, wants: list[dict]) -> dict:
