@@ -38,8 +38,9 @@ COMMAND_MODULES = [
 
 log = logging.getLogger("kezhan.cli")
 
-# What the release bundle leaves out with the reference server (build/pyi_lean.py).
-SERVER_PACKAGES = ("fastapi", "uvicorn", "starlette", "anyio")
+# What the release bundle leaves out with the reference server (build/pyi_lean.py), which its
+# optional demo server part carries: the web stack, and pypinyin for the demo province's initials.
+SERVER_PACKAGES = ("fastapi", "uvicorn", "starlette", "anyio", "pypinyin")
 
 
 def build_parser() -> argparse.ArgumentParser:

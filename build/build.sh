@@ -4,7 +4,7 @@
 #                                optional demo server part in dist/kezhan-demo-server/, and the
 #                                bundle's size beside a bare PySide6 window frozen the same way
 #   bash build/build.sh deb      the above, then dist/kezhan_<version>_<arch>.deb and
-#                                dist/kezhan-demo-server_<version>_all.deb (build/deb.py)
+#                                dist/kezhan-demo-server_<version>_<arch>.deb (build/deb.py)
 # On Windows the installer is compiled from build/windows/kezhan.iss over dist/kezhan/ (docs/install.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."

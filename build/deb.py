@@ -181,12 +181,15 @@ def build(out: Path, *, bundle: Path | None = None, python: str | None = None, v
 
 
 def _demo_server_deb(tree: Path, part: Path, version: str, out: Path) -> Path:
-    """The optional part: the reference server, for `kezhan demo` on an installed terminal."""
+    """The optional part: the reference server, for `kezhan demo` on an installed terminal. Compiled
+    modules inside (pydantic-core) make it a package of the machine's architecture."""
     shutil.copytree(part, tree / "opt" / "kezhan" / "demo-server")
+    compiled = any(p.suffix in (".so", ".pyd") or ".so." in p.name for p in part.rglob("*"))
+    arch = _arch() if compiled else "all"
     _write(tree / "DEBIAN" / "control", "\n".join([
         "Package: kezhan-demo-server",
         f"Version: {version}",
-        "Architecture: all",
+        f"Architecture: {arch}",
         "Maintainer: Kezhan <kezhan@localhost>",
         f"Depends: {NAME} (= {version})",
         "Section: misc",
@@ -195,7 +198,7 @@ def _demo_server_deb(tree: Path, part: Path, version: str, out: Path) -> Path:
         " The reference provincial server, for `kezhan demo` only; a station never needs it.",
         "",
     ]))
-    return _dpkg_deb(tree, out / f"kezhan-demo-server_{version}_all.deb")
+    return _dpkg_deb(tree, out / f"kezhan-demo-server_{version}_{arch}.deb")
 
 
 def _dpkg_deb(tree: Path, dest: Path) -> Path:

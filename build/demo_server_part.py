@@ -1,5 +1,7 @@
 """The optional demo server part beside the bundle (``bash build/build.sh``): the reference provincial
-server's code and every pure-Python distribution it needs that the bundle does not carry.
+server's code and every distribution it and the demo province's generator need that the bundle does
+not carry: pure Python but for pydantic-core (the server's request bodies), so the part is built for
+the bundle's platform.
 
 The distributions are found from their metadata — the ``server`` extra's requirements and theirs, in
 turn — so a new dependency of FastAPI or Uvicorn comes along without a list to keep. What the bundle
@@ -18,8 +20,10 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 # orjson is compiled and optional (the server falls back to the standard json module). filelock is the
-# server's writer lock (sync/server/db.py); the terminal has its own OS lock (app/oslock.py).
-ROOTS = ("fastapi", "uvicorn", "filelock")
+# server's writer lock (sync/server/db.py); the terminal has its own OS lock (app/oslock.py). pypinyin
+# (pure Python, 3 MB of dictionaries) gives a generated province its initials (app.demodata): the
+# frozen terminal generates one for the demo, and for `kezhan bench`'s data sets, which need this part.
+ROOTS = ("fastapi", "uvicorn", "filelock", "pypinyin")
 SKIP = {"orjson"}
 
 

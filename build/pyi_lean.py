@@ -26,10 +26,30 @@ EXCLUDES = [
     "pip", "setuptools", "pkg_resources", "wheel", "PyInstaller",
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data", "test",
     "xmlrpc", "ensurepip", "venv",
+    # The demo province's pinyin initials (app.demodata): pure Python, in the optional demo server part
+    # (build/demo_server_part.py) with the server that generates the demo province.
+    "pypinyin",
+    # Ed25519 is libsodium's (PyNaCl); nothing the terminal runs imports cryptography, though an
+    # optional import of urllib3's may find it in the build's environment.
+    "cryptography",
     # Pillow's readers and writers for formats no ticket uses (AVIF, WebP, colour profiles, Tk):
     # their extension modules bring most of pillow.libs.
     "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin", "PIL._imagingcms", "PIL.ImageCms",
     "PIL._imagingtk", "PIL.ImageTk",
+    # ... and the plugins of formats nothing here opens or writes (tickets are drawn, previews saved as
+    # PNG; Pillow imports the plugins it finds and skips the others).
+    *(f"PIL.{name}ImagePlugin" for name in (
+        "Blp", "BufrStub", "Cur", "Dcx", "Dds", "Eps", "Fits", "Fli", "Fpx", "Ftex", "Gbr", "GribStub",
+        "Hdf5Stub", "Icns", "Ico", "Im", "Imt", "Iptc", "Jpeg2K", "McIdas", "Mic", "Mpeg", "Msp", "Palm",
+        "Pcd", "Pcx", "Pdf", "Pixar", "Psd", "Qoi", "Sgi", "Spider", "Sun", "Tga", "Wmf", "XVThumb", "Xbm",
+        "Xpm")),
+    "PIL.PdfParser", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab", "PIL.ImageWin",
+    # pydantic: the reference server's request bodies; the terminal's province schema is its own
+    # (app/domain/province.py). The demo server part carries it.
+    "pydantic", "pydantic_core", "annotated_types", "typing_inspection",
+    # LibYAML's binding: python-escpos reads its printer profiles with yaml.safe_load, which is
+    # PyYAML's pure-Python loader (PyYAML imports the binding only if it is there).
+    "yaml._yaml", "_yaml",
     # Qt modules the terminal does not use (PySide6's hooks pull some in through its helpers).
     "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtPdf", "PySide6.QtSvg",
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSql", "PySide6.QtXml", "PySide6.QtDesigner",
@@ -45,6 +65,12 @@ STRIP = not sys.platform.startswith("win")
 # ISO 7064 check), and the time zones outside Asia (the stations' zones; Windows has no system database).
 DROP_DATA = (re.compile(r"^stdnum[/\\].*\.dat$"),
              re.compile(r"^tzdata[/\\]zoneinfo[/\\](?!Asia[/\\]|Etc[/\\]|UTC$|GMT$|PRC$|zone|tzdata)"))
+
+# Libraries a wheel vendors under a hashed name that the bundle also carries from the system, for Qt's
+# xcb platform: Pillow's libXau (the X authorisation library, one ABI since the 1990s) is 12 KB of
+# code padded to 2 MB by its 2 MB segment alignment. The vendored name is kept (Pillow's libxcb asks
+# for it) with the system file's content.
+TWINS = {"libXau": "libXau.so.6"}
 
 # Top-level names that must not be inside a release bundle (build.sh checks the built tree too).
 FORBIDDEN_TOP = ("fastapi", "uvicorn", "starlette", "pytest", "_pytest", "hypothesis", "httpx", "pytestqt")
@@ -98,6 +124,11 @@ def lean(a) -> None:
              and not any(pattern.search(entry[0]) for pattern in DROP_DATA)]
 
     by_name = {PurePath(dest).name: (dest, src) for dest, src, _kind in binaries}
+    for i, (dest, _src, kind) in enumerate(binaries):
+        vendored = re.match(r"^(lib\w+)-[0-9a-f]{8}\.so", PurePath(dest).name)
+        twin = TWINS.get(vendored.group(1)) if vendored else None
+        if twin in by_name:
+            binaries[i] = (dest, by_name[twin][1], kind)
     roots = []
     for dest, _src, kind in binaries:
         name = PurePath(dest).name

@@ -21,10 +21,9 @@ class GateBenchDay:
 
 
 def gate_bench_day(folder: Path, scale: dict | None = None, per_departure: int = 30) -> GateBenchDay:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from app.bench.dataset import START, build_station_db, large_station_db
     from app.bench.gate import _sell_day
+    from app.domain.ed25519 import PrivateKey
     from app.domain.ticket_code import TicketCodePayload, encode_ticket_code
     from app.services.context import Terminal
     from app.store.engine import open_database
@@ -42,7 +41,7 @@ def gate_bench_day(folder: Path, scale: dict | None = None, per_departure: int =
         with db.transaction() as session:
             ensure_user(session, "2001", "赵检票", "gate", "1234")
             station = get_setting(session, "home_station")
-        key = Ed25519PrivateKey.generate()
+        key = PrivateKey.generate()
         terminal = Terminal(station_code=station, terminal_id=f"{station}-T02", signing_key=key,
                             doc_hash_key=os.urandom(32))
         sold = _sell_day(db, terminal, day.isoformat(), per_departure)

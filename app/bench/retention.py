@@ -46,10 +46,9 @@ def _file_mb(path: Path) -> float:
 def build_year(path: Path, *, days: int = YEAR_DAYS, scale: float = SCALE) -> dict:
     """A station's year: the timetable and one shift a day selling ``scale`` × 1,345 tickets, the server
     having acknowledged everything."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from app.bench.dataset import build_station_db
     from app.bench.sale import id_numbers
+    from app.domain.ed25519 import PrivateKey
     from app.services.context import Terminal
     from app.services.sales import PassengerIn, PaymentIn, sell
     from app.services.shifts import close_shift, open_shift
@@ -68,7 +67,7 @@ def build_year(path: Path, *, days: int = YEAR_DAYS, scale: float = SCALE) -> di
             ensure_user(session, "1001", "王芳", "clerk", "1234")
             station = get_setting(session, "home_station")
         terminal = Terminal(station_code=station, terminal_id=f"{station}-T01",
-                            signing_key=Ed25519PrivateKey.generate(), doc_hash_key=b"bench-doc-hash-key")
+                            signing_key=PrivateKey.generate(), doc_hash_key=b"bench-doc-hash-key")
         people = id_numbers(per_day)
         sold = 0
         for k in range(days - PRESALE_DAYS):

@@ -60,10 +60,10 @@ def _open_raw(path: Path) -> sqlite3.Connection:
 
 
 def sale_commit(n: int = 600, warmup: int = 20, workdir: Path | None = None) -> Figure:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from sqlalchemy import event
 
     from app.bench.dataset import build_station_db
+    from app.domain.ed25519 import PrivateKey
     from app.services.context import Terminal
     from app.services.sales import PassengerIn, PaymentIn, sell
     from app.services.shifts import open_shift
@@ -83,7 +83,7 @@ def sale_commit(n: int = 600, warmup: int = 20, workdir: Path | None = None) -> 
             ensure_user(session, "1001", "王芳", "clerk", "1234")
             station = get_setting(session, "home_station")
         terminal = Terminal(station_code=station, terminal_id=f"{station}-T01",
-                            signing_key=Ed25519PrivateKey.generate(), doc_hash_key=b"bench-doc-hash-key")
+                            signing_key=PrivateKey.generate(), doc_hash_key=b"bench-doc-hash-key")
         open_shift(db, terminal, clerk="1001", first_stock_no=1, last_stock_no=n + warmup + 100, now=now)
         targets = sale_targets(db, "2026-01-02")
         db.dispose()

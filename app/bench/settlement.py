@@ -42,13 +42,12 @@ def _station_file(path: Path) -> None:
 
 
 def _terminal(db):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    from app.domain.ed25519 import PrivateKey
     from app.services.context import Terminal
     from app.services.station import home_station
 
     station = home_station(db)
-    return Terminal(station_code=station, terminal_id=f"{station}-T01", signing_key=Ed25519PrivateKey.generate(),
+    return Terminal(station_code=station, terminal_id=f"{station}-T01", signing_key=PrivateKey.generate(),
                     doc_hash_key=b"bench-doc-hash-key")
 
 

@@ -65,7 +65,7 @@ NOT_ON_START = ("alembic", "fastapi", "uvicorn", "starlette", "sync.server", "es
 # What the window loads after its first paint, behind the sign-in screen: the store's ORM, the
 # services, the sync client and its HTTP stack, the terminal's key (``loaded_at_shown`` in the report).
 AFTER_FIRST_PAINT = ("sqlalchemy", "app.store.models", "app.services.counter", "sync.client.client", "requests",
-                     "cryptography", "alembic")
+                     "nacl", "alembic")
 
 
 def write_shown_report(path: str | os.PathLike) -> None:

@@ -8,15 +8,17 @@ does not cross-check records (a fare's stops against its route, a departure's cl
 classes), because the server also imports partial documents that name records it already has.
 The demo generator adds those checks for its own output.
 
-No I/O; pydantic is used as a value-type library. Importing this module loads pydantic, so
-callers on a start-up path import it when a document arrives.
+No I/O and no library: the schema is a table of field checks below, which accept what the
+document's JSON holds in the lax way its readers always have (``"40"`` or ``40.0`` for 40 seats,
+``"yes"`` for true: the rules of pydantic's lax mode, which read these documents before), and name
+every field that breaks it, with pydantic's wording.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import re
+from collections.abc import Callable
+from typing import Any
 
 FORMAT = "kezhan-province/1"
 DEPARTURE_STATUSES = ("normal", "cancelled", "delayed", "boarding", "departed")
@@ -40,106 +42,188 @@ class ProvinceDocumentError(ValueError):
         self.problems = problems
 
 
-class _Record(BaseModel):
-    # A record may carry fields a newer writer added; the readers ignore them.
-    model_config = ConfigDict(extra="allow")
+# A check takes a value and its location (a tuple of keys and indexes) and returns the problems
+# found, each (location, message). A record may carry fields a newer writer added: the readers
+# ignore them.
+Check = Callable[[Any, tuple], list[tuple[tuple, str]]]
+_REQUIRED = object()
+_INTEGER_TEXT = re.compile(r"\s*([+-]?\d+(?:_\d+)*)(?:\.0+)?\s*", re.ASCII)
 
 
-class Province(_Record):
-    code: str
-    name: str
+def _number(value: Any, kind: type) -> Any:
+    """``value`` as an int or a float the lax way, or a message saying why it is not one."""
+    if isinstance(value, bool):
+        return int(value) if kind is int else float(value)
+    if isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str) and kind is int:
+        digits = _INTEGER_TEXT.fullmatch(value)
+        if not digits:
+            return "Input should be a valid integer, unable to parse string as an integer"
+        number = int(digits.group(1))
+    elif isinstance(value, str):
+        try:
+            number = float(value) if value.isascii() else None
+        except ValueError:
+            number = None
+        if number is None:
+            return "Input should be a valid number, unable to parse string as a number"
+    else:
+        return f"Input should be a valid {'integer' if kind is int else 'number'}"
+    if kind is int and isinstance(number, float):
+        if number != number or number in (float("inf"), float("-inf")):
+            return "Input should be a finite number"
+        if not number.is_integer():
+            return "Input should be a valid integer, got a number with a fractional part"
+        if abs(number) >= 2**63:
+            return "Input should be a valid integer"
+        number = int(number)
+    return number
 
 
-class Station(_Record):
-    code: str
-    name: str
-    pinyin: str = ""  # initials, upper case: "HZ" for 杭州
-    region_code: str | None = None  # the station code's first six digits when absent
-    city: str = ""
+def _numeric(kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Check:
+    def check(value, loc):
+        number = _number(value, kind)
+        if isinstance(number, str):
+            return [(loc, number)]
+        for bound, ok, words in ((gt, lambda b: number > b, "greater than"),
+                                 (ge, lambda b: number >= b, "greater than or equal to"),
+                                 (le, lambda b: number <= b, "less than or equal to")):
+            if bound is not None and not ok(bound):
+                return [(loc, f"Input should be {words} {bound}")]
+        return []
+    return check
 
 
-class VehicleClass(_Record):
-    code: str
-    name: str
-    seats: int = Field(ge=1)
+def _string(pattern: str | None = None) -> Check:
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(value, loc):
+        if not isinstance(value, str):
+            return [(loc, "Input should be a valid string")]
+        if compiled and not compiled.search(value):
+            return [(loc, f"String should match pattern '{pattern}'")]
+        return []
+    return check
 
 
-class Stop(_Record):
-    station: str
-    seq: int
-    km: int
+def _boolean(value, loc):
+    if isinstance(value, bool) or (isinstance(value, int | float) and value in (0, 1)):
+        return []
+    if isinstance(value, str) and value.strip().lower() in ("0", "1", "f", "t", "n", "y", "no", "yes", "off", "on",
+                                                             "false", "true"):
+        return []
+    interpretable = isinstance(value, str | int)
+    return [(loc, "Input should be a valid boolean" + (", unable to interpret input" if interpretable else ""))]
 
 
-class Route(_Record):
-    code: str
-    name: str
-    origin: str
-    via: str | list[str] = ""
-    stops: list[Stop]
+def _one_of(*choices: str) -> Check:
+    words = ", ".join(repr(c) for c in choices[:-1]) + (" or " if len(choices) > 1 else "") + repr(choices[-1])
+
+    def check(value, loc):
+        return [] if isinstance(value, str) and value in choices else [(loc, f"Input should be {words}")]
+    return check
 
 
-class Fare(_Record):
-    route: str
-    from_: str = Field(alias="from")
-    to: str
-    vehicle_class: str
-    full_fare: int = Field(gt=0)  # fen
+def _optional(inner: Check) -> Check:
+    return lambda value, loc: [] if value is None else inner(value, loc)
 
 
-class Departure(_Record):
-    id: str
-    schedule_code: str
-    route: str
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local to the station's zone
-    vehicle_class: str
-    seats: int = Field(ge=0)
-    gate: int | str | None = None
-    status: Literal[DEPARTURE_STATUSES] = "normal"
-    extra: bool = False
-    stop_sale_minutes: int = Field(default=0, ge=0)
+def _either(**members: Check) -> Check:
+    """The first member that takes the value; otherwise every member's problem, under its name."""
+    def check(value, loc):
+        found = []
+        for name, inner in members.items():
+            problems = inner(value, (*loc, name))
+            if not problems:
+                return []
+            found += problems
+        return found
+    return check
 
 
-class GateSettings(_Record):
-    """How the gate works at the province's stations (docs/gate.md); every field has a default."""
-
-    open_minutes: int = Field(default=30, ge=0, le=24 * 60)  # 开检: minutes before departure
-    late_minutes: int = Field(default=10, ge=0, le=24 * 60)  # 补检: until minutes after departure
-    station_fee_percent: float = Field(default=10, ge=0, le=100)  # 站务费, of the road bill's amount
-    agency_fee_percent: float = Field(default=0, ge=0, le=100)  # 代理费
-    free_child_cap_percent: float = Field(default=10, ge=0, le=100)  # free children checked, of the seats
+def _list(item: Check) -> Check:
+    def check(value, loc):
+        if not isinstance(value, list | tuple):
+            return [(loc, "Input should be a valid list")]
+        return [problem for i, element in enumerate(value) for problem in item(element, (*loc, i))]
+    return check
 
 
-class TicketType(_Record):
+def _mapping(value, loc):
+    return [] if isinstance(value, dict) else [(loc, "Input should be a valid dictionary")]
+
+
+def _record(model: str, /, **fields: tuple[Check, Any]) -> Check:
+    """A JSON object with these fields, each (check, default); ``_REQUIRED`` for no default. A field
+    named ``from_`` is read from the key ``from``."""
+    def check(value, loc):
+        if not isinstance(value, dict):
+            return [(loc, f"Input should be a valid dictionary or instance of {model}")]
+        found = []
+        for field, (inner, default) in fields.items():
+            key = "from" if field == "from_" else field
+            if key in value:
+                found += inner(value[key], (*loc, key))
+            elif default is _REQUIRED:
+                found.append(((*loc, key), "Field required"))
+        return found
+    return check
+
+
+_TEXT = (_string(), _REQUIRED)
+_Stop = _record("Stop", station=_TEXT, seq=(_numeric(int), _REQUIRED), km=(_numeric(int), _REQUIRED))
+_percent = (_numeric(float, ge=0, le=100), None)
+_minutes = (_numeric(int, ge=0, le=24 * 60), None)
+_SCHEMA = _record(
+    "ProvinceDocument",
+    format=(_one_of(FORMAT), _REQUIRED),
+    province=(_optional(_record("Province", code=_TEXT, name=_TEXT)), None),
+    home_station=(_optional(_string()), None),
+    stations=(_list(_record(
+        "Station", code=_TEXT, name=_TEXT,
+        pinyin=(_string(), ""),  # initials, upper case: "HZ" for 杭州
+        region_code=(_optional(_string()), None),  # the station code's first six digits when absent
+        city=(_string(), ""))), []),
+    vehicle_classes=(_list(_record("VehicleClass", code=_TEXT, name=_TEXT, seats=(_numeric(int, ge=1), _REQUIRED))), []),
+    routes=(_list(_record(
+        "Route", code=_TEXT, name=_TEXT, origin=_TEXT,
+        via=(_either(str=_string(), **{"list[str]": _list(_string())}), ""),
+        stops=(_list(_Stop), _REQUIRED))), []),
+    fares=(_list(_record(
+        "Fare", route=_TEXT, from_=_TEXT, to=_TEXT, vehicle_class=_TEXT,
+        full_fare=(_numeric(int, gt=0), _REQUIRED))), []),  # fen
+    departures=(_list(_record(
+        "Departure", id=_TEXT, schedule_code=_TEXT, route=_TEXT,
+        date=(_string(r"^\d{4}-\d{2}-\d{2}$"), _REQUIRED),
+        time=(_string(r"^([01]\d|2[0-3]):[0-5]\d$"), _REQUIRED),  # local to the station's zone
+        vehicle_class=_TEXT,
+        seats=(_numeric(int, ge=0), _REQUIRED),
+        gate=(_optional(_either(int=_numeric(int), str=_string())), None),
+        status=(_one_of(*DEPARTURE_STATUSES), "normal"),
+        extra=(_boolean, False),
+        stop_sale_minutes=(_numeric(int, ge=0), 0))), []),
     # The rules of a ticket type are checked by app.domain.ticket_types when they are used.
-    code: str
-
-
-class ProvinceDocument(_Record):
-    format: Literal[FORMAT]
-    province: Province | None = None
-    home_station: str | None = None
-    stations: list[Station] = []
-    vehicle_classes: list[VehicleClass] = []
-    routes: list[Route] = []
-    fares: list[Fare] = []
-    departures: list[Departure] = []
-    ticket_types: list[TicketType] = []
-    refund_policy: dict[str, Any] | None = None
-    change_policy: dict[str, Any] | None = None
-    insurance: dict[str, Any] | None = None
-    gate: GateSettings | None = None
+    ticket_types=(_list(_record("TicketType", code=_TEXT)), []),
+    refund_policy=(_optional(_mapping), None),
+    change_policy=(_optional(_mapping), None),
+    insurance=(_optional(_mapping), None),
+    # How the gate works at the province's stations (docs/gate.md); every field has a default.
+    gate=(_optional(_record(
+        "GateSettings",
+        open_minutes=_minutes,  # 开检: minutes before departure
+        late_minutes=_minutes,  # 补检: until minutes after departure
+        station_fee_percent=_percent,  # 站务费, of the road bill's amount
+        agency_fee_percent=_percent,  # 代理费
+        free_child_cap_percent=_percent)), None),  # free children checked, of the seats
+)
 
 
 def province_problems(doc: Any) -> list[str]:
     """Every place ``doc`` breaks the schema, one readable line each (empty when it is valid)."""
     if not isinstance(doc, dict):
         return [f"a province document is a JSON object, not {type(doc).__name__}"]
-    try:
-        ProvinceDocument.model_validate(doc)
-    except ValidationError as exc:
-        return [_describe(doc, error) for error in exc.errors()]
-    return []
+    return [_describe(doc, {"loc": loc, "msg": message}) for loc, message in _SCHEMA(doc, ())]
 
 
 def validate_province(doc: Any) -> None:

@@ -28,10 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from ._time import require_aware
+from .ed25519 import InvalidSignature, PrivateKey, PublicKey
 from .errors import RuleViolation
 
 PREFIX = "KZ2"
@@ -94,7 +92,7 @@ def _b64decode(text: str) -> bytes:
     return data
 
 
-def encode_ticket_code(payload: TicketCodePayload, private_key: Ed25519PrivateKey, key_id: str) -> str:
+def encode_ticket_code(payload: TicketCodePayload, private_key: PrivateKey, key_id: str) -> str:
     """Sign ``payload`` with the station's key; ``key_id`` names the matching public key."""
     if not _KEY_ID.match(key_id):
         raise ValueError(f"key id must be 1-32 of A-Z a-z 0-9 _ -: {key_id!r}")
@@ -128,7 +126,7 @@ def _garbled(reason: str) -> RuleViolation:
     )
 
 
-def decode_ticket_code(text: str, public_keys: Mapping[str, Ed25519PublicKey]) -> TicketCodePayload:
+def decode_ticket_code(text: str, public_keys: Mapping[str, PublicKey]) -> TicketCodePayload:
     """Verify and read a scanned code. Refusals: ``CODE_GARBLED`` (not a ticket code),
     ``CODE_UNKNOWN_KEY`` (signed by a key this gate does not know), ``CODE_FORGED`` (the
     signature does not match: altered or counterfeit)."""

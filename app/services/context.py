@@ -45,7 +45,7 @@ ALARM_CURSOR = "alarm"
 class Terminal:
     """The enrolled terminal an operation runs on.
 
-    ``signing_key``: the terminal's Ed25519 private key (``cryptography`` object or 32 raw bytes)
+    ``signing_key``: the terminal's Ed25519 private key (``app.domain.ed25519.PrivateKey`` or its 32-byte seed)
     that signs ticket codes. ``doc_hash_key``: the province-wide key of document hashes.
     ``online``/``offline_since``: the link state the lease rules look at.
     """
@@ -71,9 +71,9 @@ class Terminal:
 
     def __post_init__(self):
         if isinstance(self.signing_key, bytes | bytearray):
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+            from app.domain.ed25519 import PrivateKey
 
-            self.signing_key = Ed25519PrivateKey.from_private_bytes(bytes(self.signing_key))
+            self.signing_key = PrivateKey.from_private_bytes(bytes(self.signing_key))
         if not self.key_id:
             self.key_id = self.terminal_id
         self.public_keys.setdefault(self.key_id, self.signing_key.public_key())

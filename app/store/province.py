@@ -29,7 +29,7 @@ def _bad(what: str) -> StorageError:
 
 def load_province(session: Session, doc: dict, *, zone: ZoneInfo | None = None) -> dict:
     """Load ``doc`` into the session's transaction (the caller commits). Returns row counts."""
-    # Imported here: the schema loads pydantic, which the window's start-up does not need.
+    # Imported here: the window's start-up does not need the schema.
     from app.domain.province import ProvinceDocumentError, validate_province
 
     try:

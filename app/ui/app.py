@@ -259,7 +259,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     from PySide6.QtCore import QTimer
 
     # The sign-in screen first, on a stand-in backend: the store, its ORM, the services, the gate's,
-    # the sync client and the terminal's key (cryptography) load after the first paint, while the
+    # the sync client and the terminal's key (libsodium) load after the first paint, while the
     # clerk types.
     role = config.terminal.role if config.terminal.role in ("gate", "both") else "window"
     window = build_window(

@@ -9,9 +9,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
+from app.domain.ed25519 import PrivateKey, PublicKey
 from app.errors import SyncError
 from app.store import sync_state
 from app.store.engine import Database
@@ -34,15 +32,6 @@ def code_key_id(server_key_id: str) -> str:
     """The key id as it goes into a ticket code (``[A-Za-z0-9_-]{1,32}``, app.domain.ticket_code).
     The server may name keys more freely ("330102001-T01/1"); signer and gate map the same way."""
     return _NOT_CODE_SAFE.sub("_", server_key_id)[-32:]
-
-
-def _raw_private(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                             serialization.NoEncryption())
-
-
-def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def load_identity(db: Database) -> SyncIdentity | None:
@@ -74,7 +63,7 @@ def enrol(db: Database, server_url: str, code: str, *, label: str = "", transpor
         raise SyncError(f"本终端已注册为 {existing.terminal_id}", en=f"already enrolled as {existing.terminal_id}",
                         code="ALREADY_ENROLLED", terminal_id=existing.terminal_id)
     key = _pending_key(db, code, idempotency_key)
-    public = protocol.encode_public_key(_raw_public(key.public_key()))
+    public = protocol.encode_public_key(key.public_key().public_bytes())
     transport = transport or Transport(server_url)
     try:
         answer = transport.call_retrying("POST", protocol.API_PREFIX + "/enrol", idempotency_key=idempotency_key,
@@ -101,28 +90,28 @@ def enrol(db: Database, server_url: str, code: str, *, label: str = "", transpor
     with db.transaction() as session:
         sync_state.record_enrolment(session, SyncIdentity(
             terminal_id=terminal_id, station_code=station_code, server_url=server_url.rstrip("/"), secret=secret,
-            signing_key=base64.b64encode(_raw_private(key)).decode("ascii"), key_id=key_id, enrolled_at=now,
+            signing_key=base64.b64encode(key.private_bytes()).decode("ascii"), key_id=key_id, enrolled_at=now,
         ), public, str(answer["doc_hash_key"]) if answer.get("doc_hash_key") else None)
         put_setting(session, PENDING_ENROLMENT_SETTING, None)
     log.info("enrolled as %s at %s (key %s)", terminal_id, server_url, key_id)
     return {"terminal_id": terminal_id, "station": station_code, "key_id": key_id, "server": server_url}
 
 
-def _pending_key(db: Database, code: str, idempotency_key: str | None) -> Ed25519PrivateKey:
+def _pending_key(db: Database, code: str, idempotency_key: str | None) -> PrivateKey:
     """The key pair to enrol with: a new one, or, for a call retrying an earlier one with the same
     idempotency key and code, the pair that call sent (the server compares the request whole)."""
     if idempotency_key is None:
-        return Ed25519PrivateKey.generate()
+        return PrivateKey.generate()
     with db.read() as session:
         pending = get_setting(session, PENDING_ENROLMENT_SETTING)
     if isinstance(pending, dict) and pending.get("key") == idempotency_key and pending.get("code") == code:
         with contextlib.suppress(ValueError, TypeError):
-            return Ed25519PrivateKey.from_private_bytes(base64.b64decode(pending["signing_key"]))
-    key = Ed25519PrivateKey.generate()
+            return PrivateKey.from_private_bytes(base64.b64decode(pending["signing_key"]))
+    key = PrivateKey.generate()
     with db.transaction() as session:
         put_setting(session, PENDING_ENROLMENT_SETTING, {
             "key": idempotency_key, "code": code,
-            "signing_key": base64.b64encode(_raw_private(key)).decode("ascii")})
+            "signing_key": base64.b64encode(key.private_bytes()).decode("ascii")})
     return key
 
 
@@ -130,14 +119,14 @@ def credentials(ident: SyncIdentity) -> Credentials:
     return Credentials(ident.terminal_id, ident.secret)
 
 
-def public_keys(db: Database) -> dict[str, Ed25519PublicKey]:
+def public_keys(db: Database) -> dict[str, PublicKey]:
     """Every terminal's ticket-code public key this terminal knows (its own and the feed's)."""
     with db.read() as session:
         rows = sync_state.ticket_keys(session)
     out = {}
     for row in rows:
         try:
-            out[code_key_id(row.key_id)] = Ed25519PublicKey.from_public_bytes(protocol.decode_public_key(row.public_key))
+            out[code_key_id(row.key_id)] = PublicKey.from_public_bytes(protocol.decode_public_key(row.public_key))
         except ValueError:
             log.warning("ticket key %s in the store is not a valid Ed25519 key; skipped", row.key_id)
     return out
@@ -165,7 +154,7 @@ def make_terminal(db: Database, **overrides):
     from app.services.context import Terminal
 
     ident = require_identity(db)
-    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(ident.signing_key))
+    key = PrivateKey.from_private_bytes(base64.b64decode(ident.signing_key))
     kwargs = {
         "station_code": ident.station_code,
         "terminal_id": ident.terminal_id,

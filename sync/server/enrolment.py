@@ -28,11 +28,11 @@ def _code_hash(code: str) -> str:
 
 def checked_public_key(public_key: str) -> str:
     """The key in its canonical text, or BAD_PUBLIC_KEY when it is not an Ed25519 public key."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from app.domain.ed25519 import PublicKey
 
     try:
         raw = protocol.decode_public_key(public_key)
-        Ed25519PublicKey.from_public_bytes(raw)
+        PublicKey.from_public_bytes(raw)
     except Exception as exc:
         raise ProtocolError("BAD_PUBLIC_KEY", f"ticket-code public key not valid: {exc}") from exc
     return protocol.encode_public_key(raw)

@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.cli import main
+from app.domain.ed25519 import PrivateKey
 from app.services import PassengerIn, PaymentIn, open_shift, refund, sell
 from app.store.engine import open_database
 from app.store.models import SyncIdentity
@@ -47,10 +46,9 @@ def station(tmp_path, monkeypatch):
             d["time"] = leaves.strftime("%H:%M")
         elif d["id"] == D_1400:
             d["time"] = (leaves + timedelta(minutes=30)).strftime("%H:%M")
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = PrivateKey.generate()
+    raw = key.private_bytes()
+    public = key.public_key().public_bytes()
     db = open_database(path)
     with db.transaction() as session:
         load_province(session, doc)

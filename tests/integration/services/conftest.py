@@ -8,8 +8,8 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.domain.ed25519 import PrivateKey
 from app.services import PassengerIn, PaymentIn, Terminal, open_shift, sell
 from app.store.engine import backup_file, open_database
 from app.store.province import load_province
@@ -18,7 +18,7 @@ from tests.integration.store.tiny_province import D_0800, HOME, ID_A, NINGBO, NO
 
 TERMINAL_ID = f"{HOME}-T01"
 DOC_KEY = b"province-document-hash-key-0001"
-SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+SIGNING_KEY = PrivateKey.from_private_bytes(bytes(range(32)))
 
 CLERK, CLERK_PW = "1001", "clerk-one"
 CLERK2, CLERK2_PW = "1002", "clerk-two"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+from app.domain.ed25519 import PrivateKey
 from app.domain.ticket_code import TicketCodePayload, encode_ticket_code
 from app.services import refund, reprint, void
 from app.services.aftersale import change
@@ -136,7 +135,7 @@ def test_forged_unreadable_and_unknown_key_codes(db, terminal, shift):
     assert gate.check_text("https://shop.example.com/item/123", D_0800).code == "UNREADABLE"
     assert gate.check_text(job.ticket_code[:40], D_0800).code == "UNREADABLE"
     stranger = encode_ticket_code(TicketCodePayload(job.ticket_id, D_0800, 5, "full", "", NOW),
-                                  Ed25519PrivateKey.generate(), "other-province")
+                                  PrivateKey.generate(), "other-province")
     v = gate.check_text(stranger, D_0800)
     assert v.code == "REVOKED_KEY" and "other-province" in v.message and "未知" in v.message
     # None of these boarded the real passenger.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+from app.domain.ed25519 import PrivateKey
 from app.services import (
     PassengerIn,
     Terminal,
@@ -34,7 +33,7 @@ def test_an_empty_party_or_an_unknown_ticket_type(db, terminal, shift):
 def test_lookups_need_a_key_and_a_known_signer(db, terminal, sale):
     assert refusal_code(find_tickets, db, terminal) == "NO_SEARCH_KEY"
     assert refusal_code(pickup, db, terminal, clerk=CLERK, now=LATER) == "NO_SEARCH_KEY"
-    stranger = Terminal(station_code=HOME, terminal_id=f"{HOME}-T09", signing_key=Ed25519PrivateKey.generate(),
+    stranger = Terminal(station_code=HOME, terminal_id=f"{HOME}-T09", signing_key=PrivateKey.generate(),
                         doc_hash_key=DOC_KEY)
     assert refusal_code(find_tickets, db, stranger, code=sale.print_jobs[0].ticket_code) == "CODE_UNKNOWN_KEY"
     assert refusal_code(find_tickets, db, terminal, code="not a ticket code") == "CODE_GARBLED"

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from app.domain.ed25519 import PrivateKey
 from app.domain.stock import make_ticket_id, parse_terminal_id
 from sync import protocol
 from sync.server import ServerThread, Settings
@@ -48,7 +47,7 @@ SOON = f"{HOME}-20261124-K0900"
 
 
 def public_key_b64() -> str:
-    raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = PrivateKey.generate().public_key().public_bytes()
     return protocol.encode_public_key(raw)
 
 

@@ -3,15 +3,15 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from app.domain.ed25519 import PrivateKey
 from app.domain.errors import RuleViolation
 from app.domain.ticket_code import TicketCodePayload, decode_ticket_code, doc_tag, encode_ticket_code
 
-KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+KEY = PrivateKey.from_private_bytes(bytes(range(32)))
+OTHER_KEY = PrivateKey.from_private_bytes(bytes(range(1, 33)))
 KEYS = {"st1": KEY.public_key()}
 ISSUED = datetime(2026, 11, 24, 1, 2, 3, tzinfo=UTC)
 PAYLOAD = TicketCodePayload(
