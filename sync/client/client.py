@@ -209,6 +209,7 @@ class SyncClient:
         self.batch_size = batch_size
         self.page_limit = page_limit
         self.interval = interval
+        self._fresh_lease_rows: list | None = None  # see _keep_leases
         self.min_gap = min_gap
         self.lease_horizon = lease_horizon
         self.lease_threshold = lease_threshold
@@ -600,7 +601,9 @@ class SyncClient:
                                     departs_by=now + self.lease_horizon)
 
     def lease_coverage(self) -> LeaseCoverage:
-        rows = self._read(lambda cur: self._lease_rows(cur, self.now()))
+        rows, self._fresh_lease_rows = self._fresh_lease_rows, None
+        if rows is None:
+            rows = self._read(lambda cur: self._lease_rows(cur, self.now()))
         return LeaseCoverage(departures=len(rows), covered=sum(1 for r in rows if r.leased > 0),
                              seats=sum(r.leased for r in rows))
 
@@ -609,13 +612,17 @@ class SyncClient:
         renew_by = iso_utc(now + self.lease_renew_before)
         mono = time.monotonic()
         wants = []
-        for held in self._read(lambda cur: self._lease_rows(cur, now)):
+        rows = self._read(lambda cur: self._lease_rows(cur, now))
+        for held in rows:
             if self._sold_out.get(held.departure_id, 0) > mono:
                 continue
             short = held.leased < self.lease_threshold and (held.free > 0 or held.leased > 0)
             expiring = held.leased > 0 and held.first_expiry is not None and held.first_expiry < renew_by
             if short or expiring:
                 wants.append({"departure_id": held.departure_id, "seats": self.lease_target})
+        # Nothing to top up: the cycle's status (emitted next) counts the leases from these rows
+        # rather than running the same query again.
+        self._fresh_lease_rows = rows if not wants else None
         for i in range(0, len(wants), 200):
             chunk = wants[i:i + 200]
             answer = self.transport.call("POST", protocol.API_PREFIX + "/leases", body={"want": chunk})
