@@ -187,37 +187,6 @@ def seat_state(cur, departure_id: str, seat_no: int) -> SeatState | None:
     return None if row is None else SeatState(*row)
 
 
-def seat_states(cur, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], SeatState]:
-    """The state of each (departure, seat) asked that exists here, in a statement per 400 seats
-    (a feed page of a few hundred seat rows read one by one cost a statement each)."""
-    out: dict[tuple[str, int], SeatState] = {}
-    wanted = sorted(set(pairs))
-    for i in range(0, len(wanted), 400):
-        chunk = wanted[i:i + 400]
-        cur.execute("SELECT departure_id, seat_no, state, ticket_id FROM seats WHERE (departure_id, seat_no) IN "
-                    f"(VALUES {','.join('(?, ?)' for _ in chunk)})", [v for pair in chunk for v in pair])
-        for departure_id, seat_no, state, ticket_id in cur.fetchall():
-            out[(departure_id, seat_no)] = SeatState(state, ticket_id)
-    return out
-
-
-def set_seats_as_fed(cur, changes: list[tuple[str, str, int, str | None]]) -> None:
-    """``set_held`` and ``set_free`` for many seats, in the order given: (``held``|``free``,
-    departure, seat, ticket id)."""
-    i = 0
-    while i < len(changes):
-        j = i
-        while j < len(changes) and changes[j][0] == changes[i][0]:
-            j += 1
-        if changes[i][0] == "held":
-            cur.executemany("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",
-                            [(t, d, n) for _, d, n, t in changes[i:j]])
-        else:
-            cur.executemany("UPDATE seats SET state = 'free', ticket_id = NULL WHERE departure_id = ? AND seat_no = ?",
-                            [(d, n) for _, d, n, _t in changes[i:j]])
-        i = j
-
-
 def set_held(cur, departure_id: str, seat_no: int, ticket_id: str | None) -> None:
     """Held by another channel, as the feed says; whatever lease id the seat has stays."""
     cur.execute("UPDATE seats SET state = 'held', ticket_id = ? WHERE departure_id = ? AND seat_no = ?",

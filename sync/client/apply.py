@@ -259,16 +259,12 @@ class FeedApplier:
                 seats.lease_seats(self.cur, local_id, departure_id, seat_nos)
 
     def _apply_seat(self, rows):
-        parsed = []
         for c in rows:
             departure_id, _, seat_text = c["key"].rpartition("/")
-            if seat_text.isdigit():
-                parsed.append((c, departure_id, int(seat_text)))
-        # The page's seats read at once; later rows of the page see what earlier ones changed.
-        states = seats.seat_states(self.cur, [(d, n) for _, d, n in parsed])
-        changes = []
-        for c, departure_id, seat_no in parsed:
-            here = states.get((departure_id, seat_no))
+            if not seat_text.isdigit():
+                continue
+            seat_no = int(seat_text)
+            here = seats.seat_state(self.cur, departure_id, seat_no)
             if here is None:
                 self.defer(c)  # departure not here yet
                 continue
@@ -287,12 +283,9 @@ class FeedApplier:
                 continue
             if c.get("deleted"):
                 if here.state == "held":
-                    changes.append(("free", departure_id, seat_no, None))
-                    states[(departure_id, seat_no)] = seats.SeatState("free", None)
+                    seats.set_free(self.cur, departure_id, seat_no)
             else:
-                changes.append(("held", departure_id, seat_no, data.get("ticket_id")))
-                states[(departure_id, seat_no)] = seats.SeatState("held", data.get("ticket_id"))
-        seats.set_seats_as_fed(self.cur, changes)
+                seats.set_held(self.cur, departure_id, seat_no, data.get("ticket_id"))
 
     def _apply_web_ticket(self, rows):
         for c in rows:
