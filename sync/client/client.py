@@ -44,6 +44,7 @@ CURSOR_LAST_SYNC = "last_sync"
 
 EVENTS_PATH = protocol.API_PREFIX + "/events"
 RELEASE_CHUNK = 500  # departures per release call (the server takes up to 1000)
+COVERAGE_FRESH_SECONDS = 5.0  # how old the status line's lease coverage may be
 
 # Codes after which uploading stops until a technician looks: continuing could only make it worse.
 ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
@@ -209,7 +210,7 @@ class SyncClient:
         self.batch_size = batch_size
         self.page_limit = page_limit
         self.interval = interval
-        self._fresh_lease_rows: list | None = None  # see _keep_leases
+        self._coverage: tuple[LeaseCoverage, float] | None = None  # see lease_coverage
         self.min_gap = min_gap
         self.lease_horizon = lease_horizon
         self.lease_threshold = lease_threshold
@@ -601,9 +602,17 @@ class SyncClient:
                                     departs_by=now + self.lease_horizon)
 
     def lease_coverage(self) -> LeaseCoverage:
-        rows, self._fresh_lease_rows = self._fresh_lease_rows, None
-        if rows is None:
-            rows = self._read(lambda cur: self._lease_rows(cur, self.now()))
+        """What the leases cover, for the status line: counted at most every few seconds (the status is
+        emitted after every cycle, and after every sale while offline), and afresh after a top-up."""
+        cached = self._coverage
+        if cached is not None and time.monotonic() - cached[1] < COVERAGE_FRESH_SECONDS:
+            return cached[0]
+        coverage = self._count_coverage(self._read(lambda cur: self._lease_rows(cur, self.now())))
+        self._coverage = (coverage, time.monotonic())
+        return coverage
+
+    @staticmethod
+    def _count_coverage(rows) -> LeaseCoverage:
         return LeaseCoverage(departures=len(rows), covered=sum(1 for r in rows if r.leased > 0),
                              seats=sum(r.leased for r in rows))
 
@@ -620,9 +629,7 @@ class SyncClient:
             expiring = held.leased > 0 and held.first_expiry is not None and held.first_expiry < renew_by
             if short or expiring:
                 wants.append({"departure_id": held.departure_id, "seats": self.lease_target})
-        # Nothing to top up: the cycle's status (emitted next) counts the leases from these rows
-        # rather than running the same query again.
-        self._fresh_lease_rows = rows if not wants else None
+        self._coverage = (self._count_coverage(rows), time.monotonic()) if not wants else None
         for i in range(0, len(wants), 200):
             chunk = wants[i:i + 200]
             answer = self.transport.call("POST", protocol.API_PREFIX + "/leases", body={"want": chunk})

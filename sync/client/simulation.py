@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import random
+import shutil
 import socket
 import threading
 import time
@@ -250,6 +251,10 @@ class Simulation:
 
         parts = urlsplit(self.server_url)
         host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+        # One empty database migrated, copied for each terminal: a terminal's own first start would
+        # migrate its file the same way, and fifty migrations were CPU the server never saw.
+        template = self.folder / "template.sqlite3"
+        open_database(template).dispose()
         for i in range(self.n_terminals):
             if i == 1 and self.n_stations > 1:
                 self._pick_stations(self.terminals[0])
@@ -258,6 +263,7 @@ class Simulation:
                                                                           "label": f"simulated {i + 1}"})["code"]
             path = self.folder / f"terminal{i + 1}" / "kezhan.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template, path)
             db = open_database(path)
             with db.transaction() as session:
                 ensure_user(session, CLERK, "模拟售票员", "clerk", CLERK_PASSWORD)
