@@ -264,28 +264,26 @@ class FeedApplier:
             if not seat_text.isdigit():
                 continue
             seat_no = int(seat_text)
+            data = c.get("data") or {}
+            deleted = c.get("deleted")
+            if not deleted and data.get("terminal_id") == self.terminal_id and data.get("channel") == "terminal":
+                continue  # our own sale or lease: the local record and our lease rows are the truth about it
+            # The common case first, in one statement: a seat held or freed as the row says. Only a
+            # row that changed nothing needs the seat's state to know why.
+            if deleted:
+                if seats.free_if_held(self.cur, departure_id, seat_no):
+                    continue
+            elif seats.hold_as_fed(self.cur, departure_id, seat_no, data.get("ticket_id"),
+                                   unless_leased=data.get("state") == "leased"):
+                # Another terminal's lease on a seat leased here is older than our lease row: the
+                # server republishes a holder's lease before the seat can go to anyone else, and a
+                # page applies lease rows before seat rows -- so such a row leaves a leased seat be.
+                continue
             here = seats.seat_state(self.cur, departure_id, seat_no)
             if here is None:
                 self.defer(c)  # departure not here yet
-                continue
-            data = c.get("data") or {}
-            if not c.get("deleted") and data.get("terminal_id") == self.terminal_id and data.get("channel") == "terminal":
-                continue  # our own sale or lease: the local record and our lease rows are the truth about it
-            if here.state == "leased" and not c.get("deleted") and data.get("state") == "leased":
-                # Another terminal's lease on a seat leased here is older than our lease row: the server
-                # republishes a holder's lease before the seat can go to anyone else, and a page applies
-                # lease rows before seat rows.
-                continue
-            if here.state == "sold":
-                if not c.get("deleted") and data.get("ticket_id") == here.ticket_id:
-                    continue
+            elif here.state == "sold" and (deleted or data.get("ticket_id") != here.ticket_id):
                 self.defer(c)
-                continue
-            if c.get("deleted"):
-                if here.state == "held":
-                    seats.set_free(self.cur, departure_id, seat_no)
-            else:
-                seats.set_held(self.cur, departure_id, seat_no, data.get("ticket_id"))
 
     def _apply_web_ticket(self, rows):
         for c in rows:
