@@ -162,9 +162,10 @@ def _reset_reason(cursor: str | None, parsed, epoch: str, floor: int, head: int)
 def _changes_json(rows) -> str:
     # The stored data is canonical JSON already: splice it in rather than decode and
     # re-encode every row (the initial pull of a large station is tens of thousands of rows).
-    dump = json.dumps
+    # encode_basestring is what json.dumps(text, ensure_ascii=False) calls, without its set-up per value.
+    dump = _str
     parts = [
-        f'{{"id":{int(r.id)},"kind":{dump(r.kind, ensure_ascii=False)},"key":{dump(r.key, ensure_ascii=False)},'
+        f'{{"id":{int(r.id)},"kind":{dump(r.kind)},"key":{dump(r.key)},'
         f'"deleted":{"true" if r.deleted else "false"},"data":{"null" if r.data is None else r.data}}}'
         for r in rows
     ]
