@@ -128,7 +128,8 @@ class Authenticator:
         if seen is not None:
             raise ProtocolError("REPLAYED_NONCE")
 
-    def record_nonce_in(self, conn, terminal_id: str, nonce: str, now: datetime, *, seen_within=None) -> None:
+    def record_nonce_in(self, conn, terminal_id: str, nonce: str, now: datetime, *, seen_within=None,
+                        seen: bool = True) -> None:
         """Inside the caller's transaction; a nonce seen before raises REPLAYED_NONCE (and the
         transaction must then be given up). ``seen_within``: leave ``last_seen_at`` alone when it is
         at most that old (no lock taken on the terminal's row)."""
@@ -137,10 +138,11 @@ class Authenticator:
             conn.execute(N.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
         except IntegrityError:
             raise ProtocolError("REPLAYED_NONCE") from None
-        seen = Tm.update().where(Tm.c.id == terminal_id)
-        if seen_within is not None:
-            seen = seen.where((Tm.c.last_seen_at.is_(None)) | (Tm.c.last_seen_at < now - seen_within))
-        conn.execute(seen.values(last_seen_at=now))
+        if seen:  # else the caller writes last_seen_at itself, with its own update of the row
+            update = Tm.update().where(Tm.c.id == terminal_id)
+            if seen_within is not None:
+                update = update.where((Tm.c.last_seen_at.is_(None)) | (Tm.c.last_seen_at < now - seen_within))
+            conn.execute(update.values(last_seen_at=now))
         if now - self._last_nonce_purge > timedelta(seconds=60):
             self._last_nonce_purge = now
             conn.execute(delete(N).where(N.c.seen_at < now - timedelta(seconds=protocol.NONCE_RETENTION_SECONDS)))

@@ -197,7 +197,7 @@ class Uploads:
             # The terminal's row locked: two copies of one batch (a retry racing its first try) apply in turn.
             hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id).with_for_update()).scalar_one()
             if nonce is not None:
-                self.auth.record_nonce_in(conn, terminal_id, nonce, now)
+                self.auth.record_nonce_in(conn, terminal_id, nonce, now, seen=False)
             duplicates = self._acknowledge_duplicates(conn, terminal_id, events, hw)
             fresh = events[duplicates:]
             if fresh and fresh[0]["seq"] != hw + 1:
@@ -209,7 +209,11 @@ class Uploads:
             if rows:
                 dbmod.BulkInsert.run_tuples(conn, models.events, EVENT_COLUMNS, rows)
                 hw = fresh[-1]["seq"]
-                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(high_water=hw))
+            if rows or nonce is not None:
+                values = {"high_water": hw} if rows else {}
+                if nonce is not None:  # a signed request: the terminal was seen now
+                    values["last_seen_at"] = now
+                conn.execute(Tm.update().where(Tm.c.id == terminal_id).values(**values))
             ctx.finish()
             # Conflicts of these seqs exist only if this batch recorded some or it resends old events.
             found = _conflicts_of_seqs(conn, terminal_id, first, last) if (duplicates or ctx.conflicts) else []
