@@ -157,6 +157,8 @@ class Gate:
         self.user: auth.SignedIn | None = None
         self._recent: dict[str, deque[Verdict]] = {}
         self._unflushed = False  # a boarding committed to be flushed later (flush())
+        # (rules_version, rules, revoked keys) as the last scan read them (_scan_rules).
+        self._kept: tuple[int, Rules, dict] | None = None
 
     # --- signing in ------------------------------------------------------------------------------
 
@@ -213,6 +215,18 @@ class Gate:
 
     def _rules(self, cur) -> Rules:
         return load_rules(cur)
+
+    def _scan_rules(self, cur, version: int | None) -> tuple[Rules, dict]:
+        """The rules and the revoked keys for a scan: those kept from an earlier scan while the
+        file's rules_version (bumped by triggers on settings and ticket_keys, whoever writes them:
+        migration 0010) is the one they were read at, else read again. Read in the scan's own
+        transaction, so a revocation committed before the scan began is always seen."""
+        kept = self._kept
+        if kept is not None and version is not None and kept[0] == version:
+            return kept[1], kept[2]
+        rules, revoked = self._rules(cur), gate_store.revoked_keys(cur)
+        self._kept = None if version is None else (version, rules, revoked)
+        return rules, revoked
 
     def _state_of(self, cur, rules: Rules, row: gate_store.GateDepartureRow, now: datetime) -> tuple[str, object]:
         st = gate_store.gate_state(cur, row.id)
@@ -500,7 +514,7 @@ class Gate:
                     "full_en": f"Free-child cap reached ({facts.free_children_cap})"}
         return {}
 
-    def _decode(self, cur, text: str, departure_id: str, now: datetime, rules: Rules):
+    def _decode(self, text: str, departure_id: str, now: datetime, rules: Rules, revoked_keys: dict):
         """The payload of a scanned code, or the refusal verdict of a code that cannot be trusted."""
         try:
             payload = decode_ticket_code(text, self.terminal.public_keys)
@@ -513,7 +527,7 @@ class Gate:
                                            key_state_en="unknown")
             return None, self._verdict("UNREADABLE", departure_id, now)
         key_id = text.strip().split(".")[1]
-        revoked = gate_store.revoked_keys(cur).get(key_id)
+        revoked = revoked_keys.get(key_id)
         # A key is revoked from a moment on: codes it signed before stay good, as at the counter.
         if revoked is not None and payload.issued_at >= revoked:
             return None, self._verdict("REVOKED_KEY", departure_id, now, payload=payload, rules=rules, key_id=key_id,
@@ -530,15 +544,15 @@ class Gate:
         # The session-less write cursor and one read of the departure: the scan's path is kept to
         # the statements the verdict needs (docs/gate.md § Speed).
         with self.db.write_cursor(flush_later=True) as cur:
-            rules = self._rules(cur)
             scan = gate_store.scan_departure(cur, departure_id)
             if scan is None:
                 raise _violation("UNKNOWN_DEPARTURE", f"没有这个班次：{departure_id}",
                                  f"No such departure: {departure_id}")
+            rules, revoked = self._scan_rules(cur, scan.rules_version)
             row = scan.row
             payload = None
             if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
-                payload, refusal = self._decode(cur, text, departure_id, now, rules)
+                payload, refusal = self._decode(text, departure_id, now, rules, revoked)
                 if refusal is not None:
                     return refusal
                 via, held = "code", gate_store.scan_ticket(cur, payload.ticket_id)

@@ -418,6 +418,10 @@ def departure_row(cur, departure_id: str) -> GateDepartureRow | None:
     return None if r is None else GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:])
 
 
+# The counter migration 0010's triggers bump whenever a settings or ticket_keys row changes.
+RULES_VERSION = "rules_version"
+
+
 @dataclass(frozen=True)
 class ScanDeparture:
     """What a scan's verdict needs of the departure being checked, read in one statement."""
@@ -426,6 +430,9 @@ class ScanDeparture:
     state: GateState | None
     check_counts: dict[str, int]  # live checks by ticket type (check_counts)
     merged_from: frozenset[str]  # merged_sources
+    # counters.rules_version: moves whenever settings or ticket_keys change (migration 0010), so a
+    # gate may keep the rules and the revoked keys it read while this stays the same.
+    rules_version: int | None = None
 
 
 _SCAN_DEPARTURE = (
@@ -434,7 +441,8 @@ _SCAN_DEPARTURE = (
     "g.merged_into, g.road_bill_no, "
     "(SELECT json_group_object(ticket_type, n) FROM (SELECT ticket_type, count(*) AS n FROM gate_checks "
     "WHERE departure_id = d.id AND undone_at IS NULL GROUP BY ticket_type)), "
-    "(SELECT json_group_array(m.departure_id) FROM gate_departures m WHERE m.merged_into = d.id) "
+    "(SELECT json_group_array(m.departure_id) FROM gate_departures m WHERE m.merged_into = d.id), "
+    f"(SELECT value FROM counters WHERE name = '{RULES_VERSION}') "
     "FROM departures d LEFT JOIN routes r ON r.code = d.route "
     "LEFT JOIN gate_departures g ON g.departure_id = d.id WHERE d.id = ?"
 )
@@ -442,14 +450,15 @@ _SCAN_DEPARTURE = (
 
 def scan_departure(cur, departure_id: str) -> ScanDeparture | None:
     """departure_row, gate_state, check_counts and merged_sources of ``departure_id`` at once: the
-    four reads every scan makes, one statement on the departure's key and the same indexes."""
+    four reads every scan makes, one statement on the departure's key and the same indexes; with
+    the rules' version, which tells the scan whether the rules it keeps are still the stored ones."""
     cur.execute(_SCAN_DEPARTURE, (departure_id,))
     r = cur.fetchone()
     if r is None:
         return None
     row = GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:9])
     state = None if r[9] is None else _state(r[9:19])
-    return ScanDeparture(row, state, json.loads(r[19]), frozenset(json.loads(r[20])))
+    return ScanDeparture(row, state, json.loads(r[19]), frozenset(json.loads(r[20])), r[21])
 
 
 def sold_counts(cur, departure_id: str) -> dict[str, int]:
