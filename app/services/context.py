@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from app.domain.change import ChangePolicy
-from app.domain.events import canonical_json, event_hash
+from app.domain.events import canonical_json, event_hash_of
 from app.domain.gate import GateSettings
 from app.domain.leases import OfflineBudget
 from app.domain.refund import RefundPolicy
@@ -186,8 +186,7 @@ def emit(cur, terminal: Terminal, type_: str, payload: dict, now: datetime) -> i
     event_id = uuid.uuid4().hex
     created_at = utc_text(now)
     body = canonical_json(payload)
-    digest = event_hash({"terminal_id": terminal.terminal_id, "seq": seq, "event_id": event_id, "type": type_,
-                         "created_at": created_at, "payload": payload})
+    digest = event_hash_of(terminal.terminal_id, seq, event_id, type_, created_at, body)
     outbox.append_event(cur, terminal_id=terminal.terminal_id, seq=seq, event_id=event_id, type_=type_,
                         created_at=created_at, payload=body, digest=digest, shift_id=payload.get("shift_id"))
     return seq

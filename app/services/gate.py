@@ -28,6 +28,7 @@ from app.store.engine import Database
 
 _TICKET_ID = re.compile(r"^\d{22}$")
 _DIGITS = re.compile(r"^\d{1,12}$")
+_CODE_STARTS = tuple(p + "." for p in CODE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -551,7 +552,7 @@ class Gate:
             rules, revoked = self._scan_rules(cur, scan.rules_version)
             row = scan.row
             payload = None
-            if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
+            if text.upper().startswith(_CODE_STARTS):
                 payload, refusal = self._decode(text, departure_id, now, rules, revoked)
                 if refusal is not None:
                     return refusal

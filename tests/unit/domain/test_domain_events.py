@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from app.domain.events import EVENT_FIELDS, canonical_json, event_hash
+from app.domain.events import EVENT_FIELDS, canonical_json, event_hash, event_hash_of
 
 EVENT = {
     "terminal_id": "330102001-T01", "seq": 7, "event_id": "0f" * 16, "type": "ticket.sold",
@@ -26,3 +26,15 @@ def test_event_hash_covers_exactly_the_six_fields():
     assert event_hash({**EVENT, "hash": "ignored", "received_at": "also ignored"}) == expected
     assert event_hash({**EVENT, "seq": 8}) != expected
     assert event_hash({**EVENT, "payload": {**EVENT["payload"], "b": 2}}) != expected
+
+
+@pytest.mark.parametrize("payload", [
+    EVENT["payload"],
+    {"ticket_id": "330102001001" + "0" * 9 + "1", "seat_no": None, "unknown": False, "via": "code"},
+    {"note": "引号\"与反斜杠\\ 和换行\n", "x": 1.5, "nested": {"z": [], "a": {}}},
+    {},
+])
+def test_the_hash_of_an_event_whose_payload_is_already_encoded_is_the_same_hash(payload):
+    event = {**EVENT, "payload": payload, "terminal_id": "330102001-T\"02", "type": "ticket.checked"}
+    assert event_hash_of(event["terminal_id"], event["seq"], event["event_id"], event["type"], event["created_at"],
+                         canonical_json(payload)) == event_hash(event)
