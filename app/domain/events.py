@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 EVENT_FIELDS = ("terminal_id", "seq", "event_id", "type", "created_at", "payload")
@@ -50,11 +51,20 @@ def event_hash(event: Mapping[str, Any]) -> str:
     return hashlib.sha256(_encode({k: event[k] for k in EVENT_FIELDS}).encode("utf-8")).hexdigest()
 
 
+def _field(value: Any) -> str:
+    # What the encoder does with a str (the ensure_ascii=False escaping) and an int, without its
+    # per-call set-up; anything else goes through the encoder itself.
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    return int.__repr__(value) if kind is int else _encode(value)
+
+
 def event_hash_of(terminal_id: str, seq: int, event_id: str, type_: str, created_at: str, payload_json: str) -> str:
     """:func:`event_hash` of an event whose payload's canonical JSON is ``payload_json`` already (as
     the outbox stores it), without encoding the payload a second time: the canonical JSON of the
     event is its fields in key order, and a nested object encodes as it does on its own, so the
     bytes hashed are the same."""
-    text = (f'{{"created_at":{_encode(created_at)},"event_id":{_encode(event_id)},"payload":{payload_json},'
-            f'"seq":{_encode(seq)},"terminal_id":{_encode(terminal_id)},"type":{_encode(type_)}}}')
+    text = (f'{{"created_at":{_field(created_at)},"event_id":{_field(event_id)},"payload":{payload_json},'
+            f'"seq":{_field(seq)},"terminal_id":{_field(terminal_id)},"type":{_field(type_)}}}')
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

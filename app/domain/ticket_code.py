@@ -59,8 +59,11 @@ class TicketCodePayload:
     version: int = 2
 
     def __post_init__(self):
-        require_aware(issued_at=self.issued_at)
-        object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC).replace(microsecond=0))
+        at = self.issued_at
+        # A code's own instant (UTC, whole seconds) is kept as it is: every scan reads one.
+        if type(at) is not datetime or at.tzinfo is not UTC or at.microsecond:
+            require_aware(issued_at=at)
+            object.__setattr__(self, "issued_at", at.astimezone(UTC).replace(microsecond=0))
         for name in ("ticket_id", "departure_id", "ticket_type", "doc_tag"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _FIELD.match(value):

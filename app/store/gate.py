@@ -237,11 +237,11 @@ def insert_check(cur, *, ticket_id: str, departure_id: str, gate: str, checker: 
                  ticket_type: str, printed_version: int, unknown: bool, at: datetime) -> int:
     cur.execute(
         "INSERT INTO gate_checks (ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, "
-        "unknown, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "unknown, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, int(unknown),
          iso_utc(at)),
     )
-    return cur.fetchone()[0]
+    return cur.lastrowid  # the id column is the rowid
 
 
 def undo_check(cur, ticket_id: str, at: datetime, reason: str) -> int:
@@ -458,7 +458,9 @@ def scan_departure(cur, departure_id: str) -> ScanDeparture | None:
         return None
     row = GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:9])
     state = None if r[9] is None else _state(r[9:19])
-    return ScanDeparture(row, state, json.loads(r[19]), frozenset(json.loads(r[20])), r[21])
+    # A departure nothing was merged into (nearly all) skips the parse of its empty list.
+    merged = frozenset() if r[20] == "[]" else frozenset(json.loads(r[20]))
+    return ScanDeparture(row, state, json.loads(r[19]), merged, r[21])
 
 
 def sold_counts(cur, departure_id: str) -> dict[str, int]:

@@ -42,7 +42,11 @@ def iso_utc(value: datetime) -> str:
     """The stored form of an instant: ``2026-11-24T01:02:03.456789Z``."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: instants must carry a time zone")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(UTC)
+    if value.year < 1000:  # isoformat pads the year to four digits, strftime's %Y may not
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as that strftime, a few times faster (every check and event stamps one).
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc(value: str) -> datetime:
@@ -375,7 +379,8 @@ class GateCheck(Base):
     undo_reason: Mapped[str | None] = mapped_column(Text, default=None)
     __table_args__ = (
         Index("uq_gate_checks_live", "ticket_id", unique=True, sqlite_where=text("undone_at IS NULL")),
-        Index("ix_gate_checks_departure", "departure_id", sqlite_where=text("undone_at IS NULL")),
+        # With the ticket type: a scan counts a departure's live checks by type from the index alone.
+        Index("ix_gate_checks_departure", "departure_id", "ticket_type", sqlite_where=text("undone_at IS NULL")),
     )
 
 
