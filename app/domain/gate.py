@@ -5,6 +5,7 @@ terminal holds and record what these functions decide (docs/gate.md).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 from collections.abc import Iterable, Mapping
@@ -47,11 +48,17 @@ class GateSettings:
         )
 
     def free_child_cap(self, seats: int) -> int:
-        return int(Decimal(seats) * self.free_child_cap_percent // 100)
+        return _free_child_cap(seats, self.free_child_cap_percent)
 
     def fee(self, amount: int, percent: Decimal) -> int:
         """A fee in fen on ``amount`` fen, rounded half up to the fen."""
         return int((Decimal(amount) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@functools.lru_cache(maxsize=256)
+def _free_child_cap(seats: int, percent: Decimal) -> int:
+    # Every scan asks; a station has a handful of bus sizes.
+    return int(Decimal(seats) * percent // 100)
 
 
 # --- the check lifecycle ----------------------------------------------------------------------------

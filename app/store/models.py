@@ -50,7 +50,9 @@ def iso_utc(value: datetime) -> str:
 
 
 def parse_utc(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    # fromisoformat reads the Z (Python 3.11) and gives a UTC instant the UTC tzinfo itself.
+    instant = datetime.fromisoformat(value)
+    return instant if instant.tzinfo is UTC else instant.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -433,7 +435,9 @@ class OutboxEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # The payload's shift_id, kept beside it so a shift's settlement reads its own events by index
     # instead of parsing every payload the terminal ever wrote. Not part of the event or its hash.
-    shift_id: Mapped[str | None] = mapped_column(String(48), default=None, index=True)
+    # Indexed only where set: the gate's events (most of a day's) carry none, and skip the index.
+    shift_id: Mapped[str | None] = mapped_column(String(48), default=None)
+    __table_args__ = (Index("ix_outbox_shift_id", "shift_id", sqlite_where=text("shift_id IS NOT NULL")),)
 
 
 class Counter(Base):
