@@ -229,7 +229,7 @@ def verdict_text(code: str, d: Mapping[str, Any]) -> tuple[str, str]:
     return _TEXTS[code](g, d)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
     """What the gate holds of one ticket when it judges a scan."""
 
@@ -243,7 +243,7 @@ class TicketFacts:
     ride_changed_to: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DepartureFacts:
     """The departure being checked, as the gate sees it at the moment of the scan."""
 

@@ -7,6 +7,7 @@ use the same object. Rules are decided in :mod:`app.domain.gate`; the rows live 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import deque
@@ -56,7 +57,7 @@ class GateDeparture:
     merged_into: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     code: str  # BOARD, ALREADY_CHECKED, ... (docs/gate.md § Verdicts)
     tone: str  # green | amber | red
@@ -324,7 +325,7 @@ class Gate:
     def _put_state(self, cur, row, st, **changes) -> None:
         base = st or gate_store.GateState(row.id, row.gate, rules_gate.WAITING, None, None, None, None, None, None,
                                           None)
-        gate_store.put_gate_state(cur, gate_store.GateState(**{**base.__dict__, **changes}))
+        gate_store.put_gate_state(cur, dataclasses.replace(base, **changes))
 
     def open_check(self, departure_id: str, *, vehicle: str, driver: str) -> GateDeparture:
         """开检: from ``open_minutes`` before departure, with the bus's plate and its driver."""
@@ -527,7 +528,7 @@ class Gate:
                 return None, self._verdict("REVOKED_KEY", departure_id, now, key_id=key_id, key_state="未知",
                                            key_state_en="unknown")
             return None, self._verdict("UNREADABLE", departure_id, now)
-        key_id = text.strip().split(".")[1]
+        key_id = text.split(".", 2)[1]  # a decoded code has four parts
         revoked = revoked_keys.get(key_id)
         # A key is revoked from a moment on: codes it signed before stay good, as at the counter.
         if revoked is not None and payload.issued_at >= revoked:
@@ -896,7 +897,7 @@ class Gate:
         gate_store.void_road_bill(cur, b.number, now, reason)
         st = gate_store.gate_state(cur, b.departure_id)
         if st is not None:
-            gate_store.put_gate_state(cur, gate_store.GateState(**{**st.__dict__, "road_bill_no": None}))
+            gate_store.put_gate_state(cur, dataclasses.replace(st, road_bill_no=None))
         emit(cur, self.terminal, "roadbill.voided", {"number": b.number, "departure_id": b.departure_id,
                                                      "reason": reason, "approver": approved}, now)
         audit(cur, self.terminal, checker, "roadbill_void", b.number,

@@ -24,7 +24,7 @@ def _utc(value: str | None) -> datetime | None:
 # --- the departure's check state ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GateState:
     departure_id: str
     gate: str
@@ -99,7 +99,7 @@ _CHECK_COLUMNS_LIST = _CHECK_COLUMNS.split(",")
 # --- tickets as the gate reads them -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GateTicket:
     ticket_id: str
     departure_id: str
@@ -203,7 +203,7 @@ def revoked_keys(cur) -> dict[str, datetime]:
 # --- checks -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckRow:
     id: int
     ticket_id: str
@@ -386,7 +386,7 @@ def void_road_bill(cur, number: str, at: datetime, reason: str) -> None:
 # --- the day's departures at the gates -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GateDepartureRow:
     id: str
     schedule_code: str
@@ -422,7 +422,7 @@ def departure_row(cur, departure_id: str) -> GateDepartureRow | None:
 RULES_VERSION = "rules_version"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScanDeparture:
     """What a scan's verdict needs of the departure being checked, read in one statement."""
 
