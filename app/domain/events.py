@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from json.encoder import c_make_encoder
 from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
@@ -38,11 +39,21 @@ EVENT_TYPES = (
 )
 
 # Made once: json.dumps with options builds a new encoder on every call.
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_encode = _encoder.encode
+# JSONEncoder.encode still makes its C encoder on every call (an event is encoded on every sale and
+# scan): this one is made once, with the same options, without the circular-reference marks.
+_encode_container = None if c_make_encoder is None else c_make_encoder(
+    None, _encoder.default, _encode_str, None, ":", ",", True, False, False)
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no insignificant whitespace, characters as themselves (not \\u escapes), no NaN."""
+    if _encode_container is not None and type(value) in (dict, list):
+        try:
+            return "".join(_encode_container(value, 0))
+        except RecursionError:
+            pass  # a circular value: the encoder's own check below says so
     return _encode(value)
 
 

@@ -465,7 +465,10 @@ class Gate:
             ticket_type=ticket_type, detail=detail, at=now, boards=boards, type_name=type_name,
         )
         if departure_id:
-            self._recent.setdefault(departure_id, deque(maxlen=32)).append(verdict)
+            recent = self._recent.get(departure_id)
+            if recent is None:
+                recent = self._recent[departure_id] = deque(maxlen=32)
+            recent.append(verdict)
         return verdict
 
     def _departure_facts(self, cur, rules: Rules, row, now: datetime,
@@ -615,8 +618,11 @@ class Gate:
                 ticket_id=ticket.ticket_id, departure_id=ticket.departure_id, status=ticket.status,
                 ticket_type=ticket.ticket_type, needs_seat=needs_seat, counts_free_child_cap=capped,
                 prints=ticket.prints, ride_changed_to=moved)
+            # Whether the ticket's own departure is today matters only for a ticket of another one.
+            elsewhere = (moved or ticket.departure_id) != row.id
             code = rules_gate.judge(facts_t, facts, scanned_print=printed, already_checked=check is not None,
-                                    ticket_departure_today=ticket.dep_date == self.today().isoformat())
+                                    ticket_departure_today=not elsewhere
+                                    or ticket.dep_date == self.today().isoformat())
         if code not in ("BOARD", "UNKNOWN_TICKET"):
             detail = self._refusal_detail(cur, code, facts, ticket, payload, check, capped)
             return self._verdict(code, row.id, now, ticket=ticket, payload=payload, rules=rules, **detail)

@@ -135,6 +135,7 @@ def gate_ticket(cur, ticket_id: str) -> GateTicket | None:
     return None if row is None else GateTicket(*row)
 
 
+_TICKET_FIELDS = len(GateTicket.__dataclass_fields__)
 _SCAN_TICKET = (
     "SELECT t.id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.price, t.stop, coalesce(s.name, t.stop), "
     "t.prints, t.carried_by, t.doc_hash, p.name, p.doc_masked, d.date, d.time, d.gate, d.schedule_code, t.doc_tag, "
@@ -153,7 +154,7 @@ def scan_ticket(cur, ticket_id: str) -> tuple[GateTicket, CheckRow | None, str |
     row = cur.fetchone()
     if row is None:
         return None
-    n = len(GateTicket.__dataclass_fields__)
+    n = _TICKET_FIELDS
     check = None if row[n] is None else _check(row[n:n + len(_CHECK_COLUMNS_LIST)])
     return GateTicket(*row[:n]), check, row[-1]
 

@@ -422,3 +422,24 @@ def test_a_ticket_type_changed_by_the_feed_shows_on_the_very_next_verdict(db, te
     _apply_feed(db, terminal, [{"kind": "ticket_type", "key": "full", "data": full}], clock())
     v = gate.check_text(b.ticket_code, D_0800)
     assert v.code == "BOARD" and v.message.endswith("· 全价票") and v.en.endswith("· Adult")
+
+
+def test_checks_and_sales_share_one_gapless_event_sequence(db, db_path, terminal, shift):
+    """Scans and the sales around them take their seqs from one counter: every seq once, in order,
+    each event's hash over its own seq."""
+    from app.domain.events import event_hash
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    gate, clock = _open(db, terminal, shift)
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B, at=clock())
+    assert gate.check_text(b.ticket_code, D_0800).code == "BOARD"
+    assert gate.check_text(b.ticket_code, D_0800).code == "ALREADY_CHECKED"  # writes no event
+    sell_one(db, terminal, D_0800, NINGBO, "王五", ID_C, at=clock())
+
+    evs = events(db_path)
+    assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
+    assert [e["type"] for e in evs][-4:] == ["ticket.checked", "ticket.sold", "ticket.checked", "ticket.sold"]
+    assert all(e["hash"] == event_hash(e) for e in evs)
+    [(counter,)] = rows(db_path, "SELECT value FROM counters WHERE name = ?", f"outbox_seq:{terminal.terminal_id}")
+    assert counter == len(evs)

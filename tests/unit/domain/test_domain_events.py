@@ -1,4 +1,5 @@
 import hashlib
+import json
 import math
 
 import pytest
@@ -38,3 +39,15 @@ def test_the_hash_of_an_event_whose_payload_is_already_encoded_is_the_same_hash(
     event = {**EVENT, "payload": payload, "terminal_id": "330102001-T\"02", "type": "ticket.checked"}
     assert event_hash_of(event["terminal_id"], event["seq"], event["event_id"], event["type"], event["created_at"],
                          canonical_json(payload)) == event_hash(event)
+
+
+def test_canonical_json_is_what_the_configured_encoder_gives_and_refuses_what_it_refuses():
+    reference = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    for value in ({"b": 1, "a": [1, "张", None, True, 1.5, -0.0, 10**30]}, [], {}, "text", 7,
+                  [{"x": {"y": ["\n\"\\\u2028\x00"]}}]):
+        assert canonical_json(value) == reference(value)
+    circular: list = []
+    circular.append(circular)
+    for bad, error in (({"x": math.inf}, ValueError), ({"x": object()}, TypeError), (circular, ValueError)):
+        with pytest.raises(error):
+            canonical_json(bad)
