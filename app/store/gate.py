@@ -23,8 +23,12 @@ def _utc(value: str | None) -> datetime | None:
 
 # --- the departure's check state ------------------------------------------------------------------
 
+# The rows a scan reads are slotted and not frozen: a scan makes some fifty fields of them, and a
+# frozen dataclass sets each through object.__setattr__ (ten times the cost). Nothing changes a row
+# once read; a changed state is a new row (dataclasses.replace).
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class GateState:
     departure_id: str
     gate: str
@@ -99,7 +103,7 @@ _CHECK_COLUMNS_LIST = _CHECK_COLUMNS.split(",")
 # --- tickets as the gate reads them -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GateTicket:
     ticket_id: str
     departure_id: str
@@ -204,7 +208,7 @@ def revoked_keys(cur) -> dict[str, datetime]:
 # --- checks -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckRow:
     id: int
     ticket_id: str
@@ -387,7 +391,7 @@ def void_road_bill(cur, number: str, at: datetime, reason: str) -> None:
 # --- the day's departures at the gates -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GateDepartureRow:
     id: str
     schedule_code: str
@@ -423,7 +427,7 @@ def departure_row(cur, departure_id: str) -> GateDepartureRow | None:
 RULES_VERSION = "rules_version"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScanDeparture:
     """What a scan's verdict needs of the departure being checked, read in one statement."""
 
