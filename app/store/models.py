@@ -381,8 +381,10 @@ class GateCheck(Base):
     undo_reason: Mapped[str | None] = mapped_column(Text, default=None)
     __table_args__ = (
         Index("uq_gate_checks_live", "ticket_id", unique=True, sqlite_where=text("undone_at IS NULL")),
-        # With the ticket type: a scan counts a departure's live checks by type from the index alone.
-        Index("ix_gate_checks_departure", "departure_id", "ticket_type", sqlite_where=text("undone_at IS NULL")),
+        # With the ticket type (and undone_at, always null here, which SQLite still wants to see): a
+        # scan counts a departure's live checks by type from the index alone.
+        Index("ix_gate_checks_departure", "departure_id", "ticket_type", "undone_at",
+              sqlite_where=text("undone_at IS NULL")),
     )
 
 

@@ -199,7 +199,11 @@ def test_a_0009_file_gets_the_rules_version_its_writers_move_whoever_they_are(tm
 
     indexes = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
                                "('ix_gate_checks_departure', 'ix_outbox_shift_id')").fetchall())
-    assert "(departure_id, ticket_type)" in indexes["ix_gate_checks_departure"]
+    assert "(departure_id, ticket_type, undone_at)" in indexes["ix_gate_checks_departure"]
+    plan = " ".join(r[-1] for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT ticket_type, count(*) FROM gate_checks WHERE departure_id = 'D1' "
+        "AND undone_at IS NULL GROUP BY ticket_type"))
+    assert "COVERING INDEX ix_gate_checks_departure" in plan
     assert "WHERE shift_id IS NOT NULL" in indexes["ix_outbox_shift_id"]
     plan = " ".join(r[-1] for r in con.execute(
         "EXPLAIN QUERY PLAN SELECT payload FROM outbox WHERE shift_id = 'T01-S000001'"))

@@ -8,8 +8,9 @@ flag in one process cannot tell the gate they changed: these triggers bump the c
 very transaction that changes either table, whoever writes it, and each scan reads the counter in
 its one departure statement. A revocation is thereby seen by the first scan after it commits.
 
-``ix_gate_checks_departure`` gets ``ticket_type``: each scan counts the departure's live checks by
-type (the seats and the free-child cap), from the index alone instead of a row read per check.
+``ix_gate_checks_departure`` gets ``ticket_type`` (and ``undone_at``, null in every entry, without
+which SQLite reads each row to test the index's own condition): each scan counts the departure's
+live checks by type (the seats and the free-child cap) from the index alone, not a row per check.
 ``ix_outbox_shift_id`` covers only the events that carry a shift (the settlement's reads): a gate
 event carries none, and its commit writes one index page fewer.
 
@@ -37,7 +38,7 @@ def upgrade() -> None:
             op.execute(f"CREATE TRIGGER IF NOT EXISTS tr_{table}_{event.lower()}_rules_version AFTER {event} "
                        f"ON {table} BEGIN {_BUMP}; END")
     op.execute(_BUMP)
-    _departure_index("departure_id", "ticket_type")
+    _departure_index("departure_id", "ticket_type", "undone_at")
     _shift_index("shift_id IS NOT NULL")
 
 
