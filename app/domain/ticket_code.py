@@ -59,8 +59,11 @@ class TicketCodePayload:
     version: int = 2
 
     def __post_init__(self):
-        require_aware(issued_at=self.issued_at)
-        object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC).replace(microsecond=0))
+        at = self.issued_at
+        # A code's own instant (UTC, whole seconds) is kept as it is: every scan reads one.
+        if type(at) is not datetime or at.tzinfo is not UTC or at.microsecond:
+            require_aware(issued_at=at)
+            object.__setattr__(self, "issued_at", at.astimezone(UTC).replace(microsecond=0))
         for name in ("ticket_id", "departure_id", "ticket_type", "doc_tag"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _FIELD.match(value):
@@ -82,14 +85,22 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The bits of its last character a text of each length % 4 leaves unused (none when it ends a quantum).
+_B64_UNUSED = {0: 0, 2: 0b1111, 3: 0b11}
+_B64_VALUE = {c: i for i, c in enumerate(_B64_ALPHABET)}
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64decode(text: str) -> bytes:
-    if not _B64.match(text) or len(text) % 4 == 1:
+    rest = len(text) % 4
+    if rest == 1 or not _B64.match(text):
         raise ValueError("not base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    # Unused trailing bits would let two texts carry one value; only the canonical text is valid.
-    if _b64encode(data) != text:
+    # Unused trailing bits would let two texts carry one value; only the canonical text is valid
+    # (the text encoding the bytes gives back), which is the text whose unused bits are all zero.
+    if text and _B64_VALUE[text[-1]] & _B64_UNUSED[rest]:
         raise ValueError("non-canonical base64url")
-    return data
+    return binascii.a2b_base64((text + "=" * (-rest % 4)).encode("ascii").translate(_URLSAFE_TO_STANDARD))
 
 
 def encode_ticket_code(payload: TicketCodePayload, private_key: PrivateKey, key_id: str) -> str:

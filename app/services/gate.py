@@ -7,6 +7,7 @@ use the same object. Rules are decided in :mod:`app.domain.gate`; the rows live 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import deque
@@ -28,6 +29,7 @@ from app.store.engine import Database
 
 _TICKET_ID = re.compile(r"^\d{22}$")
 _DIGITS = re.compile(r"^\d{1,12}$")
+_CODE_STARTS = tuple(p + "." for p in CODE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class GateDeparture:
     merged_into: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     code: str  # BOARD, ALREADY_CHECKED, ... (docs/gate.md § Verdicts)
     tone: str  # green | amber | red
@@ -157,6 +159,8 @@ class Gate:
         self.user: auth.SignedIn | None = None
         self._recent: dict[str, deque[Verdict]] = {}
         self._unflushed = False  # a boarding committed to be flushed later (flush())
+        # (rules_version, rules, revoked keys) as the last scan read them (_scan_rules).
+        self._kept: tuple[int, Rules, dict] | None = None
 
     # --- signing in ------------------------------------------------------------------------------
 
@@ -213,6 +217,18 @@ class Gate:
 
     def _rules(self, cur) -> Rules:
         return load_rules(cur)
+
+    def _scan_rules(self, cur, version: int | None) -> tuple[Rules, dict]:
+        """The rules and the revoked keys for a scan: those kept from an earlier scan while the
+        file's rules_version (bumped by triggers on settings and ticket_keys, whoever writes them:
+        migration 0010) is the one they were read at, else read again. Read in the scan's own
+        transaction, so a revocation committed before the scan began is always seen."""
+        kept = self._kept
+        if kept is not None and version is not None and kept[0] == version:
+            return kept[1], kept[2]
+        rules, revoked = self._rules(cur), gate_store.revoked_keys(cur)
+        self._kept = None if version is None else (version, rules, revoked)
+        return rules, revoked
 
     def _state_of(self, cur, rules: Rules, row: gate_store.GateDepartureRow, now: datetime) -> tuple[str, object]:
         st = gate_store.gate_state(cur, row.id)
@@ -309,7 +325,7 @@ class Gate:
     def _put_state(self, cur, row, st, **changes) -> None:
         base = st or gate_store.GateState(row.id, row.gate, rules_gate.WAITING, None, None, None, None, None, None,
                                           None)
-        gate_store.put_gate_state(cur, gate_store.GateState(**{**base.__dict__, **changes}))
+        gate_store.put_gate_state(cur, dataclasses.replace(base, **changes))
 
     def open_check(self, departure_id: str, *, vehicle: str, driver: str) -> GateDeparture:
         """开检: from ``open_minutes`` before departure, with the bus's plate and its driver."""
@@ -449,7 +465,10 @@ class Gate:
             ticket_type=ticket_type, detail=detail, at=now, boards=boards, type_name=type_name,
         )
         if departure_id:
-            self._recent.setdefault(departure_id, deque(maxlen=32)).append(verdict)
+            recent = self._recent.get(departure_id)
+            if recent is None:
+                recent = self._recent[departure_id] = deque(maxlen=32)
+            recent.append(verdict)
         return verdict
 
     def _departure_facts(self, cur, rules: Rules, row, now: datetime,
@@ -500,7 +519,7 @@ class Gate:
                     "full_en": f"Free-child cap reached ({facts.free_children_cap})"}
         return {}
 
-    def _decode(self, cur, text: str, departure_id: str, now: datetime, rules: Rules):
+    def _decode(self, text: str, departure_id: str, now: datetime, rules: Rules, revoked_keys: dict):
         """The payload of a scanned code, or the refusal verdict of a code that cannot be trusted."""
         try:
             payload = decode_ticket_code(text, self.terminal.public_keys)
@@ -512,8 +531,8 @@ class Gate:
                 return None, self._verdict("REVOKED_KEY", departure_id, now, key_id=key_id, key_state="未知",
                                            key_state_en="unknown")
             return None, self._verdict("UNREADABLE", departure_id, now)
-        key_id = text.strip().split(".")[1]
-        revoked = gate_store.revoked_keys(cur).get(key_id)
+        key_id = text.split(".", 2)[1]  # a decoded code has four parts
+        revoked = revoked_keys.get(key_id)
         # A key is revoked from a moment on: codes it signed before stay good, as at the counter.
         if revoked is not None and payload.issued_at >= revoked:
             return None, self._verdict("REVOKED_KEY", departure_id, now, payload=payload, rules=rules, key_id=key_id,
@@ -530,15 +549,15 @@ class Gate:
         # The session-less write cursor and one read of the departure: the scan's path is kept to
         # the statements the verdict needs (docs/gate.md § Speed).
         with self.db.write_cursor(flush_later=True) as cur:
-            rules = self._rules(cur)
             scan = gate_store.scan_departure(cur, departure_id)
             if scan is None:
                 raise _violation("UNKNOWN_DEPARTURE", f"没有这个班次：{departure_id}",
                                  f"No such departure: {departure_id}")
+            rules, revoked = self._scan_rules(cur, scan.rules_version)
             row = scan.row
             payload = None
-            if text.upper().startswith(tuple(p + "." for p in CODE_PREFIXES)):
-                payload, refusal = self._decode(cur, text, departure_id, now, rules)
+            if text.upper().startswith(_CODE_STARTS):
+                payload, refusal = self._decode(text, departure_id, now, rules, revoked)
                 if refusal is not None:
                     return refusal
                 via, held = "code", gate_store.scan_ticket(cur, payload.ticket_id)
@@ -599,8 +618,11 @@ class Gate:
                 ticket_id=ticket.ticket_id, departure_id=ticket.departure_id, status=ticket.status,
                 ticket_type=ticket.ticket_type, needs_seat=needs_seat, counts_free_child_cap=capped,
                 prints=ticket.prints, ride_changed_to=moved)
+            # Whether the ticket's own departure is today matters only for a ticket of another one.
+            elsewhere = (moved or ticket.departure_id) != row.id
             code = rules_gate.judge(facts_t, facts, scanned_print=printed, already_checked=check is not None,
-                                    ticket_departure_today=ticket.dep_date == self.today().isoformat())
+                                    ticket_departure_today=not elsewhere
+                                    or ticket.dep_date == self.today().isoformat())
         if code not in ("BOARD", "UNKNOWN_TICKET"):
             detail = self._refusal_detail(cur, code, facts, ticket, payload, check, capped)
             return self._verdict(code, row.id, now, ticket=ticket, payload=payload, rules=rules, **detail)
@@ -881,7 +903,7 @@ class Gate:
         gate_store.void_road_bill(cur, b.number, now, reason)
         st = gate_store.gate_state(cur, b.departure_id)
         if st is not None:
-            gate_store.put_gate_state(cur, gate_store.GateState(**{**st.__dict__, "road_bill_no": None}))
+            gate_store.put_gate_state(cur, dataclasses.replace(st, road_bill_no=None))
         emit(cur, self.terminal, "roadbill.voided", {"number": b.number, "departure_id": b.departure_id,
                                                      "reason": reason, "approver": approved}, now)
         audit(cur, self.terminal, checker, "roadbill_void", b.number,

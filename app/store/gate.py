@@ -23,8 +23,12 @@ def _utc(value: str | None) -> datetime | None:
 
 # --- the departure's check state ------------------------------------------------------------------
 
+# The rows a scan reads are slotted and not frozen: a scan makes some fifty fields of them, and a
+# frozen dataclass sets each through object.__setattr__ (ten times the cost). Nothing changes a row
+# once read; a changed state is a new row (dataclasses.replace).
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class GateState:
     departure_id: str
     gate: str
@@ -99,7 +103,7 @@ _CHECK_COLUMNS_LIST = _CHECK_COLUMNS.split(",")
 # --- tickets as the gate reads them -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GateTicket:
     ticket_id: str
     departure_id: str
@@ -135,6 +139,7 @@ def gate_ticket(cur, ticket_id: str) -> GateTicket | None:
     return None if row is None else GateTicket(*row)
 
 
+_TICKET_FIELDS = len(GateTicket.__dataclass_fields__)
 _SCAN_TICKET = (
     "SELECT t.id, t.departure_id, t.seat_no, t.status, t.ticket_type, t.price, t.stop, coalesce(s.name, t.stop), "
     "t.prints, t.carried_by, t.doc_hash, p.name, p.doc_masked, d.date, d.time, d.gate, d.schedule_code, t.doc_tag, "
@@ -153,7 +158,7 @@ def scan_ticket(cur, ticket_id: str) -> tuple[GateTicket, CheckRow | None, str |
     row = cur.fetchone()
     if row is None:
         return None
-    n = len(GateTicket.__dataclass_fields__)
+    n = _TICKET_FIELDS
     check = None if row[n] is None else _check(row[n:n + len(_CHECK_COLUMNS_LIST)])
     return GateTicket(*row[:n]), check, row[-1]
 
@@ -203,7 +208,7 @@ def revoked_keys(cur) -> dict[str, datetime]:
 # --- checks -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CheckRow:
     id: int
     ticket_id: str
@@ -237,11 +242,11 @@ def insert_check(cur, *, ticket_id: str, departure_id: str, gate: str, checker: 
                  ticket_type: str, printed_version: int, unknown: bool, at: datetime) -> int:
     cur.execute(
         "INSERT INTO gate_checks (ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, "
-        "unknown, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "unknown, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (ticket_id, departure_id, gate, checker, via, seat_no, ticket_type, printed_version, int(unknown),
          iso_utc(at)),
     )
-    return cur.fetchone()[0]
+    return cur.lastrowid  # the id column is the rowid
 
 
 def undo_check(cur, ticket_id: str, at: datetime, reason: str) -> int:
@@ -386,7 +391,7 @@ def void_road_bill(cur, number: str, at: datetime, reason: str) -> None:
 # --- the day's departures at the gates -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GateDepartureRow:
     id: str
     schedule_code: str
@@ -418,7 +423,11 @@ def departure_row(cur, departure_id: str) -> GateDepartureRow | None:
     return None if r is None else GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:])
 
 
-@dataclass(frozen=True)
+# The counter migration 0010's triggers bump whenever a settings or ticket_keys row changes.
+RULES_VERSION = "rules_version"
+
+
+@dataclass(slots=True)
 class ScanDeparture:
     """What a scan's verdict needs of the departure being checked, read in one statement."""
 
@@ -426,6 +435,9 @@ class ScanDeparture:
     state: GateState | None
     check_counts: dict[str, int]  # live checks by ticket type (check_counts)
     merged_from: frozenset[str]  # merged_sources
+    # counters.rules_version: moves whenever settings or ticket_keys change (migration 0010), so a
+    # gate may keep the rules and the revoked keys it read while this stays the same.
+    rules_version: int | None = None
 
 
 _SCAN_DEPARTURE = (
@@ -434,7 +446,8 @@ _SCAN_DEPARTURE = (
     "g.merged_into, g.road_bill_no, "
     "(SELECT json_group_object(ticket_type, n) FROM (SELECT ticket_type, count(*) AS n FROM gate_checks "
     "WHERE departure_id = d.id AND undone_at IS NULL GROUP BY ticket_type)), "
-    "(SELECT json_group_array(m.departure_id) FROM gate_departures m WHERE m.merged_into = d.id) "
+    "(SELECT json_group_array(m.departure_id) FROM gate_departures m WHERE m.merged_into = d.id), "
+    f"(SELECT value FROM counters WHERE name = '{RULES_VERSION}') "
     "FROM departures d LEFT JOIN routes r ON r.code = d.route "
     "LEFT JOIN gate_departures g ON g.departure_id = d.id WHERE d.id = ?"
 )
@@ -442,14 +455,17 @@ _SCAN_DEPARTURE = (
 
 def scan_departure(cur, departure_id: str) -> ScanDeparture | None:
     """departure_row, gate_state, check_counts and merged_sources of ``departure_id`` at once: the
-    four reads every scan makes, one statement on the departure's key and the same indexes."""
+    four reads every scan makes, one statement on the departure's key and the same indexes; with
+    the rules' version, which tells the scan whether the rules it keeps are still the stored ones."""
     cur.execute(_SCAN_DEPARTURE, (departure_id,))
     r = cur.fetchone()
     if r is None:
         return None
     row = GateDepartureRow(*r[:4], parse_utc(r[4]), *r[5:9])
     state = None if r[9] is None else _state(r[9:19])
-    return ScanDeparture(row, state, json.loads(r[19]), frozenset(json.loads(r[20])))
+    # A departure nothing was merged into (nearly all) skips the parse of its empty list.
+    merged = frozenset() if r[20] == "[]" else frozenset(json.loads(r[20]))
+    return ScanDeparture(row, state, json.loads(r[19]), merged, r[21])
 
 
 def sold_counts(cur, departure_id: str) -> dict[str, int]:

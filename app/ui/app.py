@@ -218,7 +218,7 @@ def _load_services(config, demo: DemoDevices, path: Path):
         backend.printer_offsets = (config.printer.offset_x_mm, config.printer.offset_y_mm)
         gate = make_gate(db, terminal, config, demo, sync)
     except BaseException:
-        db.engine.dispose()
+        db.dispose()
         raise
     return db, backend, sync, gate
 
@@ -317,7 +317,7 @@ def _run_window(config, demo: DemoDevices, app, screen, width: int, path: Path) 
     finally:
         window.close()  # stops the device and sync threads if the loop ended another way
         for db in opened:
-            db.engine.dispose()
+            db.dispose()  # the gate's kept write connection too
     if failed:
         raise failed[0]
     return code

@@ -373,3 +373,73 @@ def test_a_window_does_not_sell_a_second_seat_to_a_passenger_another_window_alre
         sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
     assert info.value.code == "DUPLICATE_DOCUMENT" and "3301020010020000000001" in info.value.en
     assert sell_one(db, terminal, D_1400, NINGBO, "李四", ID_B).ticket_id  # another departure: fine
+
+
+def _apply_feed(db, terminal, changes, now):
+    """Feed rows applied as the sync client applies a pull, on a connection of its own (``kezhan
+    sync`` runs in another process): nothing in the gate's process is told of it."""
+    import sqlite3
+
+    from sync.client.apply import FeedApplier
+
+    con = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        FeedApplier(con.cursor(), terminal.terminal_id, 0, zone=terminal.zone, now=now).apply(changes)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def test_a_revocation_from_the_feed_refuses_the_very_next_scan(db, terminal, shift):
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    key = {"key_id": terminal.key_id, "terminal_id": terminal.terminal_id, "public_key": "x", "revoked_at": None}
+    _apply_feed(db, terminal, [{"kind": "ticket_key", "key": terminal.key_id, "data": key}], NOW)
+    gate, clock = _open(db, terminal, shift)
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"  # the key is good, and the gate has read so
+
+    _apply_feed(db, terminal, [{"kind": "ticket_key", "key": terminal.key_id, "deleted": True}], clock())
+    clock.move(minutes=1)
+    # A code the revoked key signed after its revocation (a stolen key), scanned right after the pull.
+    after = encode_ticket_code(TicketCodePayload(b.ticket_id, D_0800, b.seat_no, "full", "", clock()),
+                               terminal.signing_key, terminal.key_id)
+    v = gate.check_text(after, D_0800)
+    assert (v.code, v.tone) == ("REVOKED_KEY", "red") and "已吊销" in v.message
+    # Codes it signed before the revocation stay good.
+    assert gate.check_text(b.ticket_code, D_0800).code == "BOARD"
+
+
+def test_a_ticket_type_changed_by_the_feed_shows_on_the_very_next_verdict(db, terminal, shift):
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B)
+    gate, clock = _open(db, terminal, shift)
+    first = gate.check_text(a.ticket_code, D_0800)
+    assert first.code == "BOARD" and first.message.endswith("· 全票")
+
+    full = {"code": "full", "name": "全价票", "name_en": "Adult", "rate_percent": 100, "needs_seat": True,
+            "needs_adult": False, "counts_free_child_cap": False, "rounding": "yuan", "document_required": True}
+    _apply_feed(db, terminal, [{"kind": "ticket_type", "key": "full", "data": full}], clock())
+    v = gate.check_text(b.ticket_code, D_0800)
+    assert v.code == "BOARD" and v.message.endswith("· 全价票") and v.en.endswith("· Adult")
+
+
+def test_checks_and_sales_share_one_gapless_event_sequence(db, db_path, terminal, shift):
+    """Scans and the sales around them take their seqs from one counter: every seq once, in order,
+    each event's hash over its own seq."""
+    from app.domain.events import event_hash
+
+    a = sell_one(db, terminal, D_0800, NINGBO, "张三", ID_A)
+    gate, clock = _open(db, terminal, shift)
+    assert gate.check_text(a.ticket_code, D_0800).code == "BOARD"
+    b = sell_one(db, terminal, D_0800, NINGBO, "李四", ID_B, at=clock())
+    assert gate.check_text(b.ticket_code, D_0800).code == "BOARD"
+    assert gate.check_text(b.ticket_code, D_0800).code == "ALREADY_CHECKED"  # writes no event
+    sell_one(db, terminal, D_0800, NINGBO, "王五", ID_C, at=clock())
+
+    evs = events(db_path)
+    assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
+    assert [e["type"] for e in evs][-4:] == ["ticket.checked", "ticket.sold", "ticket.checked", "ticket.sold"]
+    assert all(e["hash"] == event_hash(e) for e in evs)
+    [(counter,)] = rows(db_path, "SELECT value FROM counters WHERE name = ?", f"outbox_seq:{terminal.terminal_id}")
+    assert counter == len(evs)

@@ -170,3 +170,42 @@ def test_a_0008_file_keeps_only_tags_for_feed_tickets_and_masks_again_on_upgrade
     assert con.execute("SELECT ticket_id, doc_masked, doc_hash FROM passengers ORDER BY ticket_id").fetchall() == [
         ("T1", "**************0011", own), ("T2", "**************0011", None)]
     con.close()
+
+
+def test_a_0009_file_gets_the_rules_version_its_writers_move_whoever_they_are(tmp_path):
+    """0010: any write to settings or ticket_keys, by any connection, moves counters.rules_version
+    (a gate keeps the rules it read while it stays); the two indexes a scan touches are reshaped."""
+    path = tmp_path / "0009.sqlite3"
+    with _file_at(path, "0009") as con:
+        con.execute(text("INSERT INTO settings (key, value) VALUES ('home_station', '\"330102001\"')"))
+    migrate(path)
+    con = sqlite3.connect(path, isolation_level=None)
+
+    def version():
+        return con.execute("SELECT value FROM counters WHERE name = 'rules_version'").fetchone()[0]
+
+    seen = [version()]
+    for statement in ("UPDATE settings SET value = '\"330102002\"' WHERE key = 'home_station'",
+                      "INSERT INTO settings (key, value) VALUES ('gate', '{}')",
+                      "DELETE FROM settings WHERE key = 'gate'",
+                      "INSERT INTO ticket_keys (key_id, terminal_id, public_key) VALUES ('k1', 't1', 'x')",
+                      "UPDATE ticket_keys SET revoked_at = '2026-12-01T00:00:00.000000Z' WHERE key_id = 'k1'",
+                      "DELETE FROM ticket_keys WHERE key_id = 'k1'"):
+        con.execute(statement)
+        seen.append(version())
+    assert seen == sorted(set(seen)), f"every write moves the version on: {seen}"
+    con.execute("INSERT INTO counters (name, value) VALUES ('outbox_seq:T01', 1)")
+    assert version() == seen[-1]  # other tables leave it alone
+
+    indexes = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
+                               "('ix_gate_checks_departure', 'ix_outbox_shift_id')").fetchall())
+    assert "(departure_id, ticket_type, undone_at)" in indexes["ix_gate_checks_departure"]
+    plan = " ".join(r[-1] for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT ticket_type, count(*) FROM gate_checks WHERE departure_id = 'D1' "
+        "AND undone_at IS NULL GROUP BY ticket_type"))
+    assert "COVERING INDEX ix_gate_checks_departure" in plan
+    assert "WHERE shift_id IS NOT NULL" in indexes["ix_outbox_shift_id"]
+    plan = " ".join(r[-1] for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT payload FROM outbox WHERE shift_id = 'T01-S000001'"))
+    assert "ix_outbox_shift_id" in plan
+    con.close()
