@@ -1,7 +1,8 @@
 """``kezhan simulate``: many terminals selling at once against a provincial server, with link cuts.
 
     kezhan simulate --server URL --admin-token T [--terminals N] [--sales S] [--web-sales W]
-                    [--offline-windows K] [--seed X] [--station CODE] [--stations K] [--timeout SECONDS] [--json]
+                    [--offline-windows K] [--seed X] [--station CODE] [--stations K] [--pace SECONDS]
+                    [--timeout SECONDS] [--json]
 
 Each terminal is enrolled by the simulation itself (admin token → enrolment code), gets its own
 database in a temporary folder and reaches the server through a TCP relay of its own that the
@@ -34,6 +35,9 @@ def register(subparsers) -> None:
                    help="spread the terminals over K stations: --station and the next ones of the province "
                         "(default 1)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence (default 120)")
+    p.add_argument("--pace", type=_pace, default=0.01, metavar="SECONDS",
+                   help="mean pause between one window's sales (default 0.01: as fast as the terminals go; "
+                        "a quick clerk needs 15 s or more)")
     p.add_argument("--stale-map", type=float, default=None, metavar="SECONDS",
                    help="pull only every SECONDS and not after each sale (a seat map that old)")
     p.add_argument("--no-seat-confirm", action="store_true",
@@ -47,6 +51,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _pace(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
     return value
 
 
@@ -76,7 +87,8 @@ def run(args) -> int:
     sim = Simulation(args.server, args.admin_token, folder, terminals=args.terminals, sales=args.sales,
                      web_sales=args.web_sales, offline_windows=args.offline_windows, seed=args.seed,
                      station=args.station or _demo_home_station(), timeout=args.timeout,
-                     stations=args.stations, stale_map=args.stale_map, confirm_seats=not args.no_seat_confirm)
+                     stations=args.stations, stale_map=args.stale_map, pace=args.pace,
+                     confirm_seats=not args.no_seat_confirm)
     try:
         report = sim.run()
     finally:
@@ -104,6 +116,7 @@ def _text(r: dict) -> str:
         f"converged          {'yes' if r['converged'] else 'NO'} in {r['seconds_to_converge']:.2f} s "
         f"({r['backlog_when_links_returned']} event(s) queued when the links returned)",
         f"stations           {len(r['stations'])} {' '.join(r['stations'])}",
+        f"pace               a sale every {r['pace_seconds']:g} s per window (mean)",
         f"events             {r['events']} in {r['seconds_under_load']:.2f} s under load: "
         f"{r['events_per_second'] or 0:,.0f} events/s",
         f"upload             {r['upload']['calls']} calls, p50 {r['upload']['p50_ms']} ms, p99 {r['upload']['p99_ms']} ms "

@@ -45,6 +45,18 @@ CURSOR_LAST_SYNC = "last_sync"
 EVENTS_PATH = protocol.API_PREFIX + "/events"
 RELEASE_CHUNK = 500  # departures per release call (the server takes up to 1000)
 COVERAGE_FRESH_SECONDS = 5.0  # how old the status line's lease coverage may be
+# How often a cycle looks over the leases (this PC's clock): the look is a scan of two days of seats,
+# the biggest read of an idle terminal, and nothing but the clock changes what it finds unless
+# something happened. After a sale, refund or void here, or a departure row: at most every
+# LEASE_LOOK_BUSY_SECONDS (a window selling fast needs no look per ticket, and online a short lease
+# costs nothing: the pool seat is asked of the server). At once on the first cycle, after a reset
+# and when the link comes back (it may go again: refill while it can).
+LEASE_LOOK_IDLE_SECONDS = 20.0
+LEASE_LOOK_BUSY_SECONDS = 5.0
+# Feed kinds after which the leases are looked over soon: departures (new, delayed, cancelled, extra
+# buses). Not this terminal's own lease rows: they echo its own top-ups, sales and seat requests,
+# already applied, or the sweep's expiries, which the idle look finds.
+_LEASE_KINDS = ("departure",)
 
 # Codes after which uploading stops until a technician looks: continuing could only make it worse.
 ALARM_CODES = {"SEQ_REUSE", "ROLLED_BACK", "EVENT_HASH_MISMATCH", "TERMINAL_MISMATCH", "UNKNOWN_TERMINAL",
@@ -242,6 +254,8 @@ class SyncClient:
         self.problem: str | None = None
         self.problem_kind: str | None = None
         self._sold_out: dict[str, float] = {}
+        self._leases_looked_at: float | None = None  # self.clock() at the last look (_leases_due)
+        self._leases_used = False  # a sale, refund, void or departure row since: look soon
         self._last_attempt = 0.0
         self.last_report: CycleReport | None = None
         self.status: SyncStatus | None = None
@@ -333,7 +347,8 @@ class SyncClient:
             try:
                 self._upload(report)
                 self._pull(report)
-                self._keep_leases(report)
+                if self._leases_due(report):
+                    self._keep_leases(report)
                 report.ok = True
                 self._write(lambda cur: self._put(cur, CURSOR_LAST_SYNC, iso_utc(self.now())))
                 if not self._instance_accepted:
@@ -594,8 +609,22 @@ class SyncClient:
         if applier.skipped:
             report.details["skipped_rows"] = report.details.get("skipped_rows", 0) + applier.skipped
         report.reset = report.reset or reset
+        if any(applier.counts.get(kind) for kind in _LEASE_KINDS):
+            self._leases_used = True
 
     # ------------------------------------------------------------------ leases
+
+    def _leases_due(self, report: CycleReport) -> bool:
+        """Whether this cycle looks over the leases (see LEASE_LOOK_IDLE_SECONDS)."""
+        if report.uploaded:
+            self._leases_used = True
+        last = self._leases_looked_at
+        if last is None or report.reset or not self.online:  # ``online``: as the last cycle left it
+            return True
+        since = self.clock() - last
+        if since < 0:  # the clock went back: look, and count from now
+            return True
+        return since >= (LEASE_LOOK_BUSY_SECONDS if self._leases_used else LEASE_LOOK_IDLE_SECONDS)
 
     def _lease_rows(self, cur, now: datetime) -> list[seats.LeaseHolding]:
         return seats.lease_holdings(cur, now, departs_after=now + self.lease_cutoff,
@@ -618,6 +647,16 @@ class SyncClient:
 
     def _keep_leases(self, report: CycleReport) -> None:
         now = self.now()
+        # Cleared first: what changes the leases while this look runs is looked at next time.
+        used, self._leases_used = self._leases_used, False
+        try:
+            self._top_up(report, now)
+        except BaseException:
+            self._leases_used = used or self._leases_used
+            raise
+        self._leases_looked_at = self.clock()
+
+    def _top_up(self, report: CycleReport, now: datetime) -> None:
         renew_by = iso_utc(now + self.lease_renew_before)
         mono = time.monotonic()
         wants = []
@@ -780,7 +819,8 @@ class SyncClient:
     # ------------------------------------------------------------------ the loop
 
     def poke(self) -> None:
-        """Something happened locally (a sale...): sync soon."""
+        """Something happened locally (a sale...): sync soon, and look over the leases soon."""
+        self._leases_used = True
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:

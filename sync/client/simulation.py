@@ -284,8 +284,19 @@ class Simulation:
         for t in self.terminals:
             from app.services import open_shift
 
-            open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{t.index:02d}000001",
-                       last_stock_no=f"{t.index:02d}999999", now=self.now(t))
+            # A roll of its own: the tickets an earlier run against the same server left in the feed
+            # carry the first rolls' numbers, so a used roll is passed over for the next free one.
+            for block in range(t.index, 10_000, 100):
+                try:
+                    open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{block:04d}000001",
+                               last_stock_no=f"{block:04d}999999", now=self.now(t))
+                    break
+                except RuleViolation as exc:
+                    if exc.code != "STOCK_USED":
+                        raise
+            else:
+                raise SyncError("模拟终端没有未用的票卷", en="no unused ticket roll left for a simulated terminal",
+                                code="STOCK_USED")
 
     def _pick_stations(self, first: SimTerminal) -> None:
         """The first terminal's station and the next ones of the province (by code) that its feed
@@ -373,6 +384,8 @@ class Simulation:
 
     def _web_loop(self, targets, start: threading.Event) -> None:
         rng = random.Random(self.seed * 1000 + 999)
+        # The web's orders spread over the windows' selling time, whatever the pace.
+        pace = self.pace * self.sales / self.web_sales if self.web_sales else self.pace
         start.wait()
         for _ in range(self.web_sales):
             departure_id, stop = rng.choice(targets)
@@ -383,7 +396,7 @@ class Simulation:
                 self.web_sold.extend(tk["ticket_id"] for tk in order["tickets"])
             except KezhanError as exc:
                 self.web_refused[exc.code] += 1
-            time.sleep(rng.uniform(0, 2 * self.pace))
+            time.sleep(rng.uniform(0, 2 * pace))
 
     # ------------------------------------------------------------------ run and report
 
@@ -406,6 +419,7 @@ class Simulation:
             for calls in self.latency.values():
                 calls.clear()
         selling_started = time.monotonic()
+        wall_load_started = time.time()
         cpu_load_started = time.process_time()
         start.set()
         for th in threads:
@@ -419,6 +433,7 @@ class Simulation:
         converge_seconds = time.monotonic() - sales_done
         load_seconds = time.monotonic() - selling_started
         load_cpu = time.process_time() - cpu_load_started
+        wall_load_ended = time.time()
         for t in self.terminals:
             t.client.stop()
             self._run_once_ok(t, "the last sync")  # one last pull: every terminal sees the final conflicts
@@ -440,6 +455,11 @@ class Simulation:
             "simulator_cpu_seconds": round(time.process_time() - cpu_started, 3),
             "simulator_cpu_seconds_under_load": round(load_cpu, 3),
             "seconds_under_load": round(load_seconds, 3),
+            # Wall-clock bounds of the load (selling to converged), so the server's own CPU can be
+            # read for the same stretch (tests/integration/scale_run.py).
+            "load_started_at": round(wall_load_started, 3),
+            "load_ended_at": round(wall_load_ended, 3),
+            "pace_seconds": self.pace,
             "seconds_releasing_leases": round(time.monotonic() - release_started, 3),
         })
         report.update({

@@ -1,14 +1,14 @@
 """The scale measurement of docs/scale.md, run by hand (it is no test: minutes long, figures not asserted).
 
     .venv/bin/python -m tests.integration.scale_run [--terminals 50] [--stations 5] [--sales 60]
-                     [--web-sales 200] [--offline-windows 1] [--pg-processes 2] [--lease-pool-percent 50]
-                     [--only sqlite|postgresql] [--json FILE]
+                     [--web-sales 200] [--offline-windows 1] [--pace 0.01] [--pg-processes 2]
+                     [--lease-pool-percent 50] [--only sqlite|postgresql] [--json FILE]
 
 In one run, one after the other: ``kezhan server`` on SQLite with one process, then on a throwaway
 PostgreSQL (tests/integration/postgres.py) with ``--processes N``; against each, ``kezhan simulate``
 with the same terminals, stations and sales. For each: the simulate report's figures (events/s,
 upload and pull p50/p99, the simulator's CPU), the server's CPU seconds and resident memory (every
-server process, read from /proc), and a raw insert of the same rows (the events and tickets the run
+server process, read from /proc; its CPU also for the simulate report's stretch under load), and a raw insert of the same rows (the events and tickets the run
 left in the server's database) into a fresh database of the same engine, in batches of the run's
 mean upload size, one transaction each: the rate the engine itself gives, beside the server's.
 Linux only (/proc).
@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,6 +75,33 @@ def _rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+class CpuTimeline:
+    """The server's CPU seconds sampled every quarter second, to read them for a stretch of wall-clock time."""
+
+    def __init__(self, pids: list[int]):
+        self.pids, self.samples = pids, [(time.time(), _cpu_seconds(pids))]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.samples.append((time.time(), _cpu_seconds(self.pids)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.time(), _cpu_seconds(self.pids)))
+
+    def at(self, when: float) -> float:
+        """CPU seconds at ``when``, between the two samples around it."""
+        before = max((s for s in self.samples if s[0] <= when), default=self.samples[0])
+        after = min((s for s in self.samples if s[0] >= when), default=self.samples[-1])
+        if after[0] == before[0]:
+            return before[1]
+        return before[1] + (after[1] - before[1]) * (when - before[0]) / (after[0] - before[0])
 
 
 class Server:
@@ -149,7 +177,7 @@ def _simulate(url: str, home: Path, args) -> dict:
         [sys.executable, "-m", "app", "simulate", "--server", url, "--admin-token", TOKEN,
          "--terminals", str(args.terminals), "--stations", str(args.stations), "--sales", str(args.sales),
          "--web-sales", str(args.web_sales), "--offline-windows", str(args.offline_windows),
-         "--timeout", "600", "--json"],
+         "--pace", str(args.pace), "--timeout", "600", "--json"],
         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "KEZHAN_HOME": str(home)}, check=False)
     try:
         return json.loads(done.stdout)
@@ -161,9 +189,13 @@ def measure(name: str, db: str, raw_target: str, processes: int, folder: Path, a
     home = folder / f"home-{name}"
     srv = Server(db, home, processes, ("--lease-pool-percent", str(args.lease_pool_percent)))
     try:
-        cpu0 = _cpu_seconds(srv.pids)
-        report = _simulate(srv.url, home, args)
-        server_cpu = _cpu_seconds(srv.pids) - cpu0
+        timeline = CpuTimeline(srv.pids)
+        try:
+            report = _simulate(srv.url, home, args)
+        finally:
+            timeline.stop()
+        server_cpu = timeline.samples[-1][1] - timeline.samples[0][1]
+        server_cpu_load = timeline.at(report["load_ended_at"]) - timeline.at(report["load_started_at"])
         rss = {p: round(_rss_mb(p), 1) for p in srv.pids}
     finally:
         srv.stop()
@@ -182,7 +214,8 @@ def measure(name: str, db: str, raw_target: str, processes: int, folder: Path, a
         "upload": up, "pull": report["pull"], "conflicts": report["conflicts"],
         "simulator_cpu_seconds": report["simulator_cpu_seconds"],
         "simulator_cpu_seconds_under_load": report["simulator_cpu_seconds_under_load"],
-        "server_cpu_seconds": round(server_cpu, 2), "server_rss_mb": rss,
+        "server_cpu_seconds": round(server_cpu, 2), "server_cpu_seconds_under_load": round(server_cpu_load, 2),
+        "pace_seconds": args.pace, "server_rss_mb": rss,
         "server_rss_mb_total": round(sum(rss.values()), 1),
         "seconds_releasing_leases": report["seconds_releasing_leases"], "seconds_total": report["seconds_total"],
         "raw_insert": raw,
@@ -196,6 +229,7 @@ def main(argv=None) -> int:
     p.add_argument("--sales", type=int, default=60)
     p.add_argument("--web-sales", type=int, default=200)
     p.add_argument("--offline-windows", type=int, default=1)
+    p.add_argument("--pace", type=float, default=0.01, help="mean seconds between one window's sales")
     p.add_argument("--pg-processes", type=int, default=2)
     p.add_argument("--lease-pool-percent", type=int, default=50)
     p.add_argument("--only", choices=["sqlite", "postgresql"], default=None)

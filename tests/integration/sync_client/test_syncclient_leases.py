@@ -96,3 +96,36 @@ def test_the_offline_budget_stops_selling_after_the_set_time(server, proxy, rigs
     with pytest.raises(RuleViolation) as sale:
         rig.sell(dep, now=rig.terminal.offline_since + timedelta(hours=5))
     assert sale.value.code == "OFFLINE_BUDGET_EXHAUSTED"
+
+
+def test_idle_cycles_look_over_the_leases_every_twenty_seconds_busy_ones_every_five(server, proxy, rigs):
+    """A look at the leases scans two days of seats; an idle terminal cycling every few seconds makes
+    it every 20 s, a selling one every 5 s, and at once when its link comes back. Renewing a day
+    ahead makes every look ask the server, so ``leases_requested`` shows each look."""
+    import time
+
+    shift = {"s": 0.0}
+    rig = rigs(via=proxy, lease_renew_before=timedelta(days=1), clock=lambda: time.time() + shift["s"])
+    first = rig.client.run_once()
+    assert first.ok and first.leases_requested == len(departure_ids())
+    echo = rig.client.run_once()  # the look's own lease rows come back in the feed: no new look
+    assert echo.ok and echo.pulled > 0 and echo.leases_requested == 0
+    shift["s"] += 6
+    idle = rig.client.run_once()
+    assert idle.ok and idle.leases_requested == 0  # idle: 6 s is too soon
+    shift["s"] += 15
+    assert rig.client.run_once().leases_requested > 0  # idle, 21 s after the last look
+    rig.open_shift()
+    rig.sell(departure_ids()[0])
+    rig.client.poke()
+    sold = rig.client.run_once()
+    assert sold.uploaded and sold.leases_requested == 0  # sold: a look within 5 s, not at once
+    shift["s"] += 5
+    assert rig.client.run_once().leases_requested > 0
+    shift["s"] += 6
+    assert rig.client.run_once().leases_requested == 0  # idle again
+    proxy.cut()
+    assert not rig.client.run_once().ok
+    proxy.restore()
+    back = rig.client.run_once()
+    assert back.ok and back.leases_requested > 0  # the link came back: refill at once

@@ -27,7 +27,7 @@ def test_simulate_over_two_stations_on_each_engine(engine_server, capsys, monkey
     monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "home"))
     code = main(["simulate", "--server", engine_server.url, "--admin-token", ADMIN, "--terminals", "6",
                  "--stations", "2", "--sales", "8", "--web-sales", "6", "--offline-windows", "1", "--seed", "3",
-                 "--station", HOME, "--json"])
+                 "--station", HOME, "--pace", "0.02", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report
     assert report["ok"] and report["converged"]
@@ -45,3 +45,30 @@ def test_simulate_over_two_stations_on_each_engine(engine_server, capsys, monkey
     # The server says how long it took each call: never longer than the terminal waited for it.
     assert 0 < report["upload"]["server_p99_ms"] <= report["upload"]["max_ms"]
     assert report["simulator_cpu_seconds"] > 0 and report["seconds_releasing_leases"] >= 0
+    # The pace asked for, and the wall-clock bounds of the load the server's own CPU is read for.
+    assert report["pace_seconds"] == 0.02
+    span = report["load_ended_at"] - report["load_started_at"]
+    assert abs(span - report["seconds_under_load"]) < 0.5 and report["seconds_under_load"] >= report["seconds_selling"]
+
+
+@pytest.mark.parametrize("pace", ["-1", "nan", "x", "5000"])
+def test_simulate_refuses_a_pace_it_cannot_keep(pace, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", "--server", "http://127.0.0.1:9", "--admin-token", ADMIN, "--pace", pace])
+    assert exited.value.code == 2
+    assert "--pace" in capsys.readouterr().err
+
+
+def test_a_second_simulate_against_the_same_server_opens_rolls_of_its_own(engine_server, capsys, monkeypatch,
+                                                                          tmp_path):
+    """The first run's tickets come back in the second run's feed with their stock numbers; the
+    second run's terminals must not open a roll those numbers are in (STOCK_USED)."""
+    monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "home"))
+    for _run in range(2):
+        code = main(["simulate", "--server", engine_server.url, "--admin-token", ADMIN, "--terminals", "2",
+                     "--sales", "3", "--web-sales", "0", "--offline-windows", "0", "--station", HOME, "--json"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0 and report["ok"] and report["terminal_sales"] > 0, report
+    window = engine_server.server.export_tickets(channel="terminal")
+    stock = [t["stock_no"] for t in window]
+    assert len(window) > 2 and all(stock) and len(set(stock)) == len(stock)  # no number printed twice
