@@ -14,6 +14,7 @@ stored under its seq (so the upload moves on and a resend is a duplicate), and n
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -63,10 +64,45 @@ def _amount(value, what: str, ticket_id=None) -> int:
     return value
 
 
+def _read_rules(conn) -> dict:
+    """The province's pricing rules as the counter reads them (app.services.context.load_rules)."""
+    settings = {k: province.get_master(conn, "setting", k)
+                for k in ("home_station", "refund_policy", "change_policy", "insurance")}
+    M = models.master
+    types = [json.loads(d) for d in conn.execute(select(M.c.data).where(M.c.kind == "ticket_type")).scalars()]
+    insurance = settings.get("insurance") or {}
+    return {
+        "home_station": settings.get("home_station"),
+        "types": TicketTypeTable.from_rows(types) if types else TicketTypeTable.default(),
+        # A policy without tiers is the default one, so both sides quote the same fee.
+        "refund": (RefundPolicy.from_dict(settings["refund_policy"])
+                   if isinstance(settings.get("refund_policy"), dict) and settings["refund_policy"].get("tiers")
+                   else RefundPolicy.default()),
+        "change": ChangePolicy.from_dict(settings.get("change_policy") or {}),
+        "insurance": int(insurance.get("price") or 0),
+    }
+
+
+# rules version -> [rules (None until read), {fare key: full fare}]: each a batch's reads, shared by
+# the batches of one process while the version stands. Two batches filling one entry at once read
+# the same rows; the one that writes last wins, with what the other had.
+_SHARED_RULES: dict[str, list] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_rules(version: str) -> list:
+    with _SHARED_LOCK:
+        entry = _SHARED_RULES.get(version)
+        if entry is None:
+            _SHARED_RULES.clear()  # an older version is never asked for again
+            entry = _SHARED_RULES[version] = [None, {}]
+        return entry
+
+
 class Authority:
     """The checks for one terminal within one batch; the province's rules are read once per batch."""
 
-    def __init__(self, ctx, terminal_id: str):
+    def __init__(self, ctx, terminal_id: str, rules_version: str | None = None):
         self.ctx, self.terminal_id = ctx, terminal_id  # ctx: the BatchContext (tickets, departures)
         # Amounts an event was let through with because the rules changed lately (see RULES_GRACE):
         # (ticket id, detail), an alarm each once the event is applied.
@@ -74,7 +110,12 @@ class Authority:
         self._rules_changed_at: datetime | None = None
         self.station, self.terminal_no = parse_terminal_id(terminal_id)
         self._rules: dict | None = None
-        self._fares: dict = {}
+        # With the province's rules version (read with the batch's first statement), the rules and
+        # fares are this process's, kept while the version stands; without it, this batch's own.
+        shared = _shared_rules(rules_version) if rules_version is not None else None
+        self._province_rules: dict | None = shared[0] if shared else None
+        self._shared = shared
+        self._fares: dict = shared[1] if shared else {}
         self._prices: dict = {}
         # make_ticket_id's station code and terminal number: the first 12 digits of every id it may create
         self.id_prefix = f"{self.station}{self.terminal_no:03d}"
@@ -83,25 +124,12 @@ class Authority:
 
     def rules(self) -> dict:
         if self._rules is None:
-            conn = self.ctx.conn
-            settings = dict(
-                (k, province.get_master(conn, "setting", k))
-                for k in ("home_station", "refund_policy", "change_policy", "insurance"))
-            M = models.master
-            types = [json.loads(d) for d in conn.execute(
-                select(M.c.data).where(M.c.kind == "ticket_type")).scalars()]
-            insurance = settings.get("insurance") or {}
-            self._rules = {
-                "board": settings.get("home_station") or self.station,
-                "types": TicketTypeTable.from_rows(types) if types else TicketTypeTable.default(),
-                # As the counter reads it (app.services.context.load_rules): a policy without tiers
-                # is the default one, so both sides quote the same fee.
-                "refund": (RefundPolicy.from_dict(settings["refund_policy"])
-                           if isinstance(settings.get("refund_policy"), dict) and settings["refund_policy"].get("tiers")
-                           else RefundPolicy.default()),
-                "change": ChangePolicy.from_dict(settings.get("change_policy") or {}),
-                "insurance": int(insurance.get("price") or 0),
-            }
+            found = self._province_rules
+            if found is None:
+                found = _read_rules(self.ctx.conn)
+                if self._shared is not None:
+                    self._shared[0] = found
+            self._rules = {**found, "board": found["home_station"] or self.station}
         return self._rules
 
     def fare(self, dep, stop) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,9 @@ def _departure_row(dep: dict, routes: dict, zone: ZoneInfo) -> dict:
 # The master kinds amounts are worked out by, and the meta row that says when one last changed.
 RULE_KINDS = frozenset({"fare", "ticket_type", "setting"})
 RULES_CHANGED_AT = "rules_changed_at"
+# The meta row that changes whenever a row of those kinds does: a server process keeps the rules it
+# read while it is unchanged (sync.server.authz), instead of reading them again for every batch.
+RULES_VERSION = "rules_version"
 
 
 def import_document(conn, doc: dict, *, zone: ZoneInfo, now: datetime, replace: bool = True) -> dict:
@@ -115,6 +119,8 @@ def import_document(conn, doc: dict, *, zone: ZoneInfo, now: datetime, replace: 
             conn.execute(D.insert(), new_rows)
 
     replaced = [(r["kind"], r["key"]) for r in updates] + removed
+    if any(r["kind"] in RULE_KINDS for r in inserts) or any(kind in RULE_KINDS for kind, _key in replaced):
+        set_meta(conn, RULES_VERSION, secrets.token_hex(8))
     if any(kind in RULE_KINDS for kind, _key in replaced):
         # A fare, ticket type or rule that terminals may have priced by is replaced or gone: what
         # they sold by the old one is let through for a while (sync.server.authz.RULES_GRACE).

@@ -17,6 +17,7 @@ from sync.server.batch import BatchContext, prepare_sales
 from sync.server.clock import iso, parse_instant
 from sync.server.context import ServerContext
 from sync.server.documents import DocumentKey
+from sync.server.province import RULES_VERSION
 from sync.server.reports import conflict_dict
 
 log = logging.getLogger("kezhan.server")
@@ -41,6 +42,7 @@ _APPLY_ATTEMPTS = 3
 _TERMINAL_ONLY = frozenset({"shift.opened", "shift.closed", "stock.spoiled"})
 _TICKET_EVENTS = frozenset({"ticket.sold", "ticket.refunded", "ticket.voided", "ticket.changed",
                             "ticket.reprinted", "ticket.picked_up"})
+_RULES_VERSION = select(models.meta.c.value).where(models.meta.c.key == RULES_VERSION).scalar_subquery()
 _MAX_SEQ = 2**63 - 1  # a BIGINT column: a larger seq is no seq a terminal ever wrote
 
 
@@ -195,14 +197,18 @@ class Uploads:
         departures = self._departures_of(events) if self.ctx.is_postgres else None
         with self.ctx.tx(departures=departures) as conn:
             # The terminal's row locked: two copies of one batch (a retry racing its first try) apply in turn.
-            hw = conn.execute(select(Tm.c.high_water).where(Tm.c.id == terminal_id).with_for_update()).scalar_one()
+            # The province's rules version comes with it: the batch's prices are checked by rules this
+            # process already holds while it stands (authz), not read again for every batch.
+            hw, rules_version = conn.execute(
+                select(Tm.c.high_water, func.coalesce(_RULES_VERSION, ""))
+                .where(Tm.c.id == terminal_id).with_for_update(of=Tm)).one()
             if nonce is not None:
                 self.auth.record_nonce_in(conn, terminal_id, nonce, now, seen=False)
             duplicates = self._acknowledge_duplicates(conn, terminal_id, events, hw)
             fresh = events[duplicates:]
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
-            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys)
+            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys, rules_version=rules_version)
             ctx.prefetch(fresh, known_ids=careful)
             _apply_events(ctx, fresh)
             rows = event_rows[duplicates:]  # the fresh events are the batch's tail

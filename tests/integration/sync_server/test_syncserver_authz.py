@@ -279,6 +279,26 @@ def test_a_sale_priced_by_the_fare_just_replaced_stands_with_an_alarm(server):
     assert refused(server, a, late)["kind"] == "BAD_AMOUNT"
 
 
+def test_batches_price_by_the_fare_the_province_imported_last_not_the_one_read_before(server):
+    """A server process keeps the rules and fares it read while the province's rules stay the same;
+    an import that changes a fare is seen by the very next batch, in this process and any other."""
+    a = server.terminal()
+    before = a.sale(TOMORROW, 1)  # read (and kept): 32.50
+    applied(a, before)
+    assert _alarms_of(server, a, before["seq"]) == []
+    _raise_the_fare(server)
+    after = a.sale(TOMORROW, 2, price=3500)
+    applied(a, after)
+    assert _alarms_of(server, a, after["seq"]) == []  # the new fare, not the kept one
+    stale = a.sale(TOMORROW, 3)
+    applied(a, stale)
+    assert _alarms_of(server, a, stale["seq"]) == ["STALE_RULES"]
+    _raise_the_fare(server, to=3250)  # and back: not the first version's rules found again by mistake
+    back = a.sale(TOMORROW, 4)
+    applied(a, back)
+    assert _alarms_of(server, a, back["seq"]) == []
+
+
 def test_a_reseat_keeps_the_price_it_was_sold_at_after_a_fare_change(server):
     a = server.terminal()
     web_order(server, seat_no=5)
