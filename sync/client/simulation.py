@@ -270,8 +270,11 @@ class Simulation:
             enrol(db, self.server_url, code, label=f"simulated {i + 1}", attempts=self.attempts)
             terminal = make_terminal(db)
             relay = LinkRelay(host, port)
+            # The counter's own cycle (SyncClient's default interval): after each sale, which pokes it,
+            # and now and then when idle; with --stale-map, only every that many seconds.
+            cycle = {"interval": self.stale_map} if self.stale_map else {}
             client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
-                                interval=self.stale_map or 1.0, timeout=(1.0, 10.0))
+                                timeout=(1.0, 10.0), **cycle)
             self._time_calls(client.transport)
             if self.confirm_seats:
                 # Online, a pool seat is confirmed by the server before the sale takes it, as at a counter.
@@ -362,6 +365,11 @@ class Simulation:
             # on the sale as a clerk would, instead of costing a sell() per target departure.
             for _attempt in range(min(len(targets), SALE_ATTEMPTS)):
                 departure_id, stop = rng.choice(targets)
+                if not t.terminal.online and not self._leased_here(t, departure_id):
+                    # Offline the departure list shows the seats leased here, as at a counter: with
+                    # none, the clerk tells the passenger so and never starts the sale.
+                    t.refused["NO_LEASED_SEATS"] += 1
+                    continue
                 try:
                     result = sell(t.db, t.terminal, clerk=CLERK, departure_id=departure_id, stop=stop,
                                   passengers=[PassengerIn("full", f"旅客{t.index}-{n}", doc_number=_resident_id(rng))],
@@ -381,6 +389,13 @@ class Simulation:
             if not made:
                 t.refused["NO_SALE"] += 1
             time.sleep(rng.uniform(0, 2 * self.pace))
+
+    @staticmethod
+    def _leased_here(t: SimTerminal, departure_id: str) -> bool:
+        from app.store.seats import leased_seats_left
+
+        with t.db.read() as session:
+            return leased_seats_left(session, [departure_id], t.client.now())[departure_id] > 0
 
     def _web_loop(self, targets, start: threading.Event) -> None:
         rng = random.Random(self.seed * 1000 + 999)
