@@ -20,8 +20,14 @@ from sync.server.upload_workers import UploadWorkers
 
 log = logging.getLogger("kezhan.server.http")
 
+# Requests a server process runs at once (see _lifespan). On SQLite every write waits for the one
+# writer, and the threads waiting for it must leave others free to read. On PostgreSQL writers run
+# side by side and a thread is rarely blocked for long; what more threads add is a queue for the
+# interpreter, paid on every statement: a 50-terminal run had the server's own upload p50/p99 at
+# 85/392 ms with 16 threads, 76/237 with 6, 55/219 with 4 (docs/scale.md). More cores: more processes.
+REQUEST_THREADS = {"sqlite": 16, "postgresql": 4}
+
 # In the order the OpenAPI document lists them.
-REQUEST_THREADS = 16  # see _lifespan; the PostgreSQL pool (db.make_engine) holds as many connections
 ROUTERS = (enrolment.router, upload.router, feed.router, reports.router, seats.router, web.router,
            master_data.router)
 
@@ -77,7 +83,8 @@ def _lifespan(server: ProvinceServer, workers: UploadWorkers | None, sweep_inter
         # Requests run in at most this many threads at once (the default is 40): the rest wait in the
         # event loop holding nothing, while fewer threads contend for the interpreter -- and a thread
         # holding a database lock gets it back sooner between its statements.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS[
+            "postgresql" if server.ctx.is_postgres else "sqlite"]
         if workers is not None:
             await run_in_threadpool(workers.start)
         task = asyncio.create_task(_sweep_every(server, sweep_interval)) if sweep_interval else None
