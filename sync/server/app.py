@@ -14,6 +14,7 @@ from sync.server import http_errors
 from sync.server.bodies import UploadRequest
 from sync.server.core import ProvinceServer
 from sync.server.idempotency import IdempotencyMiddleware
+from sync.server.lanes import open_read_lane
 from sync.server.middleware import ProtocolMiddleware
 from sync.server.routes import deps, enrolment, feed, master_data, reports, seats, upload, web
 from sync.server.upload_workers import UploadWorkers
@@ -79,12 +80,13 @@ def create_app(
 
 def _lifespan(server: ProvinceServer, workers: UploadWorkers | None, sweep_interval: float | None):
     @contextlib.asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(app):
         # Requests run in at most this many threads at once (the default is 40): the rest wait in the
         # event loop holding nothing, while fewer threads contend for the interpreter -- and a thread
         # holding a database lock gets it back sooner between its statements.
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS[
             "postgresql" if server.ctx.is_postgres else "sqlite"]
+        open_read_lane(app)
         if workers is not None:
             await run_in_threadpool(workers.start)
         task = asyncio.create_task(_sweep_every(server, sweep_interval)) if sweep_interval else None

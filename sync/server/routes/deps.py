@@ -5,11 +5,11 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server.core import ProvinceServer
+from sync.server.lanes import run_blocking
 from sync.server.middleware import CHECKED_CALLER
 
 
@@ -39,8 +39,8 @@ async def _read_and_check(request: Request, record_nonce: bool) -> dict:
     if query:
         path_qs += "?" + query.decode("latin-1")
     h = request.headers
-    return await run_in_threadpool(
-        request.app.state.server.authenticate,
+    return await run_blocking(
+        request.scope, request.app.state.server.authenticate,
         terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
         timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
         record_nonce=record_nonce, instance=h.get(protocol.H_INSTANCE),
