@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from app.domain.stock import parse_terminal_id
 from app.errors import KezhanError, RuleViolation, SyncError
 from app.store.engine import raw_cursor
 from sync import protocol
@@ -287,19 +288,18 @@ class Simulation:
         for t in self.terminals:
             from app.services import open_shift
 
-            # A roll of its own: the tickets an earlier run against the same server left in the feed
-            # carry the first rolls' numbers, so a used roll is passed over for the next free one.
-            for block in range(t.index, 10_000, 100):
-                try:
-                    open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=f"{block:04d}000001",
-                               last_stock_no=f"{block:04d}999999", now=self.now(t))
-                    break
-                except RuleViolation as exc:
-                    if exc.code != "STOCK_USED":
-                        raise
-            else:
-                raise SyncError("模拟终端没有未用的票卷", en="no unused ticket roll left for a simulated terminal",
-                                code="STOCK_USED")
+            # A roll of its own, numbered by the terminal's id (station and number), which the server
+            # never gives twice: a second run against the same server opens no roll the first used.
+            first, last = self._roll_of(t)
+            open_shift(t.db, t.terminal, clerk=CLERK, first_stock_no=first, last_stock_no=last, now=self.now(t))
+
+    @staticmethod
+    def _roll_of(t: SimTerminal) -> tuple[str, str]:
+        station, number = parse_terminal_id(t.client.terminal_id)
+        with _cursor(t) as cur:
+            codes = [r[0] for r in cur.execute("SELECT code FROM stations ORDER BY code")]
+        block = f"{codes.index(station) if station in codes else 99:02d}{number:03d}"
+        return f"{block}000001", f"{block}999999"
 
     def _pick_stations(self, first: SimTerminal) -> None:
         """The first terminal's station and the next ones of the province (by code) that its feed

@@ -83,26 +83,31 @@ def _read_rules(conn) -> dict:
     }
 
 
-# rules version -> [rules (None until read), {fare key: full fare}]: each a batch's reads, shared by
-# the batches of one process while the version stands. Two batches filling one entry at once read
-# the same rows; the one that writes last wins, with what the other had.
-_SHARED_RULES: dict[str, list] = {}
-_SHARED_LOCK = threading.Lock()
+class RulesCache:
+    """One server's (one database's) rules version -> [rules (None until read), {fare key: full fare}]:
+    each a batch's reads, shared by the batches of the process while the version stands. Two batches
+    filling one entry at once read the same rows; the one that writes last wins, with what the other
+    had. On PostgreSQL an import holds the whole database while it runs and a batch shares it from
+    before it reads the version, so no import commits between the version a batch reads and the
+    rows it reads (ServerContext.tx); on SQLite writers take turns."""
 
+    def __init__(self):
+        self._entries: dict[str, list] = {}
+        self._lock = threading.Lock()
 
-def _shared_rules(version: str) -> list:
-    with _SHARED_LOCK:
-        entry = _SHARED_RULES.get(version)
-        if entry is None:
-            _SHARED_RULES.clear()  # an older version is never asked for again
-            entry = _SHARED_RULES[version] = [None, {}]
-        return entry
+    def entry(self, version: str) -> list:
+        with self._lock:
+            found = self._entries.get(version)
+            if found is None:
+                self._entries.clear()  # an older version is never asked for again
+                found = self._entries[version] = [None, {}]
+            return found
 
 
 class Authority:
     """The checks for one terminal within one batch; the province's rules are read once per batch."""
 
-    def __init__(self, ctx, terminal_id: str, rules_version: str | None = None):
+    def __init__(self, ctx, terminal_id: str, rules: tuple[RulesCache, str] | None = None):
         self.ctx, self.terminal_id = ctx, terminal_id  # ctx: the BatchContext (tickets, departures)
         # Amounts an event was let through with because the rules changed lately (see RULES_GRACE):
         # (ticket id, detail), an alarm each once the event is applied.
@@ -110,9 +115,9 @@ class Authority:
         self._rules_changed_at: datetime | None = None
         self.station, self.terminal_no = parse_terminal_id(terminal_id)
         self._rules: dict | None = None
-        # With the province's rules version (read with the batch's first statement), the rules and
-        # fares are this process's, kept while the version stands; without it, this batch's own.
-        shared = _shared_rules(rules_version) if rules_version is not None else None
+        # With the server's cache and the province's rules version (read with the batch's first
+        # statement), the rules and fares are kept while the version stands; without, this batch's own.
+        shared = rules[0].entry(rules[1]) if rules is not None else None
         self._province_rules: dict | None = shared[0] if shared else None
         self._shared = shared
         self._fares: dict = shared[1] if shared else {}
@@ -135,10 +140,11 @@ class Authority:
     def fare(self, dep, stop) -> int | None:
         """The full fare from the board station the terminal sells from (the province's home
         station, else its own) to ``stop`` on ``dep``, as the counter looks it up."""
-        key = (dep.route, dep.vehicle_class, stop)
+        # The whole key, board station included: the fares are shared by every terminal's batches,
+        # and without a home station each terminal prices from its own station.
+        key = province.fare_key(dep.route, self.rules()["board"], stop, dep.vehicle_class)
         if key not in self._fares:
-            row = province.get_master(self.ctx.conn, "fare",
-                                      province.fare_key(dep.route, self.rules()["board"], stop, dep.vehicle_class))
+            row = province.get_master(self.ctx.conn, "fare", key)
             self._fares[key] = None if row is None else int(row["full_fare"])
         return self._fares[key]
 

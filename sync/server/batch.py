@@ -67,7 +67,7 @@ class BatchContext:
     sales costs a handful of statements rather than several per sale."""
 
     def __init__(self, conn, terminal_id: str, now: datetime, sales: dict | None = None, *, keys: DocumentKeys,
-                 rules_version: str | None = None):
+                 rules=None):
         self.conn, self.terminal_id, self.now, self.keys = conn, terminal_id, now, keys
         self.sales = sales or {}  # prepare_sales: id(ticket) -> its active row and sold-seat text
         self.deps: dict[str, object] = {}
@@ -82,7 +82,7 @@ class BatchContext:
         self.conflicts = 0
         self.seq = 0
         self.refused: list[tuple[int, str, str]] = []  # (seq, reason, detail) of the events refused
-        self.authority = Authority(self, terminal_id, rules_version)
+        self.authority = Authority(self, terminal_id, rules)  # rules: (RulesCache, version) or None
         self.gate = GateEvents(self)
         self.departure_actions = DepartureActions(self)
 

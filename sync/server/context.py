@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from sync.server import db as dbmod
 from sync.server import feed
+from sync.server.authz import RulesCache
 from sync.server.clock import utcnow
 from sync.server.settings import Settings
 
@@ -40,6 +41,7 @@ class ServerContext:
         self._writer = dbmod.writer_lock(self.engine)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self.document_keys = None  # documents.DocumentKeys, once documents.DocumentKey has loaded them
+        self.rules_cache = RulesCache()  # the province's prices while its rules version stands (authz)
 
     def now(self) -> datetime:
         return self.clock()

@@ -208,7 +208,7 @@ class Uploads:
             fresh = events[duplicates:]
             if fresh and fresh[0]["seq"] != hw + 1:
                 raise ProtocolError("SEQ_GAP", expected_seq=hw + 1, got_seq=fresh[0]["seq"])
-            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys, rules_version=rules_version)
+            ctx = BatchContext(conn, terminal_id, now, sales, keys=keys, rules=(self.ctx.rules_cache, rules_version))
             ctx.prefetch(fresh, known_ids=careful)
             _apply_events(ctx, fresh)
             rows = event_rows[duplicates:]  # the fresh events are the batch's tail

@@ -229,3 +229,22 @@ def test_the_days_reports_as_csv_and_as_a_workbook(server, tmp_path, capsys):
     assert [c.value for c in list(mism.iter_rows(min_row=3))[0]][1] == "BAD_AMOUNT"
     dep = wb["发班 Departures"]
     assert [r[0].value for r in dep.iter_rows(min_row=3)] == [SOON, MID_DEP, "合计 Total"]
+
+
+def test_two_stations_on_one_route_are_each_priced_from_their_own(server):
+    """Without a home station each terminal prices from its own station; the server keeps the fares
+    it reads for every batch after, and one station's fare is never another's."""
+    doc = _province()
+    doc["fares"].append({"route": "R1", "from": MID, "to": DEST, "vehicle_class": "ZG", "full_fare": 1800})
+    server.srv.server.import_province(doc)
+    home, mid = server.terminal(), server.terminal(MID)
+    first = home.sale(SOON, 1)  # 杭州 → 绍兴 on R1: 32.50
+    _upload(home, first)
+    second = mid.sale(SOON, 2, price=1800)  # 萧山 → 绍兴 on the same bus: 18.00
+    _upload(mid, second)
+    third = home.sale(SOON, 3)
+    _upload(home, third)
+    sold = {t["ticket_id"]: t for t in server.srv.server.export_tickets()}
+    assert [sold[_tid(s)]["price"] for s in (first, second, third)] == [3250, 1800, 3250]
+    alarms = server.get_admin("/v1/admin/alarms").json()["alarms"]
+    assert [a["kind"] for a in alarms if a["terminal_id"] in (home.terminal_id, mid.terminal_id)] == []
