@@ -626,12 +626,6 @@ class SyncClient:
             return True
         return since >= (LEASE_LOOK_BUSY_SECONDS if self._leases_used else LEASE_LOOK_IDLE_SECONDS)
 
-    def _next_lease_look(self) -> float | None:
-        """Seconds until the look a sale, refund or void asked for falls due; None when none waits."""
-        if not self._leases_used or self._leases_looked_at is None:
-            return None
-        return max(0.0, LEASE_LOOK_BUSY_SECONDS - (self.clock() - self._leases_looked_at))
-
     def _lease_rows(self, cur, now: datetime) -> list[seats.LeaseHolding]:
         return seats.lease_holdings(cur, now, departs_after=now + self.lease_cutoff,
                                     departs_by=now + self.lease_horizon)
@@ -845,9 +839,6 @@ class SyncClient:
                 break
             if report.ok:
                 delay = self.interval
-                look = self._next_lease_look()
-                if look is not None:  # a sale's look was put off: cycle again when it is due
-                    delay = min(delay, look)
             elif report.error_kind == "alarm":
                 delay = max(self.interval, self.backoff.cap)
             else:

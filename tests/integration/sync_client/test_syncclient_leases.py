@@ -121,7 +121,6 @@ def test_idle_cycles_look_over_the_leases_every_twenty_seconds_busy_ones_every_f
     rig.client.poke()
     sold = rig.client.run_once()
     assert sold.uploaded and sold.leases_requested == 0  # sold: a look within 5 s, not at once
-    assert 0 < rig.client._next_lease_look() <= 5  # and the worker cycles again when it is due
     shift["s"] += 5
     assert rig.client.run_once().leases_requested > 0
     shift["s"] += 6
