@@ -105,7 +105,8 @@ class RulesCache:
 
 
 class Authority:
-    """The checks for one terminal within one batch; the province's rules are read once per batch."""
+    """The checks for one terminal within one batch; the province's rules are read once per batch, or
+    kept by the server while the province's rules version stands (RulesCache)."""
 
     def __init__(self, ctx, terminal_id: str, rules: tuple[RulesCache, str] | None = None):
         self.ctx, self.terminal_id = ctx, terminal_id  # ctx: the BatchContext (tickets, departures)
@@ -117,10 +118,8 @@ class Authority:
         self._rules: dict | None = None
         # With the server's cache and the province's rules version (read with the batch's first
         # statement), the rules and fares are kept while the version stands; without, this batch's own.
-        shared = rules[0].entry(rules[1]) if rules is not None else None
-        self._province_rules: dict | None = shared[0] if shared else None
-        self._shared = shared
-        self._fares: dict = shared[1] if shared else {}
+        self._shared = rules[0].entry(rules[1]) if rules is not None else None
+        self._fares: dict = self._shared[1] if self._shared else {}
         self._prices: dict = {}
         # make_ticket_id's station code and terminal number: the first 12 digits of every id it may create
         self.id_prefix = f"{self.station}{self.terminal_no:03d}"
@@ -129,7 +128,7 @@ class Authority:
 
     def rules(self) -> dict:
         if self._rules is None:
-            found = self._province_rules
+            found = self._shared[0] if self._shared else None
             if found is None:
                 found = _read_rules(self.ctx.conn)
                 if self._shared is not None:
