@@ -3,10 +3,10 @@
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
 from sync.protocol import ProtocolError
 from sync.server.bodies import StatusRequest
+from sync.server.lanes import run_blocking
 from sync.server.routes.deps import ADMIN, Server
 
 router = APIRouter()
@@ -21,7 +21,7 @@ async def import_province(request: Request, server: Server, replace: bool = True
     from sync.server.province import ProvinceFormatError
 
     try:
-        return await run_in_threadpool(server.import_province, doc, replace=replace)
+        return await run_blocking(request.scope, server.import_province, doc, replace=replace)
     except ProvinceFormatError as exc:
         raise ProtocolError("INVALID_REQUEST", str(exc)) from None
 

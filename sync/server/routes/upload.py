@@ -1,8 +1,8 @@
 """Upload: a batch of a terminal's outbox events."""
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
+from sync.server.lanes import run_blocking
 from sync.server.routes.deps import Server, Signed, SignedUpload
 
 router = APIRouter()
@@ -18,7 +18,7 @@ async def upload(request: Request, t: SignedUpload, server: Server):
     workers = request.app.state.upload_workers
     if workers is not None:
         return await workers.upload(terminal_id, raw, nonce)
-    return await run_in_threadpool(server.upload_body, terminal_id, raw, nonce=nonce)
+    return await run_blocking(request.scope, server.upload_body, terminal_id, raw, nonce=nonce)
 
 
 @router.get("/v1/marks", tags=["terminal"])
