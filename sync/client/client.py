@@ -25,7 +25,7 @@ from app.errors import SyncError
 from app.services import recovery
 from app.services.context import RESTORED_ALARM, RESTORED_TEXT
 from app.store import archive, outbox, seats, sync_state, tasks
-from app.store.engine import Database, raw_cursor
+from app.store.engine import Database
 from app.store.models import iso_utc, parse_utc
 from app.store.seats import leased_seats_left
 from sync import protocol
@@ -267,10 +267,6 @@ class SyncClient:
         return datetime.fromtimestamp(self.transport.server_now(), UTC)
 
     @staticmethod
-    def _cur(session):
-        return raw_cursor(session)
-
-    @staticmethod
     def _get(cur, name: str) -> str | None:
         return sync_state.cursor_value(cur, name)
 
@@ -281,12 +277,12 @@ class SyncClient:
             sync_state.put_cursor_value(cur, name, value, iso_utc(self.now()))
 
     def _read(self, fn):
-        with self.db.read() as session:
-            return fn(self._cur(session))
+        with self.db.read_cursor() as cur:
+            return fn(cur)
 
     def _write(self, fn):
-        with self.db.transaction() as session:
-            return fn(self._cur(session))
+        with self.db.write_cursor() as cur:
+            return fn(cur)
 
     def acked_seq(self) -> int:
         return int(self._read(lambda cur: self._get(cur, CURSOR_ACKED)) or 0)

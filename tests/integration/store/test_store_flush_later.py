@@ -93,3 +93,31 @@ def test_a_flush_later_commit_survives_the_program_dying_before_the_flush(tmp_pa
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     with db.read() as session:
         assert raw_cursor(session).execute("SELECT x FROM t").fetchall() == [(42,)]
+
+
+def test_a_read_cursor_reads_one_snapshot_and_leaves_no_transaction_behind(db):
+    with db.write_cursor() as cur:
+        cur.execute("INSERT INTO t VALUES (1)")
+    with db.read_cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM t").fetchone() == (1,)
+        # Another connection commits while the read is open: the read still sees its own snapshot.
+        with db.transaction() as session:
+            raw_cursor(session).execute("INSERT INTO t VALUES (2)")
+        assert cur.execute("SELECT count(*) FROM t").fetchone() == (1,)
+        held = cur.connection
+    assert not held.in_transaction  # a read left open would pin the WAL and hold back checkpoints
+    # The same kept connection serves the next write, which sees both rows and commits.
+    with db.write_cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        cur.execute("INSERT INTO t VALUES (3)")
+    with db.read_cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM t").fetchone() == (3,)
+
+
+def test_a_failed_read_cursor_says_what_failed_and_the_next_read_works(db):
+    with pytest.raises(StorageError) as info:
+        with db.read_cursor() as cur:
+            cur.execute("SELECT * FROM no_such_table")
+    assert info.value.code == "DB_ERROR"
+    with db.read_cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM t").fetchone() == (0,)
