@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 
 from sync.server import db as dbmod
 from sync.server import feed, models
@@ -113,15 +113,18 @@ class BatchContext:
                 self.maps[d] = ({}, {}, {})
             for r in self.conn.execute(select(D).where(D.c.id.in_(chunk))):
                 self.deps[r.id] = r
-            for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.seat_no, Tk.c.ticket_id)
-                                       .where(Tk.c.departure_id.in_(chunk), Tk.c.active_seat.is_not(None))):
-                self.maps[r.departure_id][0][r.seat_no] = r.ticket_id
             for d in chunk:
                 self.documents[d] = {}
-            for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.doc_hash, Tk.c.ticket_id)
-                                       .where(Tk.c.departure_id.in_(chunk), Tk.c.status == "active",
-                                              Tk.c.doc_hash.is_not(None))):
-                self.documents[r.departure_id][r.doc_hash] = r.ticket_id
+            # The seats their tickets hold and the documents their active tickets carry, in one read.
+            holds_seat = Tk.c.active_seat.is_not(None)
+            carries_document = and_(Tk.c.status == "active", Tk.c.doc_hash.is_not(None))
+            for r in self.conn.execute(select(Tk.c.departure_id, Tk.c.seat_no, Tk.c.ticket_id, Tk.c.doc_hash,
+                                              holds_seat.label("holds_seat"), carries_document.label("carries"))
+                                       .where(Tk.c.departure_id.in_(chunk), or_(holds_seat, carries_document))):
+                if r.holds_seat:
+                    self.maps[r.departure_id][0][r.seat_no] = r.ticket_id
+                if r.carries:
+                    self.documents[r.departure_id][r.doc_hash] = r.ticket_id
             for r in self.conn.execute(select(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id, LS.c.expires_at)
                                        .where(LS.c.departure_id.in_(chunk))):
                 if r.expires_at > self.now:

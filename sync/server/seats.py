@@ -8,7 +8,9 @@ import secrets
 from datetime import datetime, timedelta
 from itertools import islice
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, cast, delete, null, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync.protocol import ProtocolError
 from sync.server import feed, models
@@ -40,22 +42,17 @@ def check_departure_open(dep, departure_id: str, now: datetime) -> None:
 
 
 def seat_map(conn, departure_id: str, now: datetime) -> tuple[dict, dict]:
-    """(sold seat -> ticket_id, live leased seat -> (terminal_id, expires_at))."""
+    """(sold seat -> ticket_id, live leased seat -> (terminal_id, expires_at)), in one round trip:
+    a seat request reads this under its departure's lock, where every statement is waited for."""
     Tk, L = models.tickets, models.lease_seats
-    sold = {
-        r.seat_no: r.ticket_id
-        for r in conn.execute(
-            select(Tk.c.seat_no, Tk.c.ticket_id)
-            .where(Tk.c.departure_id == departure_id, Tk.c.active_seat.is_not(None))
-        )
-    }
-    leased = {
-        r.seat_no: (r.terminal_id, r.expires_at)
-        for r in conn.execute(
-            select(L.c.seat_no, L.c.terminal_id, L.c.expires_at)
-            .where(L.c.departure_id == departure_id, L.c.expires_at > now)
-        )
-    }
+    rows = conn.execute(union_all(
+        select(Tk.c.seat_no, Tk.c.ticket_id.label("holder"), cast(null(), L.c.expires_at.type).label("until"))
+        .where(Tk.c.departure_id == departure_id, Tk.c.active_seat.is_not(None)),
+        select(L.c.seat_no, L.c.terminal_id, L.c.expires_at)
+        .where(L.c.departure_id == departure_id, L.c.expires_at > now),
+    )).all()
+    sold = {r.seat_no: r.holder for r in rows if r.until is None}
+    leased = {r.seat_no: (r.holder, r.until) for r in rows if r.until is not None}
     return sold, leased
 
 
@@ -64,17 +61,21 @@ def free_seats(dep, sold, leased, taken=()):
     return (s for s in range(1, dep.seats + 1) if s not in sold and s not in leased and s not in taken)
 
 
-def lease_view(conn, departure_id: str, terminal_id: str, now: datetime) -> dict | None:
+def lease_view(conn, departure_id: str, terminal_id: str, now: datetime, *, lease_id: str | None = None) -> dict | None:
+    """The terminal's lease on the departure as the feed and the answers show it; ``lease_id`` when
+    the caller has it already (it just made or touched the row) saves reading it."""
     L, LS = models.leases, models.lease_seats
-    lease = conn.execute(select(L).where(L.c.departure_id == departure_id, L.c.terminal_id == terminal_id)).first()
-    if lease is None:
-        return None
+    if lease_id is None:
+        lease_id = conn.execute(select(L.c.lease_id).where(L.c.departure_id == departure_id,
+                                                           L.c.terminal_id == terminal_id)).scalar()
+        if lease_id is None:
+            return None
     rows = conn.execute(
         select(LS.c.seat_no, LS.c.expires_at)
-        .where(LS.c.lease_id == lease.lease_id, LS.c.expires_at > now).order_by(LS.c.seat_no)
+        .where(LS.c.lease_id == lease_id, LS.c.expires_at > now).order_by(LS.c.seat_no)
     ).all()
     return {
-        "lease_id": lease.lease_id,
+        "lease_id": lease_id,
         "departure_id": departure_id,
         "seats": [r.seat_no for r in rows],
         "expires_at": iso(max((r.expires_at for r in rows), default=None)),
@@ -82,8 +83,8 @@ def lease_view(conn, departure_id: str, terminal_id: str, now: datetime) -> dict
     }
 
 
-def publish_lease(conn, departure_id: str, terminal_id: str, now: datetime) -> dict | None:
-    view = lease_view(conn, departure_id, terminal_id, now)
+def publish_lease(conn, departure_id: str, terminal_id: str, now: datetime, *, lease_id: str | None = None) -> dict | None:
+    view = lease_view(conn, departure_id, terminal_id, now, lease_id=lease_id)
     if view is None or not view["seats"]:
         feed.tombstone(conn, "lease", departure_id, at=now, scope=terminal_id)
     else:
@@ -92,26 +93,26 @@ def publish_lease(conn, departure_id: str, terminal_id: str, now: datetime) -> d
 
 
 def ensure_lease(conn, departure_id: str, terminal_id: str, now: datetime) -> str:
+    """The terminal's lease row on the departure, made if it has none, touched if it has: one
+    statement either way (``uq_lease_departure_terminal`` decides which)."""
     L = models.leases
-    row = conn.execute(select(L.c.lease_id).where(L.c.departure_id == departure_id,
-                                                  L.c.terminal_id == terminal_id)).first()
-    if row:
-        conn.execute(L.update().where(L.c.lease_id == row.lease_id).values(updated_at=now))
-        return row.lease_id
-    lease_id = "L" + secrets.token_hex(8)
-    conn.execute(L.insert().values(lease_id=lease_id, departure_id=departure_id, terminal_id=terminal_id,
-                                   granted_at=now, updated_at=now))
-    return lease_id
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(L)
+    return conn.execute(
+        insert.values(lease_id="L" + secrets.token_hex(8), departure_id=departure_id, terminal_id=terminal_id,
+                      granted_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=[L.c.departure_id, L.c.terminal_id], set_={"updated_at": now})
+        .returning(L.c.lease_id)
+    ).scalar_one()
 
 
 def take_back(conn, condition, now: datetime) -> int:
     """Delete the lease seats matching ``condition``, tell each holder (its lease row) and
     every other terminal (the seat is free again)."""
     LS = models.lease_seats
-    seats = conn.execute(select(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id).where(condition)).all()
+    seats = conn.execute(delete(LS).where(condition).returning(LS.c.departure_id, LS.c.seat_no, LS.c.terminal_id)).all()
     if not seats:
         return 0
-    n = conn.execute(delete(LS).where(condition)).rowcount
+    n = len(seats)
     for departure_id, terminal_id in sorted({(r.departure_id, r.terminal_id) for r in seats}):
         publish_lease(conn, departure_id, terminal_id, now)
     _publish_seats_freed(conn, [(r.departure_id, r.seat_no) for r in seats], now)
@@ -221,7 +222,7 @@ class Seats:
             update(LS).where(LS.c.lease_id == lease_id, LS.c.expires_at > now, LS.c.expires_at < expires)
             .values(expires_at=expires)
         )
-        view = publish_lease(conn, departure_id, terminal_id, now)
+        view = publish_lease(conn, departure_id, terminal_id, now, lease_id=lease_id)
         feed.publish_many(conn, leased_seat_rows(departure_id, granted, terminal_id), at=now)
         return {**view, "granted": granted, "sold_out": len(view["seats"]) < target}
 
@@ -290,12 +291,11 @@ class Seats:
         """Moves the seat into the terminal's lease until ``expires``; returns the lease id."""
         LS = models.lease_seats
         lease_id = ensure_lease(conn, departure_id, terminal_id, now)
-        prior = conn.execute(select(LS.c.terminal_id).where(LS.c.departure_id == departure_id,
-                                                            LS.c.seat_no == seat_no)).scalar()
-        conn.execute(delete(LS).where(LS.c.departure_id == departure_id, LS.c.seat_no == seat_no))
+        prior = conn.execute(delete(LS).where(LS.c.departure_id == departure_id, LS.c.seat_no == seat_no)
+                             .returning(LS.c.terminal_id)).scalar()
         conn.execute(LS.insert().values(departure_id=departure_id, seat_no=seat_no, lease_id=lease_id,
                                         terminal_id=terminal_id, expires_at=expires))
-        publish_lease(conn, departure_id, terminal_id, now)
+        publish_lease(conn, departure_id, terminal_id, now, lease_id=lease_id)
         if prior is not None and prior != terminal_id:
             # An expired seat of another terminal, not swept yet: its lease row must drop it too.
             publish_lease(conn, departure_id, prior, now)
