@@ -134,6 +134,9 @@ class ProvinceServer:
     def web_refund(self, ticket_id: str) -> dict:
         return self.web.web_refund(ticket_id)
 
+    def web_ticket(self, ticket_id: str) -> dict:
+        return self.web.web_ticket(ticket_id)
+
     def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
         return self.web.find_web_ticket(pickup_code, terminal_id=terminal_id)
 

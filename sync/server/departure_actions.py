@@ -9,7 +9,8 @@ any event a terminal had no business writing (``authz.Refused``: an alarm for th
 Applied, each is published in the feed as the departure's new row, which every terminal pulls. A
 cancellation also makes one ``DEPARTURE_CANCELLED`` conflict (seq 0: no event of that terminal caused
 it) for every live ticket on the bus, at the terminal that sold it (or picked up its web ticket):
-that terminal's clerks see it as a fee-free refund task. An extra bus's seats are all leased to the
+that terminal's clerks see it as a fee-free refund task. A web ticket nobody has picked up is
+refunded in full at once; the web channel reads its status and hands the money back. An extra bus's seats are all leased to the
 terminal that added it until it leaves, so that terminal's sales of it, online or not, never meet
 another's.
 """
@@ -25,6 +26,7 @@ from sync.server import feed, models, province
 from sync.server.authz import Refused
 from sync.server.clock import parse_instant
 from sync.server.seats import departure, ensure_lease, leased_seat_rows, publish_lease, take_back
+from sync.server.web import refund_web_ticket
 
 DEPARTURE_EVENTS = frozenset({"departure.cancelled", "departure.delayed", "departure.added"})
 CANCELLED = "DEPARTURE_CANCELLED"
@@ -131,7 +133,10 @@ class DepartureActions:
         for t in live:
             holder = t.terminal_id if t.channel == "terminal" else t.picked_up_by
             if not holder:
-                continue  # a web ticket not yet picked up: the web channel refunds it
+                # A web ticket nobody picked up has no counter to settle it: refunded in full now,
+                # and the web channel, which reads its status, hands the money back.
+                refund_web_ticket(conn, t, now, self.ctx.keys)
+                continue
             detail = f"departure cancelled by {self.ctx.terminal_id}: {reason}"
             conn.execute(models.conflicts.insert().values(
                 terminal_id=holder, seq=0, kind=CANCELLED, ticket_id=t.ticket_id, departure_id=departure_id,

@@ -73,6 +73,18 @@ def _publish_passenger_rows(conn, r, now: datetime, keys) -> None:
                  scope=scope)
 
 
+def refund_web_ticket(conn, r, now: datetime, keys):
+    """Refunds a live web ticket not picked up, in full (the web channel hands the money back):
+    its seat freed, its pick-up and gate rows told. Returns the ticket's row as it now is."""
+    Tk = models.tickets
+    conn.execute(Tk.update().where(Tk.c.ticket_id == r.ticket_id)
+                 .values(status="refunded", active_seat=None, closed_at=iso(now)))
+    publish_seat(conn, r.departure_id, r.seat_no, now)
+    r = conn.execute(select(Tk).where(Tk.c.ticket_id == r.ticket_id)).first()
+    _publish_passenger_rows(conn, r, now, keys)
+    return r
+
+
 def _station_of(terminal_id: str) -> str | None:
     try:
         return parse_terminal_id(terminal_id)[0]
@@ -191,12 +203,17 @@ class WebChannel:
                 raise ProtocolError("TICKET_NOT_ACTIVE", ticket_id=ticket_id, ticket_status=r.status)
             if r.picked_up_at:
                 raise ProtocolError("ALREADY_PICKED_UP", ticket_id=ticket_id, picked_up_by=r.picked_up_by)
-            conn.execute(Tk.update().where(Tk.c.ticket_id == ticket_id)
-                         .values(status="refunded", active_seat=None, closed_at=iso(now)))
-            publish_seat(conn, r.departure_id, r.seat_no, now)
+            return ticket_dict(refund_web_ticket(conn, r, now, self.documents.keys), self.documents.keys, full=True)
+
+    def web_ticket(self, ticket_id: str) -> dict:
+        """A web ticket as the web channel shows its passenger: its status above all (a cancelled
+        bus refunds the tickets nobody picked up, and the web channel hands the money back)."""
+        Tk = models.tickets
+        with self.ctx.reader() as conn:
             r = conn.execute(select(Tk).where(Tk.c.ticket_id == ticket_id)).first()
-            _publish_passenger_rows(conn, r, now, self.documents.keys)
-            return ticket_dict(r, self.documents.keys, full=True)
+        if r is None or r.channel != "web":
+            raise ProtocolError("UNKNOWN_TICKET", ticket_id=ticket_id)
+        return ticket_dict(r, self.documents.keys, full=True)
 
     def find_web_ticket(self, pickup_code: str, *, terminal_id: str | None = None) -> dict:
         """The web ticket of a pick-up code. Asked by a terminal (``terminal_id``): only a ticket of a

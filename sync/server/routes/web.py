@@ -1,4 +1,4 @@
-"""The web channel's orders and refunds, and a terminal looking a web ticket up by its pick-up code."""
+"""The web channel's orders, tickets and refunds, and a terminal looking a web ticket up by its pick-up code."""
 
 from fastapi import APIRouter
 
@@ -22,6 +22,12 @@ def web_order(req: WebOrder, server: Server):
 @router.post("/v1/web/tickets/{ticket_id}/refund", tags=["web"], dependencies=WEB)
 def web_refund(ticket_id: str, server: Server):
     return server.web_refund(ticket_id)
+
+
+@router.get("/v1/web/tickets/{ticket_id}", tags=["web"], dependencies=WEB)
+def web_ticket(ticket_id: str, server: Server):
+    """A web ticket and its status: a cancelled bus refunds the tickets nobody picked up."""
+    return server.web_ticket(ticket_id)
 
 
 @router.get("/v1/web/departures/{departure_id}/seats", tags=["web"], dependencies=WEB)

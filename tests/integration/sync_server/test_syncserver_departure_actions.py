@@ -182,3 +182,35 @@ def test_the_station_day_sums_the_stations_terminals_and_lists_its_departures(se
     assert [(d["departure_id"], d["sold"], d["checked"], d["road_bill"]) for d in tomorrow["departures"]] == [
         (TOMORROW, 3, 0, None)]
     assert east.call("GET", "/v1/station/day?date=tomorrow").status_code == 422
+
+
+def test_a_cancelled_bus_refunds_in_full_the_web_tickets_nobody_picked_up(server):
+    office, counter, gate_side = server.terminal(), server.terminal(), server.terminal()
+    waiting, collected = (server.post_admin("/v1/web/orders", {
+        "departure_id": TOMORROW, "stop": DEST, "passengers": [{"name": name, "seat_no": seat}]}).json()
+        for name, seat in (("李四", 5), ("王五", 6)))
+    [waiting], [collected] = waiting["tickets"], collected["tickets"]
+    _upload(counter, counter.event("ticket.picked_up", {
+        "ticket_id": collected["ticket_id"], "stock_no": "A0100", "picked_up_at": AT, "clerk": "c01",
+        "shift_id": "S1"}))
+    cursor = gate_side.call("GET", "/v1/changes?limit=5000").json()["cursor"]
+    _upload(office, _cancel(office))
+    # The ticket nobody picked up is refunded in full at once: the web channel reads it so ...
+    shown = server.get_admin(f"/v1/web/tickets/{waiting['ticket_id']}").json()
+    assert (shown["status"], shown["price"]) == ("refunded", waiting["price"])
+    assert server.post_admin(f"/v1/web/tickets/{waiting['ticket_id']}/refund").json()["error"] == "TICKET_NOT_ACTIVE"
+    # ... the station's gates hear it no longer boards, and its pick-up code finds a refunded ticket.
+    after = gate_side.call("GET", f"/v1/changes?cursor={cursor}&limit=5000").json()["changes"]
+    assert [c["data"]["status"] for c in after
+            if c["kind"] == "gate_ticket" and c["key"] == waiting["ticket_id"]] == ["refunded"]
+    assert gate_side.call("GET", f"/v1/pickup/{waiting['pickup_code']}").json()["status"] == "refunded"
+    # The picked-up one is the counter's to refund, as a task, like its own sales.
+    assert [(c["data"]["kind"], c["data"]["ticket_id"]) for c in _pull(counter) if c["kind"] == "conflict"] == [
+        ("DEPARTURE_CANCELLED", collected["ticket_id"])]
+    # The day's report counts the web refund with its whole amount and no fee.
+    home = next(r for r in server.get_admin("/v1/admin/reports/station", date="2026-11-24").json()["stations"]
+                if r["station"] == HOME)
+    assert (home["web_tickets"], home["refunds"], home["refund_amount"], home["refund_fees"]) == (
+        2, 1, waiting["price"], 0)
+    # An unknown ticket, or a window's, is not the web's to read.
+    assert server.get_admin("/v1/web/tickets/W-nothing").json()["error"] == "UNKNOWN_TICKET"
