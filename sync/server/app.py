@@ -14,7 +14,7 @@ from sync.server import http_errors
 from sync.server.bodies import UploadRequest
 from sync.server.core import ProvinceServer
 from sync.server.idempotency import IdempotencyMiddleware
-from sync.server.lanes import open_read_lane
+from sync.server.lanes import open_lanes
 from sync.server.middleware import ProtocolMiddleware
 from sync.server.routes import deps, enrolment, feed, master_data, reports, seats, upload, web
 from sync.server.upload_workers import UploadWorkers
@@ -86,7 +86,7 @@ def _lifespan(server: ProvinceServer, workers: UploadWorkers | None, sweep_inter
         # holding a database lock gets it back sooner between its statements.
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS[
             "postgresql" if server.ctx.is_postgres else "sqlite"]
-        open_read_lane(app)
+        open_lanes(app, postgres=server.ctx.is_postgres)
         if workers is not None:
             await run_in_threadpool(workers.start)
         task = asyncio.create_task(_sweep_every(server, sweep_interval)) if sweep_interval else None

@@ -26,6 +26,7 @@ from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server import models
 from sync.server.context import ServerContext
+from sync.server.lanes import run_check
 
 RETENTION = timedelta(hours=24)
 # A claim whose first request never finished (its process died) is given up after this long.
@@ -131,7 +132,7 @@ class IdempotencyMiddleware:
 
         waited = 0.0
         while True:
-            outcome, status, stored = await asyncio.to_thread(self.store.claim, key, caller, request_hash)
+            outcome, status, stored = await run_check(scope, self.store.claim, key, caller, request_hash)
             if outcome != "pending" or waited >= WAIT_FOR_FIRST:
                 break
             await asyncio.sleep(0.05)
@@ -166,11 +167,11 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_receive, capture)
             out = b"".join(answer["chunks"])
             if answer["status"] is not None and _final(answer["status"], out):
-                await asyncio.to_thread(self.store.finish, key, caller, answer["status"], out.decode("utf-8"))
+                await run_check(scope, self.store.finish, key, caller, answer["status"], out.decode("utf-8"))
                 kept = True
         finally:
             if not kept:
-                await asyncio.to_thread(self.store.release, key, caller)
+                await run_check(scope, self.store.release, key, caller)
 
 
 def _caller(path: str, headers: dict) -> str:

@@ -12,7 +12,7 @@ from starlette.routing import Match
 
 from sync import protocol
 from sync.protocol import ProtocolError
-from sync.server.lanes import run_blocking
+from sync.server.lanes import run_check
 
 UNVERSIONED = {"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Routes whose bodies may be large (an upload batch, a province's timetable); every other body is a
@@ -115,7 +115,7 @@ class ProtocolMiddleware:
             return ProtocolError("STALE_TIMESTAMP", server_time=round(now.timestamp(), 3),
                                  max_skew_seconds=protocol.MAX_CLOCK_SKEW_SECONDS)
         try:
-            row = await run_blocking(scope, self.server.auth.check_caller, terminal_id, scope.get("method", ""), path)
+            row = await run_check(scope, self.server.auth.check_caller, terminal_id, scope.get("method", ""), path)
         except ProtocolError as exc:
             return exc
         # The route's authentication (after the body) takes this row instead of reading it again.

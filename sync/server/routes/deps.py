@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from sync import protocol
 from sync.protocol import ProtocolError
 from sync.server.core import ProvinceServer
-from sync.server.lanes import run_blocking
+from sync.server.lanes import run_check
 from sync.server.middleware import CHECKED_CALLER
 
 
@@ -39,7 +39,7 @@ async def _read_and_check(request: Request, record_nonce: bool) -> dict:
     if query:
         path_qs += "?" + query.decode("latin-1")
     h = request.headers
-    return await run_blocking(
+    return await run_check(
         request.scope, request.app.state.server.authenticate,
         terminal_id=h.get(protocol.H_TERMINAL), method=request.method, path_qs=path_qs, body=body,
         timestamp=h.get(protocol.H_TIMESTAMP), nonce=h.get(protocol.H_NONCE), sig=h.get(protocol.H_SIGNATURE),
