@@ -119,12 +119,21 @@ def _text(r: dict) -> str:
         f"pace               a sale every {r['pace_seconds']:g} s per window (mean)",
         f"events             {r['events']} in {r['seconds_under_load']:.2f} s under load: "
         f"{r['events_per_second'] or 0:,.0f} events/s",
-        f"upload             {r['upload']['calls']} calls, p50 {r['upload']['p50_ms']} ms, p99 {r['upload']['p99_ms']} ms "
-        f"(in the server: p50 {r['upload']['server_p50_ms']} ms, p99 {r['upload']['server_p99_ms']} ms)",
-        f"pull               {r['pull']['calls']} calls, p50 {r['pull']['p50_ms']} ms, p99 {r['pull']['p99_ms']} ms "
-        f"(in the server: p50 {r['pull']['server_p50_ms']} ms, p99 {r['pull']['server_p99_ms']} ms)",
+        *_call_lines("upload", r["upload"]),
+        *_call_lines("pull", r["pull"]),
         f"simulator CPU      {r['simulator_cpu_seconds']:.1f} s ({r['simulator_cpu_seconds_under_load']:.1f} s under load)",
         f"lease release      {r['seconds_releasing_leases']:.2f} s",
         "verdict            " + ("OK" if r["ok"] else "FAILED"),
     ]
     return "\n".join(lines)
+
+
+def _call_lines(kind: str, f: dict) -> list[str]:
+    """A call kind's figures under load, then apart while selling and while the backlogs drain."""
+    def figures(x: dict) -> str:
+        return (f"{x['calls']} calls, p50 {x['p50_ms']} ms, p99 {x['p99_ms']} ms "
+                f"(in the server: p50 {x['server_p50_ms']} ms, p99 {x['server_p99_ms']} ms)")
+
+    return [f"{kind:<19}{figures(f)}",
+            f"  while selling    {figures(f['selling'])}",
+            f"  while draining   {figures(f['draining'])}"]

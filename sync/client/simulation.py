@@ -133,10 +133,11 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-def _latency_figures(seconds: list[float], server: list[float]) -> dict:
+def _latency_figures(calls: list[tuple[float, float | None]]) -> dict:
     """Count, median, p99 and max of call durations as the terminals saw them, and the median and p99
-    of the server's own time for the same calls (its Server-Timing), in milliseconds."""
-    ordered, inside = sorted(seconds), sorted(server)
+    of the server's own time for the same calls (its Server-Timing), in milliseconds; ``calls`` holds
+    (seconds, the server's seconds or None) pairs."""
+    ordered, inside = sorted(took for took, _ in calls), sorted(server for _, server in calls if server is not None)
     return {"calls": len(ordered), "p50_ms": _percentile(ordered, 0.5), "p99_ms": _percentile(ordered, 0.99),
             "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
             "server_p50_ms": _percentile(inside, 0.5), "server_p99_ms": _percentile(inside, 0.99)}
@@ -187,9 +188,12 @@ class Simulation:
         self.timeout, self.pace = timeout, pace
         self.n_stations = max(1, stations)
         self.stations: list[str] = [station]
-        # Seconds each successful upload and pull call took, as the terminals saw them.
-        self.latency: dict[str, list[float]] = {"upload": [], "pull": [], "upload_server": [], "pull_server": []}
+        # Each successful upload and pull call, by (kind, phase of the run): the seconds it took as the
+        # terminals saw it and as the server stamped it. The phases: "set-up", "selling", then
+        # "draining" (the links are back and the backlogs go up), then "after".
+        self.latency: dict[tuple[str, str], list[tuple[float, float | None]]] = {}
         self._latency_lock = threading.Lock()
+        self.phase = "set-up"
         # stale_map: seconds between the terminals' pulls, and no sync after each sale -- the seat map
         # of a counter whose sync loop runs in a process of its own. confirm_seats=False sells pool
         # seats on the map's word alone, as terminals did before online seats were confirmed.
@@ -271,11 +275,11 @@ class Simulation:
             enrol(db, self.server_url, code, label=f"simulated {i + 1}", attempts=self.attempts)
             terminal = make_terminal(db)
             relay = LinkRelay(host, port)
-            # The counter's own cycle (SyncClient's default interval): after each sale, which pokes it,
-            # and now and then when idle; with --stale-map, only every that many seconds.
+            # The counter's own cycle (SyncClient's default interval and backoff): after each sale, which
+            # pokes it, now and then when idle, and offline backing off to a try every 30 s (a sale or the
+            # link's return pokes it at once); with --stale-map, only every that many seconds.
             cycle = {"interval": self.stale_map} if self.stale_map else {}
-            client = SyncClient(db, server_url=relay.url, terminal=terminal, backoff_base=0.05, backoff_cap=1.0,
-                                timeout=(1.0, 10.0), **cycle)
+            client = SyncClient(db, server_url=relay.url, terminal=terminal, timeout=(1.0, 10.0), **cycle)
             self._time_calls(client.transport)
             if self.confirm_seats:
                 # Online, a pool seat is confirmed by the server before the sale takes it, as at a counter.
@@ -319,10 +323,9 @@ class Simulation:
             kind = "upload" if path.endswith("/events") else "pull" if path.endswith("/changes") else None
             if kind is not None:
                 took = time.perf_counter() - started
+                server = transport.server_ms / 1000 if transport.server_ms is not None else None
                 with self._latency_lock:
-                    self.latency[kind].append(took)
-                    if transport.server_ms is not None:
-                        self.latency[kind + "_server"].append(transport.server_ms / 1000)
+                    self.latency.setdefault((kind, self.phase), []).append((took, server))
             return answer
 
         transport.call = timed
@@ -430,9 +433,7 @@ class Simulation:
         threads.append(threading.Thread(target=self._web_loop, args=(targets, start), daemon=True))
         for th in threads:
             th.start()
-        with self._latency_lock:  # the figures are those under load, not the set-up's first pulls
-            for calls in self.latency.values():
-                calls.clear()
+        self.phase = "selling"  # the figures are those under load, not the set-up's first pulls
         selling_started = time.monotonic()
         wall_load_started = time.time()
         cpu_load_started = time.process_time()
@@ -440,6 +441,7 @@ class Simulation:
         for th in threads:
             th.join()
         sales_done = time.monotonic()
+        self.phase = "draining"
         backlog = sum(t.client.pending_events() for t in self.terminals)
         for t in self.terminals:
             t.relay.restore()
@@ -449,6 +451,7 @@ class Simulation:
         load_seconds = time.monotonic() - selling_started
         load_cpu = time.process_time() - cpu_load_started
         wall_load_ended = time.time()
+        self.phase = "after"
         for t in self.terminals:
             t.client.stop()
             self._run_once_ok(t, "the last sync")  # one last pull: every terminal sees the final conflicts
@@ -465,8 +468,8 @@ class Simulation:
             "events_per_second": round(events / load_seconds, 1) if load_seconds > 0 else None,
             "backlog_events_per_second": (round(backlog / converge_seconds, 1)
                                           if backlog and converge_seconds > 0 else None),
-            "upload": _latency_figures(self.latency["upload"], self.latency["upload_server"]),
-            "pull": _latency_figures(self.latency["pull"], self.latency["pull_server"]),
+            "upload": self._figures("upload"),
+            "pull": self._figures("pull"),
             "simulator_cpu_seconds": round(time.process_time() - cpu_started, 3),
             "simulator_cpu_seconds_under_load": round(load_cpu, 3),
             "seconds_under_load": round(load_seconds, 3),
@@ -488,6 +491,16 @@ class Simulation:
                             and not report["double_sold_seats"] and not report["conflicts_without_task"]
                             and not report["event_mismatches"])
         return report
+
+    def _figures(self, kind: str) -> dict:
+        """A call kind's figures under load, and apart for its two stretches: while the windows sell,
+        and while the backlogs of the offline stretch drain, every terminal at once, when the links
+        come back (once after an outage: its burst is a few percent of the calls and makes the p99)."""
+        with self._latency_lock:
+            selling = list(self.latency.get((kind, "selling"), ()))
+            draining = list(self.latency.get((kind, "draining"), ()))
+        return {**_latency_figures(selling + draining), "selling": _latency_figures(selling),
+                "draining": _latency_figures(draining)}
 
     def _wait_converged(self, deadline: float) -> bool:
         while time.monotonic() < deadline:
