@@ -31,20 +31,6 @@ def pg_server(postgres, clock, settings):
         postgres.drop_database(url)
 
 
-def _hold(conn, departure_id: str) -> None:
-    """Takes the departure's lock from outside the server, until ``conn`` rolls back."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                 {"ns": DEPARTURE_LOCKS, "key": departure_lock_key(departure_id)})
-
-
-def _in_threads(calls) -> tuple[list[threading.Thread], list[int]]:
-    answers: list[int] = []
-    threads = [threading.Thread(target=lambda c=c: answers.append(c().status_code)) for c in calls]
-    for th in threads:
-        th.start()
-    return threads, answers
-
-
 def _wait_for_waiters(engine, n: int) -> None:
     deadline = time.monotonic() + 10
     with engine.connect() as conn:
@@ -58,73 +44,66 @@ def _wait_for_waiters(engine, n: int) -> None:
     raise AssertionError(f"fewer than {n} requests came to wait for the departure's lock")
 
 
+def _while_held(harness, url, blocked: tuple[str, dict], waiting: int, probe):
+    """Holds TOMORROW's lock from outside the server, sends the ``blocked`` call (path, body) from
+    REQUEST_THREADS + 2 terminals of their own, waits until ``waiting`` of them wait for the lock,
+    and answers ``probe()`` before any of them is let go. Returns (the probe's answer, the blocked
+    calls' status codes once the lock is released)."""
+    callers = [harness.terminal() for _ in range(REQUEST_THREADS["postgresql"] + 2)]
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda t=t: answers.append(t.call("POST", *blocked).status_code))
+               for t in callers]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                           {"ns": DEPARTURE_LOCKS, "key": departure_lock_key(TOMORROW)})
+            for th in threads:
+                th.start()
+            _wait_for_waiters(engine, waiting)
+            assert answers == [], "a call went through a departure lock held elsewhere"
+            answer = probe()  # without its lane the probe waits for a thread, and times out
+            assert answers == [], "the blocked calls were let go before the probe answered"
+            holder.rollback()  # the lock goes with the transaction
+        for th in threads:
+            th.join(10)
+    finally:
+        engine.dispose()
+    return answer, sorted(answers)
+
+
+SEAT_REQUEST = ("/v1/seats/request", {"departure_id": TOMORROW, "seat_no": None})
+
+
 def test_a_pull_answers_while_writers_hold_every_request_thread(pg_server):
     harness, url = pg_server
-    writers = [harness.terminal() for _ in range(REQUEST_THREADS["postgresql"] + 2)]
     reader = harness.terminal()
-    assert reader.call("GET", "/v1/changes").status_code == 200
-    engine = create_engine(url)
-    with engine.connect() as holder:
-        _hold(holder, TOMORROW)
-        threads, answers = _in_threads([lambda t=t: t.call("POST", "/v1/seats/request",
-                                                          {"departure_id": TOMORROW, "seat_no": None})
-                                        for t in writers])
-        _wait_for_waiters(engine, REQUEST_THREADS["postgresql"])  # every request thread is held
-        assert answers == [], "a seat request went through a departure lock held elsewhere"
-        pulled = reader.call("GET", "/v1/changes")  # without a lane of its own: waits, and times out
-        assert answers == [], "the writers were let go before the pull answered"
-        holder.rollback()  # the lock goes with the transaction
-    for th in threads:
-        th.join(10)
-    engine.dispose()
+    pulled, answers = _while_held(harness, url, SEAT_REQUEST, REQUEST_THREADS["postgresql"],
+                                  lambda: reader.call("GET", "/v1/changes"))
     assert pulled.status_code == 200 and isinstance(pulled.json()["changes"], list)
-    assert sorted(answers) == [200] * len(writers)
+    assert answers == [200] * (REQUEST_THREADS["postgresql"] + 2)
 
 
 def test_a_refused_write_is_told_so_while_writers_hold_every_request_thread(pg_server):
     """A write's checks (caller, signature, nonce) run in threads of their own: a terminal whose
     upload is refused hears why at once, instead of waiting for a writer to let a thread go."""
     harness, url = pg_server
-    writers = [harness.terminal() for _ in range(REQUEST_THREADS["postgresql"] + 2)]
     other = harness.terminal()
-    engine = create_engine(url)
-    with engine.connect() as holder:
-        _hold(holder, TOMORROW)
-        threads, answers = _in_threads([lambda t=t: t.call("POST", "/v1/seats/request",
-                                                          {"departure_id": TOMORROW, "seat_no": None})
-                                        for t in writers])
-        _wait_for_waiters(engine, REQUEST_THREADS["postgresql"])
-        forged = other.prepare("POST", "/v1/events", {"events": [other.sale(SOON, 1)]})
-        forged.headers["Kezhan-Signature"] = "A" * len(forged.headers["Kezhan-Signature"])
-        refused = other.send(forged)  # without the checks' lane: waits for a thread, and times out
-        assert answers == [], "the writers were let go before the refusal came"
-        holder.rollback()
-    for th in threads:
-        th.join(10)
-    engine.dispose()
+    forged = other.prepare("POST", "/v1/events", {"events": [other.sale(SOON, 1)]})
+    forged.headers["Kezhan-Signature"] = "A" * len(forged.headers["Kezhan-Signature"])
+    refused, answers = _while_held(harness, url, SEAT_REQUEST, REQUEST_THREADS["postgresql"],
+                                   lambda: other.send(forged))
     assert refused.status_code == 401 and refused.json()["error"] == "BAD_SIGNATURE"
-    assert sorted(answers) == [200] * len(writers)
+    assert answers == [200] * (REQUEST_THREADS["postgresql"] + 2)
 
 
 def test_a_seat_request_answers_while_lease_top_ups_wait_on_a_departure(pg_server):
     """Top-ups and releases, long and in the background, have threads of their own: however many
     wait, the sale's seat request on another departure gets a thread and its seat."""
     harness, url = pg_server
-    keepers = [harness.terminal() for _ in range(REQUEST_THREADS["postgresql"] + 2)]
     clerk = harness.terminal()
-    engine = create_engine(url)
-    with engine.connect() as holder:
-        _hold(holder, TOMORROW)
-        threads, answers = _in_threads([lambda t=t: t.call("POST", "/v1/leases",
-                                                          {"want": [{"departure_id": TOMORROW, "seats": 1}]})
-                                        for t in keepers])
-        _wait_for_waiters(engine, UPKEEP_THREADS)
-        seat = clerk.call("POST", "/v1/seats/request", {"departure_id": SOON, "seat_no": None})
-        # without the lane the top-ups take every thread, and the seat request times out
-        assert answers == [], "the top-ups were let go before the seat request answered"
-        holder.rollback()
-    for th in threads:
-        th.join(10)
-    engine.dispose()
+    top_up = ("/v1/leases", {"want": [{"departure_id": TOMORROW, "seats": 1}]})
+    seat, answers = _while_held(harness, url, top_up, UPKEEP_THREADS, lambda: clerk.call(
+        "POST", "/v1/seats/request", {"departure_id": SOON, "seat_no": None}))
     assert seat.status_code == 200 and seat.json()["departure_id"] == SOON
-    assert sorted(answers) == [200] * len(keepers)
+    assert answers == [200] * (REQUEST_THREADS["postgresql"] + 2)
