@@ -131,6 +131,8 @@ def _text(r: dict) -> str:
 def _call_lines(kind: str, f: dict) -> list[str]:
     """A call kind's figures under load, then apart while selling and while the backlogs drain."""
     def figures(x: dict) -> str:
+        if not x["calls"]:
+            return "no calls"
         return (f"{x['calls']} calls, p50 {x['p50_ms']} ms, p99 {x['p99_ms']} ms "
                 f"(in the server: p50 {x['server_p50_ms']} ms, p99 {x['server_p99_ms']} ms)")
 

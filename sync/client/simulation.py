@@ -495,7 +495,7 @@ class Simulation:
     def _figures(self, kind: str) -> dict:
         """A call kind's figures under load, and apart for its two stretches: while the windows sell,
         and while the backlogs of the offline stretch drain, every terminal at once, when the links
-        come back (once after an outage: its burst is a few percent of the calls and makes the p99)."""
+        come back (a burst once after an outage, told apart from the selling day's calls)."""
         with self._latency_lock:
             selling = list(self.latency.get((kind, "selling"), ()))
             draining = list(self.latency.get((kind, "draining"), ()))

@@ -91,3 +91,11 @@ def test_simulate_reports_both_sides_and_the_invariants_hold(server, capsys, mon
     assert report["terminal_sales"] == report["server_tickets_by_channel"].get("terminal", 0)
     assert report["web_sales"] == report["server_tickets_by_channel"].get("web", 0)
     assert len(server.server.list_terminals()) == 3
+    # The text a technician reads gives the calls under load, while selling and while draining.
+    from app.commands.simulate import _text
+
+    text = _text(report)
+    for kind in ("upload", "pull"):
+        assert f"{kind:<19}{report[kind]['calls']} calls" in text
+    assert f"  while selling    {report['upload']['selling']['calls']} calls, p50" in text
+    assert "  while draining   " in text and text.endswith("verdict            OK")
