@@ -44,13 +44,13 @@ def test_simulate_over_two_stations_on_each_engine(engine_server, capsys, monkey
     assert report["pull"]["calls"] > 0 and report["pull"]["p99_ms"] >= report["pull"]["p50_ms"] > 0
     # The server says how long it took each call: never longer than the terminal waited for it.
     assert 0 < report["upload"]["server_p99_ms"] <= report["upload"]["max_ms"]
-    # Apart: while the windows sold (online uploads after each sale), and while the offline stretch's
-    # backlogs went up when the links came back; together they are every call under load.
+    # Apart: while the windows sold, and while the offline stretch's backlogs went up when the links
+    # came back (the backlog's upload is among those); together they are every call under load.
+    assert report["backlog_when_links_returned"] == 0 or report["upload"]["draining"]["calls"] > 0
     for kind in ("upload", "pull"):
-        selling, draining = report[kind]["selling"], report[kind]["draining"]
-        assert selling["calls"] > 0 and draining["calls"] > 0
-        assert selling["calls"] + draining["calls"] == report[kind]["calls"]
-        assert max(selling["max_ms"], draining["max_ms"]) == report[kind]["max_ms"]
+        parts = [report[kind][stretch] for stretch in ("selling", "draining")]
+        assert sum(p["calls"] for p in parts) == report[kind]["calls"]
+        assert max((p["max_ms"] for p in parts if p["calls"]), default=None) == report[kind]["max_ms"]
     assert report["simulator_cpu_seconds"] > 0 and report["seconds_releasing_leases"] >= 0
     # The pace asked for, and the wall-clock bounds of the load the server's own CPU is read for.
     assert report["pace_seconds"] == 0.02
