@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from sync.server import models
 
-from .conftest import DEST, HOME, MID, TOMORROW
+from .conftest import DEST, HOME, MID, SOON, TOMORROW
 
 AT = "2026-11-24T00:05:00Z"
 
@@ -214,3 +214,8 @@ def test_a_cancelled_bus_refunds_in_full_the_web_tickets_nobody_picked_up(server
         2, 1, waiting["price"], 0)
     # An unknown ticket, or a window's, is not the web's to read.
     assert server.get_admin("/v1/web/tickets/W-nothing").json()["error"] == "UNKNOWN_TICKET"
+    window = counter.sale(SOON, 1)
+    _upload(counter, window)
+    refused = server.get_admin(f"/v1/web/tickets/{_tid(window)}")
+    assert (refused.status_code, refused.json()["error"]) == (404, "UNKNOWN_TICKET")
+    assert "passenger" not in refused.json()
