@@ -354,6 +354,11 @@ class Simulation:
         segments = 2 * self.offline_windows
         per = max(1, self.sales // segments) if segments else self.sales + 1
         start.wait()
+        # Windows open and sell at their own moments, as at a station: every one's first sale at the
+        # same instant would be a burst of fifty uploads and pulls no morning brings, and the run's
+        # slowest calls would be that burst's, not the day's.
+        time.sleep(rng.uniform(0, 2 * self.pace))
+        t.client.start()
         for n in range(self.sales):
             segment = min(n // per, segments - 1) if segments else 0
             offline = segment % 2 == 1
@@ -425,8 +430,6 @@ class Simulation:
         targets = self.targets(self.terminals[0])
         if not targets:
             raise SyncError("省平台没有可售班次", en="the server has no departure open for sale", code="SIM_NO_DEPARTURES")
-        for t in self.terminals:
-            t.client.start()
         start = threading.Event()
         threads = [threading.Thread(target=self._sell_loop, args=(t, targets, start), daemon=True)
                    for t in self.terminals]
@@ -445,6 +448,7 @@ class Simulation:
         backlog = sum(t.client.pending_events() for t in self.terminals)
         for t in self.terminals:
             t.relay.restore()
+            t.client.start()  # already running, unless its window's loop ended before it opened
             t.client.poke()
         converged = self._wait_converged(sales_done + self.timeout)
         converge_seconds = time.monotonic() - sales_done

@@ -79,3 +79,24 @@ def test_a_second_simulate_against_the_same_server_opens_rolls_of_its_own(engine
     window = engine_server.server.export_tickets(channel="terminal")
     stock = [t["stock_no"] for t in window]
     assert len(window) > 2 and all(stock) and len(set(stock)) == len(stock)  # no number printed twice
+
+
+def test_simulated_windows_open_at_their_own_moments(engine_server, capsys, monkeypatch, tmp_path):
+    """Each window's first sale comes after a wait of its own, as every later one does: fifty first
+    sales at one instant would be a burst of uploads no station's morning brings, and the run's slowest
+    calls would be that burst's. With a mean of half a second between sales, four windows' first sales
+    (seed 1: waits of 0.50-0.80 s drawn for them) do not all fall within a tenth of a second."""
+    from datetime import datetime
+
+    monkeypatch.setenv("KEZHAN_HOME", str(tmp_path / "home"))
+    code = main(["simulate", "--server", engine_server.url, "--admin-token", ADMIN, "--terminals", "4",
+                 "--sales", "1", "--web-sales", "0", "--offline-windows", "0", "--seed", "1", "--station", HOME,
+                 "--pace", "0.5", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"], report
+    first = {}
+    for ticket in engine_server.server.export_tickets(channel="terminal"):
+        sold = datetime.fromisoformat(ticket["sold_at"].replace("Z", "+00:00"))
+        first[ticket["terminal_id"]] = min(first.get(ticket["terminal_id"], sold), sold)
+    assert len(first) == 4
+    assert (max(first.values()) - min(first.values())).total_seconds() >= 0.2
