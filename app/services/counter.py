@@ -201,7 +201,15 @@ class Counter:
     # --- users and shifts ---------------------------------------------------------------------
 
     def login(self, code: str, password: str) -> auth.SignedIn:
-        user = auth.login(self.db, self.terminal, code, password, now=self.now())
+        return self.admit(self.authenticate(code, password))
+
+    def authenticate(self, code: str, password: str) -> auth.SignedIn:
+        """The password checked and the sign-in written to the audit log, nobody seated yet."""
+        return auth.login(self.db, self.terminal, code, password, now=self.now())
+
+    def admit(self, user: auth.SignedIn) -> auth.SignedIn:
+        """Seat a user whose password was just checked (by :func:`auth.login`) at the window, if
+        their role may sell here: a terminal that is window and gate checks a password once."""
         if user.role not in ("clerk", "supervisor", "technician"):
             raise RuleViolation("该账号不能在售票窗口登录", en="This account may not sign in at the ticket window",
                                 code="NOT_AUTHORISED")

@@ -165,7 +165,10 @@ class Gate:
     # --- signing in ------------------------------------------------------------------------------
 
     def login(self, code: str, password: str) -> auth.SignedIn:
-        user = auth.login(self.db, self.terminal, code, password, now=self.now())
+        return self.admit(auth.login(self.db, self.terminal, code, password, now=self.now()))
+
+    def admit(self, user: auth.SignedIn) -> auth.SignedIn:
+        """Seat a user whose password was just checked at the gate, if their role may check here."""
         # The technician signs in at any terminal, a gate-only one included, to reach the
         # technician menu (the window routes the role there, never to the gate view).
         if user.role not in ("gate", "supervisor", "technician"):

@@ -190,6 +190,8 @@ class StartingBackend:
 
         raise KezhanError("正在启动，请稍候再登录", en="still starting: sign in again in a moment", code="STARTING")
 
+    authenticate = login  # a terminal that is window and gate checks the password with this
+
 
 def _load_services(config, demo: DemoDevices, path: Path):
     """The database, the services, the gate's and the sync client: (db, backend, sync, gate)."""

@@ -260,12 +260,14 @@ class MainWindow(QMainWindow):
             return self.backend.login(code, password)
         if self.role == "gate":
             return self.gate.login(code, password)
+        # One password check (one audit row, one count towards the lock), then the role decides.
+        user = self.backend.authenticate(code, password)
         try:
-            return self.backend.login(code, password)
+            return self.backend.admit(user)
         except RuleViolation as exc:
             if exc.code != "NOT_AUTHORISED":
                 raise
-        return self.gate.login(code, password)
+        return self.gate.admit(user)
 
     def checking(self) -> bool:
         """The gate view is shown (a gate checker is signed in)."""

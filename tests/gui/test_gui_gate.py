@@ -214,6 +214,27 @@ def test_roles_route_the_sign_in(qtbot, backend, clock, day):
     win.close()
 
 
+def test_a_window_and_gate_terminal_checks_a_password_once(qtbot, backend, clock, day):
+    """On a terminal that is window and gate, a gate checker's sign-in is one password check: one
+    'login' line in the audit log, as at a gate-only terminal, not the counter's and the gate's."""
+    from app.services.context import cursor
+
+    def sign_ins(code: str) -> list[str]:
+        with backend.db.read() as session:
+            cur = cursor(session)
+            cur.execute("SELECT action FROM audit_log WHERE actor = ? AND action LIKE 'login%' ORDER BY id", (code,))
+            return [row[0] for row in cur.fetchall()]
+
+    win = gate_window(qtbot, backend, clock, day)
+    keys = Keyboard(qtbot, win)
+    sign_in_gate(keys)
+    assert sign_ins(CHECKER) == ["login"]
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    sign_in(keys, CLERK, CLERK_PASSWORD)
+    assert win.selling() and sign_ins(CLERK) == ["login"]
+    win.close()
+
+
 def test_a_concession_is_announced_in_big_type_with_its_own_tone(qtbot, gate_win, day, backend, clock):
     from app.services import PassengerIn, PaymentIn, sell
     from tests.gui.conftest import CLERK2, valid_id
