@@ -709,6 +709,8 @@ class SyncClient:
             answer = self._seat_transport.call_retrying("POST", protocol.API_PREFIX + "/seats/request", attempts=2,
                                                         body={"departure_id": departure_id, "seat_no": seat_no})
         except (LinkDown, BadAnswer) as exc:
+            if isinstance(exc, LinkDown):
+                self._link_lost_at_counter(exc)
             raise SyncError("无法向省平台申请座位（离线），请从本机租用的座位中选择",
                             en=f"cannot ask the server for a seat (offline: {exc}); pick a leased seat",
                             code="OFFLINE") from None
@@ -724,6 +726,17 @@ class SyncClient:
 
         self._write(apply)
         return answer
+
+    def _link_lost_at_counter(self, exc: LinkDown) -> None:
+        """A seat request found the link down before the worker did: the counter sells from its
+        leases from now on, instead of every next pool-seat sale waiting out the same timeouts with
+        the clerk's window frozen; the worker, woken, says online again once the server answers."""
+        self._went_offline("link", f"省平台连接中断：{exc.message}（{exc}）")
+        self._wake.set()
+        try:
+            self.emit_status()
+        except Exception:  # the status bar catches up at the worker's next cycle
+            log.exception("reading the sync status failed")
 
     def confirm_seat(self, departure_id: str, seat_no: int | None) -> int:
         """The counter's ``Terminal.seat_confirmer``: a pool seat asked of the server before an online

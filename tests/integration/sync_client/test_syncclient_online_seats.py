@@ -83,8 +83,13 @@ def test_an_unconfirmed_pool_seat_is_refused_and_leased_seats_still_sell_without
     assert "本机租用的座位" in refused.value.text("zh")
     assert "sell from this terminal's leased seats" in refused.value.text("en")
     assert rig.outbox() == before
+    # The counter knows now that the link is down, before any sync cycle: the next sales come from
+    # its leases without asking the server (no second wait with the clerk's window frozen), and
+    # the status bar says offline.
+    assert not rig.terminal.online and rig.statuses[-1].online is False
     # A leased seat needs no call: the sale goes through with the link cut.
     assert [rig.sell(dep).print_jobs[0].seat_no for _ in leased] == leased
     proxy.restore()
     assert rig.client.drain(timeout=10)
+    assert rig.terminal.online
     check_invariants(server, [rig])
