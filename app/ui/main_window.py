@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         if gate is not None:
             self._wire_gate(gate)
         if sync is not None:
-            sync.status_changed.connect(lambda *_: self.refresh_status())
+            self._wire_sync(sync)
 
         self.statusTimer = QTimer(self)
         self.statusTimer.setObjectName("statusTimer")
@@ -189,6 +189,24 @@ class MainWindow(QMainWindow):
         self.reader.status_changed.connect(lambda state, message: self.gateMode.device_state("reader", state, message))
         self.scanner.status_changed.connect(lambda state, message: self.gateMode.device_state("scanner", state, message))
 
+    def _wire_sync(self, sync) -> None:
+        sync.status_changed.connect(lambda *_: self.refresh_status())
+        sync.seat_confirming.connect(self._confirming_seat)
+
+    def _confirming_seat(self, busy: bool) -> None:
+        """A pool seat is asked of the server while the sale waits on this thread (up to its timeouts
+        when the link has just gone): the status bar says so and the cursor waits, painted at once,
+        for no event is handled until the answer comes."""
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            self._set_state(self.linkLabel, self.tr("链路：正在向省平台确认座位…"), "warn")
+            # Laid out and painted now: only the layout's own events, no input, no worker's signal.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            self.statusBar().repaint()
+        else:
+            QApplication.restoreOverrideCursor()
+            self.refresh_status()
+
     def attach(self, backend, sync=None, gate=None) -> None:
         """The services, once loaded: app.ui.app opens the window on a stand-in backend first, so the
         sign-in screen shows before the store, the services, the gate and the sync client are loaded.
@@ -203,7 +221,7 @@ class MainWindow(QMainWindow):
             self.retranslate()
         self.sync = sync
         if sync is not None:
-            sync.status_changed.connect(lambda *_: self.refresh_status())
+            self._wire_sync(sync)
         self.loginView.retranslate()  # the station's name
         self.refresh_status()
         if self.loginView.submit_pending:

@@ -33,6 +33,8 @@ class SyncStatus(QObject):
     cycle's status crosses into the GUI thread as ``status_changed``."""
 
     status_changed = Signal(object)  # Snapshot
+    # A pool seat is being asked of the server, on the GUI thread (True), or the answer is in (False).
+    seat_confirming = Signal(bool)
     _from_client = Signal(object)
 
     def __init__(self, client=None, parent: QObject | None = None, *, make_client=None) -> None:
@@ -83,7 +85,11 @@ class SyncStatus(QObject):
             raise SyncError("无法向省平台申请座位（同步未运行），请从本机租用的座位中选择",
                             en="cannot ask the server for a seat (the sync client is not running); pick a leased seat",
                             code="OFFLINE")
-        return self.client.confirm_seat(departure_id, seat_no)
+        self.seat_confirming.emit(True)
+        try:
+            return self.client.confirm_seat(departure_id, seat_no)
+        finally:
+            self.seat_confirming.emit(False)
 
     def _on_status(self, status) -> None:
         self._snapshot = Snapshot(

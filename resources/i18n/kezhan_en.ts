@@ -78,6 +78,10 @@
         <translation>Link alarm: %1</translation>
     </message>
     <message>
+        <source>链路：正在向省平台确认座位…</source>
+        <translation>Link: asking the province for the seat…</translation>
+    </message>
+    <message>
         <source>链路：在线</source>
         <translation>Link: online</translation>
     </message>

@@ -64,9 +64,10 @@ def enrolled_station(server, path):
     return db
 
 
-def enrolled_window(qtbot, server, path):
+def enrolled_window(qtbot, server, path, **client_kw):
     """A counter window on a new terminal file enrolled with ``server``, its sync client running
-    fast (short interval, backoff and timeouts). Returns (window, client, db); the caller closes."""
+    fast (short interval, backoff and timeouts; ``client_kw`` overrides them). Returns (window,
+    client, db); the caller closes."""
     from datetime import timedelta
 
     from app.ui import theme
@@ -77,8 +78,9 @@ def enrolled_window(qtbot, server, path):
 
     db = enrolled_station(server, path)
     terminal = make_terminal(db)
-    client = SyncClient(db, server_url=server.url, terminal=terminal, interval=0.3, backoff_base=0.05,
-                        backoff_cap=0.3, timeout=(0.5, 2.0), lease_horizon=timedelta(days=3))
+    kw = {"interval": 0.3, "backoff_base": 0.05, "backoff_cap": 0.3, "timeout": (0.5, 2.0),
+          "lease_horizon": timedelta(days=3), **client_kw}
+    client = SyncClient(db, server_url=server.url, terminal=terminal, **kw)
     sync = SyncStatus(client)
     backend = Backend(db, terminal, language=theme.language, on_local_event=sync.nudge)
     theme.set_language("zh_CN")

@@ -99,3 +99,41 @@ def test_run_gui_opens_the_counter_window_on_the_configured_station(server, tmp_
     assert seen["title"] == "Kezhan — ticket window"
     assert seen["link"] == "Link: online"
     assert "330102001-T" in seen["station"]
+
+
+def test_the_status_bar_says_a_seat_is_being_asked_and_offline_once_the_ask_finds_no_link(qtbot, server, tmp_path):
+    """A pool seat is asked of the server while the sale waits on the GUI thread: the status bar says
+    so, under a wait cursor, for as long as the ask lasts. When the ask finds the link gone, the bar
+    says offline at once, without waiting for the sync worker's next cycle."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.errors import SyncError
+    from tests.gui.line_server import province_doc
+
+    # A worker that, once online, would not look at the link again for a minute.
+    window, client, db = enrolled_window(qtbot, server, tmp_path / "terminal.sqlite3", interval=60)
+    try:
+        qtbot.waitUntil(lambda: window.linkLabel.text() == "链路：在线", timeout=10000)
+        departure_id = province_doc()["departures"][0]["id"]
+        asking = []
+        real = client.confirm_seat
+
+        def spy(dep, seat):
+            cursor = QApplication.overrideCursor()
+            asking.append((window.linkLabel.text(), cursor.shape() if cursor else None))
+            return real(dep, seat)
+
+        client.confirm_seat = spy
+        assert window.sync.confirm_seat(departure_id, None) > 0
+        assert asking == [("链路：正在向省平台确认座位…", Qt.CursorShape.WaitCursor)]
+        assert window.linkLabel.text() == "链路：在线" and QApplication.overrideCursor() is None
+
+        server.stop()
+        with pytest.raises(SyncError) as refused:
+            window.sync.confirm_seat(departure_id, None)
+        assert refused.value.code == "OFFLINE" and QApplication.overrideCursor() is None
+        qtbot.waitUntil(lambda: window.linkLabel.text().startswith("链路：离线"), timeout=2000)
+        assert window.linkLabel.property("state") == "bad"
+    finally:
+        window.close()
+        db.dispose()
