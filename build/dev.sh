@@ -41,9 +41,25 @@ install_debs() {
         $sudo mkdir -p /etc/postgresql-common/createcluster.d
         echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/kezhan.conf >/dev/null
     fi
-    $sudo apt-get update -qq
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+    # A mirror in the middle of a sync answers some index files wrong for a while ("Mirror sync in
+    # progress?"): try again, then go on with the lists there are -- the install says so if a
+    # package is really out of reach.
+    local try
+    for try in 1 2 3; do
+        $sudo apt-get update -qq && break
+        if [ "$try" -lt 3 ]; then
+            sleep 15
+        else
+            echo "apt-get update failed $try times: installing from the package lists there are" >&2
+        fi
+    done
+    for try in 1 2 3; do
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null && return 0
+        [ "$try" -lt 3 ] && sleep 15
+    done
+    echo "apt-get install failed: $missing" >&2
+    return 1
 }
 
 install_python() {
