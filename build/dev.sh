@@ -18,11 +18,17 @@ DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 lib
               # server with its initdb and pg_ctl (tests/integration/postgres.py).
               postgresql)
 
+deb_installed() {
+    # With a second architecture (i386 beside amd64), a library installed for both is "ambiguous"
+    # to a plain `dpkg -s`: the native one is the one asked about.
+    dpkg -s "$1" >/dev/null 2>&1 || dpkg -s "$1:$(dpkg --print-architecture)" >/dev/null 2>&1
+}
+
 need_debs() {
     command -v dpkg >/dev/null 2>&1 || return 1
     local missing=()
     for p in "${DEB_PACKAGES[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        deb_installed "$p" || missing+=("$p")
     done
     "$PY" -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
     [ ${#missing[@]} -eq 0 ] && return 1
