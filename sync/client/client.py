@@ -245,6 +245,11 @@ class SyncClient:
         self.backoff = Backoff(backoff_base, backoff_cap)
         self._wake = threading.Event()
         self._cycle_lock = threading.Lock()
+        # The link state is set by the worker's cycles and by a sale's seat request on the GUI
+        # thread (_link_lost_at_counter): one at a time, and a cycle that began before the counter
+        # saw the link go does not say online at its end (counted in _links_lost).
+        self._link_lock = threading.RLock()
+        self._links_lost = 0
         self._thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
         self.online = False
@@ -312,23 +317,30 @@ class SyncClient:
 
     # ------------------------------------------------------------------ link state
 
-    def _went_online(self) -> None:
-        self.online = True
-        self.offline_since = None
-        self.problem = self.problem_kind = None
-        self.backoff.reset()
-        if self.terminal is not None:
-            self.terminal.go_online()
-            if self.transport.offset_measured:
-                self.terminal.server_offset = timedelta(seconds=self.transport.offset)
+    def _went_online(self, losses_seen: int) -> None:
+        """``losses_seen``: ``_links_lost`` when the cycle began; a loss the counter saw since then
+        stands until the next cycle (the seat request woke the worker for it)."""
+        with self._link_lock:
+            if self._links_lost != losses_seen:
+                return
+            self.online = True
+            self.offline_since = None
+            self.problem = self.problem_kind = None
+            self.backoff.reset()
+            if self.terminal is not None:
+                self.terminal.go_online()
+                if self.transport.offset_measured:
+                    self.terminal.server_offset = timedelta(seconds=self.transport.offset)
 
     def _went_offline(self, kind: str, message: str) -> None:
-        if self.online or self.offline_since is None:
-            self.offline_since = self.now()
-        self.online = False
-        self.problem, self.problem_kind = message, kind
-        if self.terminal is not None:
-            self.terminal.go_offline(self.offline_since)
+        with self._link_lock:
+            since = self.offline_since
+            if self.online or since is None:
+                since = self.offline_since = self.now()
+            self.online = False
+            self.problem, self.problem_kind = message, kind
+            if self.terminal is not None:
+                self.terminal.go_offline(since)
 
     # ------------------------------------------------------------------ one cycle
 
@@ -340,6 +352,7 @@ class SyncClient:
         with self._cycle_lock:
             self._last_attempt = time.monotonic()
             self.attempted = True
+            losses_seen = self._links_lost
             try:
                 self._upload(report)
                 self._pull(report)
@@ -350,7 +363,7 @@ class SyncClient:
                 if not self._instance_accepted:
                     instance.accepted(self.db, self.instance_id)
                     self._instance_accepted = True
-                self._went_online()
+                self._went_online(losses_seen)
             except LinkDown as exc:
                 report.error, report.error_kind = str(exc), "link"
                 self._went_offline("link", f"省平台连接中断：{exc.message}（{exc}）")
@@ -731,7 +744,10 @@ class SyncClient:
         """A seat request found the link down before the worker did: the counter sells from its
         leases from now on, instead of every next pool-seat sale waiting out the same timeouts with
         the clerk's window frozen; the worker, woken, says online again once the server answers."""
-        self._went_offline("link", f"省平台连接中断：{exc.message}（{exc}）")
+        with self._link_lock:
+            self._links_lost += 1
+            self.attempted = True
+            self._went_offline("link", f"省平台连接中断：{exc.message}（{exc}）")
         self._wake.set()
         try:
             self.emit_status()
@@ -794,22 +810,25 @@ class SyncClient:
         pending, last, alarm_raw, open_tasks = self._read(q)
         alarm = json.loads(alarm_raw) if alarm_raw else None
         now = self.now()
+        with self._link_lock:  # one state, not half of the worker's and half of a seat request's
+            online, offline_since, attempted = self.online, self.offline_since, self.attempted
+            problem, problem_kind = self.problem, self.problem_kind
         remaining = None
-        if self.attempted and not self.online:
-            left = self.budget().remaining(self.offline_since or now, now)
+        if attempted and not online:
+            left = self.budget().remaining(offline_since or now, now)
             remaining = left.total_seconds() if left is not None else None
-        state = "alarm" if alarm else ("online" if self.online else ("offline" if self.attempted else "unknown"))
+        state = "alarm" if alarm else ("online" if online else ("offline" if attempted else "unknown"))
         return SyncStatus(
             state=state,
-            online=self.online,
-            offline_since=self.offline_since,
+            online=online,
+            offline_since=offline_since,
             pending_events=pending,
             last_sync=parse_utc(last) if last else None,
             lease_coverage=self.lease_coverage(),
             alarm=alarm["code"] if alarm else None,
             alarm_message=alarm["message"] if alarm else None,
-            problem=self.problem,
-            problem_kind=self.problem_kind,
+            problem=problem,
+            problem_kind=problem_kind,
             clock_offset=self.transport.offset,
             open_tasks=open_tasks,
             offline_budget_left=remaining,

@@ -93,3 +93,30 @@ def test_an_unconfirmed_pool_seat_is_refused_and_leased_seats_still_sell_without
     assert rig.client.drain(timeout=10)
     assert rig.terminal.online
     check_invariants(server, [rig])
+
+
+def test_a_link_lost_at_the_counter_during_a_cycle_stands_until_the_next_cycle(server, proxy, rigs):
+    """A sale's seat request finds the link gone while the worker's cycle is under way (its calls
+    made before the cut): the end of that cycle does not say online over it. The next cycle, which
+    the seat request woke the worker for, decides."""
+    rig = _wired(rigs(via=proxy, lease_target=2))
+    assert rig.client.run_once().ok and rig.terminal.online
+    rig.open_shift()
+    dep = departure_ids()[2]
+    pool = next(n for (n,) in rig.rows(
+        "SELECT seat_no FROM seats WHERE departure_id = ? AND state = 'free' ORDER BY seat_no DESC", dep))
+    real_pull = rig.client._pull
+
+    def pull_then_a_sale_meets_the_cut(report):
+        real_pull(report)
+        proxy.cut()
+        with pytest.raises(RuleViolation) as refused:
+            rig.sell(dep, seat_no=pool)
+        assert refused.value.code == "SEAT_NOT_CONFIRMED"
+        proxy.restore()
+
+    rig.client._pull = pull_then_a_sale_meets_the_cut
+    assert rig.client.run_once().ok  # its own calls went through
+    assert not rig.terminal.online and not rig.client.online and rig.statuses[-1].online is False
+    rig.client._pull = real_pull
+    assert rig.client.run_once().ok and rig.terminal.online and rig.statuses[-1].online is True
