@@ -19,9 +19,11 @@ DEB_PACKAGES=(fonts-wqy-microhei libegl1 libgl1 libxkbcommon0 libfontconfig1 lib
               postgresql)
 
 deb_installed() {
-    # With a second architecture (i386 beside amd64), a library installed for both is "ambiguous"
-    # to a plain `dpkg -s`: the native one is the one asked about.
-    dpkg -s "$1" >/dev/null 2>&1 || dpkg -s "$1:$(dpkg --print-architecture)" >/dev/null 2>&1
+    # Installed ("ii") for this machine's own architecture or for all: with a second architecture
+    # (i386 beside amd64) a plain `dpkg -s` calls a library installed for both "ambiguous", and takes
+    # one installed only for the other architecture, or removed but not purged, for installed.
+    dpkg-query -W -f='${Architecture} ${db:Status-Abbrev}\n' "$1" 2>/dev/null |
+        grep -E "^($(dpkg --print-architecture)|all) ii" >/dev/null
 }
 
 need_debs() {
@@ -62,7 +64,10 @@ install_debs() {
     for try in 1 2 3; do
         # shellcheck disable=SC2086
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null && return 0
-        [ "$try" -lt 3 ] && sleep 15
+        if [ "$try" -lt 3 ]; then
+            sleep 15
+            $sudo apt-get update -qq || true  # the lists may name files the mirror no longer has
+        fi
     done
     echo "apt-get install failed: $missing" >&2
     return 1
