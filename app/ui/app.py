@@ -27,7 +27,7 @@ class DemoDevices:
     ``reader_port``: the ID card reader simulator's port or ``socket://`` URL.
     ``scanner_port``: the scanner simulator's port. ``terminal``: the services' Terminal (made from
     the enrolled identity when None). ``sync``: a sync status source with ``snapshot()``,
-    ``status_changed``, ``nudge()`` and ``stop()`` (see app/ui/sync_status.py). ``clock``: the
+    ``status_changed``, ``seat_confirming``, ``nudge()`` and ``stop()`` (see app/ui/sync_status.py). ``clock``: the
     station clock the services see. ``presale_days``: overrides the configured value.
     """
 
