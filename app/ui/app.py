@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 log = logging.getLogger("kezhan.ui")
@@ -518,9 +518,11 @@ def save_screens(out_dir: str | Path, database, *, terminal=None, clerk: str | N
                 app.processEvents()
                 suffix = f"{width}x{height}" + ("-en" if language.startswith("en") else "")
                 view = window.saleView
-                ticket = _sample_sale(window, backend)
+                day = _screen_day(backend)
+                ticket = _sample_sale(window, backend, day)
                 # The sale view mid-sale: a destination, its departures, one passenger.
-                dest = _busy_destination(backend)
+                view.set_date(day)
+                dest = _busy_destination(backend, day)
                 QTest.keyClicks(view.destinationEdit, dest)
                 QTest.keyClick(view.destinationEdit, Qt.Key.Key_Return)
                 QTest.keyClick(view.departuresTable, Qt.Key.Key_Return)
@@ -567,30 +569,43 @@ def _grab(widget, path: Path) -> Path:
     return path
 
 
-def _busy_destination(backend) -> str:
-    """Pinyin initials of a destination with departures today (the first suggestion taken)."""
-    return backend.busiest_destination(backend.today()) or "HZ"
+def _busy_destination(backend, day=None) -> str:
+    """Pinyin initials of a destination with departures on ``day`` (today unless given; the first
+    suggestion taken)."""
+    return backend.busiest_destination(day or backend.today()) or "HZ"
 
 
-def _sample_sale(window, backend) -> str | None:
-    """One sale (through the service) so the refund dialog has a ticket to show."""
-    dest = _busy_destination(backend)
-    hits = backend.suggest(dest)
-    for hit in hits:
-        for dep in backend.departures(hit.code, backend.today()):
-            if not dep.sellable:
-                continue
-            from app.ui.sale_view import Slot
+def _sellable(backend, day) -> list:
+    """(destination, departure) pairs still on sale on ``day`` for its busiest destination."""
+    return [(hit, dep) for hit in backend.suggest(_busy_destination(backend, day))
+            for dep in backend.departures(hit.code, day) if dep.sellable]
 
-            slot = Slot("full", True, name="王小明", doc_type="resident_id", doc_number=_sample_id(backend))
-            try:
-                outcome = backend.sell(departure=dep, destination=hit.code, slots=[slot], seats=None,
-                                       method="cash", tendered=None, reference=None)
-            except Exception as exc:  # a screenshot without a refund example is still a screenshot
-                log.info("no sample sale for the screenshots: %s", exc)
-                return None
-            return outcome.tickets[0].ticket_id
-    return None
+
+def _screen_day(backend):
+    """Today, or tomorrow once today's last bus for the busiest destination has gone: screenshots
+    taken in the evening show a sale and a seat map all the same."""
+    today = backend.today()
+    tomorrow = today + timedelta(days=1)
+    return today if _sellable(backend, today) or not _sellable(backend, tomorrow) else tomorrow
+
+
+def _sample_sale(window, backend, day=None) -> str | None:
+    """One sale (through the service) on ``day`` (today unless given) so the refund dialog has a
+    ticket to show."""
+    from app.ui.sale_view import Slot
+
+    sellable = _sellable(backend, day or backend.today())
+    if not sellable:
+        return None
+    hit, dep = sellable[0]
+    slot = Slot("full", True, name="王小明", doc_type="resident_id", doc_number=_sample_id(backend))
+    try:
+        outcome = backend.sell(departure=dep, destination=hit.code, slots=[slot], seats=None,
+                               method="cash", tendered=None, reference=None)
+    except Exception as exc:  # a screenshot without a refund example is still a screenshot
+        log.info("no sample sale for the screenshots: %s", exc)
+        return None
+    return outcome.tickets[0].ticket_id
 
 
 def _sample_id(backend) -> str:
